@@ -1,0 +1,28 @@
+# NoxusTime — two commands: `make run` and `make test`.
+PY := .venv/bin/python
+
+.PHONY: run test bench venv test-deps lint clean
+
+venv:
+	@./scripts/bootstrap.sh
+
+test-deps:
+	@NOXUS_WITH_TEST_DEPS=1 ./scripts/bootstrap.sh
+
+## Start broker, backend (http://127.0.0.1:8000) and three simulated MicroPython kiosks.
+run: venv
+	$(PY) -m noxus.cli demo
+
+## The whole test suite.
+test: test-deps
+	$(PY) -m pytest -q
+
+## Benchmarks; results go to docs/benchmarks.md.
+bench: test-deps
+	$(PY) -m bench
+
+lint: venv
+	.venv/bin/ruff check firmware backend provisioning tests bench
+
+clean:
+	rm -rf var build .pytest_cache

@@ -1,0 +1,1 @@
+"""NoxusTime backend."""

@@ -1,0 +1,8 @@
+"""Every context's tables, imported once so metadata (Alembic, tests) sees them all."""
+
+from sqlmodel import SQLModel
+
+import noxus.fleet.models  # noqa: F401
+import noxus.ingest.models  # noqa: F401
+
+metadata = SQLModel.metadata

@@ -1,0 +1,184 @@
+"""Store punch batches exactly once and compute the app ack.
+
+`ingest()` is the whole rule, free of MQTT: validate every message with the
+shared protocol codec, insert punches with a UNIQUE (kiosk_id, seq) and
+ON CONFLICT DO NOTHING, move each kiosk's cursor to the highest contiguous
+stored seq, and put everything that is not a valid punch in dead_letter.
+The caller commits, and only then acks (PUBACK and the app ack).
+"""
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, select
+
+from firmware.core import protocol
+from noxus.fleet import service as fleet
+from noxus.fleet.models import KioskCreate
+from noxus.ingest.models import DeadLetter, IngestCursor, Punch
+
+INSERT_CHUNK = 1000  # rows per INSERT: far below SQLite's 32k bound parameters
+MAX_DEAD_PAYLOAD = 64 * 1024
+
+
+@dataclass
+class Incoming:
+    topic: str
+    payload: bytes
+
+
+@dataclass
+class Outcome:
+    acks: dict[str, int] = field(default_factory=dict)  # kiosk -> highest contiguous seq
+    stored: int = 0
+    duplicates: int = 0
+    dead: int = 0
+    lost: int = 0
+
+
+def _insert(session: Session, model, rows: list[dict], conflict: list[str], returning=()):
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    out = []
+    for i in range(0, len(rows), INSERT_CHUNK):
+        stmt = dialect.insert(model).values(rows[i:i + INSERT_CHUNK]).on_conflict_do_nothing(
+            index_elements=conflict)
+        if returning:
+            out.extend(session.execute(stmt.returning(*returning)).all())
+        else:
+            session.execute(stmt)
+    return out
+
+
+def _dead(session: Session, outcome: Outcome, msg: Incoming, reason: str) -> None:
+    payload = bytes(msg.payload)[:MAX_DEAD_PAYLOAD]
+    session.add(DeadLetter(topic=msg.topic[:512], payload=payload, reason=reason))
+    outcome.dead += 1
+
+
+def _row(kiosk_id: str, p: protocol.Punch) -> dict:
+    ts = None if p.ts_ms is None else datetime.fromtimestamp(p.ts_ms / 1000, UTC)
+    return {"kiosk_id": kiosk_id, "seq": p.seq, "badge_uid": p.uid, "kind": p.kind, "ts": ts,
+            "boot": p.boot, "uptime_ms": p.uptime_ms, "received_at": datetime.now(UTC)}
+
+
+def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = False) -> Outcome:
+    outcome = Outcome()
+    batches: dict[str, list[protocol.PunchBatch]] = defaultdict(list)
+    others: list[tuple[Incoming, str, str]] = []
+    for msg in messages:
+        parsed, err = protocol.parse_topic(msg.topic)
+        if err:
+            _dead(session, outcome, msg, err)
+            continue
+        kiosk_id, leaf = parsed
+        if leaf == protocol.PUNCH:
+            batch, err = protocol.decode_punch_batch(msg.payload, kiosk_id)
+            if err:
+                _dead(session, outcome, msg, err)
+            else:
+                batches[kiosk_id].append((msg, batch))
+        elif leaf in (protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT):
+            others.append((msg, kiosk_id, leaf))
+        else:
+            _dead(session, outcome, msg, f"kiosks do not publish on '{leaf}'")
+
+    ids = list(batches) + [k for _, k, _ in others]
+    known = fleet.known_kiosks(session, ids)
+    if accept_unknown:
+        for kiosk_id in set(ids) - known:
+            fleet.register(session, KioskCreate(id=kiosk_id, name="auto-registered"))
+            known.add(kiosk_id)
+        session.flush()
+
+    rows = []
+    for kiosk_id in list(batches):
+        if kiosk_id not in known:
+            for msg, _ in batches.pop(kiosk_id):
+                _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}': register it first "
+                      "(noxus kiosk add, or POST /api/v1/kiosks)")
+            continue
+        for _, batch in batches[kiosk_id]:
+            rows.extend(_row(kiosk_id, p) for p in batch.punches)
+    inserted = _insert(session, Punch, rows, ["kiosk_id", "seq"], (Punch.kiosk_id, Punch.seq))
+    outcome.stored = len(inserted)
+    outcome.duplicates = len(rows) - len(inserted)
+    if outcome.duplicates:
+        _check_duplicates(session, outcome, rows, {tuple(r) for r in inserted})
+
+    for kiosk_id, items in batches.items():
+        dup = sum(len(b.punches) for _, b in items) - sum(1 for r in inserted if r[0] == kiosk_id)
+        outcome.acks[kiosk_id] = _advance_cursor(session, outcome, kiosk_id, items, dup)
+
+    for msg, kiosk_id, leaf in others:
+        if kiosk_id not in known:
+            _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}'")
+            continue
+        decode = protocol.decode_state if leaf == protocol.STATE else protocol.decode_message
+        body, err = decode(msg.payload, kiosk_id)
+        if err:
+            _dead(session, outcome, msg, err)
+        elif leaf == protocol.STATE:
+            fleet.record_state(session, kiosk_id, body)
+        elif leaf == protocol.TELEMETRY:
+            fleet.record_telemetry(session, kiosk_id, body)
+    return outcome
+
+
+def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inserted: set) -> None:
+    """A resend carries the same punch; a different punch under a stored seq
+    means the kiosk reused seqs (journal wiped): keep it as a dead letter so
+    it is not lost, and tell the fleet."""
+    dup = {(r["kiosk_id"], r["seq"]): r for r in rows if (r["kiosk_id"], r["seq"]) not in inserted}
+    for kiosk_id in {k for k, _ in dup}:
+        seqs = [s for k, s in dup if k == kiosk_id]
+        stored = session.execute(select(Punch.seq, Punch.badge_uid, Punch.ts).where(
+            Punch.kiosk_id == kiosk_id, Punch.seq.in_(seqs))).all()
+        for seq, uid, ts in stored:
+            new = dup[(kiosk_id, seq)]
+            if new["badge_uid"] != uid or (new["ts"] is not None and ts is not None
+                                           and abs((new["ts"] - ts).total_seconds()) > 0.001):
+                outcome.duplicates -= 1
+                _dead(session, outcome, Incoming(protocol.topic(kiosk_id, protocol.PUNCH),
+                                                 json.dumps(_jsonable(new)).encode()),
+                      f"seq {seq} reused by kiosk '{kiosk_id}' for a different punch "
+                      f"(stored {uid}, got {new['badge_uid']}): its journal was reset")
+                fleet.raise_alert(session, kiosk_id, "seq_reused", f"seq {seq} reused")
+
+
+def _jsonable(row: dict) -> dict:
+    return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
+
+
+def _advance_cursor(session, outcome, kiosk_id, items, duplicates) -> int:
+    _insert(session, IngestCursor, [{"kiosk_id": kiosk_id, "acked_seq": 0}], ["kiosk_id"])
+    # Row lock: on PostgreSQL several workers may ack the same kiosk.
+    cursor = session.exec(select(IngestCursor).where(IngestCursor.kiosk_id == kiosk_id)
+                          .with_for_update()).one()
+    cursor.duplicates += duplicates
+    mark = cursor.acked_seq
+    top = max(p.seq for _, b in items for p in b.punches)
+    if top > mark:
+        # A batch lists every punch the kiosk still holds from `from` to its last
+        # seq, so a seq up to `top` that is neither in it nor stored is gone.
+        stored = session.exec(select(func.count()).select_from(Punch).where(
+            Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
+        missing = top - mark - stored
+        if missing:
+            cursor.lost += missing
+            outcome.lost += missing
+            fleet.raise_alert(session, kiosk_id, "seq_gap",
+                              f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
+                              "the backend and are no longer on the kiosk")
+        mark = top
+    # Later seqs may already be stored (another worker, an earlier resend).
+    for (seq,) in session.execute(select(Punch.seq).where(
+            Punch.kiosk_id == kiosk_id, Punch.seq > mark).order_by(Punch.seq).limit(1000)):
+        if seq != mark + 1:
+            break
+        mark = seq
+    cursor.acked_seq = mark
+    return mark

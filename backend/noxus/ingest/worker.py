@@ -1,0 +1,136 @@
+"""The ingest worker: MQTT in, database, acks out.
+
+paho's network thread only queues messages; one database thread drains the
+queue in groups (group commit), calls `service.ingest`, commits, and only
+then sends each PUBACK (manual_ack) and each kiosk's app ack. If the database
+is down nothing is acked: the broker keeps the messages (persistent session)
+and the kiosks keep their journals until the database is back.
+
+Run several workers with distinct client ids: they share the subscription
+group `$share/<group>/...`, so the broker spreads the kiosks' batches.
+"""
+
+import logging
+import queue
+import signal
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from firmware.core import protocol
+from noxus.core.settings import Settings
+from noxus.ingest.service import Incoming, Outcome, ingest
+
+log = logging.getLogger("noxus.ingest")
+
+RETRY_MIN_S = 0.5  # database retry backoff: quick for a blip...
+RETRY_MAX_S = 10.0  # ...patient for an outage
+SUBSCRIBED_LEAVES = (protocol.PUNCH, protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT)
+
+
+class IngestWorker:
+    def __init__(self, settings: Settings, engine: Engine):
+        self.settings = settings
+        self.engine = engine
+        self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        self.stopping = threading.Event()
+        self.connected = threading.Event()
+        self.totals = Outcome()
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
+            clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+        if settings.mqtt_username:
+            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        self.client.reconnect_delay_set(1, 5)
+        # Acks we have not sent yet are inflight for the broker; let it hand us a
+        # full group-commit's worth.
+        self.client.max_inflight_messages_set(settings.ingest_max_messages)
+        self.client.on_connect = self._on_connect
+        self.client.on_disconnect = self._on_disconnect
+        self.client.on_message = lambda _c, _u, msg: self.inbox.put(msg)
+
+    def _on_connect(self, client, _userdata, _flags, reason, _props):
+        if reason.is_failure:
+            log.error("broker refused the connection: %s", reason)
+            return
+        group = self.settings.ingest_share_group
+        client.subscribe([(f"$share/{group}/{protocol.TOPIC_ROOT}+/{leaf}", 1)
+                          for leaf in SUBSCRIBED_LEAVES])
+        self.connected.set()
+        log.info("connected to %s:%s as %s", self.settings.mqtt_host, self.settings.mqtt_port,
+                 self.settings.ingest_client_id)
+
+    def _on_disconnect(self, _client, _userdata, _flags, reason, _props):
+        self.connected.clear()
+        if not self.stopping.is_set():
+            log.warning("broker connection lost (%s); reconnecting", reason)
+
+    def _next_group(self) -> list[mqtt.MQTTMessage]:
+        try:
+            first = self.inbox.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        group = [first]
+        while len(group) < self.settings.ingest_max_messages:
+            try:
+                group.append(self.inbox.get_nowait())
+            except queue.Empty:
+                break
+        return group
+
+    def _commit(self, group: list[mqtt.MQTTMessage]) -> Outcome:
+        incoming = [Incoming(m.topic, m.payload) for m in group]
+        delay = RETRY_MIN_S
+        while True:
+            try:
+                with Session(self.engine) as session:
+                    outcome = ingest(session, incoming, self.settings.ingest_accept_unknown_kiosks)
+                    session.commit()
+                return outcome
+            except Exception as e:  # database down or busy: retry, never ack
+                if self.stopping.is_set():
+                    raise
+                log.warning("database error, %d messages wait (retry in %.1fs): %s",
+                            len(group), delay, str(e).splitlines()[0])
+                time.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_S)
+
+    def process_once(self) -> int:
+        group = self._next_group()
+        if not group:
+            return 0
+        outcome = self._commit(group)
+        # Committed: now, and only now, acknowledge.
+        for msg in group:
+            self.client.ack(msg.mid, msg.qos)
+        for kiosk_id, upto in outcome.acks.items():
+            self.client.publish(protocol.topic(kiosk_id, protocol.ACK),
+                                protocol.encode_ack(kiosk_id, upto), qos=1)
+        t = self.totals
+        t.stored += outcome.stored
+        t.duplicates += outcome.duplicates
+        t.dead += outcome.dead
+        t.lost += outcome.lost
+        if outcome.dead or outcome.lost:
+            log.warning("%d dead letter(s), %d lost seq(s) in this group", outcome.dead, outcome.lost)
+        return len(group)
+
+    def run(self) -> None:
+        self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
+        self.client.loop_start()
+        try:
+            while not self.stopping.is_set():
+                self.process_once()
+        finally:
+            self.client.disconnect()
+            self.client.loop_stop()
+            log.info("stopped: %d stored, %d duplicates, %d dead letters", self.totals.stored,
+                     self.totals.duplicates, self.totals.dead)
+
+    def install_signal_handlers(self) -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: self.stopping.set())

@@ -1,0 +1,1 @@
+# Portable kiosk core: runs unchanged on MicroPython and CPython.

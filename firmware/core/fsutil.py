@@ -1,0 +1,65 @@
+# Small file helpers that behave the same on CPython, the MicroPython Unix port
+# and littlefs on a Pico (no os.path there).
+
+import os
+
+
+def join(*parts):
+    return "/".join(p.rstrip("/") for p in parts if p)
+
+
+def exists(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+def makedirs(path):
+    cur = ""
+    for part in path.split("/"):
+        cur = cur + "/" + part if cur or path.startswith("/") else part
+        if part and not exists(cur):
+            os.mkdir(cur)
+
+
+def sync(f):
+    """Flush a file to the medium. On littlefs flush() commits; on CPython and
+    the Unix port fsync is what reaches the disk."""
+    f.flush()
+    fsync = getattr(os, "fsync", None)
+    if fsync is not None:
+        fsync(f.fileno())
+
+
+def read(path, default=None):
+    try:
+        with open(path, "rb") as f:
+            return f.read()
+    except OSError:
+        return default
+
+
+def write_atomic(path, data):
+    """Write to a temporary file, sync, then rename over the target: a power cut
+    leaves either the old or the new content, never a mix."""
+    tmp = path + ".tmp"
+    with open(tmp, "wb") as f:
+        f.write(data)
+        sync(f)
+    os.rename(tmp, path)
+
+
+def remove(path):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def size(path):
+    try:
+        return os.stat(path)[6]
+    except OSError:
+        return 0

@@ -1,0 +1,232 @@
+# The punch journal: append-only segments on flash, one CRC-checked record per
+# punch, written and synced before the kiosk says "accepted".
+#
+# Layout in the journal directory (format in docs/protocol.md, "On flash"):
+#   state.json          {"acked": N, "boot": B, "seq": S} written atomically
+#   <first-seq:08x>.nxj segments: 8-byte header, then records
+# A segment is deleted only once every record in it is acked.
+
+import os
+import struct
+from binascii import crc32
+
+from firmware.core import fsutil
+from firmware.core.protocol import KIND_ENROLL, KIND_PUNCH, Punch, uid_hex
+
+SEG_MAGIC = b"NJ"
+SEG_VERSION = 1
+SEG_HEADER = 8  # magic(2) version(1) reserved(1) boot(u32)
+SEG_SUFFIX = ".nxj"
+REC_FIXED = 10  # seq(u32) time_s(u32) meta(u16), then uid, then crc16
+REC_CRC = 2
+_UID_CODE = {4: 0, 7: 1, 10: 2}
+_UID_LEN = (4, 7, 10)
+_META_KIND = 1 << 12
+_META_ESTIMATED = 1 << 13
+
+
+class JournalFull(Exception):
+    pass
+
+
+def encode_record(seq, uid, time_ms, kind, estimated):
+    """time_ms: UTC epoch ms, or ms since boot when estimated. 16 bytes for a
+    4-byte UID, 19 for 7, 22 for 10."""
+    meta = (time_ms % 1000) | (_UID_CODE[len(uid)] << 10)
+    if kind == KIND_ENROLL:
+        meta |= _META_KIND
+    if estimated:
+        meta |= _META_ESTIMATED
+    body = struct.pack("<IIH", seq, time_ms // 1000, meta) + bytes(uid)
+    return body + struct.pack("<H", crc32(body) & 0xFFFF)
+
+
+def decode_record(buf, pos, boot):
+    """-> (Punch, next_pos) or (None, pos) when the bytes there are not a whole,
+    valid record (a torn tail)."""
+    if len(buf) - pos < REC_FIXED + REC_CRC:
+        return None, pos
+    seq, secs, meta = struct.unpack_from("<IIH", buf, pos)
+    code = (meta >> 10) & 3
+    if code > 2 or meta & 0xC000 or (meta & 1023) > 999:
+        return None, pos
+    end = pos + REC_FIXED + _UID_LEN[code]
+    if len(buf) < end + REC_CRC:
+        return None, pos
+    (crc,) = struct.unpack_from("<H", buf, end)
+    if crc != crc32(memoryview(buf)[pos:end]) & 0xFFFF:
+        return None, pos
+    ms = secs * 1000 + (meta & 1023)
+    kind = KIND_ENROLL if meta & _META_KIND else KIND_PUNCH
+    uid = uid_hex(buf[pos + REC_FIXED:end])
+    if meta & _META_ESTIMATED:
+        return Punch(seq, uid, None, kind, boot, ms), end + REC_CRC
+    return Punch(seq, uid, ms, kind), end + REC_CRC
+
+
+class Journal:
+    def __init__(self, root, seg_records=256, max_records=60000):
+        self.root = root
+        self.seg_records = seg_records  # 256 x 16 B = one 4 KiB littlefs block
+        self.max_records = max_records
+        self.boot = 0
+        self.last_seq = 0
+        self.acked = 0
+        self._segments = []  # first seqs, ascending
+        self._cur = None  # open file of the current segment
+        self._cur_count = 0
+        self.dropped_torn = 0
+
+    # -- boot ------------------------------------------------------------
+    def open(self):
+        fsutil.makedirs(self.root)
+        state = self._load_state()
+        self.acked = state.get("acked", 0)
+        self.boot = state.get("boot", 0) + 1
+        self.last_seq = max(state.get("seq", 0), self.acked)
+        self._segments = sorted(
+            int(n[:-len(SEG_SUFFIX)], 16) for n in os.listdir(self.root)
+            if n.endswith(SEG_SUFFIX) and len(n) == 8 + len(SEG_SUFFIX))
+        for first in self._segments:
+            self._check_segment(first)
+        self._save_state()
+        # A new segment per boot: its header carries the boot id that estimated
+        # (clock-unset) punches refer to.
+        self._cur = None
+        return self
+
+    def _check_segment(self, first):
+        path = self._path(first)
+        buf = fsutil.read(path, b"")
+        pos, boot = SEG_HEADER, self._header_boot(buf)
+        if boot is None:
+            pos = len(buf)  # header torn: nothing readable in this segment
+        while pos < len(buf):
+            p, nxt = decode_record(buf, pos, boot)
+            if p is None:
+                break
+            self.last_seq = max(self.last_seq, p.seq)
+            pos = nxt
+        if pos < len(buf):
+            # Torn tail from a power cut mid-write: keep the valid prefix. If the
+            # torn record's seq survived, never reuse it.
+            self.dropped_torn += 1
+            if len(buf) - pos >= 4:
+                (seq,) = struct.unpack_from("<I", buf, pos)
+                if seq == self.last_seq + 1:
+                    self.last_seq = seq
+            if pos <= SEG_HEADER:
+                fsutil.remove(path)
+                self._segments.remove(first)
+            else:
+                fsutil.write_atomic(path, buf[:pos])
+
+    @staticmethod
+    def _header_boot(buf):
+        if len(buf) < SEG_HEADER or buf[:2] != SEG_MAGIC or buf[2] != SEG_VERSION:
+            return None
+        return struct.unpack_from("<I", buf, 4)[0]
+
+    def _load_state(self):
+        import json
+        raw = fsutil.read(fsutil.join(self.root, "state.json"))
+        if not raw:
+            return {}
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return {}
+
+    def _save_state(self):
+        import json
+        fsutil.write_atomic(fsutil.join(self.root, "state.json"), json.dumps(
+            {"acked": self.acked, "boot": self.boot, "seq": self.last_seq}).encode())
+
+    def _path(self, first):
+        return fsutil.join(self.root, "%08x%s" % (first, SEG_SUFFIX))
+
+    # -- writing ---------------------------------------------------------
+    def pending(self):
+        return self.last_seq - self.acked
+
+    def fill(self):
+        """Fraction of the journal capacity holding unacked punches."""
+        return self.pending() / self.max_records
+
+    def append(self, uid, time_ms, kind=KIND_PUNCH, estimated=False):
+        """Durably record one punch and return it. Raises JournalFull rather than
+        overwrite an unacked punch."""
+        if self.pending() >= self.max_records:
+            raise JournalFull("journal full: %d punches wait for the backend" % self.pending())
+        seq = self.last_seq + 1
+        rec = encode_record(seq, uid, time_ms, kind, estimated)
+        if self._cur is None or self._cur_count >= self.seg_records:
+            self._roll(seq)
+        self._cur.write(rec)
+        fsutil.sync(self._cur)
+        self._cur_count += 1
+        self.last_seq = seq
+        if estimated:
+            return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
+        return Punch(seq, uid_hex(uid), time_ms, kind)
+
+    def _roll(self, first):
+        if self._cur is not None:
+            self._cur.close()
+        # Persist the seq floor first: even if every segment is later deleted,
+        # the counter resumes past it.
+        self.last_seq = max(self.last_seq, first - 1)
+        self._save_state()
+        self._cur = open(self._path(first), "wb")
+        self._cur.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
+        fsutil.sync(self._cur)
+        self._segments.append(first)
+        self._cur_count = 0
+
+    # -- reading and acking ----------------------------------------------
+    def unacked(self, limit):
+        """The first `limit` punches after the acked cursor, in seq order."""
+        out = []
+        segs = self._segments
+        for i in range(len(segs)):
+            if i + 1 < len(segs) and segs[i + 1] <= self.acked + 1:
+                continue  # the whole segment is acked
+            buf = fsutil.read(self._path(segs[i]), b"")
+            boot, pos = self._header_boot(buf), SEG_HEADER
+            while pos < len(buf) and len(out) < limit:
+                p, pos2 = decode_record(buf, pos, boot)
+                if p is None:
+                    break
+                if p.seq > self.acked:
+                    out.append(p)
+                pos = pos2
+            if len(out) >= limit:
+                break
+        return out
+
+    def ack(self, upto):
+        """The backend durably stored everything up to `upto`: move the cursor
+        and delete the segments that hold nothing newer."""
+        if upto > self.last_seq:
+            # The backend holds seqs this journal never wrote (it was wiped or
+            # replaced): resume past them so no new punch reuses a stored seq.
+            self.last_seq = upto
+            if self._cur is not None:
+                self._cur.close()
+                self._cur = None
+        if upto <= self.acked:
+            return False
+        self.acked = upto
+        self._save_state()
+        segs = self._segments
+        while len(segs) > 1 and segs[1] <= self.acked + 1:
+            fsutil.remove(self._path(segs.pop(0)))
+        if segs and self.acked == self.last_seq and self._cur is None:
+            # Everything acked and no segment open for writing: free it too.
+            fsutil.remove(self._path(segs.pop(0)))
+        return True
+
+    def close(self):
+        if self._cur is not None:
+            self._cur.close()
+            self._cur = None

@@ -1,0 +1,66 @@
+# The kiosk's MQTT connection: chumicro-mqtt, non-blocking, so the reader loop
+# never stalls on the network. One object owns the socket; the kiosk hands it
+# messages and polls it once per loop.
+
+from chumicro_mqtt import MQTTClient
+from chumicro_mqtt.client import ProtocolState
+from chumicro_sockets.sockets_factory import fixed_connector_factory
+
+from firmware.core import protocol
+
+KEEPALIVE_S = 30  # the broker declares us dead (LWT) after 45 s of silence
+RX_BUFFER = 4096  # config messages carry the badge list
+
+
+class MqttLink:
+    def __init__(self, kiosk_id, host, port, username=None, password=None,
+                 on_message=None, on_connect=None, birth=None):
+        self.kiosk_id = kiosk_id
+        self._birth = birth or {}
+        self._on_connect_cb = on_connect
+        self.client = MQTTClient(
+            transport_factory=fixed_connector_factory(host, port),
+            client_id="kiosk-" + kiosk_id,
+            keep_alive_seconds=KEEPALIVE_S,
+            username=username, password=password,
+            # A persistent session keeps our acks queued at the broker while we
+            # are offline, and chumicro resends unacked PUBLISHes with DUP.
+            clean_session=False,
+            will_topic=protocol.topic(kiosk_id, protocol.STATE),
+            will_message=protocol.encode_state(kiosk_id, False),
+            will_qos=1, will_retain=True,
+            rx_buffer_size=RX_BUFFER,
+        )
+        self.client.on_connect = self._on_connect
+        if on_message is not None:
+            self.client.on_message = on_message
+        for leaf in (protocol.ACK, protocol.CONFIG, protocol.CMD):
+            self.client.subscribe(protocol.topic(kiosk_id, leaf), 1)
+        self.connects = 0
+
+    def _on_connect(self):
+        self.connects += 1
+        self.client.publish(protocol.topic(self.kiosk_id, protocol.STATE),
+                            protocol.encode_state(self.kiosk_id, True, **self._birth),
+                            qos=1, retain=True)
+        if self._on_connect_cb is not None:
+            self._on_connect_cb()
+
+    def start(self):
+        self.client.connect()
+
+    def up(self):
+        return self.client.state == ProtocolState.CONNECTED
+
+    def publish(self, topic, payload, retain=False):
+        self.client.publish(topic, payload, qos=1, retain=retain)
+
+    def poll(self, now_ms):
+        if self.client.check(now_ms):
+            self.client.handle(now_ms)
+
+    def stop(self):
+        try:
+            self.client.disconnect()
+        except Exception:
+            pass

@@ -1,0 +1,71 @@
+# Moves the unacked part of the journal to the backend, one batch in flight.
+#
+# Delivery is at-least-once here (QoS 1, resend on timeout) and exactly-once
+# end to end because the backend dedups on (kiosk, seq) and acks only what it
+# has committed; the journal is freed only up to that app-level ack.
+
+from firmware.core import protocol
+from firmware.core.ticks import ticks_add, ticks_diff
+
+BATCH_MAX = 50  # punches per message: ~3 KiB of JSON, one TCP segment or two
+ACK_TIMEOUT_MS = 5000  # backend commit + ack round trip is ~ms; 5 s means lost
+BACKOFF_MAX_MS = 60000  # a backend down for hours costs one batch a minute
+
+
+class Sender:
+    def __init__(self, journal, kiosk_id, publish, batch_max=BATCH_MAX,
+                 ack_timeout_ms=ACK_TIMEOUT_MS, backoff_max_ms=BACKOFF_MAX_MS):
+        self.journal = journal
+        self.kiosk_id = kiosk_id
+        self.publish = publish  # publish(topic, payload) -> None, raises on failure
+        self.batch_max = batch_max
+        self.ack_timeout_ms = ack_timeout_ms
+        self.backoff_max_ms = backoff_max_ms
+        self._timeout = ack_timeout_ms
+        self._inflight_last = None  # last seq of the batch awaiting its ack
+        self._deadline = 0
+        self.sent = 0
+        self.resent = 0
+        self.bad_acks = 0
+        self.last_error = None
+        self._topic = protocol.topic(kiosk_id, protocol.PUNCH)
+
+    def link_up(self):
+        """A new connection: whatever was in flight may be lost, resend now."""
+        self._inflight_last = None
+        self._timeout = self.ack_timeout_ms
+
+    def on_ack(self, payload):
+        upto, err = protocol.decode_ack(payload, self.kiosk_id)
+        if err:
+            self.bad_acks += 1
+            self.last_error = err
+            return
+        advanced = self.journal.ack(upto)
+        if self._inflight_last is not None and (advanced or upto >= self._inflight_last):
+            self._inflight_last = None
+            self._timeout = self.ack_timeout_ms
+
+    def poll(self, now_ms, link_up):
+        if not link_up:
+            return
+        if self._inflight_last is not None:
+            if ticks_diff(self._deadline, now_ms) > 0:
+                return
+            # No ack in time: back off so a backend that is down is not flooded.
+            self._timeout = min(self._timeout * 2, self.backoff_max_ms)
+            self.resent += 1
+        batch = self.journal.unacked(self.batch_max)
+        if not batch:
+            self._inflight_last = None
+            return
+        payload = protocol.encode_punch_batch(self.kiosk_id, batch, self.journal.acked + 1)
+        try:
+            self.publish(self._topic, payload)
+        except Exception as e:  # the link refused it (queue full, socket gone): retry later
+            self.last_error = "publish failed: %r" % (e,)
+            self._inflight_last = None
+            return
+        self.sent += 1
+        self._inflight_last = batch[-1].seq
+        self._deadline = ticks_add(now_ms, self._timeout)

@@ -1,0 +1,77 @@
+# Simulated kiosk: the portable core with a simulated reader and a printed
+# feedback, on the MicroPython Unix port (or CPython). Used by `make run` and
+# by the end-to-end tests.
+#
+#   micropython firmware/ports/sim/main.py kiosk.json
+#
+# kiosk.json: {"kiosk_id": "K1", "journal_dir": "...",
+#   "broker": {"host": "127.0.0.1", "port": 1883, "username": null, "password": null},
+#   "sim": {"taps": 500, "poll_ms": 5, "uids": "unique"|"demo", "kiosk_no": 1,
+#           "offline_taps": 0, "exit_when_drained": true, "cooldown_ms": 3000}}
+
+import json
+import sys
+
+from firmware.core.clock import Clock
+from firmware.core.feedback import PrintFeedback
+from firmware.core.journal import Journal
+from firmware.core.kiosk import Kiosk
+from firmware.core.sim_reader import SimReader, unique_uid
+
+DEMO_BADGES = (b"\x04\xA1\xB2\xC3", b"\x04\x11\x22\x33", b"\x04\x55\x66\x77",
+               b"\x04\x99\x88\x77", b"\x04\x10\x20\x30", b"\x04\x40\x50\x60")
+
+
+def tap_plan(sim):
+    if sim.get("uids", "unique") == "unique":
+        for n in range(sim.get("taps", 0)):
+            yield unique_uid(sim.get("kiosk_no", 1), n)
+        return
+    n = 0
+    while sim.get("taps") is None or n < sim["taps"]:
+        yield DEMO_BADGES[(n * 7 + sim.get("kiosk_no", 1)) % len(DEMO_BADGES)]
+        n += 1
+
+
+def main(path):
+    with open(path) as f:
+        cfg = json.load(f)
+    sim = cfg.get("sim", {})
+    kiosk_id = cfg["kiosk_id"]
+    journal = Journal(cfg["journal_dir"]).open()
+    reader = SimReader(tap_plan(sim), gap_polls=sim.get("gap_polls", 4))
+    kiosk = Kiosk(kiosk_id, journal, reader, PrintFeedback(kiosk_id, sim.get("quiet", False)),
+                  Clock(), cooldown_ms=sim.get("cooldown_ms", 3000),
+                  poll_ms=sim.get("poll_ms", 50), telemetry_ms=sim.get("telemetry_ms", 60000))
+    broker = cfg.get("broker")
+    offline_taps = sim.get("offline_taps", 0)
+
+    def connect_when_due():
+        if broker and kiosk.link is None and kiosk.taps >= offline_taps:
+            from firmware.core.mqtt_link import MqttLink
+            kiosk.attach(MqttLink(kiosk_id, broker["host"], broker["port"],
+                                  broker.get("username"), broker.get("password"),
+                                  birth={"boot": journal.boot, "fw": "sim"}))
+
+    def done():
+        connect_when_due()
+        if not reader.exhausted:
+            return False
+        if sim.get("exit_after_taps"):
+            return True
+        return sim.get("exit_when_drained", False) and journal.pending() == 0
+
+    print("[%s] boot %d, journal holds seq %d, acked %d" % (
+        kiosk_id, journal.boot, journal.last_seq, journal.acked))
+    kiosk.run(done)
+    print("DONE " + json.dumps({"kiosk": kiosk_id, "last_seq": journal.last_seq,
+                                "acked": journal.acked, "taps": kiosk.taps,
+                                "resent": kiosk.sender.resent if kiosk.sender else 0,
+                                "error": kiosk.sender.last_error if kiosk.sender else None}))
+    if kiosk.link is not None:
+        kiosk.link.stop()
+    journal.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Install what NoxusTime needs on a fresh Debian machine, idempotently:
+# system packages (apt), the Python virtualenv, the MicroPython library and
+# the Node packages for the WebAssembly MicroPython tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || need_apt+=(mosquitto)
+command -v mosquitto_pub >/dev/null || need_apt+=(mosquitto-clients)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
+if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ]; then
+  command -v node >/dev/null || need_apt+=(nodejs npm)
+  command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
+  command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[dev]'
+  touch "$stamp"
+fi
+.venv/bin/python -m firmware.build build/mpylib >/dev/null
+
+if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -d node_modules/@micropython ]; then
+  npm install --no-audit --no-fund --silent
+fi

@@ -1,0 +1,105 @@
+"""The ingest rule without MQTT: exactly once, cursor, gaps, dead letters."""
+
+import json
+
+from sqlmodel import Session, func, select
+
+from firmware.core import protocol
+from firmware.core.protocol import Punch as WirePunch
+from noxus.fleet.models import Kiosk, KioskAlert
+from noxus.ingest.models import DeadLetter, IngestCursor, Punch
+from noxus.ingest.service import Incoming, ingest
+
+T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
+
+
+def batch(kiosk, seqs, held_from=None, topic_kiosk=None, uid="04A1B2C3"):
+    punches = [WirePunch(s, uid, T0 + s * 1000) for s in seqs]
+    return Incoming(protocol.topic(topic_kiosk or kiosk, protocol.PUNCH),
+                    protocol.encode_punch_batch(kiosk, punches, held_from))
+
+
+def setup(engine, *kiosks):
+    with Session(engine) as s:
+        for k in kiosks:
+            s.add(Kiosk(id=k))
+        s.commit()
+
+
+def run(engine, *msgs):
+    with Session(engine) as s:
+        out = ingest(s, list(msgs))
+        s.commit()
+    return out
+
+
+def count(engine, model):
+    with Session(engine) as s:
+        return s.exec(select(func.count()).select_from(model)).one()
+
+
+def test_resent_batch_is_stored_once_and_acked_again(engine):
+    setup(engine, "K1")
+    first = run(engine, batch("K1", range(1, 51)))
+    again = run(engine, batch("K1", range(1, 51)))
+    assert (first.stored, first.duplicates, first.acks) == (50, 0, {"K1": 50})
+    assert (again.stored, again.duplicates, again.acks) == (0, 50, {"K1": 50})
+    assert count(engine, Punch) == 50
+
+
+def test_ack_is_highest_contiguous_seq_across_groups(engine):
+    setup(engine, "K1", "K2")
+    out = run(engine, batch("K1", range(1, 11)), batch("K2", range(1, 4)), batch("K1", range(11, 21)))
+    assert out.acks == {"K1": 20, "K2": 3}
+    with Session(engine) as s:
+        assert s.get(IngestCursor, "K1").acked_seq == 20
+
+
+def test_seqs_the_kiosk_no_longer_holds_raise_a_gap_alert_and_do_not_block_the_ack(engine):
+    setup(engine, "K1")
+    run(engine, batch("K1", range(1, 6)))
+    out = run(engine, batch("K1", [9, 10], held_from=9))
+    assert out.acks == {"K1": 10} and out.lost == 3
+    with Session(engine) as s:
+        alert = s.exec(select(KioskAlert)).one()
+    assert alert.kind == "seq_gap" and "between seq 6 and 10" in alert.detail
+
+
+def test_bad_messages_become_dead_letters_and_good_ones_still_land(engine):
+    setup(engine, "K1", "K2")
+    bad_version = json.dumps({"v": 2, "kiosk": "K1", "punches": []}).encode()
+    out = run(engine,
+              Incoming("noxus/v1/K1/punch", b"\xff\x00garbage"),
+              Incoming("noxus/v1/K1/punch", bad_version),
+              Incoming("noxus/v1/K9/punch", batch("K9", [1]).payload),   # unknown kiosk
+              batch("K2", [1], topic_kiosk="K1"),                        # K2's batch on K1's topic
+              Incoming("elsewhere/K1/punch", b"{}"),
+              batch("K1", [1, 2]))
+    assert out.stored == 2 and out.acks == {"K1": 2}
+    with Session(engine) as s:
+        reasons = [d.reason for d in s.exec(select(DeadLetter).order_by(DeadLetter.id))]
+        payloads = [d.payload for d in s.exec(select(DeadLetter).order_by(DeadLetter.id))]
+    assert len(reasons) == 5
+    assert any("not JSON" in r or "UTF-8" in r for r in reasons)
+    assert any("version 2 not supported" in r for r in reasons)
+    assert any("unknown kiosk 'K9'" in r for r in reasons)
+    assert any("does not match topic kiosk 'K1'" in r for r in reasons)
+    assert b"\xff\x00garbage" in payloads  # raw bytes kept
+
+
+def test_a_different_punch_under_a_stored_seq_is_kept_as_dead_letter(engine):
+    setup(engine, "K1")
+    run(engine, batch("K1", [1, 2]))
+    out = run(engine, batch("K1", [1, 2], uid="04000001"))
+    assert out.dead == 2 and out.duplicates == 0
+    assert count(engine, DeadLetter) == 2 and count(engine, Punch) == 2
+
+
+def test_estimated_time_punch_is_stored_with_boot_and_uptime(engine):
+    setup(engine, "K1")
+    msg = Incoming("noxus/v1/K1/punch", protocol.encode_punch_batch(
+        "K1", [WirePunch(1, "04A1B2C3", None, "punch", 7, 12345)]))
+    run(engine, msg)
+    with Session(engine) as s:
+        p = s.exec(select(Punch)).one()
+    assert (p.ts, p.boot, p.uptime_ms) == (None, 7, 12345)
