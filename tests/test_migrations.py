@@ -1,0 +1,12 @@
+"""The Alembic migrations build exactly the schema the SQLModel tables declare."""
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from noxus.core.models import metadata
+
+
+def test_migrations_match_models(engine):
+    with engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == [], f"models and migrations differ; write a migration: {diff}"
