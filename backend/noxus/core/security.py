@@ -1,0 +1,265 @@
+"""Who is calling, what they may do, which customers' data they may see.
+
+The stable API other contexts use (Annotated dependencies, see docs/security.md):
+
+    from noxus.core.security import CurrentUser, TenantScope, Role, require_roles, StaffOnly, ...
+
+    @router.get("/employees", dependencies=[HRRead])        # or: user: HRReader
+    def list_employees(session: SessionDep, scope: TenantScope):
+        return session.exec(scope.where(select(Employee), Employee.customer_id)).all()
+
+- A route declares exactly one access rule: a `require_roles(...)` dependency (the aliases below)
+  or `Public`. tests/security/test_route_policies.py fails for any route without one.
+- Tenancy is enforced in one place, `Scope`: customer users see their own customer only, NOXUS
+  staff see all. Lists go through `scope.where(stmt, column)`; single objects through
+  `scope.check(obj.customer_id)` (404 for other tenants, so ids of other customers do not leak).
+
+Authentication: `Authorization: Bearer nxt_...` (API, provisioning CLI) or the `noxus_session`
+cookie (web UI; unsafe methods then also need the CSRF token). Both are resolved against the
+database by noxus.core.accounts; revoked or expired credentials give 401.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from noxus.core.deps import SessionDep
+
+SESSION_COOKIE = "noxus_session"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FORM_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class Role(StrEnum):
+    # NOXUS staff: see every customer
+    ADMIN = "admin"
+    BILLING = "billing"
+    TECHNICIAN = "technician"
+    # customer users: bound to one customer
+    HR_ADMIN = "hr_admin"
+    HR_VIEWER = "hr_viewer"
+
+    @property
+    def is_staff(self) -> bool:
+        return self in STAFF_ROLES
+
+
+STAFF_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.BILLING, Role.TECHNICIAN})
+CUSTOMER_ROLES: frozenset[Role] = frozenset({Role.HR_ADMIN, Role.HR_VIEWER})
+ALL_ROLES: frozenset[Role] = STAFF_ROLES | CUSTOMER_ROLES
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. `customer_id` is None for NOXUS staff."""
+
+    user_id: int | None
+    username: str
+    role: Role
+    customer_id: int | None = None
+    via: str = "token"  # "token" | "session" | "test"
+    credential_id: int | None = None  # token or session row id, for revocation/audit
+    csrf_token: str | None = field(default=None, repr=False)
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF_ROLES
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names this caller."""
+        return f"{self.username}#{self.user_id}" if self.user_id is not None else self.username
+
+
+def _unauthorized(detail: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": 'Bearer realm="noxus"'}
+    )
+
+
+async def get_principal(request: Request, session: SessionDep) -> Principal:
+    """Resolve the caller from a bearer token or the session cookie; 401 if neither is valid."""
+    from noxus.core import accounts  # late: accounts imports models that import this module's Role
+
+    auth = request.headers.get("authorization", "")
+    if auth:
+        scheme, _, raw = auth.partition(" ")
+        if scheme.lower() != "bearer" or not raw.strip():
+            raise _unauthorized("use 'Authorization: Bearer <token>' (create one with `noxus token create`)")
+        principal = accounts.principal_from_token(session, raw.strip())
+        if principal is None:
+            raise _unauthorized("token unknown, expired or revoked; create a new one")
+        request.state.principal = principal
+        return principal
+
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        principal = accounts.principal_from_session(session, cookie)
+        if principal is None:
+            raise _unauthorized("session expired or signed out; log in again at /login")
+        if request.method not in SAFE_METHODS:
+            sent = request.headers.get(CSRF_HEADER)
+            if sent is None and request.headers.get("content-type", "").startswith(
+                ("application/x-www-form-urlencoded", "multipart/form-data")
+            ):
+                sent = (await request.form()).get(CSRF_FORM_FIELD)
+            if not accounts.csrf_matches(principal, sent):
+                raise HTTPException(
+                    status.HTTP_403_FORBIDDEN, detail="CSRF token missing or wrong; reload the page"
+                )
+        request.state.principal = principal
+        return principal
+
+    raise _unauthorized("authentication required: log in at /login or send a bearer token")
+
+
+CurrentUser = Annotated[Principal, Depends(get_principal)]
+
+
+# --- access rules -------------------------------------------------------------------------------
+
+POLICY_ATTR = "__noxus_policy__"
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A dependency that lets only the given roles through (403 otherwise).
+
+    The returned callable carries the rule (POLICY_ATTR) so the route audit test can read it."""
+    allowed = frozenset(Role(r) for r in roles)
+    if not allowed:
+        raise ValueError("require_roles() needs at least one role; use Public for open routes")
+
+    def dependency(principal: CurrentUser) -> Principal:
+        if principal.role not in allowed:
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN,
+                detail=f"role {principal.role.value!r} may not do this; needs one of "
+                + ", ".join(sorted(r.value for r in allowed)),
+            )
+        return principal
+
+    setattr(dependency, POLICY_ATTR, allowed)
+    dependency.__name__ = "require_" + "_".join(sorted(r.value for r in allowed))
+    return dependency
+
+
+def public_route() -> None:
+    """Marks a route deliberately open to anyone (health check, log-in page)."""
+
+
+setattr(public_route, POLICY_ATTR, "public")
+Public = Depends(public_route)
+
+# Principal-returning aliases: `user: StaffOnly` both declares the rule and gives the caller.
+AdminOnly = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+StaffOnly = Annotated[Principal, Depends(require_roles(*STAFF_ROLES))]
+BillingStaff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.BILLING))]
+TechStaff = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.TECHNICIAN))]
+# HR data: NOXUS admins (support) and the customer's HR users; scope still limits the tenant.
+HRAdmin = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.HR_ADMIN))]
+HRReader = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.HR_ADMIN, Role.HR_VIEWER))]
+AnyUser = Annotated[Principal, Depends(require_roles(*ALL_ROLES))]
+
+# Same rules for `dependencies=[...]` on a decorator or an APIRouter.
+AdminRule = Depends(require_roles(Role.ADMIN))
+StaffRule = Depends(require_roles(*STAFF_ROLES))
+BillingRule = Depends(require_roles(Role.ADMIN, Role.BILLING))
+TechRule = Depends(require_roles(Role.ADMIN, Role.TECHNICIAN))
+HRAdminRule = Depends(require_roles(Role.ADMIN, Role.HR_ADMIN))
+HRReadRule = Depends(require_roles(Role.ADMIN, Role.HR_ADMIN, Role.HR_VIEWER))
+AnyUserRule = Depends(require_roles(*ALL_ROLES))
+
+
+# --- tenancy ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The customers whose data the caller may see. `customer_ids is None` means all (staff)."""
+
+    customer_ids: frozenset[int] | None
+
+    @property
+    def all(self) -> bool:
+        return self.customer_ids is None
+
+    @property
+    def own_customer_id(self) -> int | None:
+        """The single customer of a customer user (None for staff)."""
+        if self.customer_ids is not None and len(self.customer_ids) == 1:
+            return next(iter(self.customer_ids))
+        return None
+
+    def allows(self, customer_id: int | None) -> bool:
+        return self.customer_ids is None or (customer_id is not None and customer_id in self.customer_ids)
+
+    def where(self, stmt: Any, column: Any) -> Any:
+        """Restrict a SELECT to the visible customers (`column` is the customer_id column)."""
+        if self.customer_ids is None:
+            return stmt
+        return stmt.where(column.in_(sorted(self.customer_ids)))
+
+    def check(self, customer_id: int | None, what: str = "object") -> None:
+        """404 (not 403) for another tenant's object: its existence is not disclosed."""
+        if not self.allows(customer_id):
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"{what} not found")
+
+    def resolve_customer(self, requested: int | None) -> int:
+        """The customer a create/list is for: customer users are pinned to their own."""
+        own = self.own_customer_id
+        if own is not None:
+            if requested is not None and requested != own:
+                raise HTTPException(status.HTTP_404_NOT_FOUND, detail="customer not found")
+            return own
+        if requested is None:
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="customer_id is required")
+        return requested
+
+    @classmethod
+    def everything(cls) -> Scope:
+        return cls(None)
+
+    @classmethod
+    def only(cls, ids: Iterable[int]) -> Scope:
+        return cls(frozenset(ids))
+
+
+def scope_for(principal: Principal) -> Scope:
+    if principal.is_staff:
+        return Scope.everything()
+    if principal.customer_id is None:  # a customer user without customer sees nothing
+        return Scope.only(())
+    return Scope.only((principal.customer_id,))
+
+
+def get_tenant_scope(principal: CurrentUser) -> Scope:
+    return scope_for(principal)
+
+
+TenantScope = Annotated[Scope, Depends(get_tenant_scope)]
+
+
+# --- for tests ----------------------------------------------------------------------------------
+
+
+def override_principal(app: Any, role: Role | str, customer_id: int | None = None, **kw: Any) -> Principal:
+    """Make every request to `app` authenticate as this principal (tests only).
+
+    Bypasses tokens/sessions/CSRF but still applies role rules and tenant scope."""
+    role = Role(role)
+    principal = Principal(
+        user_id=kw.pop("user_id", 0),
+        username=kw.pop("username", f"test-{role.value}"),
+        role=role,
+        customer_id=None if role in STAFF_ROLES else customer_id,
+        via="test",
+        **kw,
+    )
+    app.dependency_overrides[get_principal] = lambda: principal
+    return principal
