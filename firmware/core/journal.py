@@ -76,6 +76,7 @@ class Journal:
         self._cur = None  # open file of the current segment
         self._cur_count = 0
         self.dropped_torn = 0
+        self._scratch = bytearray(REC_FIXED + 10 + REC_CRC)  # largest record
 
     # -- boot ------------------------------------------------------------
     def open(self):
@@ -95,31 +96,61 @@ class Journal:
         self._cur = None
         return self
 
+    def _records(self, first):
+        """Yield (punch, end offset) for each valid record of a segment, reading
+        record by record into one scratch buffer: a whole segment in RAM would
+        fragment a 128 KB heap. Stops at the first invalid record."""
+        try:
+            f = open(self._path(first), "rb")
+        except OSError:
+            return
+        try:
+            head = f.read(SEG_HEADER)
+            boot = self._header_boot(head)
+            if boot is None:
+                return
+            buf, view, pos = self._scratch, memoryview(self._scratch), SEG_HEADER
+            while True:
+                n = f.readinto(view[:REC_FIXED])
+                if n != REC_FIXED:
+                    return
+                code = (buf[9] >> 2) & 3
+                if code > 2:
+                    return
+                rest = _UID_LEN[code] + REC_CRC
+                if f.readinto(view[REC_FIXED:REC_FIXED + rest]) != rest:
+                    return
+                p, size = decode_record(view[:REC_FIXED + rest], 0, boot)
+                if p is None:
+                    return
+                pos += size
+                yield p, pos
+        finally:
+            f.close()
+
     def _check_segment(self, first):
-        path = self._path(first)
-        buf = fsutil.read(path, b"")
-        pos, boot = SEG_HEADER, self._header_boot(buf)
-        if boot is None:
-            pos = len(buf)  # header torn: nothing readable in this segment
-        while pos < len(buf):
-            p, nxt = decode_record(buf, pos, boot)
-            if p is None:
-                break
+        pos = SEG_HEADER
+        for p, end in self._records(first):
             self.last_seq = max(self.last_seq, p.seq)
-            pos = nxt
-        if pos < len(buf):
+            pos = end
+        path = self._path(first)
+        total = fsutil.size(path)
+        if pos < total:
             # Torn tail from a power cut mid-write: keep the valid prefix. If the
             # torn record's seq survived, never reuse it.
             self.dropped_torn += 1
-            if len(buf) - pos >= 4:
-                (seq,) = struct.unpack_from("<I", buf, pos)
+            with open(path, "rb") as f:
+                data = f.read(pos + 4)
+            if len(data) - pos >= 4:
+                (seq,) = struct.unpack_from("<I", data, pos)
                 if seq == self.last_seq + 1:
                     self.last_seq = seq
             if pos <= SEG_HEADER:
                 fsutil.remove(path)
                 self._segments.remove(first)
             else:
-                fsutil.write_atomic(path, buf[:pos])
+                with open(path, "rb") as f:
+                    fsutil.write_atomic(path, f.read(pos))
 
     @staticmethod
     def _header_boot(buf):
@@ -191,17 +222,11 @@ class Journal:
         for i in range(len(segs)):
             if i + 1 < len(segs) and segs[i + 1] <= self.acked + 1:
                 continue  # the whole segment is acked
-            buf = fsutil.read(self._path(segs[i]), b"")
-            boot, pos = self._header_boot(buf), SEG_HEADER
-            while pos < len(buf) and len(out) < limit:
-                p, pos2 = decode_record(buf, pos, boot)
-                if p is None:
-                    break
+            for p, _ in self._records(segs[i]):
                 if p.seq > self.acked:
                     out.append(p)
-                pos = pos2
-            if len(out) >= limit:
-                break
+                    if len(out) >= limit:
+                        return out
         return out
 
     def ack(self, upto):

@@ -24,7 +24,8 @@ DEMO_BADGES = (b"\x04\xA1\xB2\xC3", b"\x04\x11\x22\x33", b"\x04\x55\x66\x77",
 
 def tap_plan(sim):
     if sim.get("uids", "unique") == "unique":
-        for n in range(sim.get("taps", 0)):
+        start = sim.get("start_n", 0)
+        for n in range(start, start + sim.get("taps", 0)):
             yield unique_uid(sim.get("kiosk_no", 1), n)
         return
     n = 0
