@@ -5,5 +5,7 @@ from sqlmodel import SQLModel
 import noxus.fleet.models  # noqa: F401
 import noxus.hr.models  # noqa: F401
 import noxus.ingest.models  # noqa: F401
+import noxus.core.users  # noqa: F401
+import noxus.privacy.models  # noqa: F401
 
 metadata = SQLModel.metadata

@@ -26,6 +26,67 @@ class Settings(BaseSettings):
 
     timezone: str = "Europe/Zurich"
 
+    # HR attendance (docs/hr.md)
+    hr_max_shift_hours: int = 16  # an IN without OUT after this long is a "missing punch" exception
+    hr_duplicate_tap_seconds: int = 60  # a second tap within this is merged, not toggled
+    hr_max_period_days: int = 93  # longest timesheet/export period in one request
+
+    # Fleet monitoring (docs/fleet.md). Kiosks send telemetry every 60 s.
+    fleet_offline_after_s: int = 180  # no birth/telemetry for 3 heartbeats: offline
+    fleet_offline_alert_minutes: int = 15  # a deployed kiosk offline this long: alert
+    fleet_journal_alert_fill: float = 0.8
+    fleet_clock_skew_s: int = 60
+    fleet_low_flash_bytes: int = 64 * 1024
+    fleet_reboot_window_minutes: int = 60
+    fleet_reboot_alert_count: int = 3  # this many boots within the window: alert
+    fleet_telemetry_raw_hours: int = 48  # then folded into hourly rows
+    fleet_telemetry_keep_days: int = 400
+    # Each ingest worker serves Prometheus metrics on this port (0: off).
+    ingest_metrics_port: int = 0
+    ingest_metrics_host: str = "127.0.0.1"
+
+    # security (issue 9, docs/security.md)
+    session_hours: int = 12
+    cookie_secure: bool = True  # set False only for plain-http local development
+    login_max_failures: int = 5  # consecutive failures of one account before lock-out
+    login_lockout_minutes: int = 15
+    login_ip_window_minutes: int = 15  # failures per IP counted over this window...
+    login_ip_max_failures: int = 20  # ...beyond which that IP gets 429
+    # data protection (docs/privacy.md)
+    retention_years_default: int = 5  # time records, unless the customer's policy says otherwise
+    dsr_deadline_days: int = 7
+    breach_notify_hours: int = 72
+    backup_dir: str = "var/backups"
+    backup_keep_days: int = 7
+    # billing (docs/billing.md): the creditor printed on QR-bills and the dunning policy
+    billing_creditor_name: str = "NOXUS Informatique SA"
+    billing_creditor_street: str = "Rue de la Gare"
+    billing_creditor_house_num: str = "1"
+    billing_creditor_postcode: str = "1003"
+    billing_creditor_town: str = "Lausanne"
+    billing_creditor_country: str = "CH"
+    billing_creditor_email: str = "facturation@noxus.example"
+    billing_vat_number: str = "CHE-123.456.789 TVA"
+    # a QR-IBAN (IID 30000-31999) gives QRR references; a plain IBAN gives SCOR (ISO 11649)
+    billing_iban: str = "CH4431999123000889012"
+    billing_payment_days: int = 10  # §7.1
+    billing_reminder_days: list[int] = [10, 20, 30]  # days after the due date, one per level
+    billing_reminder_fee_centimes: int = 2000  # per reminder
+    billing_late_interest_bp: int = 500  # per year (5 %; 1000 for the DSwiss terms)
+    billing_suspend_at_level: int = 2  # suspension after this reminder (0: never)
+    billing_suspend_restricts: list[str] = ["exports"]  # what suspension blocks: exports, ui
+    billing_retrieval_after_months: int = 2  # §7.6
+    billing_retrieval_deadline_days: int = 10  # payment deadline given in the notice
+    billing_index_cap_bp: int = 500  # annual index revision cap
+    billing_index_notice_days: int = 30
+    billing_usage_lookback_months: int = 2  # months re-counted for late-punch adjustments
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    smtp_from: str = "facturation@noxus.example"
+
 
 @lru_cache
 def get_settings() -> Settings:
