@@ -1,0 +1,77 @@
+"""`install` against a real MicroPython raw REPL on a pty."""
+
+import pytest
+
+from noxus_provision.board import Board
+from noxus_provision.errors import BoardGone, ProvisionError
+from noxus_provision.fileset import MANIFEST, firmware_files
+from noxus_provision.install import install
+
+
+@pytest.fixture(scope="module")
+def sim_files():
+    return firmware_files("sim")
+
+
+def test_install_writes_every_file_then_a_rerun_writes_none(simboard, sim_files):
+    with Board(simboard.device) as b:
+        first = install(b, sim_files)
+    assert sorted(first.written) == sorted(f.path for f in sim_files)
+    for f in sim_files:
+        assert (simboard.root / f.path).read_bytes() == f.data
+    assert (simboard.root / MANIFEST).exists()
+    with Board(simboard.device) as b:
+        again = install(b, sim_files)
+    assert again.written == [] and len(again.unchanged) == len(sim_files)
+
+
+def test_install_rewrites_only_the_file_that_changed_on_the_board(simboard, sim_files):
+    with Board(simboard.device) as b:
+        install(b, sim_files)
+    (simboard.root / "firmware/core/journal.py").write_text("# damaged\n")
+    with Board(simboard.device) as b:
+        report = install(b, sim_files)
+    assert report.written == ["firmware/core/journal.py"]
+
+
+def test_cable_pulled_mid_copy_then_rerun_completes_without_recopying(simboard, sim_files):
+    def pull_cable(path, index, count):
+        if index == 5:
+            simboard.unplug()
+
+    with pytest.raises(BoardGone, match="rerun the same command"):
+        with Board(simboard.device) as b:
+            install(b, sim_files, on_file=pull_cable)
+    # nothing half-written sits under a real name
+    done = [f for f in sim_files if (simboard.root / f.path).exists()]
+    assert all((simboard.root / f.path).read_bytes() == f.data for f in done)
+    assert 0 < len(done) < len(sim_files)
+
+    simboard.plug()
+    with Board(simboard.device) as b:
+        report = install(b, sim_files)
+    assert len(report.written) == len(sim_files) - len(done)
+    assert not list(simboard.root.rglob("*.part"))
+
+
+def test_mpy_install_replaces_the_py_modules_it_compiles(simboard, sim_files):
+    with Board(simboard.device) as b:
+        install(b, sim_files)
+        report = install(b, firmware_files("sim", mpy=True))
+    assert "firmware/core/journal.py" in report.removed
+    assert (simboard.root / "firmware/core/journal.mpy").exists()
+    assert not (simboard.root / "firmware/core/journal.py").exists()
+
+
+def test_a_port_where_nothing_answers_is_named_as_not_micropython(tmp_path):
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    try:
+        with pytest.raises(ProvisionError, match="does not answer like MicroPython"):
+            with Board(os.ttyname(slave), timeout=1):
+                pass
+    finally:
+        os.close(master)
+        os.close(slave)
