@@ -53,6 +53,7 @@ class Kiosk:
                                     kind, estimated)
         except JournalFull:
             self.refused += 1
+            self.presence.forget()  # not recorded: a retry must not say "already recorded"
             self.feedback.show(fb.FULL)
             return None
         self.taps += 1
@@ -62,7 +63,7 @@ class Kiosk:
     def step(self, now_ms):
         event = self.presence.poll(self.reader.read_uid(), now_ms)
         if event == NEW:
-            self.record(self.presence._present)
+            self.record(self.presence.current)
         elif event == REPEAT:
             self.feedback.show(fb.ALREADY)
         if self.link is not None:
