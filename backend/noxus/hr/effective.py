@@ -1,0 +1,148 @@
+"""Effective punches of employees: raw punches (through the badge valid at the
+punch instant, on kiosks of the employee's customer or not yet assigned) with
+HR's corrections applied. Raw punches are read, never written."""
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, select
+
+from noxus.core.settings import Settings
+from noxus.fleet.models import Kiosk
+from noxus.hr.attendance import EffectivePunch, chain_start
+from noxus.hr.models import Badge, Employee, PunchCorrection, Site
+from noxus.ingest.models import Punch
+
+LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))
+
+WHEN = func.coalesce(Punch.ts, Punch.received_at)
+
+
+def rules(settings: Settings) -> tuple[timedelta, timedelta]:
+    return timedelta(seconds=settings.hr_duplicate_tap_seconds), timedelta(hours=settings.hr_max_shift_hours)
+
+
+def customer_zone(session: Session, customer_id: int, settings: Settings) -> ZoneInfo:
+    site = session.exec(select(Site).where(Site.customer_id == customer_id).order_by(Site.id)).first()
+    return ZoneInfo(site.timezone if site else settings.timezone)
+
+
+def employee_zone(session: Session, employee: Employee, settings: Settings) -> ZoneInfo:
+    if employee.site_id is not None:
+        site = session.get(Site, employee.site_id)
+        if site is not None:
+            return ZoneInfo(site.timezone)
+    return customer_zone(session, employee.customer_id, settings)
+
+
+def kiosk_clause(customer_id: int):
+    """Punches on kiosks of this customer or not (yet) deployed to one."""
+    col = getattr(Kiosk, "customer_id", None)
+    if col is None:
+        return True
+    return Punch.kiosk_id.in_(select(Kiosk.id).where(or_(col.is_(None), col == customer_id)))
+
+
+def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: datetime, punch_ids=()):
+    badge_on = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, WHEN >= Badge.valid_from,
+                    or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to))
+    stmt = select(Punch, Badge.employee_id).join(Badge, badge_on).where(
+        Punch.kind == "punch", kiosk_clause(customer_id))
+    if employee_ids is not None:
+        stmt = stmt.where(Badge.employee_id.in_(list(employee_ids)))
+    if punch_ids:
+        stmt = stmt.where(Punch.id.in_(list(punch_ids)))
+    else:
+        stmt = stmt.where(WHEN >= lo, WHEN < hi)
+    return session.exec(stmt).all()
+
+
+def _estimate_anchors(session: Session, punches: list[Punch]) -> dict[tuple[str, int], datetime]:
+    """For punches without clock time: boot start ~ min(received_at - uptime)
+    over the kiosk's punches of that boot, so every estimate is <= its arrival."""
+    keys = {(p.kiosk_id, p.boot) for p in punches if p.ts is None}
+    anchors = {}
+    for kiosk_id, boot in keys:
+        rows = session.exec(select(Punch.received_at, Punch.uptime_ms).where(
+            Punch.kiosk_id == kiosk_id, Punch.boot == boot, Punch.ts.is_(None))).all()
+        anchors[(kiosk_id, boot)] = min(r - timedelta(milliseconds=u or 0) for r, u in rows)
+    return anchors
+
+
+def load(session: Session, customer_id: int, employee_ids: list[int] | None, start: datetime, end: datetime,
+         settings: Settings) -> dict[int, list[EffectivePunch]]:
+    """Effective punches per employee needed to pair every shift starting in [start, end)."""
+    _, max_shift = rules(settings)
+    result: dict[int, list[EffectivePunch]] = {}
+    pending = set(employee_ids) if employee_ids is not None else None
+    for i, back in enumerate(LOOKBACKS):
+        got = _load_window(session, customer_id, pending, start - back, end + max_shift)
+        ids = list(got) if pending is None else pending
+        pending = set()
+        for emp in ids:
+            punches = got.get(emp, [])
+            first = chain_start(punches, start, max_shift)
+            if first is None and any(p.at < start for p in punches) and i + 1 < len(LOOKBACKS):
+                pending.add(emp)  # its chain runs further back: load more history
+                continue
+            cut = first or start - back
+            result[emp] = [p for p in punches if p.at >= cut]
+        if not pending:
+            break
+    return result
+
+
+def _load_window(session, customer_id, employee_ids, lo, hi) -> dict[int, list[EffectivePunch]]:
+    rows = _raw(session, customer_id, employee_ids, lo, hi)
+    corrections = _corrections(session, customer_id, employee_ids)
+    # raw punches that HR moved into this window from elsewhere
+    known = {p.id for p, _ in rows}
+    extra = {c.punch_id for c in corrections if c.punch_id is not None and c.punch_id not in known}
+    if extra:
+        rows += _raw(session, customer_id, employee_ids, lo, hi, punch_ids=extra)
+    anchors = _estimate_anchors(session, [p for p, _ in rows])
+    by_emp: dict[int, dict[str, EffectivePunch]] = defaultdict(dict)
+    for p, emp in rows:
+        if p.ts is not None:
+            e = EffectivePunch(at=p.ts, punch_id=p.id, kiosk_id=p.kiosk_id, raw_at=p.ts)
+        else:
+            at = anchors[(p.kiosk_id, p.boot)] + timedelta(milliseconds=p.uptime_ms or 0)
+            e = EffectivePunch(at=at, punch_id=p.id, kiosk_id=p.kiosk_id, estimated=True)
+        by_emp[emp][e.key] = e
+    apply_corrections(by_emp, corrections)
+    return {emp: [p for p in ps.values() if lo <= p.at < hi or p.voided] for emp, ps in by_emp.items()}
+
+
+def _corrections(session, customer_id, employee_ids) -> list[PunchCorrection]:
+    stmt = select(PunchCorrection).where(PunchCorrection.customer_id == customer_id)
+    if employee_ids is not None:
+        stmt = stmt.where(PunchCorrection.employee_id.in_(list(employee_ids)))
+    return list(session.exec(stmt.order_by(PunchCorrection.id)).all())
+
+
+def apply_corrections(by_emp: dict[int, dict[str, EffectivePunch]], corrections: list[PunchCorrection]) -> None:
+    for c in corrections:
+        punches = by_emp[c.employee_id]
+        if c.action == "add":
+            punches[f"c{c.id}"] = EffectivePunch(at=c.ts, correction_id=c.id, added=True)
+            continue
+        key = f"p{c.punch_id}" if c.punch_id is not None else f"c{c.target_id}"
+        target = punches.get(key)
+        if target is None:
+            continue  # a punch outside this window
+        target.correction_id = c.id
+        if c.action == "move":
+            target.at, target.moved, target.voided, target.estimated = c.ts, True, False, False
+        elif c.action == "void":
+            target.voided = True
+
+
+def local_range(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:
+    """UTC instants of [first 00:00, last+1 00:00) in the zone (DST-aware)."""
+    from datetime import UTC, time
+
+    start = datetime.combine(first, time(), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end
