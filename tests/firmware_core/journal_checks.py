@@ -1,0 +1,378 @@
+# Journal behaviour checks that run unchanged on CPython and on the MicroPython
+# Unix port (plain filesystem; littlefs power-cut sweeps live with the
+# firmware's own tests). Each check_* function takes a scratch directory and
+# raises AssertionError on a failure. Run them all on MicroPython with
+#
+#   micropython tests/firmware_core/journal_checks.py <scratch-dir> [names...]
+#
+# which prints "ok <name>" or "FAIL <name>: <reason>" per check and "DONE".
+# MicroPython-compatible on purpose: no f-strings, typing, pathlib, shutil.
+
+import json
+import os
+import sys
+
+from firmware.core import fsutil
+from firmware.core import journal as J
+from firmware.core.protocol import KIND_ENROLL
+
+T0 = 1767225600000
+REC = 16  # bytes per record with a 4-byte UID
+HDR = J.SEG_HEADER
+
+
+def uid(n):
+    return bytes((0x04, (n >> 16) & 255, (n >> 8) & 255, n & 255))
+
+
+def rmtree(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        full = path + "/" + n
+        try:
+            os.remove(full)
+        except OSError:
+            rmtree(full)
+    os.rmdir(path)
+
+
+def fresh(root, seg_records=4, **kw):
+    rmtree(root)
+    return J.Journal(root, seg_records=seg_records, **kw).open()
+
+
+def reopen(root, seg_records=4, **kw):
+    return J.Journal(root, seg_records=seg_records, **kw).open()
+
+
+def fill(j, n):
+    out = []
+    for _ in range(n):
+        s = j.last_seq + 1
+        out.append(j.append(uid(s), T0 + s * 1000))
+    return out
+
+
+def segments(root):
+    return sorted(n for n in os.listdir(root) if n.endswith(J.SEG_SUFFIX))
+
+
+def state(root):
+    with open(root + "/state.json") as f:
+        return json.loads(f.read())
+
+
+def seqs(punches):
+    return [p.seq for p in punches]
+
+
+def eq(got, want, what):
+    assert got == want, "%s: got %r, want %r" % (what, got, want)
+
+
+def snapshot(root):
+    """The journal's files as bytes: sweeps restore it instead of re-appending
+    (each append syncs, which is what makes a sweep slow)."""
+    return {n: fsutil.read(root + "/" + n) for n in os.listdir(root)}
+
+
+def restore(root, snap):
+    rmtree(root)
+    os.mkdir(root)
+    for name in snap:
+        with open(root + "/" + name, "wb") as f:
+            f.write(snap[name])
+
+
+def truncate(path, size):
+    data = fsutil.read(path, b"")
+    with open(path, "wb") as f:
+        f.write(data[:size])
+
+
+# -- checks --------------------------------------------------------------
+
+def check_append_is_durable_and_reads_back_in_order(root):
+    j = fresh(root)
+    written = fill(j, 10)
+    j.append(uid(99), 123456, KIND_ENROLL, True)
+    j.close()
+    j = reopen(root)
+    got = j.unacked(100)
+    eq(seqs(got), list(range(1, 12)), "seqs after reboot")
+    eq([p.to_wire() for p in got[:10]], [p.to_wire() for p in written], "punches after reboot")
+    last = got[-1]
+    eq((last.kind, last.ts_ms, last.boot, last.uptime_ms), (KIND_ENROLL, None, 1, 123456),
+       "estimated punch keeps the boot it was taken in")
+    eq(seqs(j.unacked(3)), [1, 2, 3], "unacked honours its limit")
+
+
+def check_torn_tail_dropped_at_boot_for_every_cut_point(root):
+    # 6 records, 4 per segment: segment 5 holds seqs 5 and 6 (8 + 2 * 16 bytes).
+    # A power cut after any byte of it: the complete records survive, the
+    # tail is dropped, the next seq is past every seq that reached the disk,
+    # and new punches are readable after it.
+    j = fresh(root)
+    fill(j, 6)
+    j.close()
+    snap = snapshot(root)
+    for cut in range(HDR + 2 * REC):
+        restore(root, snap)
+        truncate(root + "/00000005.nxj", cut)
+        j = reopen(root)
+        whole = max(0, (cut - HDR) // REC)  # complete records in segment 5
+        seq_on_disk = 4 + whole
+        if cut >= HDR and whole < 2 and (cut - HDR) % REC >= 4:
+            seq_on_disk += 1  # the torn record's seq field reached the disk
+        what = "cut at byte %d" % cut
+        eq(seqs(j.unacked(100)), list(range(1, 5 + whole)), what + ": records kept")
+        eq(j.last_seq, seq_on_disk, what + ": seq resumes past the highest seq on disk")
+        p = j.append(uid(77), T0)
+        eq(p.seq, seq_on_disk + 1, what + ": next seq")
+        j.close()
+        j = reopen(root)
+        eq(seqs(j.unacked(100)), list(range(1, 5 + whole)) + [p.seq],
+           what + ": the punch taken after the cut is readable after the next reboot")
+        j.close()
+
+
+def check_torn_tail_is_counted(root):
+    j = fresh(root)
+    fill(j, 3)
+    j.close()
+    truncate(root + "/00000001.nxj", HDR + 2 * REC + 7)
+    j = reopen(root)
+    eq(j.dropped_torn, 1, "dropped_torn")
+    eq(seqs(j.unacked(10)), [1, 2], "kept")
+
+
+def check_any_bit_flip_in_the_last_record_drops_only_that_record(root):
+    j = fresh(root)
+    fill(j, 3)
+    j.close()
+    snap = snapshot(root)
+    for byte in range(REC):
+        for bit in (0, 7):
+            restore(root, snap)
+            path = root + "/00000001.nxj"
+            data = bytearray(fsutil.read(path))
+            data[HDR + 2 * REC + byte] ^= 1 << bit
+            with open(path, "wb") as f:
+                f.write(data)
+            j = reopen(root)
+            what = "bit %d of byte %d" % (bit, byte)
+            eq(seqs(j.unacked(10)), [1, 2], what)
+            assert j.last_seq >= 2, what
+            j.close()
+
+
+def check_seq_resumes_past_highest_seq_after_reboots(root):
+    j = fresh(root)
+    fill(j, 5)
+    j.close()
+    for boot in range(2, 5):
+        j = reopen(root)
+        eq(j.boot, boot, "boot id")
+        eq(j.last_seq, 5 + (boot - 2) * 2, "last seq at boot %d" % boot)
+        fill(j, 2)
+        j.close()
+
+
+def check_seq_resumes_after_every_segment_was_acked_and_deleted(root):
+    j = fresh(root, seg_records=2)
+    fill(j, 5)
+    j.close()
+    j = reopen(root, seg_records=2)
+    j.ack(5)
+    eq(segments(root), [], "every segment deleted once fully acked")
+    j.close()
+    j = reopen(root, seg_records=2)
+    eq((j.last_seq, j.acked, j.pending()), (5, 5, 0), "cursor after all deleted")
+    eq(j.append(uid(6), T0).seq, 6, "next seq after all segments were deleted")
+    j.close()
+
+
+def check_seq_resumes_when_acked_while_writing(root):
+    # The open segment survives the ack; the state file carries the floor.
+    j = fresh(root, seg_records=2)
+    fill(j, 5)
+    j.ack(5)
+    j.close()
+    for name in segments(root):
+        os.remove(root + "/" + name)  # even if the segments vanish
+    j = reopen(root, seg_records=2)
+    eq(j.append(uid(6), T0).seq, 6, "next seq")
+
+
+def check_acked_cursor_survives_reboot(root):
+    j = fresh(root)
+    fill(j, 10)
+    j.ack(7)
+    j.close()
+    j = reopen(root)
+    eq((j.acked, j.last_seq), (7, 10), "cursor")
+    eq(seqs(j.unacked(100)), [8, 9, 10], "unacked after reboot")
+    eq(state(root)["acked"], 7, "state.json acked")
+
+
+class _CrashingOs:
+    """os as fsutil sees it, except that rename fails: a power cut between the
+    temporary file's sync and the rename."""
+
+    def __init__(self, real):
+        self._real = real
+
+    def rename(self, a, b):
+        raise OSError(5)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+
+def check_acked_cursor_write_is_atomic(root):
+    j = fresh(root)
+    fill(j, 10)
+    j.ack(4)
+    real = fsutil.os
+    fsutil.os = _CrashingOs(real)
+    try:
+        try:
+            j.ack(8)
+            crashed = False
+        except OSError:
+            crashed = True
+    finally:
+        fsutil.os = real
+    assert crashed, "the simulated power cut did not reach the state write"
+    # A half-written temporary file must not matter either.
+    with open(root + "/state.json.tmp", "wb") as f:
+        f.write(b'{"acked": 9')
+    j = reopen(root)
+    eq(j.acked, 4, "cursor after a cut during its write: the old value")
+    eq(seqs(j.unacked(100)), [5, 6, 7, 8, 9, 10], "punches after the old cursor are still held")
+    j.ack(8)
+    j.close()
+    j = reopen(root)
+    eq(j.acked, 8, "cursor written after the cut")
+
+
+def check_segments_deleted_only_when_fully_acked(root):
+    j = fresh(root)
+    fill(j, 10)  # segments 1 (1-4), 5 (5-8), 9 (9-10)
+    eq(segments(root), ["00000001.nxj", "00000005.nxj", "00000009.nxj"], "segments")
+    for upto in range(11):
+        j.ack(upto)
+        names = segments(root)
+        for first in (1, 5, 9):
+            last = min(first + 3, 10)
+            name = "%08x.nxj" % first
+            if last > upto:
+                assert name in names, "ack %d deleted %s which still holds seq %d" % (
+                    upto, name, last)
+        if upto >= 4:
+            assert "00000001.nxj" not in names, "ack %d kept a fully acked segment" % upto
+        if upto >= 8:
+            assert "00000005.nxj" not in names, "ack %d kept a fully acked segment" % upto
+        eq(seqs(j.unacked(100)), list(range(upto + 1, 11)), "unacked after ack %d" % upto)
+    j.close()
+    j = reopen(root)
+    eq(j.unacked(100), [], "nothing pending after reboot")
+
+
+def check_ack_sweep_survives_reboot_at_every_cursor(root):
+    j = fresh(root)
+    fill(j, 10)
+    j.close()
+    snap = snapshot(root)
+    for upto in range(11):
+        restore(root, snap)
+        j = reopen(root)
+        j.ack(upto)
+        j.close()
+        j = reopen(root)
+        eq(seqs(j.unacked(100)), list(range(upto + 1, 11)), "after ack %d and reboot" % upto)
+        eq(j.append(uid(1), T0).seq, 11, "next seq after ack %d and reboots" % upto)
+        j.close()
+
+
+def check_stale_or_repeated_ack_changes_nothing(root):
+    j = fresh(root)
+    fill(j, 6)
+    j.ack(5)
+    eq(j.ack(3), False, "stale ack")
+    eq(j.ack(5), False, "repeated ack")
+    eq((j.acked, seqs(j.unacked(10))), (5, [6]), "cursor")
+
+
+def check_ack_beyond_last_seq_bumps_the_seq_floor(root):
+    # The backend stores seqs this journal never wrote (it was wiped or
+    # replaced): no new punch may reuse them, also across a reboot.
+    j = fresh(root)
+    fill(j, 3)
+    j.ack(10)
+    eq((j.last_seq, j.acked, j.pending()), (10, 10, 0), "after ack beyond last seq")
+    eq(j.append(uid(11), T0).seq, 11, "next seq")
+    j.close()
+    j = reopen(root)
+    eq(j.last_seq, 11, "after reboot")
+    eq(seqs(j.unacked(10)), [11], "unacked")
+    j.close()
+    rmtree(root)
+    j = fresh(root)
+    j.ack(42)  # a wiped kiosk's first ack
+    j.close()
+    j = reopen(root)
+    eq(j.append(uid(1), T0).seq, 43, "next seq of a wiped journal after its first ack and a reboot")
+
+
+def check_full_journal_refuses_without_overwriting(root):
+    j = fresh(root, max_records=5)
+    fill(j, 5)
+    try:
+        j.append(uid(6), T0)
+        refused = False
+    except J.JournalFull:
+        refused = True
+    assert refused, "a full journal accepted a punch"
+    eq(seqs(j.unacked(10)), [1, 2, 3, 4, 5], "nothing overwritten")
+    j.ack(2)
+    eq(j.append(uid(6), T0).seq, 6, "space again after an ack")
+
+
+def check_segment_header_carries_the_boot_id(root):
+    j = fresh(root)
+    fill(j, 1)
+    j.close()
+    j = reopen(root)
+    fill(j, 1)
+    j.close()
+    names = segments(root)
+    eq(len(names), 2, "one segment per boot")
+    heads = [fsutil.read(root + "/" + n)[:HDR] for n in names]
+    eq([h[:3] for h in heads], [J.SEG_MAGIC + bytes((J.SEG_VERSION,))] * 2, "magic and version")
+    eq([h[4] | h[5] << 8 for h in heads], [1, 2], "boot ids")
+
+
+CHECKS = [n for n in sorted(globals()) if n.startswith("check_")]
+
+
+def run(root, names=None):
+    """-> list of (name, None | reason)."""
+    out = []
+    for name in names or CHECKS:
+        try:
+            globals()[name](root)
+            out.append((name, None))
+        except Exception as e:  # report every failure, keep going
+            out.append((name, "%s: %s" % (type(e).__name__, e)))
+        rmtree(root)
+    return out
+
+
+if __name__ == "__main__":
+    for name, err in run(sys.argv[1], sys.argv[2:]):
+        print("ok " + name if err is None else "FAIL %s: %s" % (name, err))
+    print("DONE")

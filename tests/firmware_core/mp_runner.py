@@ -1,0 +1,22 @@
+"""Run the portable firmware checks on the MicroPython Unix port."""
+
+import os
+import pathlib
+import subprocess
+
+import pytest
+from noxus.devstack.kiosks import HEAP, REPO, micropython_exe, mpylib
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+
+def run_micropython(args: list[str], timeout: float = 60) -> str:
+    """`micropython -X heapsize=128K <args>` with the repo and the compiled
+    kiosk libraries on MICROPYPATH; returns stdout, fails the test on a crash."""
+    env = {**os.environ, "MICROPYPATH": f"{REPO}:{mpylib()}"}
+    proc = subprocess.run([micropython_exe(), "-X", f"heapsize={HEAP}", *args], env=env,
+                          capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"micropython {' '.join(args)} exited {proc.returncode}:\n"
+                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+    return proc.stdout
