@@ -9,7 +9,7 @@ from chumicro_sockets.sockets_factory import fixed_connector_factory
 from firmware.core import protocol
 
 KEEPALIVE_S = 30  # the broker declares us dead (LWT) after 45 s of silence
-RX_BUFFER = 4096  # config messages carry the badge list
+RX_BUFFER = 1024  # larger messages (a long badge list) take the oversized path
 
 
 class MqttLink:

@@ -4,10 +4,13 @@
 # end to end because the backend dedups on (kiosk, seq) and acks only what it
 # has committed; the journal is freed only up to that app-level ack.
 
+import gc
+
 from firmware.core import protocol
 from firmware.core.ticks import ticks_add, ticks_diff
 
-BATCH_MAX = 50  # punches per message: ~3 KiB of JSON, one TCP segment or two
+BATCH_MAX = 20  # punches per message: ~1.3 KiB of JSON
+BATCH_MIN = 1  # on MemoryError the batch halves down to this, then grows back
 ACK_TIMEOUT_MS = 5000  # backend commit + ack round trip is ~ms; 5 s means lost
 BACKOFF_MAX_MS = 60000  # a backend down for hours costs one batch a minute
 
@@ -19,6 +22,7 @@ class Sender:
         self.kiosk_id = kiosk_id
         self.publish = publish  # publish(topic, payload) -> None, raises on failure
         self.batch_max = batch_max
+        self._batch = batch_max
         self.ack_timeout_ms = ack_timeout_ms
         self.backoff_max_ms = backoff_max_ms
         self._timeout = ack_timeout_ms
@@ -55,17 +59,30 @@ class Sender:
             # No ack in time: back off so a backend that is down is not flooded.
             self._timeout = min(self._timeout * 2, self.backoff_max_ms)
             self.resent += 1
-        batch = self.journal.unacked(self.batch_max)
-        if not batch:
+        try:
+            batch = self.journal.unacked(self._batch)
+            if not batch:
+                self._inflight_last = None
+                return
+            payload = protocol.encode_punch_batch(self.kiosk_id, batch, self.journal.acked + 1)
+            last = batch[-1].seq
+            batch = None  # free the punches before the MQTT client copies the payload
+            self.publish(self._topic, payload)
+        except MemoryError:
+            # A fragmented heap has no room for this batch: free what we can and
+            # try a smaller one next poll. Punches stay safe in the journal.
+            batch = payload = None
+            gc.collect()
+            self._batch = max(BATCH_MIN, self._batch // 2)
+            self.last_error = "memory: batch reduced to %d" % self._batch
             self._inflight_last = None
             return
-        payload = protocol.encode_punch_batch(self.kiosk_id, batch, self.journal.acked + 1)
-        try:
-            self.publish(self._topic, payload)
         except Exception as e:  # the link refused it (queue full, socket gone): retry later
             self.last_error = "publish failed: %r" % (e,)
             self._inflight_last = None
             return
         self.sent += 1
-        self._inflight_last = batch[-1].seq
+        if self._batch < self.batch_max:
+            self._batch += 1
+        self._inflight_last = last
         self._deadline = ticks_add(now_ms, self._timeout)
