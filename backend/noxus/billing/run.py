@@ -1,0 +1,220 @@
+"""The monthly invoice run (Lago's "billing run"): for each contract and month, one invoice with
+the subscription in advance for the coming month, additional users in arrears for the past month,
+adjustments for punches that arrived after an earlier snapshot, and the set-up fee once.
+
+Idempotent: the invoice's run_key "<contract>:<YYYY-MM>" is unique, a re-run creates nothing.
+"""
+
+import calendar
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, func, or_, select
+
+from noxus.billing.invoices import Charge, create_draft, finalize
+from noxus.billing.models import (BillingProfile, Contract, ContractKiosk, Invoice, LineKind, UsageSnapshot)
+from noxus.billing.money import prorate, vat_rate_bp
+from noxus.billing.pricing import PricingError, prices_on
+from noxus.core.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# meter(session, customer_id, year, month, mode) -> active users (noxus.hr.metering.active_users)
+Meter = Callable[..., int]
+
+
+def hr_meter(session: Session, customer_id: int, year: int, month: int, mode: str = "punched") -> int:
+    from noxus.hr.metering import active_users
+
+    return active_users(session, customer_id, year, month, mode=mode)
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def month_end(day: date) -> date:
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def add_months(day: date, n: int) -> date:
+    y, m = divmod(day.month - 1 + n, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
+             "octobre", "novembre", "décembre"]
+
+
+def month_label(day: date) -> str:
+    return f"{MONTHS_FR[day.month - 1]} {day.year}"
+
+
+@dataclass
+class RunResult:
+    period: date
+    created: list[int] = field(default_factory=list)  # invoice ids
+    existing: int = 0  # contracts already invoiced for the period
+    nothing_due: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def kiosks_attached(session: Session, contract_id: int, start: date, end: date) -> int:
+    return session.exec(select(func.count()).select_from(ContractKiosk).where(
+        ContractKiosk.contract_id == contract_id, ContractKiosk.attached_on <= end,
+        or_(ContractKiosk.detached_on.is_(None), ContractKiosk.detached_on >= start))).one()
+
+
+def _subscription(session: Session, contract: Contract, until: date) -> list[Charge]:
+    """In advance: every day from the last billed day (or the start) to `until`, month by month,
+    partial months pro rata temporis (days / days in month)."""
+    charges: list[Charge] = []
+    start = contract.billed_through + timedelta(days=1) if contract.billed_through else contract.start_date
+    if contract.end_date:
+        until = min(until, contract.end_date)
+    while start <= until:
+        end = min(month_end(start), until)
+        days, dim = (end - start).days + 1, calendar.monthrange(start.year, start.month)[1]
+        qty = "1" if days == dim else str((Decimal(days) / dim).quantize(Decimal("0.0001")))
+        p = prices_on(session, contract, start)
+        rate = vat_rate_bp(start)
+        label = month_label(start) if days == dim else f"{start:%d.%m.%Y}–{end:%d.%m.%Y}"
+        if p.monthly_fee:
+            amount = prorate(p.monthly_fee, days, dim)
+            charges.append(Charge(LineKind.SUBSCRIPTION, f"Abonnement NoxusTime, {label}", qty,
+                                  p.monthly_fee, amount, rate, start, end))
+        n = kiosks_attached(session, contract.id, start, end)
+        if p.monthly_fee_per_kiosk and n:
+            unit = prorate(p.monthly_fee_per_kiosk, days, dim)
+            charges.append(Charge(LineKind.KIOSK, f"Bornes NoxusTime ({n}), {label}", str(n), unit, unit * n,
+                                  rate, start, end))
+        contract.billed_through = end
+        start = end + timedelta(days=1)
+    return charges
+
+
+def _active_in(contract: Contract, start: date, end: date) -> bool:
+    return contract.start_date <= end and (contract.end_date is None or contract.end_date >= start)
+
+
+def _usage(session: Session, contract: Contract, period: date, meter: Meter, lookback: int) -> list[Charge]:
+    """Additional users for the month before `period` (first snapshot), then adjustments for
+    earlier snapshotted months whose count changed since (late punches)."""
+    charges: list[Charge] = []
+    for back in range(lookback + 1, 0, -1):  # oldest first
+        month = add_months(period, -back)
+        if not _active_in(contract, month, month_end(month)):
+            continue
+        last = session.exec(select(UsageSnapshot).where(UsageSnapshot.contract_id == contract.id,
+                                                        UsageSnapshot.month == month)
+                            .order_by(UsageSnapshot.id.desc()).limit(1)).first()
+        if last is None and back != 1:
+            continue  # never snapshotted (before the contract was billed): nothing to adjust
+        p = prices_on(session, contract, month)
+        users = meter(session, contract.customer_id, month.year, month.month, contract.metering_mode)
+        additional = max(0, users - p.users_included)
+        previous = last.billed_additional_users if last else 0
+        delta = additional - previous
+        if last is not None and users == last.active_users:
+            continue
+        session.add(UsageSnapshot(contract_id=contract.id, month=month, active_users=users,
+                                  billed_additional_users=additional))
+        if delta == 0:
+            continue
+        rate = vat_rate_bp(month)
+        if last is None:
+            charges.append(Charge(LineKind.ADDITIONAL_USERS,
+                                  f"Utilisateurs supplémentaires, {month_label(month)} "
+                                  f"({users} actifs, {p.users_included} inclus)", str(delta),
+                                  p.price_per_additional_user, delta * p.price_per_additional_user, rate,
+                                  month, month_end(month)))
+        else:
+            charges.append(Charge(LineKind.USAGE_ADJUSTMENT,
+                                  f"Ajustement utilisateurs, {month_label(month)} "
+                                  f"({last.active_users} → {users} actifs)", str(delta),
+                                  p.price_per_additional_user, delta * p.price_per_additional_user, rate,
+                                  month, month_end(month)))
+    return charges
+
+
+def contract_charges(session: Session, contract: Contract, period: date, issue_date: date, meter: Meter,
+                     lookback: int) -> list[Charge]:
+    charges = _usage(session, contract, period, meter, lookback)
+    if contract.start_date <= month_end(period):
+        charges = _subscription(session, contract, month_end(period)) + charges
+        if not contract.setup_invoiced:
+            p = prices_on(session, contract, contract.start_date)
+            if p.setup_fee:
+                charges.insert(0, Charge(LineKind.SETUP, "Frais de mise en service", "1", p.setup_fee,
+                                         p.setup_fee, vat_rate_bp(issue_date)))
+            contract.setup_invoiced = True
+    return charges
+
+
+def run_month(session: Session, period: date, settings: Settings, *, issue_date: date | None = None,
+              meter: Meter = hr_meter, finalize_invoices: bool = True, actor: str = "system",
+              commit_every: int = 200, customer_ids: list[int] | None = None) -> RunResult:
+    """Invoice every contract for `period` (any day of the month). Commits as it goes; safe to
+    re-run and to run concurrently (the unique run_key decides)."""
+    period = month_start(period)
+    issue_date = issue_date or period
+    result = RunResult(period)
+    horizon = add_months(period, -(settings.billing_usage_lookback_months + 1))
+    q = select(Contract.id).where(Contract.start_date <= month_end(period),
+                                  or_(Contract.end_date.is_(None), Contract.end_date >= horizon))
+    if customer_ids is not None:
+        q = q.where(Contract.customer_id.in_(customer_ids))
+    contract_ids = session.exec(q.order_by(Contract.id)).all()
+    done_keys = set(session.exec(select(Invoice.run_key).where(Invoice.period == period)).all())
+    pending = 0
+    for cid in contract_ids:
+        run_key = f"{cid}:{period:%Y-%m}"
+        if run_key in done_keys:
+            result.existing += 1
+            continue
+        contract = session.get(Contract, cid)
+        profile = session.exec(select(BillingProfile).where(
+            BillingProfile.customer_id == contract.customer_id)).first()
+        if profile is None:
+            result.errors.append(f"customer {contract.customer_id} has no billing profile: "
+                                 "enter its billing address before the run")
+            continue
+        try:
+            with session.begin_nested():
+                charges = contract_charges(session, contract, period, issue_date, meter,
+                                           settings.billing_usage_lookback_months)
+                if not charges:
+                    result.nothing_due += 1
+                    session.add(contract)
+                    continue
+                invoice = create_draft(session, customer_id=contract.customer_id, charges=charges,
+                                       issue_date=issue_date, payment_days=settings.billing_payment_days,
+                                       language=profile.language, contract_id=contract.id, run_key=run_key,
+                                       period=period, actor=actor)
+                session.add(contract)
+                session.flush()
+                if finalize_invoices:
+                    finalize(session, invoice.id, iban=settings.billing_iban, actor=actor)
+                result.created.append(invoice.id)
+        except IntegrityError:
+            # another run created this contract's invoice for the period first
+            session.expire(contract)
+            result.existing += 1
+            continue
+        except PricingError as exc:
+            session.expire(contract)
+            result.errors.append(f"contract {cid}: {exc}")
+            continue
+        pending += 1
+        if pending >= commit_every:
+            session.commit()
+            pending = 0
+    session.commit()
+    log.info("invoice run %s: %d created, %d existing, %d errors", period, len(result.created),
+             result.existing, len(result.errors))
+    return result

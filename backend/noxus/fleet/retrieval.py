@@ -1,0 +1,64 @@
+"""Kiosk retrieval steps other contexts ask for (billing §7.6, contract end).
+
+Billing never writes the kiosk tables: it calls these functions, which go through the
+asset life cycle (noxus.fleet.status), so every change is an audited status event.
+Written by the billing helper; the fleet context owns it from here on.
+"""
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from noxus.fleet.models import Kiosk, KioskStatus
+from noxus.fleet.status import change_status
+
+S = KioskStatus
+
+
+def kiosks_at_customer(session: Session, customer_id: int) -> list[Kiosk]:
+    """The customer's kiosks still on its premises (deployed or being retrieved)."""
+    return list(session.exec(
+        select(Kiosk).where(Kiosk.customer_id == customer_id,
+                            Kiosk.status.in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]))
+        .order_by(Kiosk.id)))
+
+
+def mark_retrieval_eligible(session: Session, customer_id: int, reason: str,
+                            actor: str = "billing") -> list[str]:
+    """Every deployed kiosk of the customer becomes retrieval eligible; returns their ids."""
+    flagged = []
+    for kiosk in kiosks_at_customer(session, customer_id):
+        if kiosk.status == S.DEPLOYED:
+            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
+        flagged.append(kiosk.id)
+    return flagged
+
+
+def schedule_retrieval(session: Session, customer_id: int, visit: datetime, reason: str,
+                       actor: str = "billing") -> list[str]:
+    done = []
+    for kiosk in kiosks_at_customer(session, customer_id):
+        if kiosk.status == S.DEPLOYED:
+            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
+        change_status(session, kiosk, S.RETRIEVAL_SCHEDULED, actor, scheduled_for=visit, reason=reason)
+        done.append(kiosk.id)
+    return done
+
+
+def cancel_retrieval(session: Session, customer_id: int, reason: str, actor: str = "billing") -> list[str]:
+    """The debt is paid: kiosks flagged or scheduled for retrieval go back to deployed."""
+    restored = []
+    for kiosk in kiosks_at_customer(session, customer_id):
+        if kiosk.status in (S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED):
+            change_status(session, kiosk, S.DEPLOYED, actor, reason=reason)
+            restored.append(kiosk.id)
+    return restored
+
+
+def mark_retrieved(session: Session, kiosk_id: str, actor: str, at: datetime | None = None,
+                   reason: str = "") -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise ValueError(f"kiosk {kiosk_id} is not in the register")
+    change_status(session, kiosk, S.RETRIEVED, actor, at=at, reason=reason)
+    return kiosk

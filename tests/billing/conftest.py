@@ -1,0 +1,93 @@
+"""Billing fixtures: a migrated database (SQLite and PostgreSQL), customers with billing
+profiles, a plan with a versioned price list, contracts, and a fake meter (active users per
+customer and month) standing in for noxus.hr.metering where a test sets the counts itself."""
+
+from datetime import date
+
+import pytest
+from sqlmodel import Session
+
+from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
+from noxus.core.settings import Settings
+from noxus.fleet.models import Kiosk
+from noxus.hr.models import Customer, Site
+
+
+class FakeMeter:
+    """Active users as the test says: counts[(customer_id, year, month)]."""
+
+    def __init__(self):
+        self.counts: dict[tuple[int, int, int], int] = {}
+
+    def set(self, customer_id: int, year: int, month: int, users: int) -> None:
+        self.counts[(customer_id, year, month)] = users
+
+    def __call__(self, session, customer_id, year, month, mode="punched") -> int:
+        return self.counts.get((customer_id, year, month), 0)
+
+
+def billing_settings(**overrides) -> Settings:
+    return Settings(_env_file=None, **overrides)
+
+
+class Books:
+    """Builds billing data the way staff would enter it."""
+
+    def __init__(self, session: Session):
+        self.s = session
+        self.plan = Plan(code="STD", name="NoxusTime Standard")
+        session.add(self.plan)
+        session.flush()
+        # CHF 49.00 per contract, CHF 15.00 per kiosk, 10 users included, CHF 3.50 per extra user,
+        # CHF 250.00 set-up
+        session.add(PlanVersion(plan_id=self.plan.id, effective_from=date(2020, 1, 1), monthly_fee=4900,
+                                monthly_fee_per_kiosk=1500, users_included=10,
+                                price_per_additional_user=350, setup_fee=25000))
+        session.flush()
+
+    def customer(self, name: str, *, start: date, kiosks: int = 1, language: str = "fr",
+                 **contract_kw) -> tuple[Customer, Contract]:
+        c = Customer(name=name, language=language)
+        self.s.add(c)
+        self.s.flush()
+        site = Site(customer_id=c.id, name=f"{name} Lausanne")
+        self.s.add(site)
+        self.s.add(BillingProfile(customer_id=c.id, legal_name=name, street="Avenue de la Gare", house_num="10",
+                                  postcode="1003", town="Lausanne", invoice_email=f"compta@c{c.id}.example",
+                                  language=language, contact_name=f"Contact {name}",
+                                  contact_email=f"contact@c{c.id}.example", contact_street="Rue du Lac",
+                                  contact_house_num="2", contact_postcode="1800", contact_town="Vevey"))
+        contract = Contract(customer_id=c.id, plan_id=self.plan.id, start_date=start, **contract_kw)
+        self.s.add(contract)
+        self.s.flush()
+        for n in range(1, kiosks + 1):
+            k = Kiosk(id=f"C{c.id}K{n}", name=f"kiosk {n}", serial=f"SN-{c.id:03d}-{n}", status="deployed",
+                      customer_id=c.id, site_id=site.id)
+            self.s.add(k)
+            self.s.flush()
+            self.s.add(ContractKiosk(contract_id=contract.id, kiosk_id=k.id, attached_on=start))
+        self.s.flush()
+        return c, contract
+
+
+@pytest.fixture
+def session(engine):
+    with Session(engine) as s:
+        yield s
+
+
+@pytest.fixture
+def books(session) -> Books:
+    b = Books(session)
+    session.commit()
+    return b
+
+
+@pytest.fixture
+def meter() -> FakeMeter:
+    return FakeMeter()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return billing_settings()
