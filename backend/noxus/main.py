@@ -1,24 +1,27 @@
 """The FastAPI application: one thin router per resource."""
 
 from fastapi import FastAPI
-from sqlalchemy import text
 
-from noxus.core.deps import SessionDep
+from noxus.auth import web as auth_web
+from noxus.auth.router import router as auth_router
+from noxus.fleet.enrollment_router import router as enrollment_router
+from noxus.fleet.pages import router as fleet_pages
 from noxus.fleet.router import router as fleet_router
 from noxus.ingest.router import router as ingest_router
+from noxus.ops.router import router as ops_router
 from noxus.web.router import router as web_router
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
+    auth_web.install(app)
+    app.include_router(auth_router)
     app.include_router(ingest_router)
     app.include_router(fleet_router)
+    app.include_router(enrollment_router)
     app.include_router(web_router)
-
-    @app.get("/healthz", tags=["ops"])
-    def healthz(session: SessionDep):
-        session.exec(text("SELECT 1"))
-        return {"status": "ok"}
+    app.include_router(fleet_pages)
+    app.include_router(ops_router)
 
     return app
 

@@ -1,25 +1,101 @@
-from fastapi import APIRouter, status
+"""The kiosk asset register and monitoring API (NOXUS staff only)."""
 
-from noxus.core.deps import SessionDep
-from noxus.fleet import service
-from noxus.fleet.models import KioskAlertPublic, KioskCreate, KioskPublic
+from datetime import datetime, timedelta
 
-router = APIRouter(prefix="/api/v1/kiosks", tags=["fleet"])
+from fastapi import APIRouter, HTTPException, Query, status
+from sqlmodel import Session
+
+from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.security import StaffOnly, StaffRule
+from noxus.core.settings import Settings
+from noxus.core.types import utcnow
+from noxus.fleet import monitor, service
+from noxus.fleet import status as lifecycle
+from noxus.fleet import telemetry
+from noxus.fleet.models import (Kiosk, KioskAlertPublic, KioskCreate, KioskPublic, KioskStatus,
+                                KioskStatusEventPublic, KioskUpdate, StatusChange, TelemetryPoint)
+
+router = APIRouter(prefix="/api/v1/kiosks", tags=["fleet"], dependencies=[StaffRule])
 
 
-@router.get("", response_model=list[KioskPublic])
-def list_kiosks(session: SessionDep):
-    return service.list_kiosks(session)
+def kiosk_public(kiosk: Kiosk, settings: Settings) -> KioskPublic:
+    data = kiosk.model_dump()
+    data["online"] = monitor.is_online(kiosk, utcnow(), settings)  # a stale "online" is offline
+    return KioskPublic.model_validate(data)
 
 
-@router.post("", response_model=KioskPublic, status_code=status.HTTP_201_CREATED)
-def register_kiosk(data: KioskCreate, session: SessionDep):
-    kiosk = service.register(session, data)
-    session.commit()
-    session.refresh(kiosk)
+def get_kiosk(session: Session, kiosk_id: str) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            f"kiosk {kiosk_id} is not in the register: POST /api/v1/kiosks to add it")
     return kiosk
 
 
+@router.get("", response_model=list[KioskPublic])
+def list_kiosks(session: SessionDep, settings: SettingsDep,
+                status_: list[KioskStatus] | None = Query(None, alias="status"),
+                customer_id: int | None = None):
+    return [kiosk_public(k, settings) for k in service.list_kiosks(session, status_, customer_id)]
+
+
+@router.post("", response_model=KioskPublic, status_code=status.HTTP_201_CREATED)
+def register_kiosk(data: KioskCreate, session: SessionDep, settings: SettingsDep, user: StaffOnly):
+    kiosk = service.register(session, data, actor=user.actor)
+    session.commit()
+    session.refresh(kiosk)
+    return kiosk_public(kiosk, settings)
+
+
 @router.get("/alerts", response_model=list[KioskAlertPublic])
-def list_alerts(session: SessionDep, kiosk_id: str | None = None, limit: int = 100):
-    return service.list_alerts(session, kiosk_id, min(limit, 1000))
+def list_alerts(session: SessionDep, kiosk_id: str | None = None, open_only: bool = False,
+                limit: int = Query(100, ge=1, le=1000)):
+    return service.list_alerts(session, kiosk_id, limit, open_only)
+
+
+@router.get("/{kiosk_id}", response_model=KioskPublic)
+def show_kiosk(kiosk_id: str, session: SessionDep, settings: SettingsDep):
+    return kiosk_public(get_kiosk(session, kiosk_id), settings)
+
+
+@router.patch("/{kiosk_id}", response_model=KioskPublic)
+def update_kiosk(kiosk_id: str, data: KioskUpdate, session: SessionDep, settings: SettingsDep):
+    kiosk = service.update(session, get_kiosk(session, kiosk_id), data)
+    session.commit()
+    session.refresh(kiosk)
+    return kiosk_public(kiosk, settings)
+
+
+@router.post("/{kiosk_id}/status", response_model=KioskPublic)
+def change_status(kiosk_id: str, change: StatusChange, session: SessionDep, settings: SettingsDep,
+                  user: StaffOnly):
+    """Move the kiosk along its life cycle (docs/fleet.md); 409 names the allowed next statuses."""
+    kiosk = get_kiosk(session, kiosk_id)
+    try:
+        lifecycle.change_status(session, kiosk, change.status, change.actor or user.actor,
+                                customer_id=change.customer_id, site_id=change.site_id, at=change.at,
+                                scheduled_for=change.scheduled_for, reason=change.reason)
+    except lifecycle.TransitionError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e))
+    session.commit()
+    session.refresh(kiosk)
+    return kiosk_public(kiosk, settings)
+
+
+@router.get("/{kiosk_id}/history", response_model=list[KioskStatusEventPublic])
+def status_history(kiosk_id: str, session: SessionDep):
+    get_kiosk(session, kiosk_id)
+    return lifecycle.history(session, kiosk_id)
+
+
+@router.get("/{kiosk_id}/telemetry", response_model=list[TelemetryPoint])
+def telemetry_history(kiosk_id: str, session: SessionDep, since: datetime | None = None,
+                      until: datetime | None = None, limit: int = Query(2000, ge=1, le=10000)):
+    """Oldest first: hourly rows for the folded past, one row a minute for the
+    last fleet_telemetry_raw_hours. Default: the last 24 hours."""
+    get_kiosk(session, kiosk_id)
+    until = until or utcnow()
+    since = since or until - timedelta(hours=24)
+    if since.tzinfo is None or until.tzinfo is None:
+        raise HTTPException(422, "since/until need a UTC offset, e.g. 2026-11-25T10:00:00Z")
+    return telemetry.history(session, kiosk_id, since, until, limit)

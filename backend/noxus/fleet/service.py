@@ -1,11 +1,15 @@
-"""Fleet operations other contexts call (ingest reports state and alerts here)."""
+"""Fleet operations other contexts call (ingest reports state, telemetry and
+alerts here; billing flags kiosks for retrieval through fleet.retrieval)."""
 
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlmodel import Session, select
 
+from noxus.core.settings import get_settings
 from noxus.core.types import utcnow
-from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate
+from noxus.fleet import monitor, status
+from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate, KioskUpdate
 
 
 def known_kiosks(session: Session, ids: Sequence[str]) -> set[str]:
@@ -14,47 +18,89 @@ def known_kiosks(session: Session, ids: Sequence[str]) -> set[str]:
     return set(session.exec(select(Kiosk.id).where(Kiosk.id.in_(ids))).all())
 
 
-def register(session: Session, data: KioskCreate) -> Kiosk:
+def register(session: Session, data: KioskCreate, actor: str = "system") -> Kiosk:
+    """Add a kiosk to the register (in stock), or update its name/serial/model."""
     kiosk = session.get(Kiosk, data.id)
     if kiosk is None:
         kiosk = Kiosk.model_validate(data)
         session.add(kiosk)
-    elif data.name:
-        kiosk.name = data.name
+        status.record_initial(session, kiosk, actor)
+    else:
+        update(session, kiosk, KioskUpdate(**data.model_dump(exclude={"id"}, exclude_unset=True)))
+    return kiosk
+
+
+def update(session: Session, kiosk: Kiosk, data: KioskUpdate) -> Kiosk:
+    for key, value in data.model_dump(exclude_unset=True).items():
+        if value is not None and (key != "name" or value):
+            setattr(kiosk, key, value)
+    session.add(kiosk)
+    monitor.check_firmware(session, kiosk, utcnow())
     return kiosk
 
 
 def raise_alert(session: Session, kiosk_id: str, kind: str, detail: str) -> None:
+    """An event alert (one row per event), e.g. seq_gap from ingest."""
     session.add(KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail))
 
 
-def record_state(session: Session, kiosk_id: str, message: dict) -> None:
+def record_state(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
+    """Birth (online: true, retained, on connect) or death (the broker's will)."""
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:
         return
+    now = now or utcnow()
+    settings = get_settings()
     kiosk.online = message["online"]
-    kiosk.last_seen = utcnow()
+    kiosk.last_seen = now
+    if kiosk.online:
+        monitor.resolve(session, kiosk_id, "offline", now)
     if isinstance(message.get("boot"), int):
-        kiosk.boot = message["boot"]
+        monitor.note_boot(session, kiosk, message["boot"], now, settings)
     if isinstance(message.get("fw"), str):
         kiosk.firmware = message["fw"][:64]
+    if isinstance(message.get("fw_hash"), str):
+        kiosk.firmware_hash = message["fw_hash"][:80]
+    if kiosk.online:
+        monitor.check_firmware(session, kiosk, now)
 
 
-def record_telemetry(session: Session, kiosk_id: str, message: dict) -> None:
+def record_telemetry(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
+    """A heartbeat (every 60 s): online, history sample, condition alerts."""
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:
         return
-    kiosk.last_seen = utcnow()
-    kiosk.online = True
-    kiosk.telemetry = {k: v for k, v in message.items() if k not in ("v", "kiosk")}
+    now = now or utcnow()
+    settings = get_settings()
+    body = {k: v for k, v in message.items() if k not in ("v", "kiosk")}
+    kiosk.last_seen = now
+    if not kiosk.online:
+        kiosk.online = True
+        monitor.resolve(session, kiosk_id, "offline", now)
+    kiosk.telemetry = body
+    if isinstance(body.get("boot"), int):
+        monitor.note_boot(session, kiosk, body["boot"], now, settings)
+    if isinstance(body.get("fw"), str) and body["fw"][:64] != kiosk.firmware:
+        kiosk.firmware = body["fw"][:64]
+        monitor.check_firmware(session, kiosk, now)
+    monitor.on_telemetry(session, kiosk, body, now, settings)
 
 
-def list_kiosks(session: Session) -> Sequence[Kiosk]:
-    return session.exec(select(Kiosk).order_by(Kiosk.id)).all()
+def list_kiosks(session: Session, status_in: Sequence[str] | None = None,
+                customer_id: int | None = None) -> Sequence[Kiosk]:
+    q = select(Kiosk).order_by(Kiosk.id)
+    if status_in:
+        q = q.where(Kiosk.status.in_(list(status_in)))
+    if customer_id is not None:
+        q = q.where(Kiosk.customer_id == customer_id)
+    return session.exec(q).all()
 
 
-def list_alerts(session: Session, kiosk_id: str | None = None, limit: int = 100) -> Sequence[KioskAlert]:
+def list_alerts(session: Session, kiosk_id: str | None = None, limit: int = 100,
+                open_only: bool = False) -> Sequence[KioskAlert]:
     q = select(KioskAlert).order_by(KioskAlert.id.desc()).limit(limit)
     if kiosk_id:
         q = q.where(KioskAlert.kiosk_id == kiosk_id)
+    if open_only:
+        q = q.where(KioskAlert.resolved_at.is_(None))
     return session.exec(q).all()

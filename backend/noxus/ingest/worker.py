@@ -24,6 +24,7 @@ from sqlmodel import Session
 from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.ingest.service import Incoming, Outcome, ingest
+from noxus.ops import metrics
 
 log = logging.getLogger("noxus.ingest")
 
@@ -36,7 +37,8 @@ class IngestWorker:
     def __init__(self, settings: Settings, engine: Engine):
         self.settings = settings
         self.engine = engine
-        self.inbox: queue.Queue[mqtt.MQTTMessage] = queue.Queue()
+        # (message, arrival time): the ack latency metric starts at arrival.
+        self.inbox: queue.Queue[tuple[mqtt.MQTTMessage, float]] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self.totals = Outcome()
@@ -52,7 +54,8 @@ class IngestWorker:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda *_: log.info("subscribed to %s", ", ".join(SUBSCRIBED_LEAVES))
-        self.client.on_message = lambda _c, _u, msg: self.inbox.put(msg)
+        self.client.on_message = lambda _c, _u, msg: self.inbox.put((msg, time.monotonic()))
+        metrics.QUEUE_DEPTH.set_function(self.inbox.qsize)
 
     def _on_connect(self, client, _userdata, _flags, reason, _props):
         if reason.is_failure:
@@ -62,15 +65,17 @@ class IngestWorker:
         client.subscribe([(f"$share/{group}/{protocol.TOPIC_ROOT}+/{leaf}", 1)
                           for leaf in SUBSCRIBED_LEAVES])
         self.connected.set()
+        metrics.CONNECTED.set(1)
         log.info("connected to %s:%s as %s", self.settings.mqtt_host, self.settings.mqtt_port,
                  self.settings.ingest_client_id)
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props):
         self.connected.clear()
+        metrics.CONNECTED.set(0)
         if not self.stopping.is_set():
             log.warning("broker connection lost (%s); reconnecting", reason)
 
-    def _next_group(self) -> list[mqtt.MQTTMessage]:
+    def _next_group(self) -> list[tuple[mqtt.MQTTMessage, float]]:
         try:
             first = self.inbox.get(timeout=0.2)
         except queue.Empty:
@@ -83,16 +88,21 @@ class IngestWorker:
                 break
         return group
 
-    def _commit(self, group: list[mqtt.MQTTMessage]) -> Outcome:
-        incoming = [Incoming(m.topic, m.payload) for m in group]
+    def _commit(self, group: list[tuple[mqtt.MQTTMessage, float]]) -> Outcome:
+        incoming = [Incoming(m.topic, m.payload) for m, _ in group]
         delay = RETRY_MIN_S
         while True:
             try:
+                started = time.monotonic()
                 with Session(self.engine) as session:
                     outcome = ingest(session, incoming, self.settings.ingest_accept_unknown_kiosks)
                     session.commit()
+                metrics.COMMIT_SECONDS.observe(time.monotonic() - started)
+                metrics.DB_UP.set(1)
                 return outcome
             except Exception as e:  # database down or busy: retry, never ack
+                metrics.DB_ERRORS.inc()
+                metrics.DB_UP.set(0)
                 if self.stopping.is_set():
                     raise
                 log.warning("database error, %d messages wait (retry in %.1fs): %s",
@@ -106,11 +116,19 @@ class IngestWorker:
             return 0
         outcome = self._commit(group)
         # Committed: now, and only now, acknowledge.
-        for msg in group:
+        now = time.monotonic()
+        for msg, arrived in group:
             self.client.ack(msg.mid, msg.qos)
+            metrics.ACK_LATENCY.observe(now - arrived)
         for kiosk_id, upto in outcome.acks.items():
             self.client.publish(protocol.topic(kiosk_id, protocol.ACK),
                                 protocol.encode_ack(kiosk_id, upto), qos=1)
+        metrics.MESSAGES.inc(len(group))
+        metrics.GROUP_SIZE.observe(len(group))
+        metrics.STORED.inc(outcome.stored)
+        metrics.DUPLICATES.inc(outcome.duplicates)
+        metrics.DEAD.inc(outcome.dead)
+        metrics.LOST.inc(outcome.lost)
         t = self.totals
         t.stored += outcome.stored
         t.duplicates += outcome.duplicates
@@ -121,6 +139,7 @@ class IngestWorker:
         return len(group)
 
     def run(self) -> None:
+        metrics.serve_worker_metrics(self.settings)
         self.client.connect_async(self.settings.mqtt_host, self.settings.mqtt_port, keepalive=30)
         self.client.loop_start()
         try:
