@@ -12,6 +12,10 @@ from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.devstack.broker import Mosquitto
 
+# cheap argon2 for tests (production cost: docs/security.md); set before settings are first read
+os.environ.setdefault("NOXUS_ARGON2_MEMORY_KIB", "1024")
+os.environ.setdefault("NOXUS_ARGON2_TIME_COST", "1")
+
 PG_ADMIN_URL = os.environ.get("NOXUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
@@ -74,3 +78,68 @@ def engine(db_url):
     eng = make_engine(db_url)
     yield eng
     eng.dispose()
+
+
+# --- the web app against a test database, and authentication helpers (issue 9) ----------------
+
+
+@pytest.fixture
+def noxus_app(engine):
+    """create_app() whose sessions use the test `engine` (SQLite and PostgreSQL)."""
+    from sqlmodel import Session
+
+    from noxus.core.db import get_session
+    from noxus.main import create_app
+
+    app = create_app()
+
+    def _session():
+        with Session(engine) as s:
+            yield s
+
+    app.dependency_overrides[get_session] = _session
+    return app
+
+
+@pytest.fixture
+def login_as(noxus_app):
+    """login_as(role, customer_id=None): requests to `noxus_app` authenticate as that role
+    (role rules and tenant scope still apply; tokens, sessions and CSRF are bypassed)."""
+    from noxus.core.security import override_principal
+
+    return lambda role, customer_id=None: override_principal(noxus_app, role, customer_id)
+
+
+@pytest.fixture
+def staff_client(noxus_app, login_as):
+    """A TestClient authenticated as a NOXUS administrator (sees every customer)."""
+    from fastapi.testclient import TestClient
+
+    login_as("admin")
+    return TestClient(noxus_app, base_url="https://testserver")
+
+
+@pytest.fixture
+def auth_headers(engine):
+    """auth_headers(role, customer_id=None) -> {"Authorization": "Bearer ..."} for a real user
+    and token created in the test database (end-to-end authentication)."""
+    import itertools
+
+    from sqlmodel import Session
+
+    from noxus.core import accounts
+    from noxus.core.users import UserCreate
+
+    counter = itertools.count(1)
+
+    def make(role, customer_id=None):
+        role = getattr(role, "value", role)
+        with Session(engine) as s:
+            user = accounts.create_user(s, UserCreate(
+                username=f"{role}-{customer_id or 'staff'}-{next(counter)}", role=role,
+                customer_id=customer_id if role in ("hr_admin", "hr_viewer") else None))
+            _, raw = accounts.create_token(s, user, "test")
+            s.commit()
+        return {"Authorization": f"Bearer {raw}"}
+
+    return make

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # security (issue 9, docs/security.md)
     session_hours: int = 12
     cookie_secure: bool = True  # set False only for plain-http local development
+    # argon2id cost (OWASP 2024 minimum is 19 MiB, t=2; these are pwdlib's defaults); tests lower them
+    argon2_memory_kib: int = 65536
+    argon2_time_cost: int = 3
     login_max_failures: int = 5  # consecutive failures of one account before lock-out
     login_lockout_minutes: int = 15
     login_ip_window_minutes: int = 15  # failures per IP counted over this window...

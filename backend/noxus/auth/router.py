@@ -1,0 +1,263 @@
+"""Log-in (web session and bearer token), tokens, users and the security log.
+
+Web pages live at /login, /logout, /security/log; the JSON API under /api/v1/auth, /api/v1/users,
+/api/v1/security."""
+
+from fastapi import APIRouter, Form, HTTPException, Request, status
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import select
+
+from noxus.auth.schemas import LoginRequest, Me, UserUpdate
+from noxus.core import accounts
+from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.security import (
+    SESSION_COOKIE,
+    AdminOnly,
+    AnyUser,
+    HRAdmin,
+    Principal,
+    Public,
+    Role,
+    TenantScope,
+)
+from noxus.core.users import (
+    ApiToken,
+    ApiTokenCreate,
+    ApiTokenCreated,
+    ApiTokenPublic,
+    LoginAttempt,
+    LoginAttemptPublic,
+    User,
+    UserCreate,
+    UserPublic,
+)
+from noxus.privacy import audit
+from noxus.web.router import templates
+
+router = APIRouter(tags=["auth"])
+
+
+def client_ip(request: Request) -> str:
+    # behind a reverse proxy run uvicorn with --proxy-headers (docs/security.md)
+    return request.client.host if request.client else "?"
+
+
+def _login_refused(result: accounts.LoginResult) -> HTTPException:
+    if result.reason in ("rate_limited", "locked"):
+        return HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many failed log-ins; try again later"
+            + (" or ask an administrator to unlock the account" if result.reason == "locked" else ""),
+            headers={"Retry-After": str(result.retry_after_s)},
+        )
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
+
+
+# --- web log-in ---------------------------------------------------------------------------------
+
+
+@router.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Public])
+def login_page(request: Request, next: str = "/"):
+    return templates.TemplateResponse(request, "login.html", {"error": None, "next": _safe_next(next)})
+
+
+def _safe_next(url: str) -> str:
+    # only local paths: no open redirect to another site
+    return url if url.startswith("/") and not url.startswith("//") and "\\" not in url else "/"
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Public])
+def login_submit(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    username: str = Form(max_length=120),
+    password: str = Form(max_length=256),
+    next: str = Form(default="/"),
+):
+    result = accounts.authenticate(session, settings, username, password, client_ip(request))
+    if not result.ok:
+        session.commit()  # the failed attempt is part of the security log
+        err = _login_refused(result)
+        return templates.TemplateResponse(
+            request, "login.html", {"error": err.detail, "next": _safe_next(next)},
+            status_code=err.status_code, headers=err.headers,
+        )
+    ws, raw = accounts.create_web_session(session, result.user, settings, client_ip(request))
+    audit.record(session, f"{result.user.username}#{result.user.id}", "login", "session", ws.id,
+                 result.user.customer_id, {"ip": client_ip(request)})
+    session.commit()
+    resp = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    resp.set_cookie(
+        SESSION_COOKIE, raw, max_age=settings.session_hours * 3600, httponly=True,
+        secure=settings.cookie_secure, samesite="lax", path="/",
+    )
+    return resp
+
+
+@router.post("/logout", include_in_schema=False)
+def logout(request: Request, session: SessionDep, user: AnyUser):
+    raw = request.cookies.get(SESSION_COOKIE)
+    if raw:
+        accounts.revoke_web_session(session, raw)
+        session.commit()
+    resp = RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+# --- API log-in and tokens ----------------------------------------------------------------------
+
+
+@router.post("/api/v1/auth/login", response_model=ApiTokenCreated, dependencies=[Public])
+def api_login(data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep):
+    """Exchange a user name and password for a bearer token (provisioning CLI, scripts)."""
+    result = accounts.authenticate(session, settings, data.username, data.password, client_ip(request))
+    if not result.ok:
+        session.commit()
+        raise _login_refused(result)
+    token, raw = accounts.create_token(session, result.user, data.token_name, data.days)
+    audit.record(session, f"{result.user.username}#{result.user.id}", "create", "token", token.id,
+                 result.user.customer_id, {"via": "login", "ip": client_ip(request)})
+    session.commit()
+    session.refresh(token)
+    return ApiTokenCreated(**token.model_dump(), token=raw)
+
+
+@router.get("/api/v1/auth/me", response_model=Me)
+def me(user: AnyUser):
+    return Me(user_id=user.user_id, username=user.username, role=user.role.value,
+              customer_id=user.customer_id, via=user.via)
+
+
+@router.get("/api/v1/auth/tokens", response_model=list[ApiTokenPublic])
+def list_tokens(session: SessionDep, user: AnyUser):
+    return session.exec(select(ApiToken).where(ApiToken.user_id == user.user_id).order_by(ApiToken.id)).all()
+
+
+@router.post("/api/v1/auth/tokens", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
+def create_token(data: ApiTokenCreate, session: SessionDep, user: AnyUser):
+    db_user = session.get(User, user.user_id) if user.user_id is not None else None
+    if db_user is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
+    token, raw = accounts.create_token(session, db_user, data.name, data.days)
+    audit.record(session, user.actor, "create", "token", token.id, user.customer_id, {"name": data.name})
+    session.commit()
+    session.refresh(token)
+    return ApiTokenCreated(**token.model_dump(), token=raw)
+
+
+@router.delete("/api/v1/auth/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_token(token_id: int, session: SessionDep, user: AnyUser):
+    """Revoke one of your tokens (administrators: anyone's)."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (token.user_id != user.user_id and user.role != Role.ADMIN):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="token not found")
+    accounts.revoke_token(session, token)
+    audit.record(session, user.actor, "revoke", "token", token.id, None, {"owner": token.user_id})
+    session.commit()
+
+
+# --- users --------------------------------------------------------------------------------------
+
+
+def _visible_user(session, scope, user_id: int) -> User:
+    u = session.get(User, user_id)
+    # staff accounts (customer_id None) are invisible to customer users
+    if u is None or not (scope.all or (u.customer_id is not None and scope.allows(u.customer_id))):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
+    return u
+
+
+def _check_grant(actor: Principal, role: str) -> None:
+    # HR admins manage their own customer's users only, never staff roles
+    if actor.role != Role.ADMIN and role not in (Role.HR_ADMIN, Role.HR_VIEWER):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only NOXUS administrators grant staff roles")
+
+
+@router.get("/api/v1/users", response_model=list[UserPublic])
+def list_users(session: SessionDep, scope: TenantScope, actor: HRAdmin):
+    stmt = select(User).order_by(User.id)
+    if not scope.all:
+        stmt = scope.where(stmt, User.customer_id)
+    return session.exec(stmt).all()
+
+
+@router.post("/api/v1/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor: HRAdmin):
+    _check_grant(actor, data.role)
+    if data.customer_id is not None or not scope.all:
+        data.customer_id = scope.resolve_customer(data.customer_id)
+    try:
+        u = accounts.create_user(session, data)
+    except accounts.AccountError as e:
+        raise HTTPException(status.HTTP_409_CONFLICT if "exists" in str(e) else 422, detail=str(e)) from None
+    audit.record(session, actor.actor, "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username})
+    session.commit()
+    session.refresh(u)
+    return u
+
+
+@router.patch("/api/v1/users/{user_id}", response_model=UserPublic)
+def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: TenantScope, actor: HRAdmin):
+    u = _visible_user(session, scope, user_id)
+    changes: dict = {}
+    if data.role is not None and data.role != u.role:
+        _check_grant(actor, data.role)
+        try:
+            new_role = Role(data.role)
+        except ValueError:
+            raise HTTPException(422, detail=f"unknown role {data.role!r}") from None
+        if new_role.is_staff != Role(u.role).is_staff:
+            raise HTTPException(422, detail="cannot move a user between staff and customer roles; create a new user")
+        changes["role"] = [u.role, new_role.value]
+        u.role = new_role.value
+    if data.full_name is not None:
+        u.full_name = data.full_name
+    if data.active is not None and data.active != u.active:
+        changes["active"] = [u.active, data.active]
+        u.active = data.active
+    if data.password is not None:
+        accounts.set_password(session, u, data.password)
+        changes["password"] = "reset"
+    if "role" in changes or changes.get("active") == [True, False] or "password" in changes:
+        accounts.revoke_all_credentials(session, u)  # a changed right takes effect now
+    session.add(u)
+    audit.record(session, actor.actor, "update", "user", u.id, u.customer_id, changes)
+    session.commit()
+    session.refresh(u)
+    return u
+
+
+@router.post("/api/v1/users/{user_id}/unlock", response_model=UserPublic)
+def unlock_user(user_id: int, session: SessionDep, scope: TenantScope, actor: HRAdmin):
+    u = _visible_user(session, scope, user_id)
+    accounts.unlock(session, u)
+    audit.record(session, actor.actor, "unlock", "user", u.id, u.customer_id)
+    session.commit()
+    session.refresh(u)
+    return u
+
+
+# --- security log -------------------------------------------------------------------------------
+
+
+def _attempts(session, limit: int, failed_only: bool):
+    stmt = select(LoginAttempt).order_by(LoginAttempt.id.desc()).limit(max(1, min(limit, 5000)))
+    if failed_only:
+        stmt = stmt.where(LoginAttempt.success == False)
+    return session.exec(stmt).all()
+
+
+@router.get("/api/v1/security/login-attempts", response_model=list[LoginAttemptPublic])
+def login_attempts(session: SessionDep, actor: AdminOnly, limit: int = 200, failed_only: bool = False):
+    return _attempts(session, limit, failed_only)
+
+
+@router.get("/security/log", response_class=HTMLResponse, include_in_schema=False)
+def security_log_page(request: Request, session: SessionDep, actor: AdminOnly, failed_only: bool = False):
+    locked = session.exec(select(User).where(User.locked_until != None)).all()
+    return templates.TemplateResponse(request, "security_log.html", {
+        "attempts": _attempts(session, 500, failed_only), "locked": locked, "failed_only": failed_only,
+        "user": actor,
+    })
