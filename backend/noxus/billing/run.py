@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, or_, select
 
+from noxus.billing import issuing
 from noxus.billing.invoices import Charge, create_draft, finalize
 from noxus.billing.models import (BillingProfile, Contract, ContractKiosk, Invoice, LineKind, UsageSnapshot)
 from noxus.billing.money import prorate, vat_rate_bp
@@ -158,7 +159,8 @@ def contract_charges(session: Session, contract: Contract, period: date, issue_d
 
 def run_month(session: Session, period: date, settings: Settings, *, issue_date: date | None = None,
               meter: Meter = hr_meter, finalize_invoices: bool = True, actor: str = "system",
-              commit_every: int = 200, customer_ids: list[int] | None = None) -> RunResult:
+              commit_every: int = 200, customer_ids: list[int] | None = None,
+              issue_documents: bool = True) -> RunResult:
     """Invoice every contract for `period` (any day of the month). Commits as it goes; safe to
     re-run and to run concurrently (the unique run_key decides)."""
     period = month_start(period)
@@ -200,6 +202,8 @@ def run_month(session: Session, period: date, settings: Settings, *, issue_date:
                 session.flush()
                 if finalize_invoices:
                     finalize(session, invoice.id, iban=settings.billing_iban, actor=actor)
+                    if issue_documents:
+                        issuing.issue(session, invoice, settings, actor)
                 result.created.append(invoice.id)
         except IntegrityError:
             # another run created this contract's invoice for the period first
