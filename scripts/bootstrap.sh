@@ -13,6 +13,11 @@ if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ]; then
   command -v node >/dev/null || need_apt+=(nodejs npm)
   command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
   command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+  # the MicroPython rp2 firmware for the emulated RP2040 (scripts/build_rp2.sh)
+  command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
+  command -v cmake >/dev/null || need_apt+=(cmake)
+  command -v make >/dev/null || need_apt+=(make)
+  command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
@@ -34,4 +39,15 @@ fi
 
 if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -d node_modules/@micropython ]; then
   npm install --no-audit --no-fund --silent
+fi
+
+# The emulated RP2040 (tests/rp2040): rp2040js from npm, then the MicroPython
+# rp2 firmware built from Debian sources and the bootrom, cached outside the repo.
+if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ]; then
+  if [ ! -f tests/rp2040/node_modules/rp2040js/package.json ]; then
+    echo "installing rp2040js (npm) in tests/rp2040"
+    (cd tests/rp2040 && npm ci --no-audit --no-fund --silent)
+  fi
+  # a failed build leaves the emulator tests skipped with the reason, not the whole suite unrun
+  ./scripts/build_rp2.sh || echo "WARNING: the rp2 firmware build failed (see above): tests/rp2040 will be skipped"
 fi
