@@ -7,6 +7,8 @@ from noxus.auth.router import router as auth_router
 from noxus.fleet.enrollment_router import router as enrollment_router
 from noxus.fleet.pages import router as fleet_pages
 from noxus.fleet.router import router as fleet_router
+from noxus.hr.api.routes import router as hr_router
+from noxus.hr.pages import router as hr_pages
 from noxus.ingest.router import router as ingest_router
 from noxus.ops.router import router as ops_router
 from noxus.web.router import router as web_router
@@ -18,6 +20,8 @@ def create_app() -> FastAPI:
     app.include_router(auth_router)
     app.include_router(ingest_router)
     app.include_router(fleet_router)
+    app.include_router(hr_router)
+    app.include_router(hr_pages)
     app.include_router(enrollment_router)
     app.include_router(web_router)
     app.include_router(fleet_pages)

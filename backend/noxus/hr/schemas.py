@@ -130,3 +130,65 @@ class AuditPublic(SQLModel):
     entity: str
     entity_id: int | None
     detail: dict | None
+
+
+class PunchView(SQLModel):
+    """A punch as HR sees it: raw (kiosk) and corrected side by side."""
+    key: str
+    punch_id: int | None
+    correction_id: int | None
+    kiosk_id: str | None
+    raw_at: datetime | None
+    at: datetime
+    estimated: bool
+    added: bool
+    moved: bool
+    voided: bool
+    merged: bool
+    direction: str
+
+
+class ShiftView(SQLModel):
+    start: datetime
+    end: datetime | None
+    status: str
+    seconds: int
+
+
+class DayView(SQLModel):
+    day: date
+    shifts: list[ShiftView]
+    worked_seconds: int
+    break_seconds: int
+    target_seconds: int
+    balance_seconds: int
+    exceptions: list[str]
+
+
+class WeekView(SQLModel):
+    week: str
+    worked_seconds: int
+    break_seconds: int
+    target_seconds: int
+    balance_seconds: int
+
+
+class TimesheetPublic(SQLModel):
+    employee_id: int
+    zone: str
+    first: date
+    last: date
+    days: list[DayView]
+    weeks: list[WeekView]
+    punches: list[PunchView]
+    worked_seconds: int
+    break_seconds: int
+    target_seconds: int
+    balance_seconds: int
+
+
+class ExceptionPublic(SQLModel):
+    employee_id: int
+    employee: str
+    day: date
+    code: str

@@ -1,0 +1,9 @@
+"""All HR API routers, included by main.py in one line."""
+
+from fastapi import APIRouter
+
+from noxus.hr.api import badges, corrections, employees, periods, timesheets
+
+router = APIRouter()
+for r in (employees.router, badges.router, corrections.router, periods.router, timesheets.router):
+    router.include_router(r)

@@ -1,0 +1,46 @@
+"""One entry point for exports, shared by the API, the web UI and the CLI."""
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session
+
+from noxus.core.security import Scope
+from noxus.core.settings import Settings
+from noxus.hr import employees, exports, timesheets
+from noxus.hr.errors import HRError, NotFound
+from noxus.hr.models import Customer
+
+
+@dataclass
+class ExportFile:
+    content: bytes
+    filename: str
+    media_type: str
+
+
+def build(session: Session, scope: Scope, customer_id: int | None, first: date, last: date, fmt: str,
+          employee_ids: list[int] | None = None, lang: str = "fr", settings: Settings | None = None) -> ExportFile:
+    settings = settings or Settings()
+    if fmt not in exports.FORMATS:
+        raise HRError(f"unknown export format {fmt!r}: use one of {', '.join(exports.FORMATS)}")
+    timesheets.check_period(first, last, settings)
+    if employee_ids:
+        emps = [employees.get(session, scope, i) for i in employee_ids]
+        customers = {e.customer_id for e in emps}
+        if len(customers) > 1 or (customer_id is not None and customers != {customer_id}):
+            raise HRError("the employees belong to different customers: export one customer at a time")
+        customer_id = customers.pop()
+    else:
+        customer_id = customer_id if customer_id is not None else scope.own_customer_id
+        if customer_id is None:
+            raise HRError("give customer_id (or employee ids): which customer's timesheets to export")
+        if not scope.allows(customer_id) or session.get(Customer, customer_id) is None:
+            raise NotFound(f"customer {customer_id} not found")
+        emps = [e for e in employees.listing(session, scope, customer_id)
+                if e.active_from <= last and (e.active_to is None or e.active_to >= first)]
+    sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
+    customer = session.get(Customer, customer_id)
+    who = emps[0].personnel_number if employee_ids and len(emps) == 1 else "all"
+    content = exports.render(fmt, sheets, lang, customer.name if customer else "")
+    return ExportFile(content, exports.filename(fmt, first, last, who), exports.FORMATS[fmt].media_type)
