@@ -11,6 +11,7 @@ from noxus.hr.api.routes import router as hr_router
 from noxus.hr.pages import router as hr_pages
 from noxus.ingest.router import router as ingest_router
 from noxus.ops.router import router as ops_router
+from noxus.privacy.router import router as privacy_router
 from noxus.web.router import router as web_router
 
 
@@ -18,6 +19,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
     auth_web.install(app)
     app.include_router(auth_router)
+    app.include_router(privacy_router)
     app.include_router(ingest_router)
     app.include_router(fleet_router)
     app.include_router(hr_router)

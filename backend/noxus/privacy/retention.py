@@ -1,0 +1,155 @@
+"""Retention jobs (`noxus privacy retention`): per customer, time records older than the
+customer's retention period (default 5 years) are deleted; at contract end the customer's data is
+returned as an export bundle or deleted, as the customer chose. Invoices are never touched here
+(they are NOXUS' business records, kept 10 years under CO art. 958f)."""
+
+from __future__ import annotations
+
+import io
+import pathlib
+import zipfile
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, or_
+from sqlmodel import Session, select
+
+from noxus.core.settings import Settings
+from noxus.core.types import utcnow
+from noxus.core.users import LoginAttempt, WebSession
+from noxus.hr.models import Badge, Customer, Employee, PunchCorrection
+from noxus.ingest.models import Punch
+from noxus.privacy import audit, subject
+from noxus.privacy.models import PrivacyPolicy
+
+ACTOR = "system:retention"
+SECURITY_LOG_KEEP_DAYS = 365
+SESSION_KEEP_DAYS = 30
+
+
+def policy_for(session: Session, customer_id: int, settings: Settings) -> PrivacyPolicy:
+    p = session.get(PrivacyPolicy, customer_id)
+    return p or PrivacyPolicy(customer_id=customer_id, retention_years=settings.retention_years_default)
+
+
+def years_before(now: datetime, years: int) -> datetime:
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:  # 29 February
+        return now.replace(year=now.year - years, day=28)
+
+
+def _customer_punch_ids(session: Session, customer_id: int, cutoff: datetime | None) -> list[int]:
+    """Punches attributable to the customer: read with one of its badges, or on its kiosks."""
+    when = subject.WHEN
+    on_badge = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, when >= Badge.valid_from,
+                    or_(Badge.valid_to.is_(None), when < Badge.valid_to))
+    q1 = select(Punch.id).join(Badge, on_badge)
+    clauses = [q1]
+    from noxus.fleet.models import Kiosk
+
+    col = getattr(Kiosk, "customer_id", None)
+    if col is not None:
+        clauses.append(select(Punch.id).where(Punch.kiosk_id.in_(select(Kiosk.id).where(col == customer_id))))
+    ids: set[int] = set()
+    for q in clauses:
+        if cutoff is not None:
+            q = q.where(when < cutoff)
+        ids.update(session.exec(q).all())
+    return sorted(ids)
+
+
+def delete_time_records(session: Session, customer_id: int, cutoff: datetime | None) -> dict[str, int]:
+    """Delete the customer's punches (and corrections) older than cutoff (None: all)."""
+    punch_ids = _customer_punch_ids(session, customer_id, cutoff)
+    corr = select(PunchCorrection.id, PunchCorrection.target_id, PunchCorrection.punch_id,
+                  PunchCorrection.ts, PunchCorrection.created_at).where(PunchCorrection.customer_id == customer_id)
+    rows = session.exec(corr).all()
+    doomed_punches = set(punch_ids)
+    doomed: set[int] = set()
+    for cid, _target, pid, ts, created in rows:
+        old = cutoff is None or (ts or created) < cutoff
+        if pid in doomed_punches or (pid is None and old):
+            doomed.add(cid)
+    # corrections of doomed corrections go too (FK target_id)
+    changed = True
+    while changed:
+        changed = False
+        for cid, target, *_ in rows:
+            if target in doomed and cid not in doomed:
+                doomed.add(cid)
+                changed = True
+    for chunk in _chunks(sorted(doomed)):
+        session.exec(delete(PunchCorrection).where(PunchCorrection.id.in_(chunk)))
+    for chunk in _chunks(punch_ids):
+        session.exec(delete(Punch).where(Punch.id.in_(chunk)))
+    return {"punches": len(punch_ids), "corrections": len(doomed)}
+
+
+def _chunks(ids: list[int], n: int = 500):
+    for i in range(0, len(ids), n):
+        yield ids[i : i + n]
+
+
+@dataclass
+class RetentionReport:
+    customers: dict[int, dict] = field(default_factory=dict)
+    login_attempts: int = 0
+    sessions: int = 0
+    bundles: list[str] = field(default_factory=list)
+
+
+def customer_bundle(session: Session, customer_id: int) -> bytes:
+    """The contract-end return: one ZIP holding every employee's export bundle."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for emp in session.exec(select(Employee).where(Employee.customer_id == customer_id).order_by(Employee.id)):
+            z.writestr(f"employee-{emp.id}.zip", subject.bundle_zip(subject.collect(session, emp)))
+    return out.getvalue()
+
+
+def end_contract(session: Session, customer_id: int, action: str, out_dir: pathlib.Path | None) -> dict:
+    result: dict = {"action": action}
+    if action == "export":
+        if out_dir is None:
+            raise ValueError("an export at contract end needs an output directory")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path = out_dir / f"customer-{customer_id}-{utcnow():%Y%m%dT%H%M%SZ}.zip"
+        path.write_bytes(customer_bundle(session, customer_id))
+        result["bundle"] = str(path)
+    for emp in session.exec(select(Employee).where(Employee.customer_id == customer_id)).all():
+        subject.anonymise(session, emp, ACTOR, reason=f"contract end ({action})")
+    result.update(delete_time_records(session, customer_id, None))
+    return result
+
+
+def run(session: Session, settings: Settings, now: datetime | None = None,
+        out_dir: pathlib.Path | None = None) -> RetentionReport:
+    now = now or utcnow()
+    rep = RetentionReport()
+    for cust in session.exec(select(Customer).order_by(Customer.id)).all():
+        pol = policy_for(session, cust.id, settings)
+        ended = pol.contract_ended_at
+        if ended is not None and ended.tzinfo is None:
+            from datetime import UTC
+
+            ended = ended.replace(tzinfo=UTC)
+        if ended is not None and ended <= now and pol.purged_at is None:
+            res = end_contract(session, cust.id, pol.contract_end_action, out_dir)
+            pol.purged_at = now
+            session.add(pol)
+            if "bundle" in res:
+                rep.bundles.append(res["bundle"])
+        else:
+            res = delete_time_records(session, cust.id, years_before(now, pol.retention_years))
+            res["retention_years"] = pol.retention_years
+        if any(res.get(k) for k in ("punches", "corrections", "bundle")) or "action" in res:
+            audit.record(session, ACTOR, "retention", "customer", cust.id, cust.id, res)
+        rep.customers[cust.id] = res
+    rep.login_attempts = session.exec(
+        delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=SECURITY_LOG_KEEP_DAYS))
+    ).rowcount
+    rep.sessions = session.exec(
+        delete(WebSession).where(WebSession.expires_at < now - timedelta(days=SESSION_KEEP_DAYS))
+    ).rowcount
+    return rep
