@@ -1,0 +1,166 @@
+"""§7.6 retrieval of kiosks: two months past due on subscription / additional users, or the end
+of the contract for any cause (equipment must come back). Every step is an audited event; the
+kiosks' statuses change through the fleet context (noxus.fleet.retrieval), never directly."""
+
+from datetime import date, datetime
+
+from sqlmodel import Session, select
+
+from noxus.billing import audit, documents, outbox
+from noxus.billing.issuing import profile_of
+from noxus.billing.models import (Invoice, InvoiceStatus, OverdueState, RetrievalCase, RetrievalKiosk,
+                                  RetrievalStatus, RETRIEVAL_TRANSITIONS)
+from noxus.billing.money import chf
+from noxus.billing.support_hours import check_visit
+from noxus.core.settings import Settings
+from noxus.core.types import utcnow
+from noxus.fleet import retrieval as fleet
+
+OPEN_STATES = (RetrievalStatus.FLAGGED, RetrievalStatus.NOTIFIED, RetrievalStatus.SCHEDULED)
+
+
+class RetrievalError(ValueError):
+    pass
+
+
+def _move(session: Session, case: RetrievalCase, to: RetrievalStatus, actor: str, **detail) -> None:
+    if to not in RETRIEVAL_TRANSITIONS[RetrievalStatus(case.status)]:
+        raise RetrievalError(f"retrieval case {case.id} is {case.status}; it cannot become {to.value}")
+    case.status = to
+    session.add(case)
+    audit.record(session, f"retrieval.{to.value}", actor=actor, customer_id=case.customer_id, case_id=case.id,
+                 **detail)
+
+
+def open_case(session: Session, customer_id: int) -> RetrievalCase | None:
+    return session.exec(select(RetrievalCase).where(RetrievalCase.customer_id == customer_id,
+                                                    RetrievalCase.status.in_(OPEN_STATES))).first()
+
+
+def _kiosk_rows(session: Session, customer_id: int) -> list[tuple[str, str, str]]:
+    from noxus.hr.models import Site  # read-only: the site's name for the letter
+
+    rows = []
+    for k in fleet.kiosks_at_customer(session, customer_id):
+        site = session.get(Site, k.site_id) if k.site_id else None
+        rows.append((k.id, k.serial or "—", site.name if site else "—"))
+    return rows
+
+
+def flag_unpaid(session: Session, customer_id: int, today: date, invoices: list[Invoice], settings: Settings,
+                actor: str = "system") -> RetrievalCase:
+    """Open the case: kiosks retrieval eligible, notice letter (PDF) to the contact person + e-mail."""
+    existing = open_case(session, customer_id)
+    if existing is not None:
+        return existing
+    from datetime import timedelta
+
+    profile = profile_of(session, customer_id)
+    amount_due = sum(i.balance for i in invoices)
+    deadline = today + timedelta(days=settings.billing_retrieval_deadline_days)
+    kiosks = _kiosk_rows(session, customer_id)
+    case = RetrievalCase(customer_id=customer_id, reason="unpaid", opened_on=today, amount_due=amount_due,
+                         deadline=deadline)
+    session.add(case)
+    session.flush()
+    flagged = fleet.mark_retrieval_eligible(session, customer_id, f"§7.6 unpaid, case {case.id}", actor)
+    session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
+    pdf = documents.retrieval_notice_pdf(profile, settings, issued_on=today, kiosks=kiosks, invoices=invoices,
+                                         amount_due=amount_due, deadline=deadline)
+    doc = outbox.store_document(session, kind="notice", customer_id=customer_id, case_id=case.id,
+                                filename=f"avis-reprise-{customer_id}-{today:%Y%m%d}.pdf", pdf=pdf)
+    outbox.enqueue(session, profile.contact_email, "Avis de reprise du matériel NoxusTime (CG §7.6)",
+                   f"Madame, Monsieur {profile.contact_name},\n\nVeuillez trouver ci-joint notre avis de reprise "
+                   f"des bornes NoxusTime. Montant dû: CHF {chf(amount_due)}, à régler d'ici le "
+                   f"{documents.fmt_date(deadline)}. Un paiement avant la visite l'annule.\n\n"
+                   f"{settings.billing_creditor_name}\n", doc)
+    audit.record(session, "retrieval.flagged", actor=actor, customer_id=customer_id, case_id=case.id,
+                 kiosks=flagged, amount_due=amount_due, deadline=deadline.isoformat(), document_id=doc.id)
+    return case
+
+
+def flag_contract_end(session: Session, customer_id: int, today: date, cause: str,
+                      actor: str = "system") -> RetrievalCase | None:
+    """Restitution at the end of a contract: every kiosk comes back, nothing is owed for it."""
+    if open_case(session, customer_id) is not None:
+        return open_case(session, customer_id)
+    case = RetrievalCase(customer_id=customer_id, reason="contract_end", opened_on=today, amount_due=0,
+                         deadline=today)
+    session.add(case)
+    session.flush()
+    flagged = fleet.mark_retrieval_eligible(session, customer_id, f"contract end ({cause}), case {case.id}", actor)
+    session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
+    audit.record(session, "retrieval.flagged", actor=actor, customer_id=customer_id, case_id=case.id,
+                 kiosks=flagged, cause=cause)
+    return case
+
+
+def record_notice_sent(session: Session, case_id: int, sent_at: datetime, channel: str, actor: str) -> RetrievalCase:
+    case = _get(session, case_id)
+    case.notice_sent_at, case.notice_channel = sent_at, channel[:60]
+    _move(session, case, RetrievalStatus.NOTIFIED, actor, sent_at=sent_at.isoformat(), channel=channel)
+    return case
+
+
+def schedule_visit(session: Session, case_id: int, start: datetime, end: datetime, actor: str) -> RetrievalCase:
+    case = _get(session, case_id)
+    if case.status == RetrievalStatus.FLAGGED and case.reason == "unpaid":
+        raise RetrievalError("record how and when the written notice was sent (§7.6) before scheduling the visit")
+    check_visit(start, end)
+    if case.status == RetrievalStatus.FLAGGED:  # contract end: no notice needed
+        _move(session, case, RetrievalStatus.NOTIFIED, actor, note="contract end, no notice required")
+    case.visit_start, case.visit_end = start, end
+    fleet.schedule_retrieval(session, case.customer_id, start, f"retrieval case {case.id}", actor)
+    _move(session, case, RetrievalStatus.SCHEDULED, actor, visit_start=start.isoformat(), visit_end=end.isoformat())
+    return case
+
+
+def mark_retrieved(session: Session, case_id: int, kiosk_id: str, actor: str,
+                   at: datetime | None = None) -> RetrievalCase:
+    case = _get(session, case_id)
+    if case.status != RetrievalStatus.SCHEDULED:
+        raise RetrievalError(f"retrieval case {case.id} is {case.status}: schedule the visit first")
+    row = session.exec(select(RetrievalKiosk).where(RetrievalKiosk.case_id == case.id,
+                                                    RetrievalKiosk.kiosk_id == kiosk_id)).first()
+    if row is None:
+        raise RetrievalError(f"kiosk {kiosk_id} is not part of retrieval case {case.id}")
+    at = at or utcnow()
+    fleet.mark_retrieved(session, kiosk_id, actor, at=at, reason=f"retrieval case {case.id}")
+    row.retrieved_at, row.retrieved_by = at, actor[:120]
+    session.add(row)
+    audit.record(session, "retrieval.kiosk_retrieved", actor=actor, customer_id=case.customer_id, case_id=case.id,
+                 kiosk_id=kiosk_id)
+    session.flush()
+    left = session.exec(select(RetrievalKiosk).where(RetrievalKiosk.case_id == case.id,
+                                                     RetrievalKiosk.retrieved_at.is_(None))).all()
+    if not left:
+        case.closed_at = at
+        _move(session, case, RetrievalStatus.COMPLETED, actor)
+    return case
+
+
+def cancel_if_paid(session: Session, customer_id: int, actor: str, reason: str = "paid before the visit") -> bool:
+    """Payment clears a §7.6 case that is not completed; kiosks not yet taken go back to deployed."""
+    case = open_case(session, customer_id)
+    if case is None or case.reason != "unpaid":
+        return False
+    restored = fleet.cancel_retrieval(session, customer_id, f"retrieval case {case.id}: {reason}", actor)
+    case.closed_at = utcnow()
+    _move(session, case, RetrievalStatus.CANCELLED, actor, reason=reason, kiosks_restored=restored)
+    return True
+
+
+def _get(session: Session, case_id: int) -> RetrievalCase:
+    case = session.get(RetrievalCase, case_id)
+    if case is None:
+        raise RetrievalError(f"retrieval case {case_id} does not exist")
+    return case
+
+
+def unpaid_run_invoices(session: Session, customer_id: int) -> list[Invoice]:
+    return list(session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
+                                                   Invoice.status == InvoiceStatus.OPEN,
+                                                   Invoice.period.is_not(None)).order_by(Invoice.due_date)))
+
+
+__all__ = ["OverdueState"]
