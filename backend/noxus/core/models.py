@@ -4,6 +4,7 @@ from sqlmodel import SQLModel
 
 import noxus.billing.models  # noqa: F401
 import noxus.fleet.models  # noqa: F401
+import noxus.fleet.enrollment  # noqa: F401
 import noxus.hr.models  # noqa: F401
 import noxus.ingest.models  # noqa: F401
 import noxus.core.users  # noqa: F401

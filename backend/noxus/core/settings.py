@@ -89,6 +89,14 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_starttls: bool = False
     smtp_from: str = "facturation@noxus.example"
+    # provisioning (docs/provisioning.md): per-kiosk MQTT accounts in Mosquitto's password file,
+    # which the backend host must be able to write; the reload command makes Mosquitto re-read it
+    mqtt_password_file: str | None = None
+    mqtt_reload_command: str | None = None  # e.g. "systemctl reload mosquitto"
+    kiosk_mqtt_host: str = "127.0.0.1"  # the broker as kiosks reach it (written into their config)
+    kiosk_mqtt_port: int = 1883
+    kiosk_mqtt_tls: bool = False
+    claim_ttl_hours: int = 72  # an unapproved claim code expires after this
 
 
 @lru_cache

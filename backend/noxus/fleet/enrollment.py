@@ -1,0 +1,332 @@
+"""Kiosk enrollment (issue 8): place a board in the asset register at a
+customer's site, mint its own MQTT account, and the claim-code alternative
+for kiosks installed by someone without a technician token.
+
+Plain functions taking a session; enrollment_router.py is the HTTP face and
+noxus-provision (provisioning/) the technician's client. docs/provisioning.md."""
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlmodel import Field, Session, SQLModel, select
+
+from noxus.core.settings import Settings
+from noxus.core.types import UTCDateTime, utcnow
+from noxus.fleet import service as fleet
+from noxus.fleet import status as fleet_status
+from noxus.fleet.enrollment_mqtt import PasswordFile, new_password
+from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
+from noxus.hr.models import Site
+
+UID_RE = re.compile(r"^[0-9A-F]{8,64}$")  # Pico: 8-byte flash ID; Pi: CPU serial
+CODE_RE = re.compile(r"^[A-Z0-9]{8,32}$")
+MODELS = ("pico-w", "pi", "sim")
+
+
+class EnrollmentError(ValueError):
+    """Refused; `status_code` is the HTTP answer and the message says what to do."""
+
+    def __init__(self, message: str, status_code: int = 409):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+# --- tables -------------------------------------------------------------------------------------
+
+
+class KioskCredential(SQLModel, table=True):
+    """Who minted a kiosk's MQTT account and when; the password itself is never stored
+    here (only its PBKDF2 hash, in Mosquitto's password file)."""
+
+    __tablename__ = "prov_kiosk_credential"
+
+    kiosk_id: str = Field(primary_key=True, foreign_key="kiosk.id", max_length=32)
+    username: str = Field(max_length=64)
+    minted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    minted_by: str = Field(max_length=120)
+    mints: int = 1  # every enroll rerun rotates the password
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"  # the kiosk shows its code and waits
+    APPROVED = "approved"  # staff placed it at a site; credentials not yet fetched
+    DELIVERED = "delivered"  # the kiosk fetched its credentials (once)
+    SUPERSEDED = "superseded"  # the same board opened a newer claim
+
+
+class KioskClaim(SQLModel, table=True):
+    __tablename__ = "prov_kiosk_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)  # sha256 of the normalised code
+    board_uid: str = Field(max_length=64, index=True)
+    model: str = Field(default="pico-w", max_length=16)
+    status: str = Field(default=ClaimStatus.PENDING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    kiosk_id: str | None = Field(default=None, foreign_key="kiosk.id", max_length=32)
+    approved_by: str | None = Field(default=None, max_length=120)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class KioskEnroll(SQLModel):
+    board_uid: str = Field(max_length=64)
+    site_id: int
+    customer_id: int | None = None  # checked against the site's customer when given
+    kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
+    name: str = Field(default="", max_length=120)
+    model: str = Field(default="pico-w", max_length=16)
+
+
+class MqttAccount(SQLModel):
+    host: str
+    port: int
+    tls: bool
+    username: str
+    password: str
+
+
+class KioskEnrolled(SQLModel):
+    kiosk_id: str
+    name: str
+    board_uid: str
+    customer_id: int
+    site_id: int
+    site_timezone: str
+    enrolled_at: datetime
+    mqtt: MqttAccount | None = None
+
+
+class ClaimOpen(SQLModel):
+    board_uid: str = Field(max_length=64)
+    code: str = Field(max_length=40)
+    model: str = Field(default="pico-w", max_length=16)
+
+
+class ClaimRedeem(SQLModel):
+    board_uid: str = Field(max_length=64)
+    code: str = Field(max_length=40)
+
+
+class ClaimApprove(SQLModel):
+    code: str = Field(max_length=40)
+    site_id: int
+    customer_id: int | None = None
+    name: str = Field(default="", max_length=120)
+    kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class ClaimPublic(SQLModel):
+    id: int
+    board_uid: str
+    model: str
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    kiosk_id: str | None
+    approved_by: str | None
+
+
+# --- placing a board ----------------------------------------------------------------------------
+
+
+def normalize_uid(uid: str) -> str:
+    u = uid.strip().upper().replace(":", "").replace("-", "")
+    if not UID_RE.match(u):
+        raise EnrollmentError(f"board id {uid!r} is not 8..64 hex digits (read it with "
+                              "`noxus-provision list`)", 422)
+    return u
+
+
+def default_kiosk_id(board_uid: str) -> str:
+    return "nx-" + board_uid.lower()[:29]
+
+
+def _site(session: Session, site_id: int, customer_id: int | None) -> Site:
+    site = session.get(Site, site_id)
+    if site is None:
+        raise EnrollmentError(f"site {site_id} does not exist: create it first (or check the id)", 404)
+    if customer_id is not None and site.customer_id != customer_id:
+        raise EnrollmentError(f"site {site_id} belongs to customer {site.customer_id}, not {customer_id}", 422)
+    return site
+
+
+def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
+    """Register the board (once) and deploy it at the site. Rerunning with the same
+    board and site changes nothing; another site of the same customer is a move;
+    a board deployed at another customer is refused."""
+    if data.model not in MODELS:
+        raise EnrollmentError(f"model {data.model!r} unknown: one of {', '.join(MODELS)}", 422)
+    uid = normalize_uid(data.board_uid)
+    site = _site(session, data.site_id, data.customer_id)
+    kiosk = session.exec(select(Kiosk).where(Kiosk.serial == uid)).first()
+    if kiosk is not None and data.kiosk_id and kiosk.id != data.kiosk_id:
+        raise EnrollmentError(f"board {uid} is already kiosk {kiosk.id}: enroll it under that id "
+                              "(omit --kiosk-id), or retire that kiosk first")
+    if kiosk is None:
+        kiosk_id = data.kiosk_id or default_kiosk_id(uid)
+        other = session.get(Kiosk, kiosk_id)
+        if other is not None and other.serial not in (None, uid):
+            raise EnrollmentError(f"kiosk id {kiosk_id} belongs to board {other.serial}: choose another id")
+        kiosk = fleet.register(session, KioskCreate(id=kiosk_id, name=data.name, serial=uid, model=data.model),
+                               actor=actor)
+        session.flush()
+    elif data.name:
+        kiosk.name = data.name
+
+    st = KioskStatus(kiosk.status)
+    if st in fleet_status.AT_CUSTOMER:
+        if kiosk.customer_id != site.customer_id:
+            raise EnrollmentError(
+                f"board {uid} is kiosk {kiosk.id}, enrolled to customer {kiosk.customer_id} "
+                f"(site {kiosk.site_id}). To move it to customer {site.customer_id}, record its "
+                "retrieval first (fleet: status retrieved, then in_stock), then enroll it again.")
+        if kiosk.site_id != site.id and st == KioskStatus.DEPLOYED:
+            fleet_status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site.id,
+                                       reason="moved by noxus-provision enroll")
+        return kiosk
+    if st == KioskStatus.RETRIEVED:  # back at NOXUS and refurbished: through stock to the new site
+        fleet_status.change_status(session, kiosk, KioskStatus.IN_STOCK, actor,
+                                   reason="re-enrolled by noxus-provision")
+    elif st != KioskStatus.IN_STOCK:
+        raise EnrollmentError(f"kiosk {kiosk.id} (board {uid}) is {st.value}: put it back in stock in the "
+                              "fleet register before enrolling it")
+    fleet_status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site.id,
+                               reason="enrolled by noxus-provision")
+    return kiosk
+
+
+# --- MQTT accounts ------------------------------------------------------------------------------
+
+
+def mint_credentials(session: Session, settings: Settings, kiosk: Kiosk, actor: str,
+                     store: PasswordFile | None = None) -> MqttAccount:
+    """A fresh password for the kiosk's own account (user name = kiosk id), returned once."""
+    store = store or PasswordFile.from_settings(settings)
+    password = new_password()
+    store.set(kiosk.id, password)
+    row = session.get(KioskCredential, kiosk.id)
+    if row is None:
+        row = KioskCredential(kiosk_id=kiosk.id, username=kiosk.id, minted_by=actor[:120], mints=0)
+    row.minted_at, row.minted_by, row.revoked_at = utcnow(), actor[:120], None
+    row.mints += 1
+    session.add(row)
+    return MqttAccount(host=settings.kiosk_mqtt_host, port=settings.kiosk_mqtt_port,
+                       tls=settings.kiosk_mqtt_tls, username=kiosk.id, password=password)
+
+
+def revoke_credentials(session: Session, settings: Settings, kiosk_id: str,
+                       store: PasswordFile | None = None) -> None:
+    """The kiosk can no longer connect (retrieved, stolen, replaced)."""
+    store = store or PasswordFile.from_settings(settings)
+    store.remove(kiosk_id)
+    row = session.get(KioskCredential, kiosk_id)
+    if row is not None:
+        row.revoked_at = utcnow()
+        session.add(row)
+
+
+def enrolled(session: Session, kiosk: Kiosk, mqtt: MqttAccount | None) -> KioskEnrolled:
+    site = session.get(Site, kiosk.site_id)
+    return KioskEnrolled(kiosk_id=kiosk.id, name=kiosk.name, board_uid=kiosk.serial or "",
+                         customer_id=kiosk.customer_id, site_id=kiosk.site_id, site_timezone=site.timezone,
+                         enrolled_at=kiosk.installed_at or utcnow(), mqtt=mqtt)
+
+
+def enroll(session: Session, settings: Settings, data: KioskEnroll, actor: str,
+           store: PasswordFile | None = None) -> KioskEnrolled:
+    kiosk = place_kiosk(session, data, actor)
+    return enrolled(session, kiosk, mint_credentials(session, settings, kiosk, actor, store))
+
+
+# --- claim codes --------------------------------------------------------------------------------
+
+
+def _code_hash(code: str) -> str:
+    c = code.strip().upper().replace("-", "").replace(" ", "")
+    if not CODE_RE.match(c):
+        raise EnrollmentError("a claim code is 8..32 letters and digits (dashes allowed)", 422)
+    return hashlib.sha256(c.encode()).hexdigest()
+
+
+def _aware(dt: datetime) -> datetime:
+    from datetime import UTC
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskClaim:
+    """A kiosk without credentials announces itself with the code on its display."""
+    uid, h = normalize_uid(data.board_uid), _code_hash(data.code)
+    if data.model not in MODELS:
+        raise EnrollmentError(f"model {data.model!r} unknown: one of {', '.join(MODELS)}", 422)
+    same = session.exec(select(KioskClaim).where(KioskClaim.code_hash == h)).first()
+    if same is not None:
+        if same.board_uid == uid and same.status == ClaimStatus.PENDING:
+            return same  # the kiosk retried: idempotent
+        raise EnrollmentError("this claim code is already in use: the kiosk must draw a new one")
+    for old in session.exec(select(KioskClaim).where(KioskClaim.board_uid == uid,
+                                                     KioskClaim.status == ClaimStatus.PENDING)):
+        old.status = ClaimStatus.SUPERSEDED
+        session.add(old)
+    claim = KioskClaim(code_hash=h, board_uid=uid, model=data.model,
+                       expires_at=utcnow() + timedelta(hours=settings.claim_ttl_hours))
+    session.add(claim)
+    session.flush()
+    return claim
+
+
+def _claim_by_code(session: Session, code: str) -> KioskClaim:
+    claim = session.exec(select(KioskClaim).where(KioskClaim.code_hash == _code_hash(code))).first()
+    if claim is None or claim.status == ClaimStatus.SUPERSEDED:
+        raise EnrollmentError("no kiosk waits with this claim code: check the code on its display", 404)
+    return claim
+
+
+def approve_claim(session: Session, data: ClaimApprove, actor: str) -> KioskClaim:
+    claim = _claim_by_code(session, data.code)
+    if claim.status != ClaimStatus.PENDING:
+        raise EnrollmentError(f"this claim was already {claim.status} (kiosk {claim.kiosk_id})")
+    if _aware(claim.expires_at) <= utcnow():
+        raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
+    kiosk = place_kiosk(session, KioskEnroll(board_uid=claim.board_uid, site_id=data.site_id,
+                                             customer_id=data.customer_id, kiosk_id=data.kiosk_id,
+                                             name=data.name, model=claim.model), actor)
+    claim.status, claim.kiosk_id = ClaimStatus.APPROVED, kiosk.id
+    claim.approved_by, claim.approved_at = actor[:120], utcnow()
+    session.add(claim)
+    return claim
+
+
+def redeem_claim(session: Session, settings: Settings, data: ClaimRedeem,
+                 store: PasswordFile | None = None) -> KioskEnrolled | None:
+    """The kiosk's poll: None while pending; its config once approved; then never again."""
+    claim = _claim_by_code(session, data.code)
+    if claim.board_uid != normalize_uid(data.board_uid):
+        raise EnrollmentError("no kiosk waits with this claim code: check the code on its display", 404)
+    if claim.status == ClaimStatus.DELIVERED:
+        raise EnrollmentError("the credentials for this claim were already delivered; if the kiosk lost "
+                              "them, a technician must enroll it again", 410)
+    if claim.status == ClaimStatus.PENDING:
+        if _aware(claim.expires_at) <= utcnow():
+            raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
+        return None
+    kiosk = session.get(Kiosk, claim.kiosk_id)
+    result = enrolled(session, kiosk, mint_credentials(session, settings, kiosk, "claim:" + str(claim.id), store))
+    claim.status, claim.delivered_at = ClaimStatus.DELIVERED, utcnow()
+    session.add(claim)
+    return result
+
+
+def list_claims(session: Session, pending_only: bool = True) -> list[KioskClaim]:
+    q = select(KioskClaim).order_by(KioskClaim.created_at.desc())
+    if pending_only:
+        q = q.where(KioskClaim.status == ClaimStatus.PENDING, KioskClaim.expires_at > utcnow())
+    return list(session.exec(q))

@@ -1,0 +1,166 @@
+"""HTTP face of enrollment: the technician's CLI (bearer token, technician or
+admin role) and kiosks redeeming a claim code (public: the code is the secret)."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Response, status
+from sqlmodel import SQLModel
+
+from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.security import Principal, Public, Role, TechStaff, require_roles, scope_for
+from noxus.fleet import enrollment as svc
+from noxus.fleet.enrollment_mqtt import BrokerConfigError, current_state, wait_for_birth, wait_for_enroll_tap
+from noxus.fleet.models import Kiosk
+
+router = APIRouter(prefix="/api/v1/enrollment", tags=["provisioning"])
+
+MAX_WAIT_S = 30.0  # one long poll; the CLI repeats it
+# badge enrollment: NOXUS technicians on site, or the customer's HR admin
+TechOrHR = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.TECHNICIAN, Role.HR_ADMIN))]
+
+
+class KioskState(SQLModel):
+    kiosk_id: str
+    state: dict | None  # the last state message (birth or will), None if none retained
+
+
+def _fail(e: Exception) -> HTTPException:
+    if isinstance(e, svc.EnrollmentError):
+        return HTTPException(e.status_code, detail=str(e))
+    if isinstance(e, BrokerConfigError):
+        return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(e))
+    from noxus.fleet.status import TransitionError
+
+    if isinstance(e, TransitionError):
+        return HTTPException(status.HTTP_409_CONFLICT, detail=str(e))
+    raise e
+
+
+def _kiosk(session, kiosk_id: str) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"kiosk {kiosk_id} is not registered")
+    return kiosk
+
+
+@router.post("/kiosks", response_model=svc.KioskEnrolled)
+def enroll_kiosk(data: svc.KioskEnroll, session: SessionDep, settings: SettingsDep, user: TechStaff):
+    """Place the board at the site and mint its MQTT account. Rerunning rotates the password."""
+    try:
+        result = svc.enroll(session, settings, data, user.actor)
+    except (svc.EnrollmentError, BrokerConfigError, ValueError) as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    return result
+
+
+@router.delete("/kiosks/{kiosk_id}/credentials", status_code=status.HTTP_204_NO_CONTENT)
+def revoke_kiosk_credentials(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff):
+    _kiosk(session, kiosk_id)
+    try:
+        svc.revoke_credentials(session, settings, kiosk_id)
+    except BrokerConfigError as e:
+        raise _fail(e) from None
+    session.commit()
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/kiosks/{kiosk_id}/state", response_model=KioskState)
+def kiosk_state(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
+                wait: float = 1.0):
+    """The retained state message on noxus/v1/<kiosk_id>/state, as the broker holds it."""
+    _kiosk(session, kiosk_id)
+    try:
+        return KioskState(kiosk_id=kiosk_id, state=current_state(settings, kiosk_id, min(wait, 5.0)))
+    except BrokerConfigError as e:
+        raise _fail(e) from None
+
+
+@router.get("/kiosks/{kiosk_id}/birth", response_model=KioskState,
+            responses={504: {"description": "no birth within the timeout: ask again"}})
+def kiosk_birth(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
+                not_boot: int | None = None, timeout: float = 20.0):
+    """Long poll: the kiosk's birth (online: true) with a boot number other than not_boot."""
+    _kiosk(session, kiosk_id)
+    try:
+        state = wait_for_birth(settings, kiosk_id, not_boot, min(max(timeout, 0.0), MAX_WAIT_S))
+    except BrokerConfigError as e:
+        raise _fail(e) from None
+    if state is None:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT,
+                            detail=f"kiosk {kiosk_id} has not said it is online yet")
+    return KioskState(kiosk_id=kiosk_id, state=state)
+
+
+class EnrollTap(SQLModel):
+    timeout_s: float = 20.0
+
+
+class TappedBadge(SQLModel):
+    kiosk_id: str
+    uid: str
+
+
+@router.post("/kiosks/{kiosk_id}/enroll-tap", response_model=TappedBadge,
+             responses={504: {"description": "no tap within the timeout: ask again"}})
+def enroll_tap(kiosk_id: str, data: EnrollTap, session: SessionDep, settings: SettingsDep, user: TechOrHR):
+    """Put the kiosk in enrollment mode; long poll for the UID of the next badge tapped on it.
+    Customer HR admins may use it on their own kiosks only."""
+    kiosk = _kiosk(session, kiosk_id)
+    scope_for(user).check(kiosk.customer_id, "kiosk")
+    try:
+        uid = wait_for_enroll_tap(settings, kiosk_id, min(max(data.timeout_s, 1.0), MAX_WAIT_S))
+    except BrokerConfigError as e:
+        raise _fail(e) from None
+    if uid is None:
+        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail=f"no badge was tapped on {kiosk_id} yet")
+    return TappedBadge(kiosk_id=kiosk_id, uid=uid)
+
+
+# --- claim codes --------------------------------------------------------------------------------
+
+
+@router.post("/claims", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public])
+def open_claim(data: svc.ClaimOpen, session: SessionDep, settings: SettingsDep):
+    """A kiosk without credentials announces the code it shows; staff approve it."""
+    try:
+        svc.open_claim(session, settings, data)
+    except svc.EnrollmentError as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    return {"status": "pending"}
+
+
+@router.post("/claims/redeem", response_model=svc.KioskEnrolled, dependencies=[Public],
+             responses={202: {"description": "not approved yet: poll again"},
+                        410: {"description": "already delivered or expired"}})
+def redeem_claim(data: svc.ClaimRedeem, session: SessionDep, settings: SettingsDep, response: Response):
+    try:
+        result = svc.redeem_claim(session, settings, data)
+    except (svc.EnrollmentError, BrokerConfigError) as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    if result is None:
+        return Response(status_code=status.HTTP_202_ACCEPTED, content='{"status":"pending"}',
+                        media_type="application/json")
+    return result
+
+
+@router.get("/claims", response_model=list[svc.ClaimPublic])
+def list_claims(session: SessionDep, user: TechStaff, pending_only: bool = True):
+    return svc.list_claims(session, pending_only)
+
+
+@router.post("/claims/approve", response_model=svc.ClaimPublic)
+def approve_claim(data: svc.ClaimApprove, session: SessionDep, user: TechStaff):
+    try:
+        claim = svc.approve_claim(session, data, user.actor)
+    except (svc.EnrollmentError, ValueError) as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    session.refresh(claim)
+    return claim

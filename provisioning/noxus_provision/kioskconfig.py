@@ -1,0 +1,37 @@
+"""kiosk.json, the one config file on a kiosk (format: docs/provisioning.md)."""
+
+import json
+
+CONFIG_VERSION = 1
+
+
+def build(enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str | None,
+          wifi_country: str = "CH") -> dict:
+    m = enrolled["mqtt"]
+    cfg = {
+        "v": CONFIG_VERSION,
+        "kiosk_id": enrolled["kiosk_id"],
+        "journal_dir": "journal",
+        "broker": {"host": m["host"], "port": m["port"], "tls": m["tls"],
+                   "username": m["username"], "password": m["password"]},
+        "site": {"id": enrolled["site_id"], "customer_id": enrolled["customer_id"],
+                 "timezone": enrolled["site_timezone"]},
+    }
+    if wifi_ssid:
+        cfg["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or "", "country": wifi_country}
+    if port == "sim":
+        cfg["sim"] = {"taps": 0, "quiet": True}  # a simulated kiosk that waits for taps forever
+    return cfg
+
+
+def dumps(cfg: dict) -> bytes:
+    return json.dumps(cfg, sort_keys=True, separators=(",", ":")).encode()
+
+
+def redacted(cfg: dict) -> dict:
+    """For display: secrets replaced, never printed."""
+    out = json.loads(json.dumps(cfg))
+    for section, key in (("broker", "password"), ("wifi", "password")):
+        if key in out.get(section, {}):
+            out[section][key] = "********"
+    return out
