@@ -17,6 +17,9 @@ db_app = typer.Typer(help="Database schema")
 kiosk_app = typer.Typer(help="Kiosk register")
 app.add_typer(db_app, name="db")
 app.add_typer(kiosk_app, name="kiosk")
+from noxus.auth.cli import register as register_security  # noqa: E402
+
+register_security(app)  # user, token, audit, privacy, backup, restore
 from noxus.fleet.cli import app as fleet_app  # noqa: E402
 
 app.add_typer(fleet_app, name="fleet")

@@ -1,10 +1,9 @@
 """The audit log is hash-chained: verify() passes on an intact chain and names the first
 tampered entry after an edit, a deletion or an insertion."""
 
+from noxus.privacy import audit
 from sqlalchemy import text
 from sqlmodel import Session
-
-from noxus.privacy import audit
 
 
 def _fill(engine, n=5):

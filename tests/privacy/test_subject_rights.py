@@ -8,8 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from noxus.core.settings import get_settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import timesheets
@@ -17,6 +15,7 @@ from noxus.hr.models import Badge, Customer, Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy import audit, retention
 from noxus.privacy.models import PrivacyPolicy
+from sqlmodel import Session, select
 
 
 def _at(y, mo, d, h=0):

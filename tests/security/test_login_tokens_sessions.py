@@ -3,12 +3,11 @@ the security log, and user management within a tenant."""
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from noxus.core import accounts
 from noxus.core.settings import get_settings
 from noxus.core.users import LoginAttempt, User, UserCreate
 from noxus.hr.models import Customer
+from sqlmodel import Session, select
 
 PW = "correct horse battery"
 
