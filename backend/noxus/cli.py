@@ -104,7 +104,7 @@ def demo(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
                        stdout=subprocess.DEVNULL)
     procs.append(subprocess.Popen([*noxus, "api", "--port", str(port)], env=env))
     procs.append(subprocess.Popen([*noxus, "ingest"], env=env))
-    wait_port(port, 30)
+    wait_port(port, 90)  # first start imports a lot; slow on a loaded machine
     for n in range(1, kiosks + 1):
         cfg = write_config(var / "kiosks" / f"DEMO-{n}", f"DEMO-{n}", broker.port, uids="demo",
                            kiosk_no=n, poll_ms=50, gap_polls=40 + 20 * n, telemetry_ms=10000)

@@ -64,7 +64,10 @@ def main(path):
 
     print("[%s] boot %d, journal holds seq %d, acked %d" % (
         kiosk_id, journal.boot, journal.last_seq, journal.acked))
-    kiosk.run(done)
+    try:
+        kiosk.run(done)
+    except KeyboardInterrupt:  # Ctrl-C in `make run`: the journal is already safe on disk
+        pass
     print("DONE " + json.dumps({"kiosk": kiosk_id, "last_seq": journal.last_seq,
                                 "acked": journal.acked, "taps": kiosk.taps,
                                 "resent": kiosk.sender.resent if kiosk.sender else 0,
