@@ -4,6 +4,7 @@ from fastapi import FastAPI
 
 from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
+from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
 from noxus.fleet.pages import router as fleet_pages
 from noxus.fleet.router import router as fleet_router
@@ -25,6 +26,7 @@ def create_app() -> FastAPI:
     app.include_router(hr_router)
     app.include_router(hr_pages)
     app.include_router(enrollment_router)
+    app.include_router(enrollment_pages)
     app.include_router(web_router)
     app.include_router(fleet_pages)
     app.include_router(ops_router)

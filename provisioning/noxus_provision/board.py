@@ -12,6 +12,7 @@ import binascii
 import contextlib
 import io
 import time
+from typing import Self
 
 import serial
 from mpremote.transport import TransportError, TransportExecError
@@ -74,7 +75,7 @@ class Board:
         self.timeout = timeout
         self.transport: SerialTransport | None = None
 
-    def __enter__(self) -> "Board":
+    def __enter__(self) -> Self:
         try:
             self.transport = SerialTransport(self.device, timeout=1)
         except (TransportError, serial.SerialException, OSError) as e:
@@ -147,18 +148,18 @@ class Board:
 
     def hashes(self, paths: list[str]) -> dict[str, str | None]:
         """sha256 hex of each board file, None when missing; one round trip."""
-        return self.eval("{p: _nx_hash(p) for p in %r}" % (list(paths),))
+        return self.eval(f"{{p: _nx_hash(p) for p in {list(paths)!r}}}")
 
     def read_file(self, path: str) -> bytes | None:
         text = self.exec(
-            "import binascii\ntry:\n f=open(%r,'rb')\nexcept OSError:\n f=None\n"
-            "print(binascii.hexlify(f.read()).decode() if f else '-')\nif f:\n f.close()" % path)
+            f"import binascii\ntry:\n f=open({path!r},'rb')\nexcept OSError:\n f=None\n"
+            "print(binascii.hexlify(f.read()).decode() if f else '-')\nif f:\n f.close()")
         text = text.decode().strip()
         return None if text == "-" else binascii.unhexlify(text)
 
     def write_file(self, path: str, data: bytes, progress=None) -> None:
         """Write under PART then rename, so an interrupted copy never looks complete."""
-        self.exec("_nx_mkdirs(%r)" % path)
+        self.exec(f"_nx_mkdirs({path!r})")
         try:
             self.transport.fs_writefile(path + PART, data, chunk_size=WRITE_CHUNK,
                                         progress_callback=progress)
@@ -166,10 +167,10 @@ class Board:
             raise ProvisionError(f"the board could not write {path}: {e.error_output.strip()}") from None
         except (TransportError, serial.SerialException, OSError, ValueError, TypeError) as e:
             raise gone(self.device, e) from None
-        self.exec("try:\n os.remove(%r)\nexcept OSError:\n pass\nos.rename(%r, %r)" % (path, path + PART, path))
+        self.exec(f"try:\n os.remove({path!r})\nexcept OSError:\n pass\nos.rename({path + PART!r}, {path!r})")
 
     def remove(self, path: str) -> None:
-        self.exec("try:\n os.remove(%r)\nexcept OSError:\n pass" % path)
+        self.exec(f"try:\n os.remove({path!r})\nexcept OSError:\n pass")
 
     def reboot(self) -> None:
         """machine.reset(): the board drops off USB; the port must be reopened."""

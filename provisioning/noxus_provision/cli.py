@@ -32,7 +32,7 @@ claim_app = typer.Typer(help="Claim codes: kiosks installed without a technician
 app.add_typer(pi_app, name="pi")
 app.add_typer(badge_app, name="badge")
 app.add_typer(claim_app, name="claim")
-console = Console(highlight=False)
+console = Console(highlight=False, soft_wrap=True)  # messages are copied into tickets: no hard wraps
 
 Api = Annotated[str, typer.Option("--api", envvar="NOXUS_API", help="backend URL")]
 Token = Annotated[str, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False, prompt=True,

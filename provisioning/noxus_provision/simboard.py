@@ -104,7 +104,7 @@ class SimBoard:
         # Ctrl-C into SIGINT (KeyboardInterrupt), and our exit (master closed) into SIGHUP.
         self.proc = subprocess.Popen(args, stdin=s, stdout=s, stderr=s, cwd=self.root, env=env,
                                      close_fds=True, start_new_session=True,
-                                     preexec_fn=_child_setup)
+                                     preexec_fn=_child_setup)  # noqa: PLW1509 (no threads here)
         os.close(s)
         self.mp_master = m
         self.boots += 1

@@ -1,12 +1,16 @@
 """Fixtures for provisioning: simulated boards (real MicroPython behind a pty)."""
 
+import datetime as _dt
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
 
 import pytest
+from noxus.devstack.broker import Mosquitto, free_port, wait_port
+from noxus.fleet.enrollment_mqtt import PasswordFile
 
 
 class SimBoardProc:
@@ -56,12 +60,6 @@ def make_board(tmp_path):
 
 # --- a broker with accounts and the production ACL, and the backend under uvicorn -------------
 
-import datetime as _dt  # noqa: E402
-import shutil  # noqa: E402
-
-from noxus.devstack.broker import Mosquitto, free_port, wait_port  # noqa: E402
-from noxus.fleet.enrollment_mqtt import PasswordFile  # noqa: E402
-
 REPO = pathlib.Path(__file__).resolve().parents[2]
 BACKEND_USER, BACKEND_PASSWORD = "noxus-backend", "backend-test-password"
 
@@ -97,13 +95,12 @@ class AclMosquitto(Mosquitto):
 
 class BackendProc:
     def __init__(self, tmp: pathlib.Path, broker: AclMosquitto):
-        from sqlmodel import Session
-
         from noxus.core import accounts
         from noxus.core.db import make_engine
         from noxus.core.migrate import upgrade
         from noxus.core.users import UserCreate
         from noxus.hr.models import Customer, Employee, Site
+        from sqlmodel import Session
 
         self.broker = broker
         self.db_url = f"sqlite:///{tmp / 'noxus.db'}"

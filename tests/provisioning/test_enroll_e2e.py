@@ -7,9 +7,9 @@ import subprocess
 
 import httpx
 import pytest
+from noxus_provision.cli import app
 from typer.testing import CliRunner
 
-from noxus_provision.cli import app
 from tests.provisioning.conftest import BACKEND_PASSWORD, BACKEND_USER
 
 pytestmark = pytest.mark.slow
@@ -26,7 +26,8 @@ def board_config(board) -> dict:
 
 def mqtt_pub(broker, user, password, topic):
     return subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-u", user, "-P", password, "-t", topic,
-                           "-m", "x", "-q", "1", "-V", "mqttv5"], capture_output=True, text=True, timeout=20)
+                           "-m", "x", "-q", "1", "-V", "mqttv5"], capture_output=True, text=True, timeout=20,
+                          check=False)
 
 
 def api_enroll(backend, uid, site, token=None):

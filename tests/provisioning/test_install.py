@@ -67,9 +67,8 @@ def test_a_port_where_nothing_answers_is_named_as_not_micropython(tmp_path):
 
     master, slave = pty.openpty()
     try:
-        with pytest.raises(ProvisionError, match="does not answer like MicroPython"):
-            with Board(os.ttyname(slave), timeout=1):
-                pass
+        with pytest.raises(ProvisionError, match="does not answer like MicroPython"), Board(os.ttyname(slave), timeout=1):
+            pass
     finally:
         os.close(master)
         os.close(slave)

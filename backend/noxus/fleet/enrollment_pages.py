@@ -1,0 +1,40 @@
+"""Staff page: kiosks waiting with a claim code, approved at a site (web UI)."""
+
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import select
+
+from noxus.core.deps import SessionDep
+from noxus.core.security import TechStaff
+from noxus.fleet import enrollment as svc
+from noxus.web.router import templates
+
+router = APIRouter(prefix="/enrollment", include_in_schema=False)
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claims_page(request: Request, session: SessionDep, user: TechStaff, msg: str = "", err: str = ""):
+    from noxus.hr.models import Customer, Site
+
+    customers = {c.id: c.name for c in session.exec(select(Customer))}
+    sites = [(s.id, f"{customers.get(s.customer_id, '?')} — {s.name}")
+             for s in session.exec(select(Site).order_by(Site.customer_id, Site.name))]
+    return templates.TemplateResponse(request, "enrollment_claims.html", {
+        "claims": svc.list_claims(session), "sites": sites, "csrf": user.csrf_token or "",
+        "msg": msg, "err": err})
+
+
+@router.post("/claims/approve")
+def approve_from_page(session: SessionDep, user: TechStaff, code: Annotated[str, Form()],
+                      site_id: Annotated[int, Form()], name: Annotated[str, Form()] = ""):
+    try:
+        claim = svc.approve_claim(session, svc.ClaimApprove(code=code, site_id=site_id, name=name), user.actor)
+    except (svc.EnrollmentError, ValueError) as e:
+        session.rollback()
+        return RedirectResponse(f"/enrollment/claims?err={quote(str(e))}", status_code=303)
+    session.commit()
+    return RedirectResponse(f"/enrollment/claims?msg={quote(f'kiosk {claim.kiosk_id} approved')}",
+                            status_code=303)

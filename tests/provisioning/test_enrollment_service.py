@@ -1,0 +1,116 @@
+"""Enrollment rules on SQLite and PostgreSQL (no HTTP): placement, rotation, claims."""
+
+import base64
+import hashlib
+from datetime import timedelta
+
+import pytest
+from noxus.core.settings import Settings
+from noxus.fleet import enrollment as svc
+from noxus.fleet.enrollment_mqtt import PasswordFile, hash_password
+from noxus.fleet.models import Kiosk, KioskStatus
+from noxus.fleet.status import change_status
+from noxus.hr.models import Customer, Site
+from sqlmodel import Session, select
+
+
+@pytest.fixture
+def world(engine, tmp_path):
+    with Session(engine) as s:
+        a, b = Customer(name="A"), Customer(name="B")
+        s.add_all([a, b])
+        s.flush()
+        sa, sb = Site(customer_id=a.id, name="A1"), Site(customer_id=b.id, name="B1")
+        s.add_all([sa, sb])
+        s.commit()
+        ids = {"a": a.id, "b": b.id, "site_a": sa.id, "site_b": sb.id}
+    settings = Settings(mqtt_password_file=str(tmp_path / "passwd"), kiosk_mqtt_host="mqtt.example", kiosk_mqtt_port=8883,
+                        kiosk_mqtt_tls=True)
+    return ids, settings, PasswordFile(tmp_path / "passwd")
+
+
+def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(engine, world):
+    ids, settings, store = world
+    data = svc.KioskEnroll(board_uid="e6:61:41:03:e7:45:2d:2f", site_id=ids["site_a"])
+    with Session(engine) as s:
+        first = svc.enroll(s, settings, data, "tech", store)
+        s.commit()
+        second = svc.enroll(s, settings, data, "tech", store)
+        s.commit()
+        kiosks = s.exec(select(Kiosk)).all()
+        cred = s.get(svc.KioskCredential, first.kiosk_id)
+    assert [k.id for k in kiosks] == ["nx-e6614103e7452d2f"]
+    assert kiosks[0].serial == "E6614103E7452D2F" and kiosks[0].status == KioskStatus.DEPLOYED
+    assert first.mqtt.password != second.mqtt.password and cred.mints == 2
+    assert (first.mqtt.host, first.mqtt.port, first.mqtt.tls) == ("mqtt.example", 8883, True)
+    assert store.users() == ["nx-e6614103e7452d2f"]  # one line per kiosk, replaced on rotation
+
+
+def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(engine, world):
+    ids, settings, store = world
+    with Session(engine) as s:
+        svc.enroll(s, settings, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_b"]), "t", store)
+        s.commit()
+        with pytest.raises(svc.EnrollmentError, match=f"enrolled to customer {ids['b']}") as e:
+            svc.place_kiosk(s, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_a"]), "t")
+        assert e.value.status_code == 409
+        s.rollback()
+        kiosk = s.exec(select(Kiosk).where(Kiosk.serial == "A1A1A1A1A1A1A1A1")).one()
+        change_status(s, kiosk, KioskStatus.RETRIEVED, "tech")
+        s.commit()
+        moved = svc.place_kiosk(s, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_a"]), "t")
+        s.commit()
+        assert (moved.customer_id, moved.site_id, moved.status) == (ids["a"], ids["site_a"], KioskStatus.DEPLOYED)
+
+
+def test_an_unknown_site_or_a_mismatched_customer_is_refused(engine, world):
+    ids, _, _ = world
+    with Session(engine) as s:
+        with pytest.raises(svc.EnrollmentError, match="does not exist"):
+            svc.place_kiosk(s, svc.KioskEnroll(board_uid="B1B1B1B1B1B1B1B1", site_id=9999), "t")
+        with pytest.raises(svc.EnrollmentError, match="belongs to customer"):
+            svc.place_kiosk(s, svc.KioskEnroll(board_uid="B1B1B1B1B1B1B1B1", site_id=ids["site_a"],
+                                               customer_id=ids["b"]), "t")
+
+
+def test_an_expired_claim_cannot_be_approved_and_a_new_claim_supersedes_the_old(engine, world):
+    ids, settings, _ = world
+    with Session(engine) as s:
+        old = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="AAAAA-BBBBB"))
+        new = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="CCCCC-DDDDD"))
+        s.commit()
+        assert s.get(svc.KioskClaim, old.id).status == svc.ClaimStatus.SUPERSEDED
+        with pytest.raises(svc.EnrollmentError, match="no kiosk waits"):
+            svc.approve_claim(s, svc.ClaimApprove(code="AAAAA-BBBBB", site_id=ids["site_a"]), "t")
+        new.expires_at = new.expires_at - timedelta(hours=settings.claim_ttl_hours + 1)
+        s.add(new)
+        s.commit()
+        with pytest.raises(svc.EnrollmentError, match="expired"):
+            svc.approve_claim(s, svc.ClaimApprove(code="ccccc-ddddd", site_id=ids["site_a"]), "t")
+
+
+def test_password_lines_are_mosquitto_pbkdf2_sha512(tmp_path):
+    line = hash_password("s3cret", salt=b"0123456789ab")
+    _, alg, rounds, salt, digest = line.split("$")
+    assert (alg, rounds, base64.b64decode(salt)) == ("7", "101", b"0123456789ab")
+    assert base64.b64decode(digest) == hashlib.pbkdf2_hmac("sha512", b"s3cret", b"0123456789ab", 101)
+    store = PasswordFile(tmp_path / "p")
+    store.set("k1", "x")
+    store.set("k2", "y")
+    store.remove("k1")
+    assert store.users() == ["k2"] and (tmp_path / "p").stat().st_mode & 0o777 == 0o640
+
+
+def test_staff_approve_a_claim_on_the_claims_page(engine, world, staff_client):
+    ids, settings, _ = world
+    with Session(engine) as s:
+        svc.open_claim(s, settings, svc.ClaimOpen(board_uid="D1D1D1D1D1D1D1D1", code="EEEEE-FFFFF"))
+        s.commit()
+    page = staff_client.get("/enrollment/claims")
+    assert page.status_code == 200 and "D1D1D1D1D1D1D1D1" in page.text
+    r = staff_client.post("/enrollment/claims/approve", data={"code": "EEEEE-FFFFF", "site_id": ids["site_a"]},
+                          follow_redirects=False)
+    assert r.status_code == 303 and "approved" in r.headers["location"]
+    with Session(engine) as s:
+        claim = s.exec(select(svc.KioskClaim).where(svc.KioskClaim.board_uid == "D1D1D1D1D1D1D1D1")).one()
+        assert claim.status == svc.ClaimStatus.APPROVED and claim.kiosk_id == "nx-d1d1d1d1d1d1d1d1"
