@@ -239,15 +239,52 @@ def claim_prepare(api: Api, device: Device = None, port: Port = "pico",
 @pi_app.command("install")
 @friendly
 def pi_install(host: Annotated[str | None, typer.Option(help="user@pi over SSH; default: this machine")] = None,
-               config: Annotated[pathlib.Path | None, typer.Option(help="kiosk.json to install")] = None,
+               config: Annotated[pathlib.Path | None, typer.Option(help="a kiosk.json made elsewhere")] = None,
+               site: Annotated[int | None, typer.Option(help="enroll at this site (needs --api, token)")] = None,
+               name: Annotated[str, typer.Option(help="a name staff recognise")] = "",
+               api: Annotated[str | None, typer.Option("--api", envvar="NOXUS_API")] = None,
+               token: Annotated[str | None, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False)] = None,
                root: Annotated[pathlib.Path, typer.Option(help="install under this prefix (tests)")] = pathlib.Path("/"),
-               systemd: Annotated[bool, typer.Option(help="enable and start the unit")] = True,
-               pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True):
-    """Install the kiosk on a Raspberry Pi: venv, firmware, config, systemd unit. Rerunnable."""
+               systemd: Annotated[bool, typer.Option(help="enable and (re)start the unit")] = True,
+               pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True,
+               timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk online")] = 120.0):
+    """Install the kiosk on a Raspberry Pi: venv, firmware, config, systemd unit. Rerunnable.
+    With --site it also enrolls the Pi (serial number, MQTT account) and waits for it online."""
     runner = pi_mod.SshRunner(host) if host else pi_mod.LocalRunner(root)
-    for step, changed in pi_mod.install(runner, config, systemd=systemd, pip=pip):
-        console.print(f"  {'[green]done[/]   ' if changed else '[dim]already[/]'} {step}")
+    cfg: pathlib.Path | bytes | None = config
+    backend = None
+    if site is not None:
+        if not api or not token:
+            raise ProvisionError("enrolling needs the backend: set NOXUS_API and NOXUS_TOKEN")
+        backend = Backend(api, token)
+        serial = pi_mod.board_serial(runner)
+        enrolled = backend.enroll(serial, site, None, None, name, "pi")
+        console.print(f"  registered Raspberry Pi {serial} as kiosk {enrolled['kiosk_id']}; MQTT account minted")
+        not_boot = (backend.state(enrolled["kiosk_id"]) or {}).get("boot")
+        cfg = pi_mod.kiosk_config(enrolled)
+    try:
+        for step, changed in pi_mod.install(runner, cfg, systemd=systemd, pip=pip):
+            console.print(f"  {'[green]done[/]   ' if changed else '[dim]already[/]'} {step}")
+        if backend is not None and systemd:
+            with console.status("waiting for the kiosk's birth message..."):
+                state = _wait_online(backend, enrolled["kiosk_id"], not_boot, timeout)
+            console.print(f"[green]online:[/] kiosk {enrolled['kiosk_id']} (boot {state.get('boot')})")
+    finally:
+        if backend is not None:
+            backend.close()
     console.print("[green]Raspberry Pi kiosk installed[/]")
+
+
+def _wait_online(backend: Backend, kiosk_id: str, not_boot: int | None, timeout: float) -> dict:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = backend.birth(kiosk_id, not_boot, min(15.0, max(1.0, deadline - time.monotonic())))
+        if state is not None:
+            return state
+    raise ProvisionError(f"kiosk {kiosk_id} did not come online within {timeout:.0f} s: "
+                         "`journalctl -u noxus-kiosk` on the Pi says why; fix it and rerun")
 
 
 # --- badges -------------------------------------------------------------------------------------

@@ -103,6 +103,27 @@ class SshRunner:
         return done.stdout.decode()
 
 
+def board_serial(runner) -> str:
+    """The Pi's serial number (its unique ID in the asset register)."""
+    for line in (runner.read("/proc/cpuinfo") or b"").decode(errors="replace").splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "Serial" and value.strip().strip("0"):
+            return value.strip().upper()
+    dt = runner.read("/sys/firmware/devicetree/base/serial-number")
+    if dt and dt.strip(b"\0").strip():
+        return dt.strip(b"\0").strip().decode().upper()
+    raise ProvisionError("cannot read this machine's serial number (/proc/cpuinfo has no Serial): is it a "
+                         "Raspberry Pi? Pass --config with a kiosk.json made elsewhere instead")
+
+
+def kiosk_config(enrolled: dict) -> bytes:
+    from noxus_provision import kioskconfig
+
+    cfg = kioskconfig.build(enrolled, "pi", None, None)
+    cfg["journal_dir"] = f"{STATE_DIR}/journal"
+    return kioskconfig.dumps(cfg)
+
+
 def app_files(repo: pathlib.Path = REPO) -> dict[str, bytes]:
     files = {}
     sources = [repo / "firmware" / "__init__.py", repo / "firmware" / "ports" / "__init__.py"]
@@ -126,8 +147,8 @@ def requirements() -> list[str]:
     return [f"chumicro-mqtt=={importlib.metadata.version('chumicro-mqtt')}"]
 
 
-def install(runner, config: pathlib.Path | None, systemd: bool = True, pip: bool = True):
-    """Yields (step, changed) as it goes."""
+def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, pip: bool = True):
+    """Yields (step, changed) as it goes. `config`: a kiosk.json file or its bytes."""
     changed_any = False
     files = app_files()
     todo = {p: d for p, d in files.items() if not _same(runner, p, d)}
@@ -150,7 +171,7 @@ def install(runner, config: pathlib.Path | None, systemd: bool = True, pip: bool
         yield "dependencies " + ", ".join(wanted), bool(missing)
 
     if config is not None:
-        data = config.read_bytes()
+        data = config if isinstance(config, bytes) else config.read_bytes()
         same = _same(runner, CONFIG, data)
         if not same:
             runner.write(CONFIG, data, mode=0o600)

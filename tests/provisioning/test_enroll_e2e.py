@@ -171,3 +171,17 @@ def test_badge_enrolled_from_the_next_tap_on_a_kiosk(backend):
     badges = httpx.get(f"{backend.url}/api/v1/hr/badges", params={"uid": "04A1B2C3D4E5F6"},
                        headers={"Authorization": f"Bearer {backend.admin_token}"}).json()
     assert [b["employee_id"] for b in badges] == [backend.employee]
+
+
+def test_pi_install_with_site_enrolls_the_pi_by_its_serial_number(backend, tmp_path):
+    root = tmp_path / "pi"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc/cpuinfo").write_text("Hardware\t: BCM2835\nSerial\t\t: 10000000a3b4c5d6\nModel\t: Pi 4\n")
+    args = ["pi", "install", "--root", str(root), "--site", str(backend.site_a), "--no-systemd", "--no-pip"]
+    r = cli(backend, *args)
+    assert r.exit_code == 0, r.output
+    cfg = json.loads((root / "etc/noxus/kiosk.json").read_text())
+    assert cfg["kiosk_id"] == "nx-10000000a3b4c5d6" and cfg["journal_dir"] == "/var/lib/noxus/journal"
+    assert cfg["broker"]["password"] not in r.output
+    ok = mqtt_pub(backend.broker, cfg["kiosk_id"], cfg["broker"]["password"], f"noxus/v1/{cfg['kiosk_id']}/state")
+    assert ok.returncode == 0 and "failed" not in ok.stderr

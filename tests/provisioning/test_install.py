@@ -72,3 +72,16 @@ def test_a_port_where_nothing_answers_is_named_as_not_micropython(tmp_path):
     finally:
         os.close(master)
         os.close(slave)
+
+
+def test_claim_prepare_writes_one_code_and_keeps_it_on_a_rerun(simboard):
+    import json
+
+    from noxus_provision import claim
+
+    with Board(simboard.device) as b:
+        code = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim")
+        again = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim")
+    saved = json.loads((simboard.root / "claim.json").read_text())
+    assert code == again == saved["code"] and saved["api"] == "https://noxus.example"
+    assert len(code.replace("-", "")) == claim.CODE_LEN and set(code) <= set(claim.ALPHABET + "-")
