@@ -9,6 +9,10 @@ from sqlmodel import Field, SQLModel
 
 from noxus.core.types import BigIntPK, UTCDateTime, utcnow
 
+# Kiosk.customer_id/site_id point at hr's tables: a process that loads only the
+# fleet models (an ingest worker) must still resolve those foreign keys.
+import noxus.hr.models  # noqa: E402,F401
+
 OWNER = "NOXUS"  # NOXUS terms §11.3: every kiosk stays NOXUS' property
 
 

@@ -94,8 +94,11 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             known.add(kiosk_id)
         session.flush()
 
+    # One global lock order (kiosk id, then seq) in every phase: concurrent
+    # workers on PostgreSQL then wait for each other instead of deadlocking.
+    others.sort(key=lambda o: o[1])
     rows = []
-    for kiosk_id in list(batches):
+    for kiosk_id in sorted(batches):
         if kiosk_id not in known:
             for msg, _ in batches.pop(kiosk_id):
                 _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}': register it first "
@@ -103,13 +106,14 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             continue
         for _, batch in batches[kiosk_id]:
             rows.extend(_row(kiosk_id, p) for p in batch.punches)
+    rows.sort(key=lambda r: (r["kiosk_id"], r["seq"]))
     inserted = _insert(session, Punch, rows, ["kiosk_id", "seq"], (Punch.kiosk_id, Punch.seq))
     outcome.stored = len(inserted)
     outcome.duplicates = len(rows) - len(inserted)
     if outcome.duplicates:
         _check_duplicates(session, outcome, rows, {tuple(r) for r in inserted})
 
-    for kiosk_id, items in batches.items():
+    for kiosk_id, items in sorted(batches.items()):
         dup = sum(len(b.punches) for _, b in items) - sum(1 for r in inserted if r[0] == kiosk_id)
         outcome.acks[kiosk_id] = _advance_cursor(session, outcome, kiosk_id, items, dup)
 

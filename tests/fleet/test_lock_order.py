@@ -1,0 +1,58 @@
+"""Several ingest workers commit concurrently on PostgreSQL. Each group takes
+its row locks (punch index entries, ingest cursors, kiosk rows) in one global
+order, kiosk id then seq, so two workers wait for each other but never
+deadlock (a deadlock costs deadlock_timeout, a retry and kiosk resends)."""
+
+from sqlalchemy import event
+from sqlmodel import Session, select
+
+from firmware.core import protocol
+from firmware.core.protocol import Punch as WirePunch
+from noxus.fleet import service
+from noxus.fleet.models import KioskCreate
+from noxus.ingest.models import Punch
+from noxus.ingest.service import Incoming, ingest
+
+T0 = 1_767_225_600_000
+
+
+def batch(kiosk, seqs):
+    return Incoming(protocol.topic(kiosk, protocol.PUNCH), protocol.encode_punch_batch(
+        kiosk, [WirePunch(s, "04A1B2C3", T0 + s * 1000) for s in seqs], 1))
+
+
+def beat(kiosk):
+    return Incoming(protocol.topic(kiosk, protocol.TELEMETRY), protocol.encode_message(kiosk, {"fill": 0.1}))
+
+
+def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_order(engine):
+    with Session(engine) as s:
+        for k in ("K1", "K2", "K3"):
+            service.register(s, KioskCreate(id=k))
+        s.commit()
+    statements: list[tuple[str, object]] = []
+    listener = lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params))  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with Session(engine) as s:
+            ingest(s, [beat("K3"), batch("K3", [3, 4]), batch("K1", [2]), beat("K1"), batch("K3", [1, 2]),
+                       batch("K2", [1]), batch("K1", [1])])
+            s.commit()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    with Session(engine) as s:
+        stored = [(p.kiosk_id, p.seq) for p in s.exec(select(Punch).order_by(Punch.id))]
+    assert stored == [("K1", 1), ("K1", 2), ("K2", 1), ("K3", 1), ("K3", 2), ("K3", 3), ("K3", 4)]
+
+    def kiosks_in(fragment):
+        out = []
+        for stmt, params in statements:
+            if fragment in stmt:
+                values = params.values() if isinstance(params, dict) else params
+                out += [v for v in values if isinstance(v, str) and v in ("K1", "K2", "K3")]
+        return out
+
+    cursor_reads = kiosks_in("FROM ingest_cursor")
+    assert cursor_reads == sorted(cursor_reads) and set(cursor_reads) == {"K1", "K2", "K3"}
+    kiosk_updates = kiosks_in("UPDATE kiosk SET")
+    assert kiosk_updates == sorted(kiosk_updates) and set(kiosk_updates) == {"K1", "K3"}
