@@ -33,13 +33,20 @@ def test_install_rewrites_only_the_file_that_changed_on_the_board(simboard, sim_
     assert report.written == ["firmware/core/journal.py"]
 
 
-def test_cable_pulled_mid_copy_then_rerun_completes_without_recopying(simboard, sim_files):
-    def pull_cable(path, index, count):
-        if index == 5:
+def test_cable_pulled_mid_file_then_rerun_completes_without_recopying(simboard, sim_files):
+    files_started = []
+
+    def count(path, index, count):
+        files_started.append(path)
+
+    def pull_cable_mid_file(done, total):
+        if len(files_started) > 5 and done < total:  # a file of several chunks, half sent
             simboard.unplug()
 
     with pytest.raises(BoardGone, match="rerun the same command"), Board(simboard.device) as b:
-        install(b, sim_files, on_file=pull_cable)
+        install(b, sim_files, on_file=count, on_bytes=pull_cable_mid_file)
+    cut = files_started[-1]
+    assert not (simboard.root / cut).exists() and (simboard.root / (cut + ".part")).exists()
     # nothing half-written sits under a real name
     done = [f for f in sim_files if (simboard.root / f.path).exists()]
     assert all((simboard.root / f.path).read_bytes() == f.data for f in done)
@@ -48,7 +55,7 @@ def test_cable_pulled_mid_copy_then_rerun_completes_without_recopying(simboard, 
     simboard.plug()
     with Board(simboard.device) as b:
         report = install(b, sim_files)
-    assert len(report.written) == len(sim_files) - len(done)
+    assert len(report.written) == len(sim_files) - len(done) and cut in report.written
     assert not list(simboard.root.rglob("*.part"))
 
 
