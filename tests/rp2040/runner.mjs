@@ -1,0 +1,228 @@
+// Emulated RP2040 (rp2040js) running the MicroPython rp2 firmware, for the
+// Pico kiosk tests (tests/rp2040/, docs/rp2040-emulation.md).
+//
+//   node runner.mjs CONFIG.json
+//
+// CONFIG: {bootrom, firmware, flash_in, flash_out, spi, cs_pin, watch_pins,
+//          cut_at_cycle, max_cycles, flash_timing}
+// The REPL (USB CDC) is served on a TCP port of 127.0.0.1; pyserial's
+// socket:// URL opens it, so mpremote's SerialTransport drives the raw REPL
+// exactly as it does over a real USB cable.
+// Control: one JSON command per line on stdin; events: one JSON object per
+// line on stdout. Emulated time is the clock of the chip (ns); a "cycle" is
+// 8 ns (125 MHz), counted whether the core executes or sleeps.
+import fs from 'node:fs';
+import net from 'node:net';
+import readline from 'node:readline';
+import { RP2040, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
+import { MFRC522, Card } from './mfrc522.mjs';
+
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const NS_PER_CYCLE = 8;
+const FLASH_SIZE = 2 * 1024 * 1024;
+const bootrom = new Uint32Array(new Uint8Array(fs.readFileSync(cfg.bootrom)).buffer);
+// Flash: the firmware at 0, then whatever the image holds (littlefs at 0xA0000).
+const flash = new Uint8Array(FLASH_SIZE).fill(0xff);
+if (cfg.flash_in) flash.set(fs.readFileSync(cfg.flash_in).subarray(0, FLASH_SIZE));
+if (cfg.firmware) flash.set(fs.readFileSync(cfg.firmware), 0);
+// W25Q16JV typical times: what a power cut can interrupt
+const T = Object.assign({ erase_sector_ns: 45e6, program_page_ns: 0.4e6 }, cfg.flash_timing || {});
+
+const emit = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
+
+let mcu, cdc, reader, nowNs = 0, baseNs = 0;
+const queue = []; // {at: ns, fn}: emulated-time events (reader, scenario)
+const schedule = (delayNs, fn) => {
+  const at = now() + delayNs;
+  let i = queue.length;
+  while (i > 0 && queue[i - 1].at > at) i--;
+  queue.splice(i, 0, { at, fn });
+};
+const now = () => baseNs + mcu.clock.nanos; // survives watchdog resets
+const cycle = () => Math.floor(now() / NS_PER_CYCLE);
+let cutAt = cfg.cut_at_cycle != null ? cfg.cut_at_cycle * NS_PER_CYCLE : Infinity;
+const maxNs = cfg.max_cycles != null ? cfg.max_cycles * NS_PER_CYCLE : Infinity;
+let hostTx = []; // bytes from the host waiting for room in the CDC FIFO
+let client = null;
+const stats = { flash_erases: 0, flash_programs: 0, watchdog_resets: 0 };
+
+// -- power: write the flash as it is and stop -----------------------------------
+function powerOff(reason, extra = {}) {
+  if (cfg.flash_out) fs.writeFileSync(cfg.flash_out, flash);
+  emit({ ev: 'off', reason, cycle: cycle(), t_ns: now(), ...stats, ...extra });
+  process.exit(0);
+}
+
+// -- the bootrom's flash functions, done on the flash array ---------------------
+function romFunctions() {
+  const rd16 = (a) => bootrom[a >> 2] >>> ((a & 2) * 8) & 0xffff;
+  const table = rd16(0x14);
+  const fns = {};
+  for (let p = table; ; p += 4) {
+    const code = rd16(p);
+    if (!code) break;
+    fns[String.fromCharCode(code & 0xff, code >> 8)] = rd16(p + 2) & ~1;
+  }
+  return fns;
+}
+const rom = romFunctions();
+const hooks = new Map();
+for (const c of ['IF', 'EX', 'FC', 'CX']) hooks.set(rom[c], () => {}); // no QSPI to talk to
+hooks.set(rom.RE, (r) => { // flash_range_erase(offset, count, block_size, block_cmd)
+  const [off, count] = [r[0], r[1]];
+  for (let a = off; a < off + count; a += 4096) {
+    stats.flash_erases++;
+    if (tornBy(T.erase_sector_ns)) {
+      // cut mid-erase: the sector holds a mix of erased and old bytes
+      for (let i = a; i < a + 4096; i++) if (Math.random() < 0.5) flash[i] = 0xff;
+      powerOff('cut', { during: 'erase', offset: a });
+    }
+    flash.fill(0xff, a, a + 4096);
+  }
+});
+hooks.set(rom.RP, (r) => { // flash_range_program(offset, data, count): bits only go 1 -> 0
+  const [off, data, count] = [r[0], r[1], r[2]];
+  for (let p = 0; p < count; p += 256) {
+    stats.flash_programs++;
+    const n = Math.min(256, count - p);
+    const torn = tornBy(T.program_page_ns);
+    const upto = torn ? Math.floor(Math.random() * n) : n;
+    for (let i = 0; i < upto; i++) flash[off + p + i] &= mcu.readUint8(data + p + i);
+    if (torn) powerOff('cut', { during: 'program', offset: off + p });
+  }
+});
+// Advance the clock by a flash operation's duration; true if the power cut falls inside it.
+function tornBy(ns) {
+  if (now() + ns >= cutAt) return true;
+  mcu.clock.tick(ns);
+  return false;
+}
+
+// -- one chip: a fresh RP2040 on the same flash (power-on or watchdog reset) -----
+function boot() {
+  if (mcu) baseNs += mcu.clock.nanos;
+  mcu = new RP2040();
+  mcu.logger = new ConsoleLogger(LogLevel.Error);
+  mcu.loadBootrom(bootrom);
+  mcu.flash.set(flash); // rp2040js reads the flash from its own array: keep ours in step
+  // Share one buffer: writes through our hooks are seen by XIP reads.
+  mcu.flash = flash;
+  mcu.flash16 = new Uint16Array(flash.buffer);
+  mcu.flashView = new DataView(flash.buffer);
+  mcu.core.PC = 0x10000000;
+
+  // rp2040js raises the UART TX interrupt on every register access, which
+  // locks machine.UART() in its IRQ handler: raise it only on a data write.
+  for (const u of mcu.uart) {
+    u.checkInterrupts = function () { this.rp2040.setInterrupt(this.irq, !!(this.interruptStatus & this.interruptMask)); };
+    const write = u.writeUint32.bind(u);
+    u.writeUint32 = (off, v) => { if (off === 0) u.interruptStatus |= 1 << 5; write(off, v); if (off === 0) u.checkInterrupts(); };
+  }
+
+  // Watchdog: a reset reboots the chip from the flash as it is.
+  const wd = mcu.peripherals[0x40058];
+  if (wd) wd.onWatchdogTrigger = () => { stats.watchdog_resets++; emit({ ev: 'watchdog', cycle: cycle(), t_ns: now() }); pendingReset = true; };
+
+  // The reader on SPI (cfg.spi, default 0), chip select on a GPIO.
+  const spi = mcu.spi[cfg.spi ?? 0];
+  reader = reader || new MFRC522(schedule);
+  reader.softReset();
+  spi.onTransmit = (v) => spi.completeTransmit(reader.transfer(v));
+  const cs = mcu.gpio[cfg.cs_pin ?? 17];
+  cs.addListener(() => { if (cs.outputValue) reader.deselect(); else reader.select(); });
+
+  for (const p of cfg.watch_pins || []) {
+    const pin = mcu.gpio[p];
+    let last = null;
+    pin.addListener(() => {
+      const v = pin.outputEnable ? (pin.outputValue ? 1 : 0) : null;
+      if (v !== last) { last = v; emit({ ev: 'gpio', pin: p, value: v, t_ns: now(), cycle: cycle() }); }
+    });
+  }
+  // PWM-driven pins (a buzzer) are reported through the PWM slice's enable.
+  cdc = new USBCDC(mcu.usbCtrl);
+  cdc.onDeviceConnected = () => emit({ ev: 'usb', cycle: cycle(), t_ns: now() });
+  cdc.onSerialData = (buf) => { if (client) client.write(Buffer.from(buf)); };
+  // rp2040js answers every OUT transfer at once, with zero bytes when the
+  // host has nothing: TinyUSB then re-arms at once, an interrupt storm that
+  // keeps the core from ever sleeping. A real host NAKs until it has data.
+  const answerRead = mcu.usbCtrl.onEndpointRead;
+  mcu.usbCtrl.onEndpointRead = (ep, size) => {
+    if (ep === cdc.outEndpoint && cdc.txFIFO.empty) pendingRead = size;
+    else answerRead(ep, size);
+  };
+  feedHost = () => {
+    while (hostTx.length && !cdc.txFIFO.full) cdc.sendSerialByte(hostTx.shift());
+    if (pendingRead != null && !cdc.txFIFO.empty) {
+      const size = pendingRead;
+      pendingRead = null;
+      answerRead(cdc.outEndpoint, size);
+    }
+  };
+  pendingRead = null;
+  emit({ ev: 'boot', cycle: cycle(), t_ns: now() });
+}
+let pendingReset = false;
+let pendingRead = null;
+let feedHost = () => {};
+
+// -- the host side ---------------------------------------------------------------
+const server = net.createServer((sock) => {
+  client = sock;
+  sock.setNoDelay(true);
+  sock.on('data', (d) => { for (const b of d) hostTx.push(b); });
+  sock.on('close', () => { if (client === sock) client = null; });
+  sock.on('error', () => {});
+});
+server.listen(0, '127.0.0.1', () => emit({ ev: 'listening', port: server.address().port }));
+
+function command(c) {
+  const at = c.at_ms != null ? c.at_ms * 1e6 : null;
+  const run = () => {
+    switch (c.cmd) {
+      case 'present': reader.present(new Card(hex(c.uid), c.sak ?? 0x08)); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
+      case 'remove': reader.remove(); emit({ ev: 'card', uid: null, t_ns: now(), cycle: cycle() }); break;
+      case 'cut': powerOff('cut'); break;
+      case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;
+      case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats }); break;
+      default: emit({ ev: 'error', message: `unknown command ${c.cmd}` });
+    }
+  };
+  if (at == null) run(); else queue.splice(queue.findIndex((q) => q.at > at) >>> 0, 0, { at, fn: run }), queue.sort((a, b) => a.at - b.at);
+}
+const hex = (s) => Array.from(Buffer.from(s, 'hex'));
+readline.createInterface({ input: process.stdin }).on('line', (l) => { if (l.trim()) command(JSON.parse(l)); });
+process.stdin.on('end', () => powerOff('host closed'));
+
+// -- the loop --------------------------------------------------------------------
+boot();
+function run() {
+  const core = mcu.core;
+  const clock = mcu.clock;
+  for (let i = 0; i < 200000; i++) {
+    if (hostTx.length) feedHost();
+    if (core.waiting) {
+      // sleeping: jump to the next timer alarm or our next event
+      // (no alarm at all: only the host or our queue can wake it; 1 ms steps)
+      let dt = clock.nextAlarm ? clock.nanosToNextAlarm : 1e6;
+      if (queue.length) dt = Math.min(dt, queue[0].at - now());
+      clock.tick(Math.min(Math.max(dt, 1), 1e6));
+      i += 50;
+    } else {
+      const pc = core.PC;
+      if (pc < 0x4000 && hooks.has(pc)) {
+        hooks.get(pc)(core.registers);
+        core.PC = core.registers[14] & ~1;
+        continue;
+      }
+      clock.tick(core.executeInstruction() * NS_PER_CYCLE);
+    }
+    const t = now();
+    while (queue.length && queue[0].at <= t) queue.shift().fn();
+    if (t >= cutAt) powerOff('cut');
+    if (t >= maxNs) powerOff('max_cycles');
+    if (pendingReset) { pendingReset = false; boot(); return setImmediate(run); }
+  }
+  setImmediate(run);
+}
+setImmediate(run);
