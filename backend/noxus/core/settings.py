@@ -22,6 +22,11 @@ class Settings(BaseSettings):
     ingest_client_id: str = "noxus-ingest-1"
     ingest_share_group: str = "ingest"
     ingest_max_messages: int = 500  # MQTT messages committed in one transaction
+    # False: a restarted worker gets back what the broker queued for it. Mosquitto
+    # keeps dealing a share of the batches to a stopped worker's session, so a
+    # worker removed for good must expire (persistent_client_expiration) or run
+    # once with True; kiosks resend what was never acked (docs/deployment.md).
+    ingest_clean_session: bool = False
     ingest_accept_unknown_kiosks: bool = False
 
     timezone: str = "Europe/Zurich"

@@ -45,7 +45,7 @@ class IngestWorker:
         self.totals = Outcome()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
-            clean_session=False, protocol=mqtt.MQTTv311, manual_ack=True)
+            clean_session=settings.ingest_clean_session, protocol=mqtt.MQTTv311, manual_ack=True)
         if settings.mqtt_username:
             self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
         self.client.reconnect_delay_set(1, 5)
