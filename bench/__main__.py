@@ -1,0 +1,151 @@
+"""python -m bench [--punches N] [--single N] [--db sqlite,postgresql] [--no-write]
+
+Runs (a), (b), (c) for each database on one private Mosquitto and prints the
+table; writes it into docs/benchmarks.md unless --no-write.
+"""
+
+import argparse
+import contextlib
+import os
+import pathlib
+import platform
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlmodel import Session
+
+from bench import databases, report, scenarios
+from bench.common import Workload
+from noxus.core.db import make_engine
+from noxus.devstack.broker import Mosquitto
+from noxus.ingest.models import Punch
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _mosquitto_version(exe: str) -> str:
+    out = subprocess.run([exe, "-h"], capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0].strip() if out else "mosquitto"
+
+
+def _stored(engine, prefix: str) -> int:
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(Punch).where(
+            Punch.kiosk_id.like(prefix + "-%"))).scalar_one()
+
+
+def _check_stored(engine, prefix: str, expected: int) -> None:
+    stored = _stored(engine, prefix)
+    if stored != expected:
+        raise SystemExit(f"{prefix}: {stored} punches stored, expected {expected}: not exactly once")
+
+
+def run_proposed(name: str, url: str, port: int, rows: list[report.Row], workloads: list[Workload]) -> None:
+    """(c) again, with bench/proposed.py patched into a fresh worker."""
+    engine = make_engine(url)
+    for w in workloads:
+        databases.register_kiosks(engine, w.kiosk_ids(f"p{w.per_message}"))
+    databases.register_kiosks(engine, ["pwarm-00"])
+    worker = scenarios.IngestWorkerProcess(url, port, proposed=True)
+    try:
+        scenarios.warm_up(port, "pwarm")
+        for w, row in zip(workloads, rows, strict=True):
+            row.p_s = scenarios.durable_ingest(port, w, f"p{w.per_message}")
+            _check_stored(engine, f"p{w.per_message}", w.punches)
+            print(f"[{name}] {w.label}: (c') proposed {row.p_s:7.2f} s   c'/a = "
+                  f"{row.p_rate / row.a_rate:.0%}   c'/b = {row.p_rate / row.b_rate:.0%}", flush=True)
+    finally:
+        worker.stop()
+        engine.dispose()
+
+
+def run_database(name: str, url: str, port: int, workloads: list[Workload]) -> list[report.Row]:
+    engine = make_engine(url)
+    rows = []
+    for w in workloads:
+        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}") + w.kiosk_ids(f"c{w.per_message}"))
+    databases.register_kiosks(engine, ["warm-00"])
+    version = databases.server_version(engine)
+    worker = scenarios.IngestWorkerProcess(url, port)
+    try:
+        scenarios.warm_up(port, "warm")
+        for w in workloads:
+            print(f"[{name}] {w.label}: {w.punches} punches in {w.messages} messages", flush=True)
+            a = scenarios.raw_mqtt(port, w)
+            print(f"  (a) raw MQTT        {a:7.2f} s", flush=True)
+            b = scenarios.raw_insert(engine, w, f"b{w.per_message}")
+            print(f"  (b) raw INSERT      {b:7.2f} s", flush=True)
+            c = scenarios.durable_ingest(port, w, f"c{w.per_message}")
+            print(f"  (c) durable ingest  {c:7.2f} s", flush=True)
+            _check_stored(engine, f"c{w.per_message}", w.punches)
+            row = report.Row(version, w.label, w.punches, w.messages, a, b, c)
+            print(f"  c/a = {row.c_over_a:.0%}   c/b = {row.c_over_b:.0%}", flush=True)
+            rows.append(row)
+    finally:
+        worker.stop()
+        engine.dispose()
+    return rows
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--punches", type=int, default=50_000, help="punches in the batched workload")
+    ap.add_argument("--batch", type=int, default=50, help="punches per message (firmware sender: 50)")
+    ap.add_argument("--single", type=int, default=5_000, help="punches in the 1-punch/message workload")
+    ap.add_argument("--kiosks", type=int, default=10)
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "benchmarks.md")
+    ap.add_argument("--autosave", type=int, default=100,
+                    help="Mosquitto autosave_interval (changes between saves); 100 as in "
+                         "deploy/mosquitto/mosquitto.conf, the devstack default is 1")
+    ap.add_argument("--no-proposed", action="store_true",
+                    help="skip (c') with the changes of bench/proposed.py")
+    ap.add_argument("--no-write", action="store_true", help="print only")
+    args = ap.parse_args(argv)
+    workloads = [Workload(args.punches, args.batch, args.kiosks), Workload(args.single, 1, args.kiosks)]
+    for w in workloads:
+        if w.punches % (w.kiosks * w.per_message):
+            ap.error(f"{w.punches} punches do not split into {w.kiosks} kiosks x {w.per_message}/message")
+    wanted = args.db.split(",")
+    rows: list[report.Row] = []
+    notes = []
+    with tempfile.TemporaryDirectory(prefix="noxus-bench-") as tmp, \
+            Mosquitto(pathlib.Path(tmp) / "mosquitto", autosave=args.autosave) as broker:
+        if "sqlite" in wanted:
+            with databases.sqlite_db(pathlib.Path(tmp)) as url:
+                rows += (got := run_database("sqlite", url, broker.port, workloads))
+                if not args.no_proposed:
+                    run_proposed("sqlite", url, broker.port, got, workloads)
+        if "postgresql" in wanted:
+            why = databases.pg_available()
+            if why:
+                notes.append(f"PostgreSQL skipped: {why}")
+                print(notes[-1], file=sys.stderr)
+            else:
+                with databases.postgres_db() as url:
+                    rows += (got := run_database("postgresql", url, broker.port, workloads))
+                    if not args.no_proposed:
+                        run_proposed("postgresql", url, broker.port, got, workloads)
+        mosquitto = _mosquitto_version(broker.exe)
+    context = [
+        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` "
+        f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks}`): "
+        f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
+        f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
+        "changes; "
+        "one ingest worker. Rates are per second of wall-clock time for the whole workload.",
+        *notes,
+    ]
+    print(report.table(rows, context))
+    if not args.no_write:
+        report.write(args.out, rows, context)
+        print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(KeyboardInterrupt):
+        main()

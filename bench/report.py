@@ -1,0 +1,88 @@
+"""The results table in docs/benchmarks.md, between two markers; the rest of
+the file (method, what limits it) is written by hand and kept."""
+
+import pathlib
+import re
+from dataclasses import dataclass
+
+START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
+
+
+@dataclass
+class Row:
+    database: str
+    workload: str
+    punches: int
+    messages: int
+    a_s: float  # (a) raw MQTT, seconds for all messages
+    b_s: float  # (b) raw INSERT, seconds for all rows
+    c_s: float  # (c) durable ingest, seconds until the last app ack
+    p_s: float | None = None  # (c) with bench/proposed.py patched into the worker
+
+    @property
+    def a_msg_rate(self) -> float:
+        return self.messages / self.a_s
+
+    @property
+    def a_rate(self) -> float:
+        return self.punches / self.a_s
+
+    @property
+    def b_rate(self) -> float:
+        return self.punches / self.b_s
+
+    @property
+    def c_rate(self) -> float:
+        return self.punches / self.c_s
+
+    @property
+    def c_msg_rate(self) -> float:
+        return self.messages / self.c_s
+
+    @property
+    def p_rate(self) -> float | None:
+        return None if self.p_s is None else self.punches / self.p_s
+
+    @property
+    def c_over_a(self) -> float:
+        return self.c_rate / self.a_rate
+
+    @property
+    def c_over_b(self) -> float:
+        return self.c_rate / self.b_rate
+
+
+def _n(x: float) -> str:
+    return f"{x:,.0f}".replace(",", " ")
+
+
+def _pct(x: float, target: float) -> str:
+    return f"{x:.0%} {'✅' if x >= target else '❌'}"
+
+
+def table(rows: list[Row], context: list[str]) -> str:
+    proposed = any(r.p_s is not None for r in rows)
+    head = ("| database | workload | N punches (messages) | (a) raw MQTT punches/s (msg/s) "
+            "| (b) raw INSERT rows/s | (c) durable ingest punches/s (msg/s) | c/a (≥ 50 %) | c/b (≥ 25 %) |")
+    if proposed:
+        head += " (c′) with bench/proposed.py punches/s | c′/a | c′/b |"
+    lines = [head, "|" + "---|" * (11 if proposed else 8)]
+    for r in rows:
+        line = (f"| {r.database} | {r.workload} | {_n(r.punches)} ({_n(r.messages)}) "
+                f"| {_n(r.a_rate)} ({_n(r.a_msg_rate)}) | {_n(r.b_rate)} "
+                f"| {_n(r.c_rate)} ({_n(r.c_msg_rate)}) | {_pct(r.c_over_a, 0.5)} "
+                f"| {_pct(r.c_over_b, 0.25)} |")
+        if proposed:
+            line += (f" {_n(r.p_rate)} | {_pct(r.p_rate / r.a_rate, 0.5)} | {_pct(r.p_rate / r.b_rate, 0.25)} |"
+                     if r.p_s else " – | – | – |")
+        lines.append(line)
+    return "\n".join(context + ["", *lines])
+
+
+def write(path: pathlib.Path, rows: list[Row], context: list[str]) -> None:
+    block = f"{START}\n{table(rows, context)}\n{END}"
+    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
+    if START not in text:
+        text += f"\n{START}\n{END}\n"
+    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    path.write_text(text)
