@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,8 +15,36 @@ from noxus.hr.models import Customer, Site
 from sqlmodel import Session, select
 
 
-@pytest.fixture
-def world(engine, tmp_path):
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def shared_engine(request, tmp_path_factory):
+    """Migrated once per module and database (tests use distinct boards, codes and customers)."""
+    from noxus.core.db import make_engine
+    from noxus.core.migrate import upgrade
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import PG, PG_ADMIN_URL
+
+    admin, name = None, "noxus_t_prov_" + uuid.uuid4().hex[:8]
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('prov') / 'noxus.db'}"
+    else:
+        if not PG:
+            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    upgrade(url)
+    eng = make_engine(url)
+    yield eng
+    eng.dispose()
+    if admin is not None:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def seed(engine) -> dict:
     with Session(engine) as s:
         a, b = Customer(name="A"), Customer(name="B")
         s.add_all([a, b])
@@ -23,13 +52,18 @@ def world(engine, tmp_path):
         sa, sb = Site(customer_id=a.id, name="A1"), Site(customer_id=b.id, name="B1")
         s.add_all([sa, sb])
         s.commit()
-        ids = {"a": a.id, "b": b.id, "site_a": sa.id, "site_b": sb.id}
-    settings = Settings(mqtt_password_file=str(tmp_path / "passwd"), kiosk_mqtt_host="mqtt.example", kiosk_mqtt_port=8883,
-                        kiosk_mqtt_tls=True)
-    return ids, settings, PasswordFile(tmp_path / "passwd")
+        return {"a": a.id, "b": b.id, "site_a": sa.id, "site_b": sb.id}
 
 
-def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(engine, world):
+@pytest.fixture
+def world(shared_engine, tmp_path):
+    settings = Settings(mqtt_password_file=str(tmp_path / "passwd"), kiosk_mqtt_host="mqtt.example",
+                        kiosk_mqtt_port=8883, kiosk_mqtt_tls=True)
+    return seed(shared_engine), settings, PasswordFile(tmp_path / "passwd")
+
+
+def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(shared_engine, world):
+    engine = shared_engine
     ids, settings, store = world
     data = svc.KioskEnroll(board_uid="e6:61:41:03:e7:45:2d:2f", site_id=ids["site_a"])
     with Session(engine) as s:
@@ -37,7 +71,7 @@ def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(engine
         s.commit()
         second = svc.enroll(s, settings, data, "tech", store)
         s.commit()
-        kiosks = s.exec(select(Kiosk)).all()
+        kiosks = s.exec(select(Kiosk).where(Kiosk.serial == "E6614103E7452D2F")).all()
         cred = s.get(svc.KioskCredential, first.kiosk_id)
     assert [k.id for k in kiosks] == ["nx-e6614103e7452d2f"]
     assert kiosks[0].serial == "E6614103E7452D2F" and kiosks[0].status == KioskStatus.DEPLOYED
@@ -46,7 +80,8 @@ def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(engine
     assert store.users() == ["nx-e6614103e7452d2f"]  # one line per kiosk, replaced on rotation
 
 
-def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(engine, world):
+def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(shared_engine, world):
+    engine = shared_engine
     ids, settings, store = world
     with Session(engine) as s:
         svc.enroll(s, settings, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_b"]), "t", store)
@@ -63,7 +98,8 @@ def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(
         assert (moved.customer_id, moved.site_id, moved.status) == (ids["a"], ids["site_a"], KioskStatus.DEPLOYED)
 
 
-def test_an_unknown_site_or_a_mismatched_customer_is_refused(engine, world):
+def test_an_unknown_site_or_a_mismatched_customer_is_refused(shared_engine, world):
+    engine = shared_engine
     ids, _, _ = world
     with Session(engine) as s:
         with pytest.raises(svc.EnrollmentError, match="does not exist"):
@@ -73,7 +109,8 @@ def test_an_unknown_site_or_a_mismatched_customer_is_refused(engine, world):
                                                customer_id=ids["b"]), "t")
 
 
-def test_an_expired_claim_cannot_be_approved_and_a_new_claim_supersedes_the_old(engine, world):
+def test_an_expired_claim_cannot_be_approved_and_a_new_claim_supersedes_the_old(shared_engine, world):
+    engine = shared_engine
     ids, settings, _ = world
     with Session(engine) as s:
         old = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="AAAAA-BBBBB"))
@@ -101,8 +138,8 @@ def test_password_lines_are_mosquitto_pbkdf2_sha512(tmp_path):
     assert store.users() == ["k2"] and (tmp_path / "p").stat().st_mode & 0o777 == 0o640
 
 
-def test_staff_approve_a_claim_on_the_claims_page(engine, world, staff_client):
-    ids, settings, _ = world
+def test_staff_approve_a_claim_on_the_claims_page(engine, staff_client):
+    ids, settings = seed(engine), Settings()
     with Session(engine) as s:
         svc.open_claim(s, settings, svc.ClaimOpen(board_uid="D1D1D1D1D1D1D1D1", code="EEEEE-FFFFF"))
         s.commit()
