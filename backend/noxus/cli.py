@@ -23,6 +23,9 @@ register_security(app)  # user, token, audit, privacy, backup, restore
 from noxus.fleet.cli import app as fleet_app  # noqa: E402
 
 app.add_typer(fleet_app, name="fleet")
+from noxus.hr.cli import app as hr_app  # noqa: E402
+
+app.add_typer(hr_app, name="hr")
 console = Console()
 
 

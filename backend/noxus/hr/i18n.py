@@ -88,6 +88,9 @@ _T = {
     "back": ("Retour", "Back"),
     "weeks": ("Semaines", "Weeks"),
     "week": ("Semaine", "Week"),
+    "correction_saved": ("Correction enregistrée", "Correction saved"),
+    "badge_assigned": ("Badge attribué", "Badge assigned"),
+    "employee_created": ("Collaborateur créé", "Employee created"),
 }
 
 

@@ -26,6 +26,7 @@ FormStr = Annotated[str, Form()]
 FormInt = Annotated[int, Form()]
 FormDate = Annotated[date, Form()]
 LANG_COOKIE = "noxus_lang"
+WEEKDAYS = {"fr": ("lu", "ma", "me", "je", "ve", "sa", "di"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
 def _lang(request: Request, session: Session, customer_id: int | None) -> str:
@@ -64,8 +65,8 @@ def _render(request: Request, name: str, user: Principal, session: Session, scop
     resp = templates.TemplateResponse(request, name, {
         "user": user, "customer": customer, "customers": customers if scope.all else [],
         "lang": lang, "t": lambda k: t(k, lang), "zone": zone, "csrf": user.csrf_token or "",
-        "msg": request.query_params.get("msg"), "err": request.query_params.get("err"),
-        "cq": f"customer_id={customer.id}", "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours,
+        "msg": t(request.query_params.get("msg") or "", lang) or None, "err": request.query_params.get("err"),
+        "cq": f"customer_id={customer.id}", "wd": lambda d: WEEKDAYS[lang][d.weekday()], "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours,
         **ctx})
     if request.query_params.get("lang"):
         resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
@@ -123,7 +124,7 @@ def employees_create(request: Request, session: SessionDep, scope: TenantScope, 
         session.rollback()
         return _back("/hr/employees", customer_id, err=str(e))
     session.commit()
-    return _back(f"/hr/employees/{emp.id}", customer_id, msg="ok")
+    return _back(f"/hr/employees/{emp.id}", customer_id, msg="employee_created")
 
 
 @router.get("/employees/{employee_id}", response_class=HTMLResponse)
@@ -182,7 +183,7 @@ def correction_create(employee_id: int, request: Request, session: SessionDep, s
         session.rollback()
         return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
     session.commit()
-    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction saved")
+    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction_saved")
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -219,7 +220,7 @@ def badges_assign(request: Request, session: SessionDep, scope: TenantScope, use
         session.rollback()
         return _back("/hr/badges", customer_id, err=str(e).splitlines()[-1] if "\n" in str(e) else str(e))
     session.commit()
-    return _back("/hr/badges", customer_id, msg="badge assigned")
+    return _back("/hr/badges", customer_id, msg="badge_assigned")
 
 
 @router.post("/badges/{badge_id}/end")

@@ -1,0 +1,44 @@
+"""`noxus hr export` writes the same files as the API and says what was wrong on bad input."""
+
+import csv
+import io
+
+from noxus.cli import app
+from noxus.core.db import get_engine
+from noxus.core.settings import get_settings
+from typer.testing import CliRunner
+
+from .conftest import zh
+
+
+def _env(monkeypatch, db_url):
+    monkeypatch.setenv("NOXUS_DATABASE_URL", db_url)
+    get_settings.cache_clear()
+    get_engine.cache_clear()
+
+
+def test_cli_exports_semicolon_csv_with_bom(world, session, db_url, monkeypatch, tmp_path):
+    world.employee(uid="04A1", number="42", first="Zoé", last="Kälin")
+    world.punch("04A1", zh(2026, 10, 24, 22))
+    world.punch("04A1", zh(2026, 10, 25, 6))  # fall back night: 9 h
+    session.commit()
+    _env(monkeypatch, db_url)
+    out = tmp_path / "t.csv"
+    r = CliRunner().invoke(app, ["hr", "export", "-c", str(world.a.id), "--from", "2026-10-24", "--to",
+                                 "2026-10-25", "-f", "csv-excel", "-o", str(out)])
+    get_engine.cache_clear()
+    assert r.exit_code == 0, r.output
+    raw = out.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8")), delimiter=";"))
+    assert [(x["date"], x["worked_minutes"], x["worked_hhmm"]) for x in rows] == [
+        ("2026-10-24", "540", "9:00"), ("2026-10-25", "0", "0:00")]
+    assert rows[0]["last_name"] == "Kälin"
+
+
+def test_cli_refuses_inverted_period(world, db_url, monkeypatch, tmp_path):
+    _env(monkeypatch, db_url)
+    r = CliRunner().invoke(app, ["hr", "export", "-c", str(world.a.id), "--from", "2026-03-31", "--to",
+                                 "2026-03-01"])
+    get_engine.cache_clear()
+    assert r.exit_code == 2 and "before it starts" in r.output
