@@ -142,7 +142,11 @@ function boot() {
   // PWM-driven pins (a buzzer) are reported through the PWM slice's enable.
   cdc = new USBCDC(mcu.usbCtrl);
   cdc.onDeviceConnected = () => emit({ ev: 'usb', cycle: cycle(), t_ns: now() });
-  cdc.onSerialData = (buf) => { if (client) client.write(Buffer.from(buf)); };
+  cdc.onSerialData = (buf) => {
+    const b = Buffer.from(buf);
+    if (client) client.write(b);
+    emit({ ev: 'out', hex: b.toString('hex'), t_ns: now() });
+  };
   // rp2040js answers every OUT transfer at once, with zero bytes when the
   // host has nothing: TinyUSB then re-arms at once, an interrupt storm that
   // keeps the core from ever sleeping. A real host NAKs until it has data.
@@ -163,6 +167,7 @@ function boot() {
   emit({ ev: 'boot', cycle: cycle(), t_ns: now() });
 }
 let pendingReset = false;
+let pace = null; // {t, w}: keep emulated time from running ahead of wall time while idle
 let pendingRead = null;
 let feedHost = () => {};
 
@@ -177,18 +182,19 @@ const server = net.createServer((sock) => {
 server.listen(0, '127.0.0.1', () => emit({ ev: 'listening', port: server.address().port }));
 
 function command(c) {
-  const at = c.at_ms != null ? c.at_ms * 1e6 : null;
-  const run = () => {
-    switch (c.cmd) {
-      case 'present': reader.present(new Card(hex(c.uid), c.sak ?? 0x08)); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
-      case 'remove': reader.remove(); emit({ ev: 'card', uid: null, t_ns: now(), cycle: cycle() }); break;
-      case 'cut': powerOff('cut'); break;
-      case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;
-      case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats }); break;
-      default: emit({ ev: 'error', message: `unknown command ${c.cmd}` });
-    }
-  };
-  if (at == null) run(); else queue.splice(queue.findIndex((q) => q.at > at) >>> 0, 0, { at, fn: run }), queue.sort((a, b) => a.at - b.at);
+  switch (c.cmd) {
+    case 'present': reader.present(new Card(hex(c.uid), c.sak ?? 0x08)); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
+    case 'remove': reader.remove(); emit({ ev: 'card', uid: null, t_ns: now(), cycle: cycle() }); break;
+    case 'cut': powerOff('cut'); break;
+    case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;
+    case 'cut_after_ms': cutAt = now() + c.ms * 1e6; break;
+    case 'pace': pace = c.on ? { t: now(), w: performance.now() } : null; break;
+    case 'script': // steps on the emulated clock, relative to now
+      for (const st of c.steps) schedule((st.after_ms || 0) * 1e6, () => command(st));
+      break;
+    case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats }); break;
+    default: emit({ ev: 'error', message: `unknown command ${c.cmd}` });
+  }
 }
 const hex = (s) => Array.from(Buffer.from(s, 'hex'));
 readline.createInterface({ input: process.stdin }).on('line', (l) => { if (l.trim()) command(JSON.parse(l)); });
@@ -207,6 +213,10 @@ function run() {
       let dt = clock.nextAlarm ? clock.nanosToNextAlarm : 1e6;
       if (queue.length) dt = Math.min(dt, queue[0].at - now());
       clock.tick(Math.min(Math.max(dt, 1), 1e6));
+      if (pace) {
+        const aheadMs = (now() - pace.t) / 1e6 - (performance.now() - pace.w);
+        if (aheadMs > 0) return setTimeout(run, Math.min(aheadMs, 20));
+      }
       i += 50;
     } else {
       const pc = core.PC;
