@@ -26,6 +26,9 @@ app.add_typer(fleet_app, name="fleet")
 from noxus.hr.cli import app as hr_app  # noqa: E402
 
 app.add_typer(hr_app, name="hr")
+from noxus.billing.cli import app as billing_app  # noqa: E402
+
+app.add_typer(billing_app, name="billing")
 console = Console()
 
 

@@ -4,6 +4,8 @@ from fastapi import FastAPI
 
 from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
+from noxus.billing.pages import router as billing_pages
+from noxus.billing.router import router as billing_router
 from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
 from noxus.fleet.pages import router as fleet_pages
@@ -30,6 +32,8 @@ def create_app() -> FastAPI:
     app.include_router(web_router)
     app.include_router(fleet_pages)
     app.include_router(ops_router)
+    app.include_router(billing_router)
+    app.include_router(billing_pages)
 
     return app
 
