@@ -179,3 +179,39 @@ def test_other_tenant_objects_are_not_found(world, session):
                            ts=zh(2026, 3, 2, 8), reason="nope"), "evil", S)
     with pytest.raises(NotFound):
         badges.assign(session, only_b, BadgeAssign(uid="CAFE", employee_id=anne.id), "evil")
+
+
+def test_closed_month_keeps_its_totals_when_raw_punches_arrive_late(world, session):
+    from noxus.hr.attendance import AFTER_CLOSE
+
+    anne = world.employee(uid="04A1")
+    world.punch("04A1", zh(2026, 3, 30, 8), received_at=zh(2026, 3, 30, 8))
+    world.punch("04A1", zh(2026, 3, 30, 12), received_at=zh(2026, 3, 30, 12))
+    session.commit()
+    periods.close(session, world.a.id, 2026, 3, "hr")
+    session.commit()
+    # the kiosk was offline: the afternoon arrives after the close
+    world.punch("04A1", zh(2026, 3, 30, 13), received_at=datetime.now(UTC) + timedelta(seconds=1))
+    world.punch("04A1", zh(2026, 3, 30, 17), received_at=datetime.now(UTC) + timedelta(seconds=1))
+    session.commit()
+    day = sheet(session, anne, date(2026, 3, 30)).days[0]
+    assert day.worked_seconds == 4 * 3600 and day.exceptions == [AFTER_CLOSE]
+    periods.reopen(session, world.a.id, 2026, 3, "boss", "kiosk was offline")
+    session.commit()
+    day = sheet(session, anne, date(2026, 3, 30)).days[0]
+    assert day.worked_seconds == 8 * 3600 and day.exceptions == []
+
+
+def test_punch_on_another_customers_kiosk_is_not_attributed_and_unknown_is_per_tenant(world, session):
+    from noxus.fleet.models import Kiosk
+
+    session.add(Kiosk(id="KB", name="Beta entrance", customer_id=world.b.id))
+    session.add(Kiosk(id="KA", name="Alpha entrance", customer_id=world.a.id))
+    anne = world.employee(uid="04A1")
+    world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")   # A's UID tapped at B: not A's time
+    world.punch("04A1", zh(2026, 3, 2, 17), kiosk="KB")
+    world.punch("77AA", zh(2026, 3, 2, 9), kiosk="KA")   # unknown at A
+    session.commit()
+    assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 0
+    assert [u.uid for u in badges.unknown(session, Scope.only([world.a.id]))] == ["77AA"]
+    assert [u.uid for u in badges.unknown(session, Scope.only([world.b.id]))] == ["04A1"]

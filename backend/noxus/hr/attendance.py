@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 MISSING_OUT = "missing_out"      # IN without OUT within max_shift: HR must add the OUT
 OPEN = "open"                    # IN without OUT yet, still within max_shift (at work now)
 ESTIMATED = "estimated_time"     # a punch's time was estimated (kiosk clock unset)
-EXCEPTIONS = (MISSING_OUT, ESTIMATED)
+AFTER_CLOSE = "after_close"      # a raw punch arrived after its month was closed: not counted until reopened
+EXCEPTIONS = (MISSING_OUT, ESTIMATED, AFTER_CLOSE)
 
 
 @dataclass
@@ -36,6 +37,7 @@ class EffectivePunch:
     voided: bool = False
     added: bool = False
     merged: bool = False              # duplicate tap inside the cooldown
+    after_close: bool = False         # arrived after its month was closed (then also voided)
     direction: str = ""               # "in" / "out" once paired
 
     @property
@@ -133,6 +135,7 @@ def days(punches: list[EffectivePunch], zone: ZoneInfo, first: date, last: date,
     for s in pair(punches, cooldown, max_shift, now):
         by_day[s.start.at.astimezone(zone).date()].append(s)
     estimated_days = {p.at.astimezone(zone).date() for p in punches if p.estimated and not p.voided}
+    after_close_days = {p.at.astimezone(zone).date() for p in punches if p.after_close}
     out = []
     for d in local_days(first, last):
         employed = active is None or (active[0] <= d and (active[1] is None or d <= active[1]))
@@ -141,6 +144,8 @@ def days(punches: list[EffectivePunch], zone: ZoneInfo, first: date, last: date,
             day.exceptions.append(MISSING_OUT)
         if d in estimated_days:
             day.exceptions.append(ESTIMATED)
+        if d in after_close_days:
+            day.exceptions.append(AFTER_CLOSE)
         out.append(day)
     return out
 

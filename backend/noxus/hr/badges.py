@@ -79,19 +79,21 @@ def unknown(session: Session, scope: Scope, customer_id: int | None = None, limi
                                      or_(Badge.valid_to.is_(None), when < Badge.valid_to))
     kcol = getattr(Kiosk, "customer_id", None)
     stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(Punch.kind == "punch")
+    visible = [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
     if kcol is not None:
         stmt = stmt.join(Kiosk, Kiosk.id == Punch.kiosk_id)
-        if customer_id is not None:
-            stmt = stmt.where(kcol == customer_id)
-        elif not scope.all:
-            stmt = stmt.where(kcol.in_(sorted(scope.customer_ids)))
+        if visible is not None:
+            stmt = stmt.where(kcol.in_(visible))
         covered = covered.where(or_(kcol.is_(None), Badge.customer_id == kcol))
     elif not scope.all:
         return []
     stmt = stmt.where(~covered.exists()).group_by(Punch.badge_uid).order_by(func.max(when).desc()).limit(limit)
     out = []
     for uid, n, first, last in session.exec(stmt).all():
-        kiosks = session.exec(select(Punch.kiosk_id).where(Punch.badge_uid == uid).distinct().limit(10)).all()
+        kq = select(Punch.kiosk_id).where(Punch.badge_uid == uid)
+        if kcol is not None and visible is not None:  # only this tenant's kiosks
+            kq = kq.join(Kiosk, Kiosk.id == Punch.kiosk_id).where(kcol.in_(visible))
+        kiosks = session.exec(kq.distinct().limit(10)).all()
         out.append(UnknownBadge(uid=uid, punches=n, first_at=_aware(first), last_at=_aware(last),
                                 kiosks=list(kiosks)))
     return out

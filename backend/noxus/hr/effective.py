@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr.attendance import EffectivePunch, chain_start
-from noxus.hr.models import Badge, Employee, PunchCorrection, Site
+from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection, Site
 from noxus.ingest.models import Punch
 
 LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))
@@ -75,10 +75,11 @@ def load(session: Session, customer_id: int, employee_ids: list[int] | None, sta
          settings: Settings) -> dict[int, list[EffectivePunch]]:
     """Effective punches per employee needed to pair every shift starting in [start, end)."""
     _, max_shift = rules(settings)
+    closed = _closed_months(session, customer_id, customer_zone(session, customer_id, settings))
     result: dict[int, list[EffectivePunch]] = {}
     pending = set(employee_ids) if employee_ids is not None else None
     for i, back in enumerate(LOOKBACKS):
-        got = _load_window(session, customer_id, pending, start - back, end + max_shift)
+        got = _load_window(session, customer_id, pending, start - back, end + max_shift, closed)
         ids = list(got) if pending is None else pending
         pending = set()
         for emp in ids:
@@ -94,7 +95,24 @@ def load(session: Session, customer_id: int, employee_ids: list[int] | None, sta
     return result
 
 
-def _load_window(session, customer_id, employee_ids, lo, hi) -> dict[int, list[EffectivePunch]]:
+def _closed_months(session: Session, customer_id: int, zone: ZoneInfo):
+    """(zone, {(year, month): closed_at}) of the customer's closed months."""
+    locks = session.exec(select(PeriodLock).where(PeriodLock.customer_id == customer_id,
+                                                  PeriodLock.closed.is_(True))).all()
+    return zone, {(lk.year, lk.month): lk.closed_at for lk in locks}
+
+
+def _freeze(e: EffectivePunch, received_at: datetime, closed) -> None:
+    """A closed month keeps the totals it was closed with: a raw punch that
+    arrived after the close is shown, flagged, and not counted until reopened."""
+    zone, months = closed
+    local = e.at.astimezone(zone)
+    closed_at = months.get((local.year, local.month))
+    if closed_at is not None and received_at > closed_at:
+        e.after_close = e.voided = True
+
+
+def _load_window(session, customer_id, employee_ids, lo, hi, closed) -> dict[int, list[EffectivePunch]]:
     rows = _raw(session, customer_id, employee_ids, lo, hi)
     corrections = _corrections(session, customer_id, employee_ids)
     # raw punches that HR moved into this window from elsewhere
@@ -110,6 +128,7 @@ def _load_window(session, customer_id, employee_ids, lo, hi) -> dict[int, list[E
         else:
             at = anchors[(p.kiosk_id, p.boot)] + timedelta(milliseconds=p.uptime_ms or 0)
             e = EffectivePunch(at=at, punch_id=p.id, kiosk_id=p.kiosk_id, estimated=True)
+        _freeze(e, p.received_at, closed)
         by_emp[emp][e.key] = e
     apply_corrections(by_emp, corrections)
     return {emp: [p for p in ps.values() if lo <= p.at < hi or p.voided] for emp, ps in by_emp.items()}

@@ -114,7 +114,7 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
 
     pdf = FPDF(orientation="P", unit="mm", format="A4")
     pdf.set_auto_page_break(auto=True, margin=15)
-    widths = (26, 86, 20, 20, 20, 18)
+    widths = (22, 76, 18, 18, 18, 38)
     wd = (("Lu", "Ma", "Me", "Je", "Ve", "Sa", "Di") if lang == "fr" else
           ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"))
     for s in sheets:
@@ -139,7 +139,7 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
                               for sh in d.shifts)
             exc = ", ".join(t(x, lang).split(" (")[0] for x in d.exceptions)
             cells = (f"{wd[d.day.weekday()]} {d.day:%d.%m}", inout, hours(d.worked_seconds),
-                     hours(d.break_seconds), hours(d.balance_seconds), exc[:14])
+                     hours(d.break_seconds), hours(d.balance_seconds), exc[:26])
             for w, v in zip(widths, cells):
                 pdf.cell(w, 5, _latin1(v), border=1)
             pdf.ln()

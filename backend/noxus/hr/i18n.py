@@ -66,6 +66,7 @@ _T = {
     "estimated": ("heure estimée", "estimated time"),
     "missing_out": ("Sortie manquante", "Missing OUT"),
     "estimated_time": ("Heure estimée (horloge de la borne non réglée)", "Estimated time (kiosk clock unset)"),
+    "after_close": ("Arrivé après la clôture (non compté)", "Arrived after close (not counted)"),
     "open_shift": ("En cours", "At work"),
     "signature_employee": ("Signature du collaborateur / de la collaboratrice", "Employee's signature"),
     "signature_employer": ("Signature de l'employeur", "Employer's signature"),

@@ -196,15 +196,8 @@ def badges_page(request: Request, session: SessionDep, settings: SettingsDep, sc
     all_badges = badges.listing(session, tenant)
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
     return _render(request, "hr_badges.html", user, session, scope, c, settings, badges=all_badges, names=names,
-                   unknown=badges.unknown(session, scope, c.id if _kiosks_have_customer() else None)
-                   if scope.all or _kiosks_have_customer() else [],
+                   unknown=badges.unknown(session, scope, c.id),
                    prefill=request.query_params.get("uid", ""))
-
-
-def _kiosks_have_customer() -> bool:
-    from noxus.fleet.models import Kiosk
-
-    return hasattr(Kiosk, "customer_id")
 
 
 @router.post("/badges")
