@@ -1,12 +1,14 @@
 # What the employee sees and hears. Ports implement the same methods with a
-# LED, a buzzer and a display; the simulator prints one line per event.
+# LED, a buzzer and a display (firmware/core/ui/pins.py); the simulator prints
+# one line per event.
 
 ACCEPTED = "accepted"
 ALREADY = "already recorded"
 UNKNOWN = "unknown badge"
 FULL = "memory full"
 ERROR = "error"
-
+ENROLLED = "enrolled"
+ALMOST_FULL = "memory almost full"  # a status, shown on the idle screen
 
 class Feedback:
     """Interface; also a silent implementation."""
@@ -16,6 +18,9 @@ class Feedback:
 
     def status(self, online, pending, fill):
         pass
+
+    def tick(self, now_ms):
+        """Called every loop: end LEDs, play the rest of a buzzer pattern."""
 
 
 class PrintFeedback(Feedback):

@@ -17,10 +17,12 @@ def exists(path):
 
 
 def makedirs(path):
-    cur = ""
+    cur = "/" if path.startswith("/") else ""
     for part in path.split("/"):
-        cur = cur + "/" + part if cur or path.startswith("/") else part
-        if part and not exists(cur):
+        if not part:
+            continue
+        cur = cur + part if cur in ("", "/") else cur + "/" + part
+        if not exists(cur):
             os.mkdir(cur)
 
 

@@ -25,8 +25,12 @@ _META_KIND = 1 << 12
 _META_ESTIMATED = 1 << 13
 
 
+ENOSPC = 28  # errno: littlefs has no free block left
+ALERT_FILL = 0.8  # telemetry alert and display warning from 80 % use
+
+
 class JournalFull(Exception):
-    pass
+    """The punch was not recorded: the journal will not overwrite unacked punches."""
 
 
 def encode_record(seq, uid, time_ms, kind, estimated):
@@ -65,9 +69,14 @@ def decode_record(buf, pos, boot):
 
 
 class Journal:
-    def __init__(self, root, seg_records=256, max_records=60000):
+    def __init__(self, root, seg_records=2040, max_records=60000):
         self.root = root
-        self.seg_records = seg_records  # 256 x 16 B = one 4 KiB littlefs block
+        # 2040 x 16 B + header = 8 littlefs blocks of 4 KiB. Measured on an
+        # 848 KiB VfsLfs2 (bench/firmware_bench.py): one-block segments fit
+        # only 49 733 punches (a directory of ~200 files costs metadata blocks
+        # and gets slow), 8-block segments 52 790; bigger ones hold more acked
+        # punches back (a segment goes only when all of it is acked).
+        self.seg_records = seg_records
         self.max_records = max_records
         self.boot = 0
         self.last_seq = 0
@@ -184,6 +193,12 @@ class Journal:
         """Fraction of the journal capacity holding unacked punches."""
         return self.pending() / self.max_records
 
+    def almost_full(self):
+        return self.pending() >= self.max_records * ALERT_FILL
+
+    def full(self):
+        return self.pending() >= self.max_records
+
     def append(self, uid, time_ms, kind=KIND_PUNCH, estimated=False):
         """Durably record one punch and return it. Raises JournalFull rather than
         overwrite an unacked punch."""
@@ -191,27 +206,54 @@ class Journal:
             raise JournalFull("journal full: %d punches wait for the backend" % self.pending())
         seq = self.last_seq + 1
         rec = encode_record(seq, uid, time_ms, kind, estimated)
-        if self._cur is None or self._cur_count >= self.seg_records:
-            self._roll(seq)
-        self._cur.write(rec)
-        fsutil.sync(self._cur)
+        try:
+            if self._cur is None or self._cur_count >= self.seg_records:
+                self._roll(seq)
+            self._cur.write(rec)
+            fsutil.sync(self._cur)
+        except OSError as e:
+            # Not durable, so not accepted. The segment's tail may hold part of
+            # this record: write the next punch to a fresh segment (boot-time
+            # recovery trims the tail and never reuses a seq it finds there).
+            self._abandon()
+            if e.args and e.args[0] == ENOSPC:
+                raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
+            raise
         self._cur_count += 1
         self.last_seq = seq
         if estimated:
             return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
         return Punch(seq, uid_hex(uid), time_ms, kind)
 
+    def _abandon(self):
+        f, self._cur = self._cur, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
+
     def _roll(self, first):
-        if self._cur is not None:
-            self._cur.close()
+        self._abandon()
         # Persist the seq floor first: even if every segment is later deleted,
         # the counter resumes past it.
         self.last_seq = max(self.last_seq, first - 1)
         self._save_state()
-        self._cur = open(self._path(first), "wb")
-        self._cur.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
-        fsutil.sync(self._cur)
-        self._segments.append(first)
+        path = self._path(first)
+        f = open(path, "wb")
+        try:
+            f.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
+            fsutil.sync(f)
+        except OSError:
+            try:
+                f.close()
+            except OSError:
+                pass
+            fsutil.remove(path)  # a header-only segment holds nothing
+            raise
+        self._cur = f
+        if first not in self._segments:
+            self._segments.append(first)
         self._cur_count = 0
 
     # -- reading and acking ----------------------------------------------
@@ -250,6 +292,16 @@ class Journal:
             # Everything acked and no segment open for writing: free it too.
             fsutil.remove(self._path(segs.pop(0)))
         return True
+
+    def wipe(self):
+        """Factory reset: drop every segment but keep the seq floor, so a
+        wiped kiosk never reuses a seq the backend already holds."""
+        self._abandon()
+        for first in self._segments:
+            fsutil.remove(self._path(first))
+        self._segments = []
+        self.acked = self.last_seq
+        self._save_state()
 
     def close(self):
         if self._cur is not None:

@@ -184,7 +184,7 @@ def case_several_collisions_in_one_level_converge():
     seen = []
     for _ in range(len(uids)):
         uid = drv.read_uid()
-        assert uid is not None, M.STATUS_NAMES[drv.status]
+        assert uid is not None, drv.status
         seen.append(uid)
         for c in cards:
             if c.uid == uid:

@@ -13,6 +13,11 @@ if HERE not in sys.path:
 from mphelp import MicroPythonCases
 
 
+@pytest.fixture(autouse=True)
+def fw_scratch(tmp_path, monkeypatch):
+    monkeypatch.setenv("FW_SCRATCH", str(tmp_path))
+
+
 @pytest.fixture(scope="session")
 def micropython_cases():
     return MicroPythonCases()

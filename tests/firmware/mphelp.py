@@ -7,6 +7,7 @@ one subprocess (fast) and each pytest test asserts on its own PASS line."""
 import os
 import pathlib
 import subprocess
+import tempfile
 
 import pytest
 from noxus.devstack.kiosks import micropython_exe
@@ -18,7 +19,8 @@ HEAP = "1M"  # case modules build fakes and many journals; the 128 KB proof is s
 
 def mp_env(extra_paths=()):
     paths = [str(REPO), str(HERE), *map(str, extra_paths), str(REPO / "build" / "mpylib")]
-    return {**os.environ, "MICROPYPATH": ":".join(paths)}
+    scratch = tempfile.mkdtemp(prefix="fwcases-")
+    return {**os.environ, "MICROPYPATH": ":".join(paths), "FW_SCRATCH": scratch}
 
 
 def run_micropython(args, heap=HEAP, timeout=300, cwd=None):
