@@ -88,6 +88,6 @@ class Screen:
             lines[1] = "hors ligne %d" % self._pending
         if self._warn:
             w = self.texts.get(fb.ALMOST_FULL, "Memoire presque pleine")
-            lines.append(w[:COLS])
+            lines.append(w[:COLS].strip())
             lines.append(w[COLS:COLS * 2].strip())
         self._draw(tuple(lines))

@@ -1,0 +1,377 @@
+# The kiosk core around a tap: clock unset/jumps, journal full and 80 %,
+# config (apply, reject, ignore old), badge names, commands, LED/buzzer/display.
+# Portable: CPython via pytest, MicroPython Unix port via mprun.py.
+
+from fwcase import eq, scratch
+
+from firmware.core import feedback as fb
+from firmware.core import protocol as P
+from firmware.core.clock import Clock
+from firmware.core.fleet.config import ConfigStore
+from firmware.core.journal import Journal
+from firmware.core.kiosk import Kiosk
+from firmware.core.ui.badges import BadgeList
+from firmware.core.ui.display import Screen, ascii_fold
+from firmware.core.ui.pins import PinFeedback
+
+A = b"\x04\xA1\xB2\xC3"
+B = b"\x04\x11\x22\x33\x44\x55\x66"
+T0 = 1767225600  # 2026-01-01T00:00:00Z
+
+
+class Src:
+    def __init__(self, t):
+        self.t = t
+
+    def __call__(self):
+        return self.t
+
+
+class Rec(fb.Feedback):
+    def __init__(self):
+        self.events = []
+
+    def show(self, event, detail=""):
+        self.events.append((event, detail))
+
+
+class Reader:
+    def __init__(self):
+        self.uid = None
+        self.errors = 0
+
+    def read_uid(self):
+        return self.uid
+
+
+class Link:
+    """A connected link that keeps what is published."""
+
+    class client:
+        on_message = None
+
+    def __init__(self):
+        self.sent = []
+        self._birth = {}
+
+    def start(self):
+        pass
+
+    def up(self):
+        return True
+
+    def poll(self, now):
+        pass
+
+    def publish(self, topic, payload, retain=False):
+        self.sent.append((topic.split("/", 3)[3], payload))
+
+
+def make(t=T0, max_records=60000, with_config=False, link=False):
+    root = scratch("kiosk")
+    src = Src(t)
+    clock = Clock(src)
+    j = Journal(root + "/journal", seg_records=8, max_records=max_records).open()
+    rec = Rec()
+    cfg = ConfigStore(root + "/cfg") if with_config else None
+    badges = BadgeList(root + "/cfg/badges.bin") if with_config else None
+    k = Kiosk("K1", j, Reader(), rec, clock, config=cfg, badges=badges)
+    if link:
+        k.attach(Link())
+    return k, src, rec
+
+
+def tap(k, uid, now=0):
+    k.reader.uid = uid
+    k.step(now)
+    k.reader.uid = None
+    for i in range(1, 5):
+        k.step(now + i * 50)
+
+
+def results(k):
+    while k._results:
+        k._publish_results()
+    out = []
+    for leaf, payload in k.link.sent:
+        if leaf == P.CMD_RESULT:
+            d, err = P.decode_message(payload, "K1")
+            out.append(d)
+    return out
+
+
+def case_clock_unset_punch_is_estimated_with_boot_and_uptime():
+    k, src, rec = make(t=0)
+    tap(k, A)
+    p = k.journal.unacked(10)[0]
+    eq(p.ts_ms, None)
+    eq(p.boot, k.journal.boot)
+    assert p.uptime_ms is not None and p.uptime_ms >= 0
+    eq(p.to_wire()["boot"], k.journal.boot)
+
+
+def case_clock_set_later_stamps_utc_and_telemetry_carries_the_triple():
+    k, src, rec = make(t=0, link=True)
+    tap(k, A)
+    src.t = T0
+    k._next_clock_check = 0
+    tap(k, B, 10000)
+    ps = k.journal.unacked(10)
+    eq([p.estimated for p in ps], [True, False])
+    t = k.telemetry()
+    eq(t["boot"], k.journal.boot)
+    assert t["ts"] is not None and t["uptime_ms"] is not None
+
+
+def case_clock_jump_backward_and_forward_are_counted():
+    src = Src(T0)
+    c = Clock(src)
+    eq(c.observe(), 0)
+    src.t = T0 - 3600
+    assert c.observe() < -3000000
+    src.t = T0 + 7200
+    assert c.observe() > 3000000
+    eq(c.jumps, 2)
+
+
+def case_small_drift_is_not_a_jump():
+    src = Src(T0)
+    c = Clock(src)
+    c.observe()
+    src.t = T0 + 1
+    eq(c.observe() != 0, False)
+    eq(c.jumps, 0)
+
+
+def case_set_time_reports_skew_and_is_not_a_jump():
+    src = Src(T0)
+
+    def setter(ms):
+        src.t = ms // 1000
+    c = Clock(src, setter)
+    c.observe()
+    skew = c.set_time((T0 + 5) * 1000)
+    eq(skew, 5000)
+    eq(c.observe(), 0)
+    eq(c.jumps, 0)
+
+
+def case_display_time_uses_pushed_offset_and_next_change():
+    src = Src(T0 + 23 * 3600 + 30 * 60)  # 23:30 UTC
+    c = Clock(src)
+    c.set_zone(60)
+    eq(c.local_hm(), (0, 30))
+    c.set_zone(60, (T0 + 23 * 3600, 120))  # change already passed
+    eq(c.local_hm(), (1, 30))
+
+
+def case_journal_full_refuses_with_memory_full_and_keeps_every_punch():
+    k, src, rec = make(max_records=3)
+    for i in range(3):
+        tap(k, bytes((4, 1, 2, i)), i * 1000)
+    tap(k, bytes((4, 1, 2, 9)), 9000)
+    eq(rec.events[-1][0], fb.FULL)
+    eq(k.refused, 1)
+    eq(k.journal.pending(), 3)
+    eq([p.uid for p in k.journal.unacked(10)], ["04010200", "04010201", "04010202"])
+    k.journal.ack(2)
+    tap(k, bytes((4, 1, 2, 9)), 10000)  # the same badge again: recorded now
+    eq(rec.events[-1][0], fb.ACCEPTED)
+    eq(k.journal.pending(), 2)
+
+
+def case_eighty_percent_raises_the_alert():
+    k, src, rec = make(max_records=10)
+    for i in range(7):
+        tap(k, bytes((4, 1, 2, i)), i * 1000)
+    eq(k.telemetry()["alert_fill"], False)
+    tap(k, bytes((4, 1, 2, 7)), 8000)
+    eq(k.telemetry()["alert_fill"], True)
+    eq(k.journal.almost_full(), True)
+
+
+def config_msg(version, **fields):
+    d = {"config_version": version}
+    d.update(fields)
+    return P.encode_message("K1", d)
+
+
+def case_config_applies_cooldown_zone_and_badge_names():
+    k, src, rec = make(with_config=True, link=True)
+    err = k.on_config(config_msg(3, cooldown_ms=1000, tz={"offset_min": 60, "next": None},
+                                 badges={"04A1B2C3": "Zoë", "04112233445566": "Marc-André"}))
+    eq(err, None)
+    eq(k.presence.cooldown_ms, 1000)
+    eq(k.clock.utc_offset_min, 60)
+    eq(k.config.version(), 3)
+    tap(k, A)
+    eq(rec.events[-1], (fb.ACCEPTED, "Zoë"))
+    eq(results(k)[-1]["ok"], True)
+
+
+def case_unknown_badge_is_recorded_with_unknown_feedback():
+    k, src, rec = make(with_config=True)
+    k.on_config(config_msg(1, badges={"04A1B2C3": "Anna"}))
+    tap(k, b"\x04\x99\x98\x97")
+    eq(rec.events[-1][0], fb.UNKNOWN)
+    eq(k.journal.pending(), 1)
+
+
+def case_rejected_config_is_reported_and_old_one_kept():
+    k, src, rec = make(with_config=True, link=True)
+    k.on_config(config_msg(2, cooldown_ms=2000, badges={"04A1B2C3": "Anna"}))
+    err = k.on_config(config_msg(3, cooldown_ms=999999))
+    assert "cooldown_ms" in err, err
+    err = k.on_config(config_msg(4, badges={"04a1": "x"}))
+    assert "uid" in err, err
+    eq(k.config.version(), 2)
+    eq(k.presence.cooldown_ms, 2000)
+    eq(k.badges.name(A), "Anna")
+    rs = results(k)
+    eq([r["ok"] for r in rs], [True, False, False])
+    eq(rs[1]["config_version"], 3)
+
+
+def case_retained_config_seen_again_is_ignored_quietly():
+    k, src, rec = make(with_config=True, link=True)
+    k.on_config(config_msg(5))
+    eq(k.on_config(config_msg(5)), None)
+    eq(len(results(k)), 1)
+
+
+def case_config_survives_a_reboot():
+    k, src, rec = make(with_config=True)
+    k.on_config(config_msg(7, cooldown_ms=1500, badges={"04A1B2C3": "Anna"}))
+    root = k.config.root
+    k2 = Kiosk("K1", k.journal, Reader(), Rec(), k.clock, config=ConfigStore(root),
+               badges=BadgeList(root + "/badges.bin"))
+    eq(k2.config.version(), 7)
+    eq(k2.presence.cooldown_ms, 1500)
+    eq(k2.badges.name(A), "Anna")
+
+
+def case_badge_list_binary_search_over_many_badges():
+    root = scratch("badges")
+    bl = BadgeList(root + "/badges.bin")
+    d = {}
+    for i in range(300):
+        d["04%06X" % (i * 7919)] = "N%d" % i
+    d["04112233445566"] = "Seven"
+    eq(bl.store(d), None)
+    eq(bl.count, 301)
+    eq(bl.name(bytes((4, 0, 0, 0))), "N0")
+    eq(bl.name(bytes((4,)) + bytes(((299 * 7919) >> 16, ((299 * 7919) >> 8) & 255, (299 * 7919) & 255))), "N299")
+    eq(bl.name(B), "Seven")
+    eq(bl.name(b"\x04\x00\x00\x01"), None)
+
+
+def cmd(k, body):
+    k._on_message("noxus/v1/K1/cmd", P.encode_message("K1", body))
+    return results(k)[-1] if results(k) else None
+
+
+def case_enroll_command_makes_the_next_tap_an_enrollment():
+    k, src, rec = make(link=True)
+    cmd(k, {"id": "c1", "cmd": "enroll"})
+    tap(k, A)
+    p = k.journal.unacked(10)[0]
+    eq(p.kind, P.KIND_ENROLL)
+    r = results(k)[-1]
+    eq((r["id"], r["ok"], r["result"]["uid"]), ("c1", True, "04A1B2C3"))
+    tap(k, B, 5000)
+    eq(k.journal.unacked(10)[1].kind, P.KIND_PUNCH)
+
+
+def case_enroll_times_out_with_a_failed_result():
+    k, src, rec = make(link=True)
+    cmd(k, {"id": "c2", "cmd": "enroll"})
+    k.step(61000 + k._enroll_until)
+    r = results(k)[-1]
+    eq((r["id"], r["ok"]), ("c2", False))
+
+
+def case_set_time_and_journal_status_commands():
+    k, src, rec = make(link=True)
+    r = cmd(k, {"id": "t", "cmd": "set_time", "args": {"utc_ms": (T0 + 2) * 1000}})
+    eq((r["ok"], r["result"]["skew_ms"]), (True, 2000))
+    tap(k, A)
+    r = cmd(k, {"id": "s", "cmd": "journal_status"})
+    eq((r["result"]["pending"], r["result"]["last_seq"]), (1, 1))
+    r = cmd(k, {"id": "x", "cmd": "format_disk"})
+    assert not r["ok"] and "unknown command" in r["error"], r
+
+
+def case_factory_reset_needs_the_code_and_keeps_the_seq_floor():
+    k, src, rec = make(link=True)
+    tap(k, A)
+    r = cmd(k, {"id": "f1", "cmd": "factory_reset"})
+    eq(r["ok"], False)
+    code = r["code"]
+    r = cmd(k, {"id": "f2", "cmd": "factory_reset", "args": {"code": "WRONG"}})
+    eq(r["ok"], False)
+    eq(k.journal.pending(), 1)
+    code = r["code"]  # a wrong code issues a fresh one
+    r = cmd(k, {"id": "f3", "cmd": "factory_reset", "args": {"code": code}})
+    assert not r["ok"] and "not acked" in r["error"], r
+    r = cmd(k, {"id": "f4", "cmd": "factory_reset"})
+    r = cmd(k, {"id": "f5", "cmd": "factory_reset", "args": {"code": r["code"], "discard_unacked": True}})
+    eq((r["ok"], r["result"]["discarded"]), (True, 1))
+    eq(k.journal.pending(), 0)
+    assert k.reboot_at is not None
+    tap(k, B, 10000)
+    eq(k.journal.unacked(10)[0].seq, 2)  # seq 1 is never reused
+
+
+def case_pin_feedback_plays_pattern_and_switches_off():
+    class Pin:
+        def __init__(self):
+            self.v = 0
+            self.changes = 0
+
+        def value(self, v=None):
+            if v is None:
+                return self.v
+            if v != self.v:
+                self.changes += 1
+            self.v = v
+    g, r, bz = Pin(), Pin(), Pin()
+    f = PinFeedback(g, r, bz)
+    f.show(fb.FULL)
+    eq((g.v, r.v, bz.v), (0, 1, 1))
+    from firmware.core.ticks import ticks_add, ticks_ms
+    t0 = ticks_ms()
+    for i in range(200):
+        f.tick(ticks_add(t0, i * 25))
+    eq((g.v, r.v, bz.v), (0, 0, 0))
+    eq(bz.changes, 6)  # on, off, on, off, on, off: three beeps
+    f.show(fb.ACCEPTED)
+    eq((g.v, r.v, bz.v), (1, 0, 1))
+
+
+def case_display_shows_name_then_idle_clock_and_memory_warning():
+    class FB:
+        def __init__(self):
+            self.lines = []
+
+        def fill(self, c):
+            self.lines = []
+
+        def text(self, s, x, y, c=1):
+            self.lines.append(s)
+
+        def show(self):
+            pass
+    src = Src(T0 + 8 * 3600 + 5 * 60)
+    c = Clock(src)
+    c.set_zone(60)
+    f = FB()
+    s = Screen(f, c)
+    s.event(fb.ACCEPTED, "Zoë", 10)
+    eq(f.lines, ["Bonjour", "Zoe"])
+    from firmware.core.ticks import ticks_add, ticks_ms
+    s.status(False, 12, True)
+    s.tick(ticks_add(ticks_ms(), 1000))
+    eq(f.lines[0], "09:05")
+    eq(f.lines[1], "hors ligne 12")
+    eq(f.lines[2], "Memoire presque")
+    eq(ascii_fold("Zoë Müller-Ça"), "Zoe Muller-Ca")
