@@ -48,18 +48,15 @@ class Backend:
         params = {"timeout": timeout}
         if not_boot is not None:
             params["not_boot"] = not_boot
-        r = self._call("GET", f"/api/v1/enrollment/kiosks/{kiosk_id}/birth", expect=(200, 504),
-                       params=params)
-        return r.json()["state"] if r.status_code == 200 else None
+        return self._call("GET", f"/api/v1/enrollment/kiosks/{kiosk_id}/birth", params=params).json()["state"]
 
     def revoke(self, kiosk_id: str) -> None:
         self._call("DELETE", f"/api/v1/enrollment/kiosks/{kiosk_id}/credentials", expect=(204,))
 
     def enroll_tap(self, kiosk_id: str, timeout: float) -> str | None:
         """Enrollment mode on the kiosk; the next tapped UID, or None after `timeout`."""
-        r = self._call("POST", f"/api/v1/enrollment/kiosks/{kiosk_id}/enroll-tap", expect=(200, 504),
-                       json={"timeout_s": timeout})
-        return r.json()["uid"] if r.status_code == 200 else None
+        return self._call("POST", f"/api/v1/enrollment/kiosks/{kiosk_id}/enroll-tap",
+                          json={"timeout_s": timeout}).json()["uid"]
 
     def assign_badge(self, uid: str, employee_id: int) -> dict:
         return self._call("POST", "/api/v1/hr/badges", json={"uid": uid, "employee_id": employee_id}).json()

@@ -43,6 +43,16 @@ def _kiosk(session, kiosk_id: str) -> Kiosk:
     return kiosk
 
 
+def _enrolled_kiosk(session, kiosk_id: str) -> Kiosk:
+    """A kiosk with an MQTT account: the only ones that can be online."""
+    kiosk = _kiosk(session, kiosk_id)
+    cred = session.get(svc.KioskCredential, kiosk_id)
+    if cred is None or cred.revoked_at is not None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND,
+                            detail=f"kiosk {kiosk_id} has no MQTT account: enroll it with noxus-provision")
+    return kiosk
+
+
 @router.post("/kiosks", response_model=svc.KioskEnrolled)
 def enroll_kiosk(data: svc.KioskEnroll, session: SessionDep, settings: SettingsDep, user: TechStaff):
     """Place the board at the site and mint its MQTT account. Rerunning rotates the password."""
@@ -70,26 +80,23 @@ def revoke_kiosk_credentials(kiosk_id: str, session: SessionDep, settings: Setti
 def kiosk_state(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
                 wait: float = 1.0):
     """The retained state message on noxus/v1/<kiosk_id>/state, as the broker holds it."""
-    _kiosk(session, kiosk_id)
+    _enrolled_kiosk(session, kiosk_id)
     try:
         return KioskState(kiosk_id=kiosk_id, state=current_state(settings, kiosk_id, min(wait, 5.0)))
     except BrokerConfigError as e:
         raise _fail(e) from None
 
 
-@router.get("/kiosks/{kiosk_id}/birth", response_model=KioskState,
-            responses={504: {"description": "no birth within the timeout: ask again"}})
+@router.get("/kiosks/{kiosk_id}/birth", response_model=KioskState)
 def kiosk_birth(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
                 not_boot: int | None = None, timeout: float = 20.0):
-    """Long poll: the kiosk's birth (online: true) with a boot number other than not_boot."""
-    _kiosk(session, kiosk_id)
+    """Long poll: the kiosk's birth (online: true) with a boot number other than not_boot;
+    state null when none came within the timeout (ask again)."""
+    _enrolled_kiosk(session, kiosk_id)
     try:
         state = wait_for_birth(settings, kiosk_id, not_boot, min(max(timeout, 0.0), MAX_WAIT_S))
     except BrokerConfigError as e:
         raise _fail(e) from None
-    if state is None:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT,
-                            detail=f"kiosk {kiosk_id} has not said it is online yet")
     return KioskState(kiosk_id=kiosk_id, state=state)
 
 
@@ -99,22 +106,20 @@ class EnrollTap(SQLModel):
 
 class TappedBadge(SQLModel):
     kiosk_id: str
-    uid: str
+    uid: str | None  # None: no tap within the timeout (ask again)
 
 
-@router.post("/kiosks/{kiosk_id}/enroll-tap", response_model=TappedBadge,
-             responses={504: {"description": "no tap within the timeout: ask again"}})
+@router.post("/kiosks/{kiosk_id}/enroll-tap", response_model=TappedBadge)
 def enroll_tap(kiosk_id: str, data: EnrollTap, session: SessionDep, settings: SettingsDep, user: TechOrHR):
     """Put the kiosk in enrollment mode; long poll for the UID of the next badge tapped on it.
     Customer HR admins may use it on their own kiosks only."""
     kiosk = _kiosk(session, kiosk_id)
     scope_for(user).check(kiosk.customer_id, "kiosk")
+    _enrolled_kiosk(session, kiosk_id)
     try:
         uid = wait_for_enroll_tap(settings, kiosk_id, min(max(data.timeout_s, 1.0), MAX_WAIT_S))
     except BrokerConfigError as e:
         raise _fail(e) from None
-    if uid is None:
-        raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, detail=f"no badge was tapped on {kiosk_id} yet")
     return TappedBadge(kiosk_id=kiosk_id, uid=uid)
 
 
