@@ -10,14 +10,13 @@ from dataclasses import dataclass
 from datetime import date
 
 from qrbill import QRBill
-from reportlab.graphics import renderPDF
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
-from svglib.svglib import svg2rlg
 
 from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceLine, LineKind
 from noxus.billing.money import chf, qr_amount
+from noxus.billing.qrslip import draw_payment_slip
 from noxus.core.settings import Settings
 
 LABELS = {
@@ -155,10 +154,7 @@ class _Page:
 
 
 def _draw_qr(canvas: Canvas, bill: QRBill) -> None:
-    out = io.StringIO()
-    bill.as_svg(out, full_page=False)
-    drawing = svg2rlg(io.BytesIO(out.getvalue().encode()))
-    renderPDF.draw(drawing, canvas, 0, 0)  # the payment part sits at the bottom of the A4 page
+    draw_payment_slip(canvas, bill)  # the payment part sits at the bottom of the A4 page
 
 
 def invoice_pdf(invoice: Invoice, lines: list[InvoiceLine], profile: BillingProfile, settings: Settings,
