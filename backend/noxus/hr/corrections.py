@@ -10,7 +10,7 @@ from sqlmodel import Session, select
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.hr import audit, employees, periods
-from noxus.hr.effective import customer_zone, employee_zone, kiosk_clause
+from noxus.hr.effective import customer_zone, kiosk_clause
 from noxus.hr.errors import HRError, NotFound
 from noxus.hr.models import Badge, CorrectionAction, PunchCorrection
 from noxus.hr.schemas import CorrectionCreate
@@ -88,8 +88,8 @@ def create(session: Session, scope: Scope, data: CorrectionCreate, actor: str, s
             touched.append(old)
         if ts is not None:
             touched.append(ts)
-    zone = employee_zone(session, emp, settings) if emp else customer_zone(session, emp.customer_id, settings)
-    periods.ensure_open(session, emp.customer_id, touched, zone)
+    # months are closed per customer, in the customer's zone
+    periods.ensure_open(session, emp.customer_id, touched, customer_zone(session, emp.customer_id, settings))
     c = PunchCorrection(customer_id=emp.customer_id, employee_id=emp.id, action=action.value,
                         punch_id=data.punch_id, target_id=data.target_id, ts=ts, author=actor,
                         reason=data.reason.strip())

@@ -4,6 +4,7 @@ Column formats are documented for third parties in docs/exports.md."""
 
 import csv
 import io
+from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -74,18 +75,28 @@ def to_xlsx(sheets: list[Timesheet], lang: str = "fr") -> bytes:
             out.append(c)
         sheet.append(out)
 
-    def dur(sheet, seconds):
-        c = WriteOnlyCell(sheet, value=seconds / 86400)
-        c.number_format = "[h]:mm;-[h]:mm"
+    styled = {}
+
+    def cell(sheet, value, number_format):
+        # Binding a number format per cell is openpyxl's slow path: copy the
+        # style array of one template cell instead (what openpyxl's copy does).
+        key = (id(sheet), number_format)
+        if key not in styled:
+            styled[key] = WriteOnlyCell(sheet)
+            styled[key].number_format = number_format
+        c = WriteOnlyCell(sheet, value=value)
+        c._style = copy(styled[key]._style)
         return c
+
+    def dur(sheet, seconds):
+        return cell(sheet, seconds / 86400, "[h]:mm;-[h]:mm")
 
     head(ws, ["personnel_number", "last_name", "first_name", "date", "first_in", "last_out", "worked", "breaks",
               "target", "balance", "exceptions"])
     for s in sheets:
         e = s.employee
         for d in s.days:
-            date_cell = WriteOnlyCell(ws, value=d.day)
-            date_cell.number_format = "dd.mm.yyyy"
+            date_cell = cell(ws, d.day, "dd.mm.yyyy")
             ws.append([e.personnel_number, e.last_name, e.first_name, date_cell, _time(d.first_in, s),
                        _time(d.last_out, s), dur(ws, d.worked_seconds), dur(ws, d.break_seconds),
                        dur(ws, d.target_seconds), dur(ws, d.balance_seconds), " ".join(d.exceptions)])
