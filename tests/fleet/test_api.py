@@ -3,11 +3,10 @@
 from datetime import UTC, timedelta
 
 import pytest
-from sqlmodel import Session
-
 from noxus.core.security import override_principal
 from noxus.core.types import utcnow
 from noxus.fleet import service
+from sqlmodel import Session
 
 
 @pytest.fixture

@@ -11,15 +11,15 @@ import time
 import urllib.request
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlmodel import Session, func, select
-
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.devstack.broker import free_port
 from noxus.fleet import service
 from noxus.fleet.models import KioskAlert, KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
+from sqlalchemy import create_engine, text
+from sqlmodel import Session, func, select
+
 from tests.fleet.loadkiosk import LoadKiosk
 from tests.fleet.pgserver import PrivatePostgres, pg_bin
 

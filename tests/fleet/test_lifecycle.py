@@ -4,12 +4,11 @@ recorded with who did it, when and why."""
 from datetime import UTC, datetime
 
 import pytest
-from sqlmodel import Session
-
 from noxus.fleet import service
 from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
 from noxus.fleet.retrieval import mark_retrieval_eligible
 from noxus.fleet.status import TransitionError, change_status, history
+from sqlmodel import Session
 
 S = KioskStatus
 

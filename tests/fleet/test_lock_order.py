@@ -3,15 +3,15 @@ its row locks (punch index entries, ingest cursors, kiosk rows) in one global
 order, kiosk id then seq, so two workers wait for each other but never
 deadlock (a deadlock costs deadlock_timeout, a retry and kiosk resends)."""
 
+from noxus.fleet import service
+from noxus.fleet.models import KioskCreate
+from noxus.ingest.models import Punch
+from noxus.ingest.service import Incoming, ingest
 from sqlalchemy import event
 from sqlmodel import Session, select
 
 from firmware.core import protocol
 from firmware.core.protocol import Punch as WirePunch
-from noxus.fleet import service
-from noxus.fleet.models import KioskCreate
-from noxus.ingest.models import Punch
-from noxus.ingest.service import Incoming, ingest
 
 T0 = 1_767_225_600_000
 
@@ -31,7 +31,7 @@ def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_o
             service.register(s, KioskCreate(id=k))
         s.commit()
     statements: list[tuple[str, object]] = []
-    listener = lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params))  # noqa: E731
+    listener = lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params))
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as s:

@@ -2,13 +2,12 @@
 
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session, select
-
 from noxus.core.settings import get_settings
 from noxus.fleet import service
 from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate, KioskTelemetry
 from noxus.fleet.monitor import sweep
 from noxus.fleet.status import change_status
+from sqlmodel import Session, select
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
@@ -121,7 +120,7 @@ def test_a_death_message_marks_the_kiosk_offline_at_once(engine):
 
 def test_telemetry_older_than_48_hours_is_folded_into_hourly_rows(engine):
     with kiosk(engine) as s:
-        for minute in range(0, 120):  # two hours of heartbeats
+        for minute in range(120):  # two hours of heartbeats
             beat(s, "K1", T0 + timedelta(minutes=minute), fill=minute / 1000, pending=minute)
         s.commit()
         now = T0 + timedelta(hours=49, minutes=30)

@@ -1,6 +1,5 @@
 """Staff pages: the fleet overview (sortable table, sparklines) and one kiosk."""
 
-import pathlib
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 

@@ -1,6 +1,7 @@
 """The kiosk asset register and monitoring API (NOXUS staff only)."""
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, status
 from sqlmodel import Session
@@ -9,11 +10,19 @@ from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import StaffOnly, StaffRule
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.fleet import monitor, service
+from noxus.fleet import monitor, service, telemetry
 from noxus.fleet import status as lifecycle
-from noxus.fleet import telemetry
-from noxus.fleet.models import (Kiosk, KioskAlertPublic, KioskCreate, KioskPublic, KioskStatus,
-                                KioskStatusEventPublic, KioskUpdate, StatusChange, TelemetryPoint)
+from noxus.fleet.models import (
+    Kiosk,
+    KioskAlertPublic,
+    KioskCreate,
+    KioskPublic,
+    KioskStatus,
+    KioskStatusEventPublic,
+    KioskUpdate,
+    StatusChange,
+    TelemetryPoint,
+)
 
 router = APIRouter(prefix="/api/v1/kiosks", tags=["fleet"], dependencies=[StaffRule])
 
@@ -34,7 +43,7 @@ def get_kiosk(session: Session, kiosk_id: str) -> Kiosk:
 
 @router.get("", response_model=list[KioskPublic])
 def list_kiosks(session: SessionDep, settings: SettingsDep,
-                status_: list[KioskStatus] | None = Query(None, alias="status"),
+                status_: Annotated[list[KioskStatus] | None, Query(alias="status")] = None,
                 customer_id: int | None = None):
     return [kiosk_public(k, settings) for k in service.list_kiosks(session, status_, customer_id)]
 

@@ -26,7 +26,7 @@ def _check_db(session) -> str | None:
     try:
         session.exec(text("SELECT 1"))
         return None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  any failure means "not ready"; say which
         return str(e).splitlines()[0][:200]
 
 
