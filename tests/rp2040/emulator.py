@@ -173,7 +173,8 @@ class Pico:
         deadline = time.monotonic() + timeout
         with self._cond:
             while text not in self.out:
-                if self.off or time.monotonic() > deadline:
+                # the friendly REPL's prompt: the program ended (or never started)
+                if self.off or time.monotonic() > deadline or b"\n>>> " in self.out:
                     raise AssertionError(f"the board never printed {text!r}; it printed:\n"
                                          f"{bytes(self.out[-1500:]).decode(errors='replace')}")
                 self._cond.wait(0.5)

@@ -121,7 +121,11 @@ function boot() {
 
   // Watchdog: a reset reboots the chip from the flash as it is.
   const wd = mcu.peripherals[0x40058];
-  if (wd) wd.onWatchdogTrigger = () => { stats.watchdog_resets++; emit({ ev: 'watchdog', cycle: cycle(), t_ns: now() }); pendingReset = true; };
+  if (wd) wd.onWatchdogTrigger = () => {
+    if (pendingReset) return;
+    wd.alarm.enable = false; // the chip resets: its watchdog stops counting
+    wd.timer.enable = false;
+    stats.watchdog_resets++; emit({ ev: 'watchdog', cycle: cycle(), t_ns: now() }); pendingReset = true; };
 
   // The reader on SPI (cfg.spi, default 0), chip select on a GPIO.
   const spi = mcu.spi[cfg.spi ?? 0];

@@ -1,0 +1,44 @@
+"""Fixtures for the emulated RP2040 tests: skip with the reason when the
+emulator or the firmware is not there; the Pico program's files."""
+
+import json
+import pathlib
+
+import pytest
+
+from tests.rp2040 import emulator
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parent.parent
+
+# Pins of the interim program (board/emu_kiosk.py); the reader on SPI0.
+PINS = dict(sck=18, mosi=19, miso=16, cs=17, green=14, red=15, buzzer=13)
+
+
+def pytest_collection_modifyitems(config, items):
+    why = emulator.missing()
+    if why:
+        skip = pytest.mark.skip(reason=f"emulated RP2040: {why}")
+        for item in items:
+            if "tests/rp2040" in str(item.fspath):
+                item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def core_files():
+    """The portable core as noxus-provision install puts it on a board (.mpy)."""
+    from noxus_provision.fileset import firmware_files
+    return {f.path: f.data for f in firmware_files("pico", mpy=True)
+            if f.path.startswith("firmware/") or f.path.startswith("lib/")}
+
+
+@pytest.fixture(scope="session")
+def kiosk_image(core_files):
+    """-> image(**emu_json): a flash image booting the Pico kiosk."""
+    def image(**cfg):
+        files = dict(core_files)
+        files["emu_kiosk.py"] = (HERE / "board" / "emu_kiosk.py").read_bytes()
+        files["main.py"] = b"import emu_kiosk\nemu_kiosk.main()\n"
+        files["emu.json"] = json.dumps({"kiosk_id": "EMU1", "pins": PINS, **cfg}).encode()
+        return emulator.make_image(files)
+    return image
