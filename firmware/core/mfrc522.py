@@ -48,12 +48,11 @@ _CMD_SOFTRESET = const(0x0F)
 _POWER_DOWN = const(0x10)
 
 # PICC commands (ISO 14443-3)
-PICC_REQA = const(0x26)
-PICC_WUPA = const(0x52)
-PICC_HLTA = const(0x50)
+_PICC_REQA = const(0x26)
+_PICC_WUPA = const(0x52)
+_PICC_HLTA = const(0x50)
 PICC_SEL = (0x93, 0x95, 0x97)  # cascade levels 1, 2, 3
-CASCADE_TAG = const(0x88)
-SAK_UID_INCOMPLETE = const(0x04)
+_SAK_UID_INCOMPLETE = const(0x04)
 
 # Results of one exchange / one read
 OK = const(0)
@@ -63,7 +62,6 @@ COLLISION = const(3)  # more than one card answered and no valid position
 CRC_ERROR = const(4)
 BCC_ERROR = const(5)
 STALLED = const(6)  # the chip never raised an interrupt: bus or chip fault
-STATUS_NAMES = ("ok", "no card", "error", "collision", "crc error", "bcc error", "stalled")
 
 # ErrorReg bits
 _ERR_BUFFER_OVFL = const(0x10)
@@ -79,7 +77,6 @@ _IRQ_TIMER = const(0x01)
 # The chip's own timer ends a silent exchange after 10 ms (TPrescaler 0xA9 ->
 # 40 kHz, reload 400); this bound only catches a chip that never answers.
 IRQ_POLLS = const(2000)
-KNOWN_VERSIONS = (0x88, 0x90, 0x91, 0x92, 0xB2, 0x12)  # FM17522 clone, v0.0, v1.0, v2.0, and common clones
 
 
 class ReaderError(Exception):
@@ -231,7 +228,7 @@ class MFRC522:
         return OK
 
     def _request(self):
-        self._tx[0] = PICC_WUPA if self.wakeup else PICC_REQA
+        self._tx[0] = _PICC_WUPA if self.wakeup else _PICC_REQA
         st = self._transceive(1, 7, 0)
         if st == COLLISION:
             return OK  # several cards answered ATQA: anticollision sorts them out
@@ -309,7 +306,7 @@ class MFRC522:
 
     def _halt(self):
         tx = self._tx
-        tx[0] = PICC_HLTA
+        tx[0] = _PICC_HLTA
         tx[1] = 0
         crc = crc_a(tx, 2)
         tx[2] = crc & 0xFF
@@ -332,7 +329,7 @@ class MFRC522:
             st = self._select(sel)
             if st != OK:
                 return st
-            if self.sak & SAK_UID_INCOMPLETE:
+            if self.sak & _SAK_UID_INCOMPLETE:
                 # Cascade tag + 3 UID bytes; the rest comes at the next level.
                 for i in range(1, 4):
                     self._uid[n] = cl[i]

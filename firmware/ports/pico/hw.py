@@ -1,0 +1,152 @@
+# Raspberry Pi Pico W hardware adapters: machine.SPI/Pin/I2C/RTC/WDT,
+# network.WLAN, ntptime. Pins come from hardware/pinmap.json ("pico_w").
+# Logic lives in firmware/core; this file only connects it to the board.
+
+import gc
+import os
+import time
+
+import machine
+import network
+
+from firmware.core.ticks import ticks_add, ticks_diff
+
+# time.time() counts from 2000 on older rp2 builds, from 1970 on newer ones.
+EPOCH_OFFSET = 946684800 if time.gmtime(0)[0] == 2000 else 0
+
+WIFI_BACKOFF_MIN_MS = 1000  # first retry after a failed join
+WIFI_BACKOFF_MAX_MS = 60000  # an access point down for hours: one try a minute
+WIFI_JOIN_TIMEOUT_MS = 15000  # WPA2 join + DHCP take 2-6 s on a Pico W
+NTP_EVERY_MS = 6 * 3600 * 1000  # the RTC drifts ~1 s/day; four syncs a day is plenty
+NTP_RETRY_MS = 60000
+WDT_TIMEOUT_MS = 8000  # RP2040 maximum is ~8.3 s; the loop feeds it every poll
+
+
+def load_pinmap(path, board="pico_w"):
+    import json
+    with open(path) as f:
+        return json.load(f)[board]
+
+
+def utc_seconds():
+    return time.time() + EPOCH_OFFSET
+
+
+def set_rtc(utc_ms):
+    tm = time.gmtime(utc_ms // 1000 - EPOCH_OFFSET)
+    machine.RTC().datetime((tm[0], tm[1], tm[2], tm[6], tm[3], tm[4], tm[5], 0))
+
+
+def make_reader(pm):
+    from firmware.core.mfrc522 import MFRC522
+    r = pm["reader"]
+    Pin = machine.Pin
+    spi = machine.SPI(r["spi"], baudrate=r.get("baudrate", 4000000), polarity=0, phase=0,
+                      sck=Pin(r["sck"]), mosi=Pin(r["mosi"]), miso=Pin(r["miso"]))
+    cs = Pin(r["cs"], Pin.OUT, value=1)
+    rst = Pin(r["rst"], Pin.OUT, value=1)
+    drv = MFRC522(spi, cs, rst)
+    drv.init()
+    return drv
+
+
+def make_feedback(pm, clock):
+    from firmware.core.ui.pins import PinFeedback
+    Pin = machine.Pin
+    screen = None
+    d = pm.get("display")
+    if d:
+        try:
+            import ssd1306  # micropython-lib, installed with the firmware
+            i2c = machine.I2C(d["i2c"], sda=Pin(d["sda"]), scl=Pin(d["scl"]), freq=400000)
+            if d["addr"] in i2c.scan():
+                from firmware.core.ui.display import Screen
+                screen = Screen(ssd1306.SSD1306_I2C(d["width"], d["height"], i2c, d["addr"]), clock)
+        except ImportError:
+            pass  # no display driver: LEDs and buzzer only
+    return PinFeedback(Pin(pm["led_green"], Pin.OUT), Pin(pm["led_red"], Pin.OUT),
+                       Pin(pm["buzzer"], Pin.OUT), screen)
+
+
+class Wifi:
+    """Join and rejoin with exponential backoff, never blocking the loop."""
+
+    def __init__(self, ssid, password):
+        self.wlan = network.WLAN(network.STA_IF)
+        self.wlan.active(True)
+        self.ssid = ssid
+        self.password = password
+        self.up = False
+        self.joins = 0
+        self._backoff = WIFI_BACKOFF_MIN_MS
+        self._next_try = None
+        self._joining_since = None
+
+    def poll(self, now_ms):
+        """-> True when the link just came up."""
+        if self.wlan.isconnected():
+            self._joining_since = None
+            if not self.up:
+                self.up = True
+                self.joins += 1
+                self._backoff = WIFI_BACKOFF_MIN_MS
+                return True
+            return False
+        self.up = False
+        if self._joining_since is not None:
+            if ticks_diff(now_ms, self._joining_since) < WIFI_JOIN_TIMEOUT_MS:
+                return False
+            self._joining_since = None
+        if self._next_try is None or ticks_diff(now_ms, self._next_try) >= 0:
+            self.wlan.connect(self.ssid, self.password)
+            self._joining_since = now_ms
+            self._next_try = ticks_add(now_ms, self._backoff)
+            self._backoff = min(self._backoff * 2, WIFI_BACKOFF_MAX_MS)
+        return False
+
+    def info(self):
+        d = {"ip": None, "mac": None, "rssi": None}
+        try:
+            mac = self.wlan.config("mac")
+            d["mac"] = ":".join("%02x" % b for b in mac)
+            if self.up:
+                d["ip"] = self.wlan.ifconfig()[0]
+                d["rssi"] = self.wlan.status("rssi")
+        except Exception:  # an older firmware lacks one of these: report what we have
+            pass
+        return d
+
+
+class PicoPort:
+    """Hooks the kiosk core calls: reboot, health probes, watchdog."""
+
+    def __init__(self, wifi, fs_root="/", crash_path="crash.log", wdt=True):
+        self.wifi = wifi
+        self.fs_root = fs_root
+        self.crash_path = crash_path
+        self.wdt = machine.WDT(timeout=WDT_TIMEOUT_MS) if wdt else None
+
+    def reboot(self):
+        machine.reset()
+
+    def net_info(self):
+        return self.wifi.info() if self.wifi is not None else {}
+
+    def free_flash(self):
+        s = os.statvfs(self.fs_root)
+        return {"free_flash": s[0] * s[3], "free_heap": gc.mem_free()}
+
+    def clear_crash(self):
+        from firmware.core import fsutil
+        fsutil.remove(self.crash_path)
+
+
+def sync_ntp(clock, host=None):
+    """Set the RTC from NTP (blocks up to ~1 s: runs only when no card is on
+    the reader). -> skew ms or None."""
+    import ntptime
+    if host:
+        ntptime.host = host
+    ntptime.timeout = 1
+    t = ntptime.time()  # seconds in the port's epoch
+    return clock.set_time((t + EPOCH_OFFSET) * 1000)

@@ -1,0 +1,92 @@
+# Raspberry Pi Pico W kiosk: MicroPython entry point. The device's /main.py is
+#
+#   from firmware.ports.pico.main import run
+#   run()
+#
+# kiosk.json on the Pico's littlefs (written by noxus-provision):
+#   {"kiosk_id": "K1", "wifi": {"ssid": "...", "password": "..."},
+#    "broker": {"host": "...", "port": 1883, "username": "...", "password": "..."},
+#    "pinmap": "hardware/pinmap.json", "ntp_host": "pool.ntp.org",
+#    "max_records": 50000, "poll_ms": 50}
+# An uncaught exception is written to crash.log, reported in the next birth and
+# telemetry, and the board resets into a working state (docs/firmware.md).
+
+import gc
+import json
+
+import machine
+
+from firmware.core import fsutil
+from firmware.core.clock import Clock
+from firmware.core.fleet import crashlog
+from firmware.core.fleet.config import ConfigStore
+from firmware.core.journal import Journal
+from firmware.core.kiosk import Kiosk
+from firmware.core.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
+from firmware.core.ui.badges import BadgeList
+from firmware.ports.pico import hw
+
+FIRMWARE_HASH_FILE = "firmware.sha"  # written by provisioning: hash of the installed tree
+MAX_RECORDS = 50000  # 52 790 fit an 848 KiB littlefs with the code frozen (bench)
+
+
+def build(cfg, wdt=True):
+    # The MQTT client is the biggest module: load it first, into an unfragmented heap.
+    gc.collect()
+    from firmware.core.mqtt_link import MqttLink  # noqa: F401
+    gc.collect()
+    pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"))
+    clock = Clock(hw.utc_seconds, hw.set_rtc)
+    journal = Journal("journal", max_records=cfg.get("max_records", MAX_RECORDS)).open()
+    config = ConfigStore("config")
+    badges = BadgeList("config/badges.bin")
+    wifi = hw.Wifi(cfg["wifi"]["ssid"], cfg["wifi"].get("password"))
+    port = hw.PicoPort(wifi, wdt=wdt)
+    kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm), hw.make_feedback(pm, clock), clock,
+                  poll_ms=cfg.get("poll_ms", 50), config=config, badges=badges, port=port,
+                  firmware_hash=(fsutil.read(FIRMWARE_HASH_FILE, b"") or b"").decode().strip() or None)
+    kiosk.crash = crashlog.read(port.crash_path)
+    return kiosk, wifi
+
+
+def loop(kiosk, wifi, cfg, done=None):
+    broker = cfg["broker"]
+    next_ntp = None
+    while done is None or not done(kiosk):
+        start = ticks_ms()
+        if wifi.poll(start):
+            next_ntp = start  # joined (again): set the clock first
+            if kiosk.link is None:
+                from firmware.core.mqtt_link import MqttLink
+                gc.collect()
+                kiosk.attach(MqttLink(kiosk.kiosk_id, broker["host"], broker.get("port", 1883),
+                                      broker.get("username"), broker.get("password")))
+        if (wifi.up and next_ntp is not None and ticks_diff(start, next_ntp) >= 0
+                and kiosk.presence.current is None):
+            try:
+                hw.sync_ntp(kiosk.clock, cfg.get("ntp_host"))
+                next_ntp = ticks_add(start, hw.NTP_EVERY_MS)
+            except Exception:  # no answer: try again in a minute
+                next_ntp = ticks_add(start, hw.NTP_RETRY_MS)
+        kiosk.step(start)
+        spent = ticks_diff(ticks_ms(), start)
+        if spent < kiosk.poll_ms:
+            sleep_ms(kiosk.poll_ms - spent)
+
+
+def run(path="kiosk.json", done=None, wdt=True):
+    with open(path) as f:
+        cfg = json.load(f)
+    kiosk = None
+    try:
+        kiosk, wifi = build(cfg, wdt)
+        loop(kiosk, wifi, cfg, done)
+    except Exception as e:
+        up = kiosk.clock.uptime_ms() if kiosk is not None else 0
+        crashlog.record("crash.log", e, up)
+        machine.reset()
+    return kiosk
+
+
+if __name__ == "__main__":
+    run()

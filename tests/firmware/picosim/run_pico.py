@@ -1,0 +1,30 @@
+# Entry for the simulated Pico W: the real firmware/ports/pico code with fake
+# machine/network/ntptime and a scripted reader. Exits when the scripted taps
+# are done and the journal is drained (or the taps are done, offline).
+#
+#   cd <workdir with kiosk.json, sim.json, hardware/pinmap.json>
+#   MICROPYPATH=<repo>:<repo>/tests/firmware/picosim:<repo>/tests/firmware:<mpylib> \
+#       micropython -X heapsize=128K run_pico.py
+import gc
+import json
+
+import simctl
+
+from firmware.ports.pico import main
+
+
+def done(kiosk):
+    if not simctl.CHIP.done():
+        return False
+    if simctl.CFG.get("exit_offline"):
+        return True
+    return kiosk.link is not None and kiosk.journal.pending() == 0 and kiosk.sender._inflight_last is None
+
+
+gc.collect()
+k = main.run("kiosk.json", done=done)
+gc.collect()
+print("DONE " + json.dumps({"taps": k.taps, "last_seq": k.journal.last_seq, "acked": k.journal.acked,
+                            "polls": simctl.CHIP.polls, "heap_free": gc.mem_free(),
+                            "heap_alloc": gc.mem_alloc(), "reader_errors": k.reader.errors}))
+k.link.stop() if k.link is not None else None
