@@ -1,0 +1,65 @@
+"""Raspberry Pi kiosk (CPython), run by systemd (noxus-kiosk.service):
+
+    python -m firmware.ports.pi.main /etc/noxus/kiosk.json
+
+kiosk.json: {"kiosk_id": "K1", "data_dir": "/var/lib/noxus-kiosk",
+  "broker": {"host": "...", "port": 1883, "username": "...", "password": "..."},
+  "pinmap": "/opt/noxus/hardware/pinmap.json", "poll_ms": 50, "max_records": 1000000}
+The OS keeps the clock (systemd-timesyncd) and the network; the core does the
+rest, exactly as on a Pico. An uncaught exception is logged to crash.log and the
+process exits non-zero: systemd restarts it and the next birth reports it."""
+
+import json
+import os
+import sys
+
+from firmware.core.clock import Clock
+from firmware.core.fleet import crashlog
+from firmware.core.fleet.config import ConfigStore
+from firmware.core.journal import Journal
+from firmware.core.kiosk import FIRMWARE_VERSION, Kiosk
+from firmware.core.mqtt_link import MqttLink
+from firmware.core.ui.badges import BadgeList
+from firmware.ports.pi import hw
+
+MAX_RECORDS = 1000000  # an SD card holds far more; this bounds the backlog a backend must take
+
+
+def build(cfg):
+    data = cfg["data_dir"]
+    os.makedirs(data, exist_ok=True)
+    pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"))
+    g = hw.gpio()
+    clock = Clock()
+    journal = Journal(os.path.join(data, "journal"), max_records=cfg.get("max_records", MAX_RECORDS)).open()
+    port = hw.PiPort(data, cfg.get("iface", "wlan0"))
+    kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm, g), hw.make_feedback(pm, g, clock), clock,
+                  poll_ms=cfg.get("poll_ms", 50), config=ConfigStore(os.path.join(data, "config")),
+                  badges=BadgeList(os.path.join(data, "config", "badges.bin")), port=port,
+                  firmware_hash=cfg.get("firmware_hash"))
+    kiosk.crash = crashlog.read(port.crash_path)
+    b = cfg["broker"]
+    kiosk.attach(MqttLink(kiosk.kiosk_id, b["host"], b.get("port", 1883), b.get("username"),
+                          b.get("password")))
+    port.wdt.notify("READY=1")
+    return kiosk, port
+
+
+def run(path, done=None):
+    with open(path) as f:
+        cfg = json.load(f)
+    kiosk = port = None
+    try:
+        kiosk, port = build(cfg)
+        print(f"noxus kiosk {cfg['kiosk_id']} {FIRMWARE_VERSION}: boot {kiosk.journal.boot}, "
+              f"{kiosk.journal.pending()} punches waiting", flush=True)
+        kiosk.run(None if done is None else (lambda: done(kiosk)))
+    except Exception as e:
+        crash = port.crash_path if port is not None else os.path.join(cfg.get("data_dir", "."), "crash.log")
+        crashlog.record(crash, e, kiosk.clock.uptime_ms() if kiosk is not None else 0)
+        raise
+    return kiosk
+
+
+if __name__ == "__main__":
+    run(sys.argv[1] if len(sys.argv) > 1 else "/etc/noxus/kiosk.json")
