@@ -9,19 +9,20 @@ import contextlib
 import os
 import pathlib
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
 from datetime import UTC, datetime
 
+from noxus.core.db import make_engine
+from noxus.devstack.broker import Mosquitto
+from noxus.ingest.models import Punch
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bench import databases, report, scenarios
 from bench.common import Workload
-from noxus.core.db import make_engine
-from noxus.devstack.broker import Mosquitto
-from noxus.ingest.models import Punch
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 
@@ -43,18 +44,19 @@ def _check_stored(engine, prefix: str, expected: int) -> None:
         raise SystemExit(f"{prefix}: {stored} punches stored, expected {expected}: not exactly once")
 
 
-def run_proposed(name: str, url: str, port: int, rows: list[report.Row], workloads: list[Workload]) -> None:
+def run_proposed(name: str, url: str, port: int, rows: list[report.Row], workloads: list[Workload],
+                 tag: str) -> None:
     """(c) again, with bench/proposed.py patched into a fresh worker."""
     engine = make_engine(url)
     for w in workloads:
-        databases.register_kiosks(engine, w.kiosk_ids(f"p{w.per_message}"))
-    databases.register_kiosks(engine, ["pwarm-00"])
+        databases.register_kiosks(engine, w.kiosk_ids(f"p{w.per_message}{tag}"))
+    databases.register_kiosks(engine, [f"pwarm{tag}-00"])
     worker = scenarios.IngestWorkerProcess(url, port, proposed=True)
     try:
-        scenarios.warm_up(port, "pwarm")
+        scenarios.warm_up(port, f"pwarm{tag}")
         for w, row in zip(workloads, rows, strict=True):
-            row.p_s = scenarios.durable_ingest(port, w, f"p{w.per_message}")
-            _check_stored(engine, f"p{w.per_message}", w.punches)
+            row.p_s = scenarios.durable_ingest(port, w, f"p{w.per_message}{tag}")
+            _check_stored(engine, f"p{w.per_message}{tag}", w.punches)
             print(f"[{name}] {w.label}: (c') proposed {row.p_s:7.2f} s   c'/a = "
                   f"{row.p_rate / row.a_rate:.0%}   c'/b = {row.p_rate / row.b_rate:.0%}", flush=True)
     finally:
@@ -62,25 +64,25 @@ def run_proposed(name: str, url: str, port: int, rows: list[report.Row], workloa
         engine.dispose()
 
 
-def run_database(name: str, url: str, port: int, workloads: list[Workload]) -> list[report.Row]:
+def run_database(name: str, url: str, port: int, workloads: list[Workload], tag: str) -> list[report.Row]:
     engine = make_engine(url)
     rows = []
     for w in workloads:
-        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}") + w.kiosk_ids(f"c{w.per_message}"))
-    databases.register_kiosks(engine, ["warm-00"])
+        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}{tag}") + w.kiosk_ids(f"c{w.per_message}{tag}"))
+    databases.register_kiosks(engine, [f"warm{tag}-00"])
     version = databases.server_version(engine)
     worker = scenarios.IngestWorkerProcess(url, port)
     try:
-        scenarios.warm_up(port, "warm")
+        scenarios.warm_up(port, f"warm{tag}")
         for w in workloads:
             print(f"[{name}] {w.label}: {w.punches} punches in {w.messages} messages", flush=True)
             a = scenarios.raw_mqtt(port, w)
             print(f"  (a) raw MQTT        {a:7.2f} s", flush=True)
-            b = scenarios.raw_insert(engine, w, f"b{w.per_message}")
+            b = scenarios.raw_insert(engine, w, f"b{w.per_message}{tag}")
             print(f"  (b) raw INSERT      {b:7.2f} s", flush=True)
-            c = scenarios.durable_ingest(port, w, f"c{w.per_message}")
+            c = scenarios.durable_ingest(port, w, f"c{w.per_message}{tag}")
             print(f"  (c) durable ingest  {c:7.2f} s", flush=True)
-            _check_stored(engine, f"c{w.per_message}", w.punches)
+            _check_stored(engine, f"c{w.per_message}{tag}", w.punches)
             row = report.Row(version, w.label, w.punches, w.messages, a, b, c)
             print(f"  c/a = {row.c_over_a:.0%}   c/b = {row.c_over_b:.0%}", flush=True)
             rows.append(row)
@@ -90,13 +92,26 @@ def run_database(name: str, url: str, port: int, workloads: list[Workload]) -> l
     return rows
 
 
+def run_rounds(name: str, url: str, port: int, workloads: list[Workload], args) -> list[report.Row]:
+    """Every measurement `--rounds` times, interleaved (the load of a shared
+    machine drifts); the table keeps the median of each."""
+    rounds = []
+    for r in range(args.rounds):
+        got = run_database(name, url, port, workloads, f"r{r}")
+        if not args.no_proposed:
+            run_proposed(name, url, port, got, workloads, f"r{r}")
+        rounds.append(got)
+    return [report.median(list(same)) for same in zip(*rounds, strict=True)]
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--punches", type=int, default=50_000, help="punches in the batched workload")
+    ap.add_argument("--punches", type=int, default=20_000, help="punches in the batched workload")
     ap.add_argument("--batch", type=int, default=50, help="punches per message (firmware sender: 50)")
-    ap.add_argument("--single", type=int, default=5_000, help="punches in the 1-punch/message workload")
+    ap.add_argument("--single", type=int, default=2_000, help="punches in the 1-punch/message workload")
     ap.add_argument("--kiosks", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=3, help="repetitions; the table shows medians")
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument("--autosave", type=int, default=100,
@@ -117,9 +132,7 @@ def main(argv=None) -> None:
             Mosquitto(pathlib.Path(tmp) / "mosquitto", autosave=args.autosave) as broker:
         if "sqlite" in wanted:
             with databases.sqlite_db(pathlib.Path(tmp)) as url:
-                rows += (got := run_database("sqlite", url, broker.port, workloads))
-                if not args.no_proposed:
-                    run_proposed("sqlite", url, broker.port, got, workloads)
+                rows += run_rounds("sqlite", url, broker.port, workloads, args)
         if "postgresql" in wanted:
             why = databases.pg_available()
             if why:
@@ -127,17 +140,17 @@ def main(argv=None) -> None:
                 print(notes[-1], file=sys.stderr)
             else:
                 with databases.postgres_db() as url:
-                    rows += (got := run_database("postgresql", url, broker.port, workloads))
-                    if not args.no_proposed:
-                        run_proposed("postgresql", url, broker.port, got, workloads)
+                    rows += run_rounds("postgresql", url, broker.port, workloads, args)
         mosquitto = _mosquitto_version(broker.exe)
-    context = [
+    context = [(
         f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` "
-        f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks}`): "
+        f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks} "
+        f"--rounds {args.rounds}`): "
         f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
         f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
         "changes; "
-        "one ingest worker. Rates are per second of wall-clock time for the whole workload.",
+        f"one ingest worker; median of {args.rounds} rounds. Rates are per second of wall-clock time "
+        "for the whole workload."),
         *notes,
     ]
     print(report.table(rows, context))
@@ -147,5 +160,7 @@ def main(argv=None) -> None:
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds like Ctrl-C: workers, broker and scratch database are cleaned up.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     with contextlib.suppress(KeyboardInterrupt):
         main()

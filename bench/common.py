@@ -54,7 +54,9 @@ class Workload:
 
 
 def client(port: int, client_id: str = "", on_message=None) -> mqtt.Client:
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311)
+    """A clean-session client (an existing session of that id is discarded)."""
+    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
+                    clean_session=True)
     c.max_inflight_messages_set(INFLIGHT)
     if on_message is not None:
         c.on_message = on_message

@@ -7,12 +7,11 @@ import pathlib
 import uuid
 from collections.abc import Iterator
 
-from sqlalchemy import create_engine, text
-from sqlmodel import Session
-
 from noxus.core.migrate import upgrade
 from noxus.fleet import service as fleet
 from noxus.fleet.models import KioskCreate
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
 PG_ADMIN_URL = os.environ.get("NOXUS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 

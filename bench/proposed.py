@@ -21,6 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
+
 def _pg_array_type(column) -> str:
     name = type(column.type).__name__.lower()
     if "int" in name:

@@ -52,6 +52,17 @@ class Row:
         return self.c_rate / self.b_rate
 
 
+def median(rows: list[Row]) -> Row:
+    """Median of each timing over rounds of the same (database, workload)."""
+    from statistics import median as med
+
+    first = rows[0]
+    p = [r.p_s for r in rows if r.p_s is not None]
+    return Row(first.database, first.workload, first.punches, first.messages,
+               med(r.a_s for r in rows), med(r.b_s for r in rows), med(r.c_s for r in rows),
+               med(p) if p else None)
+
+
 def _n(x: float) -> str:
     return f"{x:,.0f}".replace(",", " ")
 
@@ -84,5 +95,5 @@ def write(path: pathlib.Path, rows: list[Row], context: list[str]) -> None:
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
     if START not in text:
         text += f"\n{START}\n{END}\n"
-    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.S)
+    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
     path.write_text(text)

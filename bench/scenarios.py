@@ -10,12 +10,21 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import (BigInteger, Column, ForeignKey, Index, MetaData, String, Table,
-                        UniqueConstraint, insert)
+from noxus.core.types import BigIntPK, UTCDateTime
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Index,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    insert,
+)
 
 from bench.common import Workload, client, publish_all, subscribe, wait
 from firmware.core import protocol
-from noxus.core.types import BigIntPK, UTCDateTime
 
 INSERT_CHUNK = 1000  # rows per INSERT statement, as noxus.ingest.service does
 
@@ -114,6 +123,12 @@ class IngestWorkerProcess:
 
     def stop(self) -> None:
         _stop(self.proc)
+        # The worker's session is persistent (clean_session=False) and its
+        # shared subscription would make the broker queue every later punch
+        # for it, slowing each following round: end the session.
+        c = client(self.port, client_id=self.client_id)
+        c.disconnect()
+        c.loop_stop()
 
 
 def durable_ingest(port: int, work: Workload, kiosk_prefix: str, timeout: float = 600) -> float:
