@@ -15,6 +15,7 @@ from noxus.hr.attendance import EffectivePunch, chain_start
 from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection, Site
 from noxus.ingest.models import Punch
 
+ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
 LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))
 
 WHEN = func.coalesce(Punch.ts, Punch.received_at)
@@ -29,12 +30,14 @@ def customer_zone(session: Session, customer_id: int, settings: Settings) -> Zon
     return ZoneInfo(site.timezone if site else settings.timezone)
 
 
-def employee_zone(session: Session, employee: Employee, settings: Settings) -> ZoneInfo:
-    if employee.site_id is not None:
-        site = session.get(Site, employee.site_id)
-        if site is not None:
-            return ZoneInfo(site.timezone)
-    return customer_zone(session, employee.customer_id, settings)
+def employee_zone(session: Session, employee: Employee, settings: Settings,
+                  cache: dict | None = None) -> ZoneInfo:
+    cache = {} if cache is None else cache
+    key = ("site", employee.site_id) if employee.site_id is not None else ("customer", employee.customer_id)
+    if key not in cache:
+        site = session.get(Site, employee.site_id) if employee.site_id is not None else None
+        cache[key] = ZoneInfo(site.timezone) if site else customer_zone(session, employee.customer_id, settings)
+    return cache[key]
 
 
 def kiosk_clause(customer_id: int):
@@ -48,18 +51,24 @@ def kiosk_clause(customer_id: int):
 def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: datetime, punch_ids=()):
     badge_on = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, WHEN >= Badge.valid_from,
                     or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to))
-    stmt = select(Punch, Badge.employee_id).join(Badge, badge_on).where(
+    # plain columns, not ORM objects: an export reads tens of thousands of rows
+    stmt = select(Punch.id, Punch.kiosk_id, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
+                  Badge.employee_id).join(Badge, badge_on).where(
         Punch.kind == "punch", kiosk_clause(customer_id))
     if employee_ids is not None:
         stmt = stmt.where(Badge.employee_id.in_(list(employee_ids)))
     if punch_ids:
         stmt = stmt.where(Punch.id.in_(list(punch_ids)))
     else:
-        stmt = stmt.where(WHEN >= lo, WHEN < hi)
-    return session.exec(stmt).all()
+        # sargable on ix_punch_ts; clock-less punches are found by arrival
+        # (their estimate is never later than it) and placed in Python
+        stmt = stmt.where(or_(and_(Punch.ts >= lo, Punch.ts < hi),
+                              and_(Punch.ts.is_(None), Punch.received_at >= lo,
+                                   Punch.received_at < hi + ESTIMATE_SLACK)))
+    return session.execute(stmt).all()
 
 
-def _estimate_anchors(session: Session, punches: list[Punch]) -> dict[tuple[str, int], datetime]:
+def _estimate_anchors(session: Session, punches) -> dict[tuple[str, int], datetime]:
     """For punches without clock time: boot start ~ min(received_at - uptime)
     over the kiosk's punches of that boot, so every estimate is <= its arrival."""
     keys = {(p.kiosk_id, p.boot) for p in punches if p.ts is None}
@@ -116,13 +125,14 @@ def _load_window(session, customer_id, employee_ids, lo, hi, closed) -> dict[int
     rows = _raw(session, customer_id, employee_ids, lo, hi)
     corrections = _corrections(session, customer_id, employee_ids)
     # raw punches that HR moved into this window from elsewhere
-    known = {p.id for p, _ in rows}
+    known = {r.id for r in rows}
     extra = {c.punch_id for c in corrections if c.punch_id is not None and c.punch_id not in known}
     if extra:
         rows += _raw(session, customer_id, employee_ids, lo, hi, punch_ids=extra)
-    anchors = _estimate_anchors(session, [p for p, _ in rows])
+    anchors = _estimate_anchors(session, rows)
     by_emp: dict[int, dict[str, EffectivePunch]] = defaultdict(dict)
-    for p, emp in rows:
+    for p in rows:
+        emp = p.employee_id
         if p.ts is not None:
             e = EffectivePunch(at=p.ts, punch_id=p.id, kiosk_id=p.kiosk_id, raw_at=p.ts)
         else:

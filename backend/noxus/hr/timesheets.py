@@ -77,8 +77,9 @@ def compute(session: Session, customer_id: int, employees: list[Employee], first
     cooldown, max_shift = effective.rules(settings)
     by_zone: dict[str, list[Employee]] = {}
     zones: dict[str, ZoneInfo] = {}
+    cache: dict = {}
     for e in employees:
-        z = effective.employee_zone(session, e, settings)
+        z = effective.employee_zone(session, e, settings, cache)
         zones[z.key] = z
         by_zone.setdefault(z.key, []).append(e)
     sheets: dict[int, Timesheet] = {}
