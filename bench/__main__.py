@@ -68,7 +68,8 @@ def run_database(name: str, url: str, port: int, workloads: list[Workload], tag:
     engine = make_engine(url)
     rows = []
     for w in workloads:
-        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}{tag}") + w.kiosk_ids(f"c{w.per_message}{tag}"))
+        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}{tag}")
+                                  + w.kiosk_ids(f"c{w.per_message}{tag}"))
     databases.register_kiosks(engine, [f"warm{tag}-00"])
     version = databases.server_version(engine)
     worker = scenarios.IngestWorkerProcess(url, port)

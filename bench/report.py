@@ -84,7 +84,8 @@ def table(rows: list[Row], context: list[str]) -> str:
                 f"| {_n(r.c_rate)} ({_n(r.c_msg_rate)}) | {_pct(r.c_over_a, 0.5)} "
                 f"| {_pct(r.c_over_b, 0.25)} |")
         if proposed:
-            line += (f" {_n(r.p_rate)} | {_pct(r.p_rate / r.a_rate, 0.5)} | {_pct(r.p_rate / r.b_rate, 0.25)} |"
+            line += (f" {_n(r.p_rate)} | {_pct(r.p_rate / r.a_rate, 0.5)} "
+                     f"| {_pct(r.p_rate / r.b_rate, 0.25)} |"
                      if r.p_s else " – | – | – |")
         lines.append(line)
     return "\n".join(context + ["", *lines])
