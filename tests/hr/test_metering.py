@@ -39,3 +39,13 @@ def test_badge_mode_ignores_badges_ended_before_the_month(world, session):
     session.commit()
     assert active_users(session, world.a.id, 2026, 3, mode="badge") == 0
     assert active_users(session, world.a.id, 2026, 2, mode="badge") == 1
+
+
+def test_punches_on_another_customers_kiosk_do_not_make_an_active_user(world, session):
+    from noxus.fleet.models import Kiosk
+
+    session.add(Kiosk(id="KB", customer_id=world.b.id))
+    world.employee(uid="04A1")
+    world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")
+    session.commit()
+    assert active_users(session, world.a.id, 2026, 3) == 0

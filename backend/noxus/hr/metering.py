@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from noxus.hr.effective import kiosk_clause
 from noxus.hr.models import Badge
 from noxus.ingest.models import Punch
 
@@ -30,8 +31,10 @@ def active_user_ids(session: Session, customer_id: int, year: int, month: int,
                     mode: str = "punched") -> set[int]:
     """Employees of `customer_id` counted as active users in the month.
 
-    mode "punched": at least one raw punch (kind "punch") in the month through a badge valid at that instant; mode "badge": holding a
-    badge that was valid (and not revoked before use) at some point of the month.
+    mode "punched": at least one raw punch (kind "punch") in the month, on a
+    kiosk of this customer (or one not deployed to any customer yet), through
+    a badge valid at that instant; mode "badge": holding a badge that was
+    valid at some point of the month.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -44,7 +47,7 @@ def active_user_ids(session: Session, customer_id: int, year: int, month: int,
     when = func.coalesce(Punch.ts, Punch.received_at)
     stmt = (select(Badge.employee_id).distinct()
             .join(Punch, Punch.badge_uid == Badge.uid)
-            .where(overlaps, Punch.kind == "punch", when >= start, when < end,
+            .where(overlaps, Punch.kind == "punch", when >= start, when < end, kiosk_clause(customer_id),
                    when >= Badge.valid_from, or_(Badge.valid_to.is_(None), when < Badge.valid_to)))
     return set(session.exec(stmt).all())
 
