@@ -3,6 +3,7 @@ punch instant, on kiosks of the employee's customer or not yet assigned) with
 HR's corrections applied. Raw punches are read, never written."""
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -48,24 +49,54 @@ def kiosk_clause(customer_id: int):
     return Punch.kiosk_id.in_(select(Kiosk.id).where(or_(col.is_(None), col == customer_id)))
 
 
+@dataclass(frozen=True)
+class RawRow:
+    id: int
+    kiosk_id: str
+    ts: datetime | None
+    boot: int | None
+    uptime_ms: int | None
+    received_at: datetime
+    employee_id: int
+
+
+UID_CHUNK = 2000  # bound parameters per IN list
+
+
 def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: datetime, punch_ids=()):
-    badge_on = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, WHEN >= Badge.valid_from,
-                    or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to))
-    # plain columns, not ORM objects: an export reads tens of thousands of rows
-    stmt = select(Punch.id, Punch.kiosk_id, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
-                  Badge.employee_id).join(Badge, badge_on).where(
-        Punch.kind == "punch", kiosk_clause(customer_id))
+    """Raw punches with the employee whose badge was valid at the punch instant.
+    Badges are matched in Python: a join on validity ranges makes PostgreSQL's
+    planner pick a nested loop (30 s for 1 000 employees instead of 0.3 s)."""
+    bq = select(Badge.uid, Badge.employee_id, Badge.valid_from, Badge.valid_to).where(
+        Badge.customer_id == customer_id)
     if employee_ids is not None:
-        stmt = stmt.where(Badge.employee_id.in_(list(employee_ids)))
+        bq = bq.where(Badge.employee_id.in_(list(employee_ids)))
+    by_uid: dict[str, list] = defaultdict(list)
+    for uid, emp, start, end in session.execute(bq).all():
+        by_uid[uid].append((start, end, emp))
+    if not by_uid:
+        return []
+    # plain columns, not ORM objects: an export reads tens of thousands of rows
+    cols = (Punch.id, Punch.kiosk_id, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at, Punch.badge_uid)
+    base = select(*cols).where(Punch.kind == "punch", kiosk_clause(customer_id))
     if punch_ids:
-        stmt = stmt.where(Punch.id.in_(list(punch_ids)))
+        base = base.where(Punch.id.in_(list(punch_ids)))
     else:
-        # sargable on ix_punch_ts; clock-less punches are found by arrival
+        # sargable on (badge_uid, ts); clock-less punches are found by arrival
         # (their estimate is never later than it) and placed in Python
-        stmt = stmt.where(or_(and_(Punch.ts >= lo, Punch.ts < hi),
+        base = base.where(or_(and_(Punch.ts >= lo, Punch.ts < hi),
                               and_(Punch.ts.is_(None), Punch.received_at >= lo,
                                    Punch.received_at < hi + ESTIMATE_SLACK)))
-    return session.execute(stmt).all()
+    uids = sorted(by_uid)
+    out = []
+    for i in range(0, len(uids), UID_CHUNK):
+        for r in session.execute(base.where(Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all():
+            when = r.ts or r.received_at
+            for start, end, emp in by_uid[r.badge_uid]:
+                if start <= when and (end is None or when < end):
+                    out.append(RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp))
+                    break
+    return out
 
 
 def _estimate_anchors(session: Session, punches) -> dict[tuple[str, int], datetime]:
