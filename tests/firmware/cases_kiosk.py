@@ -375,3 +375,32 @@ def case_display_shows_name_then_idle_clock_and_memory_warning():
     eq(f.lines[1], "hors ligne 12")
     eq(f.lines[2], "Memoire presque")
     eq(ascii_fold("Zoë Müller-Ça"), "Zoe Muller-Ca")
+
+
+def case_no_card_polls_allocate_nothing_on_micropython():
+    # The whole loop step without a card: driver over SPI (to the fake chip),
+    # presence, feedback tick, housekeeping. CPython has no gc.mem_alloc.
+    import gc
+    if not hasattr(gc, "mem_alloc"):
+        return
+    from fake_mfrc522 import FakeMFRC522, FakePin
+
+    from firmware.core.mfrc522 import MFRC522
+    chip = FakeMFRC522()
+    drv = MFRC522(chip.spi, chip.cs, FakePin())
+    drv.init()
+    j = Journal(scratch("alloc"), max_records=100).open()
+    k = Kiosk("K1", j, drv, Rec(), Clock(Src(T0)))
+    now = 0
+    for _ in range(50):
+        k.step(now)
+        now += 50
+    gc.collect()
+    gc.disable()
+    before = gc.mem_alloc()
+    for _ in range(10000):
+        k.step(now)
+        now += 50
+    used = gc.mem_alloc() - before
+    gc.enable()
+    eq(used, 0)

@@ -263,3 +263,11 @@ def case_select_frame_carries_crc_a():
     eq(data[0:2], b"\x93\x70")
     crc = M.crc_a(data, 7)
     eq(data[7] | data[8] << 8, crc)
+
+
+def case_halt_uses_a_short_timer_and_restores_the_answer_timeout():
+    chip, drv = reader()
+    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    drv.read_uid()
+    eq(chip.last_tx[0][0], 0x50)
+    eq(chip.regs[0x2C] << 8 | chip.regs[0x2D], 400)  # 10 ms again for the next poll

@@ -44,11 +44,11 @@ def pico_image(tmp_path_factory):
     return out
 
 
-def run_pico(image, workdir, broker_port, timeout=300, heap=PICO_HEAP, **sim):
+def run_pico(image, workdir, broker_port, timeout=300, heap=PICO_HEAP, kiosk_id="P1", **sim):
     (workdir / "hardware").mkdir(parents=True, exist_ok=True)
     shutil.copy(REPO / "hardware" / "pinmap.json", workdir / "hardware" / "pinmap.json")
     (workdir / "kiosk.json").write_text(json.dumps({
-        "kiosk_id": "P1", "wifi": {"ssid": "sim", "password": "x"},
+        "kiosk_id": kiosk_id, "wifi": {"ssid": "sim", "password": "x"},
         "broker": {"host": "127.0.0.1", "port": broker_port}, "poll_ms": 0}))
     (workdir / "sim.json").write_text(json.dumps(sim))
     mpylib()
@@ -80,17 +80,17 @@ def test_pico_offline_for_2000_taps_drains_them_exactly_once_on_reconnect(pico_i
     assert [got[s]["uid"] for s in (1, 2000)] == ["AA070000", "AA0707CF"]
     assert backend.errors == []
     # The birth carried the journal depth.
-    online = [s for s in backend.states if s.get("online")]
+    online = [s for s in backend.states if s.get("online") and s.get("kiosk") == "P1"]
     assert online and online[0]["pending"] == 2000 and online[0]["fw"]
 
 
 def test_pico_port_boots_reads_seven_byte_badges_and_reports_telemetry(pico_image, tmp_path, broker, backend):
-    res = run_pico(pico_image, tmp_path, broker.port, taps=5, offline_taps=0, uid_len=7)
+    res = run_pico(pico_image, tmp_path, broker.port, taps=5, offline_taps=0, uid_len=7, kiosk_id="P2")
     assert res["acked"] == 5 and res["reader_errors"] == 0
-    uids = sorted(p["uid"] for (k, _), p in backend.punches.items() if k == "P1")
+    uids = sorted(p["uid"] for (k, _), p in backend.punches.items() if k == "P2")
     assert uids[0] == "04015E00000080" and len(uids) == 5
     deadline = time.monotonic() + 5
-    while not backend.telemetry and time.monotonic() < deadline:
+    while not any(m.get("kiosk") == "P2" for m in backend.telemetry) and time.monotonic() < deadline:
         time.sleep(0.05)
-    t = backend.telemetry[0]
+    t = [m for m in backend.telemetry if m.get("kiosk") == "P2"][0]
     assert t["mac"] == "28:cd:c1:00:00:01" and t["rssi"] == -52 and "free_flash" in t
