@@ -15,6 +15,7 @@ Rules (docs/hr.md explains the choices):
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -63,11 +64,12 @@ class Day:
     target_seconds: int = 0
     exceptions: list[str] = field(default_factory=list)
 
-    @property
+    # cached: exports read each total several times; a Day is built once, complete
+    @cached_property
     def worked_seconds(self) -> int:
         return sum(s.seconds for s in self.shifts)
 
-    @property
+    @cached_property
     def break_seconds(self) -> int:
         """Gaps between an OUT and the next IN of the same day."""
         total = 0

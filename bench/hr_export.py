@@ -1,0 +1,154 @@
+"""python -m bench.hr_export [--employees 1000] [--db sqlite,postgresql] [--no-write]
+
+Timesheet export of N employees x one month (2 punches per working day,
+March 2026: 22 days, so 44 000 punches for 1 000 employees) to XLSX and CSV,
+as a ratio to the raw SELECT of the same punches in the same run. Writes the
+table into docs/benchmarks.md between the bench:hr_export markers.
+"""
+
+import argparse
+import os
+import pathlib
+import platform
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from noxus.core.db import make_engine
+from noxus.core.migrate import upgrade
+from noxus.core.security import Scope
+from noxus.core.settings import Settings
+from noxus.fleet.models import Kiosk
+from noxus.hr import export_service
+from noxus.hr.models import Badge, Customer, Employee, Site
+from noxus.ingest.models import Punch
+from sqlalchemy import create_engine, insert, select, text
+from sqlmodel import Session
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+ZH = ZoneInfo("Europe/Zurich")
+FIRST, LAST = date(2026, 3, 1), date(2026, 3, 31)
+PG_ADMIN = os.environ.get("NOXUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def seed(engine, employees: int) -> tuple[int, int]:
+    with Session(engine) as s:
+        s.add(Kiosk(id="BENCH-1", name="bench"))
+        c = Customer(name="Bench SA")
+        s.add(c)
+        s.flush()
+        s.add(Site(customer_id=c.id, name="HQ"))
+        s.flush()
+        cid = c.id
+        s.execute(insert(Employee), [{"customer_id": cid, "first_name": f"F{i}", "last_name": f"L{i:05d}",
+                                          "personnel_number": f"{i:05d}", "weekly_minutes": 2520,
+                                          "active_from": date(2020, 1, 1), "created_at": datetime.now(UTC)}
+                                     for i in range(employees)])
+        ids = s.exec(select(Employee.id).where(Employee.customer_id == cid).order_by(Employee.id)).scalars().all()
+        s.execute(insert(Badge), [{"customer_id": cid, "uid": f"{0x04000000 + i:08X}", "employee_id": e,
+                                       "valid_from": datetime(2020, 1, 1, tzinfo=UTC), "state": "active",
+                                       "created_at": datetime.now(UTC)} for i, e in enumerate(ids)])
+        rows, seq = [], 0
+        d = FIRST
+        while d <= LAST:
+            if d.weekday() < 5:
+                for i in range(len(ids)):
+                    for h, m in ((7 + i % 3, i % 60), (16 + i % 3, (i * 7) % 60)):
+                        seq += 1
+                        ts = datetime(d.year, d.month, d.day, h, m, tzinfo=ZH).astimezone(UTC)
+                        rows.append({"kiosk_id": "BENCH-1", "seq": seq, "badge_uid": f"{0x04000000 + i:08X}",
+                                         "kind": "punch", "ts": ts, "received_at": ts})
+            d += timedelta(days=1)
+        for i in range(0, len(rows), 5000):
+            s.execute(insert(Punch), rows[i:i + 5000])
+        s.commit()
+        return cid, len(rows)
+
+
+def timed(fn, repeat=1) -> float:
+    out = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return statistics.median(out)
+
+
+def run(url: str, employees: int) -> dict:
+    upgrade(url)
+    engine = make_engine(url)
+    cid, n = seed(engine, employees)
+    lo = datetime(2026, 3, 1, tzinfo=ZH).astimezone(UTC)
+    hi = datetime(2026, 4, 1, tzinfo=ZH).astimezone(UTC)
+
+    def raw_select():
+        with Session(engine) as s:
+            # every column of the same punches, as plain rows (no ORM objects)
+            got = s.execute(select(*Punch.__table__.columns).where(Punch.ts >= lo, Punch.ts < hi)).all()
+            assert len(got) == n
+
+    sizes = {}
+
+    def export(fmt):
+        def go():
+            with Session(engine) as s:
+                f = export_service.build(s, Scope.everything(), cid, FIRST, LAST, fmt, settings=Settings())
+                sizes[fmt] = len(f.content)
+        return go
+
+    raw_select()  # warm caches the same way for every measurement
+    t_select = timed(raw_select, 3)
+    t_xlsx = timed(export("xlsx"))
+    t_csv = timed(export("csv"))
+    engine.dispose()
+    return {"punches": n, "select": t_select, "xlsx": t_xlsx, "csv": t_csv, "xlsx_bytes": sizes["xlsx"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--employees", type=int, default=1000)
+    ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument("--no-write", action="store_true")
+    args = ap.parse_args()
+    results = {}
+    for db in args.db.split(","):
+        if db == "sqlite":
+            with tempfile.TemporaryDirectory() as tmp:
+                results[db] = run(f"sqlite:///{tmp}/bench.db", args.employees)
+        else:
+            name = "noxus_bench_" + uuid.uuid4().hex[:8]
+            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            try:
+                results[db] = run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, args.employees)
+            finally:
+                with admin.connect() as c:
+                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    lines = [(f"HR export, {args.employees} employees x March 2026 (2 punches per working day), "
+             f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} {os.cpu_count()} cores, Python "
+             f"{platform.python_version()}:"), "",
+             "| database | punches | raw SELECT | XLSX export | XLSX / SELECT | CSV export | CSV / SELECT | XLSX size |",
+             "|---|---|---|---|---|---|---|---|"]
+    for db, r in results.items():
+        lines.append(f"| {db} | {r['punches']} | {r['select']:.2f} s | {r['xlsx']:.2f} s | "
+                     f"{r['xlsx'] / r['select']:.1f}x | {r['csv']:.2f} s | {r['csv'] / r['select']:.1f}x | "
+                     f"{r['xlsx_bytes'] / 1e6:.1f} MB |")
+    table = "\n".join(lines)
+    print(table)
+    if not args.no_write:
+        doc = REPO / "docs" / "benchmarks.md"
+        text_ = doc.read_text() if doc.exists() else "# Benchmarks\n"
+        start, end = "<!-- bench:hr_export -->", "<!-- /bench:hr_export -->"
+        if start in text_:
+            text_ = text_[:text_.index(start) + len(start)] + "\n" + table + "\n" + text_[text_.index(end):]
+        else:
+            text_ += f"\n## HR export (issue 6)\n\n{start}\n{table}\n{end}\n"
+        doc.write_text(text_)
+
+
+if __name__ == "__main__":
+    main()
