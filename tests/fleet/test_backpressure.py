@@ -115,7 +115,8 @@ def count(engine, q):
 
 
 def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_workers(
-        tmp_path, pg, broker):
+        tmp_path, pg, private_broker):
+    broker = private_broker  # its own: nothing another test left running may publish into it
     admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text("CREATE DATABASE noxus"))
@@ -171,15 +172,17 @@ def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_
         with Session(engine) as s:
             cursors = s.exec(select(IngestCursor)).all()
             assert {c.kiosk_id: (c.acked_seq, c.lost) for c in cursors} == {k: (TAPS, 0) for k in ids}
-            assert s.exec(select(func.count()).select_from(DeadLetter)).one() == 0
+            dead = [(d.topic, d.reason, d.payload[:300]) for d in s.exec(select(DeadLetter))]
+            assert dead == []
             assert s.exec(select(KioskAlert).where(KioskAlert.kind.in_(["seq_gap", "seq_reused"]))).all() == []
         assert max(a[2] for a in acks if a[1] == ids[0]) == TAPS
 
         # The broker spread the batches over the workers; the outage showed as DB errors.
         handled = [workers.metric(i, "noxus_ingest_messages_total") for i in range(WORKERS)]
         assert sum(1 for h in handled if h > 0) >= 2, handled
+        # A commit whose reply the crash cut off is retried and then counts as duplicates.
         stored = sum(workers.metric(i, "noxus_ingest_punches_stored_total") for i in range(WORKERS))
-        assert stored == KIOSKS * TAPS
+        assert KIOSKS * TAPS - 3 * TAPS <= stored <= KIOSKS * TAPS
         assert sum(workers.metric(i, "noxus_ingest_db_errors_total") for i in range(WORKERS)) > 0
         logs = "".join(log.read_text() for log in workers.logs)
         assert "deadlock detected" not in logs  # one lock order in ingest (test_lock_order.py)
