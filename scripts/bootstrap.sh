@@ -37,6 +37,15 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
 fi
 .venv/bin/python -m firmware.build build/mpylib >/dev/null
 
+# Type stubs of the Pico W's MicroPython, for the mypy check of firmware/ports/pico
+# (tests/firmware/test_fw_pico_types.py); kept out of the venv's site-packages
+# because they shadow CPython's standard library stubs.
+if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -f .venv/picostubs/machine.pyi ]; then
+  { .venv/bin/pip install -q --target .venv/picostubs micropython-rp2-rpi-pico-w-stubs==1.29.0.post1 \
+    && .venv/bin/pip install -q --target .venv/mypytool mypy==2.4.1; } \
+    || echo "WARNING: Pico W stubs or mypy not installed: the Pico port type check will be skipped"
+fi
+
 if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -d node_modules/@micropython ]; then
   npm install --no-audit --no-fund --silent
 fi

@@ -85,6 +85,9 @@ class Kiosk:
     def _link_up(self):
         self.sender.link_up()
         self._next_telemetry = None  # report at once on every (re)connect
+        birth = getattr(self.link, "_birth", None)
+        if isinstance(birth, dict):
+            birth.update(self.birth())  # fresh journal depth for the next connect's birth
 
     def _on_message(self, topic, payload):
         if topic.endswith("/" + protocol.ACK):

@@ -105,7 +105,7 @@ class Wifi:
         return False
 
     def info(self):
-        d = {"ip": None, "mac": None, "rssi": None}
+        d = {"ip": None, "mac": None, "rssi": None}  # type: dict
         try:
             mac = self.wlan.config("mac")
             d["mac"] = ":".join("%02x" % b for b in mac)
