@@ -15,8 +15,8 @@ Rules (docs/hr.md explains the choices):
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 MISSING_OUT = "missing_out"      # IN without OUT within max_shift: HR must add the OUT
