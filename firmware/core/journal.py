@@ -138,28 +138,41 @@ class Journal:
             f.close()
 
     def _check_segment(self, first):
-        pos = SEG_HEADER
+        pos, prev = SEG_HEADER, 0
         for p, end in self._records(first):
             self.last_seq = max(self.last_seq, p.seq)
-            pos = end
+            pos, prev = end, p.seq
         path = self._path(first)
-        total = fsutil.size(path)
-        if pos < total:
-            # Torn tail from a power cut mid-write: keep the valid prefix. If the
-            # torn record's seq survived, never reuse it.
-            self.dropped_torn += 1
-            with open(path, "rb") as f:
-                data = f.read(pos + 4)
-            if len(data) - pos >= 4:
-                (seq,) = struct.unpack_from("<I", data, pos)
-                if seq == self.last_seq + 1:
-                    self.last_seq = seq
-            if pos <= SEG_HEADER:
-                fsutil.remove(path)
-                self._segments.remove(first)
+        if pos >= fsutil.size(path):
+            return
+        # A record failed its check: a torn tail (power cut mid-write) or, with
+        # valid records after it, flash bit rot. Keep every valid record; the
+        # bad one is reported lost by the backend's gap check, and no seq seen
+        # here is ever reused. Boot time: the heap is still unfragmented.
+        self.dropped_torn += 1
+        data = fsutil.read(path, b"")
+        boot = self._header_boot(data)
+        kept = [data[:pos]]
+        i = pos
+        while boot is not None and i < len(data):
+            p, nxt = decode_record(data, i, boot)
+            if p is not None and p.seq > prev:
+                kept.append(data[i:nxt])
+                self.last_seq = max(self.last_seq, p.seq)
+                i, prev = nxt, p.seq
             else:
-                with open(path, "rb") as f:
-                    fsutil.write_atomic(path, f.read(pos))
+                i += 1
+        tail = len(kept) == 1 and len(data) - pos >= 4
+        if tail:
+            (seq,) = struct.unpack_from("<I", data, pos)
+            if seq == self.last_seq + 1:  # the torn record's seq survived
+                self.last_seq = seq
+        data = None
+        if pos <= SEG_HEADER and len(kept) == 1:
+            fsutil.remove(path)
+            self._segments.remove(first)
+        else:
+            fsutil.write_atomic(path, b"".join(kept))
 
     @staticmethod
     def _header_boot(buf):

@@ -32,9 +32,6 @@ def test_on_micropython_unix_port(check, unix_port_outcomes):
     assert unix_port_outcomes[check] is None, unix_port_outcomes[check]
 
 
-@pytest.mark.xfail(reason="known: a CRC failure mid-segment (flash bit rot, not a power cut) is taken "
-                          "for a torn tail; the valid records after it are cut and their seqs reused",
-                   strict=False)
 def test_a_corrupt_record_mid_segment_neither_drops_later_records_nor_reuses_their_seqs(tmp_path):
     root = str(tmp_path / "journal")
     j = journal_checks.fresh(root, seg_records=8)
