@@ -16,8 +16,9 @@ class Feedback:
     def show(self, event, detail=""):
         pass
 
-    def status(self, online, pending, fill):
-        pass
+    def status(self, online, pending, fill, warn=None):
+        """Idle-screen state: link up, punches waiting, journal fill (a
+        fraction, or None when only `warn`, the 80 % flag, is given)."""
 
     def tick(self, now_ms):
         """Called every loop: end LEDs, play the rest of a buzzer pattern."""

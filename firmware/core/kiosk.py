@@ -234,6 +234,11 @@ class Kiosk:
             self._next_clock_check = ticks_add(now_ms, CLOCK_CHECK_MS)
             jump = self.clock.observe() if hasattr(self.clock, "observe") else 0
             now_set = self.clock.now_ms() is not None
+            j = self.journal
+            online = self.link is not None and self.link.up()
+            # fill=None: a float would be a heap object on a Pico every second; the
+            # screen needs only the 80 % flag.
+            self.feedback.status(online, j.pending(), None, j.almost_full())
             if jump or now_set != self._clock_was_set:
                 # A step or the first set: report at once so the backend can
                 # place estimated punches and flag the jump.

@@ -404,3 +404,34 @@ def case_no_card_polls_allocate_nothing_on_micropython():
     used = gc.mem_alloc() - before
     gc.enable()
     eq(used, 0)
+
+
+def case_idle_screen_shows_offline_backlog_and_memory_warning_from_the_loop():
+    class Pin:
+        def value(self, v=None):
+            return 0
+
+    class FB:
+        lines = []
+
+        def fill(self, c):
+            FB.lines = []
+
+        def text(self, s, x, y, c=1):
+            FB.lines.append(s)
+
+        def show(self):
+            pass
+    src = Src(T0)
+    clock = Clock(src)
+    j = Journal(scratch("idle"), seg_records=8, max_records=10).open()
+    screen = Screen(FB(), clock)
+    k = Kiosk("K1", j, Reader(), PinFeedback(Pin(), Pin(), Pin(), screen), clock)
+    for i in range(8):
+        tap(k, bytes((4, 7, 7, i)), i * 1000)
+    from firmware.core.ticks import ticks_add, ticks_ms
+    later = ticks_add(ticks_ms(), 60000)  # the messages' hold runs on the real ticks
+    k.step(later)  # messages expired, the once-a-second status check ran
+    k.step(ticks_add(later, 1100))
+    eq(FB.lines[1], "hors ligne 8")
+    eq(FB.lines[2], "Memoire presque")

@@ -2,6 +2,7 @@
 # pytest calls these on CPython, mprun.py on the MicroPython Unix port.
 
 from fake_mfrc522 import FakeCard, FakeMFRC522, FakePin
+
 from firmware.core import mfrc522 as M
 from firmware.core.presence import NEW, REPEAT, Presence
 from firmware.core.ticks import ticks_add

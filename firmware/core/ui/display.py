@@ -7,8 +7,8 @@
 # event's message. Redraws happen on change or once a minute, never per poll.
 
 from firmware.core import feedback as fb
-from firmware.core.ui.pins import TEXTS
 from firmware.core.ticks import ticks_add, ticks_diff, ticks_ms
+from firmware.core.ui.pins import TEXTS
 
 COLS = 16  # 8x8 font on 128 px
 

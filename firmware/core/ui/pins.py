@@ -96,7 +96,7 @@ class PinFeedback(fb.Feedback):
         self._online = online
         self._pending = pending
         if warn is None:
-            warn = fill >= 0.8
+            warn = fill is not None and fill >= 0.8
         self._warn = warn
         if self.display is not None:
             self.display.status(online, pending, warn)

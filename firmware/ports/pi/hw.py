@@ -82,6 +82,7 @@ def make_feedback(pm, g, clock):
             import adafruit_ssd1306  # optional: pip install adafruit-circuitpython-ssd1306
             import board
             import busio
+
             from firmware.core.ui.display import Screen
             oled = adafruit_ssd1306.SSD1306_I2C(d["width"], d["height"], busio.I2C(board.SCL, board.SDA),
                                                 addr=d["addr"])
