@@ -8,16 +8,14 @@ import uuid
 from datetime import date
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlmodel import Session
-
+from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-
-from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr.models import Customer, Site
+from sqlalchemy import create_engine, text
+from sqlmodel import Session
 
 
 class FakeMeter:

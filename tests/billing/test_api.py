@@ -4,12 +4,11 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
-
 from noxus.billing.models import Invoice, Payment
 from noxus.core.db import get_session
 from noxus.core.security import Role, override_principal
 from noxus.main import create_app
+from sqlmodel import Session, select
 
 from .camtgen import camt054
 

@@ -6,16 +6,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlmodel import select
-
 from noxus.billing import outbox, retrieval
 from noxus.billing.contracts import end_contract
-from noxus.billing.models import (Invoice, InvoiceKind, InvoiceStatus, OutboxMail, PriceIndex, RetrievalStatus)
+from noxus.billing.models import Invoice, InvoiceKind, InvoiceStatus, OutboxMail, PriceIndex, RetrievalStatus
 from noxus.billing.pricing import PricingError, prices_on, revise_prices
 from noxus.billing.run import run_month
 from noxus.billing.support_hours import check_visit, is_working_day
-from noxus.fleet.retrieval import kiosks_at_customer
 from noxus.fleet.models import Kiosk
+from noxus.fleet.retrieval import kiosks_at_customer
+from sqlmodel import select
 
 from .conftest import billing_settings
 

@@ -5,7 +5,6 @@ from decimal import Decimal
 
 from hypothesis import given
 from hypothesis import strategies as st
-
 from noxus.billing.money import chf, round_to_step, totals, vat_amount, vat_rate_bp
 
 lines = st.lists(st.tuples(st.integers(-10**8, 10**8), st.sampled_from([770, 810, 260, 380, None])),

@@ -5,12 +5,11 @@ import threading
 import time
 from datetime import date
 
-from sqlalchemy.exc import OperationalError
-from sqlmodel import Session, select
-
 from noxus.billing.invoices import Charge, InvoiceStateError, create_draft, finalize
 from noxus.billing.models import Invoice, InvoiceStatus, LineKind
 from noxus.billing.run import run_month
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session, select
 
 IBAN = "CH4431999123000889012"
 

@@ -3,12 +3,11 @@
 from datetime import date
 
 import pytest
-from sqlmodel import select
-
 from noxus.billing import payments
 from noxus.billing.camt import CamtError, parse
 from noxus.billing.models import Invoice, InvoiceStatus, Payment
 from noxus.billing.run import run_month
+from sqlmodel import select
 
 from .camtgen import camt054
 

@@ -5,12 +5,11 @@ from datetime import date
 import pypdfium2
 import pytest
 import zxingcpp
-from sqlmodel import select
-
 from noxus.billing.issuing import render_invoice
 from noxus.billing.models import Document, Invoice, OutboxMail
 from noxus.billing.references import normalize
 from noxus.billing.run import run_month
+from sqlmodel import select
 
 from .conftest import billing_settings
 

@@ -1,14 +1,13 @@
 from datetime import date
 
-from sqlmodel import select
-
 from noxus.billing.invoices import lines_of
 from noxus.billing.models import Invoice, InvoiceStatus, LineKind
 from noxus.billing.run import run_month
+from sqlmodel import select
 
 
 def test_first_run_bills_setup_subscription_in_advance_and_kiosks(session, books, meter, settings):
-    c, contract = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
+    books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
     result = run_month(session, date(2026, 1, 1), settings, meter=meter)
     assert len(result.created) == 1

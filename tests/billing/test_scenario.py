@@ -11,13 +11,24 @@ from zoneinfo import ZoneInfo
 
 import pypdfium2
 import time_machine
-from sqlmodel import select
-
 from noxus.billing import dunning, payments, retrieval
 from noxus.billing.invoices import lines_of
-from noxus.billing.models import (BillingEvent, BillingProfile, Document, Invoice, InvoiceStatus, LineKind,
-                                  OutboxMail, OverdueState, PlanVersion, Reminder, RetrievalCase, RetrievalStatus)
+from noxus.billing.models import (
+    BillingEvent,
+    BillingProfile,
+    Document,
+    Invoice,
+    InvoiceStatus,
+    LineKind,
+    OutboxMail,
+    OverdueState,
+    PlanVersion,
+    Reminder,
+    RetrievalCase,
+    RetrievalStatus,
+)
 from noxus.billing.run import add_months, run_month
+from sqlmodel import select
 
 from .camtgen import camt054
 from .conftest import billing_settings

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element
 
-from defusedxml import ElementTree
+from defusedxml import DefusedXmlException, ElementTree
 
 
 class CamtError(ValueError):
@@ -74,7 +74,7 @@ def parse(xml: bytes) -> list[BankTransaction]:
         root = ElementTree.fromstring(xml)
     except ElementTree.ParseError as exc:
         raise CamtError(f"not well-formed XML: {exc}") from None
-    except Exception as exc:  # defusedxml refuses entities, DTDs...
+    except DefusedXmlException as exc:  # entities, DTDs, external references
         raise CamtError(f"refused XML ({type(exc).__name__}): export the camt.054 again from e-banking") from None
     notif_root = _child(root, "BkToCstmrDbtCdtNtfctn")
     if notif_root is None:

@@ -214,8 +214,9 @@ def reminder_pdf(invoice: Invoice, profile: BillingProfile, settings: Settings, 
     page.text(f"{lb['date']}: {fmt_date(issued_on)}")
     page.text(lb["reminder_intro"])
     page.y -= 3 * mm
-    page.row([(20, f"{lb['invoice']} {invoice.number} {lb['date']} {fmt_date(invoice.issue_date)}, "
-                   f"{lb['due']} {fmt_date(invoice.due_date)}", "l"), (190, chf(invoice.total), "r")])
+    heading = (f"{lb['invoice']} {invoice.number} {lb['date']} {fmt_date(invoice.issue_date)}, "
+               f"{lb['due']} {fmt_date(invoice.due_date)}")
+    page.row([(20, heading, "l"), (190, chf(invoice.total), "r")])
     if invoice.amount_paid or invoice.amount_credited:
         page.row([(20, "./.", "l"), (190, chf(-(invoice.amount_paid + invoice.amount_credited)), "r")])
     for label, amount in fees:

@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from noxus.billing import audit, documents, outbox, retrieval
 from noxus.billing.issuing import profile_of
-from noxus.billing.models import (BillingProfile, Invoice, InvoiceKind, InvoiceStatus, OverdueState, Reminder)
+from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceStatus, OverdueState, Reminder
 from noxus.billing.money import chf, round_centimes
 from noxus.billing.run import add_months
 from noxus.core.settings import Settings, get_settings

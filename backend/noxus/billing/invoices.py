@@ -11,8 +11,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from noxus.billing import audit
-from noxus.billing.models import (INVOICE_TRANSITIONS, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus,
-                                  LineKind, NumberSequence)
+from noxus.billing.models import (
+    INVOICE_TRANSITIONS,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+    NumberSequence,
+)
 from noxus.billing.money import totals
 from noxus.billing.references import reference_for
 from noxus.core.types import utcnow

@@ -66,7 +66,7 @@ def run_dunning(session: SessionDep, settings: SettingsDep, user: BillingStaff, 
 
 
 @router.post("/camt054")
-def import_camt(session: SessionDep, user: BillingStaff, file: UploadFile = File(...)):
+def import_camt(session: SessionDep, user: BillingStaff, file: Annotated[UploadFile, File()]):
     try:
         r = payments.import_camt054(session, file.file.read(), actor=user.actor)
     except camt.CamtError as exc:

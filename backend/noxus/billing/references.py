@@ -4,9 +4,9 @@ QRR (QR-IBAN only): 27 digits = customer id (8) + invoice id (18) + ESR mod-10 r
 SCOR (ordinary IBAN): ISO 11649 "RF" + 2 check digits + the same 26 digits stripped of zeros.
 """
 
+from stdnum import iso11649
 from stdnum.ch import esr
 from stdnum.iso7064 import mod_97_10
-from stdnum import iso11649
 
 from noxus.billing.models import Invoice
 

@@ -8,8 +8,15 @@ from sqlmodel import Session, select
 
 from noxus.billing import audit, documents, outbox
 from noxus.billing.issuing import profile_of
-from noxus.billing.models import (Invoice, InvoiceStatus, OverdueState, RetrievalCase, RetrievalKiosk,
-                                  RetrievalStatus, RETRIEVAL_TRANSITIONS)
+from noxus.billing.models import (
+    RETRIEVAL_TRANSITIONS,
+    Invoice,
+    InvoiceStatus,
+    OverdueState,
+    RetrievalCase,
+    RetrievalKiosk,
+    RetrievalStatus,
+)
 from noxus.billing.money import chf
 from noxus.billing.support_hours import check_visit
 from noxus.core.settings import Settings

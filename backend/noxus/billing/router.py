@@ -3,6 +3,7 @@ Staff with the billing role (or admin) do everything; technicians mark kiosks re
 customer users read their own invoices and PDFs."""
 
 from datetime import date, datetime
+from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.responses import Response
@@ -11,10 +12,26 @@ from sqlmodel import SQLModel, select
 from noxus.billing import camt, dunning, issuing, payments, retrieval
 from noxus.billing.contracts import ContractError, end_contract
 from noxus.billing.invoices import InvoiceStateError, credit, lines_of
-from noxus.billing.models import (BillingProfile, BillingProfileCreate, BillingProfilePublic, Contract,
-                                  ContractCreate, ContractPublic, Document, Invoice, InvoiceLinePublic,
-                                  InvoicePublic, Payment, PaymentCreate, PaymentPublic, Plan, PlanVersion,
-                                  PlanVersionCreate, PlanVersionPublic, RetrievalCase)
+from noxus.billing.models import (
+    BillingProfile,
+    BillingProfileCreate,
+    BillingProfilePublic,
+    Contract,
+    ContractCreate,
+    ContractPublic,
+    Document,
+    Invoice,
+    InvoiceLinePublic,
+    InvoicePublic,
+    Payment,
+    PaymentCreate,
+    PaymentPublic,
+    Plan,
+    PlanVersion,
+    PlanVersionCreate,
+    PlanVersionPublic,
+    RetrievalCase,
+)
 from noxus.billing.run import run_month
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
@@ -249,7 +266,7 @@ def manual_payment(data: PaymentCreate, session: SessionDep, user: BillingStaff)
 
 
 @router.post("/payments/camt054")
-def import_camt(session: SessionDep, user: BillingStaff, file: UploadFile = File(...)):
+def import_camt(session: SessionDep, user: BillingStaff, file: Annotated[UploadFile, File()]):
     try:
         result = payments.import_camt054(session, file.file.read(), actor=user.actor)
     except camt.CamtError as exc:

@@ -12,12 +12,21 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
+from sqlalchemy import false, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, or_, select
 
 from noxus.billing import issuing
 from noxus.billing.invoices import Charge, create_draft, finalize
-from noxus.billing.models import (BillingProfile, Contract, ContractKiosk, Invoice, LineKind, UsageSnapshot)
+from noxus.billing.models import (
+    BillingProfile,
+    Contract,
+    ContractKiosk,
+    Invoice,
+    LineKind,
+    NumberSequence,
+    UsageSnapshot,
+)
 from noxus.billing.money import prorate, vat_rate_bp
 from noxus.billing.pricing import PricingError, prices_on
 from noxus.core.settings import Settings
@@ -157,6 +166,14 @@ def contract_charges(session: Session, contract: Contract, period: date, issue_d
     return charges
 
 
+def _open_write_transaction(session: Session) -> None:
+    """pysqlite only sends BEGIN before INSERT/UPDATE/DELETE: a SAVEPOINT issued first would be
+    the outermost transaction and its RELEASE a COMMIT (an fsync per contract). A no-op UPDATE
+    makes the driver open the real transaction first, so a batch commits once."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(NumberSequence).where(false()).values(last_value=NumberSequence.last_value))
+
+
 def run_month(session: Session, period: date, settings: Settings, *, issue_date: date | None = None,
               meter: Meter = hr_meter, finalize_invoices: bool = True, actor: str = "system",
               commit_every: int = 200, customer_ids: list[int] | None = None,
@@ -174,6 +191,7 @@ def run_month(session: Session, period: date, settings: Settings, *, issue_date:
     contract_ids = session.exec(q.order_by(Contract.id)).all()
     done_keys = set(session.exec(select(Invoice.run_key).where(Invoice.period == period)).all())
     pending = 0
+    _open_write_transaction(session)
     for cid in contract_ids:
         run_key = f"{cid}:{period:%Y-%m}"
         if run_key in done_keys:
@@ -218,6 +236,7 @@ def run_month(session: Session, period: date, settings: Settings, *, issue_date:
         if pending >= commit_every:
             session.commit()
             pending = 0
+            _open_write_transaction(session)
     session.commit()
     log.info("invoice run %s: %d created, %d existing, %d errors", period, len(result.created),
              result.existing, len(result.errors))

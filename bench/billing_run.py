@@ -1,0 +1,150 @@
+"""Monthly invoice run for N customers, compared with a raw INSERT of the same invoice rows.
+
+    python -m bench.billing_run [--customers 10000] [--db sqlite|postgresql|both]
+
+For each backend: a freshly migrated database with N customers (billing profile, contract,
+plan), then
+  (run)   noxus.billing.run.run_month for the month, finalized (gapless numbers, references),
+          without PDFs/e-mails (rendering is measured separately, per invoice);
+  (rerun) the same run again: must create 0 invoices;
+  (raw)   the same invoice and line rows (as the run stored them) inserted with SQLAlchemy Core
+          executemany in one transaction into a second freshly migrated database;
+  (pdf)   invoice PDF with QR-bill rendering for 100 of the invoices, per invoice.
+Prints a Markdown table (docs/billing.md, "Benchmark")."""
+
+import argparse
+import os
+import tempfile
+import time
+import uuid
+from datetime import date
+
+from noxus.billing.issuing import render_invoice
+from noxus.billing.models import BillingProfile, Contract, Invoice, InvoiceLine, Plan, PlanVersion
+from noxus.billing.run import run_month
+from noxus.core.db import make_engine
+from noxus.core.migrate import upgrade
+from noxus.core.settings import Settings
+from noxus.hr.models import Customer
+from sqlalchemy import create_engine, insert, select, text
+from sqlmodel import Session
+
+PG_ADMIN = os.environ.get("NOXUS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def fresh_db(kind: str, tmp: str) -> tuple[str, callable]:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp}/bill-{uuid.uuid4().hex[:6]}.db", lambda: None
+    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    name = "noxus_bench_" + uuid.uuid4().hex[:8]
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
+
+
+def populate(engine, n: int) -> None:
+    with Session(engine) as s:
+        plan = Plan(code="STD", name="Standard")
+        s.add(plan)
+        s.flush()
+        s.add(PlanVersion(plan_id=plan.id, effective_from=date(2020, 1, 1), monthly_fee=4900,
+                          monthly_fee_per_kiosk=1500, users_included=10, price_per_additional_user=350,
+                          setup_fee=25000))
+        s.commit()
+        with engine.begin() as conn:
+            conn.execute(insert(Customer), [{"name": f"Customer {i}", "language": "fr"} for i in range(n)])
+            ids = conn.execute(select(Customer.id).order_by(Customer.id)).scalars().all()
+            conn.execute(insert(BillingProfile), [dict(
+                customer_id=cid, legal_name=f"Customer {cid}", street="Rue", house_num="1", postcode="1000",
+                town="Lausanne", country="CH", invoice_email=f"c{cid}@example.ch", language="fr",
+                contact_name="Contact", contact_email=f"k{cid}@example.ch", contact_street="Rue",
+                contact_house_num="2", contact_postcode="1000", contact_town="Lausanne", contact_country="CH",
+                overdue_state="good") for cid in ids])
+            conn.execute(insert(Contract), [dict(
+                customer_id=cid, plan_id=plan.id, start_date=date(2026, 1, 1), initial_term_months=12,
+                renewal_term_months=12, notice_months=3, metering_mode="punched", index_revision=False,
+                prorata_refund=True, setup_invoiced=False) for cid in ids])
+
+
+def meter(session, customer_id, year, month, mode="punched"):
+    return 8 + customer_id % 7  # 8-14 users: about half the customers have additional users
+
+
+def bench(kind: str, n: int, tmp: str) -> dict:
+    url, drop = fresh_db(kind, tmp)
+    url2, drop2 = fresh_db(kind, tmp)
+    try:
+        upgrade(url)
+        upgrade(url2)
+        engine, engine2 = make_engine(url), make_engine(url2)
+        populate(engine, n)
+        settings = Settings(_env_file=None)
+        with Session(engine) as s:
+            run_month(s, date(2026, 1, 1), settings, meter=meter, issue_documents=False)  # setup month
+            t0 = time.perf_counter()
+            r = run_month(s, date(2026, 2, 1), settings, meter=meter, issue_documents=False)
+            t_run = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            again = run_month(s, date(2026, 2, 1), settings, meter=meter, issue_documents=False)
+            t_rerun = time.perf_counter() - t0
+        with engine.connect() as c:
+            invs = [dict(row._mapping) for row in c.execute(select(Invoice.__table__).where(
+                Invoice.period == date(2026, 2, 1)))]
+            ids = [i["id"] for i in invs]
+            lines = [dict(row._mapping) for row in c.execute(select(InvoiceLine.__table__).where(
+                InvoiceLine.invoice_id.in_(ids)))]
+        populate(engine2, n)  # same customers/contracts for the foreign keys
+        for i in invs:
+            i.pop("id")
+        t0 = time.perf_counter()
+        with engine2.begin() as conn:
+            new_ids = conn.execute(insert(Invoice.__table__).returning(Invoice.__table__.c.id), invs).scalars().all() \
+                if kind == "postgresql" else None
+            if new_ids is None:
+                conn.execute(insert(Invoice.__table__), invs)
+                new_ids = conn.execute(select(Invoice.id).order_by(Invoice.id)).scalars().all()
+            remap = dict(zip(ids, new_ids))
+            for ln in lines:
+                ln.pop("id")
+                ln["invoice_id"] = remap[ln["invoice_id"]]
+            conn.execute(insert(InvoiceLine.__table__), lines)
+        t_raw = time.perf_counter() - t0
+        with Session(engine) as s:
+            sample = s.exec(select(Invoice).where(Invoice.period == date(2026, 2, 1)).limit(100)).scalars().all()
+            t0 = time.perf_counter()
+            for inv in sample:
+                render_invoice(s, inv, settings)
+            t_pdf = (time.perf_counter() - t0) / max(1, len(sample))
+        engine.dispose()
+        engine2.dispose()
+        return {"db": kind, "customers": n, "created": len(r.created), "lines": len(lines), "run_s": t_run,
+                "raw_s": t_raw, "ratio": t_run / t_raw, "rerun_created": len(again.created), "rerun_s": t_rerun,
+                "pdf_s": t_pdf}
+    finally:
+        drop()
+        drop2()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--customers", type=int, default=10000)
+    ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    args = ap.parse_args()
+    kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
+    print("| database | customers | invoices created | lines | run (s) | raw insert (s) | run / raw | "
+          "second run: created, s | PDF + QR-bill per invoice (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in kinds:
+            r = bench(kind, args.customers, tmp)
+            print(f"| {r['db']} | {r['customers']} | {r['created']} | {r['lines']} | {r['run_s']:.1f} | "
+                  f"{r['raw_s']:.2f} | {r['ratio']:.0f}× | {r['rerun_created']}, {r['rerun_s']:.1f} | "
+                  f"{r['pdf_s']:.3f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
