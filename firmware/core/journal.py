@@ -86,6 +86,9 @@ class Journal:
         self._cur_count = 0
         self.dropped_torn = 0
         self._scratch = bytearray(REC_FIXED + 10 + REC_CRC)  # largest record
+        # (segment, byte offset, seq): the record at that offset follows seq;
+        # every record before it is <= seq. Valid while seq <= acked.
+        self._hint = None
 
     # -- boot ------------------------------------------------------------
     def open(self):
@@ -97,6 +100,7 @@ class Journal:
         self._segments = sorted(
             int(n[:-len(SEG_SUFFIX)], 16) for n in os.listdir(self.root)
             if n.endswith(SEG_SUFFIX) and len(n) == 8 + len(SEG_SUFFIX))
+        self._hint = None  # torn tails may be trimmed below
         for first in self._segments:
             self._check_segment(first)
         self._save_state()
@@ -105,10 +109,11 @@ class Journal:
         self._cur = None
         return self
 
-    def _records(self, first):
+    def _records(self, first, start=SEG_HEADER):
         """Yield (punch, end offset) for each valid record of a segment, reading
         record by record into one scratch buffer: a whole segment in RAM would
-        fragment a 128 KB heap. Stops at the first invalid record."""
+        fragment a 128 KB heap. Stops at the first invalid record. `start`: the
+        byte offset of a record boundary to begin at (see _hint)."""
         try:
             f = open(self._path(first), "rb")
         except OSError:
@@ -118,7 +123,9 @@ class Journal:
             boot = self._header_boot(head)
             if boot is None:
                 return
-            buf, view, pos = self._scratch, memoryview(self._scratch), SEG_HEADER
+            if start > SEG_HEADER:
+                f.seek(start)
+            buf, view, pos = self._scratch, memoryview(self._scratch), start
             while True:
                 n = f.readinto(view[:REC_FIXED])
                 if n != REC_FIXED:
@@ -277,11 +284,21 @@ class Journal:
         for i in range(len(segs)):
             if i + 1 < len(segs) and segs[i + 1] <= self.acked + 1:
                 continue  # the whole segment is acked
-            for p, _ in self._records(segs[i]):
+            # Resume at the first unacked record found last time rather than
+            # decoding the segment's acked head again on every batch (2 040
+            # records per segment: that made each send cost ~1 000 decodes).
+            start, hint = SEG_HEADER, self._hint
+            if hint is not None and hint[0] == segs[i] and hint[2] <= self.acked:
+                start = hint[1]
+            prev = start
+            for p, end in self._records(segs[i], start):
                 if p.seq > self.acked:
+                    if not out:
+                        self._hint = (segs[i], prev, p.seq - 1)
                     out.append(p)
                     if len(out) >= limit:
                         return out
+                prev = end
         return out
 
     def ack(self, upto):
@@ -313,6 +330,7 @@ class Journal:
         for first in self._segments:
             fsutil.remove(self._path(first))
         self._segments = []
+        self._hint = None
         self.acked = self.last_seq
         self._save_state()
 
