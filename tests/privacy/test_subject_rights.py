@@ -108,7 +108,7 @@ def test_erasure_removes_identity_but_keeps_time_totals_and_punches(client, worl
     before = _sheet(engine, world["emp"])
     assert before > 0
     h = auth_headers("hr_admin", world["a"])
-    assert client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={}).status_code == 422
+    assert client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={}).status_code == 400
     r = client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={"confirm": True})
     assert r.status_code == 200, r.text
     assert _sheet(engine, world["emp"]) == before

@@ -13,6 +13,13 @@ PW = "correct horse battery"
 
 
 @pytest.fixture
+def db_url(tmp_path):
+    """HTTP flows on SQLite only (suite time); the same account queries run on PostgreSQL in
+    tests/privacy (auth_headers creates users and tokens there)."""
+    return f"sqlite:///{tmp_path / 'noxus.db'}"
+
+
+@pytest.fixture
 def world(engine):
     with Session(engine) as s:
         a, b = Customer(name="Alpha SA"), Customer(name="Beta Sàrl")

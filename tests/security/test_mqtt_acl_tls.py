@@ -97,8 +97,9 @@ class Listener:
 
 
 def pub(port, user, topic, payload, *extra, password=None):
+    body = ["-m", payload] if payload else []  # else the payload comes from extra ("-f", file)
     return subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", user,
-                           "-P", password or PASSWORDS[user], "-q", "1", "-t", topic, "-m", payload, *extra],
+                           "-P", password or PASSWORDS[user], "-q", "1", "-t", topic, *body, *extra],
                           capture_output=True, text=True, timeout=20, check=False)
 
 
@@ -176,3 +177,17 @@ def test_backend_refuses_a_payload_whose_kiosk_id_differs_from_the_topic():
     assert protocol.decode_punch_batch(payload, "KA")[1] is None
     value, err = protocol.decode_punch_batch(payload, "KB")
     assert value is None and "kiosk" in err
+
+
+def test_oversized_payload_is_dropped_and_other_kiosks_still_get_through(prod_broker):
+    port = prod_broker["plain"]
+    backend = Listener(port)
+    big = prod_broker["dir"] / "big.bin"
+    big.write_bytes(b"x" * 200_000)  # > max_packet_size: the broker disconnects A
+    pub(port, "KA", "noxus/v1/KA/punch", "", "-f", str(big))
+    assert pub(port, "KB", "noxus/v1/KB/punch", "b-still-served").returncode == 0
+    _sync(port)
+    backend.stop()
+    payloads = [p for _, p in backend.got]
+    assert b"b-still-served" in payloads
+    assert not any(len(p) > 65536 for p in payloads)

@@ -191,7 +191,7 @@ def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor
     try:
         u = accounts.create_user(session, data)
     except accounts.AccountError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT if "exists" in str(e) else 422, detail=str(e)) from None
+        raise HTTPException(status.HTTP_409_CONFLICT if "exists" in str(e) else 400, detail=str(e)) from None
     audit.record(session, actor.actor, "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username})
     session.commit()
     session.refresh(u)
@@ -207,9 +207,9 @@ def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: Tena
         try:
             new_role = Role(data.role)
         except ValueError:
-            raise HTTPException(422, detail=f"unknown role {data.role!r}") from None
+            raise HTTPException(400, detail=f"unknown role {data.role!r}") from None
         if new_role.is_staff != Role(u.role).is_staff:
-            raise HTTPException(422, detail="cannot move a user between staff and customer roles; create a new user")
+            raise HTTPException(400, detail="cannot move a user between staff and customer roles; create a new user")
         changes["role"] = [u.role, new_role.value]
         u.role = new_role.value
     if data.full_name is not None:

@@ -5,7 +5,8 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import RedirectResponse
+from fastapi.responses import JSONResponse, RedirectResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 SECURITY_HEADERS = {
@@ -32,9 +33,43 @@ def install(app: FastAPI) -> None:
             return RedirectResponse("/login?next=" + quote(nxt, safe="/"), status_code=303)
         return await http_exception_handler(request, exc)
 
+    # An id or number beyond what the database column holds cannot name anything: a clear 400
+    # instead of a 500 (SQLite raises OverflowError at bind time, PostgreSQL a DataError).
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(request: Request, exc: Exception):
+        return JSONResponse({"detail": "a number or value in the request is out of range"}, status_code=400)
+
+    # Safety net: a request that breaks a constraint (duplicate, reference to nothing) is the
+    # client's conflict, not a server error; routes should still check and say precisely what.
+    @app.exception_handler(IntegrityError)
+    async def _conflict(request: Request, exc: IntegrityError):
+        return JSONResponse({"detail": "the request conflicts with existing data or refers to something "
+                                       "that does not exist; check the ids"}, status_code=409)
+
+    _document_error_details(app)
+
     @app.middleware("http")
     async def _headers(request: Request, call_next):
         response = await call_next(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response
+
+
+def _document_error_details(app: FastAPI) -> None:
+    """Routes answer 422 both for FastAPI's validation errors (a list) and with a plain message
+    (`HTTPException(422, "...")`); the schema says so, so clients and Schemathesis know."""
+    original = app.openapi
+
+    def openapi():
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        err = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+        if err and "detail" in err.get("properties", {}):
+            listed = err["properties"]["detail"]
+            err["properties"]["detail"] = {"anyOf": [listed, {"type": "string"}], "title": "Detail"}
+        return schema
+
+    app.openapi = openapi

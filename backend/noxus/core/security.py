@@ -218,7 +218,7 @@ class Scope:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, detail="customer not found")
             return own
         if requested is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="customer_id is required")
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="customer_id is required: staff must say which customer")
         return requested
 
     @classmethod
@@ -263,3 +263,34 @@ def override_principal(app: Any, role: Role | str, customer_id: int | None = Non
     )
     app.dependency_overrides[get_principal] = lambda: principal
     return principal
+
+
+# --- introspection (route audit test, docs) -----------------------------------------------------
+
+
+def route_policy(route: Any) -> frozenset[Role] | str | None:
+    """The access rule a FastAPI route declares: a set of roles, "public", or None (no rule).
+
+    Several rules on one route (router-level + route-level) combine as an intersection."""
+    found: list[Any] = []
+
+    def walk(dep: Any) -> None:
+        rule = getattr(dep.call, POLICY_ATTR, None) if dep.call is not None else None
+        if rule is not None:
+            found.append(rule)
+        for sub in dep.dependencies:
+            walk(sub)
+
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return None
+    walk(dependant)
+    if not found:
+        return None
+    roles = [r for r in found if r != "public"]
+    if not roles:
+        return "public"
+    out = roles[0]
+    for r in roles[1:]:
+        out = out & r
+    return out

@@ -27,7 +27,7 @@ router = APIRouter(tags=["privacy"])
 
 
 def _fail(e: registers.PrivacyError) -> HTTPException:
-    code = status.HTTP_404_NOT_FOUND if isinstance(e, registers.NotFound) else 422
+    code = status.HTTP_404_NOT_FOUND if isinstance(e, registers.NotFound) else 400
     return HTTPException(code, detail=str(e))
 
 
@@ -49,7 +49,7 @@ def open_request(data: DataSubjectRequestCreate, session: SessionDep, settings: 
         data.customer_id = scope.resolve_customer(data.customer_id if data.customer_id is not None
                                                   else emp.customer_id)
         if data.customer_id != emp.customer_id:
-            raise HTTPException(422, detail="the employee belongs to another customer")
+            raise HTTPException(400, detail="the employee belongs to another customer")
     if data.customer_id is not None and session.get(Customer, data.customer_id) is None:
         raise HTTPException(404, detail=f"customer {data.customer_id} not found")
     try:
@@ -115,7 +115,7 @@ def erase_employee(employee_id: int, data: ErasureRequest, session: SessionDep, 
     retention period ends. Irreversible: send {"confirm": true}."""
     emp = _employee(session, scope, employee_id)
     if not data.confirm:
-        raise HTTPException(422, detail='erasure is irreversible: send {"confirm": true} to proceed')
+        raise HTTPException(400, detail='erasure is irreversible: send {"confirm": true} to proceed')
     if data.dsr_id is not None:
         registers.get_dsr(session, scope, data.dsr_id)
     summary = subject.anonymise(session, emp, user.actor, data.reason[:200])
@@ -170,7 +170,7 @@ def set_policy(customer_id: int, data: PrivacyPolicyUpdate, session: SessionDep,
     if session.get(Customer, customer_id) is None:
         raise HTTPException(404, detail="customer not found")
     if data.contract_ended_at is not None and data.contract_ended_at.tzinfo is None:
-        raise HTTPException(422, detail="contract_ended_at needs a time zone")
+        raise HTTPException(400, detail="contract_ended_at needs a time zone")
     pol = session.get(PrivacyPolicy, customer_id) or policy_for(session, customer_id, settings)
     changes = data.model_dump(exclude_unset=True)
     for k, v in changes.items():
