@@ -36,11 +36,22 @@ def resolve(session: Session, kiosk_id: str, kind: str, now: datetime) -> None:
         session.add(alert)
 
 
-def _set(session, kiosk_id, kind, active: bool, detail: str, now) -> None:
+def open_kinds(session: Session, kiosk_id: str) -> set[str]:
+    return set(session.exec(select(KioskAlert.kind).where(
+        KioskAlert.kiosk_id == kiosk_id, KioskAlert.resolved_at.is_(None))).all())
+
+
+def _set(session, kiosk_id, kind, active: bool, detail: str, now, known_open: set[str] | None = None) -> None:
+    """Open or resolve a condition alert. With known_open (the kiosk's open kinds,
+    read once) a heartbeat that changes nothing costs no query."""
+    if known_open is not None and active == (kind in known_open):
+        return
     if active:
         open_alert(session, kiosk_id, kind, detail, now)
     else:
         resolve(session, kiosk_id, kind, now)
+    if known_open is not None:
+        (known_open.add if active else known_open.discard)(kind)
 
 
 def is_online(kiosk: Kiosk, now: datetime, settings: Settings) -> bool:
@@ -79,15 +90,17 @@ def note_boot(session: Session, kiosk: Kiosk, boot: int, now: datetime, settings
 
 
 def on_telemetry(session: Session, kiosk: Kiosk, body: dict, now: datetime, settings: Settings) -> None:
+    # The hot path (every kiosk, every minute): one query for the open alerts.
+    known = open_kinds(session, kiosk.id)
     fill = body.get("fill")
     if isinstance(fill, (int, float)) and not isinstance(fill, bool):
         _set(session, kiosk.id, "journal_fill", fill >= settings.fleet_journal_alert_fill,
              f"journal {fill:.0%} full: the kiosk cannot deliver punches (network or backend); "
-             "it stops recording when full", now)
+             "it stops recording when full", now, known)
     flash = body.get("flash_free")
     if isinstance(flash, int) and not isinstance(flash, bool):
         _set(session, kiosk.id, "low_flash", flash < settings.fleet_low_flash_bytes,
-             f"{flash // 1024} KiB of flash free (< {settings.fleet_low_flash_bytes // 1024} KiB)", now)
+             f"{flash // 1024} KiB of flash free (< {settings.fleet_low_flash_bytes // 1024} KiB)", now, known)
 
     skew = None
     ts = body.get("ts")
@@ -98,12 +111,10 @@ def on_telemetry(session: Session, kiosk: Kiosk, body: dict, now: datetime, sett
         confirmed = (skew > limit  # ahead: no delivery delay explains that
                      or (prev is not None and abs(prev) > limit and prev_at is not None
                          and (now - prev_at).total_seconds() >= SKEW_CONFIRM_S))
-        if abs(skew) <= limit:
-            resolve(session, kiosk.id, "clock_skew", now)
-        elif confirmed:
-            open_alert(session, kiosk.id, "clock_skew",
-                       f"kiosk clock is {skew:+.0f} s off (limit {limit} s): check its NTP/RTC; "
-                       "its punches carry that time", now)
+        if abs(skew) <= limit or confirmed:
+            _set(session, kiosk.id, "clock_skew", abs(skew) > limit,
+                 f"kiosk clock is {skew:+.0f} s off (limit {limit} s): check its NTP/RTC; "
+                 "its punches carry that time", now, known)
     kiosk.clock_skew_s = skew
     kiosk.last_telemetry_at = now
     telemetry.add_sample(session, kiosk.id, now, body, skew)
