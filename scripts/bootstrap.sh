@@ -13,6 +13,9 @@ if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ]; then
   command -v node >/dev/null || need_apt+=(nodejs npm)
   command -v chromium >/dev/null || need_apt+=(chromium chromium-driver)
   command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+  # the MQTT TLS test makes its own CA; backups of PostgreSQL use pg_dump/pg_restore
+  command -v openssl >/dev/null || need_apt+=(openssl)
+  command -v pg_dump >/dev/null || need_apt+=(postgresql-client)
   # the MicroPython rp2 firmware for the emulated RP2040 (scripts/build_rp2.sh)
   command -v arm-none-eabi-gcc >/dev/null || need_apt+=(gcc-arm-none-eabi libnewlib-arm-none-eabi libstdc++-arm-none-eabi-newlib)
   command -v cmake >/dev/null || need_apt+=(cmake)

@@ -137,3 +137,11 @@ def test_role_change_revokes_existing_tokens(client, world, auth_headers):
     uid = next(u["id"] for u in client.get("/api/v1/users", headers=admin).json() if u["username"] == "hra")
     assert client.patch(f"/api/v1/users/{uid}", headers=admin, json={"role": "hr_viewer"}).status_code == 200
     assert client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {tok}"}).status_code == 401
+
+
+def test_customer_user_lands_on_hr_pages_and_staff_on_the_overview(client, world):
+    r = client.post("/login", data={"username": "hra", "password": PW}, follow_redirects=False)
+    assert r.headers["location"] == "/hr"
+    r = client.post("/login", data={"username": "root", "password": PW, "next": "//evil.example/x"},
+                    follow_redirects=False)
+    assert r.headers["location"] == "/"  # no open redirect

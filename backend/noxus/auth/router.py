@@ -12,6 +12,7 @@ from noxus.core import accounts
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import (
     SESSION_COOKIE,
+    STAFF_ROLES,
     AdminOnly,
     AnyUser,
     HRAdmin,
@@ -87,7 +88,10 @@ def login_submit(
     audit.record(session, f"{result.user.username}#{result.user.id}", "login", "session", ws.id,
                  result.user.customer_id, {"ip": client_ip(request)})
     session.commit()
-    resp = RedirectResponse(_safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    target = _safe_next(next)
+    if target == "/" and Role(result.user.role) not in STAFF_ROLES:
+        target = "/hr"  # the overview is NOXUS staff's; customer users start on their HR pages
+    resp = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     resp.set_cookie(
         SESSION_COOKIE, raw, max_age=settings.session_hours * 3600, httponly=True,
         secure=settings.cookie_secure, samesite="lax", path="/",
