@@ -145,3 +145,14 @@ def test_customer_user_lands_on_hr_pages_and_staff_on_the_overview(client, world
     r = client.post("/login", data={"username": "root", "password": PW, "next": "//evil.example/x"},
                     follow_redirects=False)
     assert r.headers["location"] == "/"  # no open redirect
+
+
+def test_logout_page_carries_the_csrf_token_that_signs_out(client, world):
+    import re
+
+    client.post("/login", data={"username": "tech", "password": PW}, follow_redirects=False)
+    page = client.get("/logout")
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    assert client.post("/logout", data={"csrf_token": "forged"}, follow_redirects=False).status_code == 403
+    assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+    assert client.get("/api/v1/auth/me").status_code == 401

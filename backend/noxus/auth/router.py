@@ -99,6 +99,12 @@ def login_submit(
     return resp
 
 
+@router.get("/logout", response_class=HTMLResponse, include_in_schema=False)
+def logout_page(request: Request, user: AnyUser):
+    """A confirmation page: signing out is a POST with the CSRF token, never a bare link."""
+    return templates.TemplateResponse(request, "logout.html", {"user": user})
+
+
 @router.post("/logout", include_in_schema=False)
 def logout(request: Request, session: SessionDep, user: AnyUser):
     raw = request.cookies.get(SESSION_COOKIE)
