@@ -27,6 +27,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
+from starlette.concurrency import run_in_threadpool
 
 from noxus.core.deps import SessionDep
 
@@ -84,7 +85,10 @@ def _unauthorized(detail: str) -> HTTPException:
 
 
 async def get_principal(request: Request, session: SessionDep) -> Principal:
-    """Resolve the caller from a bearer token or the session cookie; 401 if neither is valid."""
+    """Resolve the caller from a bearer token or the session cookie; 401 if neither is valid.
+
+    Async only to read a form's CSRF field; the database look-ups run in the thread pool so a
+    slow database never blocks the event loop."""
     from noxus.core import accounts  # late: accounts imports models that import this module's Role
 
     auth = request.headers.get("authorization", "")
@@ -92,7 +96,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         scheme, _, raw = auth.partition(" ")
         if scheme.lower() != "bearer" or not raw.strip():
             raise _unauthorized("use 'Authorization: Bearer <token>' (create one with `noxus token create`)")
-        principal = accounts.principal_from_token(session, raw.strip())
+        principal = await run_in_threadpool(accounts.principal_from_token, session, raw.strip())
         if principal is None:
             raise _unauthorized("token unknown, expired or revoked; create a new one")
         request.state.principal = principal
@@ -100,7 +104,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
 
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        principal = accounts.principal_from_session(session, cookie)
+        principal = await run_in_threadpool(accounts.principal_from_session, session, cookie)
         if principal is None:
             raise _unauthorized("session expired or signed out; log in again at /login")
         if request.method not in SAFE_METHODS:
