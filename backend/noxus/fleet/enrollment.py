@@ -10,6 +10,7 @@ import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from pydantic import field_validator
 from sqlmodel import Field, Session, SQLModel, select
 
 from noxus.core.settings import Settings
@@ -76,13 +77,29 @@ class KioskClaim(SQLModel, table=True):
 # --- schemas ------------------------------------------------------------------------------------
 
 
+def _check_model(v: str) -> str:
+    if v not in MODELS:
+        raise ValueError(f"model {v!r} unknown: one of {', '.join(MODELS)}")
+    return v
+
+
 class KioskEnroll(SQLModel):
-    board_uid: str = Field(max_length=64)
+    board_uid: str = Field(max_length=80)
     site_id: int
     customer_id: int | None = None  # checked against the site's customer when given
     kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
     name: str = Field(default="", max_length=120)
     model: str = Field(default="pico-w", max_length=16)
+
+    @field_validator("board_uid")
+    @classmethod
+    def _uid(cls, v: str) -> str:
+        return normalize_uid(v)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return _check_model(v)
 
 
 class MqttAccount(SQLModel):
@@ -105,14 +122,39 @@ class KioskEnrolled(SQLModel):
 
 
 class ClaimOpen(SQLModel):
-    board_uid: str = Field(max_length=64)
+    board_uid: str = Field(max_length=80)
     code: str = Field(max_length=40)
     model: str = Field(default="pico-w", max_length=16)
 
+    @field_validator("board_uid")
+    @classmethod
+    def _uid(cls, v: str) -> str:
+        return normalize_uid(v)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return normalize_code(v)
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, v: str) -> str:
+        return _check_model(v)
+
 
 class ClaimRedeem(SQLModel):
-    board_uid: str = Field(max_length=64)
+    board_uid: str = Field(max_length=80)
     code: str = Field(max_length=40)
+
+    @field_validator("board_uid")
+    @classmethod
+    def _uid(cls, v: str) -> str:
+        return normalize_uid(v)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return normalize_code(v)
 
 
 class ClaimApprove(SQLModel):
@@ -121,6 +163,11 @@ class ClaimApprove(SQLModel):
     customer_id: int | None = None
     name: str = Field(default="", max_length=120)
     kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        return normalize_code(v)
 
 
 class ClaimPublic(SQLModel):
@@ -154,7 +201,7 @@ def _site(session: Session, site_id: int, customer_id: int | None) -> Site:
     if site is None:
         raise EnrollmentError(f"site {site_id} does not exist: create it first (or check the id)", 404)
     if customer_id is not None and site.customer_id != customer_id:
-        raise EnrollmentError(f"site {site_id} belongs to customer {site.customer_id}, not {customer_id}", 422)
+        raise EnrollmentError(f"site {site_id} belongs to customer {site.customer_id}, not {customer_id}")
     return site
 
 
@@ -162,8 +209,6 @@ def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
     """Register the board (once) and deploy it at the site. Rerunning with the same
     board and site changes nothing; another site of the same customer is a move;
     a board deployed at another customer is refused."""
-    if data.model not in MODELS:
-        raise EnrollmentError(f"model {data.model!r} unknown: one of {', '.join(MODELS)}", 422)
     uid = normalize_uid(data.board_uid)
     site = _site(session, data.site_id, data.customer_id)
     kiosk = session.exec(select(Kiosk).where(Kiosk.serial == uid)).first()
@@ -249,11 +294,15 @@ def enroll(session: Session, settings: Settings, data: KioskEnroll, actor: str,
 # --- claim codes --------------------------------------------------------------------------------
 
 
-def _code_hash(code: str) -> str:
+def normalize_code(code: str) -> str:
     c = code.strip().upper().replace("-", "").replace(" ", "")
     if not CODE_RE.match(c):
         raise EnrollmentError("a claim code is 8..32 letters and digits (dashes allowed)", 422)
-    return hashlib.sha256(c.encode()).hexdigest()
+    return c
+
+
+def _code_hash(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
 def _aware(dt: datetime) -> datetime:
@@ -265,8 +314,6 @@ def _aware(dt: datetime) -> datetime:
 def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskClaim:
     """A kiosk without credentials announces itself with the code on its display."""
     uid, h = normalize_uid(data.board_uid), _code_hash(data.code)
-    if data.model not in MODELS:
-        raise EnrollmentError(f"model {data.model!r} unknown: one of {', '.join(MODELS)}", 422)
     same = session.exec(select(KioskClaim).where(KioskClaim.code_hash == h)).first()
     if same is not None:
         if same.board_uid == uid and same.status == ClaimStatus.PENDING:
