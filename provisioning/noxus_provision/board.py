@@ -21,11 +21,13 @@ from mpremote.transport_serial import SerialTransport
 from noxus_provision.errors import BoardGone, ProvisionError
 
 WRITE_CHUNK = 1024  # bytes per raw-REPL exec: big enough to be quick, small for a Pico's RAM
+HASH_BATCH = 16  # paths hashed per round trip
 RAW_REPL_TRY_S = 2.0  # per Ctrl-C + Ctrl-A attempt
 PART = ".part"  # files are written under this suffix, then renamed: never a half file in place
 
 _PRELUDE = """\
-import os, sys
+import gc, os, sys
+gc.collect()
 if sys.platform != 'linux':
     os.chdir('/')
 def _nx_mkdirs(p):
@@ -133,7 +135,9 @@ class Board:
             raise gone(self.device, e) from None
         if err:
             last = err.decode(errors="replace").strip().splitlines()[-1]
-            raise ProvisionError(f"the board on {self.device} raised {last}")
+            hint = (": its memory is fragmented by the program that ran before; unplug and replug it, "
+                    "then rerun the same command") if "MemoryError" in last else ""
+            raise ProvisionError(f"the board on {self.device} raised {last}{hint}")
         return out
 
     def eval(self, expr: str):
@@ -147,8 +151,12 @@ class Board:
         return ast.literal_eval(self.exec(_UNIQUE_ID).decode().strip())
 
     def hashes(self, paths: list[str]) -> dict[str, str | None]:
-        """sha256 hex of each board file, None when missing; one round trip."""
-        return self.eval(f"{{p: _nx_hash(p) for p in {list(paths)!r}}}")
+        """sha256 hex of each board file, None when missing; a few round trips, small
+        enough for the heap a kiosk leaves behind when interrupted."""
+        out: dict[str, str | None] = {}
+        for i in range(0, len(paths), HASH_BATCH):
+            out.update(self.eval(f"[gc.collect(), {{p: _nx_hash(p) for p in {list(paths[i:i + HASH_BATCH])!r}}}][1]"))
+        return out
 
     def read_file(self, path: str) -> bytes | None:
         text = self.exec(
@@ -159,7 +167,7 @@ class Board:
 
     def write_file(self, path: str, data: bytes, progress=None) -> None:
         """Write under PART then rename, so an interrupted copy never looks complete."""
-        self.exec(f"_nx_mkdirs({path!r})")
+        self.exec(f"_nx_mkdirs({path!r})\ngc.collect()")  # a fresh heap: chunks compile to ~4 KiB
         try:
             self.transport.fs_writefile(path + PART, data, chunk_size=WRITE_CHUNK,
                                         progress_callback=progress)

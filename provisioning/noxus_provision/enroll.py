@@ -53,6 +53,8 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
     with Board(req.device) as board:
         uid = identify(board, req.port, req.expect_uid)
         say(f"board {uid} on {req.device}")
+        if req.port == "pico" and not req.wifi_ssid:
+            raise ProvisionError("a Pico W kiosk needs its Wi-Fi: pass --wifi-ssid (and NOXUS_WIFI_PASSWORD)")
         if board.read_file(MANIFEST) is None:
             raise ProvisionError(f"board {uid} has no NoxusTime firmware yet: run "
                                  f"`noxus-provision install --device {req.device}` first")

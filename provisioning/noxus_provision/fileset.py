@@ -1,12 +1,13 @@
 """What `install` puts on a board, as (board path, bytes) pairs.
 
 Board layout (docs/provisioning.md):
-    main.py                     boot stub: runs firmware/ports/<port>/main.py's main("kiosk.json")
+    main.py                     boot stub: runs firmware/ports/<port>/main.py (run() or main())
     firmware/core/...           the portable core (.py, or .mpy with --mpy)
     firmware/ports/<port>/...   the port's adapters
     hardware/pinmap.json        the pin map the port reads
     lib/...                     build/mpylib from firmware/build.py (chumicro-mqtt as .mpy)
     kiosk.json                  written by `enroll`, never by `install`
+    firmware.sha                tree hash of everything above (the birth's fw_hash)
     noxus_manifest.json         what install wrote, written last
 """
 
@@ -21,6 +22,7 @@ from firmware.build import build
 
 REPO = pathlib.Path(firmware.__file__).resolve().parent.parent
 MANIFEST = "noxus_manifest.json"
+TREE_HASH = "firmware.sha"  # read by the Pico port, reported as fw_hash (docs/firmware.md)
 CONFIG = "kiosk.json"
 PORTS = ("pico", "sim")
 
@@ -31,8 +33,8 @@ try:
 except OSError:
     print("noxus: not enrolled yet (no kiosk.json): run noxus-provision enroll")
 else:
-    from firmware.ports.{port}.main import main
-    main("kiosk.json")
+    import firmware.ports.{port}.main as port
+    (port.run if hasattr(port, "run") else port.main)("kiosk.json")
 '''
 
 
@@ -82,4 +84,11 @@ def firmware_files(port: str = "pico", mpy: bool = False, repo: pathlib.Path = R
     lib = build(mpylib or repo / "build" / "mpylib")
     for f in sorted(lib.rglob("*.mpy")):
         files.append(BoardFile("lib/" + f.relative_to(lib).as_posix(), f.read_bytes()))
+    files.append(BoardFile(TREE_HASH, (tree_hash(files) + "\n").encode()))
     return files
+
+
+def tree_hash(files: list[BoardFile]) -> str:
+    """sha256 over "<path> <sha256 hex>\n" lines sorted by path: one id for an installed tree."""
+    lines = "".join(f"{f.path} {f.sha256}\n" for f in sorted(files, key=lambda f: f.path))
+    return hashlib.sha256(lines.encode()).hexdigest()

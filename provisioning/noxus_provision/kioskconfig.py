@@ -19,6 +19,8 @@ def build(enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str |
     }
     if wifi_ssid:
         cfg["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or "", "country": wifi_country}
+    if port == "pico":
+        cfg["pinmap"] = "hardware/pinmap.json"
     if port == "sim":
         cfg["sim"] = {"taps": 0, "quiet": True}  # a simulated kiosk that waits for taps forever
     return cfg

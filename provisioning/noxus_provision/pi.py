@@ -1,7 +1,9 @@
-"""`pi install`: a Raspberry Pi kiosk, locally or over SSH: the firmware (core +
-pi port + pin map) under /opt/noxus/app, a venv with the kiosk's dependencies,
-/etc/noxus/kiosk.json (mode 600) and a systemd unit. Each step checks before
-it acts, so a rerun only redoes what is missing or different."""
+"""`pi install`: a Raspberry Pi kiosk, locally or over SSH, laid out as the
+firmware's own unit expects (firmware/ports/pi/noxus-kiosk.service): the
+firmware (core + pi port + pin map) under /opt/noxus, a venv /opt/noxus/.venv
+with the kiosk's dependencies, /etc/noxus/kiosk.json (mode 600), the `noxus`
+system user and the unit. Each step checks before it acts, so a rerun only
+redoes what is missing or different."""
 
 import hashlib
 import importlib.metadata
@@ -12,27 +14,13 @@ import subprocess
 from noxus_provision.errors import ProvisionError
 from noxus_provision.fileset import REPO
 
-APP = "/opt/noxus/app"
-VENV = "/opt/noxus/venv"
+APP = "/opt/noxus"  # the unit's WorkingDirectory: `python -m firmware.ports.pi.main` finds the package
+VENV = "/opt/noxus/.venv"
 CONFIG = "/etc/noxus/kiosk.json"
-STATE_DIR = "/var/lib/noxus"
+DATA_DIR = "/var/lib/noxus-kiosk"  # the unit's StateDirectory
 UNIT_PATH = "/etc/systemd/system/noxus-kiosk.service"
-UNIT = f"""\
-[Unit]
-Description=NoxusTime kiosk
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-WorkingDirectory={STATE_DIR}
-Environment=PYTHONPATH={APP}
-ExecStart={VENV}/bin/python -m firmware.ports.pi.main {CONFIG}
-Restart=always
-RestartSec=5
-
-[Install]
-WantedBy=multi-user.target
-"""
+UNIT_SOURCE = REPO / "firmware" / "ports" / "pi" / "noxus-kiosk.service"
+USER, GROUPS = "noxus", "gpio,spi,i2c"
 
 
 class LocalRunner:
@@ -68,6 +56,9 @@ class LocalRunner:
             raise ProvisionError(f"`{' '.join(argv)}` failed: {done.stderr.strip()[-300:]}")
         return done.stdout
 
+    def ok(self, argv: list[str]) -> bool:
+        return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
 
 class SshRunner:
     """Over `ssh HOST` (keys or agent; we never handle the Pi's password)."""
@@ -96,6 +87,9 @@ class SshRunner:
     def exists(self, p: str) -> bool:
         return self._ssh(f"test -e {shlex.quote(p)}").returncode == 0
 
+    def ok(self, argv: list[str]) -> bool:
+        return self._ssh(" ".join(shlex.quote(a) for a in argv)).returncode == 0
+
     def run(self, argv: list[str]) -> str:
         done = self._ssh("sudo " + " ".join(shlex.quote(a) for a in argv))
         if done.returncode:
@@ -117,11 +111,19 @@ def board_serial(runner) -> str:
 
 
 def kiosk_config(enrolled: dict) -> bytes:
+    """kiosk.json for the Pi port (docs/firmware.md): no Wi-Fi (the OS has the network)."""
     from noxus_provision import kioskconfig
 
     cfg = kioskconfig.build(enrolled, "pi", None, None)
-    cfg["journal_dir"] = f"{STATE_DIR}/journal"
+    del cfg["journal_dir"]
+    cfg.update(data_dir=DATA_DIR, pinmap=f"{APP}/hardware/pinmap.json", firmware_hash=app_tree_hash())
     return kioskconfig.dumps(cfg)
+
+
+def app_tree_hash() -> str:
+    from noxus_provision.fileset import BoardFile, tree_hash
+
+    return tree_hash([BoardFile(p[len(APP) + 1:], d) for p, d in app_files().items()])
 
 
 def app_files(repo: pathlib.Path = REPO) -> dict[str, bytes]:
@@ -143,8 +145,9 @@ def _same(runner, path: str, data: bytes) -> bool:
 
 
 def requirements() -> list[str]:
-    """The kiosk's third-party packages, pinned to what this laptop tested with."""
-    return [f"chumicro-mqtt=={importlib.metadata.version('chumicro-mqtt')}"]
+    """The kiosk's third-party packages: the MQTT client pinned to what this laptop tested
+    with, and the Pi's SPI and GPIO bindings (firmware/ports/pi/hw.py)."""
+    return [f"chumicro-mqtt=={importlib.metadata.version('chumicro-mqtt')}", "spidev", "RPi.GPIO"]
 
 
 def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, pip: bool = True):
@@ -164,8 +167,9 @@ def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, p
         yield f"venv {VENV}", True
     if pip:
         wanted = requirements()
-        have = runner.run([f"{VENV}/bin/pip", "freeze"]).split()
-        missing = [r for r in wanted if r.lower() not in (h.lower() for h in have)]
+        have = {h.lower().split("==")[0]: h.lower() for h in runner.run([f"{VENV}/bin/pip", "freeze"]).split()}
+        missing = [r for r in wanted if (r.lower() not in have.values() if "==" in r
+                                          else r.lower().replace("_", "-") not in have)]
         if missing:
             runner.run([f"{VENV}/bin/pip", "install", "-q", *missing])
         yield "dependencies " + ", ".join(wanted), bool(missing)
@@ -178,7 +182,7 @@ def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, p
         changed_any |= not same
         yield f"config {CONFIG} (mode 600)", not same
 
-    unit = UNIT.encode()
+    unit = UNIT_SOURCE.read_bytes()
     same = _same(runner, UNIT_PATH, unit)
     if not same:
         runner.write(UNIT_PATH, unit)
@@ -186,7 +190,12 @@ def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, p
     yield f"systemd unit {UNIT_PATH}", not same
 
     if systemd:
-        runner.run(["mkdir", "-p", STATE_DIR])
+        if runner.ok(["id", "-u", USER]):
+            yield f"system user {USER}", False
+        else:
+            runner.run(["useradd", "--system", "--home-dir", APP, "--shell", "/usr/sbin/nologin",
+                        "--groups", GROUPS, USER])
+            yield f"system user {USER} (groups {GROUPS})", True
         runner.run(["systemctl", "daemon-reload"])
         runner.run(["systemctl", "enable", "noxus-kiosk.service"])
         runner.run(["systemctl", "restart" if changed_any else "start", "noxus-kiosk.service"])

@@ -181,7 +181,8 @@ def test_pi_install_with_site_enrolls_the_pi_by_its_serial_number(backend, tmp_p
     r = cli(backend, *args)
     assert r.exit_code == 0, r.output
     cfg = json.loads((root / "etc/noxus/kiosk.json").read_text())
-    assert cfg["kiosk_id"] == "nx-10000000a3b4c5d6" and cfg["journal_dir"] == "/var/lib/noxus/journal"
+    assert cfg["kiosk_id"] == "nx-10000000a3b4c5d6" and cfg["data_dir"] == "/var/lib/noxus-kiosk"
+    assert cfg["pinmap"] == "/opt/noxus/hardware/pinmap.json" and len(cfg["firmware_hash"]) == 64
     assert cfg["broker"]["password"] not in r.output
     ok = mqtt_pub(backend.broker, cfg["kiosk_id"], cfg["broker"]["password"], f"noxus/v1/{cfg['kiosk_id']}/state")
     assert ok.returncode == 0 and "failed" not in ok.stderr

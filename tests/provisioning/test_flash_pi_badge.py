@@ -75,11 +75,12 @@ def test_pi_install_into_a_prefix_then_a_rerun_changes_nothing(tmp_path):
     runner = pi.LocalRunner(root)
     first = dict(pi.install(runner, config, systemd=False, pip=False))
     assert all(first.values())
-    assert (root / "opt/noxus/venv/bin/python").exists()
-    assert (root / "opt/noxus/app/firmware/core/journal.py").exists()
+    assert (root / "opt/noxus/.venv/bin/python").exists()
+    assert (root / "opt/noxus/firmware/ports/pi/main.py").exists()
+    assert (root / "opt/noxus/hardware/pinmap.json").exists()
     assert (root / "etc/noxus/kiosk.json").stat().st_mode & 0o777 == 0o600
     unit = (root / "etc/systemd/system/noxus-kiosk.service").read_text()
-    assert "ExecStart=/opt/noxus/venv/bin/python -m firmware.ports.pi.main /etc/noxus/kiosk.json" in unit
+    assert "ExecStart=/opt/noxus/.venv/bin/python -m firmware.ports.pi.main /etc/noxus/kiosk.json" in unit
     again = dict(pi.install(runner, config, systemd=False, pip=False))
     assert not any(again.values())
 

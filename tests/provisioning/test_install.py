@@ -3,7 +3,7 @@
 import pytest
 from noxus_provision.board import Board
 from noxus_provision.errors import BoardGone, ProvisionError
-from noxus_provision.fileset import MANIFEST, firmware_files
+from noxus_provision.fileset import MANIFEST, firmware_files, tree_hash
 from noxus_provision.install import install
 
 
@@ -19,6 +19,8 @@ def test_install_writes_every_file_then_a_rerun_writes_none(simboard, sim_files)
     for f in sim_files:
         assert (simboard.root / f.path).read_bytes() == f.data
     assert (simboard.root / MANIFEST).exists()
+    # the tree hash the Pico port reports as fw_hash in its birth
+    assert (simboard.root / "firmware.sha").read_text().strip() == tree_hash(sim_files[:-1])
     with Board(simboard.device) as b:
         again = install(b, sim_files)
     assert again.written == [] and len(again.unchanged) == len(sim_files)
