@@ -42,3 +42,11 @@ def kiosk_image(core_files):
         files["emu.json"] = json.dumps({"kiosk_id": "EMU1", "pins": PINS, **cfg}).encode()
         return emulator.make_image(files)
     return image
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say it at the end of `make test`, not only with -rs: a skipped
+    emulator is a hole in the proof, never a silent one."""
+    why = emulator.missing()
+    if why:
+        terminalreporter.write_line(f"tests/rp2040 SKIPPED (emulated RP2040): {why}", yellow=True, bold=True)

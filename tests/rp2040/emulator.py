@@ -98,13 +98,14 @@ class Pico:
     runner are kept in .events (dicts); .out is what the board printed."""
 
     def __init__(self, image, cs_pin=17, watch_pins=(), spi=0, cut_at_cycle=None, max_cycles=None,
-                 flash_timing=None):
+                 flash_timing=None, cut_at_flash_op=None, seed=1):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="noxus-rp2-"))
         (self.tmp / "flash_in.bin").write_bytes(image)
         self.cfg = {"bootrom": str(BOOTROM), "firmware": str(FIRMWARE),
                     "flash_in": str(self.tmp / "flash_in.bin"), "flash_out": str(self.tmp / "flash_out.bin"),
                     "spi": spi, "cs_pin": cs_pin, "watch_pins": list(watch_pins),
-                    "cut_at_cycle": cut_at_cycle, "max_cycles": max_cycles, "flash_timing": flash_timing}
+                    "cut_at_cycle": cut_at_cycle, "max_cycles": max_cycles, "flash_timing": flash_timing,
+                    "cut_at_flash_op": cut_at_flash_op, "seed": seed}
         (self.tmp / "cfg.json").write_text(json.dumps(self.cfg))
         self.events = []
         self.out = bytearray()
@@ -167,17 +168,21 @@ class Pico:
                                          f"board output: {bytes(self.out[-800:]).decode(errors='replace')}")
                 self._cond.wait(left)
 
-    def wait_out(self, text, timeout=60):
-        """Wait until the board printed text (bytes or str)."""
+    def wait_out(self, text, timeout=60, or_off=False):
+        """Wait until the board printed text (bytes or str). or_off: -> False
+        if the power went off first (a scheduled cut)."""
         text = text.encode() if isinstance(text, str) else text
         deadline = time.monotonic() + timeout
         with self._cond:
             while text not in self.out:
+                if or_off and (self.off or self.events and self.events[-1]["ev"] == "exit"):
+                    return False
                 # the friendly REPL's prompt: the program ended (or never started)
                 if self.off or time.monotonic() > deadline or b"\n>>> " in self.out:
                     raise AssertionError(f"the board never printed {text!r}; it printed:\n"
                                          f"{bytes(self.out[-1500:]).decode(errors='replace')}")
                 self._cond.wait(0.5)
+        return True
 
     def now(self):
         """(cycle, t_ns) of the emulator now."""
@@ -231,10 +236,15 @@ class Pico:
         self.transport = t
         return t
 
-    def exec(self, code):
+    def exec(self, code, timeout=60):
+        """Run code on the board (raw REPL); -> its output. A Python error on
+        the board raises AssertionError with its traceback."""
         if self.transport is None:
             self.repl()
-        return self.transport.exec(code).decode()
+        out, err = self.transport.exec_raw(code, timeout=timeout)
+        if err:
+            raise AssertionError(f"error on the board:\n{err.decode(errors='replace')}")
+        return out.decode(errors="replace")
 
     def eval(self, expr):
         if self.transport is None:

@@ -45,6 +45,19 @@ const maxNs = cfg.max_cycles != null ? cfg.max_cycles * NS_PER_CYCLE : Infinity;
 let hostTx = []; // bytes from the host waiting for room in the CDC FIFO
 let client = null;
 const stats = { flash_erases: 0, flash_programs: 0, watchdog_resets: 0 };
+// cut_at_flash_op: lose power inside the Nth flash operation (sector erase or
+// page program, counted from power-on), at a random point of it
+const cutOp = cfg.cut_at_flash_op ?? -1;
+let flashOps = 0;
+// torn operations are random, from a seed (cfg.seed) so a failure replays
+let seed = (cfg.seed ?? 1) >>> 0;
+const random = () => { // mulberry32
+  seed = (seed + 0x6d2b79f5) >>> 0;
+  let t = seed;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
 
 // -- power: write the flash as it is and stop -----------------------------------
 function powerOff(reason, extra = {}) {
@@ -72,9 +85,9 @@ hooks.set(rom.RE, (r) => { // flash_range_erase(offset, count, block_size, block
   const [off, count] = [r[0], r[1]];
   for (let a = off; a < off + count; a += 4096) {
     stats.flash_erases++;
-    if (tornBy(T.erase_sector_ns)) {
+    if (++flashOps === cutOp || tornBy(T.erase_sector_ns)) {
       // cut mid-erase: the sector holds a mix of erased and old bytes
-      for (let i = a; i < a + 4096; i++) if (Math.random() < 0.5) flash[i] = 0xff;
+      for (let i = a; i < a + 4096; i++) if (random() < 0.5) flash[i] = 0xff;
       powerOff('cut', { during: 'erase', offset: a });
     }
     flash.fill(0xff, a, a + 4096);
@@ -85,8 +98,8 @@ hooks.set(rom.RP, (r) => { // flash_range_program(offset, data, count): bits onl
   for (let p = 0; p < count; p += 256) {
     stats.flash_programs++;
     const n = Math.min(256, count - p);
-    const torn = tornBy(T.program_page_ns);
-    const upto = torn ? Math.floor(Math.random() * n) : n;
+    const torn = ++flashOps === cutOp || tornBy(T.program_page_ns);
+    const upto = torn ? Math.floor(random() * n) : n;
     for (let i = 0; i < upto; i++) flash[off + p + i] &= mcu.readUint8(data + p + i);
     if (torn) powerOff('cut', { during: 'program', offset: off + p });
   }
