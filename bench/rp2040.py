@@ -33,12 +33,12 @@ def table(r: dict) -> str:
         (f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
          f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch"),
         ("power-cut runs (random cycle) / punches fed back, all found once",
-         f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
-         f"(seed {r.get('power_cut_seed', '?')})"),
+         (f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
+          f"(seed {r.get('power_cut_seed', '?')})")),
     ]
     lines = [BEGIN, "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)", "",
-             f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.rp2040` "
-             "(tests/rp2040, docs/rp2040-emulation.md).", "",
+             (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.rp2040` "
+              "(tests/rp2040, docs/rp2040-emulation.md)."), "",
              "| figure | value |", "| --- | --- |"]
     lines += [f"| {a} | {b} |" for a, b in rows]
     lines += ["", END]

@@ -12,7 +12,7 @@ HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
 # Pins of the interim program (board/emu_kiosk.py); the reader on SPI0.
-PINS = dict(sck=18, mosi=19, miso=16, cs=17, green=14, red=15, buzzer=13)
+PINS = {"sck": 18, "mosi": 19, "miso": 16, "cs": 17, "green": 14, "red": 15, "buzzer": 13}
 
 
 def pytest_collection_modifyitems(config, items):

@@ -44,8 +44,8 @@ def missing():
 
 
 def _lfs(buffer=None):
-    kw = dict(block_size=FS_BLOCK, block_count=FS_BLOCKS, prog_size=256, read_size=32,
-              lookahead_size=32)
+    kw = {"block_size": FS_BLOCK, "block_count": FS_BLOCKS, "prog_size": 256, "read_size": 32,
+          "lookahead_size": 32}
     if buffer is None:
         return littlefs.LittleFS(**kw)
     fs = littlefs.LittleFS(mount=False, **kw)
@@ -213,8 +213,8 @@ class Pico:
         if self.transport is not None:
             try:
                 self.transport.close()
-            except Exception:
-                pass
+            except OSError:
+                pass  # the emulator is already gone
             self.transport = None
         out = self.tmp / "flash_out.bin"
         return out.read_bytes() if out.exists() else None

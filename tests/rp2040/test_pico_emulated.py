@@ -3,6 +3,7 @@ firmware: the MFRC522 on SPI0 (a register-level model), LED and buzzer as
 GPIO edges in emulated time, the journal on the rp2 littlefs in flash, the
 watchdog, and power cuts at random cycles. docs/rp2040-emulation.md."""
 
+import itertools
 import json
 import os
 import pathlib
@@ -70,7 +71,7 @@ def feedbacks(pico, after_ns=0, before_ns=float("inf")):
 def buzzer_segments(pico, after_ns, before_ns=float("inf")):
     """Lengths (ms) of the buzzer's on and off segments between two times."""
     edges = [e for e in pico.gpio(BUZZER) if after_ns <= e["t_ns"] < before_ns]
-    return [round((b["t_ns"] - a["t_ns"]) / 1e6) for a, b in zip(edges, edges[1:])]
+    return [round((b["t_ns"] - a["t_ns"]) / 1e6) for a, b in itertools.pairwise(edges)]
 
 
 def pattern(segments, nominal, poll_ms=50):
@@ -176,7 +177,7 @@ def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(kiosk_image):
             boot_seqs.append(int(line[2]))
             steps = []
             for k in range(5):
-                steps += tap("0b%06x" % n, 10 + 220 * k, hold_ms=120)
+                steps += tap(f"0b{n:06x}", 10 + 220 * k, hold_ms=120)
                 n += 1
             cut_ms = rnd.uniform(0, 1150) if op is None else 1150
             pico.script(steps + [{"after_ms": cut_ms, "cmd": "cut"}])
@@ -277,7 +278,7 @@ def test_heap_after_start_and_after_taps_does_not_grow(kiosk_image):
         # a new card every 150 ms, held 100 ms: room for the journal write
         steps = []
         for k in range(taps):
-            steps += tap("0d%06x" % k, 10 + 150 * k, hold_ms=100)
+            steps += tap(f"0d{k:06x}", 10 + 150 * k, hold_ms=100)
         run_script(pico, steps, 150 * taps + 300)
         out = bytes(pico.out).decode(errors="replace")
     start_free = int(out.split("mem_free ")[1].split()[0])

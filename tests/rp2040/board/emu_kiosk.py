@@ -11,6 +11,7 @@ import time
 from machine import SPI, WDT, Pin
 
 from firmware.core.clock import Clock
+
 try:
     from firmware.core.ui.pins import PinFeedback
 except ImportError:  # before the core's ui package
@@ -37,7 +38,7 @@ def main(path="/emu.json"):
                   cooldown_ms=cfg.get("cooldown_ms", 3000), poll_ms=cfg.get("poll_ms", 50))
     wdt = WDT(timeout=cfg.get("wdt_ms", 8000))
     gc.collect()
-    print("NX boot %d seq %d mem_free %d" % (journal.boot, journal.last_seq, gc.mem_free()))
+    print("NX boot %d seq %d mem_free %d" % (journal.boot, journal.last_seq, gc.mem_free()))  # noqa: UP031
     poll = kiosk.poll_ms
     hang_at = cfg.get("hang_after_ms")
     mem_every = cfg.get("mem_every", 100)
@@ -53,7 +54,7 @@ def main(path="/emu.json"):
             taps = kiosk.taps
             if taps % mem_every == 0:
                 gc.collect()
-                print("NX taps %d mem_free %d" % (taps, gc.mem_free()))
+                print("NX taps %d mem_free %d" % (taps, gc.mem_free()))  # noqa: UP031
         if hang_at is not None and time.ticks_diff(start, hang_at) >= 0:
             print("NX hang")
             while True:  # a hung main loop: only the watchdog gets us out
