@@ -44,26 +44,6 @@ def _check_stored(engine, prefix: str, expected: int) -> None:
         raise SystemExit(f"{prefix}: {stored} punches stored, expected {expected}: not exactly once")
 
 
-def run_proposed(name: str, url: str, port: int, rows: list[report.Row], workloads: list[Workload],
-                 tag: str) -> None:
-    """(c) again, with bench/proposed.py patched into a fresh worker."""
-    engine = make_engine(url)
-    for w in workloads:
-        databases.register_kiosks(engine, w.kiosk_ids(f"p{w.per_message}{tag}"))
-    databases.register_kiosks(engine, [f"pwarm{tag}-00"])
-    worker = scenarios.IngestWorkerProcess(url, port, proposed=True)
-    try:
-        scenarios.warm_up(port, f"pwarm{tag}")
-        for w, row in zip(workloads, rows, strict=True):
-            row.p_s = scenarios.durable_ingest(port, w, f"p{w.per_message}{tag}")
-            _check_stored(engine, f"p{w.per_message}{tag}", w.punches)
-            print(f"[{name}] {w.label}: (c') proposed {row.p_s:7.2f} s   c'/a = "
-                  f"{row.p_rate / row.a_rate:.0%}   c'/b = {row.p_rate / row.b_rate:.0%}", flush=True)
-    finally:
-        worker.stop()
-        engine.dispose()
-
-
 def run_database(name: str, url: str, port: int, workloads: list[Workload], tag: str) -> list[report.Row]:
     engine = make_engine(url)
     rows = []
@@ -98,10 +78,7 @@ def run_rounds(name: str, url: str, port: int, workloads: list[Workload], args) 
     machine drifts); the table keeps the median of each."""
     rounds = []
     for r in range(args.rounds):
-        got = run_database(name, url, port, workloads, f"r{r}")
-        if not args.no_proposed:
-            run_proposed(name, url, port, got, workloads, f"r{r}")
-        rounds.append(got)
+        rounds.append(run_database(name, url, port, workloads, f"r{r}"))
     return [report.median(list(same)) for same in zip(*rounds, strict=True)]
 
 
@@ -109,7 +86,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--punches", type=int, default=20_000, help="punches in the batched workload")
-    ap.add_argument("--batch", type=int, default=50, help="punches per message (firmware sender: 50)")
+    ap.add_argument("--batch", type=int, default=20, help="punches per message (firmware sender: BATCH_MAX = 20)")
     ap.add_argument("--single", type=int, default=2_000, help="punches in the 1-punch/message workload")
     ap.add_argument("--kiosks", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3, help="repetitions; the table shows medians")
@@ -118,8 +95,6 @@ def main(argv=None) -> None:
     ap.add_argument("--autosave", type=int, default=100,
                     help="Mosquitto autosave_interval (changes between saves); 100 as in "
                          "deploy/mosquitto/mosquitto.conf, the devstack default is 1")
-    ap.add_argument("--no-proposed", action="store_true",
-                    help="skip (c') with the changes of bench/proposed.py")
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
     workloads = [Workload(args.punches, args.batch, args.kiosks), Workload(args.single, 1, args.kiosks)]

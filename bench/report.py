@@ -17,7 +17,6 @@ class Row:
     a_s: float  # (a) raw MQTT, seconds for all messages
     b_s: float  # (b) raw INSERT, seconds for all rows
     c_s: float  # (c) durable ingest, seconds until the last app ack
-    p_s: float | None = None  # (c) with bench/proposed.py patched into the worker
 
     @property
     def a_msg_rate(self) -> float:
@@ -40,10 +39,6 @@ class Row:
         return self.messages / self.c_s
 
     @property
-    def p_rate(self) -> float | None:
-        return None if self.p_s is None else self.punches / self.p_s
-
-    @property
     def c_over_a(self) -> float:
         return self.c_rate / self.a_rate
 
@@ -57,10 +52,8 @@ def median(rows: list[Row]) -> Row:
     from statistics import median as med
 
     first = rows[0]
-    p = [r.p_s for r in rows if r.p_s is not None]
     return Row(first.database, first.workload, first.punches, first.messages,
-               med(r.a_s for r in rows), med(r.b_s for r in rows), med(r.c_s for r in rows),
-               med(p) if p else None)
+               med(r.a_s for r in rows), med(r.b_s for r in rows), med(r.c_s for r in rows))
 
 
 def _n(x: float) -> str:
@@ -72,21 +65,14 @@ def _pct(x: float, target: float) -> str:
 
 
 def table(rows: list[Row], context: list[str]) -> str:
-    proposed = any(r.p_s is not None for r in rows)
     head = ("| database | workload | N punches (messages) | (a) raw MQTT punches/s (msg/s) "
             "| (b) raw INSERT rows/s | (c) durable ingest punches/s (msg/s) | c/a (≥ 50 %) | c/b (≥ 25 %) |")
-    if proposed:
-        head += " (c′) with bench/proposed.py punches/s | c′/a | c′/b |"
-    lines = [head, "|" + "---|" * (11 if proposed else 8)]
+    lines = [head, "|" + "---|" * 8]
     for r in rows:
         line = (f"| {r.database} | {r.workload} | {_n(r.punches)} ({_n(r.messages)}) "
                 f"| {_n(r.a_rate)} ({_n(r.a_msg_rate)}) | {_n(r.b_rate)} "
                 f"| {_n(r.c_rate)} ({_n(r.c_msg_rate)}) | {_pct(r.c_over_a, 0.5)} "
                 f"| {_pct(r.c_over_b, 0.25)} |")
-        if proposed:
-            line += (f" {_n(r.p_rate)} | {_pct(r.p_rate / r.a_rate, 0.5)} "
-                     f"| {_pct(r.p_rate / r.b_rate, 0.25)} |"
-                     if r.p_s else " – | – | – |")
         lines.append(line)
     return "\n".join(context + ["", *lines])
 

@@ -115,11 +115,10 @@ def raw_insert(engine, work: Workload, kiosk_prefix: str) -> float:
 class IngestWorkerProcess:
     """The real IngestWorker (bench/worker_proc.py) on this broker and database."""
 
-    def __init__(self, url: str, port: int, proposed: bool = False):
+    def __init__(self, url: str, port: int):
         self.port = port
         self.client_id = "bench-" + uuid.uuid4().hex[:8]
-        env = {"NOXUS_BENCH_PROPOSED": "1"} if proposed else {}
-        self.proc = _spawn("bench.worker_proc", url, str(port), self.client_id, env=env)
+        self.proc = _spawn("bench.worker_proc", url, str(port), self.client_id)
 
     def stop(self) -> None:
         _stop(self.proc)

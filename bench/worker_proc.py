@@ -17,10 +17,6 @@ from noxus.ingest.worker import IngestWorker
 
 
 def main(url: str, port: int, client_id: str) -> None:
-    if os.environ.get("NOXUS_BENCH_PROPOSED"):
-        from bench import proposed
-
-        proposed.apply()
     logging.basicConfig(level=logging.WARNING, format="worker: %(message)s")
     settings = Settings(database_url=url, mqtt_host="127.0.0.1", mqtt_port=port,
                         ingest_client_id=client_id, ingest_share_group=client_id)

@@ -17,6 +17,7 @@ import time
 from firmware.core.ticks import ticks_diff, ticks_ms
 
 EARLIEST_VALID_S = 1704067200  # 2024-01-01: anything earlier is an unset RTC
+LATEST_VALID_S = 0xFFFFFFFF  # 2106: the journal stores u32 seconds; later is a broken RTC
 JUMP_MS = 2000  # crystal drift is ~ppm; two seconds between loops is a step
 
 
@@ -45,7 +46,7 @@ class Clock:
     def now_ms(self):
         """UTC epoch ms, or None while the clock has never been set."""
         t = self._source()
-        if t < EARLIEST_VALID_S:
+        if t < EARLIEST_VALID_S or t >= LATEST_VALID_S:
             return None
         return int(t * 1000)
 

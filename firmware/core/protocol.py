@@ -176,7 +176,7 @@ def _loads(payload, kiosk_id=None):
     if not isinstance(d, dict):
         return None, "payload must be a JSON object"
     v = d.get("v")
-    if v != VERSION:
+    if not _is_int(v) or v != VERSION:  # not true, not 1.0
         return None, "protocol version %r not supported (this side speaks v%d)" % (v, VERSION)
     kid = d.get("kiosk")
     err = check_kiosk_id(kid)

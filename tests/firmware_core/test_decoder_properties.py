@@ -242,3 +242,17 @@ def test_any_single_bit_flip_of_a_record_is_detected(p):
         bad[bit // 8] ^= 1 << (bit % 8)
         back, _ = journal.decode_record(bytes(bad) + bytes(3), 0, p.boot)
         assert back is None or back == p, f"bit {bit} flipped: decoded {back!r} instead of {p!r}"
+
+
+def test_a_version_that_only_equals_1_loosely_is_refused():
+    for v in ("true", "1.0"):
+        body = '{"v": %s, "kiosk": "K1", "upto": 3}' % v
+        assert protocol.decode_ack(body.encode()) == (None, "protocol version %s not supported (this side speaks v1)"
+                                                      % ("True" if v == "true" else "1.0"))
+
+
+def test_a_clock_past_2106_counts_as_unset_instead_of_breaking_every_tap():
+    from firmware.core.clock import Clock
+
+    assert Clock(source=lambda: 2 ** 32 + 5).now_ms() is None
+    assert Clock(source=lambda: 1767225600.5).now_ms() == 1767225600500

@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
@@ -41,19 +41,44 @@ class Outcome:
 
 
 def _insert(session: Session, model, rows: list[dict], conflict: list[str], returning=()):
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING [RETURNING]; rows all have the same keys."""
+    if not rows:
+        return []
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql" and len(rows) > 1:
+        return _pg_unnest(session, table, rows, conflict, returning)
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    # Rows as parameters, not .values(rows): the statement compiles once and is
-    # cached, and SQLAlchemy still sends multi-row INSERTs ("insertmanyvalues").
-    # Measured on PostgreSQL: 75-90 ms instead of 265-295 ms per 240-row group.
-    stmt = dialect.insert(model).on_conflict_do_nothing(index_elements=conflict)
+    # Rows as executemany parameters: compiled once and cached, still sent as
+    # multi-row INSERTs (SQLAlchemy "insertmanyvalues").
+    stmt = dialect.insert(table).on_conflict_do_nothing(index_elements=conflict)
     if returning:
-        stmt = stmt.returning(*returning)
-    out = []
-    for i in range(0, len(rows), INSERT_CHUNK):
-        result = session.execute(stmt, rows[i:i + INSERT_CHUNK])
-        if returning:
-            out.extend(result.all())
-    return out
+        stmt = stmt.returning(*(table.c[col.key] for col in returning))
+        return list(session.execute(stmt, rows).all())
+    session.execute(stmt, rows)
+    return []
+
+
+def _pg_array_type(column) -> str:
+    name = type(column.type).__name__.lower()
+    if "int" in name:
+        return "bigint[]"
+    if "date" in name or "time" in name:
+        return "timestamptz[]"
+    return "text[]"
+
+
+def _pg_unnest(session: Session, table, rows: list[dict], conflict: list[str], returning) -> list:
+    # PostgreSQL: one statement per group, each column bound as one array, so
+    # nothing per row to expand, parse or plan (2.5x faster than multi-row
+    # VALUES in bench/). Values must be ready for the driver: _row() gives
+    # UTC-aware datetimes, as UTCDateTime would.
+    cols = list(rows[0])
+    arrays = ", ".join(f"CAST(:{c} AS {_pg_array_type(table.c[c])})" for c in cols)
+    ret = ", ".join(col.key for col in returning)
+    sql = text(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
+               f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING" + (f" RETURNING {ret}" if ret else ""))
+    result = session.execute(sql, {c: [r[c] for r in rows] for c in cols})
+    return list(result.all()) if ret else []
 
 
 def _dead(session: Session, outcome: Outcome, msg: Incoming, reason: str) -> None:
@@ -167,13 +192,17 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates) -> int:
                           .with_for_update()).one()
     cursor.duplicates += duplicates
     mark = cursor.acked_seq
-    top = max(p.seq for _, b in items for p in b.punches)
+    seqs = {p.seq for _, b in items for p in b.punches}
+    top = max(seqs)
     if top > mark:
         # A batch lists every punch the kiosk still holds from `from` to its last
         # seq, so a seq up to `top` that is neither in it nor stored is gone.
-        stored = session.exec(select(func.count()).select_from(Punch).where(
-            Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
-        missing = top - mark - stored
+        if sum(1 for s in seqs if s > mark) == top - mark:
+            missing = 0  # the usual case: this group holds all of (mark, top]
+        else:
+            stored = session.exec(select(func.count()).select_from(Punch).where(
+                Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
+            missing = top - mark - stored
         if missing:
             cursor.lost += missing
             outcome.lost += missing
