@@ -152,3 +152,13 @@ def test_pages_render_in_french_and_english(app, world, session):
         assert r.status_code == 200, (path, r.text[:500])
     assert "Sortie manquante" in hr.get(f"/hr/employees/{e.id}?month=2026-03").text
     assert "Missing OUT" in hr.get(f"/hr/employees/{e.id}?month=2026-03&lang=en").text
+
+
+@pytest.mark.parametrize("url, params", [
+    ("/api/v1/hr/badges", {"uid": "not-hex!"}),
+    ("/api/v1/hr/exports", {"first": "0001-01-01", "last": "0001-01-02"}),
+    ("/api/v1/hr/exceptions", {"first": "9999-12-30", "last": "9999-12-31"}),
+])
+def test_odd_query_values_are_4xx_not_500(app, world, url, params):
+    r = as_user(app, Role.HR_ADMIN, world.a.id).get(url, params=params)
+    assert r.status_code == 422, r.text

@@ -30,7 +30,10 @@ def listing(session: Session, scope: Scope, employee_id: int | None = None, uid:
     if employee_id is not None:
         stmt = stmt.where(Badge.employee_id == employee_id)
     if uid:
-        stmt = stmt.where(Badge.uid == normalize_uid(uid))
+        try:
+            stmt = stmt.where(Badge.uid == normalize_uid(uid))
+        except ValueError as e:
+            raise HRError(str(e)) from None
     return list(session.exec(stmt.order_by(Badge.uid, Badge.valid_from)).all())
 
 

@@ -61,6 +61,9 @@ class Timesheet:
 
 
 def check_period(first: date, last: date, settings: Settings) -> None:
+    for d in (first, last):
+        if not 2000 <= d.year <= 2100:
+            raise HRError(f"{d} is out of range: give dates between 2000 and 2100")
     if last < first:
         raise HRError(f"the period ends ({last}) before it starts ({first}): swap the dates")
     n = (last - first).days + 1
