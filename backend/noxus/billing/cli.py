@@ -46,6 +46,24 @@ def run(period: str = typer.Option(None, help="month to invoice, YYYY-MM (defaul
         console.print(f"[red]{err}[/red]")
 
 
+@app.command("issue")
+def issue_missing() -> None:
+    """Render the PDF and queue the e-mail of finalized invoices that have none yet
+    (after `run --no-documents`); safe to repeat."""
+    from sqlmodel import select
+
+    from noxus.billing.issuing import issue
+    from noxus.billing.models import Document, Invoice
+
+    with _session() as s:
+        done = select(Document.invoice_id).where(Document.kind.in_(["invoice", "credit_note"]))
+        todo = s.exec(select(Invoice).where(Invoice.number.is_not(None), Invoice.id.not_in(done))).all()
+        for inv in todo:
+            issue(s, inv, get_settings(), actor="cli")
+            s.commit()
+    console.print(f"{len(todo)} invoices issued")
+
+
 @app.command("dunning")
 def dunning_cmd(today: str = typer.Option(None, help="YYYY-MM-DD (default: today, Europe/Zurich)")) -> None:
     """Reminders, suspensions and §7.6 retrieval flags due today."""
@@ -67,7 +85,7 @@ def import_camt(files: list[pathlib.Path]) -> None:
         for f in files:
             try:
                 r = import_camt054(s, f.read_bytes(), actor="cli")
-            except CamtError as exc:
+            except (CamtError, OSError) as exc:
                 console.print(f"[red]{f}: {exc}[/red]")
                 s.rollback()
                 continue
