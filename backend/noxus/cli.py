@@ -99,10 +99,14 @@ def demo(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     var = var.resolve()
     broker = Mosquitto(var / "mosquitto").start()
     env = {**os.environ, "NOXUS_MQTT_PORT": str(broker.port),
-           "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db")}
+           "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db"),
+           "NOXUS_COOKIE_SECURE": "false"}  # plain http on 127.0.0.1
     os.environ.update(env)
     get_settings.cache_clear()
     upgrade(env["NOXUS_DATABASE_URL"])
+    from noxus.auth.demo import DEMO_PASSWORD, DEMO_USER, ensure_demo_admin
+
+    token_file = ensure_demo_admin(env["NOXUS_DATABASE_URL"], var)
     procs: list[subprocess.Popen] = []
     noxus = [sys.executable, "-m", "noxus.cli"]
     for n in range(1, kiosks + 1):
@@ -119,7 +123,9 @@ def demo(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     console.print(f"  web UI      http://127.0.0.1:{port}/\n  API docs    http://127.0.0.1:{port}/docs\n"
                   f"  broker      mosquitto on 127.0.0.1:{broker.port} "
                   f"(mosquitto_sub -p {broker.port} -t 'noxus/v1/#' -v)\n"
-                  f"  database    {env['NOXUS_DATABASE_URL']}\n  Ctrl-C stops everything.")
+                  f"  database    {env['NOXUS_DATABASE_URL']}\n"
+                  f"  log in      {DEMO_USER} / {DEMO_PASSWORD}   (API token in {token_file})\n"
+                  "  Ctrl-C stops everything.")
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     try:

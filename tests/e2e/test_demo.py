@@ -25,11 +25,12 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
         while time.monotonic() < deadline and len({p["kiosk_id"] for p in punches}) < 3:
             time.sleep(1)
             try:
-                punches = httpx.get(f"http://127.0.0.1:{port}/api/v1/punches?limit=100").json()
-            except httpx.HTTPError:
+                auth = {"Authorization": "Bearer " + (tmp_path / "var" / "demo-token.txt").read_text().strip()}
+                punches = httpx.get(f"http://127.0.0.1:{port}/api/v1/punches?limit=100", headers=auth).json()
+            except (httpx.HTTPError, OSError):
                 continue
         assert {p["kiosk_id"] for p in punches} == {"DEMO-1", "DEMO-2", "DEMO-3"}
-        page = httpx.get(f"http://127.0.0.1:{port}/").text
+        page = httpx.get(f"http://127.0.0.1:{port}/", headers=auth).text
         assert "DEMO-1" in page and punches[0]["badge_uid"] in page
     finally:
         proc.send_signal(signal.SIGINT)

@@ -2,9 +2,10 @@ from fastapi import APIRouter, Query
 from sqlmodel import select
 
 from noxus.core.deps import SessionDep
+from noxus.core.security import TechRule
 from noxus.ingest.models import DeadLetter, DeadLetterPublic, Punch, PunchPublic
 
-router = APIRouter(prefix="/api/v1", tags=["ingest"])
+router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[TechRule])  # raw data of every tenant
 
 
 def punch_public(p: Punch) -> PunchPublic:

@@ -9,11 +9,12 @@ from fastapi.templating import Jinja2Templates
 from sqlmodel import select
 
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.security import StaffRule
 from noxus.fleet import service as fleet
 from noxus.ingest.models import Punch
 
 templates = Jinja2Templates(directory=pathlib.Path(__file__).parent / "templates")
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[StaffRule])  # overview of every tenant
 
 
 @router.get("/", response_class=HTMLResponse)
