@@ -15,12 +15,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from sqlmodel import Session
 
 # "METHOD /path" -> why it is excused (a defect owned by another context, reported to its owner)
-KNOWN_ISSUES: dict[str, str] = {
-    "POST /api/v1/billing/runs": "billing: year/month are not bounded in the schema; year 0 gives ValueError "
-                                 "(500). Owner: billing (validate 2000 <= year <= 2100, 1 <= month <= 12).",
-    "GET /api/v1/hr/badges": "hr: ?uid= that is not hex raises HRError from normalize_uid outside the "
-                             "route's error mapping (500). Owner: hr (map it to 400/422).",
-}
+KNOWN_ISSUES: dict[str, str] = {}
 EXAMPLES = int(os.environ.get("NOXUS_SCHEMATHESIS_EXAMPLES", "15"))
 
 
