@@ -123,9 +123,9 @@ def audit_verify() -> None:
         r = audit.verify(s)
         _n, head = audit.head(s)
     if r.ok:
-        console.print(f"[green]audit chain intact[/green]: {r.checked} entries, head {head}")
+        typer.echo(f"audit chain intact: {r.checked} entries, head {head}")
     else:
-        console.print(f"[red]audit chain BROKEN[/red] after {r.checked} good entries: {r.problem}")
+        typer.echo(f"audit chain BROKEN after {r.checked} good entries: {r.problem}", err=True)
         raise typer.Exit(1)
 
 
