@@ -53,6 +53,26 @@ def write_atomic(path, data):
     os.rename(tmp, path)
 
 
+def rewrite_prefix(path, keep, tail_chunks=()):
+    """Atomically replace `path` with its first `keep` bytes followed by
+    `tail_chunks`, copying through a small buffer (no whole file in RAM)."""
+    tmp = path + ".tmp"
+    buf = bytearray(256)
+    view = memoryview(buf)
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        left = keep
+        while left > 0:
+            n = src.readinto(view[:min(left, len(buf))])
+            if not n:
+                break
+            dst.write(view[:n])
+            left -= n
+        for chunk in tail_chunks:
+            dst.write(chunk)
+        sync(dst)
+    os.rename(tmp, path)
+
+
 def remove(path):
     try:
         os.remove(path)

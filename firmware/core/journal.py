@@ -155,31 +155,33 @@ class Journal:
         # A record failed its check: a torn tail (power cut mid-write) or, with
         # valid records after it, flash bit rot. Keep every valid record; the
         # bad one is reported lost by the backend's gap check, and no seq seen
-        # here is ever reused. Boot time: the heap is still unfragmented.
+        # here is ever reused. Only the part after `pos` is read into RAM: it is
+        # a few bytes for a torn tail, and a segment is 32 KiB.
         self.dropped_torn += 1
-        data = fsutil.read(path, b"")
-        boot = self._header_boot(data)
-        kept = [data[:pos]]
-        i = pos
-        while boot is not None and i < len(data):
-            p, nxt = decode_record(data, i, boot)
+        with open(path, "rb") as f:
+            boot = self._header_boot(f.read(SEG_HEADER))
+            f.seek(pos)
+            rest = f.read()
+        kept = []
+        i = 0
+        while boot is not None and i < len(rest):
+            p, nxt = decode_record(rest, i, boot)
             if p is not None and p.seq > prev:
-                kept.append(data[i:nxt])
+                kept.append(rest[i:nxt])
                 self.last_seq = max(self.last_seq, p.seq)
                 i, prev = nxt, p.seq
             else:
                 i += 1
-        tail = len(kept) == 1 and len(data) - pos >= 4
-        if tail:
-            (seq,) = struct.unpack_from("<I", data, pos)
+        if not kept and len(rest) >= 4:
+            (seq,) = struct.unpack_from("<I", rest, 0)
             if seq == self.last_seq + 1:  # the torn record's seq survived
                 self.last_seq = seq
-        data = None
-        if pos <= SEG_HEADER and len(kept) == 1:
+        rest = None
+        if pos <= SEG_HEADER and not kept:
             fsutil.remove(path)
             self._segments.remove(first)
         else:
-            fsutil.write_atomic(path, b"".join(kept))
+            fsutil.rewrite_prefix(path, pos, kept)
 
     @staticmethod
     def _header_boot(buf):
