@@ -1,7 +1,7 @@
 # NoxusTime — two commands: `make run` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: run test bench venv test-deps lint clean
+.PHONY: run test bench bench-all venv test-deps lint clean
 
 venv:
 	@./scripts/bootstrap.sh
@@ -17,9 +17,17 @@ run: venv
 test: test-deps
 	$(PY) -m pytest -q
 
-## Benchmarks; results go to docs/benchmarks.md.
+## Benchmarks: durable ingest vs raw broker and database, and the kiosk
+## firmware on the MicroPython Unix port (docs/benchmarks*.md).
 bench: test-deps
 	$(PY) -m bench
+	$(PY) -m bench.firmware_bench --quick
+
+## Every benchmark: also HR exports, the billing run and the emulated Pico.
+bench-all: bench
+	$(PY) -m bench.hr_export
+	$(PY) -m bench.billing_run
+	$(PY) -m bench.rp2040
 
 lint: venv
 	.venv/bin/ruff check firmware backend provisioning tests bench
