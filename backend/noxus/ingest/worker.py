@@ -21,8 +21,8 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from firmware.core import protocol
 import noxus.core.models  # noqa: F401  (every context's tables: foreign keys must resolve)
+from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.ingest.service import Incoming, Outcome, ingest
 from noxus.ops import metrics
