@@ -50,3 +50,23 @@ def pytest_terminal_summary(terminalreporter):
     why = emulator.missing()
     if why:
         terminalreporter.write_line(f"tests/rp2040 SKIPPED (emulated RP2040): {why}", yellow=True, bold=True)
+
+
+@pytest.fixture(scope="session")
+def program_image():
+    """-> image(**kiosk_json): the real Pico program (firmware/ports/pico), the
+    files noxus-provision install writes, plus a `network` stub (no CYW43 on
+    the emulator: the kiosk runs offline) and an enrolled kiosk.json."""
+    from noxus_provision.fileset import firmware_files
+    base = {f.path: f.data for f in firmware_files("pico", mpy=True)}
+    if "firmware/ports/pico/main.mpy" not in base:
+        pytest.skip("firmware/ports/pico/main.py is not there yet")
+
+    def image(**cfg):
+        files = dict(base)
+        files["network.py"] = (HERE / "board" / "network.py").read_bytes()
+        kiosk = {"kiosk_id": "EMU1", "wifi": {"ssid": "offline", "password": "x"},
+                 "broker": {"host": "127.0.0.1", "port": 1883}, **cfg}
+        files["kiosk.json"] = json.dumps(kiosk).encode()
+        return emulator.make_image(files)
+    return image

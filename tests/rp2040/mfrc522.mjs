@@ -81,7 +81,7 @@ export class Card {
       for (let i = 0; i < 5; i++) if (frame[2 + i] !== full[i]) return null;
       const last = lvl === this.levels.length - 1;
       const sak = last ? this.sak : 0x04;
-      if (last) this.state = 'ACTIVE'; else this.level++;
+      if (last) { this.state = 'ACTIVE'; if (this.onSelected) this.onSelected(this); } else this.level++;
       return { bytes: [sak, ...crcA([sak])] };
     }
     // ANTICOLLISION: NVB = bytes (high nibble) + bits (low nibble) known
@@ -195,7 +195,7 @@ export class MFRC522 {
   }
 
   startSend() {
-    this.transceives++;
+    if (this.transceives++ === this.transceivesAtBoot && this.onFirstTransceive) this.onFirstTransceive();
     const txLastBits = this.regs[REG.BitFraming] & 0x07;
     let frame = this.fifo.splice(0);
     if (this.regs[REG.TxMode] & 0x80) frame = [...frame, ...crcA(frame)];

@@ -144,6 +144,8 @@ function boot() {
   const spi = mcu.spi[cfg.spi ?? 0];
   reader = reader || new MFRC522(schedule);
   reader.softReset();
+  reader.onFirstTransceive = () => emit({ ev: 'reader', cycle: cycle(), t_ns: now() });
+  reader.transceivesAtBoot = reader.transceives;
   spi.onTransmit = (v) => spi.completeTransmit(reader.transfer(v));
   const cs = mcu.gpio[cfg.cs_pin ?? 17];
   cs.addListener(() => { if (cs.outputValue) reader.deselect(); else reader.select(); });
@@ -200,7 +202,10 @@ server.listen(0, '127.0.0.1', () => emit({ ev: 'listening', port: server.address
 
 function command(c) {
   switch (c.cmd) {
-    case 'present': reader.present(new Card(hex(c.uid), c.sak ?? 0x08)); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
+    case 'present': reader.present(Object.assign(new Card(hex(c.uid), c.sak ?? 0x08), {
+      // a card selected at its last cascade level: the program has read its UID
+      onSelected: () => emit({ ev: 'selected', uid: c.uid, t_ns: now(), cycle: cycle() }),
+    })); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
     case 'remove': reader.remove(); emit({ ev: 'card', uid: null, t_ns: now(), cycle: cycle() }); break;
     case 'cut': powerOff('cut'); break;
     case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;

@@ -1,0 +1,36 @@
+# The Pico W's `network` module, stubbed at its boundary for the emulated
+# RP2040 (rp2040js has no CYW43 radio): a WLAN that never joins, so the real
+# Pico program runs offline. Put on the image only by the emulator tests.
+STA_IF = 0
+AP_IF = 1
+STAT_IDLE = 0
+
+
+class WLAN:
+    def __init__(self, interface=STA_IF):
+        self._active = False
+
+    def active(self, on=None):
+        if on is not None:
+            self._active = bool(on)
+        return self._active
+
+    def connect(self, ssid=None, key=None, **kw):
+        pass
+
+    def disconnect(self):
+        pass
+
+    def isconnected(self):
+        return False
+
+    def status(self, param=None):
+        return STAT_IDLE
+
+    def config(self, *args, **kw):
+        if args == ("mac",):
+            return b"\x28\xcd\xc1\x00\x00\x01"
+        return None
+
+    def ifconfig(self, *args):
+        return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
