@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.responses import Response
-from sqlmodel import SQLModel, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, select
 
 from noxus.billing import camt, dunning, issuing, payments, retrieval
 from noxus.billing.contracts import ContractError, end_contract
@@ -38,6 +39,8 @@ from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
 from noxus.core.types import utcnow
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
+# Business dates: bounded so that month arithmetic never leaves the calendar (422, not 500).
+BillingDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
 
 
 class PlanCreate(SQLModel):
@@ -50,14 +53,14 @@ class PlanPublic(PlanCreate):
 
 
 class ContractEnd(SQLModel):
-    end_date: date
-    cause: str
-    today: date | None = None
+    end_date: BillingDate
+    cause: str = Field(min_length=1, max_length=200)
+    today: BillingDate | None = None
 
 
 class RunRequest(SQLModel):
-    period: date
-    issue_date: date | None = None
+    period: BillingDate
+    issue_date: BillingDate | None = None
 
 
 class RunPublic(SQLModel):
@@ -69,7 +72,7 @@ class RunPublic(SQLModel):
 
 
 class DunningRequest(SQLModel):
-    today: date
+    today: BillingDate
 
 
 class NoticeSent(SQLModel):
@@ -96,6 +99,15 @@ class RetrievalCasePublic(SQLModel):
     visit_end: datetime | None
 
 
+def _commit(session, what: str) -> None:
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise HTTPException(409, f"{what}: it refers to something that does not exist or duplicates "
+                                 "an existing entry; check the ids and unique fields") from None
+
+
 def _invoice_public(inv: Invoice) -> InvoicePublic:
     return InvoicePublic.model_validate({**inv.model_dump(), "balance": inv.balance})
 
@@ -120,7 +132,7 @@ def put_profile(customer_id: int, data: BillingProfileCreate, session: SessionDe
     else:
         profile.sqlmodel_update(data.model_dump())
     session.add(profile)
-    session.commit()
+    _commit(session, "billing profile")
     session.refresh(profile)
     return BillingProfilePublic.model_validate(profile)
 
@@ -137,7 +149,7 @@ def get_profile(customer_id: int, session: SessionDep, user: BillingStaff):
 def create_plan(data: PlanCreate, session: SessionDep, user: BillingStaff):
     plan = Plan.model_validate(data)
     session.add(plan)
-    session.commit()
+    _commit(session, "plan")
     session.refresh(plan)
     return PlanPublic.model_validate(plan)
 
@@ -148,7 +160,7 @@ def add_plan_version(plan_id: int, data: PlanVersionCreate, session: SessionDep,
         raise HTTPException(422, "plan_id in the body must match the URL")
     version = PlanVersion.model_validate(data)
     session.add(version)
-    session.commit()
+    _commit(session, "price list version")
     session.refresh(version)
     return PlanVersionPublic.model_validate(version)
 
@@ -157,7 +169,7 @@ def add_plan_version(plan_id: int, data: PlanVersionCreate, session: SessionDep,
 def create_contract(data: ContractCreate, session: SessionDep, user: BillingStaff):
     contract = Contract.model_validate(data)
     session.add(contract)
-    session.commit()
+    _commit(session, "contract")
     session.refresh(contract)
     return ContractPublic.model_validate(contract)
 
