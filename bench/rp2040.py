@@ -34,6 +34,11 @@ def table(r: dict) -> str:
          f"{r.get('heap_free_after_taps', '?')} B"),
         (f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
          f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch"),
+        ("flash per punch once the journal directory exists (record: 16 B)",
+         f"{r.get('fill_marginal_bytes_per_punch', '?')} B"),
+        ((f"journal capacity of the free filesystem ({r.get('fs_free_blocks_before', '?')} of "
+          f"{r.get('fs_blocks', '?')} blocks free after the program's files)"),
+         f"~{r.get('journal_capacity_punches', '?')} punches"),
         ("real program: power-cut runs / punches fed back, all found once",
          f"{r.get('program_power_cut_runs', '?')} / {r.get('program_power_cut_punches_fed_back', '?')}"),
         ("instrumented program: power-cut runs / punches fed back, all found once",
