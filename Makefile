@@ -15,7 +15,7 @@ run: venv
 
 ## The whole test suite.
 test: test-deps
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -rs
 
 ## Benchmarks: durable ingest vs raw broker and database, and the kiosk
 ## firmware on the MicroPython Unix port (docs/benchmarks*.md).
