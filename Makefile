@@ -28,6 +28,7 @@ bench-all: bench
 	$(PY) -m bench.hr_export
 	$(PY) -m bench.billing_run
 	$(PY) -m bench.rp2040
+	$(PY) -m bench.reconnect_storm
 
 lint: venv
 	.venv/bin/ruff check firmware backend provisioning tests bench
