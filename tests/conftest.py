@@ -3,6 +3,7 @@ migrated with Alembic. PostgreSQL tests skip visibly when no server answers."""
 
 import os
 import pathlib
+import shutil
 import uuid
 
 import pytest
@@ -84,17 +85,25 @@ def pg_url(pg_template):
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> pathlib.Path:
+    """A SQLite database migrated once per run; tests get a copy."""
+    path = tmp_path_factory.mktemp("sqlite_template") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def db_url(request, tmp_path):
-    """Each test using this runs on SQLite and on PostgreSQL."""
+    """A migrated, empty database of the test's own, on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "noxus.db")
         return sqlite_url(tmp_path)
     return request.getfixturevalue("pg_url")
 
 
 @pytest.fixture
 def engine(db_url):
-    upgrade(db_url)
     eng = make_engine(db_url)
     yield eng
     eng.dispose()

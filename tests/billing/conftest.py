@@ -2,19 +2,13 @@
 profiles, a plan with a versioned price list, contracts, and a fake meter (active users per
 customer and month) standing in for noxus.hr.metering where a test sets the counts itself."""
 
-import os
-import shutil
-import uuid
 from datetime import date
 
 import pytest
 from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
-from noxus.core.db import make_engine
-from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr.models import Customer, Site
-from sqlalchemy import create_engine, text
 from sqlmodel import Session
 
 
@@ -76,66 +70,6 @@ class Books:
 
 
 # --- migrated databases, fast: one migrated template per backend, copied for each test -------------
-
-
-@pytest.fixture(scope="session")
-def _sqlite_template(tmp_path_factory):
-    path = tmp_path_factory.mktemp("billing_tpl") / "template.db"
-    upgrade(f"sqlite:///{path}")
-    eng = make_engine(f"sqlite:///{path}")
-    with eng.connect() as c:
-        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    eng.dispose()
-    return path
-
-
-@pytest.fixture(scope="session")
-def _pg_template():
-    """A migrated PostgreSQL database used as TEMPLATE for each test's database."""
-    admin_url = os.environ.get("NOXUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-    try:
-        admin = create_engine(admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-        with admin.connect() as c:
-            c.execute(text("SELECT 1"))
-    except Exception:
-        pytest.skip(f"PostgreSQL not reachable at {admin_url}")
-    name = "noxus_billing_tpl_" + uuid.uuid4().hex[:8]
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    base = admin_url.rsplit("/", 1)[0]
-    upgrade(f"{base}/{name}")
-    yield admin, base, name
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request, tmp_path):
-    """Each billing test runs on SQLite and on PostgreSQL, on a copy of a migrated template
-    (migrating every test's database from scratch cost ~4 s per test)."""
-    if request.param == "sqlite":
-        path = tmp_path / "noxus.db"
-        shutil.copy(request.getfixturevalue("_sqlite_template"), path)
-        return f"sqlite:///{path}"
-    admin, base, template = request.getfixturevalue("_pg_template")
-    name = "noxus_t_" + uuid.uuid4().hex[:10]
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    request.addfinalizer(lambda: _drop(admin, name))
-    return f"{base}/{name}"
-
-
-def _drop(admin, name):
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture
-def engine(db_url):
-    eng = make_engine(db_url)
-    yield eng
-    eng.dispose()
 
 
 @pytest.fixture

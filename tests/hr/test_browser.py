@@ -32,13 +32,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path, _sqlite_template):
+def server(tmp_path, sqlite_template):
     """uvicorn on a free port against a migrated SQLite DB with one employee
     whose OUT is missing on Monday 2 March 2026."""
     from noxus.core.accounts import create_user
     from noxus.core.users import UserCreate
 
-    shutil.copy(_sqlite_template, tmp_path / "ui.db")
+    shutil.copy(sqlite_template, tmp_path / "ui.db")
     url = f"sqlite:///{tmp_path / 'ui.db'}"
     engine = make_engine(url)
     with Session(engine) as s:
