@@ -16,5 +16,5 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(url: str) -> None:
-    # Branches per bounded context may exist: "heads" takes them all.
-    command.upgrade(alembic_config(url), "heads")
+    # One linear history (tests/test_migrations.py checks there is a single head).
+    command.upgrade(alembic_config(url), "head")
