@@ -27,6 +27,7 @@ _META_ESTIMATED = 1 << 13
 
 ENOSPC = 28  # errno: littlefs has no free block left
 ALERT_FILL = 0.8  # telemetry alert and display warning from 80 % use
+_ALERT_NUM, _ALERT_DEN = 4, 5  # ALERT_FILL as integers: no float on the loop's path
 
 
 class JournalFull(Exception):
@@ -216,7 +217,9 @@ class Journal:
         return self.pending() / self.max_records
 
     def almost_full(self):
-        return self.pending() >= self.max_records * ALERT_FILL
+        # Integer arithmetic: a float is a heap object on MicroPython, and the
+        # loop asks this once a second.
+        return self.pending() * _ALERT_DEN >= self.max_records * _ALERT_NUM
 
     def full(self):
         return self.pending() >= self.max_records
