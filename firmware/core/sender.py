@@ -64,7 +64,11 @@ class Sender:
             if not batch:
                 self._inflight_last = None
                 return
-            payload = protocol.encode_punch_batch(self.kiosk_id, batch, self.journal.acked + 1)
+            # `from` is the lowest seq the journal still holds: the first unacked
+            # record, which is above acked + 1 only when records were lost on
+            # flash (torn or rotten). The backend writes off as lost exactly the
+            # unstored seqs below it, and waits for every other gap.
+            payload = protocol.encode_punch_batch(self.kiosk_id, batch, batch[0].seq)
             last = batch[-1].seq
             batch = None  # free the punches before the MQTT client copies the payload
             self.publish(self._topic, payload)

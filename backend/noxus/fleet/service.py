@@ -44,6 +44,16 @@ def raise_alert(session: Session, kiosk_id: str, kind: str, detail: str) -> None
     session.add(KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail))
 
 
+def resolve_alerts(session: Session, kiosk_id: str, kind: str, now: datetime | None = None) -> int:
+    """Close every open alert of `kind` on a kiosk (e.g. seq_gap once its
+    written-off punches arrived after all); returns how many were open."""
+    open_ = session.exec(select(KioskAlert).where(
+        KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None))).all()
+    for alert in open_:
+        alert.resolved_at = now or utcnow()
+    return len(open_)
+
+
 def record_state(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
     """Birth (online: true, retained, on connect) or death (the broker's will)."""
     kiosk = session.get(Kiosk, kiosk_id)

@@ -21,6 +21,7 @@ from noxus.fleet import service as fleet
 from noxus.fleet.models import KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 
+CURSOR_PAGE = 1000  # stored seqs read per step while moving a cursor
 INSERT_CHUNK = 1000  # rows per INSERT: far below SQLite's 32k bound parameters
 MAX_DEAD_PAYLOAD = 64 * 1024
 
@@ -37,7 +38,8 @@ class Outcome:
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
-    lost: int = 0
+    lost: int = 0  # seqs written off as lost in this group
+    recovered: int = 0  # written-off seqs that arrived after all
 
 
 def _insert(session: Session, model, rows: list[dict], conflict: list[str], returning=()):
@@ -142,8 +144,9 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
         _check_duplicates(session, outcome, rows, {tuple(r) for r in inserted})
 
     for kiosk_id, items in sorted(batches.items()):
-        dup = sum(len(b.punches) for _, b in items) - sum(1 for r in inserted if r[0] == kiosk_id)
-        outcome.acks[kiosk_id] = _advance_cursor(session, outcome, kiosk_id, items, dup)
+        new = [seq for k, seq in inserted if k == kiosk_id]
+        dup = sum(len(b.punches) for _, b in items) - len(new)
+        outcome.acks[kiosk_id] = _advance_cursor(session, outcome, kiosk_id, items, dup, new)
 
     for msg, kiosk_id, leaf in others:
         if kiosk_id not in known:
@@ -185,24 +188,37 @@ def _jsonable(row: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _advance_cursor(session, outcome, kiosk_id, items, duplicates) -> int:
+def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs) -> int:
+    """Move the kiosk's cursor and return the ack.
+
+    The ack (`upto`) is the highest seq such that every seq up to it is either
+    stored or written off as lost. A seq is written off only on the kiosk's
+    word: a batch whose `from` (the lowest seq it still holds) is above it.
+    A gap inside or between batches is never written off, it is waited for, so
+    reordered or pipelined batches never free a punch the backend lacks."""
     _insert(session, IngestCursor, [{"kiosk_id": kiosk_id, "acked_seq": 0}], ["kiosk_id"])
     # Row lock: on PostgreSQL several workers may ack the same kiosk.
     cursor = session.exec(select(IngestCursor).where(IngestCursor.kiosk_id == kiosk_id)
                           .with_for_update()).one()
     cursor.duplicates += duplicates
     mark = cursor.acked_seq
-    seqs = {p.seq for _, b in items for p in b.punches}
-    top = max(seqs)
-    if top > mark:
-        # A batch lists every punch the kiosk still holds from `from` to its last
-        # seq, so a seq up to `top` that is neither in it nor stored is gone.
-        if sum(1 for s in seqs if s > mark) == top - mark:
-            missing = 0  # the usual case: this group holds all of (mark, top]
-        else:
-            stored = session.exec(select(func.count()).select_from(Punch).where(
-                Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
-            missing = top - mark - stored
+    # Late arrivals: a seq at or below the cursor that was inserted only now
+    # had been written off as lost (the cursor passes a seq only when it is
+    # stored or written off), so it is no longer lost.
+    late = sum(1 for s in inserted_seqs if s <= mark)
+    if late:
+        cursor.lost = max(0, cursor.lost - late)
+        outcome.recovered += late
+        if cursor.lost == 0:
+            fleet.resolve_alerts(session, kiosk_id, "seq_gap")
+    # The kiosk no longer holds anything below the highest `from` it sent
+    # (it never takes a freed seq back): what is missing there is gone.
+    gone_below = max(b.held_from for _, b in items)
+    if gone_below - 1 > mark:
+        top = gone_below - 1
+        stored = session.exec(select(func.count()).select_from(Punch).where(
+            Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
+        missing = top - mark - stored
         if missing:
             cursor.lost += missing
             outcome.lost += missing
@@ -210,11 +226,18 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates) -> int:
                               f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
                               "the backend and are no longer on the kiosk")
         mark = top
-    # Later seqs may already be stored (another worker, an earlier resend).
-    for (seq,) in session.execute(select(Punch.seq).where(
-            Punch.kiosk_id == kiosk_id, Punch.seq > mark).order_by(Punch.seq).limit(1000)):
-        if seq != mark + 1:
-            break
-        mark = seq
+    # Then every stored seq that follows without a hole (this group's, an
+    # earlier resend's, another worker's).
+    while True:
+        page = session.execute(select(Punch.seq).where(
+            Punch.kiosk_id == kiosk_id, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)).all()
+        for (seq,) in page:
+            if seq != mark + 1:
+                break
+            mark = seq
+        else:
+            if len(page) == CURSOR_PAGE:
+                continue
+        break
     cursor.acked_seq = mark
     return mark
