@@ -13,10 +13,10 @@ plan), then
 Prints a Markdown table (docs/billing.md, "Benchmark")."""
 
 import argparse
-import os
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from datetime import date
 
 from noxus.billing.issuing import render_invoice
@@ -26,24 +26,18 @@ from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
 from noxus.hr.models import Customer
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from sqlmodel import Session
 
-PG_ADMIN = os.environ.get("NOXUS_BENCH_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from bench.databases import PG_ADMIN_URL
+from tests.support import pg
 
 
-def fresh_db(kind: str, tmp: str) -> tuple[str, callable]:
+def fresh_db(kind: str, tmp: str) -> tuple[str, Callable[[], None]]:
     if kind == "sqlite":
         return f"sqlite:///{tmp}/bill-{uuid.uuid4().hex[:6]}.db", lambda: None
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    name = "noxus_bench_" + uuid.uuid4().hex[:8]
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-
-    def drop():
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    return PG_ADMIN.rsplit("/", 1)[0] + "/" + name, drop
+    url = pg.create_database(PG_ADMIN_URL, "noxus_bench_")
+    return url, lambda: pg.drop_database(PG_ADMIN_URL, url)
 
 
 def populate(engine, n: int) -> None:

@@ -13,7 +13,6 @@ import platform
 import statistics
 import tempfile
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,13 +24,15 @@ from noxus.fleet.models import Kiosk
 from noxus.hr import export_service
 from noxus.hr.models import Badge, Customer, Employee, Site
 from noxus.ingest.models import Punch
-from sqlalchemy import create_engine, insert, select, text
+from sqlalchemy import insert, select
 from sqlmodel import Session
+
+from bench.databases import PG_ADMIN_URL
+from tests.support import pg
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 ZH = ZoneInfo("Europe/Zurich")
 FIRST, LAST = date(2026, 3, 1), date(2026, 3, 31)
-PG_ADMIN = os.environ.get("NOXUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def seed(engine, employees: int) -> tuple[int, int]:
@@ -119,15 +120,8 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 results[db] = run(f"sqlite:///{tmp}/bench.db", args.employees)
         else:
-            name = "noxus_bench_" + uuid.uuid4().hex[:8]
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f'CREATE DATABASE "{name}"'))
-            try:
-                results[db] = run(PG_ADMIN.rsplit("/", 1)[0] + "/" + name, args.employees)
-            finally:
-                with admin.connect() as c:
-                    c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            with pg.scratch_database(PG_ADMIN_URL, "noxus_bench_") as url:
+                results[db] = run(url, args.employees)
     lines = [(f"HR export, {args.employees} employees x March 2026 (2 punches per working day), "
              f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} {os.cpu_count()} cores, Python "
              f"{platform.python_version()}:"), "",

@@ -1,35 +1,22 @@
 """Shared fixtures: a private Mosquitto, SQLite and PostgreSQL databases
-migrated with Alembic. PostgreSQL tests skip visibly when no server answers."""
+migrated with Alembic. PostgreSQL is the machine's server when it accepts a
+password-less connection (NOXUS_TEST_PG), else a private one (tests/support/pg.py)."""
 
 import os
 import pathlib
 import shutil
-import uuid
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.devstack.broker import Mosquitto
 
+from tests.support import pg
+
 # cheap argon2 for tests (production cost: docs/security.md); set before settings are first read
 os.environ.setdefault("NOXUS_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("NOXUS_ARGON2_TIME_COST", "1")
-
-PG_ADMIN_URL = os.environ.get("NOXUS_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-
-
-def _pg_available() -> bool:
-    try:
-        with create_engine(PG_ADMIN_URL, connect_args={"connect_timeout": 2}).connect() as c:
-            c.execute(text("SELECT 1"))
-        return True
-    except Exception:
-        return False
-
-
-PG = _pg_available()
 
 
 @pytest.fixture(scope="session")
@@ -51,38 +38,31 @@ def sqlite_url(tmp_path: pathlib.Path) -> str:
     return f"sqlite:///{tmp_path / 'noxus.db'}"
 
 
-def _pg(name: str) -> str:
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """Admin URL of the PostgreSQL server of this run (the machine's, or a private one)."""
+    return pg.admin_url()
 
 
 @pytest.fixture(scope="session")
-def pg_template():
+def pg_template(pg_admin_url):
     """A PostgreSQL database migrated once per run; each test gets a copy
     (CREATE DATABASE … TEMPLATE takes ~0.1 s, migrating ~3 s)."""
-    if not PG:
-        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-    name = "noxus_tpl_" + uuid.uuid4().hex[:10]
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    upgrade(_pg(name))  # NullPool: no connection left open, as a template requires
-    yield name
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    # upgrade() uses NullPool: no connection left open, as a template requires
+    with pg.scratch_database(pg_admin_url, "noxus_tpl_", migrate=True) as url:
+        yield url.rsplit("/", 1)[1]
 
 
 @pytest.fixture
-def pg_url(pg_template):
+def pg_url(pg_admin_url, pg_template):
     """A fresh PostgreSQL database, already at the latest schema."""
-    name = "noxus_t_" + uuid.uuid4().hex[:10]
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"'))
-    yield _pg(name)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with pg.scratch_database(pg_admin_url, template=pg_template) as url:
+        yield url
+
+
+def pytest_terminal_summary(terminalreporter):
+    for note in pg.notes:
+        terminalreporter.write_line(note)
 
 
 @pytest.fixture(scope="session")

@@ -17,14 +17,12 @@ from noxus.devstack.broker import free_port
 from noxus.fleet import service
 from noxus.fleet.models import KioskAlert, KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
-from sqlalchemy import create_engine, text
 from sqlmodel import Session, func, select
 
 from tests.fleet.loadkiosk import LoadKiosk
-from tests.fleet.pgserver import PrivatePostgres, pg_bin
+from tests.support.pg import PrivatePostgres, create_database
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(pg_bin("initdb") is None, reason="initdb not installed (postgresql)")]
+pytestmark = pytest.mark.slow
 
 KIOSKS = 8
 TAPS = 120  # per kiosk, spread over ~6 s
@@ -117,11 +115,7 @@ def count(engine, q):
 def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_workers(
         tmp_path, pg, private_broker):
     broker = private_broker  # its own: nothing another test left running may publish into it
-    admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text("CREATE DATABASE noxus"))
-    admin.dispose()
-    db_url = pg.url.rsplit("/", 1)[0] + "/noxus"
+    db_url = create_database(pg.url, "noxus_")
     upgrade(db_url)
     engine = make_engine(db_url)
     ids = [f"BP{n:02d}" for n in range(KIOSKS)]

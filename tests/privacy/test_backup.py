@@ -1,13 +1,16 @@
 """Backups restore into a fresh database with identical content; rotation leaves none older
 than 7 days."""
 
+import contextlib
 from datetime import UTC, date, datetime
 
 from noxus.core.db import make_engine
 from noxus.hr.models import Customer, Employee
 from noxus.privacy import audit, backup
-from sqlalchemy import MetaData, create_engine, select, text
+from sqlalchemy import MetaData, select
 from sqlmodel import Session
+
+from tests.support import pg
 
 
 def _dump(engine) -> dict:
@@ -20,7 +23,7 @@ def _dump(engine) -> dict:
     return out
 
 
-def test_backup_restores_into_a_fresh_database_identically(engine, db_url, tmp_path):
+def test_backup_restores_into_a_fresh_database_identically(engine, db_url, tmp_path, request):
     with Session(engine) as s:
         c = Customer(name="Alpha SA")
         s.add(c)
@@ -31,25 +34,17 @@ def test_backup_restores_into_a_fresh_database_identically(engine, db_url, tmp_p
         s.commit()
     path = backup.backup(db_url, tmp_path / "backups")
     assert path.stat().st_mode & 0o077 == 0
-    if db_url.startswith("sqlite"):
-        fresh = f"sqlite:///{tmp_path / 'restored.db'}"
-    else:
-        fresh = db_url + "_restored"  # a second, empty database on the same server
-        admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{fresh.rsplit("/", 1)[1]}"'))
-    try:
+    with contextlib.ExitStack() as stack:
+        if db_url.startswith("sqlite"):
+            fresh = f"sqlite:///{tmp_path / 'restored.db'}"
+        else:  # a second, empty database on the same server
+            fresh = stack.enter_context(pg.scratch_database(request.getfixturevalue("pg_admin_url")))
         backup.restore(path, fresh)
         restored = make_engine(fresh)
         assert _dump(restored) == _dump(engine)
         with Session(restored) as s:
             assert audit.verify(s).ok
         restored.dispose()
-    finally:
-        if not db_url.startswith("sqlite"):
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{fresh.rsplit("/", 1)[1]}" WITH (FORCE)'))
-            admin.dispose()
 
 
 def test_rotation_deletes_backups_older_than_7_days(tmp_path):

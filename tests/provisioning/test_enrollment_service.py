@@ -1,11 +1,12 @@
 """Enrollment rules on SQLite and PostgreSQL (no HTTP): placement, rotation, claims."""
 
 import base64
+import contextlib
 import hashlib
-import uuid
 from datetime import timedelta
 
 import pytest
+from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
 from noxus.fleet import enrollment as svc
 from noxus.fleet.enrollment_mqtt import PasswordFile, hash_password
@@ -14,34 +15,24 @@ from noxus.fleet.status import change_status
 from noxus.hr.models import Customer, Site
 from sqlmodel import Session, select
 
+from tests.support import pg
+
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def shared_engine(request, tmp_path_factory):
     """Migrated once per module and database (tests use distinct boards, codes and customers)."""
     from noxus.core.db import make_engine
-    from noxus.core.migrate import upgrade
-    from sqlalchemy import create_engine, text
 
-    from tests.conftest import PG, PG_ADMIN_URL
-
-    admin, name = None, "noxus_t_prov_" + uuid.uuid4().hex[:8]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('prov') / 'noxus.db'}"
-    else:
-        if not PG:
-            pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    upgrade(url)
-    eng = make_engine(url)
-    yield eng
-    eng.dispose()
-    if admin is not None:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('prov') / 'noxus.db'}"
+            upgrade(url)
+        else:
+            url = stack.enter_context(pg.scratch_database(request.getfixturevalue("pg_admin_url"),
+                                                          "noxus_t_prov_", migrate=True))
+        eng = make_engine(url)
+        yield eng
+        eng.dispose()
 
 
 def seed(engine) -> dict:

@@ -1,8 +1,6 @@
 """Log-in, sessions with CSRF, bearer tokens with revocation, lock-out and rate limiting,
 the security log, and user management within a tenant."""
 
-import shutil
-
 import pytest
 from fastapi.testclient import TestClient
 from noxus.core import accounts
@@ -12,14 +10,6 @@ from noxus.hr.models import Customer
 from sqlmodel import Session, select
 
 PW = "correct horse battery"
-
-
-@pytest.fixture
-def db_url(tmp_path, sqlite_template):
-    """HTTP flows on SQLite only (suite time); the same account queries run on PostgreSQL in
-    tests/privacy (auth_headers creates users and tokens there)."""
-    shutil.copy(sqlite_template, tmp_path / "noxus.db")
-    return f"sqlite:///{tmp_path / 'noxus.db'}"
 
 
 @pytest.fixture

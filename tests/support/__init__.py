@@ -1,0 +1,1 @@
+"""Helpers shared by tests/ and bench/: never imported by the production package."""
