@@ -6,12 +6,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from aiosmtpd.controller import Controller
-from noxus.billing import outbox, retrieval
+from noxus.billing import retrieval
 from noxus.billing.contracts import end_contract
-from noxus.billing.models import Invoice, InvoiceKind, InvoiceStatus, OutboxMail, PriceIndex, RetrievalStatus
+from noxus.billing.models import Invoice, InvoiceKind, InvoiceStatus, PriceIndex, RetrievalStatus
 from noxus.billing.pricing import PricingError, prices_on, revise_prices
 from noxus.billing.run import run_month
 from noxus.billing.support_hours import check_visit, is_working_day
+from noxus.core import outbox
+from noxus.core.outbox import OutboxMail
 from noxus.fleet.models import Kiosk
 from noxus.fleet.retrieval import kiosks_at_customer
 from sqlmodel import select
@@ -104,7 +106,7 @@ def test_outbox_retries_until_the_smtp_server_answers_then_sends_once(session, b
     t0 = datetime.now(ZH)
     assert outbox.deliver(session, settings, now=t0) == 0  # nobody listening
     mail = session.exec(select(OutboxMail)).one()
-    assert (mail.status, mail.attempts) == ("pending", 1) and "ConnectionRefused" in mail.last_error
+    assert (mail.status, mail.attempts) == ("queued", 1) and "ConnectionRefused" in mail.last_error
     handler = Recorder()
     controller = Controller(handler, hostname="127.0.0.1", port=port)
     controller.start()

@@ -6,9 +6,10 @@ import pypdfium2
 import pytest
 import zxingcpp
 from noxus.billing.issuing import render_invoice
-from noxus.billing.models import Document, Invoice, OutboxMail
+from noxus.billing.models import Document, Invoice
 from noxus.billing.references import normalize
 from noxus.billing.run import run_month
+from noxus.core.outbox import OutboxMail
 from sqlmodel import select
 
 from .conftest import billing_settings
@@ -40,5 +41,5 @@ def test_qr_code_on_the_invoice_pdf_decodes_to_the_invoice(session, books, meter
     assert f[28] == inv.reference and normalize(f[28]) == inv.reference
     assert f[29] == f"Facture {inv.number}"
     assert f[30] == "EPD"
-    mail = session.exec(select(OutboxMail).where(OutboxMail.document_id == doc.id)).one()
+    mail = session.exec(select(OutboxMail).where(OutboxMail.attachment == f"billing_document:{doc.id}")).one()
     assert mail.to_addr == f"compta@c{c.id}.example" and inv.number in mail.subject

@@ -20,7 +20,6 @@ from noxus.billing.models import (
     Invoice,
     InvoiceStatus,
     LineKind,
-    OutboxMail,
     OverdueState,
     PlanVersion,
     Reminder,
@@ -28,6 +27,7 @@ from noxus.billing.models import (
     RetrievalStatus,
 )
 from noxus.billing.run import add_months, run_month
+from noxus.core.outbox import OutboxMail
 from sqlmodel import select
 
 from .camtgen import camt054
@@ -204,7 +204,7 @@ def test_fourteen_months_three_customers(session, books, meter):
     assert notice.kind == "notice" and notice.pdf.startswith(b"%PDF")
     text = pdf_text(notice.pdf)
     assert "Contact Jamais SA" in text and "SN-003-1" in text and "SN-003-2" in text and "21.07.2024" in text
-    mail = session.exec(select(OutboxMail).where(OutboxMail.document_id == notice.id)).one()
+    mail = session.exec(select(OutboxMail).where(OutboxMail.attachment == f"billing_document:{notice.id}")).one()
     assert mail.to_addr == f"contact@c{who['C']}.example"
     assert {k.status for k in _kiosks(session, "C", who)} == {"deployed"}
     assert {k.status for k in _kiosks(session, "A", who)} == {"deployed"}

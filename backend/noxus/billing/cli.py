@@ -97,7 +97,7 @@ def import_camt(files: list[pathlib.Path]) -> None:
 @app.command("send")
 def send() -> None:
     """Send the e-mails waiting in the outbox (retries with backoff)."""
-    from noxus.billing.outbox import deliver
+    from noxus.core.outbox import deliver
 
     with _session() as s:
         console.print(f"{deliver(s, get_settings())} e-mails sent")

@@ -1,5 +1,6 @@
 """Billing tables: billing profiles, plans (versioned), contracts, usage snapshots,
-invoices and their lines, payments, reminders, retrieval cases, outbox, audit events.
+invoices and their lines, payments, reminders, retrieval cases, documents, audit events
+(mails go through the outbox of noxus.core.outbox).
 
 Money is integer centimes (CHF) everywhere; rates are basis points (810 = 8.10 %).
 Nothing here is a column on another context's table: `customer.id` and `kiosk.id`
@@ -458,24 +459,6 @@ class Document(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="billing_retrieval_case.id")
     filename: str = Field(max_length=120)
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class OutboxMail(SQLModel, table=True):
-    """E-mails waiting to go out through SMTP; retried with backoff."""
-
-    __tablename__ = "billing_outbox"
-
-    id: int | None = Field(default=None, primary_key=True)
-    to_addr: str = Field(max_length=254)
-    subject: str = Field(max_length=200)
-    body: str
-    document_id: int | None = Field(default=None, foreign_key="billing_document.id")
-    status: str = Field(default="pending", max_length=8, index=True)  # pending | sent | failed
-    attempts: int = 0
-    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    last_error: str | None = Field(default=None, max_length=500)
-    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -13,11 +13,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import select
 
 from noxus.billing import camt, dunning, payments, retrieval
-from noxus.billing.models import BillingProfile, Invoice, OutboxMail, RetrievalCase
+from noxus.billing.models import BillingProfile, Invoice, RetrievalCase
 from noxus.billing.money import chf
 from noxus.billing.retrieval import OPEN_STATES
 from noxus.billing.run import run_month
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
 from noxus.hr.models import Customer
 from noxus.web.router import templates
