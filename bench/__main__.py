@@ -15,6 +15,7 @@ import sys
 import tempfile
 from datetime import UTC, datetime
 
+import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
 from noxus.devstack.broker import Mosquitto
 from noxus.ingest.models import Punch

@@ -19,13 +19,14 @@ import uuid
 from collections.abc import Callable
 from datetime import date
 
+import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.billing.issuing import render_invoice
 from noxus.billing.models import BillingProfile, Contract, Invoice, InvoiceLine, Plan, PlanVersion
 from noxus.billing.run import run_month
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
-from noxus.hr.models import Customer
+from noxus.tenancy.models import Customer
 from sqlalchemy import insert, select
 from sqlmodel import Session
 

@@ -16,14 +16,16 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import export_service
-from noxus.hr.models import Badge, Customer, Employee, Site
+from noxus.hr.models import Badge, Employee
 from noxus.ingest.models import Punch
+from noxus.tenancy.models import Customer, Site
 from sqlalchemy import insert, select
 from sqlmodel import Session
 

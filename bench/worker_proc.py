@@ -11,6 +11,7 @@ import logging
 import os
 import sys
 
+import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
 from noxus.core.settings import Settings
 from noxus.ingest.worker import IngestWorker

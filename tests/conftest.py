@@ -6,8 +6,8 @@ import os
 import pathlib
 import shutil
 
+import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 import pytest
-
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.devstack.broker import Mosquitto
@@ -95,10 +95,9 @@ def engine(db_url):
 @pytest.fixture
 def noxus_app(engine):
     """create_app() whose sessions use the test `engine` (SQLite and PostgreSQL)."""
-    from sqlmodel import Session
-
     from noxus.core.db import get_session
     from noxus.main import create_app
+    from sqlmodel import Session
 
     app = create_app()
 
@@ -134,10 +133,9 @@ def auth_headers(engine):
     and token created in the test database (end-to-end authentication)."""
     import itertools
 
-    from sqlmodel import Session
-
     from noxus.core import accounts
     from noxus.core.users import UserCreate
+    from sqlmodel import Session
 
     counter = itertools.count(1)
 

@@ -2,8 +2,7 @@
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
-from noxus.core.models import metadata
+from noxus.migrations.registry import metadata
 
 
 def test_migrations_match_models(engine):
@@ -15,7 +14,6 @@ def test_migrations_match_models(engine):
 
 def test_alembic_history_has_one_head():
     from alembic.script import ScriptDirectory
-
     from noxus.core.migrate import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()

@@ -10,6 +10,9 @@ import time
 import typer
 from rich.console import Console
 
+# Every table in the metadata before the first flush: foreign keys across contexts
+# (kiosk -> customer) resolve by table name.
+import noxus.migrations.registry  # noqa: F401
 from noxus.core.settings import get_settings
 
 app = typer.Typer(help="NoxusTime backend", no_args_is_help=True)
@@ -17,16 +20,16 @@ db_app = typer.Typer(help="Database schema")
 kiosk_app = typer.Typer(help="Kiosk register")
 app.add_typer(db_app, name="db")
 app.add_typer(kiosk_app, name="kiosk")
-from noxus.auth.cli import register as register_security  # noqa: E402
+from noxus.auth.cli import register as register_security
 
 register_security(app)  # user, token, audit, privacy, backup, restore
-from noxus.fleet.cli import app as fleet_app  # noqa: E402
+from noxus.fleet.cli import app as fleet_app
 
 app.add_typer(fleet_app, name="fleet")
-from noxus.hr.cli import app as hr_app  # noqa: E402
+from noxus.hr.cli import app as hr_app
 
 app.add_typer(hr_app, name="hr")
-from noxus.billing.cli import app as billing_app  # noqa: E402
+from noxus.billing.cli import app as billing_app
 
 app.add_typer(billing_app, name="billing")
 console = Console()

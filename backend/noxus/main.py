@@ -2,6 +2,9 @@
 
 from fastapi import FastAPI
 
+# Every table in the metadata before the first flush: foreign keys across contexts
+# (kiosk -> customer) resolve by table name.
+import noxus.migrations.registry  # noqa: F401
 from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
 from noxus.billing.pages import router as billing_pages

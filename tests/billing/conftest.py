@@ -8,7 +8,7 @@ import pytest
 from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
-from noxus.hr.models import Customer, Site
+from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session
 
 

@@ -3,9 +3,8 @@ import pytest
 from fastapi.testclient import TestClient
 from noxus.core.db import get_session
 from noxus.core.settings import Settings, get_settings
-from noxus.hr.models import Customer, Site
+from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session
-
 
 # `engine` (a migrated database per test, SQLite and PostgreSQL) comes from tests/conftest.py.
 

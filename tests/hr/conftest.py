@@ -6,11 +6,11 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlmodel import Session
-
 from noxus.fleet.models import Kiosk
-from noxus.hr.models import Badge, Customer, Employee, Site
+from noxus.hr.models import Badge, Employee
 from noxus.ingest.models import Punch
+from noxus.tenancy.models import Customer, Site
+from sqlmodel import Session
 
 ZH = ZoneInfo("Europe/Zurich")
 _seq = itertools.count(1)

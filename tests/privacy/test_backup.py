@@ -5,8 +5,9 @@ import contextlib
 from datetime import UTC, date, datetime
 
 from noxus.core.db import make_engine
-from noxus.hr.models import Customer, Employee
+from noxus.hr.models import Employee
 from noxus.privacy import audit, backup
+from noxus.tenancy.models import Customer
 from sqlalchemy import MetaData, select
 from sqlmodel import Session
 

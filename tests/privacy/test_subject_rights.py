@@ -11,10 +11,11 @@ from fastapi.testclient import TestClient
 from noxus.core.settings import get_settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import timesheets
-from noxus.hr.models import Badge, Customer, Employee, PunchCorrection
+from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy import audit, retention
 from noxus.privacy.models import PrivacyPolicy
+from noxus.tenancy.models import Customer
 from sqlmodel import Session, select
 
 

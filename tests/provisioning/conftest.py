@@ -99,7 +99,8 @@ class BackendProc:
         from noxus.core.db import make_engine
         from noxus.core.migrate import upgrade
         from noxus.core.users import UserCreate
-        from noxus.hr.models import Customer, Employee, Site
+        from noxus.hr.models import Employee
+        from noxus.tenancy.models import Customer, Site
         from sqlmodel import Session
 
         self.broker = broker

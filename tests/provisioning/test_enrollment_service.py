@@ -12,7 +12,7 @@ from noxus.fleet import enrollment as svc
 from noxus.fleet.enrollment_mqtt import PasswordFile, hash_password
 from noxus.fleet.models import Kiosk, KioskStatus
 from noxus.fleet.status import change_status
-from noxus.hr.models import Customer, Site
+from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session, select
 
 from tests.support import pg

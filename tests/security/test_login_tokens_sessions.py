@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from noxus.core import accounts
 from noxus.core.settings import get_settings
 from noxus.core.users import LoginAttempt, User, UserCreate
-from noxus.hr.models import Customer
+from noxus.tenancy.models import Customer
 from sqlmodel import Session, select
 
 PW = "correct horse battery"

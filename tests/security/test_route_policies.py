@@ -36,9 +36,10 @@ def world(tmp_path_factory):
     from noxus.core.db import get_session, make_engine
     from noxus.core.migrate import upgrade
     from noxus.core.users import UserCreate
-    from noxus.hr.models import Badge, Customer, Employee, Site
+    from noxus.hr.models import Badge, Employee
     from noxus.main import create_app
     from noxus.privacy.models import DataSubjectRequest
+    from noxus.tenancy.models import Customer, Site
 
     url = f"sqlite:///{tmp_path_factory.mktemp('routes') / 'noxus.db'}"
     upgrade(url)

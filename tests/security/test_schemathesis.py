@@ -24,8 +24,9 @@ def st_app(tmp_path_factory):
     from noxus.core.db import get_session, make_engine
     from noxus.core.migrate import upgrade
     from noxus.core.security import override_principal
-    from noxus.hr.models import Customer, Employee
+    from noxus.hr.models import Employee
     from noxus.main import create_app
+    from noxus.tenancy.models import Customer
 
     url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'noxus.db'}"
     upgrade(url)

@@ -13,7 +13,7 @@ from noxus.core.security import (
     override_principal,
     scope_for,
 )
-from noxus.hr.models import Site
+from noxus.tenancy.models import Site
 from sqlmodel import select
 
 

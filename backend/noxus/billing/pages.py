@@ -20,7 +20,7 @@ from noxus.billing.run import run_month
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
-from noxus.hr.models import Customer
+from noxus.tenancy.models import Customer
 from noxus.web.router import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)

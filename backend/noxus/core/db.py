@@ -12,10 +12,6 @@ from noxus.core.settings import get_settings
 
 
 def make_engine(url: str) -> Engine:
-    # Every table must be in the metadata before the first flush: foreign keys
-    # across contexts (kiosk -> customer) resolve by table name.
-    import noxus.core.models  # noqa: F401
-
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":

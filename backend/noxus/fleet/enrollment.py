@@ -19,7 +19,7 @@ from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
 from noxus.fleet.enrollment_mqtt import PasswordFile, new_password
 from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
-from noxus.hr.models import Site
+from noxus.tenancy.models import Site
 
 UID_RE = re.compile(r"^[0-9A-F]{8,64}$")  # Pico: 8-byte flash ID; Pi: CPU serial
 CODE_RE = re.compile(r"^[A-Z0-9]{8,32}$")

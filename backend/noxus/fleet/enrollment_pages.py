@@ -17,7 +17,7 @@ router = APIRouter(prefix="/enrollment", include_in_schema=False)
 
 @router.get("/claims", response_class=HTMLResponse)
 def claims_page(request: Request, session: SessionDep, user: TechStaff, msg: str = "", err: str = ""):
-    from noxus.hr.models import Customer, Site
+    from noxus.tenancy.models import Customer, Site
 
     customers = {c.id: c.name for c in session.exec(select(Customer))}
     sites = [(s.id, f"{customers.get(s.customer_id, '?')} — {s.name}")

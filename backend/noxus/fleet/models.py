@@ -7,9 +7,9 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, Column, Index
 from sqlmodel import Field, SQLModel
 
-# Kiosk.customer_id/site_id point at hr's tables: a process that loads only the
+# Kiosk.customer_id/site_id point at tenancy's tables: a process that loads only the
 # fleet models (an ingest worker) must still resolve those foreign keys.
-import noxus.hr.models  # noqa: F401
+import noxus.tenancy.models  # noqa: F401
 from noxus.core.types import BigIntPK, UTCDateTime, utcnow
 
 OWNER = "NOXUS"  # NOXUS terms §11.3: every kiosk stays NOXUS' property

@@ -41,7 +41,7 @@ def _names(session, model, ids):
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, settings: SettingsDep):
-    from noxus.hr.models import Customer, Site
+    from noxus.tenancy.models import Customer, Site
 
     now = utcnow()
     kiosks = service.list_kiosks(session)
@@ -65,7 +65,7 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep):
 
 @router.get("/{kiosk_id}", response_class=HTMLResponse)
 def kiosk_page(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep):
-    from noxus.hr.models import Customer, Site
+    from noxus.tenancy.models import Customer, Site
 
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:

@@ -33,7 +33,7 @@ class TransitionError(ValueError):
 
 
 def _site_customer(session: Session, site_id: int) -> int | None:
-    from noxus.hr.models import Site
+    from noxus.tenancy.models import Site
 
     site = session.get(Site, site_id)
     return None if site is None else site.customer_id

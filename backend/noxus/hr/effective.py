@@ -13,8 +13,9 @@ from sqlmodel import Session, select
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr.attendance import EffectivePunch, chain_start
-from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection, Site
+from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection
 from noxus.ingest.models import Punch
+from noxus.tenancy.models import Site
 
 ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
 LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))

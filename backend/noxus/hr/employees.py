@@ -5,8 +5,9 @@ from sqlmodel import Session, select
 from noxus.core.security import Scope
 from noxus.hr import audit
 from noxus.hr.errors import Conflict, NotFound
-from noxus.hr.models import Customer, Employee, Site
+from noxus.hr.models import Employee
 from noxus.hr.schemas import EmployeeCreate, EmployeeUpdate
+from noxus.tenancy.models import Customer, Site
 
 
 def get(session: Session, scope: Scope, employee_id: int) -> Employee:

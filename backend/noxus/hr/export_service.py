@@ -9,7 +9,7 @@ from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.hr import employees, exports, timesheets
 from noxus.hr.errors import HRError, NotFound
-from noxus.hr.models import Customer
+from noxus.tenancy.models import Customer
 
 
 @dataclass

@@ -1,5 +1,5 @@
-"""Organisation: customers (the tenants, NOXUS' clients) and their sites.
-Employees and badges live here too (HR context)."""
+"""HR tables: employees, badges, corrections, period locks and HR audit. Customers and sites
+belong to the tenancy context (noxus.tenancy)."""
 
 from datetime import date, datetime
 from enum import StrEnum
@@ -7,46 +7,8 @@ from enum import StrEnum
 from sqlalchemy import JSON, BigInteger, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+import noxus.tenancy.models  # noqa: F401  (the customer and site tables these refer to)
 from noxus.core.types import BigIntPK, UTCDateTime, utcnow
-
-
-class CustomerBase(SQLModel):
-    name: str = Field(max_length=200)
-    language: str = Field(default="fr", max_length=2)
-
-
-class Customer(CustomerBase, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class CustomerCreate(CustomerBase):
-    pass
-
-
-class CustomerPublic(CustomerBase):
-    id: int
-    created_at: datetime
-
-
-class SiteBase(SQLModel):
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    name: str = Field(max_length=200)
-    address: str = Field(default="", max_length=300)
-    timezone: str = Field(default="Europe/Zurich", max_length=64)
-
-
-class Site(SiteBase, table=True):
-    id: int | None = Field(default=None, primary_key=True)
-
-
-class SiteCreate(SiteBase):
-    pass
-
-
-class SitePublic(SiteBase):
-    id: int
-
 
 # --- employees and badges ---------------------------------------------------------------------
 

@@ -16,9 +16,10 @@ from noxus.core.security import HRAdmin, HRReader, Principal, Scope, TenantScope
 from noxus.hr import audit, badges, corrections, effective, employees, export_service, periods, timesheets
 from noxus.hr.errors import HRError
 from noxus.hr.i18n import lang_of, t
-from noxus.hr.models import Customer, Employee
+from noxus.hr.models import Employee
 from noxus.hr.schemas import BadgeAssign, CorrectionCreate, EmployeeCreate
 from noxus.ingest.models import Punch
+from noxus.tenancy.models import Customer
 from noxus.web.router import templates
 
 router = APIRouter(prefix="/hr", include_in_schema=False)

@@ -1,8 +1,8 @@
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from noxus.core.models import metadata
 from noxus.core.settings import get_settings
+from noxus.migrations.registry import metadata
 
 config = context.config
 url = config.get_main_option("sqlalchemy.url") or get_settings().database_url

@@ -17,10 +17,11 @@ from sqlmodel import Session, select
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 from noxus.core.users import LoginAttempt, WebSession
-from noxus.hr.models import Badge, Customer, Employee, PunchCorrection
+from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy import audit, subject
 from noxus.privacy.models import PrivacyPolicy
+from noxus.tenancy.models import Customer
 
 ACTOR = "system:retention"
 SECURITY_LOG_KEEP_DAYS = 365

@@ -6,7 +6,7 @@ from sqlmodel import SQLModel, select
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AdminOnly, HRAdmin, TenantScope
-from noxus.hr.models import Customer, Employee
+from noxus.hr.models import Employee
 from noxus.privacy import audit, registers, subject
 from noxus.privacy.models import (
     AuditEntry,
@@ -22,6 +22,7 @@ from noxus.privacy.models import (
     PrivacyPolicyUpdate,
 )
 from noxus.privacy.retention import policy_for
+from noxus.tenancy.models import Customer
 
 router = APIRouter(tags=["privacy"])
 

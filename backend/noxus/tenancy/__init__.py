@@ -1,0 +1,1 @@
+"""Tenancy: customers and their sites."""
