@@ -1,7 +1,7 @@
 # NoxusTime — two commands: `make run` and `make test`.
 PY := .venv/bin/python
 
-.PHONY: run test bench bench-all venv test-deps lint clean
+.PHONY: run test bench bench-all venv test-deps lint i18n clean
 
 venv:
 	@./scripts/bootstrap.sh
@@ -29,6 +29,10 @@ bench-all: bench
 	$(PY) -m bench.billing_run
 	$(PY) -m bench.rp2040
 	$(PY) -m bench.reconnect_storm
+
+## Extract translatable strings into the fr/de/it/en catalogs (docs/i18n.md).
+i18n: venv
+	./scripts/i18n.sh
 
 lint: venv
 	.venv/bin/ruff check firmware backend provisioning tests bench

@@ -9,6 +9,7 @@ from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
+from noxus.core import i18n
 from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
 from noxus.fleet.pages import router as fleet_pages
@@ -16,13 +17,15 @@ from noxus.fleet.router import router as fleet_router
 from noxus.hr.api.routes import router as hr_router
 from noxus.hr.pages import router as hr_pages
 from noxus.ingest.router import router as ingest_router
+from noxus.ops.pages import router as ops_pages
 from noxus.ops.router import router as ops_router
 from noxus.privacy.router import router as privacy_router
-from noxus.web.router import router as web_router
+from noxus.tenancy.service import customer_language
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
+    i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
     auth_web.install(app)
     app.include_router(auth_router)
     app.include_router(privacy_router)
@@ -32,7 +35,7 @@ def create_app() -> FastAPI:
     app.include_router(hr_pages)
     app.include_router(enrollment_router)
     app.include_router(enrollment_pages)
-    app.include_router(web_router)
+    app.include_router(ops_pages)
     app.include_router(fleet_pages)
     app.include_router(ops_router)
     app.include_router(billing_router)

@@ -33,7 +33,7 @@ from noxus.core.users import (
     UserPublic,
 )
 from noxus.privacy import audit
-from noxus.web.router import templates
+from noxus.web.templating import templates
 
 router = APIRouter(tags=["auth"])
 

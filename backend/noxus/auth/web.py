@@ -1,13 +1,12 @@
 """App-wide security plumbing, installed once by create_app(): browsers that are not logged in
 are sent to /login, and every response carries defensive headers."""
 
-from urllib.parse import quote
-
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from noxus.core import i18n
+from noxus.web import errors
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -16,38 +15,32 @@ SECURITY_HEADERS = {
 }
 
 
-def _wants_html(request: Request) -> bool:
-    path = request.url.path
-    return (
-        request.method == "GET"
-        and not path.startswith("/api/")
-        and "text/html" in request.headers.get("accept", "")
-    )
-
-
 def install(app: FastAPI) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def _redirect_to_login(request: Request, exc: StarletteHTTPException):
-        if exc.status_code == 401 and _wants_html(request):
-            nxt = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return RedirectResponse("/login?next=" + quote(nxt, safe="/"), status_code=303)
-        return await http_exception_handler(request, exc)
+    # 401 -> /login for browsers, HTML error pages, JSON for the API
+    errors.install(app)
 
     # An id or number beyond what the database column holds cannot name anything: a clear 400
     # instead of a 500 (SQLite raises OverflowError at bind time, PostgreSQL a DataError).
     @app.exception_handler(OverflowError)
     @app.exception_handler(DataError)
     async def _out_of_range(request: Request, exc: Exception):
+        if errors.wants_html(request):
+            return errors.render_error(request, 400)
         return JSONResponse({"detail": "a number or value in the request is out of range"}, status_code=400)
 
     # Safety net: a request that breaks a constraint (duplicate, reference to nothing) is the
     # client's conflict, not a server error; routes should still check and say precisely what.
     @app.exception_handler(IntegrityError)
     async def _conflict(request: Request, exc: IntegrityError):
+        if errors.wants_html(request):
+            return errors.render_error(request, 409)
         return JSONResponse({"detail": "the request conflicts with existing data or refers to something "
                                        "that does not exist; check the ids"}, status_code=409)
 
     _document_error_details(app)
+
+    # outermost: the language is known to every handler, error pages included
+    app.add_middleware(i18n.LanguageMiddleware)
 
     @app.middleware("http")
     async def _headers(request: Request, call_next):

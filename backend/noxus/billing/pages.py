@@ -21,7 +21,7 @@ from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
 from noxus.tenancy.models import Customer
-from noxus.web.router import templates
+from noxus.web.templating import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
 FormStr = Annotated[str, Form()]

@@ -45,7 +45,7 @@ def open_case(session: Session, customer_id: int) -> RetrievalCase | None:
 
 
 def _kiosk_rows(session: Session, customer_id: int) -> list[tuple[str, str, str]]:
-    from noxus.hr.models import Site  # read-only: the site's name for the letter
+    from noxus.tenancy.models import Site  # read-only: the site's name for the letter
 
     rows = []
     for k in fleet.kiosks_at_customer(session, customer_id):

@@ -89,6 +89,7 @@ def principal_of(user: User, via: str, credential_id: int | None, csrf: str | No
         via=via,
         credential_id=credential_id,
         csrf_token=csrf,
+        language=user.language,
     )
 
 

@@ -29,6 +29,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
+from noxus.core import i18n
 from noxus.core.deps import SessionDep
 
 SESSION_COOKIE = "noxus_session"
@@ -67,6 +68,7 @@ class Principal:
     via: str = "token"  # "token" | "session" | "test"
     credential_id: int | None = None  # token or session row id, for revocation/audit
     csrf_token: str | None = field(default=None, repr=False)
+    language: str | None = None  # the user's setting (None: customer's, else browser's)
 
     @property
     def is_staff(self) -> bool:
@@ -99,6 +101,7 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
         principal = await run_in_threadpool(accounts.principal_from_token, session, raw.strip())
         if principal is None:
             raise _unauthorized("token unknown, expired or revoked; create a new one")
+        await _refine_language(request, session, principal)
         request.state.principal = principal
         return principal
 
@@ -117,10 +120,20 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN, detail="CSRF token missing or wrong; reload the page"
                 )
+        await _refine_language(request, session, principal)
         request.state.principal = principal
         return principal
 
     raise _unauthorized("authentication required: log in at /login or send a bearer token")
+
+
+async def _refine_language(request: Request, session: SessionDep, principal: Principal) -> None:
+    customer_language = None
+    resolver = i18n.customer_language_resolver
+    if principal.language is None and principal.customer_id is not None and resolver is not None:
+        customer_language = await run_in_threadpool(resolver, session, principal.customer_id)
+    explicit = bool(getattr(request.state, "language_explicit", False))
+    i18n.refine_for_user(explicit, principal.language, customer_language)
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

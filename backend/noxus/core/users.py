@@ -19,6 +19,8 @@ class User(SQLModel, table=True):
     # None for NOXUS staff; the tenant of a customer user
     customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id (PHC string)
+    # fr/de/it/en; None: the customer's language, else the browser's (noxus.core.i18n)
+    language: str | None = Field(default=None, max_length=2)
     active: bool = True
     failed_logins: int = 0  # consecutive, reset on success
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -10,7 +10,7 @@ from sqlmodel import select
 from noxus.core.deps import SessionDep
 from noxus.core.security import TechStaff
 from noxus.fleet import enrollment as svc
-from noxus.web.router import templates
+from noxus.web.templating import templates
 
 router = APIRouter(prefix="/enrollment", include_in_schema=False)
 

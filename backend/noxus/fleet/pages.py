@@ -13,7 +13,7 @@ from noxus.core.types import utcnow
 from noxus.fleet import monitor, service, telemetry
 from noxus.fleet import status as lifecycle
 from noxus.fleet.models import Kiosk
-from noxus.web.router import templates
+from noxus.web.templating import templates
 
 router = APIRouter(prefix="/fleet", include_in_schema=False, dependencies=[StaffRule])
 

@@ -20,7 +20,7 @@ from noxus.hr.models import Employee
 from noxus.hr.schemas import BadgeAssign, CorrectionCreate, EmployeeCreate
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer
-from noxus.web.router import templates
+from noxus.web.templating import templates
 
 router = APIRouter(prefix="/hr", include_in_schema=False)
 FormStr = Annotated[str, Form()]

@@ -21,7 +21,6 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-import noxus.migrations.registry  # noqa: F401  (every context's tables: foreign keys must resolve)
 from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.ingest import metrics

@@ -12,6 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+import noxus.ingest.metrics  # noqa: F401  (the worker counters, defined in the API process too)
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 

@@ -1,19 +1,17 @@
-"""Server-rendered pages for people (Jinja2); the JSON API is under /api/v1."""
+"""The staff's operations overview (`/`): kiosks, open alerts, latest punches."""
 
-import pathlib
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from fastapi.templating import Jinja2Templates
 from sqlmodel import select
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import StaffRule
 from noxus.fleet import service as fleet
 from noxus.ingest.models import Punch
+from noxus.web.templating import templates
 
-templates = Jinja2Templates(directory=pathlib.Path(__file__).parent / "templates")
 router = APIRouter(include_in_schema=False, dependencies=[StaffRule])  # overview of every tenant
 
 
