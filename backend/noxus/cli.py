@@ -81,10 +81,14 @@ def api(host: str = "127.0.0.1", port: int = 8000) -> None:
 def ingest() -> None:
     """Run one ingest worker (run several with distinct NOXUS_INGEST_CLIENT_ID)."""
     from noxus.core.db import get_engine
-    from noxus.ingest.worker import IngestWorker
 
     _logging()
-    worker = IngestWorker(get_settings(), get_engine())
+    settings = get_settings()
+    if settings.ingest_broker == "nats":
+        from noxus.ingest.nats_worker import NatsIngestWorker as IngestWorker
+    else:
+        from noxus.ingest.worker import IngestWorker
+    worker = IngestWorker(settings, get_engine())
     worker.install_signal_handlers()
     worker.run()
 

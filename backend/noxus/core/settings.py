@@ -1,6 +1,7 @@
 """All configuration, read once from the environment (NOXUS_*) or .env."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +29,18 @@ class Settings(BaseSettings):
     # once with True; kiosks resend what was never acked (docs/deployment.md).
     ingest_clean_session: bool = False
     ingest_accept_unknown_kiosks: bool = False
+    # The broker adapter around the ingest service (docs/deployment.md):
+    # "mqtt" — one MQTT broker with shared subscriptions (Mosquitto, the
+    # embedded default); "nats" — a NATS cluster: kiosks on its MQTT gateway,
+    # workers on a replicated JetStream stream with one durable consumer.
+    ingest_broker: Literal["mqtt", "nats"] = "mqtt"
+    nats_servers: list[str] = ["nats://127.0.0.1:4222"]  # any node: the client fails over
+    nats_stream: str = "NOXUS_INGEST"
+    nats_durable: str = "ingest"  # one consumer shared by all workers (competing)
+    nats_stream_replicas: int = 3  # copies of each message: survives the loss of one node
+    nats_ack_wait_s: float = 30.0  # unacked this long (worker dead): redelivered to another
+    nats_max_ack_pending: int = 20000  # messages handed out and not yet acked, all workers
+    nats_max_age_days: int = 30  # an unconsumed message older than this is dropped (kiosks still hold it)
 
     timezone: str = "Europe/Zurich"
 

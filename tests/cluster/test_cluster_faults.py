@@ -1,0 +1,154 @@
+"""Faults on a 3-node NATS cluster (MQTT gateway + JetStream R3), kiosks
+spread over the nodes, ingest workers competing on one durable consumer:
+a broker node SIGKILLed mid-stream and restarted, a worker SIGKILLed, the
+database restarted. Each time every punch is stored exactly once and every
+kiosk's journal is acked to its end. Every wait is on a condition."""
+
+import pytest
+from noxus.core.db import make_engine
+from noxus.core.migrate import upgrade
+from noxus.devstack.nats import NatsCluster
+from noxus.ingest.models import IngestCursor, Punch
+from sqlalchemy import create_engine, text
+from sqlmodel import Session, func, select
+
+from bench.databases import register_kiosks
+from tests.cluster.harness import (
+    ClusterKiosk,
+    Driver,
+    NatsWorkers,
+    all_acked,
+    assert_exactly_once,
+    tap_round,
+    wait_for,
+)
+from tests.fleet.pgserver import PrivatePostgres, pg_bin
+
+pytestmark = pytest.mark.slow
+
+KIOSKS = 12  # four per node
+ROUND = 15  # punches per kiosk per round (a batch of 20 holds a round)
+
+
+@pytest.fixture
+def cluster(tmp_path):
+    c = NatsCluster(tmp_path / "nats", 3).start()
+    yield c
+    c.stop()
+
+
+class Rig:
+    def __init__(self, tmp_path, db_url, cluster, workers=2, prefix="CF"):
+        self.engine = make_engine(db_url)
+        self.acks: list[tuple[float, str, int]] = []
+        self.kiosks = [ClusterKiosk(f"{prefix}{i:02d}", cluster.mqtt_ports, self.acks, seed=i,
+                                    ack_timeout_ms=1500, backoff_max_ms=3000) for i in range(KIOSKS)]
+        register_kiosks(self.engine, [k.id for k in self.kiosks])
+        self.workers = NatsWorkers(tmp_path, db_url, cluster.urls, workers)
+        self.driver = Driver(self.kiosks)
+
+    def start(self):
+        self.workers.wait_connected()
+        for k in self.kiosks:
+            k.start()
+        wait_for(lambda: all(k.up.is_set() for k in self.kiosks), 60, "kiosks connected", self.detail)
+        self.driver.start()
+        return self
+
+    def detail(self):
+        with Session(self.engine) as s:
+            stored = dict(s.exec(select(Punch.kiosk_id, func.count()).group_by(Punch.kiosk_id)).all())
+            cursors = {c.kiosk_id: c.acked_seq for c in s.exec(select(IngestCursor))}
+        late = [(k.id, k.up.is_set(), k.connects, k.journal.acked, k.journal.last_seq, stored.get(k.id, 0),
+                 cursors.get(k.id)) for k in self.kiosks if not k.drained()]
+        return f"behind (id, up, connects, acked, last, stored, cursor): {late}\n" + self.workers.log_tail()
+
+    def acked_count(self) -> int:
+        return sum(k.journal.acked for k in self.kiosks)
+
+    def wait_all_acked(self, what, timeout=90):
+        wait_for(lambda: all_acked(self.kiosks, self.acks), timeout, what, self.detail)
+
+    def close(self):
+        self.driver.stop_flag.set()
+        for k in self.kiosks:
+            k.stop()
+        self.workers.stop()
+        self.engine.dispose()
+
+
+def test_broker_node_sigkilled_mid_stream_then_restarted_loses_and_doubles_nothing(tmp_path, pg_url, cluster):
+    rig = Rig(tmp_path, pg_url, cluster).start()
+    try:
+        assert {k.reconnect.current()[1] for k in rig.kiosks} == set(cluster.mqtt_ports)  # spread over all 3
+        tap_round(rig.kiosks, ROUND)
+        # Mid-stream: some of the round is acked, some is still on its way.
+        wait_for(lambda: rig.acked_count() >= KIOSKS * ROUND // 3, 60, "first acks", rig.detail)
+        victim = 0
+        on_victim = [k for k in rig.kiosks if k.reconnect.current()[1] == cluster.mqtt_ports[victim]]
+        cluster.kill_node(victim)
+        tap_round(rig.kiosks, ROUND)  # the kiosks keep journaling while they move
+        rig.wait_all_acked("all acked on two nodes")
+        assert all(k.connects >= 2 for k in on_victim)  # they failed over to another node
+        assert all(len(k.nodes_used) >= 2 for k in on_victim)
+
+        cluster.start_node(victim)
+        cluster.wait_ready()
+        tap_round(rig.kiosks, ROUND)
+        rig.wait_all_acked("all acked after the node is back")
+        stored = assert_exactly_once(rig.engine, rig.kiosks)
+        assert stored == KIOSKS * ROUND * 3
+        print(f"node kill: {stored} punches stored once, {sum(k.sender.resent for k in rig.kiosks)} resends")
+    finally:
+        rig.close()
+
+
+def test_worker_sigkilled_mid_stream_its_messages_go_to_the_other_worker(tmp_path, pg_url, cluster):
+    rig = Rig(tmp_path, pg_url, cluster, workers=2, prefix="WK").start()
+    try:
+        tap_round(rig.kiosks, ROUND)
+        wait_for(lambda: rig.workers.metric(0, "noxus_ingest_messages_total") > 0, 60, "worker 1 consuming",
+                 rig.detail)
+        tap_round(rig.kiosks, ROUND)
+        rig.workers.kill(0)  # with whatever it had pulled and not acked
+        tap_round(rig.kiosks, ROUND)
+        rig.wait_all_acked("all acked by the surviving worker")
+        stored = assert_exactly_once(rig.engine, rig.kiosks)
+        assert stored == KIOSKS * ROUND * 3
+        assert rig.workers.metric(1, "noxus_ingest_messages_total") > 0
+    finally:
+        rig.close()
+
+
+@pytest.mark.skipif(pg_bin("initdb") is None, reason="initdb not installed (postgresql)")
+def test_database_restarted_mid_stream_nothing_acked_lost_or_doubled(tmp_path, cluster):
+    pg = PrivatePostgres().init()
+    pg.start()
+    rig = None
+    try:
+        admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text("CREATE DATABASE noxus"))
+        admin.dispose()
+        db_url = pg.url.rsplit("/", 1)[0] + "/noxus"
+        upgrade(db_url)
+        rig = Rig(tmp_path, db_url, cluster, workers=2, prefix="PG").start()
+        tap_round(rig.kiosks, ROUND)
+        wait_for(lambda: rig.acked_count() > 0, 60, "first acks", rig.detail)
+        rig.engine.dispose()
+        pg.stop("immediate")  # a crash: WAL replay on start
+        tap_round(rig.kiosks, ROUND)
+        # Down: the workers fail their commits and ack nothing.
+        wait_for(lambda: any(rig.workers.metric(i, "noxus_ingest_db_errors_total") > 0 for i in range(2)), 60,
+                 "a failed commit", rig.detail)
+        held = rig.acked_count()
+        assert held < KIOSKS * ROUND * 2
+        pg.start()
+        tap_round(rig.kiosks, ROUND)
+        rig.wait_all_acked("all acked after the restart")
+        stored = assert_exactly_once(rig.engine, rig.kiosks)
+        assert stored == KIOSKS * ROUND * 3
+    finally:
+        if rig is not None:
+            rig.close()
+        pg.destroy()
