@@ -9,7 +9,6 @@ from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.devstack.nats import NatsCluster
 from noxus.ingest.models import IngestCursor, Punch
-from sqlalchemy import create_engine, text
 from sqlmodel import Session, func, select
 
 from bench.databases import register_kiosks
@@ -22,7 +21,7 @@ from tests.cluster.harness import (
     tap_round,
     wait_for,
 )
-from tests.fleet.pgserver import PrivatePostgres, pg_bin
+from tests.support.pg import PrivatePostgres, create_database
 
 pytestmark = pytest.mark.slow
 
@@ -120,17 +119,12 @@ def test_worker_sigkilled_mid_stream_its_messages_go_to_the_other_worker(tmp_pat
         rig.close()
 
 
-@pytest.mark.skipif(pg_bin("initdb") is None, reason="initdb not installed (postgresql)")
 def test_database_restarted_mid_stream_nothing_acked_lost_or_doubled(tmp_path, cluster):
     pg = PrivatePostgres().init()
     pg.start()
     rig = None
     try:
-        admin = create_engine(pg.url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text("CREATE DATABASE noxus"))
-        admin.dispose()
-        db_url = pg.url.rsplit("/", 1)[0] + "/noxus"
+        db_url = create_database(pg.url, "noxus_")
         upgrade(db_url)
         rig = Rig(tmp_path, db_url, cluster, workers=2, prefix="PG").start()
         tap_round(rig.kiosks, ROUND)
