@@ -1,6 +1,9 @@
 """The FastAPI application: one thin router per resource."""
 
+import pathlib
+
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 
 # Every table in the metadata before the first flush: foreign keys across contexts
 # (kiosk -> customer) resolve by table name.
@@ -27,6 +30,8 @@ def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
     i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
     auth_web.install(app)
+    static = pathlib.Path(__file__).parent / "web" / "static"
+    app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(auth_router)
     app.include_router(privacy_router)
     app.include_router(ingest_router)
