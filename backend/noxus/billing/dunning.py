@@ -6,7 +6,8 @@
   run, each with a fee (CHF 20) and late interest (5 %/year, actual/365, on the unpaid invoice
   amount since the due date or the previous reminder), as a PDF + e-mail;
 - suspension when an invoice reaches `billing_suspend_at_level` (kiosks keep recording, no data
-  is dropped; `restricted()` tells other contexts what is blocked);
+  is dropped; `noxus.billing.restrictions()` tells other contexts what is blocked, from the
+  standing derived at read time in `state.py`);
 - §7.6 retrieval when a subscription / additional-users invoice is two months past due;
 - a payment that leaves nothing past due clears it all (state back to good, case cancelled).
 """
@@ -110,8 +111,7 @@ def refresh_customer(session: Session, customer_id: int, today: date, settings: 
         return OverdueState.GOOD
     past_due = _past_due(session, customer_id, today)
     if not past_due:
-        if retrieval.cancel_if_paid(session, customer_id, actor):
-            pass
+        retrieval.cancel_if_paid(session, customer_id, actor)
         if profile.overdue_state != OverdueState.GOOD:
             _set_state(session, profile, OverdueState.GOOD, today, actor, reason="nothing past due")
             if result is not None:
@@ -161,12 +161,3 @@ def run_dunning(session: Session, today: date, settings: Settings, actor: str = 
         refresh_customer(session, customer_id, today, settings, actor, result)
     session.commit()
     return result
-
-
-def restricted(session: Session, customer_id: int, what: str, settings: Settings | None = None) -> bool:
-    """For other contexts: is `what` ("exports", "ui") blocked for this customer by a suspension?
-    Recording punches is never blocked."""
-    settings = settings or get_settings()
-    state = session.exec(select(BillingProfile.overdue_state).where(
-        BillingProfile.customer_id == customer_id)).first()
-    return state in (OverdueState.SUSPENDED, OverdueState.RETRIEVAL) and what in settings.billing_suspend_restricts

@@ -17,6 +17,7 @@ from noxus.billing.models import BillingProfile, Invoice, RetrievalCase
 from noxus.billing.money import chf
 from noxus.billing.retrieval import OPEN_STATES
 from noxus.billing.run import run_month
+from noxus.billing.state import standings
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
@@ -45,6 +46,7 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep, user:
         "user": user, "csrf": user.csrf_token or "", "customers": customers, "profiles": profiles,
         "invoices": invoices, "balances": balances, "cases": cases, "open_states": OPEN_STATES,
         "unmatched": payments.unmatched(session), "chf": chf, "zone": zone, "today": datetime.now(zone).date(),
+        "standings": standings(session, None, datetime.now(zone).date(), settings),
         "failed_mails": session.exec(select(OutboxMail).where(OutboxMail.status == "failed")).all(),
         "msg": request.query_params.get("msg"), "err": request.query_params.get("err")})
 

@@ -95,7 +95,7 @@ class Settings(BaseSettings):
     billing_reminder_fee_centimes: int = 2000  # per reminder
     billing_late_interest_bp: int = 500  # per year (5 %; 1000 for the DSwiss terms)
     billing_suspend_at_level: int = 2  # suspension after this reminder (0: never)
-    billing_suspend_restricts: list[str] = ["exports"]  # what suspension blocks: exports, ui
+    billing_suspend_restricts: list[str] = ["exports", "badges"]  # what suspension blocks: exports, badges
     billing_retrieval_after_months: int = 2  # §7.6
     billing_retrieval_deadline_days: int = 10  # payment deadline given in the notice
     billing_index_cap_bp: int = 500  # annual index revision cap
