@@ -31,8 +31,8 @@ from sqlmodel import Session
 import noxus.core.models  # noqa: F401  (every context's tables: foreign keys must resolve)
 from firmware.core import protocol
 from noxus.core.settings import Settings
+from noxus.ingest import metrics
 from noxus.ingest.service import Incoming, Outcome, ingest
-from noxus.ops import metrics
 
 log = logging.getLogger("noxus.ingest")
 
