@@ -82,6 +82,17 @@ class Kiosk:
             birth.update(self.birth())
         link.start()
 
+    def note(self, line):
+        """A problem that needs no reboot but a crash-log line (a refused TLS
+        handshake, a missing display driver): on flash and in the next report."""
+        path = getattr(self.port, "crash_path", None) if self.port is not None else None
+        if path:
+            from firmware.core.fleet import crashlog
+            crashlog.note(path, line, self.clock.uptime_ms())
+        else:
+            print(line)
+        self.crash = ((self.crash or "") + line + "\n")[-1024:]
+
     def _link_up(self):
         self.sender.link_up()
         self._next_telemetry = None  # report at once on every (re)connect
@@ -287,6 +298,8 @@ class Kiosk:
             pass
         if self.config is not None:
             body["config_version"] = self.config.version()
+        if self.link is not None:
+            body["tls"] = getattr(self.link, "tls", False)  # is the broker link encrypted
         if self.crash:
             body["crash"] = self.crash
         port = self.port

@@ -26,7 +26,7 @@ def test_pi_port_reads_badges_journals_and_drains_through_mqtt(tmp_path, broker,
     shutil.copy(REPO / "hardware" / "pinmap.json", tmp_path / "hardware" / "pinmap.json")
     (tmp_path / "kiosk.json").write_text(json.dumps({
         "kiosk_id": "R1", "data_dir": str(tmp_path / "data"), "poll_ms": 0,
-        "broker": {"host": "127.0.0.1", "port": broker.port}}))
+        "broker": {"host": "127.0.0.1", "port": broker.port, "tls": False}}))
     (tmp_path / "sim.json").write_text(json.dumps({"taps": 30, "offline_taps": 0, "uid_len": 7}))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
         str(p) for p in (REPO, HERE / "pisim", HERE / "picosim", HERE))}

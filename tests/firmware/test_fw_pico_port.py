@@ -43,16 +43,22 @@ def pico_image(tmp_path_factory):
     return out
 
 
-def run_pico(image, workdir, broker_port, timeout=300, heap=PICO_HEAP, kiosk_id="P1", **sim):
+def run_pico(image, workdir, broker_port, timeout=300, heap=PICO_HEAP, kiosk_id="P1", broker=None,
+             files=None, **sim):
+    """broker: the kiosk.json "broker" section (default: plain TCP to broker_port);
+    files: {name: bytes} put beside kiosk.json (a pinned CA)."""
     (workdir / "hardware").mkdir(parents=True, exist_ok=True)
+    for name, data in (files or {}).items():
+        (workdir / name).write_bytes(data)
     shutil.copy(REPO / "hardware" / "pinmap.json", workdir / "hardware" / "pinmap.json")
     (workdir / "kiosk.json").write_text(json.dumps({
         "kiosk_id": kiosk_id, "wifi": {"ssid": "sim", "password": "x"},
-        "broker": {"host": "127.0.0.1", "port": broker_port}, "poll_ms": 0}))
+        "broker": broker or {"host": "127.0.0.1", "port": broker_port, "tls": False}, "poll_ms": 0}))
     (workdir / "sim.json").write_text(json.dumps(sim))
     mpylib()
     env = mp_env()
-    env["MICROPYPATH"] = f"{image / 'lib'}:{image / 'sim' / 'picosim'}:{image / 'sim'}:{REPO / 'build' / 'mpylib'}"
+    # .frozen first, as on a board: the port's frozen modules (ssl over the built-in tls)
+    env["MICROPYPATH"] = f".frozen:{image / 'lib'}:{image / 'sim' / 'picosim'}:{image / 'sim'}:{REPO / 'build' / 'mpylib'}"
     import subprocess
     proc = subprocess.run([micropython_exe(), "-X", f"heapsize={heap}", str(PICOSIM / "run_pico.py")],
                           cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)

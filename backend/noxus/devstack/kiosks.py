@@ -32,7 +32,7 @@ def write_config(workdir: pathlib.Path, kiosk_id: str, broker_port: int | None, 
     workdir.mkdir(parents=True, exist_ok=True)
     cfg = {"kiosk_id": kiosk_id, "journal_dir": str(workdir / "journal"), "sim": sim}
     if broker_port is not None:
-        cfg["broker"] = {"host": "127.0.0.1", "port": broker_port}
+        cfg["broker"] = {"host": "127.0.0.1", "port": broker_port, "tls": False}  # the local demo
     path = workdir / "kiosk.json"
     path.write_text(json.dumps(cfg))
     return path
@@ -42,7 +42,7 @@ def spawn(config: pathlib.Path, runtime: str = "micropython", **popen) -> subpro
     lib = mpylib()
     if runtime == "micropython":
         cmd = [micropython_exe(), "-X", f"heapsize={HEAP}", str(SIM_MAIN), str(config)]
-        env = {**os.environ, "MICROPYPATH": f"{REPO}:{lib}"}
+        env = {**os.environ, "MICROPYPATH": f".frozen:{REPO}:{lib}"}  # .frozen: the port's ssl module
     else:
         cmd = [sys.executable, str(SIM_MAIN), str(config)]
         env = {**os.environ, "PYTHONPATH": f"{REPO}:{lib.parent / 'pylib'}"}

@@ -31,6 +31,20 @@ def record(path, e, uptime_ms=0):
         pass  # flash full or failing: the reboot matters more than the log
 
 
+def note(path, line, uptime_ms=0):
+    """Append one line (a refused TLS handshake, a missing driver) without a
+    reboot: reported with the next birth/telemetry like a crash, bounded."""
+    old = fsutil.read(path) or b""
+    data = old + f"uptime_ms={uptime_ms} {line}\n".encode()
+    if len(data) > MAX_BYTES:
+        data = data[-MAX_BYTES:]
+    try:
+        fsutil.write_atomic(path, data)
+    except OSError:
+        pass
+    print(line)  # the serial console / journal of the service
+
+
 def read(path):
     raw = fsutil.read(path)
     if not raw:

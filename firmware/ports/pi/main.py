@@ -3,7 +3,8 @@
     python -m firmware.ports.pi.main /etc/noxus/kiosk.json
 
 kiosk.json: {"kiosk_id": "K1", "data_dir": "/var/lib/noxus-kiosk",
-  "broker": {"host": "...", "port": 1883, "username": "...", "password": "..."},
+  "broker": {"host": "...", "port": 8883, "tls": true, "ca_file": "/etc/noxus/ca.pem",
+             "username": "...", "password": "..."},
   "pinmap": "/opt/noxus/hardware/pinmap.json", "poll_ms": 50, "max_records": 1000000}
 The OS keeps the clock (systemd-timesyncd) and the network; the core does the
 rest, exactly as on a Pico. An uncaught exception is logged to crash.log and the
@@ -13,12 +14,12 @@ import json
 import os
 import sys
 
+from firmware.core import mqtt_link
 from firmware.core.clock import Clock
 from firmware.core.fleet import crashlog
 from firmware.core.fleet.config import ConfigStore
 from firmware.core.journal import Journal
 from firmware.core.kiosk import FIRMWARE_VERSION, Kiosk
-from firmware.core.mqtt_link import MqttLink
 from firmware.core.ui.badges import BadgeList
 from firmware.ports.pi import hw
 
@@ -38,9 +39,12 @@ def build(cfg):
                   badges=BadgeList(os.path.join(data, "config", "badges.bin")), port=port,
                   firmware_hash=cfg.get("firmware_hash"))
     kiosk.crash = crashlog.read(port.crash_path)
-    b = cfg["broker"]
-    kiosk.attach(MqttLink(kiosk.kiosk_id, b["host"], b.get("port", 1883), b.get("username"),
-                          b.get("password")))
+    try:
+        link = mqtt_link.from_config(kiosk.kiosk_id, cfg["broker"], on_error=kiosk.note)
+    except ValueError as e:  # tls.TlsConfigError: keep journaling offline, say why
+        kiosk.note("mqtt: " + str(e))
+    else:
+        kiosk.attach(link)
     port.wdt.notify("READY=1")
     return kiosk, port
 

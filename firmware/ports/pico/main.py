@@ -5,7 +5,8 @@
 #
 # kiosk.json on the Pico's littlefs (written by noxus-provision):
 #   {"kiosk_id": "K1", "wifi": {"ssid": "...", "password": "..."},
-#    "broker": {"host": "...", "port": 1883, "username": "...", "password": "..."},
+#    "broker": {"host": "...", "port": 8883, "tls": true, "ca_file": "ca.der",
+#               "username": "...", "password": "..."},
 #    "pinmap": "hardware/pinmap.json", "ntp_host": "pool.ntp.org",
 #    "max_records": 50000, "poll_ms": 50}
 # An uncaught exception is written to crash.log, reported in the next birth and
@@ -52,15 +53,23 @@ def build(cfg, wdt=True):
 def loop(kiosk, wifi, cfg, done=None):
     broker = cfg["broker"]
     next_ntp = None
+    link_refused = False  # a broker section that cannot give a verified link
     while done is None or not done(kiosk):
         start = ticks_ms()
         if wifi.poll(start):
             next_ntp = start  # joined (again): set the clock first
-            if kiosk.link is None:
-                from firmware.core.mqtt_link import MqttLink
+            if kiosk.link is None and not link_refused:
+                # The TLS handshake runs on the link's first polls, after the NTP
+                # sync below (mbedTLS checks the certificate's dates on the RTC).
+                from firmware.core import mqtt_link
                 gc.collect()
-                kiosk.attach(MqttLink(kiosk.kiosk_id, broker["host"], broker.get("port", 1883),
-                                      broker.get("username"), broker.get("password")))
+                try:
+                    link = mqtt_link.from_config(kiosk.kiosk_id, broker, on_error=kiosk.note)
+                except ValueError as e:  # tls.TlsConfigError: keep journaling offline
+                    link_refused = True
+                    kiosk.note("mqtt: " + str(e))
+                else:
+                    kiosk.attach(link)
         if (wifi.up and next_ntp is not None and ticks_diff(start, next_ntp) >= 0
                 and kiosk.presence.current is None):
             try:

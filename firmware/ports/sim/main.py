@@ -5,7 +5,8 @@
 #   micropython firmware/ports/sim/main.py kiosk.json
 #
 # kiosk.json: {"kiosk_id": "K1", "journal_dir": "...",
-#   "broker": {"host": "127.0.0.1", "port": 1883, "username": null, "password": null},
+#   "broker": {"host": "127.0.0.1", "port": 1883, "tls": false, "username": null, "password": null},
+#   (or "tls": true, "ca_file": "...": see firmware/core/tls.py)
 #   "sim": {"taps": 500, "poll_ms": 5, "uids": "unique"|"demo", "kiosk_no": 1,
 #           "offline_taps": 0, "exit_when_drained": true, "cooldown_ms": 3000}}
 
@@ -49,10 +50,9 @@ def main(path):
 
     def connect_when_due():
         if broker and kiosk.link is None and kiosk.taps >= offline_taps:
-            from firmware.core.mqtt_link import MqttLink
-            kiosk.attach(MqttLink(kiosk_id, broker["host"], broker["port"],
-                                  broker.get("username"), broker.get("password"),
-                                  birth={"boot": journal.boot, "fw": "sim"}))
+            from firmware.core import mqtt_link
+            kiosk.attach(mqtt_link.from_config(kiosk_id, broker, on_error=kiosk.note,
+                                               birth={"boot": journal.boot, "fw": "sim"}))
 
     def done():
         connect_when_due()

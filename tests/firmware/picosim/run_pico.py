@@ -14,6 +14,8 @@ from firmware.ports.pico import main
 
 
 def done(kiosk):
+    if simctl.CFG.get("exit_on_link_error") and kiosk.link is not None and kiosk.link.last_error:
+        return simctl.CHIP.done()  # the broker was refused (TLS tests): stop once the taps are in
     if not simctl.CHIP.done():
         return False
     if simctl.CFG.get("exit_offline"):
@@ -26,5 +28,8 @@ k = main.run("kiosk.json", done=done)
 gc.collect()
 print("DONE " + json.dumps({"taps": k.taps, "last_seq": k.journal.last_seq, "acked": k.journal.acked,
                             "polls": simctl.CHIP.polls, "heap_free": gc.mem_free(),
-                            "heap_alloc": gc.mem_alloc(), "reader_errors": k.reader.errors}))
+                            "heap_alloc": gc.mem_alloc(), "reader_errors": k.reader.errors,
+                            "pending": k.journal.pending(),
+                            "tls": k.link.tls if k.link is not None else None,
+                            "link_error": k.link.last_error if k.link is not None else None}))
 k.link.stop() if k.link is not None else None

@@ -1,0 +1,47 @@
+"""A throw-away test CA made with `openssl`, the broker certificates the TLS
+tests need (valid, expired, for another name, from another CA) and a Mosquitto
+with a TLS listener beside its plain one (the stub backend stays on plain)."""
+
+import pathlib
+import subprocess
+
+from noxus.devstack.broker import Mosquitto, free_port, wait_port
+
+EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+
+
+def _run(*cmd):
+    subprocess.run([str(c) for c in cmd], check=True, capture_output=True, text=True)
+
+
+def make_ca(d: pathlib.Path) -> pathlib.Path:
+    """ca.crt/ca.der (the pinned CA), other.der (an unrelated CA), and server
+    certificates signed by ca: good (localhost, 127.0.0.1), expired, wrongname."""
+    d.mkdir(parents=True, exist_ok=True)
+    _run("openssl", "req", "-x509", *EC, "-keyout", d / "ca.key", "-out", d / "ca.crt", "-days", "2",
+         "-subj", "/CN=NoxusTime test CA")
+    _run("openssl", "x509", "-in", d / "ca.crt", "-outform", "der", "-out", d / "ca.der")
+    _run("openssl", "req", "-x509", *EC, "-keyout", d / "other.key", "-out", d / "other.crt", "-days", "2",
+         "-subj", "/CN=Someone else")
+    _run("openssl", "x509", "-in", d / "other.crt", "-outform", "der", "-out", d / "other.der")
+    for name, san, days in (("good", "DNS:localhost,IP:127.0.0.1", "2"),
+                            ("expired", "DNS:localhost,IP:127.0.0.1", "-1"),  # notAfter yesterday
+                            ("wrongname", "DNS:broker.elsewhere.example", "2")):
+        (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
+        _run("openssl", "req", *EC, "-keyout", d / f"{name}.key", "-out", d / f"{name}.csr",
+             "-subj", "/CN=" + san.split(",")[0][4:])
+        _run("openssl", "x509", "-req", "-in", d / f"{name}.csr", "-CA", d / "ca.crt", "-CAkey", d / "ca.key",
+             "-CAcreateserial", "-out", d / f"{name}.crt", "-days", days, "-extfile", d / f"{name}.ext")
+    return d
+
+
+def tls_broker(data: pathlib.Path, ca: pathlib.Path, cert: str = "good") -> Mosquitto:
+    """A Mosquitto with its plain listener and a TLS 1.2+ listener serving `cert`
+    (broker.tls_port)."""
+    port = free_port()
+    conf = (f"\nlistener {port} 127.0.0.1\ncertfile {ca / (cert + '.crt')}\nkeyfile {ca / (cert + '.key')}\n"
+            "tls_version tlsv1.2\n")
+    b = Mosquitto(data, extra_conf=conf).start()
+    wait_port(port)
+    b.tls_port = port
+    return b
