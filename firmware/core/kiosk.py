@@ -91,7 +91,8 @@ class Kiosk:
             crashlog.note(path, line, self.clock.uptime_ms())
         else:
             print(line)
-        self.crash = ((self.crash or "") + line + "\n")[-1024:]
+        if self.crash is None:  # the first one is reported; crash.log keeps them all
+            self.crash = line
 
     def _link_up(self):
         self.sender.link_up()

@@ -8,7 +8,7 @@ from chumicro_mqtt import MQTTClient
 from chumicro_mqtt.client import ProtocolState
 from chumicro_sockets.sockets_factory import fixed_connector_factory
 
-from firmware.core import protocol, tls
+from firmware.core import protocol
 
 KEEPALIVE_S = 30  # the broker declares us dead (LWT) after 45 s of silence
 RX_BUFFER = 1024  # larger messages (a long badge list) take the oversized path
@@ -22,6 +22,7 @@ class MqttLink:
         self.endpoint = f"{host}:{port}"
         self.last_error = None  # text of the last failed connect, None once connected
         self._on_error = on_error  # on_error(text): a new connect failure (crash-log line)
+        self._err_seen = None
         self._birth = birth or {}
         self._on_connect_cb = on_connect
         self.client = MQTTClient(
@@ -67,7 +68,8 @@ class MqttLink:
         if self.client.check(now_ms):
             self.client.handle(now_ms)
             err = self.client.last_error
-            if err is not None and self.client.state == ProtocolState.FAILED:
+            if err is not None and err is not self._err_seen and self.client.state == ProtocolState.FAILED:
+                self._err_seen = err  # each failure once: no string work on every poll
                 self._failed(err)
 
     def _failed(self, err):
@@ -92,7 +94,10 @@ def from_config(kiosk_id, broker, on_error=None, birth=None, root=""):
     """The link kiosk.json's "broker" section asks for: TLS with the pinned CA
     unless "tls" is false. Raises tls.TlsConfigError (a config that cannot give
     a verified link: the kiosk records it and keeps journaling offline)."""
-    ctx = tls.context(broker, root)
+    ctx = None
+    if broker.get("tls", True) is not False:  # tls.wants_tls; imported only where TLS is used
+        from firmware.core import tls
+        ctx = tls.context(broker, root)
     port = broker.get("port", 8883 if ctx is not None else 1883)
     return MqttLink(kiosk_id, broker["host"], port, broker.get("username"), broker.get("password"),
                     birth=birth, ssl_context=ctx, on_error=on_error)

@@ -27,6 +27,7 @@ from enum import StrEnum
 from sqlalchemy import update
 from sqlmodel import Field, Session, SQLModel, select
 
+from noxus.core import tls
 from noxus.core.settings import Settings
 from noxus.core.types import UTCDateTime, utcnow
 
@@ -140,8 +141,8 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[int
 
 def _smtp_send(settings: Settings, msg: EmailMessage) -> None:
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=30) as smtp:
-        if settings.smtp_starttls:
-            smtp.starttls()
+        if settings.smtp_starttls:  # the server's certificate and name verified
+            smtp.starttls(context=tls.client_context(settings.smtp_ca_file))
         if settings.smtp_username:
             smtp.login(settings.smtp_username, settings.smtp_password or "")
         smtp.send_message(msg)

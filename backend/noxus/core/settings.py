@@ -17,6 +17,10 @@ class Settings(BaseSettings):
     mqtt_port: int = 1883
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    # The backend's MQTT clients over TLS (certificate and host name verified): needed when the
+    # broker is not on this host's loopback. mqtt_ca_file pins a CA (PEM); unset: system store.
+    mqtt_tls: bool = False
+    mqtt_ca_file: str | None = None
 
     # Each ingest worker needs its own client id (its persistent session);
     # all workers share one subscription group, so the broker spreads batches.
@@ -105,7 +109,8 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     smtp_username: str | None = None
     smtp_password: str | None = None
-    smtp_starttls: bool = False
+    smtp_starttls: bool = False  # production: true (deploy/systemd/noxus.env); certificates verified
+    smtp_ca_file: str | None = None  # PEM CA for the SMTP server; unset: system store
     smtp_from: str = "facturation@noxus.example"
     # provisioning (docs/provisioning.md): per-kiosk MQTT accounts in Mosquitto's password file,
     # which the backend host must be able to write; the reload command makes Mosquitto re-read it
@@ -114,6 +119,10 @@ class Settings(BaseSettings):
     kiosk_mqtt_host: str = "127.0.0.1"  # the broker as kiosks reach it (written into their config)
     kiosk_mqtt_port: int = 1883
     kiosk_mqtt_tls: bool = False
+    # The CA kiosks pin (PEM, installed on each kiosk at enrollment) and the name on the broker's
+    # certificate when kiosk_mqtt_host is an address (docs/security.md)
+    kiosk_mqtt_ca_file: str | None = None
+    kiosk_mqtt_server_hostname: str | None = None
     claim_ttl_hours: int = 72  # an unapproved claim code expires after this
 
 

@@ -22,6 +22,7 @@ import time
 import paho.mqtt.client as mqtt
 
 from firmware.core import protocol
+from noxus.core import tls
 from noxus.core.settings import Settings
 
 ITERATIONS = 101  # what mosquitto_passwd 2.x writes
@@ -150,8 +151,7 @@ def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> st
 
 def _client(settings: Settings, client_id: str) -> mqtt.Client:
     client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
-    if settings.mqtt_username:
-        client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+    tls.configure_mqtt(client, settings)
     return client
 
 
@@ -185,7 +185,7 @@ def _watch(settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick,
     client.on_connect, client.on_message = on_connect, on_message
     try:
         client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
-    except OSError as e:
+    except OSError as e:  # ssl.SSLError too: a certificate the backend does not trust
         raise BrokerConfigError(f"the backend cannot reach the broker at {settings.mqtt_host}:"
                                 f"{settings.mqtt_port} ({e})") from None
     client.loop_start()

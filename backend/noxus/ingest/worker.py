@@ -22,6 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from firmware.core import protocol
+from noxus.core import tls
 from noxus.core.settings import Settings
 from noxus.ingest import metrics
 from noxus.ingest.service import Incoming, Outcome, ingest
@@ -45,8 +46,7 @@ class IngestWorker:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
             clean_session=settings.ingest_clean_session, protocol=mqtt.MQTTv311, manual_ack=True)
-        if settings.mqtt_username:
-            self.client.username_pw_set(settings.mqtt_username, settings.mqtt_password)
+        tls.configure_mqtt(self.client, settings)
         self.client.reconnect_delay_set(1, 5)
         # Acks we have not sent yet are inflight for the broker; let it hand us a
         # full group-commit's worth.
