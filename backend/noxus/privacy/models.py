@@ -3,42 +3,11 @@ and each customer's retention policy."""
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index
+from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from noxus.core.types import BigIntPK, UTCDateTime, utcnow
-
-
-class AuditEntry(SQLModel, table=True):
-    """Append-only; `hash` = SHA-256 over the previous hash and this entry's canonical JSON
-    (docs/privacy.md). `prev_hash` is unique, so two writers cannot fork the chain."""
-
-    __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    actor: str = Field(max_length=160)  # "username#id", "cli:<os user>", "system:<job>"
-    action: str = Field(max_length=64)  # read, create, update, delete, export, erase, login...
-    object_type: str = Field(max_length=64)  # employee, invoice, kiosk, user, role, ...
-    object_id: str = Field(default="", max_length=64)
-    customer_id: int | None = Field(default=None, index=True)
-    detail: dict = Field(default_factory=dict, sa_type=JSON)
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64, unique=True)
-
-
-class AuditEntryPublic(SQLModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    customer_id: int | None
-    detail: dict
-    prev_hash: str
-    hash: str
+from noxus.core.audit import AuditEntry, AuditEntryPublic  # noqa: F401  (the audit log lives in core)
+from noxus.core.types import UTCDateTime, utcnow
 
 
 class DataSubjectRequest(SQLModel, table=True):

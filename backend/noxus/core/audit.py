@@ -1,0 +1,185 @@
+"""The one audit log of every context: append-only and hash-chained (`record(session, actor,
+action, object_type, object_id, customer_id, detail)` in the caller's transaction).
+
+entry.hash = SHA-256( prev_hash || canonical JSON of {at, actor, action, object_type, object_id,
+customer_id, detail} ), canonical = sorted keys, no spaces, UTF-8, `at` as ISO-8601 UTC with
+microseconds. The first entry's prev_hash is GENESIS. Changing, deleting or re-ordering any entry
+breaks every later link, which `verify()` (`noxus audit verify`) reports."""
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Index, text
+from sqlmodel import Field, Session, SQLModel, select
+
+from noxus.core.types import BigIntPK, UTCDateTime, utcnow
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only; `hash` = SHA-256 over the previous hash and this entry's canonical JSON
+    (docs/privacy.md). `prev_hash` is unique, so two writers cannot fork the chain."""
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    actor: str = Field(max_length=160)  # "username#id", "cli:<os user>", "system:<job>"
+    action: str = Field(max_length=64)  # read, create, update, delete, export, erase, login...
+    object_type: str = Field(max_length=64)  # employee, invoice, kiosk, user, role, ...
+    object_id: str = Field(default="", max_length=64)
+    customer_id: int | None = Field(default=None, index=True)
+    detail: dict = Field(default_factory=dict, sa_type=JSON)
+    prev_hash: str = Field(max_length=64, unique=True)
+    hash: str = Field(max_length=64, unique=True)
+
+
+class AuditEntryPublic(SQLModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str
+    customer_id: int | None
+    detail: dict
+    prev_hash: str
+    hash: str
+
+
+GENESIS = "0" * 64
+# any 64-bit constant: serialises appends on PostgreSQL (SQLite serialises writers anyway,
+# and the unique prev_hash refuses a fork if two appends race)
+_PG_LOCK_KEY = 0x4E4F5855_41554454
+
+
+def _at_text(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical(entry: AuditEntry) -> bytes:
+    body = {
+        "at": _at_text(entry.at),
+        "actor": entry.actor,
+        "action": entry.action,
+        "object_type": entry.object_type,
+        "object_id": entry.object_id,
+        "customer_id": entry.customer_id,
+        "detail": entry.detail or {},
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
+    return hashlib.sha256(prev_hash.encode() + canonical(entry)).hexdigest()
+
+
+def _last_hash(session: Session) -> str:
+    last = session.exec(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    return last or GENESIS
+
+
+def record(
+    session: Session,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: Any = "",
+    customer_id: int | None = None,
+    detail: dict | None = None,
+) -> AuditEntry:
+    """Append an entry in the caller's transaction (it is committed with the change it records)."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
+    # JSON round trip: what is hashed is exactly what the database gives back
+    detail = json.loads(json.dumps(detail or {}, default=str))
+    # microsecond precision survives every backend
+    entry = AuditEntry(
+        at=utcnow(),
+        actor=str(actor)[:160],
+        action=action[:64],
+        object_type=object_type[:64],
+        object_id=str(object_id if object_id is not None else "")[:64],
+        customer_id=customer_id,
+        detail=detail,
+        prev_hash=_last_hash(session),
+        hash="",
+    )
+    entry.hash = entry_hash(entry.prev_hash, entry)
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    checked: int
+    first_bad_id: int | None = None
+    problem: str = ""
+
+
+def iter_entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
+    last_id = 0
+    while True:
+        rows = session.exec(
+            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        yield from rows
+        last_id = rows[-1].id
+
+
+def verify(session: Session) -> VerifyResult:
+    """Walk the chain from the genesis; the first entry whose link or content does not match is
+    reported. Deleting the newest entries is only detectable against an exported head hash
+    (`noxus audit head`), which docs/privacy.md says to keep outside the database."""
+    prev = GENESIS
+    n = 0
+    for e in iter_entries(session):
+        if e.prev_hash != prev:
+            return VerifyResult(False, n, e.id, f"entry {e.id}: link to the previous entry is broken "
+                                "(an entry was removed or inserted)")
+        if entry_hash(prev, e) != e.hash:
+            return VerifyResult(False, n, e.id, f"entry {e.id}: content does not match its hash (edited)")
+        prev = e.hash
+        n += 1
+    return VerifyResult(True, n)
+
+
+def head(session: Session) -> tuple[int, str]:
+    """(number of entries, hash of the newest): an anchor to keep elsewhere."""
+    n = session.exec(text("SELECT COUNT(*) FROM audit_entry")).one()[0]
+    return n, _last_hash(session)
+
+
+EXPORT_FIELDS = ["id", "at", "actor", "action", "object_type", "object_id", "customer_id", "detail",
+                 "prev_hash", "hash"]
+
+
+def export_rows(entries: list[AuditEntry]) -> list[dict]:
+    return [
+        {
+            "id": e.id, "at": _at_text(e.at), "actor": e.actor, "action": e.action,
+            "object_type": e.object_type, "object_id": e.object_id, "customer_id": e.customer_id,
+            "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash,
+        }
+        for e in entries
+    ]
+
+
+def export_csv(entries: list[AuditEntry]) -> str:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=EXPORT_FIELDS)
+    w.writeheader()
+    for row in export_rows(entries):
+        row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
+        w.writerow(row)
+    return buf.getvalue()
