@@ -32,6 +32,9 @@ app.add_typer(hr_app, name="hr")
 from noxus.billing.cli import app as billing_app
 
 app.add_typer(billing_app, name="billing")
+from noxus.tenancy.cli import register as register_tenancy
+
+register_tenancy(app)  # customer, site
 console = Console()
 
 

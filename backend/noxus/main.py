@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 import noxus.migrations.registry  # noqa: F401
 from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
+from noxus.billing import customer_accounts
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
 from noxus.core import i18n
@@ -23,12 +24,16 @@ from noxus.ingest.router import router as ingest_router
 from noxus.ops.pages import router as ops_pages
 from noxus.ops.router import router as ops_router
 from noxus.privacy.router import router as privacy_router
+from noxus.tenancy import service as tenancy
+from noxus.tenancy.api import router as tenancy_api
+from noxus.tenancy.pages import router as tenancy_pages
 from noxus.tenancy.service import customer_language
 
 
 def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
     i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
+    tenancy.account_provider = customer_accounts.summaries  # tenancy knows no billing: billing tells it
     auth_web.install(app)
     static = pathlib.Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")
@@ -45,6 +50,8 @@ def create_app() -> FastAPI:
     app.include_router(ops_router)
     app.include_router(billing_router)
     app.include_router(billing_pages)
+    app.include_router(tenancy_api)
+    app.include_router(tenancy_pages)
 
     return app
 
