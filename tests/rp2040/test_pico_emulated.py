@@ -6,7 +6,6 @@ watchdog, and power cuts at random cycles. docs/rp2040-emulation.md."""
 import itertools
 import json
 import os
-import pathlib
 import random
 import tempfile
 
@@ -15,7 +14,7 @@ from tests.rp2040 import emulator
 from tests.rp2040.conftest import PINS
 from tests.rp2040.emulator import Pico
 
-RESULTS = pathlib.Path(os.environ.get("NOXUS_RP2_RESULTS", emulator.CACHE / "results.json"))
+RESULTS = emulator.RESULTS
 GREEN, RED, BUZZER = PINS["green"], PINS["red"], PINS["buzzer"]
 WATCH = (BUZZER, GREEN, RED)
 TAP_BUDGET_MS = 150
