@@ -16,7 +16,7 @@
 try:
     from micropython import const
 except ImportError:  # CPython
-    def const(x):
+    def const(x):  # type: ignore[misc, unused-ignore]  # the stubs' const is generic
         return x
 
 # PCD registers (datasheet section 9)

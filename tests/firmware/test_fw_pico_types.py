@@ -1,7 +1,7 @@
 """Type check of the Pico W port against the MicroPython rp2 Pico W stubs
 (micropython-rp2-rpi-pico-w-stubs, with its MicroPython stdlib stubs as the
-typeshed), with mypy. bootstrap installs both outside the venv's site-packages
-(.venv/picostubs, .venv/mypytool). The stubs themselves do not pass mypy
+typeshed), with mypy (a dev dependency). bootstrap installs the stubs outside the venv's
+site-packages (.venv/picostubs): they shadow CPython's standard library stubs. The stubs themselves do not pass mypy
 cleanly (they are written for pyright), so only findings in our files count."""
 
 import os
@@ -9,17 +9,14 @@ import pathlib
 import subprocess
 import sys
 
-import pytest
-
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STUBS = REPO / ".venv" / "picostubs"
-MYPY = REPO / ".venv" / "mypytool"
 
 
-@pytest.mark.skipif(not (STUBS / "machine.pyi").exists() or not (MYPY / "mypy").exists(),
-                    reason="Pico W stubs or mypy missing: run NOXUS_WITH_TEST_DEPS=1 scripts/bootstrap.sh")
 def test_pico_port_type_checks_against_the_pico_w_stubs(tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(MYPY), "MYPYPATH": str(STUBS)}
+    assert (STUBS / "machine.pyi").exists(), \
+        f"Pico W stubs missing in {STUBS}: run `make test-deps` (NOXUS_WITH_TEST_DEPS=1 scripts/bootstrap.sh)"
+    env = {**os.environ, "MYPYPATH": str(STUBS)}
     proc = subprocess.run(
         [sys.executable, "-m", "mypy", "--custom-typeshed-dir", str(STUBS), "--python-version", "3.11",
          "--no-site-packages", "--ignore-missing-imports", "--follow-imports=silent", "--check-untyped-defs",
