@@ -30,6 +30,13 @@ ALERT_FILL = 0.8  # telemetry alert and display warning from 80 % use
 _ALERT_NUM, _ALERT_DEN = 4, 5  # ALERT_FILL as integers: no float on the loop's path
 
 
+def new_epoch():
+    # A random journal epoch 1..2^31-1, drawn when a journal is created: a
+    # wiped or replaced journal's seqs never collide with the old one's.
+    b = os.urandom(4)
+    return (b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 127) << 24) or 1
+
+
 class JournalFull(Exception):
     """The punch was not recorded: the journal will not overwrite unacked punches."""
 
@@ -80,6 +87,7 @@ class Journal:
         self.seg_records = seg_records
         self.max_records = max_records
         self.boot = 0
+        self.epoch = 0  # journal epoch: (kiosk, epoch, seq) names a punch
         self.last_seq = 0
         self.acked = 0
         self._segments = []  # first seqs, ascending
@@ -95,6 +103,9 @@ class Journal:
     def open(self):
         fsutil.makedirs(self.root)
         state = self._load_state()
+        fresh = not state and not any(n.endswith(SEG_SUFFIX) for n in os.listdir(self.root))
+        # A new journal draws its epoch; one from before epochs stays epoch 0.
+        self.epoch = new_epoch() if fresh else state.get("epoch", 0)
         self.acked = state.get("acked", 0)
         self.boot = state.get("boot", 0) + 1
         self.last_seq = max(state.get("seq", 0), self.acked)
@@ -203,7 +214,8 @@ class Journal:
     def _save_state(self):
         import json
         fsutil.write_atomic(fsutil.join(self.root, "state.json"), json.dumps(
-            {"acked": self.acked, "boot": self.boot, "seq": self.last_seq}).encode())
+            {"acked": self.acked, "boot": self.boot, "seq": self.last_seq,
+             "epoch": self.epoch}).encode())
 
     def _path(self, first):
         return fsutil.join(self.root, "%08x%s" % (first, SEG_SUFFIX))

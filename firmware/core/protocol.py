@@ -26,6 +26,7 @@ LEAVES = (PUNCH, ACK, STATE, TELEMETRY, CONFIG, CMD, CMD_RESULT)
 
 MAX_BATCH = 100  # punches per message: keeps a batch < 8 KiB, fine for a Pico's RAM
 MAX_SEQ = 0xFFFFFFFF  # seq is a u32 on flash
+MAX_EPOCH = 0x7FFFFFFF  # journal epoch: random at journal creation, 0 = before epochs
 MAX_KIOSK_ID = 32
 UID_LENGTHS = (4, 7, 10)  # ISO 14443-3 single, double, triple size UIDs
 _HEX = "0123456789ABCDEF"
@@ -189,12 +190,15 @@ def _loads(payload, kiosk_id=None):
 
 class PunchBatch:
     """A batch of punches from one kiosk. `held_from` is the lowest seq the kiosk
-    still holds: any lower seq missing at the backend is lost for good."""
+    still holds: any lower seq missing at the backend is lost for good.
+    `epoch` names the journal the seqs count in (0: a journal from before
+    epochs); a punch's identity is (kiosk, epoch, seq)."""
 
-    def __init__(self, kiosk_id, punches, held_from):
+    def __init__(self, kiosk_id, punches, held_from, epoch=0):
         self.kiosk_id = kiosk_id
         self.punches = punches
         self.held_from = held_from
+        self.epoch = epoch
 
 
 def _punch_json(p):
@@ -206,13 +210,14 @@ def _punch_json(p):
     return '{"seq":%d,"uid":"%s","kind":"%s","ts":%d}' % (p.seq, p.uid, p.kind, p.ts_ms)
 
 
-def encode_punch_batch(kiosk_id, punches, held_from=None):
+def encode_punch_batch(kiosk_id, punches, held_from=None, epoch=0):
     if check_kiosk_id(kiosk_id):
         raise ValueError(check_kiosk_id(kiosk_id))
     if held_from is None:
         held_from = punches[0].seq if punches else 1
-    return ('{"v":%d,"kiosk":"%s","from":%d,"punches":[%s]}' % (
-        VERSION, kiosk_id, held_from, ",".join(_punch_json(p) for p in punches))).encode()
+    ep = ',"epoch":%d' % epoch if epoch else ""  # epoch 0 is the field left out
+    return ('{"v":%d,"kiosk":"%s"%s,"from":%d,"punches":[%s]}' % (
+        VERSION, kiosk_id, ep, held_from, ",".join(_punch_json(p) for p in punches))).encode()
 
 
 def decode_punch_batch(payload, kiosk_id=None):
@@ -233,22 +238,40 @@ def decode_punch_batch(payload, kiosk_id=None):
     held_from = d.get("from", punches[0].seq)
     if not _is_int(held_from) or not 0 < held_from <= MAX_SEQ:
         return None, "from must be an integer seq"
-    return PunchBatch(d["kiosk"], punches, held_from), None
+    epoch, err = _epoch(d)
+    if err:
+        return None, err
+    return PunchBatch(d["kiosk"], punches, held_from, epoch), None
 
 
-def encode_ack(kiosk_id, upto):
-    return _dumps({"v": VERSION, "kiosk": kiosk_id, "upto": upto})
+def _epoch(d):
+    epoch = d.get("epoch", 0)
+    if not _is_int(epoch) or not 0 <= epoch <= MAX_EPOCH:
+        return None, "epoch must be an integer 0..%d" % MAX_EPOCH
+    return epoch, None
 
 
-def decode_ack(payload, kiosk_id=None):
-    """-> (upto, None): the highest contiguous seq durably stored by the backend."""
+def encode_ack(kiosk_id, upto, epoch=0):
+    d = {"v": VERSION, "kiosk": kiosk_id, "upto": upto}
+    if epoch:
+        d["epoch"] = epoch
+    return _dumps(d)
+
+
+def decode_ack(payload, kiosk_id=None, epoch=None):
+    """-> (upto, None): the highest seq up to which the backend stored every
+    punch (or wrote it off on the kiosk's word). With `epoch` given, an ack
+    of another journal epoch (queued before a wipe) is an error, not an ack."""
     d, err = _loads(payload, kiosk_id)
     if err:
         return None, err
     upto = d.get("upto")
     if not _is_int(upto) or not 0 <= upto <= MAX_SEQ:
         return None, "ack upto must be an integer seq"
-    return upto, None
+    got, err = _epoch(d)
+    if err or epoch is None or got == epoch:
+        return (None, err) if err else (upto, None)
+    return None, "ack of another journal epoch"
 
 
 def encode_state(kiosk_id, online, **extra):

@@ -40,7 +40,7 @@ class Sender:
         self._timeout = self.ack_timeout_ms
 
     def on_ack(self, payload):
-        upto, err = protocol.decode_ack(payload, self.kiosk_id)
+        upto, err = protocol.decode_ack(payload, self.kiosk_id, self.journal.epoch)
         if err:
             self.bad_acks += 1
             self.last_error = err
@@ -68,7 +68,8 @@ class Sender:
             # record, which is above acked + 1 only when records were lost on
             # flash (torn or rotten). The backend writes off as lost exactly the
             # unstored seqs below it, and waits for every other gap.
-            payload = protocol.encode_punch_batch(self.kiosk_id, batch, batch[0].seq)
+            payload = protocol.encode_punch_batch(self.kiosk_id, batch, batch[0].seq,
+                                                  self.journal.epoch)
             last = batch[-1].seq
             batch = None  # free the punches before the MQTT client copies the payload
             self.publish(self._topic, payload)

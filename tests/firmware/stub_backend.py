@@ -52,7 +52,7 @@ class StubBackend:
             while (kiosk, upto + 1) in self.punches:
                 upto += 1
             self._upto[kiosk] = upto
-        client.publish(protocol.topic(kiosk, protocol.ACK), protocol.encode_ack(kiosk, upto), qos=1)
+        client.publish(protocol.topic(kiosk, protocol.ACK), protocol.encode_ack(kiosk, upto, batch.epoch), qos=1)
 
     def publish(self, kiosk: str, leaf: str, body: dict, retain: bool = False):
         self.client.publish(protocol.topic(kiosk, leaf), protocol.encode_message(kiosk, body), qos=1,

@@ -181,7 +181,10 @@ def journal_cases(out, root):
     j = J.Journal(root, seg_records=4).open()
     out("journal_reboot_empty", [j.boot, j.last_seq, j.acked, j.unacked(10) == []])
     with open(root + "/state.json") as f:
-        out("journal_state", json.loads(f.read()))
+        st = json.loads(f.read())
+        # the epoch is random per journal: checked for range, then left out
+        out("journal_epoch_ok", 0 < st.pop("epoch") <= P.MAX_EPOCH and st.get("epoch") is None)
+        out("journal_state", st)
     j.close()
     _rmtree(root)
 

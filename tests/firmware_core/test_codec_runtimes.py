@@ -92,6 +92,7 @@ def test_journal_scenario_keeps_seq_and_cursor(cpython_results):
     assert r["journal_next"]["seq"] == 12
     assert r["journal_reboot_empty"] == [3, 12, 12, True]
     assert r["journal_state"] == {"acked": 12, "boot": 3, "seq": 12}
+    assert r["journal_epoch_ok"] is True
 
 
 def test_every_firmware_core_module_imports_on_the_unix_port_with_128k_heap():

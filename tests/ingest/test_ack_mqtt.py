@@ -92,7 +92,7 @@ def rig(db_url, broker, engine):
 
 def cursor(engine, kid):
     with Session(engine) as s:
-        return s.get(IngestCursor, kid)
+        return s.get(IngestCursor, (kid, 0))
 
 
 def stored(engine, kid):

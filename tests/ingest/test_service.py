@@ -42,24 +42,24 @@ def test_resent_batch_is_stored_once_and_acked_again(engine):
     setup(engine, "K1")
     first = run(engine, batch("K1", range(1, 51)))
     again = run(engine, batch("K1", range(1, 51)))
-    assert (first.stored, first.duplicates, first.acks) == (50, 0, {"K1": 50})
-    assert (again.stored, again.duplicates, again.acks) == (0, 50, {"K1": 50})
+    assert (first.stored, first.duplicates, first.acks) == (50, 0, {("K1", 0): 50})
+    assert (again.stored, again.duplicates, again.acks) == (0, 50, {("K1", 0): 50})
     assert count(engine, Punch) == 50
 
 
 def test_ack_is_highest_contiguous_seq_across_groups(engine):
     setup(engine, "K1", "K2")
     out = run(engine, batch("K1", range(1, 11)), batch("K2", range(1, 4)), batch("K1", range(11, 21)))
-    assert out.acks == {"K1": 20, "K2": 3}
+    assert out.acks == {("K1", 0): 20, ("K2", 0): 3}
     with Session(engine) as s:
-        assert s.get(IngestCursor, "K1").acked_seq == 20
+        assert s.get(IngestCursor, ("K1", 0)).acked_seq == 20
 
 
 def test_seqs_the_kiosk_no_longer_holds_raise_a_gap_alert_and_do_not_block_the_ack(engine):
     setup(engine, "K1")
     run(engine, batch("K1", range(1, 6)))
     out = run(engine, batch("K1", [9, 10], held_from=9))
-    assert out.acks == {"K1": 10} and out.lost == 3
+    assert out.acks == {("K1", 0): 10} and out.lost == 3
     with Session(engine) as s:
         alert = s.exec(select(KioskAlert)).one()
     assert alert.kind == "seq_gap" and "between seq 6 and 8" in alert.detail
@@ -75,7 +75,7 @@ def test_bad_messages_become_dead_letters_and_good_ones_still_land(engine):
               batch("K2", [1], topic_kiosk="K1"),                        # K2's batch on K1's topic
               Incoming("elsewhere/K1/punch", b"{}"),
               batch("K1", [1, 2]))
-    assert out.stored == 2 and out.acks == {"K1": 2}
+    assert out.stored == 2 and out.acks == {("K1", 0): 2}
     with Session(engine) as s:
         reasons = [d.reason for d in s.exec(select(DeadLetter).order_by(DeadLetter.id))]
         payloads = [d.payload for d in s.exec(select(DeadLetter).order_by(DeadLetter.id))]
@@ -109,43 +109,43 @@ def test_a_gap_the_kiosk_still_holds_stops_the_ack_below_it(engine):
     setup(engine, "K1")
     run(engine, batch("K1", [1, 2]))
     out = run(engine, batch("K1", [4], held_from=3))
-    assert out.acks == {"K1": 2} and out.lost == 0
+    assert out.acks == {("K1", 0): 2} and out.lost == 0
     out = run(engine, batch("K1", [3, 4], held_from=3))
-    assert out.acks == {"K1": 4} and count(engine, Punch) == 4
+    assert out.acks == {("K1", 0): 4} and count(engine, Punch) == 4
     with Session(engine) as s:
-        assert s.get(IngestCursor, "K1").lost == 0
+        assert s.get(IngestCursor, ("K1", 0)).lost == 0
         assert s.exec(select(KioskAlert)).all() == []
 
 
 def test_reordered_batches_are_acked_only_once_the_hole_is_filled(engine):
     setup(engine, "K1")
-    assert run(engine, batch("K1", [6, 7, 8], held_from=1)).acks == {"K1": 0}
-    assert run(engine, batch("K1", [3, 4, 5], held_from=1)).acks == {"K1": 0}
-    assert run(engine, batch("K1", [1, 2], held_from=1)).acks == {"K1": 8}
+    assert run(engine, batch("K1", [6, 7, 8], held_from=1)).acks == {("K1", 0): 0}
+    assert run(engine, batch("K1", [3, 4, 5], held_from=1)).acks == {("K1", 0): 0}
+    assert run(engine, batch("K1", [1, 2], held_from=1)).acks == {("K1", 0): 8}
 
 
 def test_late_arrival_of_a_written_off_seq_is_stored_and_resolves_counter_and_alert(engine):
     setup(engine, "K1")
     run(engine, batch("K1", [1, 2]))
     out = run(engine, batch("K1", [5], held_from=5))
-    assert out.acks == {"K1": 5} and out.lost == 2
+    assert out.acks == {("K1", 0): 5} and out.lost == 2
     out = run(engine, batch("K1", [3], held_from=3))     # one of the two arrives late
-    assert out.recovered == 1 and out.acks == {"K1": 5}
+    assert out.recovered == 1 and out.acks == {("K1", 0): 5}
     with Session(engine) as s:
-        assert s.get(IngestCursor, "K1").lost == 1
+        assert s.get(IngestCursor, ("K1", 0)).lost == 1
         assert s.exec(select(KioskAlert)).one().resolved_at is None
     out = run(engine, batch("K1", [4], held_from=4))
     assert out.recovered == 1 and count(engine, Punch) == 5
     with Session(engine) as s:
-        assert s.get(IngestCursor, "K1").lost == 0
+        assert s.get(IngestCursor, ("K1", 0)).lost == 0
         assert s.exec(select(KioskAlert)).one().resolved_at is not None
 
 
 def test_pipelined_batches_carry_the_same_from_and_write_nothing_off(engine):
     setup(engine, "K1")
     b1, b2, b3 = (batch("K1", range(a, a + 5), held_from=1) for a in (1, 6, 11))
-    assert run(engine, b3).acks == {"K1": 0}
-    assert run(engine, b1).acks == {"K1": 5}
-    assert run(engine, b2).acks == {"K1": 15}
+    assert run(engine, b3).acks == {("K1", 0): 0}
+    assert run(engine, b1).acks == {("K1", 0): 5}
+    assert run(engine, b2).acks == {("K1", 0): 15}
     with Session(engine) as s:
-        assert s.get(IngestCursor, "K1").lost == 0
+        assert s.get(IngestCursor, ("K1", 0)).lost == 0

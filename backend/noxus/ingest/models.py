@@ -11,12 +11,14 @@ from noxus.core.types import BigIntPK, UTCDateTime, utcnow
 
 class Punch(SQLModel, table=True):
     __table_args__ = (
-        UniqueConstraint("kiosk_id", "seq", name="uq_punch_kiosk_seq"),
+        UniqueConstraint("kiosk_id", "epoch", "seq", name="uq_punch_kiosk_epoch_seq"),
         Index("ix_punch_badge_ts", "badge_uid", "ts"),
     )
 
     id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
     kiosk_id: str = Field(foreign_key="kiosk.id", max_length=32)
+    # The kiosk journal's epoch (0: from before epochs): (kiosk, epoch, seq) is a punch's identity.
+    epoch: int = Field(default=0, sa_type=BigInteger)
     seq: int = Field(sa_type=BigInteger)
     badge_uid: str = Field(max_length=20)
     kind: str = Field(default="punch", max_length=8)
@@ -30,6 +32,7 @@ class Punch(SQLModel, table=True):
 class PunchPublic(SQLModel):
     id: int
     kiosk_id: str
+    epoch: int
     seq: int
     badge_uid: str
     kind: str
@@ -41,11 +44,13 @@ class PunchPublic(SQLModel):
 
 
 class IngestCursor(SQLModel, table=True):
-    """Highest contiguous seq durably stored per kiosk: what the app ack says."""
+    """Per kiosk journal epoch: the highest seq up to which every seq is stored
+    or written off (what the app ack says), and the counters."""
 
     __tablename__ = "ingest_cursor"
 
     kiosk_id: str = Field(primary_key=True, foreign_key="kiosk.id", max_length=32)
+    epoch: int = Field(default=0, primary_key=True, sa_type=BigInteger)
     acked_seq: int = Field(default=0, sa_type=BigInteger)
     duplicates: int = Field(default=0, sa_type=BigInteger)
     lost: int = Field(default=0, sa_type=BigInteger)

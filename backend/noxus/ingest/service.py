@@ -34,7 +34,8 @@ class Incoming:
 
 @dataclass
 class Outcome:
-    acks: dict[str, int] = field(default_factory=dict)  # kiosk -> highest contiguous seq
+    # (kiosk, journal epoch) -> upto: every seq up to it stored or written off
+    acks: dict[tuple[str, int], int] = field(default_factory=dict)
     stored: int = 0
     duplicates: int = 0
     dead: int = 0
@@ -89,9 +90,9 @@ def _dead(session: Session, outcome: Outcome, msg: Incoming, reason: str) -> Non
     outcome.dead += 1
 
 
-def _row(kiosk_id: str, p: protocol.Punch) -> dict:
+def _row(kiosk_id: str, epoch: int, p: protocol.Punch) -> dict:
     ts = None if p.ts_ms is None else datetime.fromtimestamp(p.ts_ms / 1000, UTC)
-    return {"kiosk_id": kiosk_id, "seq": p.seq, "badge_uid": p.uid, "kind": p.kind, "ts": ts,
+    return {"kiosk_id": kiosk_id, "epoch": epoch, "seq": p.seq, "badge_uid": p.uid, "kind": p.kind, "ts": ts,
             "boot": p.boot, "uptime_ms": p.uptime_ms, "received_at": datetime.now(UTC)}
 
 
@@ -124,7 +125,7 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             known.add(kiosk_id)
         session.flush()
 
-    # One global lock order (kiosk id, then seq) in every phase: concurrent
+    # One global lock order (kiosk id, epoch, then seq) in every phase: concurrent
     # workers on PostgreSQL then wait for each other instead of deadlocking.
     others.sort(key=lambda o: o[1])
     rows = []
@@ -135,18 +136,26 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
                       "(noxus kiosk add, or POST /api/v1/kiosks)")
             continue
         for _, batch in batches[kiosk_id]:
-            rows.extend(_row(kiosk_id, p) for p in batch.punches)
-    rows.sort(key=lambda r: (r["kiosk_id"], r["seq"]))
-    inserted = _insert(session, Punch, rows, ["kiosk_id", "seq"], (Punch.kiosk_id, Punch.seq))
+            rows.extend(_row(kiosk_id, batch.epoch, p) for p in batch.punches)
+    rows.sort(key=lambda r: (r["kiosk_id"], r["epoch"], r["seq"]))
+    inserted = _insert(session, Punch, rows, ["kiosk_id", "epoch", "seq"],
+                       (Punch.kiosk_id, Punch.epoch, Punch.seq))
     outcome.stored = len(inserted)
     outcome.duplicates = len(rows) - len(inserted)
     if outcome.duplicates:
         _check_duplicates(session, outcome, rows, {tuple(r) for r in inserted})
 
-    for kiosk_id, items in sorted(batches.items()):
-        new = [seq for k, seq in inserted if k == kiosk_id]
+    journals: dict[tuple[str, int], list] = defaultdict(list)
+    for kiosk_id, items in batches.items():
+        for msg, batch in items:
+            journals[(kiosk_id, batch.epoch)].append((msg, batch))
+    new_seqs: dict[tuple[str, int], list[int]] = defaultdict(list)
+    for kiosk_id, epoch, seq in inserted:
+        new_seqs[(kiosk_id, epoch)].append(seq)
+    for key, items in sorted(journals.items()):
+        new = new_seqs[key]
         dup = sum(len(b.punches) for _, b in items) - len(new)
-        outcome.acks[kiosk_id] = _advance_cursor(session, outcome, kiosk_id, items, dup, new)
+        outcome.acks[key] = _advance_cursor(session, outcome, key[0], key[1], items, dup, new)
 
     for msg, kiosk_id, leaf in others:
         if kiosk_id not in known:
@@ -167,13 +176,14 @@ def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inse
     """A resend carries the same punch; a different punch under a stored seq
     means the kiosk reused seqs (journal wiped): keep it as a dead letter so
     it is not lost, and tell the fleet."""
-    dup = {(r["kiosk_id"], r["seq"]): r for r in rows if (r["kiosk_id"], r["seq"]) not in inserted}
-    for kiosk_id in {k for k, _ in dup}:
-        seqs = [s for k, s in dup if k == kiosk_id]
+    key = ("kiosk_id", "epoch", "seq")
+    dup = {tuple(r[k] for k in key): r for r in rows if tuple(r[k] for k in key) not in inserted}
+    for kiosk_id, epoch in sorted({(k, e) for k, e, _ in dup}):
+        seqs = [s for k, e, s in dup if (k, e) == (kiosk_id, epoch)]
         stored = session.execute(select(Punch.seq, Punch.badge_uid, Punch.ts).where(
-            Punch.kiosk_id == kiosk_id, Punch.seq.in_(seqs))).all()
+            Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.seq.in_(seqs))).all()
         for seq, uid, ts in stored:
-            new = dup[(kiosk_id, seq)]
+            new = dup[(kiosk_id, epoch, seq)]
             if new["badge_uid"] != uid or (new["ts"] is not None and ts is not None
                                            and abs((new["ts"] - ts).total_seconds()) > 0.001):
                 outcome.duplicates -= 1
@@ -188,7 +198,7 @@ def _jsonable(row: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs) -> int:
+def _advance_cursor(session, outcome, kiosk_id, epoch, items, duplicates, inserted_seqs) -> int:
     """Move the kiosk's cursor and return the ack.
 
     The ack (`upto`) is the highest seq such that every seq up to it is either
@@ -196,10 +206,12 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs
     word: a batch whose `from` (the lowest seq it still holds) is above it.
     A gap inside or between batches is never written off, it is waited for, so
     reordered or pipelined batches never free a punch the backend lacks."""
-    _insert(session, IngestCursor, [{"kiosk_id": kiosk_id, "acked_seq": 0}], ["kiosk_id"])
+    _insert(session, IngestCursor, [{"kiosk_id": kiosk_id, "epoch": epoch, "acked_seq": 0}],
+            ["kiosk_id", "epoch"])
     # Row lock: on PostgreSQL several workers may ack the same kiosk.
-    cursor = session.exec(select(IngestCursor).where(IngestCursor.kiosk_id == kiosk_id)
-                          .with_for_update()).one()
+    cursor = session.exec(select(IngestCursor).where(
+        IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch == epoch).with_for_update()).one()
+    here = (Punch.kiosk_id == kiosk_id, Punch.epoch == epoch)
     cursor.duplicates += duplicates
     mark = cursor.acked_seq
     # Late arrivals: a seq at or below the cursor that was inserted only now
@@ -209,7 +221,7 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs
     if late:
         cursor.lost = max(0, cursor.lost - late)
         outcome.recovered += late
-        if cursor.lost == 0:
+        if cursor.lost == 0 and not _lost_elsewhere(session, kiosk_id, epoch):
             fleet.resolve_alerts(session, kiosk_id, "seq_gap")
     # The kiosk no longer holds anything below the highest `from` it sent
     # (it never takes a freed seq back): what is missing there is gone.
@@ -217,7 +229,7 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs
     if gone_below - 1 > mark:
         top = gone_below - 1
         stored = session.exec(select(func.count()).select_from(Punch).where(
-            Punch.kiosk_id == kiosk_id, Punch.seq > mark, Punch.seq <= top)).one()
+            *here, Punch.seq > mark, Punch.seq <= top)).one()
         missing = top - mark - stored
         if missing:
             cursor.lost += missing
@@ -230,7 +242,7 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs
     # earlier resend's, another worker's).
     while True:
         page = session.execute(select(Punch.seq).where(
-            Punch.kiosk_id == kiosk_id, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)).all()
+            *here, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)).all()
         for (seq,) in page:
             if seq != mark + 1:
                 break
@@ -241,3 +253,9 @@ def _advance_cursor(session, outcome, kiosk_id, items, duplicates, inserted_seqs
         break
     cursor.acked_seq = mark
     return mark
+
+
+def _lost_elsewhere(session, kiosk_id, epoch) -> bool:
+    """Seqs still written off in another epoch of the kiosk's journals."""
+    return session.exec(select(func.count()).select_from(IngestCursor).where(
+        IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch != epoch, IngestCursor.lost > 0)).one() > 0

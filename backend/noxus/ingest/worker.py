@@ -120,9 +120,9 @@ class IngestWorker:
         for msg, arrived in group:
             self.client.ack(msg.mid, msg.qos)
             metrics.ACK_LATENCY.observe(now - arrived)
-        for kiosk_id, upto in outcome.acks.items():
+        for (kiosk_id, epoch), upto in outcome.acks.items():
             self.client.publish(protocol.topic(kiosk_id, protocol.ACK),
-                                protocol.encode_ack(kiosk_id, upto), qos=1)
+                                protocol.encode_ack(kiosk_id, upto, epoch), qos=1)
         metrics.MESSAGES.inc(len(group))
         metrics.GROUP_SIZE.observe(len(group))
         metrics.STORED.inc(outcome.stored)
