@@ -11,7 +11,8 @@ from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk as KioskRow
 from noxus.hr import timesheets
-from noxus.hr.models import Badge, Customer, Employee
+from noxus.hr.models import Badge, Employee
+from noxus.tenancy.models import Customer
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from noxus.ingest.service import Incoming, ingest
 from tests.ingest.rig import Backend, Kiosk
