@@ -125,9 +125,9 @@ class NatsIngestWorker:
         # redelivery, which the service stores as a duplicate (nothing twice).
         for m in msgs:
             await m.ack()
-        for kiosk_id, upto in outcome.acks.items():
+        for (kiosk_id, epoch), upto in outcome.acks.items():
             await self.nc.publish(subject_of(protocol.topic(kiosk_id, protocol.ACK)),
-                                  protocol.encode_ack(kiosk_id, upto))
+                                  protocol.encode_ack(kiosk_id, upto, epoch))
         now = time.monotonic()
         metrics.ACK_LATENCY.observe(now - arrived)
         metrics.MESSAGES.inc(len(msgs))
