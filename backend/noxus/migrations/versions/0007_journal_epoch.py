@@ -4,16 +4,16 @@ A wiped or replaced kiosk journal draws a new epoch, so its seqs no longer
 collide with the punches its old journal left at the backend. Existing rows
 are epoch 0 (a batch without epoch is epoch 0).
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 15:20:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0006"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
