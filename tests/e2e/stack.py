@@ -46,7 +46,7 @@ class Stack:
             [sys.executable, "-m", "noxus.cli", "ingest"],
             env=self.env(NOXUS_INGEST_CLIENT_ID=f"noxus-ingest-{name}"), stdout=log, stderr=log)
 
-    def wait_worker_subscribed(self, name: str = "w1", timeout: float = 20) -> None:
+    def wait_worker_subscribed(self, name: str = "w1", timeout: float = 60) -> None:
         log = self.tmp / f"worker-{name}.log"
         self.wait_until(lambda: "subscribed to" in log.read_text(), timeout, f"worker {name} connected")
 

@@ -4,8 +4,10 @@ a password file and the production ACL."""
 
 import json
 import subprocess
+import threading
 
 import httpx
+import paho.mqtt.client as mqtt
 import pytest
 from noxus_provision.cli import app
 from typer.testing import CliRunner
@@ -71,19 +73,51 @@ def test_a_kiosks_credentials_are_refused_on_another_kiosks_topics(backend):
     assert wrong.returncode != 0 and "not authori" in (wrong.stderr + wrong.stdout).lower()
 
     # A subscribed to B's commands receives nothing; B itself does
-    def sub(user, password):
-        return subprocess.Popen(["mosquitto_sub", "-p", str(backend.broker.port), "-u", user, "-P", password,
-                                 "-t", f"noxus/v1/{kb}/cmd", "-C", "1", "-W", "3", "-q", "1"],
-                                stdout=subprocess.PIPE, text=True)
+    spy = Subscriber(backend.broker, ka, pa, f"noxus/v1/{kb}/cmd", f"noxus/v1/{ka}/cmd")
+    owner = Subscriber(backend.broker, kb, b["mqtt"]["password"], f"noxus/v1/{kb}/cmd")
+    try:
+        for topic, body in ((f"noxus/v1/{kb}/cmd", "for-b"), (f"noxus/v1/{ka}/cmd", "for-a")):
+            subprocess.run(["mosquitto_pub", "-p", str(backend.broker.port), "-u", BACKEND_USER, "-P",
+                            BACKEND_PASSWORD, "-t", topic, "-m", body, "-q", "1"], check=True, timeout=30)
+        assert owner.wait_for(b"for-b") == [b"for-b"]
+        # "for-a" was published after "for-b" on the same connection: once the spy has
+        # it, "for-b" would have reached it before, had the ACL let it through
+        assert spy.wait_for(b"for-a") == [b"for-a"]
+    finally:
+        spy.stop()
+        owner.stop()
 
-    spy, owner = sub(ka, pa), sub(kb, b["mqtt"]["password"])
-    import time
 
-    time.sleep(0.5)
-    subprocess.run(["mosquitto_pub", "-p", str(backend.broker.port), "-u", BACKEND_USER, "-P", BACKEND_PASSWORD,
-                    "-t", f"noxus/v1/{kb}/cmd", "-m", "for-b", "-q", "1"], check=True, timeout=10)
-    assert owner.communicate(timeout=10)[0].strip() == "for-b"
-    assert spy.communicate(timeout=10)[0] == ""
+class Subscriber:
+    """An MQTT client subscribed (SUBACK received) to `topics` with a kiosk's credentials."""
+
+    def __init__(self, broker, user, password, *topics):
+        self.got: list[bytes] = []
+        self._arrived = threading.Condition()
+        subscribed = threading.Event()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client.username_pw_set(user, password)
+        self.client.on_connect = lambda c, *_: c.subscribe([(t, 1) for t in topics])
+        self.client.on_subscribe = lambda *_: subscribed.set()
+        self.client.on_message = self._on_message
+        self.client.connect("127.0.0.1", broker.port)
+        self.client.loop_start()
+        assert subscribed.wait(60), f"{user} got no SUBACK"
+
+    def _on_message(self, _client, _userdata, msg):
+        with self._arrived:
+            self.got.append(msg.payload)
+            self._arrived.notify_all()
+
+    def wait_for(self, payload: bytes, timeout: float = 60) -> list[bytes]:
+        """Everything received once `payload` arrived (timeout: a safety net only)."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: payload in self.got, timeout)
+            return list(self.got)
+
+    def stop(self):
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 def test_a_wrong_token_is_refused_with_what_to_do(backend, make_board):
