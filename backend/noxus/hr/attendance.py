@@ -63,6 +63,11 @@ class Day:
     shifts: list[Shift] = field(default_factory=list)
     target_seconds: int = 0
     exceptions: list[str] = field(default_factory=list)
+    holiday: str | None = None        # public or company holiday (name in the page's language)
+    absences: list = field(default_factory=list)  # worktime.AbsenceDay of the day
+    credited_seconds: int = 0         # absence time counted as worked (vacation, sickness...)
+    night_seconds: int = 0            # of the shifts starting that day, inside the night window
+    sunday_seconds: int = 0           # of the shifts starting that day, inside the Sunday window
 
     # cached: exports read each total several times; a Day is built once, complete
     @cached_property
@@ -80,7 +85,7 @@ class Day:
 
     @property
     def balance_seconds(self) -> int:
-        return self.worked_seconds - self.target_seconds
+        return self.worked_seconds + self.credited_seconds - self.target_seconds
 
     @property
     def first_in(self) -> datetime | None:

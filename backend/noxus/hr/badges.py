@@ -73,7 +73,8 @@ def end(session: Session, badge: Badge, state: str, actor: str, at: datetime | N
     return badge
 
 
-def unknown(session: Session, scope: Scope, customer_id: int | None = None, limit: int = 200) -> list[UnknownBadge]:
+def unknown(session: Session, scope: Scope, customer_id: int | None = None, limit: int = 200,
+            since: datetime | None = None, until: datetime | None = None) -> list[UnknownBadge]:
     """UIDs punched on a customer's kiosks that no badge of that customer
     covered at the punch instant. Punches on kiosks not deployed to a customer
     cannot be placed in a tenant: only NOXUS staff see those."""
@@ -82,6 +83,10 @@ def unknown(session: Session, scope: Scope, customer_id: int | None = None, limi
                                      or_(Badge.valid_to.is_(None), when < Badge.valid_to))
     kcol = getattr(Kiosk, "customer_id", None)
     stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(Punch.kind == "punch")
+    if since is not None:
+        stmt = stmt.where(when >= since)
+    if until is not None:
+        stmt = stmt.where(when < until)
     visible = [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
     if kcol is not None:
         stmt = stmt.join(Kiosk, Kiosk.id == Punch.kiosk_id)

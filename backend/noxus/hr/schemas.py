@@ -192,3 +192,144 @@ class ExceptionPublic(SQLModel):
     employee: str
     day: date
     code: str
+
+
+# --- working time, absences, balances (issue 14) -------------------------------------------------
+# Bounds are checked by the services (contracts.check_schedule, absences.validate) so that the
+# message is in the reader's language, the same for the API and the pages.
+
+class ScheduleCreate(SQLModel):
+    valid_from: date
+    percent: int = 100
+    weekly_minutes: int = 2520
+    working_days: str = "12345"
+    weekday_minutes: list[int] | None = None
+    vacation_days: int = Field(default=20, ge=0, le=60)
+
+
+class SchedulePublic(ScheduleCreate):
+    id: int
+    employee_id: int
+
+
+class OpeningBalanceSet(SQLModel):
+    tracked_from: date
+    overtime_minutes: int = 0
+    vacation_days: float = 0.0
+
+
+class OpeningBalancePublic(SQLModel):
+    employee_id: int
+    tracked_from: date
+    overtime_minutes: int
+    vacation_days_x2: int
+
+
+class ExtraDayCreate(SQLModel):
+    day: date
+    name: str = Field(min_length=1, max_length=100)
+    share: int = 100
+
+
+class ExtraDayPublic(ExtraDayCreate):
+    id: int
+    customer_id: int
+
+
+class PolicyUpdate(SQLModel):
+    overtime_rule: str = "weekly"
+    night_start: str = "23:00"
+    night_end: str = "06:00"
+    sunday_start: str = "23:00"
+
+
+class AbsenceKindPublic(SQLModel):
+    id: int
+    code: str
+    name: str
+    credits_target: bool
+    consumes_vacation: bool
+    paid: bool
+
+
+class AbsenceCreate(SQLModel):
+    employee_id: int
+    type_id: int
+    first: date
+    last: date
+    portion: str = Field(default="day", description="day, am, pm or hours")
+    minutes: int = Field(default=0, description="for hours: minutes of absence per day")
+    reason: str = Field(default="", max_length=500)
+
+
+class AbsencePublic(SQLModel):
+    id: int
+    customer_id: int
+    employee_id: int
+    type_id: int
+    first: date
+    last: date
+    portion: str
+    minutes: int
+    reason: str
+    author: str
+    created_at: datetime
+
+
+class AbsenceCancel(SQLModel):
+    reason: str = Field(min_length=3, max_length=500)
+
+
+class VacationPublic(SQLModel):
+    year: int
+    entitlement: float
+    taken: float
+    planned: float
+    carried: float
+    remaining: float
+
+
+class MonthBalancePublic(SQLModel):
+    employee_id: int
+    personnel_number: str
+    year: int
+    month: int
+    worked_seconds: int
+    target_seconds: int
+    credited_seconds: int
+    overtime_seconds: int
+    night_seconds: int
+    sunday_seconds: int
+    balance_seconds: int
+    carried_in_seconds: int
+    carried_out_seconds: int
+    absences: dict[str, int]
+    vacation: VacationPublic
+
+
+class ChecklistItem(SQLModel):
+    kind: str          # exception | open_shift | unknown_badge | absence_overlap
+    employee_id: int | None = None
+    employee: str = ""
+    day: date | None = None
+    detail: str = ""
+
+
+class PresentPublic(SQLModel):
+    employee_id: int
+    employee: str
+    since: datetime
+    kiosk_id: str | None
+    site: str
+
+
+class ExportJobPublic(SQLModel):
+    id: int
+    kind: str
+    state: str
+    done: int
+    total: int
+    filename: str
+    error: str
+    created_at: datetime
+    finished_at: datetime | None

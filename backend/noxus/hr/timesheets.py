@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from noxus.core.settings import Settings
-from noxus.hr import attendance, effective
+from noxus.hr import attendance, effective, worktime
+from noxus.hr import facts as facts_mod
 from noxus.hr.attendance import Day, EffectivePunch
 from noxus.hr.errors import HRError
 from noxus.hr.models import Employee
@@ -24,6 +25,7 @@ class Timesheet:
     last: date
     days: list[Day]
     punches: list[EffectivePunch] = field(default_factory=list)
+    facts: "facts_mod.Facts | None" = None
 
     @property
     def worked_seconds(self) -> int:
@@ -38,8 +40,20 @@ class Timesheet:
         return sum(d.target_seconds for d in self.days)
 
     @property
+    def credited_seconds(self) -> int:
+        return sum(d.credited_seconds for d in self.days)
+
+    @property
+    def night_seconds(self) -> int:
+        return sum(d.night_seconds for d in self.days)
+
+    @property
+    def sunday_seconds(self) -> int:
+        return sum(d.sunday_seconds for d in self.days)
+
+    @property
     def balance_seconds(self) -> int:
-        return self.worked_seconds - self.target_seconds
+        return self.worked_seconds + self.credited_seconds - self.target_seconds
 
     @property
     def exceptions(self) -> list[tuple[date, str]]:
@@ -55,9 +69,13 @@ class Timesheet:
             row["worked_seconds"] += d.worked_seconds
             row["break_seconds"] += d.break_seconds
             row["target_seconds"] += d.target_seconds
+            row["credited_seconds"] = row.get("credited_seconds", 0) + d.credited_seconds
         for row in out.values():
-            row["balance_seconds"] = row["worked_seconds"] - row["target_seconds"]
+            row["balance_seconds"] = row["worked_seconds"] + row.pop("credited_seconds") - row["target_seconds"]
         return list(out.values())
+
+
+CHUNK = 250  # employees per punch query (and per progress step of a background export)
 
 
 def check_period(first: date, last: date, settings: Settings) -> None:
@@ -73,11 +91,17 @@ def check_period(first: date, last: date, settings: Settings) -> None:
 
 
 def compute(session: Session, customer_id: int, employees: list[Employee], first: date, last: date,
-            settings: Settings, now: datetime | None = None) -> list[Timesheet]:
-    """Timesheets of `employees` (all of `customer_id`) for local days [first, last]."""
-    check_period(first, last, settings)
+            settings: Settings, now: datetime | None = None, lang: str = "fr", known: dict | None = None,
+            check: bool = True, progress=None) -> list[Timesheet]:
+    """Timesheets of `employees` (all of `customer_id`) for local days [first, last]:
+    attendance from effective punches, targets from the working-time facts."""
+    if check:
+        check_period(first, last, settings)
     now = now or datetime.now(UTC)
     cooldown, max_shift = effective.rules(settings)
+    if known is None:
+        known = facts_mod.load(session, customer_id, employees, first, last, lang)
+    win = facts_mod.windows(facts_mod.policy(session, customer_id))
     by_zone: dict[str, list[Employee]] = {}
     zones: dict[str, ZoneInfo] = {}
     cache: dict = {}
@@ -86,19 +110,38 @@ def compute(session: Session, customer_id: int, employees: list[Employee], first
         zones[z.key] = z
         by_zone.setdefault(z.key, []).append(e)
     sheets: dict[int, Timesheet] = {}
+    done = 0
     for key, emps in by_zone.items():
         zone = zones[key]
         start, end = effective.local_range(zone, first, last)
-        loaded = effective.load(session, customer_id, [e.id for e in emps], start, end, settings)
-        for e in emps:
-            punches = loaded.get(e.id, [])
-            ds = attendance.days(punches, zone, first, last, e.weekly_minutes, cooldown, max_shift, now,
-                                 active=(e.active_from, e.active_to))
-            shown = sorted((p for p in punches if start <= p.at < end or (p.voided and p.raw_at and
-                                                                         start <= p.raw_at < end)),
-                           key=lambda p: (p.at, p.key))
-            sheets[e.id] = Timesheet(e, zone, first, last, ds, shown)
+        for i in range(0, len(emps), CHUNK):
+            part = emps[i:i + CHUNK]
+            loaded = effective.load(session, customer_id, [e.id for e in part], start, end, settings)
+            for e in part:
+                punches = loaded.get(e.id, [])
+                ds = attendance.days(punches, zone, first, last, 0, cooldown, max_shift, now)
+                f = known[e.id]
+                for d in ds:
+                    _plan_day(d, f.plan(d.day), zone, win)
+                shown = sorted((p for p in punches if start <= p.at < end or (p.voided and p.raw_at and
+                                                                             start <= p.raw_at < end)),
+                               key=lambda p: (p.at, p.key))
+                sheets[e.id] = Timesheet(e, zone, first, last, ds, shown, f)
+            done += len(part)
+            if progress is not None:
+                progress(done, len(employees))
     return [sheets[e.id] for e in employees]
+
+
+def _plan_day(d: Day, p: worktime.DayPlan, zone: ZoneInfo, win: worktime.Windows) -> None:
+    d.target_seconds = p.target_seconds
+    d.holiday = p.holiday
+    d.absences = p.absences
+    d.credited_seconds = p.credited_seconds
+    for s in d.shifts:
+        if s.end is not None:
+            d.night_seconds += worktime.night_seconds(s.start.at, s.end.at, zone, win)
+            d.sunday_seconds += worktime.sunday_seconds(s.start.at, s.end.at, zone, win)
 
 
 def month_period(year: int, month: int) -> tuple[date, date]:
