@@ -188,3 +188,30 @@ class KioskAlertPublic(SQLModel):
     detail: str
     created_at: datetime
     resolved_at: datetime | None
+
+
+class KioskDeployment(SQLModel, table=True):
+    """Where a kiosk was, when: [valid_from, valid_to) at a customer's site.
+    The source of truth for the tenancy of a punch (noxus.fleet.deployments);
+    kept by every status change, never edited by hand."""
+
+    __tablename__ = "kiosk_deployment"
+    __table_args__ = (Index("ix_kiosk_deployment_kiosk_from", "kiosk_id", "valid_from"),)
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
+    kiosk_id: str = Field(foreign_key="kiosk.id", max_length=32)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    site_id: int | None = Field(default=None, foreign_key="site.id")
+    valid_from: datetime = Field(sa_type=UTCDateTime)
+    valid_to: datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: still there
+    actor: str = Field(default="", max_length=120)
+
+
+class KioskDeploymentPublic(SQLModel):
+    id: int
+    kiosk_id: str
+    customer_id: int
+    site_id: int | None
+    valid_from: datetime
+    valid_to: datetime | None
+    actor: str

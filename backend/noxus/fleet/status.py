@@ -6,6 +6,7 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from noxus.core.types import utcnow
+from noxus.fleet import deployments
 from noxus.fleet.models import Kiosk, KioskStatus, KioskStatusEvent
 
 S = KioskStatus
@@ -81,6 +82,7 @@ def change_status(session: Session, kiosk: Kiosk, to: KioskStatus | str, actor: 
                              scheduled_for=scheduled_for, actor=actor[:120], reason=reason[:500])
     session.add(kiosk)
     session.add(event)
+    deployments.follow(session, kiosk, at, actor)
     return event
 
 

@@ -1,0 +1,120 @@
+"""Dated kiosk deployments: which customer (and site) a kiosk served at any
+instant. The source of truth for the tenancy of a punch: a kiosk moved from
+customer A to B keeps A's past punches at A.
+
+Rows are written by `noxus.fleet.status.change_status` (every install, move,
+retrieval), so the operator pages and billing's retrieval need nothing else;
+`deploy` and `undeploy` are the two verbs the UI calls. Other contexts read
+deployments only through `intervals` / `customer_at` (docs/fleet.md)."""
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_
+from sqlmodel import Session, select
+
+from noxus.core.types import utcnow
+from noxus.fleet.models import Kiosk, KioskDeployment, KioskStatus
+
+
+@dataclass(frozen=True)
+class Interval:
+    valid_from: datetime
+    valid_to: datetime | None
+    customer_id: int
+    site_id: int | None
+
+    def covers(self, at: datetime) -> bool:
+        return self.valid_from <= at and (self.valid_to is None or at < self.valid_to)
+
+
+class DeploymentError(ValueError):
+    pass
+
+
+def follow(session: Session, kiosk: Kiosk, at: datetime, actor: str) -> None:
+    """Called by change_status after it set kiosk.customer_id/site_id: close
+    the open deployment if the kiosk left it, open one where it now is."""
+    current = session.exec(select(KioskDeployment).where(
+        KioskDeployment.kiosk_id == kiosk.id, KioskDeployment.valid_to.is_(None))).first()
+    here = (kiosk.customer_id, kiosk.site_id)
+    if current is not None and (current.customer_id, current.site_id) == here:
+        return
+    if current is not None:
+        # A change back-dated before the deployment began leaves it empty, never inverted.
+        at = max(at, current.valid_from)
+        current.valid_to = at
+        session.add(current)
+    if kiosk.customer_id is not None:
+        session.add(KioskDeployment(kiosk_id=kiosk.id, customer_id=kiosk.customer_id, site_id=kiosk.site_id,
+                                    valid_from=at, actor=actor[:120]))
+
+
+def deploy(session: Session, kiosk_id: str, site_id: int, actor: str, at: datetime | None = None,
+           reason: str = "") -> KioskDeployment:
+    """Install a kiosk at a site (from stock) or move it to another site (of
+    the same or another customer) from `at` (default now). Returns the new
+    deployment. Raises DeploymentError / TransitionError saying what to do."""
+    from noxus.fleet import status
+
+    kiosk = _kiosk(session, kiosk_id)
+    status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site_id, at=at or utcnow(),
+                         reason=reason)
+    session.flush()
+    return _open(session, kiosk_id)
+
+
+def undeploy(session: Session, kiosk_id: str, actor: str, at: datetime | None = None, reason: str = "",
+             to: KioskStatus = KioskStatus.RETRIEVED) -> KioskDeployment | None:
+    """The kiosk leaves its customer at `at` (default now): retrieved, broken
+    or lost. Returns the deployment it closed (None if it was at no customer)."""
+    from noxus.fleet import status
+
+    kiosk = _kiosk(session, kiosk_id)
+    was = _open(session, kiosk_id)
+    status.change_status(session, kiosk, to, actor, at=at or utcnow(), reason=reason)
+    session.flush()
+    return was
+
+
+def history(session: Session, kiosk_id: str) -> list[KioskDeployment]:
+    return list(session.exec(select(KioskDeployment).where(KioskDeployment.kiosk_id == kiosk_id)
+                             .order_by(KioskDeployment.valid_from, KioskDeployment.id)))
+
+
+def intervals(session: Session, kiosk_ids: Iterable[str], lo: datetime | None = None,
+              hi: datetime | None = None) -> dict[str, list[Interval]]:
+    """Deployments of these kiosks overlapping [lo, hi), per kiosk, oldest first."""
+    ids = sorted(set(kiosk_ids))
+    out: dict[str, list[Interval]] = defaultdict(list)
+    for i in range(0, len(ids), 2000):
+        q = select(KioskDeployment).where(KioskDeployment.kiosk_id.in_(ids[i:i + 2000]))
+        if hi is not None:
+            q = q.where(KioskDeployment.valid_from < hi)
+        if lo is not None:
+            q = q.where(or_(KioskDeployment.valid_to.is_(None), KioskDeployment.valid_to > lo))
+        for d in session.exec(q.order_by(KioskDeployment.valid_from)):
+            out[d.kiosk_id].append(Interval(d.valid_from, d.valid_to, d.customer_id, d.site_id))
+    return out
+
+
+def customer_at(spans: list[Interval], at: datetime) -> Interval | None:
+    """The deployment covering `at` among one kiosk's intervals, or None (in stock)."""
+    for span in spans:
+        if span.covers(at):
+            return span
+    return None
+
+
+def _kiosk(session: Session, kiosk_id: str) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise DeploymentError(f"kiosk {kiosk_id} is not registered: add it first")
+    return kiosk
+
+
+def _open(session: Session, kiosk_id: str) -> KioskDeployment | None:
+    return session.exec(select(KioskDeployment).where(
+        KioskDeployment.kiosk_id == kiosk_id, KioskDeployment.valid_to.is_(None))).first()
