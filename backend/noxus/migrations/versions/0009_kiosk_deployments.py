@@ -1,8 +1,8 @@
 """kiosk deployments: dated (customer, site, from, to) per kiosk, the source of
 truth for the tenancy of a punch; filled from the status history
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-11-30 15:40:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import noxus.core.types
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
