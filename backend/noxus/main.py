@@ -10,6 +10,7 @@ from fastapi.staticfiles import StaticFiles
 import noxus.migrations.registry  # noqa: F401
 from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
+from noxus.auth.user_pages import router as user_pages
 from noxus.billing import customer_accounts
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
@@ -52,6 +53,7 @@ def create_app() -> FastAPI:
     app.include_router(billing_pages)
     app.include_router(tenancy_api)
     app.include_router(tenancy_pages)
+    app.include_router(user_pages)
 
     return app
 

@@ -61,6 +61,89 @@ def user_create(
         console.print(f"user [bold]{u.username}[/bold] ({u.role}) created, id {u.id}")
 
 
+def _cli_principal():
+    from noxus.core.security import Principal, Role
+
+    return Principal(user_id=None, username=_actor(), role=Role.ADMIN, via="cli")
+
+
+@user_app.command("invite")
+def user_invite(
+    email: str,
+    role: Annotated[str, typer.Option(help="admin, billing, technician, hr_admin, hr_viewer")],
+    full_name: Annotated[str, typer.Option(help="the person's name")],
+    customer_id: Annotated[int | None, typer.Option(help="required for hr_admin / hr_viewer")] = None,
+    language: Annotated[str | None, typer.Option(help="fr, de, it, en; empty: the customer's")] = None,
+) -> None:
+    """Create a user without a password and send an invitation e-mail (through the outbox) with a
+    one-time link to set it."""
+    from noxus.auth import invitations
+    from noxus.core.security import Role, Scope
+
+    try:
+        wanted = Role(role)
+    except ValueError:
+        console.print(f"[red]unknown role {role!r}[/red]")
+        raise typer.Exit(2) from None
+    with _session() as s:
+        try:
+            u = invitations.invite(s, get_settings(), _cli_principal(), Scope.everything(), email=email,
+                                   full_name=full_name, role=wanted, customer_id=customer_id, language=language)
+        except invitations.InvitationError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+        s.commit()
+        console.print(f"user [bold]{u.username}[/bold] ({u.role}) invited, id {u.id}; the e-mail is in the outbox")
+
+
+def _set_user(username: str, **changes) -> None:
+    from noxus.core import accounts
+    from noxus.core.security import Role
+    from noxus.privacy import audit
+
+    with _session() as s:
+        u = accounts.get_user(s, username)
+        if u is None:
+            console.print(f"[red]no user {username!r}[/red]")
+            raise typer.Exit(2)
+        if "role" in changes:
+            new = Role(changes["role"])
+            if new.is_staff != Role(u.role).is_staff:
+                console.print("[red]a user cannot move between NOXUS staff and a customer: invite a new user[/red]")
+                raise typer.Exit(2)
+        before = {k: getattr(u, k) for k in changes}
+        for k, v in changes.items():
+            setattr(u, k, v)
+        accounts.revoke_all_credentials(s, u)  # a changed right takes effect now
+        s.add(u)
+        audit.record(s, _actor(), "update", "user", u.id, u.customer_id,
+                     {k: [before[k], v] for k, v in changes.items()})
+        s.commit()
+    console.print(f"{username}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """The user can no longer log in; sessions and tokens stop working at once."""
+    _set_user(username, active=False)
+
+
+@user_app.command("enable")
+def user_enable(username: str) -> None:
+    _set_user(username, active=True)
+
+
+@user_app.command("role")
+def user_role(username: str, role: str) -> None:
+    """Change a user's role (within staff, or within customer roles)."""
+    from noxus.core.security import Role
+
+    if role not in {r.value for r in Role}:
+        console.print(f"[red]unknown role {role!r}[/red]")
+        raise typer.Exit(2)
+    _set_user(username, role=role)
+
+
 @user_app.command("unlock")
 def user_unlock(username: str) -> None:
     """Lift a log-in lock-out before it expires."""

@@ -7,15 +7,16 @@ from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
 from sqlmodel import select
 
-from noxus.auth.schemas import LoginRequest, Me, UserUpdate
+from noxus.auth import invitations
+from noxus.auth.invitations import UserManager
+from noxus.auth.schemas import InvitationAccept, LoginRequest, Me, UserInvite, UserUpdate
 from noxus.core import accounts
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import gettext as _
 from noxus.core.security import (
     SESSION_COOKIE,
-    STAFF_ROLES,
     AdminOnly,
     AnyUser,
-    HRAdmin,
     Principal,
     Public,
     Role,
@@ -36,6 +37,9 @@ from noxus.privacy import audit
 from noxus.web.templating import templates
 
 router = APIRouter(tags=["auth"])
+# where each role lands after logging in (docs/security.md)
+LANDING = {Role.ADMIN: "/", Role.BILLING: "/billing", Role.TECHNICIAN: "/fleet", Role.HR_ADMIN: "/hr",
+           Role.HR_VIEWER: "/hr"}
 
 
 def client_ip(request: Request) -> str:
@@ -58,8 +62,10 @@ def _login_refused(result: accounts.LoginResult) -> HTTPException:
 
 
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Public])
-def login_page(request: Request, next: str = "/"):
-    return templates.TemplateResponse(request, "login.html", {"error": None, "next": _safe_next(next)})
+def login_page(request: Request, next: str = "/", msg: str = ""):
+    note = _("Your password is set: log in.") if msg == "password_set" else None
+    return templates.TemplateResponse(request, "login.html", {"error": None, "next": _safe_next(next),
+                                                              "msg": note})
 
 
 def _safe_next(url: str) -> str:
@@ -89,8 +95,8 @@ def login_submit(
                  result.user.customer_id, {"ip": client_ip(request)})
     session.commit()
     target = _safe_next(next)
-    if target == "/" and Role(result.user.role) not in STAFF_ROLES:
-        target = "/hr"  # the overview is NOXUS staff's; customer users start on their HR pages
+    if target == "/":
+        target = LANDING[Role(result.user.role)]  # each role starts on its own page
     resp = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     resp.set_cookie(
         SESSION_COOKIE, raw, max_age=settings.session_hours * 3600, httponly=True,
@@ -171,30 +177,75 @@ def revoke_token(token_id: int, session: SessionDep, user: AnyUser):
 # --- users --------------------------------------------------------------------------------------
 
 
-def _visible_user(session, scope, user_id: int) -> User:
+def _visible_user(session, scope, user_id: int, actor: Principal) -> User:
     u = session.get(User, user_id)
-    # staff accounts (customer_id None) are invisible to customer users
-    if u is None or not (scope.all or (u.customer_id is not None and scope.allows(u.customer_id))):
+    # staff accounts (customer_id None) are visible to NOXUS administrators only
+    if u is None or not invitations.visible(scope, actor, u):
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="user not found")
     return u
 
 
 def _check_grant(actor: Principal, role: str) -> None:
-    # HR admins manage their own customer's users only, never staff roles
-    if actor.role != Role.ADMIN and role not in (Role.HR_ADMIN, Role.HR_VIEWER):
+    # billing staff and HR admins give customer roles only (HR admins: their own customer's)
+    try:
+        wanted = Role(role)
+    except ValueError:
+        raise HTTPException(400, detail=f"unknown role {role!r}") from None
+    if wanted not in invitations.grantable_roles(actor):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail="only NOXUS administrators grant staff roles")
 
 
 @router.get("/api/v1/users", response_model=list[UserPublic])
-def list_users(session: SessionDep, scope: TenantScope, actor: HRAdmin):
+def list_users(session: SessionDep, scope: TenantScope, actor: UserManager):
     stmt = select(User).order_by(User.id)
     if not scope.all:
         stmt = scope.where(stmt, User.customer_id)
-    return session.exec(stmt).all()
+    return [u for u in session.exec(stmt) if invitations.visible(scope, actor, u)]
+
+
+@router.post("/api/v1/users/invite", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+def invite_user(data: UserInvite, session: SessionDep, settings: SettingsDep, scope: TenantScope,
+                actor: UserManager):
+    """Create a user without a password and send an invitation e-mail (outbox) with a one-time
+    link to set it (docs/security.md)."""
+    try:
+        u = invitations.invite(session, settings, actor, scope, email=data.email, full_name=data.full_name,
+                               role=data.role, customer_id=data.customer_id, language=data.language)
+    except invitations.InvitationError as e:
+        raise HTTPException(e.status, detail=str(e)) from None
+    session.commit()
+    session.refresh(u)
+    return u
+
+
+@router.post("/api/v1/users/{user_id}/invite", response_model=UserPublic)
+def reinvite_user(user_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope,
+                  actor: UserManager):
+    """A new invitation link (older ones stop working)."""
+    u = _visible_user(session, scope, user_id, actor)
+    _check_grant(actor, u.role)
+    try:
+        invitations.send_invitation(session, settings, u, actor.actor)
+    except invitations.InvitationError as e:
+        raise HTTPException(409, detail=str(e)) from None
+    session.commit()
+    session.refresh(u)
+    return u
+
+
+@router.post("/api/v1/invitations/accept", status_code=status.HTTP_204_NO_CONTENT, dependencies=[Public])
+def accept_invitation(data: InvitationAccept, session: SessionDep):
+    """Set the password with the token of an invitation link (works once, until it expires)."""
+    try:
+        u = accounts.accept_invitation(session, data.token, data.password)
+    except accounts.AccountError as e:
+        raise HTTPException(404 if "invitation" in str(e) else 400, detail=str(e)) from None
+    audit.record(session, f"{u.username}#{u.id}", "accept_invitation", "user", u.id, u.customer_id)
+    session.commit()
 
 
 @router.post("/api/v1/users", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor: HRAdmin):
+def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor: UserManager):
     _check_grant(actor, data.role)
     if data.customer_id is not None or not scope.all:
         data.customer_id = scope.resolve_customer(data.customer_id)
@@ -209,8 +260,9 @@ def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor
 
 
 @router.patch("/api/v1/users/{user_id}", response_model=UserPublic)
-def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: TenantScope, actor: HRAdmin):
-    u = _visible_user(session, scope, user_id)
+def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: TenantScope, actor: UserManager):
+    u = _visible_user(session, scope, user_id, actor)
+    _check_grant(actor, u.role)
     changes: dict = {}
     if data.role is not None and data.role != u.role:
         _check_grant(actor, data.role)
@@ -240,8 +292,8 @@ def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: Tena
 
 
 @router.post("/api/v1/users/{user_id}/unlock", response_model=UserPublic)
-def unlock_user(user_id: int, session: SessionDep, scope: TenantScope, actor: HRAdmin):
-    u = _visible_user(session, scope, user_id)
+def unlock_user(user_id: int, session: SessionDep, scope: TenantScope, actor: UserManager):
+    u = _visible_user(session, scope, user_id, actor)
     accounts.unlock(session, u)
     audit.record(session, actor.actor, "unlock", "user", u.id, u.customer_id)
     session.commit()

@@ -1,4 +1,10 @@
+import re
+
+from pydantic import ConfigDict, field_validator
 from sqlmodel import Field, SQLModel
+
+from noxus.core.i18n import LANGUAGES
+from noxus.core.security import Role
 
 
 class LoginRequest(SQLModel):
@@ -21,3 +27,31 @@ class Me(SQLModel):
     role: str
     customer_id: int | None
     via: str
+
+
+class UserInvite(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    email: str = Field(min_length=3, max_length=120)
+    full_name: str = Field(min_length=1, max_length=200)
+    role: Role
+    customer_id: int | None = None
+    language: str | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str) -> str:
+        if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v):
+            raise ValueError("not an e-mail address")
+        return v
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        if v is not None and v not in LANGUAGES:
+            raise ValueError("language must be one of " + ", ".join(LANGUAGES))
+        return v
+
+
+class InvitationAccept(SQLModel):
+    token: str = Field(min_length=10, max_length=200)
+    password: str = Field(min_length=12, max_length=256)

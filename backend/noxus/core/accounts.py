@@ -17,7 +17,7 @@ from noxus.core.passwords import hash_password, verify_password
 from noxus.core.security import CUSTOMER_ROLES, Principal, Role
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.core.users import ApiToken, LoginAttempt, User, UserCreate, WebSession
+from noxus.core.users import ApiToken, Invitation, LoginAttempt, User, UserCreate, WebSession
 
 TOKEN_PREFIX = "nxt_"
 LAST_USED_GRANULARITY = timedelta(minutes=5)  # avoid a write on every API call
@@ -271,3 +271,50 @@ def csrf_matches(principal: Principal, sent: str | None) -> bool:
     if not sent or not principal.csrf_token:
         return False
     return hmac.compare_digest(str(sent), principal.csrf_token)
+
+
+# --- invitations (a one-time link to set the password) ------------------------------------------
+
+def create_invitation(session: Session, user: User, actor: str, hours: int) -> tuple[Invitation, str]:
+    """A new one-time link for `user`; earlier unused links of the user stop working. Returns the
+    row and the raw token (it goes into the e-mail, never into the database)."""
+    now = utcnow()
+    for old in session.exec(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at == None,
+                                                     Invitation.revoked_at == None)):
+        old.revoked_at = now
+        session.add(old)
+    raw = secrets.token_urlsafe(32)
+    inv = Invitation(user_id=user.id, token_hash=_sha256(raw), created_by=actor[:120],
+                     expires_at=now + timedelta(hours=hours))
+    session.add(inv)
+    session.flush()
+    return inv, raw
+
+
+def find_invitation(session: Session, raw: str) -> tuple[Invitation, User] | None:
+    """The invitation of a link, if it may still be used (not used, not replaced, not expired, the
+    user active)."""
+    if not raw or len(raw) > 200:
+        return None
+    row = session.exec(select(Invitation, User).join(User, User.id == Invitation.user_id)
+                       .where(Invitation.token_hash == _sha256(raw))).first()
+    if row is None:
+        return None
+    inv, user = row
+    if inv.used_at is not None or inv.revoked_at is not None or _aware(inv.expires_at) <= utcnow():
+        return None
+    if not user.active:
+        return None
+    return inv, user
+
+
+def accept_invitation(session: Session, raw: str, password: str) -> User:
+    found = find_invitation(session, raw)
+    if found is None:
+        raise AccountError("this invitation link is expired, already used or replaced by a newer one")
+    inv, user = found
+    set_password(session, user, password)
+    inv.used_at = utcnow()
+    session.add(inv)
+    revoke_all_credentials(session, user)
+    return user

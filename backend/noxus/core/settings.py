@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     login_ip_window_minutes: int = 15  # failures per IP counted over this window...
     login_ip_max_failures: int = 20  # ...beyond which that IP gets 429
+    # where people reach the web UI: links in e-mails (invitations) start with it
+    public_url: str = "http://127.0.0.1:8000"
+    invitation_hours: int = 72  # an invitation link works once, until then
     # data protection (docs/privacy.md)
     retention_years_default: int = 5  # time records, unless the customer's policy says otherwise
     dsr_deadline_days: int = 7

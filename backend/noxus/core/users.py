@@ -21,6 +21,7 @@ class User(SQLModel, table=True):
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id (PHC string)
     # fr/de/it/en; None: the customer's language, else the browser's (noxus.core.i18n)
     language: str | None = Field(default=None, max_length=2)
+    email: str | None = Field(default=None, max_length=254)  # where invitations go
     active: bool = True
     failed_logins: int = 0  # consecutive, reset on success
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -38,6 +39,8 @@ class UserCreate(SQLModel):
 class UserPublic(SQLModel):
     id: int
     username: str
+    email: str | None = None
+    language: str | None = None
     full_name: str
     role: str
     customer_id: int | None
@@ -115,3 +118,19 @@ class LoginAttemptPublic(SQLModel):
     ip: str
     success: bool
     reason: str
+
+
+class Invitation(SQLModel, table=True):
+    """A one-time link to set a password. Only the SHA-256 of the token is stored (256 bits of
+    entropy: a slow hash adds nothing); it works once, until `expires_at`."""
+
+    __tablename__ = "user_invitation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    created_by: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a newer one was sent

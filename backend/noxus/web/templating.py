@@ -27,3 +27,53 @@ env.filters.update(
     decimal=i18n.format_decimal,
     minutes=i18n.format_minutes,
 )
+
+
+# --- the main menu -------------------------------------------------------------------------------
+
+# Where each entry goes and what it says. Whether a person sees an entry is not decided here: it
+# shows when the access rule of the page it opens (noxus.core.security, read from the app's
+# routes) lets the person's role in — one list of rules, the routes'.
+MENU = (
+    ("/", i18n.lazy_gettext("Overview")),
+    ("/customers", i18n.lazy_gettext("Customers")),
+    ("/fleet", i18n.lazy_gettext("Fleet")),
+    ("/hr", i18n.lazy_gettext("HR")),
+    ("/billing", i18n.lazy_gettext("Billing")),
+    ("/users", i18n.lazy_gettext("Users")),
+    ("/security/log", i18n.lazy_gettext("Security log")),
+    ("/account", i18n.lazy_gettext("My account")),
+    ("/logout", i18n.lazy_gettext("Log out")),
+)
+
+
+def _page_rules(app) -> dict:
+    rules = getattr(app.state, "nav_rules", None)
+    if rules is None:
+        from noxus.core.security import route_policy
+
+        try:
+            from fastapi.routing import iter_route_contexts
+
+            routes = list(iter_route_contexts(app.routes))
+        except ImportError:  # older FastAPI: app.routes is flat
+            routes = list(app.routes)
+        rules = {}
+        for route in routes:
+            if "GET" in (getattr(route, "methods", None) or ()) and route.path not in rules:
+                rules[route.path] = route_policy(route)
+        app.state.nav_rules = rules
+    return rules
+
+
+def nav_entries(request) -> list[tuple[str, str]]:
+    """The menu entries the logged-in person may open (none before logging in)."""
+    principal = getattr(request.state, "principal", None)
+    if principal is None:
+        return []
+    rules = _page_rules(request.app)
+    return [(path, str(label)) for path, label in MENU
+            if rules.get(path) == "public" or (isinstance(rules.get(path), frozenset) and principal.role in rules[path])]
+
+
+env.globals["nav_entries"] = nav_entries
