@@ -1,7 +1,8 @@
 # The kiosk's TLS client settings, from the "broker" section of kiosk.json:
 #
 #   "broker": {"host": "mqtt.noxus.ch", "port": 8883, "tls": true,
-#              "ca_file": "ca.der", "server_hostname": "mqtt.noxus.ch", ...}
+#              "ca_file": "ca.pem", "server_hostname": "mqtt.noxus.ch", ...}
+#   (or "ca_pem": "-----BEGIN CERTIFICATE-----..." inline, as the Pi's config has it)
 #
 # TLS is the default: plain TCP only when the config says "tls": false (the
 # local demo). The server certificate is verified against the one CA that
@@ -66,11 +67,15 @@ def context(broker, root=""):
     if not wants_tls(broker):
         return None
     ca_file = broker.get("ca_file")
-    if not ca_file:
+    inline = broker.get("ca_pem")
+    if not ca_file and not inline:
         raise TlsConfigError("broker.ca_file is not set: TLS needs the pinned CA "
                              "(noxus-provision enroll installs it), or set broker.tls false")
-    path = ca_file if ca_file.startswith("/") or not root else fsutil.join(root, ca_file)
-    data = fsutil.read(path)
+    if inline:
+        path, data = "broker.ca_pem", inline.encode()
+    else:
+        path = ca_file if ca_file.startswith("/") or not root else fsutil.join(root, ca_file)
+        data = fsutil.read(path)
     if not data:
         raise TlsConfigError(f"broker CA file {path} is missing or empty: reinstall it with noxus-provision"
                              )

@@ -65,6 +65,8 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
         before = backend.state(kiosk_id)
         not_boot = before.get("boot") if before else None
         cfg = kioskconfig.build(enrolled, req.port, req.wifi_ssid, req.wifi_password)
+        if cfg["broker"].get("ca_file"):  # the pinned CA first: kiosk.json makes the board boot
+            board.write_file(cfg["broker"]["ca_file"], enrolled["mqtt"]["ca_pem"].encode())
         board.write_file(CONFIG, kioskconfig.dumps(cfg))
         if board.read_file(CONFIG) != kioskconfig.dumps(cfg):
             raise ProvisionError("kiosk.json did not read back identical: rerun `enroll`")

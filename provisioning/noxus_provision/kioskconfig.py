@@ -3,6 +3,7 @@
 import json
 
 CONFIG_VERSION = 1
+CA_FILE = "ca.pem"  # the pinned broker CA beside kiosk.json on a Pico (firmware/core/tls.py)
 
 
 def build(enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str | None,
@@ -17,6 +18,13 @@ def build(enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str |
         "site": {"id": enrolled["site_id"], "customer_id": enrolled["customer_id"],
                  "timezone": enrolled["site_timezone"]},
     }
+    if m.get("tls"):
+        if port == "pi":  # one file to install on a Pi: the CA goes inline
+            cfg["broker"]["ca_pem"] = m["ca_pem"]
+        else:
+            cfg["broker"]["ca_file"] = CA_FILE
+        if m.get("server_hostname"):
+            cfg["broker"]["server_hostname"] = m["server_hostname"]
     if wifi_ssid:
         cfg["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or "", "country": wifi_country}
     if port == "pico":

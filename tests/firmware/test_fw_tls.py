@@ -108,6 +108,8 @@ def test_pi_core_on_cpython_verifies_the_pinned_ca_and_the_name(ca, brokers):
     port = brokers["good"].tls_port
     up, errors, link = _connect_cpython(kiosk_broker(port), ca)
     assert up and errors == [] and link.tls
+    inline = {"host": "localhost", "port": port, "tls": True, "ca_pem": (ca / "ca.crt").read_text()}
+    assert _connect_cpython(inline, ca)[0]  # the Pi's config carries its CA inline
     up, errors, _ = _connect_cpython(kiosk_broker(port, "other.der"), ca)
     assert not up and "CERTIFICATE_VERIFY_FAILED" in errors[0]
     up, errors, _ = _connect_cpython(kiosk_broker(brokers["expired"].tls_port), ca)

@@ -9,7 +9,7 @@ import pytest
 from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
 from noxus.fleet import enrollment as svc
-from noxus.fleet.enrollment_mqtt import PasswordFile, hash_password
+from noxus.fleet.enrollment_mqtt import BrokerConfigError, PasswordFile, hash_password
 from noxus.fleet.models import Kiosk, KioskStatus
 from noxus.fleet.status import change_status
 from noxus.tenancy.models import Customer, Site
@@ -48,9 +48,31 @@ def seed(engine) -> dict:
 
 @pytest.fixture
 def world(shared_engine, tmp_path):
+    (tmp_path / "ca.pem").write_text(TEST_CA)
     settings = Settings(mqtt_password_file=str(tmp_path / "passwd"), kiosk_mqtt_host="mqtt.example",
-                        kiosk_mqtt_port=8883, kiosk_mqtt_tls=True)
+                        kiosk_mqtt_port=8883, kiosk_mqtt_tls=True, kiosk_mqtt_ca_file=str(tmp_path / "ca.pem"))
     return seed(shared_engine), settings, PasswordFile(tmp_path / "passwd")
+
+
+TEST_CA = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"  # only carried, never parsed here
+
+
+def test_a_tls_kiosk_gets_the_ca_to_pin_and_its_config_names_it(shared_engine, world, tmp_path):
+    from noxus_provision import kioskconfig
+
+    ids, settings, store = world
+    with Session(shared_engine) as s:
+        got = svc.enroll(s, settings, svc.KioskEnroll(board_uid="CA11CA11CA11CA11", site_id=ids["site_a"]), "t",
+                         store)
+        s.commit()
+    assert got.mqtt.tls and got.mqtt.ca_pem == TEST_CA
+    enrolled = got.model_dump(mode="json")
+    pico = kioskconfig.build(enrolled, "pico", "ssid", "pw")["broker"]
+    assert pico["tls"] is True and pico["ca_file"] == kioskconfig.CA_FILE and "ca_pem" not in pico
+    assert kioskconfig.build(enrolled, "pi", None, None)["broker"]["ca_pem"] == TEST_CA
+    no_ca = settings.model_copy(update={"kiosk_mqtt_ca_file": None})
+    with Session(shared_engine) as s, pytest.raises(BrokerConfigError, match="NOXUS_KIOSK_MQTT_CA_FILE"):
+        svc.enroll(s, no_ca, svc.KioskEnroll(board_uid="CA22CA22CA22CA22", site_id=ids["site_a"]), "t", store)
 
 
 def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(shared_engine, world):

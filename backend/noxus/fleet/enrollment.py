@@ -6,6 +6,7 @@ Plain functions taking a session; enrollment_router.py is the HTTP face and
 noxus-provision (provisioning/) the technician's client. docs/provisioning.md."""
 
 import hashlib
+import pathlib
 import re
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -17,7 +18,7 @@ from noxus.core.settings import Settings
 from noxus.core.types import UTCDateTime, utcnow
 from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
-from noxus.fleet.enrollment_mqtt import PasswordFile, new_password
+from noxus.fleet.enrollment_mqtt import BrokerConfigError, PasswordFile, new_password
 from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
 from noxus.tenancy.models import Site
 
@@ -108,6 +109,8 @@ class MqttAccount(SQLModel):
     tls: bool
     username: str
     password: str
+    ca_pem: str | None = None  # the CA the kiosk pins (public), when tls
+    server_hostname: str | None = None  # the name on the broker's certificate, if not host
 
 
 class KioskEnrolled(SQLModel):
@@ -251,9 +254,23 @@ def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
 # --- MQTT accounts ------------------------------------------------------------------------------
 
 
+def kiosk_ca_pem(settings: Settings) -> str | None:
+    """The CA kiosks pin, installed with their config; required when kiosks use TLS."""
+    if not settings.kiosk_mqtt_tls:
+        return None
+    if not settings.kiosk_mqtt_ca_file:
+        raise BrokerConfigError("kiosks connect over TLS (NOXUS_KIOSK_MQTT_TLS) but no CA to pin is set: "
+                                "set NOXUS_KIOSK_MQTT_CA_FILE to the broker's CA (PEM), see docs/security.md")
+    try:
+        return pathlib.Path(settings.kiosk_mqtt_ca_file).read_text()
+    except OSError as e:
+        raise BrokerConfigError(f"NOXUS_KIOSK_MQTT_CA_FILE cannot be read: {e}") from None
+
+
 def mint_credentials(session: Session, settings: Settings, kiosk: Kiosk, actor: str,
                      store: PasswordFile | None = None) -> MqttAccount:
     """A fresh password for the kiosk's own account (user name = kiosk id), returned once."""
+    ca_pem = kiosk_ca_pem(settings)
     store = store or PasswordFile.from_settings(settings)
     password = new_password()
     store.set(kiosk.id, password)
@@ -264,7 +281,8 @@ def mint_credentials(session: Session, settings: Settings, kiosk: Kiosk, actor: 
     row.mints += 1
     session.add(row)
     return MqttAccount(host=settings.kiosk_mqtt_host, port=settings.kiosk_mqtt_port,
-                       tls=settings.kiosk_mqtt_tls, username=kiosk.id, password=password)
+                       tls=settings.kiosk_mqtt_tls, username=kiosk.id, password=password,
+                       ca_pem=ca_pem, server_hostname=settings.kiosk_mqtt_server_hostname)
 
 
 def revoke_credentials(session: Session, settings: Settings, kiosk_id: str,
