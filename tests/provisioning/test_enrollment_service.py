@@ -122,11 +122,17 @@ def test_an_unknown_site_or_a_mismatched_customer_is_refused(shared_engine, worl
                                                customer_id=ids["b"]), "t")
 
 
-def test_an_expired_claim_cannot_be_approved_and_a_new_claim_supersedes_the_old(shared_engine, world):
+def test_an_expired_claim_cannot_be_approved_and_a_new_claim_needs_the_old_one_cancelled(shared_engine, world):
     engine = shared_engine
     ids, settings, _ = world
     with Session(engine) as s:
         old = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="AAAAA-BBBBB"))
+        s.commit()
+        # whoever knows the board id cannot replace the code the genuine kiosk shows
+        with pytest.raises(svc.EnrollmentError, match="already waits with another claim code"):
+            svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="CCCCC-DDDDD"))
+        s.rollback()
+        assert svc.cancel_claim(s, old.id, "tech@noxus").status == svc.ClaimStatus.SUPERSEDED
         new = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="C1C1C1C1C1C1C1C1", code="CCCCC-DDDDD"))
         s.commit()
         assert s.get(svc.KioskClaim, old.id).status == svc.ClaimStatus.SUPERSEDED
@@ -164,3 +170,16 @@ def test_staff_approve_a_claim_on_the_claims_page(engine, staff_client):
     with Session(engine) as s:
         claim = s.exec(select(svc.KioskClaim).where(svc.KioskClaim.board_uid == "D1D1D1D1D1D1D1D1")).one()
         assert claim.status == svc.ClaimStatus.APPROVED and claim.kiosk_id == "nx-d1d1d1d1d1d1d1d1"
+
+
+def test_claim_endpoints_are_rate_limited_per_source_and_per_board():
+    from noxus.fleet.claim_limits import ClaimLimits
+
+    now = [0.0]
+    limits = ClaimLimits(per_source=5, per_board=2, clock=lambda: now[0])  # emulated time
+    assert limits.check("10.0.0.1", "B1") is None and limits.check("10.0.0.1", "B1") is None
+    assert limits.check("10.0.0.2", "B1") == 60.0  # third request for this board within the minute
+    assert limits.check("10.0.0.1", "B2") is None  # another board from the same source
+    assert [limits.check("10.0.0.1", f"B{n}") for n in range(3, 6)][-1] == 60.0  # 6th from this source
+    now[0] = 60.0
+    assert limits.check("10.0.0.1", "B1") is None  # the window moved on

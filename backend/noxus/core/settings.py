@@ -127,6 +127,10 @@ class Settings(BaseSettings):
     kiosk_mqtt_ca_file: str | None = None
     kiosk_mqtt_server_hostname: str | None = None
     claim_ttl_hours: int = 72  # an unapproved claim code expires after this
+    # public claim endpoints: requests per minute per source address and per board id (a kiosk
+    # polls every 10-300 s with backoff; a site behind one NAT may hold a few dozen kiosks)
+    claim_rate_per_source: int = 120
+    claim_rate_per_board: int = 12
 
 
 @lru_cache

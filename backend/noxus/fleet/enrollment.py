@@ -9,17 +9,16 @@ import hashlib
 import pathlib
 import re
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from pydantic import field_validator
 from sqlmodel import Field, Session, SQLModel, select
 
 from noxus.core.settings import Settings
-from noxus.core.types import UTCDateTime, utcnow
+from noxus.core.types import utcnow
 from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
 from noxus.fleet.enrollment_mqtt import BrokerConfigError, PasswordFile, new_password
-from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
+from noxus.fleet.models import ClaimStatus, Kiosk, KioskClaim, KioskCreate, KioskCredential, KioskStatus
 from noxus.tenancy.models import Site
 
 UID_RE = re.compile(r"^[0-9A-F]{8,64}$")  # Pico: 8-byte flash ID; Pi: CPU serial
@@ -33,46 +32,6 @@ class EnrollmentError(ValueError):
     def __init__(self, message: str, status_code: int = 409):
         super().__init__(message)
         self.status_code = status_code
-
-
-# --- tables -------------------------------------------------------------------------------------
-
-
-class KioskCredential(SQLModel, table=True):
-    """Who minted a kiosk's MQTT account and when; the password itself is never stored
-    here (only its PBKDF2 hash, in Mosquitto's password file)."""
-
-    __tablename__ = "prov_kiosk_credential"
-
-    kiosk_id: str = Field(primary_key=True, foreign_key="kiosk.id", max_length=32)
-    username: str = Field(max_length=64)
-    minted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    minted_by: str = Field(max_length=120)
-    mints: int = 1  # every enroll rerun rotates the password
-    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-
-class ClaimStatus(StrEnum):
-    PENDING = "pending"  # the kiosk shows its code and waits
-    APPROVED = "approved"  # staff placed it at a site; credentials not yet fetched
-    DELIVERED = "delivered"  # the kiosk fetched its credentials (once)
-    SUPERSEDED = "superseded"  # the same board opened a newer claim
-
-
-class KioskClaim(SQLModel, table=True):
-    __tablename__ = "prov_kiosk_claim"
-
-    id: int | None = Field(default=None, primary_key=True)
-    code_hash: str = Field(max_length=64, unique=True)  # sha256 of the normalised code
-    board_uid: str = Field(max_length=64, index=True)
-    model: str = Field(default="pico-w", max_length=16)
-    status: str = Field(default=ClaimStatus.PENDING, max_length=16)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
-    kiosk_id: str | None = Field(default=None, foreign_key="kiosk.id", max_length=32)
-    approved_by: str | None = Field(default=None, max_length=120)
-    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 # --- schemas ------------------------------------------------------------------------------------
@@ -303,10 +262,16 @@ def enrolled(session: Session, kiosk: Kiosk, mqtt: MqttAccount | None) -> KioskE
                          enrolled_at=kiosk.installed_at or utcnow(), mqtt=mqtt)
 
 
+def issue(session: Session, settings: Settings, kiosk: Kiosk, actor: str,
+          store: PasswordFile | None = None) -> KioskEnrolled:
+    """The one way a kiosk gets credentials (technician's enroll or a redeemed claim):
+    a fresh password, the CA to pin, its placement."""
+    return enrolled(session, kiosk, mint_credentials(session, settings, kiosk, actor, store))
+
+
 def enroll(session: Session, settings: Settings, data: KioskEnroll, actor: str,
            store: PasswordFile | None = None) -> KioskEnrolled:
-    kiosk = place_kiosk(session, data, actor)
-    return enrolled(session, kiosk, mint_credentials(session, settings, kiosk, actor, store))
+    return issue(session, settings, place_kiosk(session, data, actor), actor, store)
 
 
 # --- claim codes --------------------------------------------------------------------------------
@@ -339,7 +304,12 @@ def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskCl
         raise EnrollmentError("this claim code is already in use: the kiosk must draw a new one")
     for old in session.exec(select(KioskClaim).where(KioskClaim.board_uid == uid,
                                                      KioskClaim.status == ClaimStatus.PENDING)):
-        old.status = ClaimStatus.SUPERSEDED
+        if _aware(old.expires_at) > utcnow():
+            # Whoever knows a board id must not replace the code a genuine kiosk shows.
+            raise EnrollmentError(
+                f"board {uid} already waits with another claim code (since {old.created_at:%Y-%m-%d %H:%M} "
+                "UTC): a technician must cancel that claim at /enrollment/claims before a new code counts")
+        old.status = ClaimStatus.SUPERSEDED  # expired: a new code may replace it
         session.add(old)
     claim = KioskClaim(code_hash=h, board_uid=uid, model=data.model,
                        expires_at=utcnow() + timedelta(hours=settings.claim_ttl_hours))
@@ -383,11 +353,21 @@ def redeem_claim(session: Session, settings: Settings, data: ClaimRedeem,
         if _aware(claim.expires_at) <= utcnow():
             raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
         return None
-    kiosk = session.get(Kiosk, claim.kiosk_id)
-    result = enrolled(session, kiosk, mint_credentials(session, settings, kiosk, "claim:" + str(claim.id), store))
+    result = issue(session, settings, session.get(Kiosk, claim.kiosk_id), "claim:" + str(claim.id), store)
     claim.status, claim.delivered_at = ClaimStatus.DELIVERED, utcnow()
     session.add(claim)
     return result
+
+
+def cancel_claim(session: Session, claim_id: int, actor: str) -> KioskClaim:
+    """Staff confirm that a pending claim is not genuine (or the kiosk drew a new code):
+    the board may then announce another code."""
+    claim = session.get(KioskClaim, claim_id)
+    if claim is None or claim.status != ClaimStatus.PENDING:
+        raise EnrollmentError(f"claim {claim_id} is not pending: nothing to cancel", 404)
+    claim.status, claim.approved_by = ClaimStatus.SUPERSEDED, ("cancelled by " + actor)[:120]
+    session.add(claim)
+    return claim
 
 
 def list_claims(session: Session, pending_only: bool = True) -> list[KioskClaim]:

@@ -3,11 +3,12 @@ admin role) and kiosks redeeming a claim code (public: the code is the secret)."
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from sqlmodel import SQLModel
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import Principal, Public, Role, TechStaff, require_roles, scope_for
+from noxus.fleet import claim_limits
 from noxus.fleet import enrollment as svc
 from noxus.fleet.enrollment_mqtt import BrokerConfigError, current_state, wait_for_birth, wait_for_enroll_tap
 from noxus.fleet.models import Kiosk
@@ -126,9 +127,22 @@ def enroll_tap(kiosk_id: str, data: EnrollTap, session: SessionDep, settings: Se
 # --- claim codes --------------------------------------------------------------------------------
 
 
-@router.post("/claims", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public])
-def open_claim(data: svc.ClaimOpen, session: SessionDep, settings: SettingsDep):
+def _limit(request: Request, settings, board_uid: str) -> None:
+    source = request.client.host if request.client else "?"
+    wait = claim_limits.limits(settings.claim_rate_per_source, settings.claim_rate_per_board).check(
+        source, board_uid)
+    if wait is not None:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(int(wait) + 1)},
+                            detail="too many claim requests from this address or for this board: "
+                                   "wait and poll less often")
+
+
+@router.post("/claims", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public],
+             responses={409: {"description": "this board already waits with another code"},
+                        429: {"description": "rate limited per source and per board"}})
+def open_claim(data: svc.ClaimOpen, request: Request, session: SessionDep, settings: SettingsDep):
     """A kiosk without credentials announces the code it shows; staff approve it."""
+    _limit(request, settings, data.board_uid)
     try:
         svc.open_claim(session, settings, data)
     except svc.EnrollmentError as e:
@@ -141,7 +155,9 @@ def open_claim(data: svc.ClaimOpen, session: SessionDep, settings: SettingsDep):
 @router.post("/claims/redeem", response_model=svc.KioskEnrolled, dependencies=[Public],
              responses={202: {"description": "not approved yet: poll again"},
                         410: {"description": "already delivered or expired"}})
-def redeem_claim(data: svc.ClaimRedeem, session: SessionDep, settings: SettingsDep, response: Response):
+def redeem_claim(data: svc.ClaimRedeem, request: Request, session: SessionDep, settings: SettingsDep,
+                 response: Response):
+    _limit(request, settings, data.board_uid)
     try:
         result = svc.redeem_claim(session, settings, data)
     except (svc.EnrollmentError, BrokerConfigError) as e:
@@ -157,6 +173,19 @@ def redeem_claim(data: svc.ClaimRedeem, session: SessionDep, settings: SettingsD
 @router.get("/claims", response_model=list[svc.ClaimPublic])
 def list_claims(session: SessionDep, user: TechStaff, pending_only: bool = True):
     return svc.list_claims(session, pending_only)
+
+
+@router.post("/claims/{claim_id}/cancel", response_model=svc.ClaimPublic)
+def cancel_claim(claim_id: int, session: SessionDep, user: TechStaff):
+    """Staff: this pending claim is not genuine (or the kiosk drew a new code)."""
+    try:
+        claim = svc.cancel_claim(session, claim_id, user.actor)
+    except svc.EnrollmentError as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    session.refresh(claim)
+    return claim
 
 
 @router.post("/claims/approve", response_model=svc.ClaimPublic)

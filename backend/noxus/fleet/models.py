@@ -215,3 +215,43 @@ class KioskDeploymentPublic(SQLModel):
     valid_from: datetime
     valid_to: datetime | None
     actor: str
+
+
+# --- enrollment (fleet/enrollment.py): kiosk MQTT accounts and claim codes ---------------------
+
+
+class KioskCredential(SQLModel, table=True):
+    """Who minted a kiosk's MQTT account and when; the password itself is never stored
+    here (only its PBKDF2 hash, in Mosquitto's password file)."""
+
+    __tablename__ = "prov_kiosk_credential"
+
+    kiosk_id: str = Field(primary_key=True, foreign_key="kiosk.id", max_length=32)
+    username: str = Field(max_length=64)
+    minted_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    minted_by: str = Field(max_length=120)
+    mints: int = 1  # every enroll rerun rotates the password
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ClaimStatus(StrEnum):
+    PENDING = "pending"  # the kiosk shows its code and waits
+    APPROVED = "approved"  # staff placed it at a site; credentials not yet fetched
+    DELIVERED = "delivered"  # the kiosk fetched its credentials (once)
+    SUPERSEDED = "superseded"  # expired and replaced by a newer code, or cancelled by staff
+
+
+class KioskClaim(SQLModel, table=True):
+    __tablename__ = "prov_kiosk_claim"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True)  # sha256 of the normalised code
+    board_uid: str = Field(max_length=64, index=True)
+    model: str = Field(default="pico-w", max_length=16)
+    status: str = Field(default=ClaimStatus.PENDING, max_length=16)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    kiosk_id: str | None = Field(default=None, foreign_key="kiosk.id", max_length=32)
+    approved_by: str | None = Field(default=None, max_length=120)
+    approved_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
