@@ -70,6 +70,8 @@ class Kiosk:
             d["config_version"] = self.config.version()
         if self.crash:
             d["crash"] = self.crash
+        if self.link is not None:
+            d["tls"] = getattr(self.link, "tls", False)  # is the broker link encrypted
         return d
 
     def attach(self, link):

@@ -25,6 +25,7 @@ MANIFEST = "noxus_manifest.json"
 TREE_HASH = "firmware.sha"  # read by the Pico port, reported as fw_hash (docs/firmware.md)
 CONFIG = "kiosk.json"
 PORTS = ("pico", "sim")
+SIM_ONLY = {"firmware/core/sim_reader.py"}  # the simulated badge field: never on a real board
 
 BOOT_STUB = '''\
 # Written by noxus-provision install: boots the {port} kiosk once it is enrolled.
@@ -71,7 +72,8 @@ def firmware_files(port: str = "pico", mpy: bool = False, repo: pathlib.Path = R
     trees = [repo / "firmware" / "core", repo / "firmware" / "ports" / port]
     sources = [repo / "firmware" / "__init__.py", repo / "firmware" / "ports" / "__init__.py"]
     for tree in trees:
-        sources += sorted(p for p in tree.rglob("*.py") if "__pycache__" not in p.parts)
+        sources += sorted(p for p in tree.rglob("*.py") if "__pycache__" not in p.parts
+                          and (port == "sim" or p.relative_to(repo).as_posix() not in SIM_ONLY))
     for src in sources:
         rel = src.relative_to(repo).as_posix()
         if mpy and src.name != "__init__.py":

@@ -99,3 +99,5 @@ def test_pico_port_boots_reads_seven_byte_badges_and_reports_telemetry(pico_imag
         time.sleep(0.05)
     t = [m for m in backend.telemetry if m.get("kiosk") == "P2"][0]
     assert t["mac"] == "28:cd:c1:00:00:01" and t["rssi"] == -52 and "free_flash" in t
+    # the pin map declares a display; the simulated board has no ssd1306 driver: said, not swallowed
+    assert "the ssd1306 driver is not installed" in t["crash"]

@@ -94,3 +94,10 @@ def test_claim_prepare_writes_one_code_and_keeps_it_on_a_rerun(simboard):
     saved = json.loads((simboard.root / "claim.json").read_text())
     assert code == again == saved["code"] and saved["api"] == "https://noxus.example"
     assert len(code.replace("-", "")) == claim.CODE_LEN and set(code) <= set(claim.ALPHABET + "-")
+
+
+def test_the_simulated_reader_is_installed_on_simulated_boards_only():
+    pico = {f.path for f in firmware_files("pico")}
+    assert "firmware/core/sim_reader.py" not in pico and "firmware/ports/pico/main.py" in pico
+    assert not any("sim" in p.split("/") for p in pico)  # nor the sim port
+    assert "firmware/core/sim_reader.py" in {f.path for f in firmware_files("sim")}

@@ -57,13 +57,18 @@ def make_feedback(pm, clock):
     d = pm.get("display")
     if d:
         try:
-            import ssd1306  # micropython-lib, installed with the firmware
+            import ssd1306  # micropython-lib, frozen into the NoxusTime image
+        except ImportError:
+            # The pin map declares a display but the driver is missing: run on LEDs and
+            # buzzer, and say so on the console and in crash.log (reported at the next birth).
+            from firmware.core.fleet import crashlog
+            crashlog.note("crash.log", "display: the pin map declares an SSD1306 but the ssd1306 driver "
+                                       "is not installed: flash the NoxusTime image (noxus-provision flash)")
+        else:
             i2c = machine.I2C(d["i2c"], sda=Pin(d["sda"]), scl=Pin(d["scl"]), freq=400000)
             if d["addr"] in i2c.scan():
                 from firmware.core.ui.display import Screen
                 screen = Screen(ssd1306.SSD1306_I2C(d["width"], d["height"], i2c, d["addr"]), clock)
-        except ImportError:
-            pass  # no display driver: LEDs and buzzer only
     return PinFeedback(Pin(pm["led_green"], Pin.OUT), Pin(pm["led_red"], Pin.OUT),
                        Pin(pm["buzzer"], Pin.OUT), screen)
 
