@@ -96,18 +96,32 @@ def _snapshots(session: Session, ids: list[int], year: int, month: int) -> dict[
     return out
 
 
-def _months(first: date, last: date):
-    y, m = first.year, first.month
-    while (y, m) <= (last.year, last.month):
-        yield y, m
-        y, m = next_month(y, m)
+def _prev(year: int, month: int) -> tuple[int, int]:
+    return (year - 1, 12) if month == 1 else (year, month - 1)
+
+
+def year_months(session: Session, customer_id: int, employees: list[Employee], year: int, settings: Settings,
+                lang: str = "fr", now: datetime | None = None, progress=None) -> list[list[MonthSummary]]:
+    """The twelve months of `year` (no 93-day cap: month by month, the balance
+    carried from one to the next)."""
+    out: list[list[MonthSummary]] = []
+    carried: dict[int, int] | None = None
+    n = len(employees)
+    for mon in range(1, 13):
+        step = (lambda done, total, m=mon: progress((m - 1) * n + done, 12 * n)) if progress else None
+        ms = months(session, customer_id, employees, year, mon, settings, lang, now, step, carried)
+        carried = {m.employee.id: m.carried_out_seconds for m in ms}
+        out.append(ms)
+    return out
 
 
 def months(session: Session, customer_id: int, employees: list[Employee], year: int, month: int,
            settings: Settings, lang: str = "fr", now: datetime | None = None,
-           progress=None) -> list[MonthSummary]:
+           progress=None, carried: dict[int, int] | None = None) -> list[MonthSummary]:
     """Summaries of the month for `employees` of one customer, each with the
-    balance carried in from its opening balance or last snapshot."""
+    balance carried in from its opening balance or last snapshot (or from
+    `carried`: employee id -> balance at the end of the previous month, when
+    the caller walks months in order)."""
     now = now or datetime.now(UTC)
     first, last = month_bounds(year, month)
     rule = facts.policy(session, customer_id).overtime_rule
@@ -122,6 +136,11 @@ def months(session: Session, customer_id: int, employees: list[Employee], year: 
     gaps: dict[date, list[Employee]] = defaultdict(list)
     for e in employees:
         snap = snaps.get(e.id)
+        f = known[e.id]
+        if carried is not None and e.id in carried and not (snap and (snap.year, snap.month) == _prev(year, month)):
+            # the caller's running balance (a snapshot of the previous month wins: it is what payroll got)
+            out[e.id].carried_in_seconds = carried[e.id] if date(year, month, 1) > f.start else f.opening_seconds
+            continue
         if snap is not None:
             out[e.id].carried_in_seconds = snap.carried_seconds
             y, m = next_month(snap.year, snap.month)

@@ -1,6 +1,11 @@
 """Timesheet exports: CSV (UTF-8, ','), CSV for Swiss Excel (';' + BOM),
 XLSX (openpyxl, one long sheet + totals), PDF monthly sheet (fpdf2).
-Column formats are documented for third parties in docs/exports.md."""
+Column formats are documented for third parties in docs/exports.md.
+
+Spreadsheet safety: a text a person typed (a name, a personnel number) that
+starts with = + - @, a tab or a carriage return is neutralised — in CSV with
+a leading apostrophe, in XLSX as a text cell with Excel's quote prefix — so
+`=cmd|'/C calc'!A0` as a first name is shown, never run."""
 
 import csv
 import io
@@ -8,14 +13,28 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import datetime
 
-from noxus.hr.i18n import t
+from noxus.core.i18n import format_date, format_weekday, use_language
+from noxus.core.i18n import gettext as _
+from noxus.hr.attendance import AFTER_CLOSE, ESTIMATED, MISSING_OUT
 from noxus.hr.timesheets import Timesheet, hours
 
 # Stable, English, machine-readable column names (docs/exports.md): payroll
 # tools map these, so they never change with the UI language.
 COLUMNS = ["personnel_number", "last_name", "first_name", "date", "weekday", "first_in", "last_out",
            "worked_minutes", "break_minutes", "target_minutes", "balance_minutes", "worked_hhmm",
-           "balance_hhmm", "exceptions"]
+           "balance_hhmm", "exceptions", "credited_minutes", "absences", "holiday"]
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(value: str) -> str:
+    """A typed text that a spreadsheet would read as a formula gets a leading apostrophe (OWASP)."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def exception_label(code: str) -> str:
+    return {MISSING_OUT: _("Missing OUT"), ESTIMATED: _("Estimated time (kiosk clock unset)"),
+            AFTER_CLOSE: _("Arrived after close (not counted)")}.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -36,14 +55,19 @@ def _time(dt: datetime | None, sheet: Timesheet) -> str:
     return dt.astimezone(sheet.zone).strftime("%H:%M") if dt else ""
 
 
+def _absences(d) -> str:
+    return " ".join(a.absence.kind.code for a in d.absences)
+
+
 def rows(sheets: list[Timesheet]):
     for s in sheets:
         e = s.employee
         for d in s.days:
-            yield [e.personnel_number, e.last_name, e.first_name, d.day.isoformat(), d.day.isoweekday(),
-                   _time(d.first_in, s), _time(d.last_out, s), d.worked_seconds // 60, d.break_seconds // 60,
-                   d.target_seconds // 60, d.balance_seconds // 60, hours(d.worked_seconds),
-                   hours(d.balance_seconds), " ".join(d.exceptions)]
+            yield [safe_text(e.personnel_number), safe_text(e.last_name), safe_text(e.first_name),
+                   d.day.isoformat(), d.day.isoweekday(), _time(d.first_in, s), _time(d.last_out, s),
+                   d.worked_seconds // 60, d.break_seconds // 60, d.target_seconds // 60, d.balance_seconds // 60,
+                   hours(d.worked_seconds), hours(d.balance_seconds), " ".join(d.exceptions),
+                   d.credited_seconds // 60, _absences(d), safe_text(d.holiday or "")]
 
 
 def to_csv(sheets: list[Timesheet], excel: bool = False) -> bytes:
@@ -55,67 +79,102 @@ def to_csv(sheets: list[Timesheet], excel: bool = False) -> bytes:
     return b"\xef\xbb\xbf" + data if excel else data
 
 
-def to_xlsx(sheets: list[Timesheet], lang: str = "fr") -> bytes:
-    """One long sheet (a row per employee-day, durations as Excel times with
-    [h]:mm) plus a totals sheet. Write-only mode: memory stays flat for 1000 employees."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+class XlsxWriter:
+    """Cells of a write-only sheet with shared styles. Binding a number format
+    per cell is openpyxl's slow path: the style array of one template cell is
+    copied instead (what openpyxl's own copy does)."""
 
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t("timesheet", lang))
-    ws.freeze_panes = "A2"
-    bold = Font(bold=True)
+    def __init__(self, ws):
+        from openpyxl.cell import WriteOnlyCell
 
-    def head(sheet, names):
-        out = []
-        for n in names:
-            c = WriteOnlyCell(sheet, value=n)
-            c.font = bold
-            out.append(c)
-        sheet.append(out)
+        self.ws, self._cell, self._styled = ws, WriteOnlyCell, {}
 
-    styled = {}
+    def _template(self, key, **attrs):
+        if key not in self._styled:
+            c = self._cell(self.ws)
+            for k, v in attrs.items():
+                setattr(c, k, v)
+            self._styled[key] = c
+        return self._styled[key]
 
-    def cell(sheet, value, number_format):
-        # Binding a number format per cell is openpyxl's slow path: copy the
-        # style array of one template cell instead (what openpyxl's copy does).
-        key = (id(sheet), number_format)
-        if key not in styled:
-            styled[key] = WriteOnlyCell(sheet)
-            styled[key].number_format = number_format
-        c = WriteOnlyCell(sheet, value=value)
-        c._style = copy(styled[key]._style)
+    def num(self, value, number_format: str):
+        c = self._cell(self.ws, value=value)
+        c._style = copy(self._template(number_format, number_format=number_format)._style)
         return c
 
-    def dur(sheet, seconds):
-        return cell(sheet, seconds / 86400, "[h]:mm;-[h]:mm")
+    def text(self, value: str):
+        """Always a text cell (never a formula), flagged with Excel's quote prefix when it looks like one."""
+        c = self._cell(self.ws, value=value)
+        c.data_type = "s"
+        if value.startswith(FORMULA_START):
+            c._style = copy(self._template("quote", quotePrefix=True)._style)
+        return c
 
-    head(ws, ["personnel_number", "last_name", "first_name", "date", "first_in", "last_out", "worked", "breaks",
-              "target", "balance", "exceptions"])
-    for s in sheets:
-        e = s.employee
-        for d in s.days:
-            date_cell = cell(ws, d.day, "dd.mm.yyyy")
-            ws.append([e.personnel_number, e.last_name, e.first_name, date_cell, _time(d.first_in, s),
-                       _time(d.last_out, s), dur(ws, d.worked_seconds), dur(ws, d.break_seconds),
-                       dur(ws, d.target_seconds), dur(ws, d.balance_seconds), " ".join(d.exceptions)])
-    tot = wb.create_sheet(t("total", lang))
-    tot.freeze_panes = "A2"
-    head(tot, ["personnel_number", "last_name", "first_name", "from", "to", "worked", "breaks", "target",
-               "balance", "exceptions"])
-    for s in sheets:
-        e = s.employee
-        tot.append([e.personnel_number, e.last_name, e.first_name, s.first.isoformat(), s.last.isoformat(),
-                    dur(tot, s.worked_seconds), dur(tot, s.break_seconds), dur(tot, s.target_seconds),
-                    dur(tot, s.balance_seconds), len(s.exceptions)])
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    def head(self, labels: list[str], widths: list[int]) -> None:
+        from openpyxl.styles import Alignment, Font
+        from openpyxl.utils import get_column_letter
+
+        for i, w in enumerate(widths, 1):
+            self.ws.column_dimensions[get_column_letter(i)].width = w
+        self.ws.freeze_panes = "A2"
+        out = []
+        for label in labels:
+            c = self._cell(self.ws, value=label)
+            c.font, c.alignment = Font(bold=True), Alignment(wrap_text=True, vertical="top")
+            out.append(c)
+        self.ws.append(out)
+
+
+HOURS_FMT = "0.00"          # decimal hours: Excel shows negative numbers (a negative time is ####)
+DURATION_FMT = "[h]:mm"     # worked, breaks, target: never negative
+TIME_FMT = "hh:mm"
+DATE_FMT = "dd.mm.yyyy"
+
+
+def to_xlsx(sheets: list[Timesheet], lang: str = "fr") -> bytes:
+    """One long sheet (a row per employee-day) plus a totals sheet, headers in
+    `lang`: IN/OUT as real time cells, worked/breaks/target as [h]:mm, the
+    balance as decimal hours. Write-only mode: memory stays flat for 1000 employees."""
+    from openpyxl import Workbook
+
+    with use_language(lang):
+        wb = Workbook(write_only=True)
+        ws = wb.create_sheet(_("Timesheet"))
+        x = XlsxWriter(ws)
+        x.head([_("Personnel no."), _("Last name"), _("First name"), _("Date"), _("In"), _("Out"), _("Worked"),
+                _("Breaks"), _("Target"), _("Balance (h)"), _("Absences"), _("Holiday"), _("Exceptions")],
+               [12, 20, 16, 11, 7, 7, 9, 9, 9, 10, 16, 18, 24])
+        for s in sheets:
+            e = s.employee
+            for d in s.days:
+                who = [x.text(e.personnel_number), x.text(e.last_name), x.text(e.first_name)]
+                first_in = d.first_in.astimezone(s.zone).time().replace(tzinfo=None) if d.first_in else None
+                last_out = d.last_out.astimezone(s.zone).time().replace(tzinfo=None) if d.last_out else None
+                ws.append([*who, x.num(d.day, DATE_FMT), x.num(first_in, TIME_FMT), x.num(last_out, TIME_FMT),
+                           x.num(d.worked_seconds / 86400, DURATION_FMT),
+                           x.num(d.break_seconds / 86400, DURATION_FMT),
+                           x.num(d.target_seconds / 86400, DURATION_FMT),
+                           x.num(round(d.balance_seconds / 3600, 2), HOURS_FMT),
+                           ", ".join(a.absence.kind.name for a in d.absences), x.text(d.holiday or ""),
+                           ", ".join(exception_label(c) for c in d.exceptions)])
+        tot = wb.create_sheet(_("Total"))
+        t = XlsxWriter(tot)
+        t.head([_("Personnel no."), _("Last name"), _("First name"), _("From"), _("To"), _("Worked"), _("Breaks"),
+                _("Target"), _("Balance (h)"), _("Exceptions")], [12, 20, 16, 11, 11, 10, 10, 10, 10, 10])
+        for s in sheets:
+            e = s.employee
+            tot.append([t.text(e.personnel_number), t.text(e.last_name), t.text(e.first_name),
+                        t.num(s.first, DATE_FMT), t.num(s.last, DATE_FMT),
+                        t.num(s.worked_seconds / 86400, DURATION_FMT), t.num(s.break_seconds / 86400, DURATION_FMT),
+                        t.num(s.target_seconds / 86400, DURATION_FMT),
+                        t.num(round(s.balance_seconds / 3600, 2), HOURS_FMT), len(s.exceptions)])
+        buf = io.BytesIO()
+        wb.save(buf)
+        return buf.getvalue()
 
 
 def _latin1(text: str) -> str:
-    # The PDF core fonts are Latin-1: French accents pass, anything else becomes '?'.
+    # The PDF core fonts are Latin-1: French and German accents pass, anything else becomes '?'.
     return text.encode("latin-1", "replace").decode("latin-1")
 
 
@@ -123,57 +182,58 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
     """A monthly sheet per employee: days with in/out, totals, signature lines."""
     from fpdf import FPDF
 
-    pdf = FPDF(orientation="P", unit="mm", format="A4")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    widths = (22, 76, 18, 18, 18, 38)
-    wd = (("Lu", "Ma", "Me", "Je", "Ve", "Sa", "Di") if lang == "fr" else
-          ("Mo", "Tu", "We", "Th", "Fr", "Sa", "Su"))
-    for s in sheets:
-        e = s.employee
-        pdf.add_page()
-        pdf.set_font("Helvetica", "B", 14)
-        pdf.cell(0, 8, _latin1(t("monthly_sheet", lang)), new_x="LMARGIN", new_y="NEXT")
-        pdf.set_font("Helvetica", "", 10)
-        pdf.cell(0, 6, _latin1(f"{e.last_name} {e.first_name} - {t('personnel_number', lang)} "
-                               f"{e.personnel_number}" + (f" - {customer_name}" if customer_name else "")),
-                 new_x="LMARGIN", new_y="NEXT")
-        pdf.cell(0, 6, _latin1(f"{t('period', lang)}: {s.first:%d.%m.%Y} - {s.last:%d.%m.%Y} ({s.zone.key})"),
-                 new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(2)
-        pdf.set_font("Helvetica", "B", 9)
-        for w, key in zip(widths, ("date", "in_out", "worked", "breaks", "balance", "exceptions")):
-            pdf.cell(w, 6, _latin1(t(key, lang)), border=1)
-        pdf.ln()
-        pdf.set_font("Helvetica", "", 8)
-        for d in s.days:
-            inout = ", ".join(f"{_time(sh.start.at, s)}-{_time(sh.end.at, s) if sh.end else '?'}"
-                              for sh in d.shifts)
-            exc = ", ".join(t(x, lang).split(" (")[0] for x in d.exceptions)
-            cells = (f"{wd[d.day.weekday()]} {d.day:%d.%m}", inout, hours(d.worked_seconds),
-                     hours(d.break_seconds), hours(d.balance_seconds), exc[:26])
-            for w, v in zip(widths, cells):
-                pdf.cell(w, 5, _latin1(v), border=1)
+    with use_language(lang):
+        pdf = FPDF(orientation="P", unit="mm", format="A4")
+        pdf.set_auto_page_break(auto=True, margin=15)
+        widths = (22, 76, 18, 18, 18, 38)
+        for s in sheets:
+            e = s.employee
+            pdf.add_page()
+            pdf.set_font("Helvetica", "B", 14)
+            pdf.cell(0, 8, _latin1(_("Monthly timesheet")), new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("Helvetica", "", 10)
+            pdf.cell(0, 6, _latin1(f"{e.last_name} {e.first_name} - {_('Personnel no.')} "
+                                   f"{e.personnel_number}" + (f" - {customer_name}" if customer_name else "")),
+                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(0, 6, _latin1(f"{_('Period')}: {format_date(s.first)} - {format_date(s.last)} ({s.zone.key})"),
+                     new_x="LMARGIN", new_y="NEXT")
+            pdf.ln(2)
+            pdf.set_font("Helvetica", "B", 9)
+            for w, label in zip(widths, (_("Date"), _("In / out"), _("Worked"), _("Breaks"), _("Balance"),
+                                         _("Exceptions"))):
+                pdf.cell(w, 6, _latin1(label), border=1)
             pdf.ln()
-        pdf.set_font("Helvetica", "B", 9)
-        pdf.cell(widths[0] + widths[1], 6, _latin1(f"{t('total', lang)} ({t('target', lang)} "
-                                                   f"{hours(s.target_seconds)})"), border=1)
-        for w, v in zip(widths[2:], (hours(s.worked_seconds), hours(s.break_seconds), hours(s.balance_seconds),
-                                     str(len(s.exceptions)))):
-            pdf.cell(w, 6, v, border=1)
-        pdf.ln(18)
-        pdf.set_font("Helvetica", "", 9)
-        y = pdf.get_y()
-        pdf.line(15, y, 95, y)
-        pdf.line(115, y, 195, y)
-        pdf.set_xy(15, y + 1)
-        pdf.cell(80, 5, _latin1(t("signature_employee", lang)))
-        pdf.set_xy(115, y + 1)
-        pdf.cell(80, 5, _latin1(t("signature_employer", lang)))
-    if not sheets:
-        pdf.add_page()
-        pdf.set_font("Helvetica", "", 10)
-        pdf.cell(0, 8, _latin1(t("none", lang)))
-    return bytes(pdf.output())
+            pdf.set_font("Helvetica", "", 8)
+            for d in s.days:
+                inout = ", ".join(f"{_time(sh.start.at, s)}-{_time(sh.end.at, s) if sh.end else '?'}"
+                                  for sh in d.shifts)
+                notes = [exception_label(x).split(" (")[0] for x in d.exceptions]
+                notes += [a.absence.kind.name for a in d.absences] + ([d.holiday] if d.holiday else [])
+                cells = (f"{format_weekday(d.day)} {d.day:%d.%m}", inout, hours(d.worked_seconds),
+                         hours(d.break_seconds), hours(d.balance_seconds), ", ".join(notes)[:26])
+                for w, v in zip(widths, cells):
+                    pdf.cell(w, 5, _latin1(v), border=1)
+                pdf.ln()
+            pdf.set_font("Helvetica", "B", 9)
+            pdf.cell(widths[0] + widths[1], 6, _latin1(f"{_('Total')} ({_('Target')} "
+                                                       f"{hours(s.target_seconds)})"), border=1)
+            for w, v in zip(widths[2:], (hours(s.worked_seconds), hours(s.break_seconds), hours(s.balance_seconds),
+                                         str(len(s.exceptions)))):
+                pdf.cell(w, 6, v, border=1)
+            pdf.ln(18)
+            pdf.set_font("Helvetica", "", 9)
+            y = pdf.get_y()
+            pdf.line(15, y, 95, y)
+            pdf.line(115, y, 195, y)
+            pdf.set_xy(15, y + 1)
+            pdf.cell(80, 5, _latin1(_("Employee's signature")))
+            pdf.set_xy(115, y + 1)
+            pdf.cell(80, 5, _latin1(_("Employer's signature")))
+        if not sheets:
+            pdf.add_page()
+            pdf.set_font("Helvetica", "", 10)
+            pdf.cell(0, 8, _latin1(_("None")))
+        return bytes(pdf.output())
 
 
 def render(fmt: str, sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -> bytes:

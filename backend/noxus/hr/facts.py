@@ -11,6 +11,7 @@ import holidays as holidays_lib
 from sqlmodel import Session, select
 
 from noxus.hr import worktime
+from noxus.hr.absences import kind_name
 from noxus.hr.models import (
     AbsenceKind,
     AbsenceRecord,
@@ -117,7 +118,7 @@ def load(session: Session, customer_id: int, employees: list[Employee], first: d
                 AbsenceRecord.employee_id.in_(chunk), AbsenceRecord.cancelled_at.is_(None),
                 AbsenceRecord.first <= date(last.year, 12, 31)).order_by(AbsenceRecord.id)):
             k = ktypes[a.type_id]
-            absences[a.employee_id].append(worktime.Absence(to_kind(k, k.name or k.code), a.first, a.last,
+            absences[a.employee_id].append(worktime.Absence(to_kind(k, kind_name(k)), a.first, a.last,
                                                             a.portion, a.minutes, a.id))
     # whole years: vacation looks at every day of the years it covers
     y0 = min([first.year] + [min(e.active_from, opening[e.id].tracked_from if e.id in opening else e.active_from).year

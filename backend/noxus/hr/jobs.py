@@ -1,0 +1,88 @@
+"""Exports that take longer than a page load run in the background: a row in
+`hr_export_job` (queued → running → done | failed, with progress), a worker
+thread of the API process that builds the file into that row, a page that
+polls the row and offers the download. No queue beyond the table: a job
+whose process died stays visible and is reported as interrupted."""
+
+import threading
+from datetime import datetime, timedelta
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from noxus.core.i18n import gettext as _
+from noxus.core.settings import Settings
+from noxus.core.types import utcnow
+from noxus.hr.errors import NotFound
+from noxus.hr.models import ExportJob
+
+STALE = timedelta(hours=1)  # a job not finished after an hour lost its worker (process restarted)
+
+
+def submit(session: Session, customer_id: int, kind: str, params: dict, actor: str) -> ExportJob:
+    job = ExportJob(customer_id=customer_id, kind=kind, params=params, created_by=actor)
+    session.add(job)
+    session.flush()
+    return job
+
+
+def get(session: Session, customer_id: int, job_id: int) -> ExportJob:
+    job = session.get(ExportJob, job_id)
+    if job is None or job.customer_id != customer_id:
+        raise NotFound(_("export %(id)s not found") % {"id": job_id})
+    return job
+
+
+def recent(session: Session, customer_id: int, limit: int = 10) -> list[ExportJob]:
+    return list(session.exec(select(ExportJob).where(ExportJob.customer_id == customer_id)
+                             .order_by(ExportJob.id.desc()).limit(limit)).all())
+
+
+def state(job: ExportJob, now: datetime | None = None) -> str:
+    now = now or utcnow()
+    if job.state in ("queued", "running") and now - job.created_at > STALE:
+        return "interrupted"
+    return job.state
+
+
+def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> None:
+    """Build the job's file (in this thread), recording progress as it goes."""
+    from noxus.core.i18n import use_language
+    from noxus.hr import payroll_service
+
+    with Session(engine) as s, use_language(lang):
+        job = s.get(ExportJob, job_id)
+        job.state = "running"
+        s.add(job)
+        s.commit()
+
+        def progress(done: int, total: int) -> None:
+            with Session(engine) as p:
+                row = p.get(ExportJob, job_id)
+                row.done, row.total = done, total
+                p.add(row)
+                p.commit()
+
+        try:
+            f = payroll_service.build(s, job.customer_id, {**(job.params or {}), "kind": job.kind}, settings,
+                                      progress=progress)
+        except Exception as e:  # noqa: BLE001 - any failure is shown to HR on the job page
+            s.rollback()
+            job = s.get(ExportJob, job_id)
+            job.state, job.error, job.finished_at = "failed", str(e)[:500], utcnow()
+            s.add(job)
+            s.commit()
+            return
+        job = s.get(ExportJob, job_id)
+        job.state, job.content, job.filename, job.media_type = "done", f.content, f.filename, f.media_type
+        job.finished_at = utcnow()
+        job.done = job.total = max(job.total, job.done)
+        s.add(job)
+        s.commit()
+
+
+def start(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> threading.Thread:
+    t = threading.Thread(target=run, args=(engine, job_id, settings, lang), name=f"hr-export-{job_id}",
+                         daemon=True)
+    t.start()
+    return t
