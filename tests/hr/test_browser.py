@@ -114,11 +114,14 @@ def test_hr_logs_in_fixes_a_missing_punch_and_exports_xlsx(server, page, tmp_pat
     ws = wb.worksheets[0]
     assert ws.freeze_panes == "A2"
     header = [c.value for c in ws[1]]
-    rows = {r[header.index("date")].date(): r for r in ws.iter_rows(min_row=2, values_only=True)}
+    assert header[:4] == ["N° personnel", "Nom", "Prénom", "Date"]  # headers in the page's language
+    rows = {r[header.index("Date")].date(): r for r in ws.iter_rows(min_row=2, values_only=True)}
     monday, tuesday = rows[date(2026, 3, 2)], rows[date(2026, 3, 3)]
     assert monday[0] == "007" and monday[1] == "Dupré"
     # durations are Excel times formatted [h]:mm (openpyxl reads them back as timedelta)
-    assert monday[header.index("worked")] == timedelta(hours=9)
-    assert tuesday[header.index("worked")] == timedelta(hours=9)
-    assert monday[header.index("exceptions")] in (None, "")
-    assert ws.cell(row=2, column=header.index("worked") + 1).number_format.startswith("[h]:mm")
+    assert monday[header.index("Travaillé")] == timedelta(hours=9)
+    assert tuesday[header.index("Travaillé")] == timedelta(hours=9)
+    assert monday[header.index("Exceptions")] in (None, "")
+    assert ws.cell(row=2, column=header.index("Travaillé") + 1).number_format.startswith("[h]:mm")
+    assert monday[header.index("Entrée")].hour == 8  # a time cell, not text
+    assert monday[header.index("Solde (h)")] == 0.6  # 9:00 worked - 8:24 target, decimal hours
