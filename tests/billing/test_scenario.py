@@ -14,7 +14,6 @@ import time_machine
 from noxus.billing import dunning, payments, retrieval
 from noxus.billing.invoices import lines_of
 from noxus.billing.models import (
-    BillingEvent,
     BillingProfile,
     Document,
     Invoice,
@@ -27,6 +26,7 @@ from noxus.billing.models import (
     RetrievalStatus,
 )
 from noxus.billing.run import add_months, run_month
+from noxus.core.audit_entry import AuditEntry
 from noxus.core.outbox import OutboxMail
 from sqlmodel import select
 
@@ -208,8 +208,8 @@ def test_fourteen_months_three_customers(session, books, meter):
     assert mail.to_addr == f"contact@c{who['C']}.example"
     assert {k.status for k in _kiosks(session, "C", who)} == {"deployed"}
     assert {k.status for k in _kiosks(session, "A", who)} == {"deployed"}
-    kinds = [e.kind for e in session.exec(select(BillingEvent).where(BillingEvent.case_id == case.id)
-                                          .order_by(BillingEvent.id))]
+    kinds = [e.action for e in session.exec(select(AuditEntry).where(
+        AuditEntry.object_type == "retrieval_case", AuditEntry.object_id == str(case.id)).order_by(AuditEntry.id))]
     assert kinds == ["retrieval.flagged", "retrieval.notified", "retrieval.scheduled", "retrieval.cancelled"]
     profile_c = session.exec(select(BillingProfile).where(BillingProfile.customer_id == who["C"])).one()
     assert profile_c.suspended_at is None and profile_c.overdue_state == OverdueState.GOOD

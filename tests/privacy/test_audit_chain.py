@@ -1,9 +1,9 @@
 """The audit log is hash-chained: verify() passes on an intact chain and names the first
 tampered entry after an edit, a deletion or an insertion."""
 
-from noxus.privacy import audit
+from noxus.core import audit
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 
 def _fill(engine, n=5):
@@ -56,3 +56,38 @@ def test_export_csv_has_one_row_per_entry(engine):
     with Session(engine) as s:
         out = audit.export_csv(list(audit.iter_entries(s)))
     assert out.count("\n") == 4 and "prev_hash" in out.splitlines()[0]
+
+
+def test_erasing_personal_data_keeps_the_chain_verifiable_and_leaves_no_name(engine):
+    from noxus.core.audit_entry import AuditEntry
+    from noxus.hr import audit as hr_audit
+
+    with Session(engine) as s:
+        audit.record(s, "alice#1", "read", "invoice", 7, customer_id=1, detail={"amount": 100})
+        hr_audit.record(s, 1, "alice#1", "employee.update", "employee", 42, last_name="Müller", first_name="Anna")
+        audit.record(s, "alice#1", "read", "invoice", 8, customer_id=1)
+        s.commit()
+        entry = s.exec(select(AuditEntry).where(AuditEntry.object_type == "employee")).one()
+        assert entry.shown() == {"last_name": "Müller", "first_name": "Anna"}
+        assert audit.erase_personal([entry]) == 1
+        s.add(entry)
+        s.commit()
+    with Session(engine) as s:
+        entry = s.exec(select(AuditEntry).where(AuditEntry.object_type == "employee")).one()
+        assert "Müller" not in str(entry.personal) and entry.personal == {"erased": True}
+        assert audit.verify(s).ok
+
+
+def test_edited_personal_data_is_detected(engine):
+    from noxus.core.audit_entry import AuditEntry
+    from noxus.hr import audit as hr_audit
+
+    with Session(engine) as s:
+        hr_audit.record(s, 1, "alice#1", "employee.update", "employee", 42, last_name="Müller")
+        s.commit()
+        entry = s.exec(select(AuditEntry)).one()
+        entry.personal = {**entry.personal, "last_name": "Meier"}
+        s.add(entry)
+        s.commit()
+        r = audit.verify(s)
+    assert not r.ok and "personal data" in r.problem

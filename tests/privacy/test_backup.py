@@ -4,9 +4,10 @@ than 7 days."""
 import contextlib
 from datetime import UTC, date, datetime
 
+from noxus.core import audit
 from noxus.core.db import make_engine
 from noxus.hr.models import Employee
-from noxus.privacy import audit, backup
+from noxus.privacy import backup
 from noxus.tenancy.models import Customer
 from sqlalchemy import MetaData, select
 from sqlmodel import Session

@@ -8,12 +8,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
+from noxus.core import audit
 from noxus.core.settings import get_settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import timesheets
 from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
-from noxus.privacy import audit, retention
+from noxus.privacy import retention
 from noxus.privacy.models import PrivacyPolicy
 from noxus.tenancy.models import Customer
 from sqlmodel import Session, select

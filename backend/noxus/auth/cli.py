@@ -41,7 +41,7 @@ def user_create(
     """Create a user (the first administrator is created this way)."""
     from noxus.core import accounts
     from noxus.core.users import UserCreate
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     pw = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
         "password (12+ characters)", hide_input=True, confirmation_prompt=True)
@@ -148,7 +148,7 @@ def user_role(username: str, role: str) -> None:
 def user_unlock(username: str) -> None:
     """Lift a log-in lock-out before it expires."""
     from noxus.core import accounts
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         u = accounts.get_user(s, username)
@@ -166,7 +166,7 @@ def token_create(username: str, name: str = "cli",
                  days: Annotated[int, typer.Option(help="0: never expires")] = 90) -> None:
     """Create a bearer token for a user; the token is printed once."""
     from noxus.core import accounts
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         u = accounts.get_user(s, username)
@@ -184,7 +184,7 @@ def token_revoke(token_id: int) -> None:
     """Revoke a token at once (it stops working on the next request)."""
     from noxus.core import accounts
     from noxus.core.users import ApiToken
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         t = s.get(ApiToken, token_id)
@@ -200,7 +200,7 @@ def token_revoke(token_id: int) -> None:
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the chain; exit status 1 and the first bad entry if it was tampered with."""
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         r = audit.verify(s)
@@ -216,7 +216,7 @@ def audit_verify() -> None:
 def audit_export(out: pathlib.Path,
                  fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv") -> None:
     """Write the whole chain (with hashes) to a file."""
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         entries = list(audit.iter_entries(s))
@@ -230,7 +230,7 @@ def audit_export(out: pathlib.Path,
 @audit_app.command("head")
 def audit_head() -> None:
     """Print the entry count and newest hash: keep it outside the database (detects truncation)."""
-    from noxus.privacy import audit
+    from noxus.core import audit
 
     with _session() as s:
         n, head = audit.head(s)

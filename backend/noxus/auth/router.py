@@ -33,7 +33,7 @@ from noxus.core.users import (
     UserCreate,
     UserPublic,
 )
-from noxus.privacy import audit
+from noxus.core import audit
 from noxus.web.templating import templates
 
 router = APIRouter(tags=["auth"])

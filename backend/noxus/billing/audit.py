@@ -1,17 +1,27 @@
-"""Every billing transition is an audited event (who, when, what)."""
+"""Billing's entries in the one audit log (noxus.core.audit): every transition, who and when.
+The object is the retrieval case, else the invoice, else the payment, else the customer."""
 
 from datetime import datetime
 
 from sqlmodel import Session
 
-from noxus.billing.models import BillingEvent
-from noxus.core.types import utcnow
+from noxus.core import audit
+from noxus.core.audit_entry import AuditEntry
 
 
 def record(session: Session, kind: str, *, actor: str = "system", customer_id: int | None = None,
            invoice_id: int | None = None, case_id: int | None = None, at: datetime | None = None,
-           **detail) -> BillingEvent:
-    event = BillingEvent(kind=kind, actor=actor, customer_id=customer_id, invoice_id=invoice_id,
-                         case_id=case_id, at=at or utcnow(), detail=detail or None)
-    session.add(event)
-    return event
+           **detail) -> AuditEntry:
+    """`at`: the business date of the transition when it is not now (a back-dated payment)."""
+    if case_id is not None:
+        obj, oid = "retrieval_case", case_id
+    elif invoice_id is not None:
+        obj, oid = "invoice", invoice_id
+    elif detail.get("payment_id") is not None:
+        obj, oid = "payment", detail["payment_id"]
+    else:
+        obj, oid = "customer", customer_id
+    extra = {"invoice_id": invoice_id, "case_id": case_id, "effective_at": at}
+    body = {k: v for k, v in {**extra, **detail}.items() if v is not None}
+    return audit.record(session, actor, kind, obj, "" if oid is None else oid, customer_id=customer_id,
+                        detail=body)

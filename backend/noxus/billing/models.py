@@ -461,17 +461,3 @@ class Document(SQLModel, table=True):
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
-
-class BillingEvent(SQLModel, table=True):
-    """The audit trail: every state transition of billing, who and when."""
-
-    __tablename__ = "billing_event"
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    actor: str = Field(default="system", max_length=120)
-    kind: str = Field(max_length=40)
-    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True)
-    invoice_id: int | None = Field(default=None, foreign_key="billing_invoice.id")
-    case_id: int | None = Field(default=None, foreign_key="billing_retrieval_case.id")
-    detail: dict | None = Field(default=None, sa_column=Column(JSON))

@@ -1,57 +1,34 @@
-"""The one audit log of every context: append-only and hash-chained (`record(session, actor,
-action, object_type, object_id, customer_id, detail)` in the caller's transaction).
+"""The one audit log of every context: append-only and hash-chained.
 
 entry.hash = SHA-256( prev_hash || canonical JSON of {at, actor, action, object_type, object_id,
-customer_id, detail} ), canonical = sorted keys, no spaces, UTF-8, `at` as ISO-8601 UTC with
-microseconds. The first entry's prev_hash is GENESIS. Changing, deleting or re-ordering any entry
-breaks every later link, which `verify()` (`noxus audit verify`) reports."""
+customer_id, detail[, personal_digest]} ), canonical = sorted keys, no spaces, UTF-8, `at` as
+ISO-8601 UTC with microseconds; `personal_digest` is in the body only when the entry carries
+personal data. The first entry's prev_hash is GENESIS. Changing, deleting or re-ordering any entry
+breaks every later link, which `verify()` (`noxus audit verify`) reports.
+
+The erasure rule, written once here: personal data about an employee is recorded in `personal`,
+hashed into the chain only as `personal_digest` = SHA-256(random salt || canonical JSON of the
+personal data), the salt kept inside `personal`. `erase_personal()` replaces `personal` — salt
+included — by `{"erased": true}`: the chain still verifies, and the digest left behind cannot be
+tested against guessed names because the salt is gone."""
+
+from __future__ import annotations
 
 import csv
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, text
-from sqlmodel import Field, Session, SQLModel, select
+from sqlalchemy import text
+from sqlmodel import Session, select
 
-from noxus.core.types import BigIntPK, UTCDateTime, utcnow
-
-
-class AuditEntry(SQLModel, table=True):
-    """Append-only; `hash` = SHA-256 over the previous hash and this entry's canonical JSON
-    (docs/privacy.md). `prev_hash` is unique, so two writers cannot fork the chain."""
-
-    __tablename__ = "audit_entry"
-    __table_args__ = (Index("ix_audit_object", "object_type", "object_id"),)
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
-    actor: str = Field(max_length=160)  # "username#id", "cli:<os user>", "system:<job>"
-    action: str = Field(max_length=64)  # read, create, update, delete, export, erase, login...
-    object_type: str = Field(max_length=64)  # employee, invoice, kiosk, user, role, ...
-    object_id: str = Field(default="", max_length=64)
-    customer_id: int | None = Field(default=None, index=True)
-    detail: dict = Field(default_factory=dict, sa_type=JSON)
-    prev_hash: str = Field(max_length=64, unique=True)
-    hash: str = Field(max_length=64, unique=True)
-
-
-class AuditEntryPublic(SQLModel):
-    id: int
-    at: datetime
-    actor: str
-    action: str
-    object_type: str
-    object_id: str
-    customer_id: int | None
-    detail: dict
-    prev_hash: str
-    hash: str
-
+from noxus.core.audit_entry import AuditEntry, AuditEntryPublic  # noqa: F401  (the table, re-exported)
+from noxus.core.types import utcnow
 
 GENESIS = "0" * 64
 # any 64-bit constant: serialises appends on PostgreSQL (SQLite serialises writers anyway,
@@ -73,7 +50,31 @@ def canonical(entry: AuditEntry) -> bytes:
         "customer_id": entry.customer_id,
         "detail": entry.detail or {},
     }
+    if entry.personal_digest:
+        body["personal_digest"] = entry.personal_digest
     return json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode()
+
+
+def personal_digest(personal: dict) -> str:
+    """SHA-256 of the salted personal data (the salt is the `_salt` key inside it)."""
+    salt = str(personal.get("_salt", ""))
+    body = {k: v for k, v in personal.items() if k != "_salt"}
+    data = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(salt.encode() + data.encode()).hexdigest()
+
+
+ERASED = {"erased": True}
+
+
+def erase_personal(entries: list[AuditEntry]) -> int:
+    """The erasure rule: drop the personal data (and its salt) of these entries; the chain, which
+    holds only the digest, stays verifiable. Returns how many entries were erased."""
+    n = 0
+    for e in entries:
+        if e.personal and e.personal != ERASED:
+            e.personal = dict(ERASED)
+            n += 1
+    return n
 
 
 def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
@@ -93,12 +94,18 @@ def record(
     object_id: Any = "",
     customer_id: int | None = None,
     detail: dict | None = None,
+    personal: dict | None = None,
 ) -> AuditEntry:
-    """Append an entry in the caller's transaction (it is committed with the change it records)."""
+    """Append an entry in the caller's transaction (it is committed with the change it records).
+    `personal`: data about a person that an erasure must be able to remove (see module doc)."""
     if session.get_bind().dialect.name == "postgresql":
         session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
     # JSON round trip: what is hashed is exactly what the database gives back
     detail = json.loads(json.dumps(detail or {}, default=str))
+    kept, digest = None, ""
+    if personal:
+        kept = json.loads(json.dumps({**personal, "_salt": secrets.token_hex(16)}, default=str))
+        digest = personal_digest(kept)
     # microsecond precision survives every backend
     entry = AuditEntry(
         at=utcnow(),
@@ -108,6 +115,8 @@ def record(
         object_id=str(object_id if object_id is not None else "")[:64],
         customer_id=customer_id,
         detail=detail,
+        personal=kept,
+        personal_digest=digest,
         prev_hash=_last_hash(session),
         hash="",
     )
@@ -149,6 +158,8 @@ def verify(session: Session) -> VerifyResult:
                                 "(an entry was removed or inserted)")
         if entry_hash(prev, e) != e.hash:
             return VerifyResult(False, n, e.id, f"entry {e.id}: content does not match its hash (edited)")
+        if e.personal and e.personal != ERASED and personal_digest(e.personal) != e.personal_digest:
+            return VerifyResult(False, n, e.id, f"entry {e.id}: personal data does not match its digest (edited)")
         prev = e.hash
         n += 1
     return VerifyResult(True, n)
@@ -161,7 +172,7 @@ def head(session: Session) -> tuple[int, str]:
 
 
 EXPORT_FIELDS = ["id", "at", "actor", "action", "object_type", "object_id", "customer_id", "detail",
-                 "prev_hash", "hash"]
+                 "personal", "personal_digest", "prev_hash", "hash"]
 
 
 def export_rows(entries: list[AuditEntry]) -> list[dict]:
@@ -169,7 +180,8 @@ def export_rows(entries: list[AuditEntry]) -> list[dict]:
         {
             "id": e.id, "at": _at_text(e.at), "actor": e.actor, "action": e.action,
             "object_type": e.object_type, "object_id": e.object_id, "customer_id": e.customer_id,
-            "detail": e.detail, "prev_hash": e.prev_hash, "hash": e.hash,
+            "detail": e.detail, "personal": e.personal, "personal_digest": e.personal_digest,
+            "prev_hash": e.prev_hash, "hash": e.hash,
         }
         for e in entries
     ]
@@ -181,5 +193,6 @@ def export_csv(entries: list[AuditEntry]) -> str:
     w.writeheader()
     for row in export_rows(entries):
         row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
+        row["personal"] = json.dumps(row["personal"], sort_keys=True, ensure_ascii=False) if row["personal"] else ""
         w.writerow(row)
     return buf.getvalue()

@@ -1,18 +1,19 @@
-"""The HR audit log: every change HR makes, with author, time and detail."""
+"""HR's entries in the one audit log (noxus.core.audit): every change HR makes, with author, time
+and detail. What HR records is about employees, so its detail is personal data (erasable)."""
 
 from typing import Any
 
 from sqlmodel import Session, select
 
-from noxus.hr.models import HRAuditEvent
+from noxus.core import audit
+from noxus.core.audit_entry import AuditEntry
+from noxus.hr.schemas import AuditPublic
 
 
 def record(session: Session, customer_id: int, actor: str, action: str, entity: str,
-           entity_id: int | None = None, **detail: Any) -> HRAuditEvent:
-    event = HRAuditEvent(customer_id=customer_id, actor=actor, action=action, entity=entity,
-                         entity_id=entity_id, detail={k: _plain(v) for k, v in detail.items()} or None)
-    session.add(event)
-    return event
+           entity_id: int | None = None, **detail: Any) -> AuditEntry:
+    return audit.record(session, actor, action, entity, "" if entity_id is None else entity_id,
+                        customer_id=customer_id, personal={k: _plain(v) for k, v in detail.items()} or None)
 
 
 def _plain(v: Any) -> Any:
@@ -21,11 +22,18 @@ def _plain(v: Any) -> Any:
     return v
 
 
+HR_OBJECTS = ("employee", "badge", "correction", "period", "absence")
+
+
 def events(session: Session, customer_id: int, entity: str | None = None, entity_id: int | None = None,
-           limit: int = 200) -> list[HRAuditEvent]:
-    stmt = select(HRAuditEvent).where(HRAuditEvent.customer_id == customer_id)
-    if entity:
-        stmt = stmt.where(HRAuditEvent.entity == entity)
+           limit: int = 200) -> list[AuditPublic]:
+    """HR's entries of the audit log, newest first, as HR reads them."""
+    stmt = select(AuditEntry).where(AuditEntry.customer_id == customer_id)
+    stmt = stmt.where(AuditEntry.object_type == entity) if entity else stmt.where(
+        AuditEntry.object_type.in_(HR_OBJECTS))
     if entity_id is not None:
-        stmt = stmt.where(HRAuditEvent.entity_id == entity_id)
-    return list(session.exec(stmt.order_by(HRAuditEvent.id.desc()).limit(limit)).all())
+        stmt = stmt.where(AuditEntry.object_id == str(entity_id))
+    rows = session.exec(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
+    return [AuditPublic(id=e.id, at=e.at, actor=e.actor, action=e.action, entity=e.object_type,
+                        entity_id=int(e.object_id) if e.object_id.isdigit() else None, detail=e.shown())
+            for e in rows]

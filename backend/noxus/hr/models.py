@@ -100,19 +100,6 @@ class PeriodLock(SQLModel, table=True):
     reopen_reason: str | None = Field(default=None, max_length=500)
 
 
-class HRAuditEvent(SQLModel, table=True):
-    """Every change HR makes (employees, badges, corrections, locks): who, what, when."""
-
-    __tablename__ = "hr_audit"
-
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    actor: str = Field(max_length=120)
-    action: str = Field(max_length=40)  # employee.create, badge.assign, correction.add, month.reopen...
-    entity: str = Field(max_length=40)
-    entity_id: int | None = Field(default=None, sa_type=BigInteger)
-    detail: dict | None = Field(default=None, sa_column=Column(JSON))
 
 
 # --- working time, holidays, absences, balances (issue 14) ---------------------------------------

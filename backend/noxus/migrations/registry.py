@@ -4,7 +4,7 @@ beside the migrations, not in core: core knows no context."""
 from sqlmodel import SQLModel
 
 import noxus.billing.models
-import noxus.core.audit
+import noxus.core.audit_entry
 import noxus.core.outbox
 import noxus.core.users
 import noxus.fleet.enrollment

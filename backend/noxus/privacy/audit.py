@@ -8,10 +8,12 @@ from noxus.core.audit import (  # noqa: F401
     VerifyResult,
     canonical,
     entry_hash,
+    erase_personal,
     export_csv,
     export_rows,
     head,
     iter_entries,
+    personal_digest,
     record,
     verify,
 )

@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from noxus.core.audit import AuditEntry, AuditEntryPublic  # noqa: F401  (the audit log lives in core)
 from noxus.core.types import UTCDateTime, utcnow
 
 

@@ -4,10 +4,10 @@ from datetime import timedelta
 
 from sqlmodel import Session, select
 
+from noxus.core import audit
 from noxus.core.security import Principal, Scope
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.privacy import audit
 from noxus.privacy.models import (
     Breach,
     BreachCreate,

@@ -14,12 +14,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, delete, or_
 from sqlmodel import Session, select
 
+from noxus.core import audit
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 from noxus.core.users import LoginAttempt, WebSession
 from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
-from noxus.privacy import audit, subject
+from noxus.privacy import subject
 from noxus.privacy.models import PrivacyPolicy
 from noxus.tenancy.models import Customer
 

@@ -4,13 +4,13 @@ retention policy, and the audit log (list, CSV export, chain verification)."""
 from fastapi import APIRouter, HTTPException, Response, status
 from sqlmodel import SQLModel, select
 
+from noxus.core import audit
+from noxus.core.audit_entry import AuditEntry, AuditEntryPublic
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AdminOnly, HRAdmin, TenantScope
 from noxus.hr.models import Employee
-from noxus.privacy import audit, registers, subject
+from noxus.privacy import registers, subject
 from noxus.privacy.models import (
-    AuditEntry,
-    AuditEntryPublic,
     Breach,
     BreachCreate,
     BreachPublic,

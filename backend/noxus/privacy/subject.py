@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import and_, func, or_
 from sqlmodel import Session, select
 
+from noxus.core import audit
+from noxus.core.audit_entry import AuditEntry
 from noxus.core.types import utcnow
-from noxus.hr.models import Badge, Employee, HRAuditEvent, PunchCorrection
+from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
-from noxus.privacy import audit
 from noxus.privacy.models import DataSubjectRequest
 
 ERASED = "[erased]"
@@ -67,8 +68,8 @@ def collect(session: Session, emp: Employee) -> dict[str, Any]:
     punch_fields = ["id", "kiosk_id", "seq", "badge_uid", "kind", "ts", "boot", "uptime_ms", "received_at"]
     badge_ids = [b.id for b in badges]
     corr_ids = [c.id for c in corrections]
-    events = session.exec(select(HRAuditEvent).where(_about(emp.id, badge_ids, corr_ids))
-                          .order_by(HRAuditEvent.id)).all()
+    events = session.exec(select(AuditEntry).where(_about(emp.id, badge_ids, corr_ids))
+                          .order_by(AuditEntry.id)).all()
     requests = session.exec(select(DataSubjectRequest).where(DataSubjectRequest.employee_id == emp.id)).all()
     return {
         "format": "noxus-subject-export/1",
@@ -77,17 +78,24 @@ def collect(session: Session, emp: Employee) -> dict[str, Any]:
         "badges": [_row(b) for b in badges],
         "punches": [_row(p, punch_fields) for p in punches_of(session, emp)],
         "corrections": [_row(c) for c in corrections],
-        "hr_audit": [_row(e) for e in events],
+        "hr_audit": [_audit_row(e) for e in events],
         "requests": [_row(r) for r in requests],
     }
 
 
+def _audit_row(e: AuditEntry) -> dict[str, Any]:
+    return {"id": e.id, "at": _plain(e.at), "actor": e.actor, "action": e.action,
+            "object_type": e.object_type, "object_id": e.object_id, "detail": e.shown()}
+
+
 def _about(emp_id: int, badge_ids: list[int], corr_ids: list[int]):
-    clauses = [and_(HRAuditEvent.entity == "employee", HRAuditEvent.entity_id == emp_id)]
+    """Audit entries about this person: the employee, their badges, their corrections."""
+    clauses = [and_(AuditEntry.object_type == "employee", AuditEntry.object_id == str(emp_id))]
     if badge_ids:
-        clauses.append(and_(HRAuditEvent.entity == "badge", HRAuditEvent.entity_id.in_(badge_ids)))
+        clauses.append(and_(AuditEntry.object_type == "badge", AuditEntry.object_id.in_([str(i) for i in badge_ids])))
     if corr_ids:
-        clauses.append(and_(HRAuditEvent.entity == "correction", HRAuditEvent.entity_id.in_(corr_ids)))
+        clauses.append(and_(AuditEntry.object_type == "correction",
+                            AuditEntry.object_id.in_([str(i) for i in corr_ids])))
     return or_(*clauses)
 
 
@@ -136,10 +144,10 @@ def anonymise(session: Session, emp: Employee, actor: str, reason: str = "erasur
     for c in corrections:
         c.reason = ERASED  # free text written about the person
         session.add(c)
-    events = session.exec(select(HRAuditEvent).where(
+    events = session.exec(select(AuditEntry).where(
         _about(emp.id, [b.id for b in badges], [c.id for c in corrections]))).all()
+    audit.erase_personal(list(events))  # the erasure rule of the audit log (noxus.core.audit)
     for e in events:
-        e.detail = {"erased": True}
         session.add(e)
     for r in session.exec(select(DataSubjectRequest).where(DataSubjectRequest.employee_id == emp.id)):
         r.subject = tag
