@@ -28,7 +28,6 @@ from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-import noxus.migrations.registry  # noqa: F401  (every context's tables: foreign keys must resolve)
 from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.ingest import metrics
