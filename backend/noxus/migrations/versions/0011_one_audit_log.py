@@ -4,8 +4,8 @@ Personal data gets its own erasable column, covered by the chain through a salte
 (noxus.core.audit). The rows of hr_audit and billing_event are appended to the chain in the
 order they happened, then the two tables are dropped.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 16:00:00
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
