@@ -30,8 +30,9 @@ class Kiosk:
     """The firmware core's journal and sender on a folder; `flash` survives
     power cuts, `wipe()` replaces it (a new board, a factory reset)."""
 
-    def __init__(self, kiosk_id: str, flash: pathlib.Path, seg_records: int = 8):
+    def __init__(self, kiosk_id: str, flash: pathlib.Path, seg_records: int = 8, batch_max: int = 20):
         self.kiosk_id = kiosk_id
+        self.batch_max = batch_max
         self.flash = flash
         self.seg_records = seg_records
         self.outbox: list[Incoming] = []  # published, not yet taken by the broker
@@ -40,7 +41,7 @@ class Kiosk:
 
     def boot(self):
         self.journal = Journal(str(self.flash), seg_records=self.seg_records).open()
-        self.sender = Sender(self.journal, self.kiosk_id, self._publish)
+        self.sender = Sender(self.journal, self.kiosk_id, self._publish, batch_max=self.batch_max)
         self.sender.link_up()
 
     def _publish(self, topic, payload):
@@ -64,6 +65,14 @@ class Kiosk:
     def poll(self, advance_ms: int = 0):
         self.now += advance_ms
         self.sender.poll(self.now, True)
+
+    def send_ahead(self, skip: int, n: int):
+        """What a pipelining kiosk sends: a later batch of what it holds, with
+        `from` = the lowest seq it holds (docs/protocol.md)."""
+        held = self.journal.unacked(skip + n)
+        if len(held) > skip:
+            self._publish(protocol.topic(self.kiosk_id, protocol.PUNCH), protocol.encode_punch_batch(
+                self.kiosk_id, held[skip:], held[0].seq, self.journal.epoch))
 
     def take(self) -> list[Incoming]:
         out, self.outbox = self.outbox, []
