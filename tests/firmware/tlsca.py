@@ -35,13 +35,21 @@ def make_ca(d: pathlib.Path) -> pathlib.Path:
     return d
 
 
-def tls_broker(data: pathlib.Path, ca: pathlib.Path, cert: str = "good") -> Mosquitto:
+class TlsMosquitto(Mosquitto):
     """A Mosquitto with its plain listener and a TLS 1.2+ listener serving `cert`
-    (broker.tls_port)."""
-    port = free_port()
-    conf = (f"\nlistener {port} 127.0.0.1\ncertfile {ca / (cert + '.crt')}\nkeyfile {ca / (cert + '.key')}\n"
-            "tls_version tlsv1.2\n")
-    b = Mosquitto(data, extra_conf=conf).start()
-    wait_port(port)
-    b.tls_port = port
-    return b
+    (tls_port)."""
+
+    def __init__(self, data: pathlib.Path, ca: pathlib.Path, cert: str = "good"):
+        self.tls_port = free_port()
+        super().__init__(data, extra_conf=(f"\nlistener {self.tls_port} 127.0.0.1\ncertfile {ca / (cert + '.crt')}"
+                                           f"\nkeyfile {ca / (cert + '.key')}\ntls_version tlsv1.2\n"))
+
+    def start(self) -> "TlsMosquitto":
+        super().start()
+        wait_port(self.tls_port)
+        return self
+
+
+def tls_broker(data: pathlib.Path, ca: pathlib.Path, cert: str = "good") -> TlsMosquitto:
+    """Started; stop() it (or use TlsMosquitto(...) as a context manager)."""
+    return TlsMosquitto(data, ca, cert).start()

@@ -30,7 +30,7 @@ def prod_broker(tmp_path):
         subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if not passwd.exists() else []), str(passwd),
                         user, f"pw-{user}"], check=True, capture_output=True)
     conf = (DEPLOY / "mosquitto.conf").read_text()
-    conf = conf.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace("/etc/mosquitto/noxus.passwd", str(passwd))
+    conf = conf.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace("/var/lib/noxus/mosquitto/noxus.passwd", str(passwd))
     conf = conf.replace("/etc/mosquitto/noxus.acl", str(DEPLOY / "noxus.acl"))
     conf = conf.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
     conf = conf.replace("log_dest syslog", f"log_dest file {tmp_path}/mosquitto.log")

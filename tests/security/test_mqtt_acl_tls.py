@@ -55,7 +55,7 @@ def prod_broker(tmp_path_factory):
     conf = (DEPLOY / "mosquitto.conf").read_text()
     for old, new in {
         "/var/lib/mosquitto/": f"{d}/",
-        "/etc/mosquitto/noxus.passwd": str(pw),
+        "/var/lib/noxus/mosquitto/noxus.passwd": str(pw),
         "/etc/mosquitto/noxus.acl": str(DEPLOY / "noxus.acl"),  # the shipped ACL, unchanged
         "/etc/mosquitto/certs/": f"{d}/",
         "listener 1883 127.0.0.1": f"listener {plain} 127.0.0.1",
