@@ -1,8 +1,8 @@
 """Rate limits of the public claim endpoints (POST /api/v1/enrollment/claims and
 /claims/redeem): per source address and per board id, sliding one-minute windows.
 
-In the API process's memory: the shipped deployment runs one API process
-(deploy/systemd/noxus-api.service); with several, each one limits on its own,
+In the API process's memory: the shipped unit runs two uvicorn processes
+(deploy/systemd/noxus-api.service), each limiting on its own,
 so the effective limit is multiplied by their number (docs/security.md)."""
 
 import threading
