@@ -17,6 +17,7 @@ from noxus.billing.router import router as billing_router
 from noxus.core import i18n
 from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
+from noxus.fleet.kiosk_pages import router as kiosk_pages
 from noxus.fleet.pages import router as fleet_pages
 from noxus.fleet.router import router as fleet_router
 from noxus.hr.api.routes import router as hr_router
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     app.include_router(enrollment_pages)
     app.include_router(ops_pages)
     app.include_router(fleet_pages)
+    app.include_router(kiosk_pages)
     app.include_router(ops_router)
     app.include_router(billing_router)
     app.include_router(billing_pages)

@@ -66,7 +66,7 @@ def test_overview_page_lists_kiosks_with_state_and_sparkline(client, staff, engi
     page = client.get("/fleet").text
     assert "K1" in page and "K2" in page and "<polyline" in page and "journal fill" in page
     assert "1 online" in page
-    detail = client.get("/fleet/K1").text
+    detail = client.get("/fleet/K1?lang=en").text
     assert "Status history" in detail and "registered" in detail and "journal_fill" in detail
 
 

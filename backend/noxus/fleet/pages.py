@@ -1,9 +1,10 @@
-"""Staff pages: the fleet overview (sortable table, sparklines) and one kiosk."""
+"""Staff pages: the fleet overview (sortable table, sparklines). One kiosk's page and its actions:
+noxus.fleet.kiosk_pages."""
 
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
@@ -11,8 +12,6 @@ from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import StaffRule
 from noxus.core.types import utcnow
 from noxus.fleet import monitor, service, telemetry
-from noxus.fleet import status as lifecycle
-from noxus.fleet.models import Kiosk
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/fleet", include_in_schema=False, dependencies=[StaffRule])
@@ -61,25 +60,3 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep):
         "customers": _names(session, Customer, [k.customer_id for k in kiosks]),
         "sites": _names(session, Site, [k.site_id for k in kiosks]),
         "online": sum(r["online"] for r in rows), "w": SPARK_W, "h": SPARK_H})
-
-
-@router.get("/{kiosk_id}", response_class=HTMLResponse)
-def kiosk_page(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep):
-    from noxus.tenancy.models import Customer, Site
-
-    kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None:
-        raise HTTPException(404, f"kiosk {kiosk_id} is not in the register")
-    now = utcnow()
-    points = telemetry.history(session, kiosk_id, now - timedelta(days=7), now)
-    history = lifecycle.history(session, kiosk_id)
-    return templates.TemplateResponse(request, "fleet_kiosk.html", {
-        "k": kiosk, "online": monitor.is_online(kiosk, now, settings), "zone": ZoneInfo(settings.timezone),
-        "history": history, "alerts": service.list_alerts(session, kiosk_id, 50),
-        "fill_spark": sparkline([(p.at, p.fill) for p in points if p.fill is not None], 0.0, 1.0,
-                                SPARK_W * 4, SPARK_H * 2),
-        "pending_spark": sparkline([(p.at, float(p.pending)) for p in points if p.pending is not None],
-                                   0.0, None, SPARK_W * 4, SPARK_H * 2),
-        "customers": _names(session, Customer, [kiosk.customer_id] + [e.customer_id for e in history]),
-        "sites": _names(session, Site, [kiosk.site_id] + [e.site_id for e in history]),
-        "samples": len(points), "w": SPARK_W * 4, "h": SPARK_H * 2})

@@ -1,0 +1,282 @@
+"""The kiosk's page (/fleet/{id}) and what staff do from it: move it along its life cycle
+(install at a site, flag, schedule a retrieval, retrieved, broken…), send a command (reboot,
+enrollment mode, push config), set the firmware it should run; and registering a new kiosk
+(/fleet/register). Every action is confirmed on a page before it is done, then audited."""
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ConfigDict, field_validator
+from sqlmodel import Field, SQLModel, select
+
+from noxus.core.audit import record as audit
+from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import gettext as _
+from noxus.core.i18n import lazy_gettext
+from noxus.core.security import Principal, Role, StaffOnly, require_roles
+from noxus.core.types import utcnow
+from noxus.fleet import commands, deployments, monitor, service, telemetry
+from noxus.fleet import status as lifecycle
+from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
+from noxus.fleet.pages import SPARK_H, SPARK_W, sparkline
+from noxus.tenancy.models import Customer, Site
+from noxus.web.errors import PageError
+from noxus.web.forms import validate_form
+from noxus.web.templating import templates
+
+router = APIRouter(prefix="/fleet", include_in_schema=False)
+# who acts on kiosks: NOXUS administrators and technicians
+FleetOperator = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.TECHNICIAN))]
+
+STATUS_NAMES = {
+    KioskStatus.IN_STOCK: lazy_gettext("in stock"),
+    KioskStatus.DEPLOYED: lazy_gettext("deployed"),
+    KioskStatus.RETRIEVAL_ELIGIBLE: lazy_gettext("flagged for retrieval"),
+    KioskStatus.RETRIEVAL_SCHEDULED: lazy_gettext("retrieval scheduled"),
+    KioskStatus.RETRIEVED: lazy_gettext("retrieved"),
+    KioskStatus.BROKEN: lazy_gettext("broken"),
+    KioskStatus.LOST: lazy_gettext("lost"),
+}
+COMMAND_NAMES = {
+    "reboot": lazy_gettext("Reboot"),
+    "enroll": lazy_gettext("Enrollment mode (next tap enrolls a badge)"),
+    "push_config": lazy_gettext("Push configuration (time zone, badge names)"),
+}
+MESSAGES = {
+    "status": lazy_gettext("The status was changed."),
+    "command": lazy_gettext("The command was sent to the kiosk."),
+    "firmware": lazy_gettext("The expected firmware was saved."),
+    "registered": lazy_gettext("The kiosk was registered (in stock)."),
+}
+
+
+class StatusForm(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    status: KioskStatus
+    site_id: int | None = None
+    at: datetime | None = None  # site wall clock, datetime-local
+    scheduled_for: datetime | None = None
+    reason: str = Field(default="", max_length=500)
+
+
+class FirmwareForm(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    firmware_target: str | None = Field(default=None, max_length=64)
+    firmware_target_hash: str | None = Field(default=None, max_length=80)
+
+    @field_validator("firmware_target_hash")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9a-fA-F]{8,80}", v):
+            raise ValueError(_("Hexadecimal digits only (the image's SHA-256)."))
+        return v.lower() if v else v
+
+
+class RegisterForm(SQLModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
+    id: str = Field(min_length=1, max_length=32)
+    name: str = Field(default="", max_length=120)
+    serial: str | None = Field(default=None, max_length=64)
+    model: str = Field(default="", max_length=64)
+    firmware_target: str | None = Field(default=None, max_length=64)
+
+    @field_validator("id")
+    @classmethod
+    def _kiosk_id(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,32}", v):
+            raise ValueError(_("1 to 32 letters, digits, - or _; its MQTT name."))
+        return v
+
+
+def _kiosk(session, kiosk_id: str) -> Kiosk:
+    kiosk = session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise HTTPException(404, detail=PageError(_("Kiosk %(id)s is not in the register.", id=kiosk_id)))
+    return kiosk
+
+
+def _names(session, model, ids):
+    ids = {i for i in ids if i is not None}
+    if not ids:
+        return {}
+    return {row.id: row.name for row in session.exec(select(model).where(model.id.in_(ids)))}
+
+
+def _site_options(session) -> list[tuple[str, str]]:
+    rows = session.exec(select(Site, Customer).join(Customer, Customer.id == Site.customer_id)
+                        .where(Customer.archived_at.is_(None)).order_by(Customer.name, Site.name)).all()
+    return [(str(s.id), f"{c.name} — {s.name}") for s, c in rows]
+
+
+def _zone(session, kiosk: Kiosk, settings) -> ZoneInfo:
+    site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
+    return ZoneInfo(site.timezone if site else settings.timezone)
+
+
+def _page(request: Request, session, settings, user: Principal, kiosk: Kiosk, status_code: int = 200,
+          values: dict | None = None, errors: dict | None = None, form: str = "") -> HTMLResponse:
+    now = utcnow()
+    points = telemetry.history(session, kiosk.id, now - timedelta(days=7), now)
+    history = lifecycle.history(session, kiosk.id)
+    msg = MESSAGES.get(request.query_params.get("msg", ""))
+    current = KioskStatus(kiosk.status)
+    return templates.TemplateResponse(request, "fleet_kiosk.html", {
+        "user": user, "csrf": user.csrf_token or "", "msg": str(msg) if msg else None,
+        "k": kiosk, "online": monitor.is_online(kiosk, now, settings), "zone": _zone(session, kiosk, settings),
+        "history": history, "alerts": service.list_alerts(session, kiosk.id, 50),
+        "deployments": deployments.history(session, kiosk.id),
+        "fill_spark": sparkline([(p.at, p.fill) for p in points if p.fill is not None], 0.0, 1.0,
+                                SPARK_W * 4, SPARK_H * 2),
+        "pending_spark": sparkline([(p.at, float(p.pending)) for p in points if p.pending is not None],
+                                   0.0, None, SPARK_W * 4, SPARK_H * 2),
+        "customers": _names(session, Customer, [kiosk.customer_id] + [e.customer_id for e in history]
+                            + [d.customer_id for d in deployments.history(session, kiosk.id)]),
+        "sites": _names(session, Site, [kiosk.site_id] + [e.site_id for e in history]
+                        + [d.site_id for d in deployments.history(session, kiosk.id)]),
+        "samples": len(points), "w": SPARK_W * 4, "h": SPARK_H * 2,
+        "status_names": {s.value: str(n) for s, n in STATUS_NAMES.items()},
+        "next_statuses": [(s.value, str(STATUS_NAMES[s])) for s in sorted(lifecycle.TRANSITIONS[current])],
+        "site_options": _site_options(session), "command_names": {k: str(v) for k, v in COMMAND_NAMES.items()},
+        "can_act": user.role in (Role.ADMIN, Role.TECHNICIAN),
+        "values": values or {}, "errors": errors or {}, "form": form}, status_code=status_code)
+
+
+def _confirm(request: Request, user: Principal, title: str, text: str, button: str, action: str,
+             cancel: str, hidden: dict) -> HTMLResponse:
+    return templates.TemplateResponse(request, "confirm.html", {
+        "user": user, "csrf": user.csrf_token or "", "title": title, "text": text, "button": button,
+        "action": action, "cancel": cancel, "hidden": {**hidden, "confirmed": "yes"}})
+
+
+# --- register ------------------------------------------------------------------------------------
+
+
+@router.get("/register", response_class=HTMLResponse)
+def register_page(request: Request, user: FleetOperator):
+    return templates.TemplateResponse(request, "fleet_register.html", {
+        "user": user, "csrf": user.csrf_token or "", "values": {}, "errors": {}})
+
+
+@router.post("/register", response_class=HTMLResponse)
+async def register_submit(request: Request, session: SessionDep, user: FleetOperator) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("id", "name", "serial", "model", "firmware_target")}
+    data, errors = validate_form(RegisterForm, values)
+    if data is not None:
+        if session.get(Kiosk, data.id) is not None:
+            errors = {"id": _("Kiosk %(id)s is already in the register.", id=data.id)}
+        elif data.serial and session.exec(select(Kiosk.id).where(Kiosk.serial == data.serial)).first():
+            errors = {"serial": _("Another kiosk has serial %(serial)s.", serial=data.serial)}
+        else:
+            kiosk = service.register(session, KioskCreate(**data.model_dump()), actor=user.actor)
+            audit(session, user.actor, "register", "kiosk", kiosk.id, None, {"serial": kiosk.serial})
+            session.commit()
+            return RedirectResponse(f"/fleet/{kiosk.id}?msg=registered", status_code=303)
+    return templates.TemplateResponse(request, "fleet_register.html", {
+        "user": user, "csrf": user.csrf_token or "", "values": values, "errors": errors}, status_code=422)
+
+
+# --- the kiosk page ------------------------------------------------------------------------------
+
+
+@router.get("/{kiosk_id}", response_class=HTMLResponse)
+def kiosk_page(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: StaffOnly):
+    return _page(request, session, settings, user, _kiosk(session, kiosk_id))
+
+
+def _local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+
+
+@router.post("/{kiosk_id}/status", response_class=HTMLResponse)
+async def change_status(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+                        user: FleetOperator) -> Response:
+    kiosk = _kiosk(session, kiosk_id)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("status", "site_id", "at", "scheduled_for", "reason")}
+    data, errors = validate_form(StatusForm, values)
+    if data is not None:
+        zone = _zone(session, kiosk, settings)
+        to = data.status
+        if to not in lifecycle.TRANSITIONS[KioskStatus(kiosk.status)]:
+            errors = {"status": _("Not possible from the current status.")}
+        elif to == KioskStatus.DEPLOYED and kiosk.status == KioskStatus.IN_STOCK and data.site_id is None:
+            errors = {"site_id": _("Choose the site where the kiosk is installed.")}
+        elif to == KioskStatus.RETRIEVAL_SCHEDULED and data.scheduled_for is None:
+            errors = {"scheduled_for": _("Give the date and time of the visit.")}
+        if not errors:
+            if form.get("confirmed") != "yes":
+                site = session.get(Site, data.site_id) if data.site_id else None
+                text = _("Kiosk %(id)s becomes: %(status)s.", id=kiosk.id, status=str(STATUS_NAMES[to]))
+                if site is not None and to == KioskStatus.DEPLOYED:
+                    text += " " + _("Site: %(site)s.", site=site.name)
+                return _confirm(request, user, _("Change the status of kiosk %(id)s?", id=kiosk.id), text,
+                                _("Change the status"), f"/fleet/{kiosk.id}/status", f"/fleet/{kiosk.id}", values)
+            try:
+                lifecycle.change_status(session, kiosk, to, user.actor, site_id=data.site_id,
+                                        at=_local_to_utc(data.at, zone),
+                                        scheduled_for=_local_to_utc(data.scheduled_for, zone), reason=data.reason)
+            except lifecycle.TransitionError as e:
+                session.rollback()
+                errors = {"status": str(e)}
+            else:
+                audit(session, user.actor, "status", "kiosk", kiosk.id, kiosk.customer_id,
+                      {"to": to.value, "site_id": kiosk.site_id, "reason": data.reason})
+                session.commit()
+                return RedirectResponse(f"/fleet/{kiosk.id}?msg=status", status_code=303)
+    return _page(request, session, settings, user, kiosk, 422, values, errors, "status")
+
+
+@router.post("/{kiosk_id}/command", response_class=HTMLResponse)
+async def send_command(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+                       user: FleetOperator) -> Response:
+    kiosk = _kiosk(session, kiosk_id)
+    form = await request.form()
+    command = str(form.get("command", "")).strip()
+    if command not in commands.COMMANDS:
+        return _page(request, session, settings, user, kiosk, 422, {"command": command},
+                     {"command": _("Choose one of the proposed values.")}, "command")
+    if form.get("confirmed") != "yes":
+        return _confirm(request, user, _("Send a command to kiosk %(id)s?", id=kiosk.id),
+                        str(COMMAND_NAMES[command]), _("Send"), f"/fleet/{kiosk.id}/command",
+                        f"/fleet/{kiosk.id}", {"command": command})
+    site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
+    try:
+        commands.send(session, settings, kiosk, command, user.actor, site.timezone if site else settings.timezone)
+    except commands.CommandError as e:
+        session.rollback()
+        return _page(request, session, settings, user, kiosk, 503, {"command": command},
+                     {"command": _("The command could not be sent: %(why)s", why=str(e))}, "command")
+    session.commit()
+    return RedirectResponse(f"/fleet/{kiosk.id}?msg=command", status_code=303)
+
+
+@router.post("/{kiosk_id}/firmware", response_class=HTMLResponse)
+async def set_firmware(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
+                       user: FleetOperator) -> Response:
+    kiosk = _kiosk(session, kiosk_id)
+    form = await request.form()
+    values = {k: str(form.get(k, "")) for k in ("firmware_target", "firmware_target_hash")}
+    data, errors = validate_form(FirmwareForm, values)
+    if data is None:
+        return _page(request, session, settings, user, kiosk, 422, values, errors, "firmware")
+    if form.get("confirmed") != "yes":
+        return _confirm(request, user, _("Set the expected firmware of kiosk %(id)s?", id=kiosk.id),
+                        _("Expected: %(fw)s. A kiosk reporting another version raises a firmware alert.",
+                          fw=data.firmware_target or _("any")),
+                        _("Save"), f"/fleet/{kiosk.id}/firmware", f"/fleet/{kiosk.id}", values)
+    before = [kiosk.firmware_target, kiosk.firmware_target_hash]
+    kiosk.firmware_target, kiosk.firmware_target_hash = data.firmware_target, data.firmware_target_hash
+    session.add(kiosk)
+    monitor.check_firmware(session, kiosk, utcnow())
+    audit(session, user.actor, "firmware_target", "kiosk", kiosk.id, kiosk.customer_id,
+          {"from": before, "to": [data.firmware_target, data.firmware_target_hash]})
+    session.commit()
+    return RedirectResponse(f"/fleet/{kiosk.id}?msg=firmware", status_code=303)
+
