@@ -73,3 +73,18 @@ def test_web_layer_imports_no_context():
 def test_tenancy_depends_on_nobody_but_core():
     # web/ is the layout layer (templates, error pages, forms) and itself knows no context
     assert _package_imports().get("tenancy", set()) <= {"core", "web"}
+
+
+def test_no_import_circle_between_core_modules():
+    """accounts (makes principals) and security (checks them) once imported each other."""
+    core = BACKEND / "core"
+    edges: dict[str, set[str]] = {}
+    for path in core.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("noxus.core"):
+                targets = [node.module.split(".")[2]] if node.module.count(".") >= 2 else [a.name for a in node.names]
+                for t in targets:
+                    if t != path.stem and (core / f"{t}.py").exists():
+                        edges.setdefault(path.stem, set()).add(t)
+    cycle = _cycle(edges)
+    assert cycle is None, "import circle inside core/: " + " -> ".join(cycle or [])

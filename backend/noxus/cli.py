@@ -22,7 +22,10 @@ app.add_typer(db_app, name="db")
 app.add_typer(kiosk_app, name="kiosk")
 from noxus.auth.cli import register as register_security
 
-register_security(app)  # user, token, audit, privacy, backup, restore
+register_security(app)  # user, token
+from noxus.privacy.cli import register as register_privacy
+
+register_privacy(app)  # audit, privacy, backup, restore
 from noxus.fleet.cli import app as fleet_app
 
 app.add_typer(fleet_app, name="fleet")

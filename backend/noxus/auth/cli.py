@@ -1,8 +1,6 @@
-"""Security and privacy commands of `noxus`: users, tokens, audit, retention, backup/restore."""
+"""Security commands of `noxus`: users and tokens (the privacy commands are noxus.privacy.cli)."""
 
 import getpass
-import json
-import pathlib
 import sys
 from typing import Annotated
 
@@ -14,8 +12,6 @@ from noxus.core.settings import get_settings
 console = Console()
 user_app = typer.Typer(help="Users and roles", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens (provisioning CLI, scripts)", no_args_is_help=True)
-audit_app = typer.Typer(help="The hash-chained audit log", no_args_is_help=True)
-privacy_app = typer.Typer(help="Data protection jobs", no_args_is_help=True)
 
 
 def _actor() -> str:
@@ -39,9 +35,8 @@ def user_create(
     password_stdin: Annotated[bool, typer.Option(help="read the password from stdin, not a prompt")] = False,
 ) -> None:
     """Create a user (the first administrator is created this way)."""
-    from noxus.core import accounts
+    from noxus.core import accounts, audit
     from noxus.core.users import UserCreate
-    from noxus.core import audit
 
     pw = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
         "password (12+ characters)", hide_input=True, confirmation_prompt=True)
@@ -147,8 +142,7 @@ def user_role(username: str, role: str) -> None:
 @user_app.command("unlock")
 def user_unlock(username: str) -> None:
     """Lift a log-in lock-out before it expires."""
-    from noxus.core import accounts
-    from noxus.core import audit
+    from noxus.core import accounts, audit
 
     with _session() as s:
         u = accounts.get_user(s, username)
@@ -165,8 +159,7 @@ def user_unlock(username: str) -> None:
 def token_create(username: str, name: str = "cli",
                  days: Annotated[int, typer.Option(help="0: never expires")] = 90) -> None:
     """Create a bearer token for a user; the token is printed once."""
-    from noxus.core import accounts
-    from noxus.core import audit
+    from noxus.core import accounts, audit
 
     with _session() as s:
         u = accounts.get_user(s, username)
@@ -182,9 +175,8 @@ def token_create(username: str, name: str = "cli",
 @token_app.command("revoke")
 def token_revoke(token_id: int) -> None:
     """Revoke a token at once (it stops working on the next request)."""
-    from noxus.core import accounts
+    from noxus.core import accounts, audit
     from noxus.core.users import ApiToken
-    from noxus.core import audit
 
     with _session() as s:
         t = s.get(ApiToken, token_id)
@@ -197,96 +189,7 @@ def token_revoke(token_id: int) -> None:
     console.print(f"token {token_id} revoked")
 
 
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Walk the chain; exit status 1 and the first bad entry if it was tampered with."""
-    from noxus.core import audit
-
-    with _session() as s:
-        r = audit.verify(s)
-        _n, head = audit.head(s)
-    if r.ok:
-        typer.echo(f"audit chain intact: {r.checked} entries, head {head}")
-    else:
-        typer.echo(f"audit chain BROKEN after {r.checked} good entries: {r.problem}", err=True)
-        raise typer.Exit(1)
-
-
-@audit_app.command("export")
-def audit_export(out: pathlib.Path,
-                 fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv") -> None:
-    """Write the whole chain (with hashes) to a file."""
-    from noxus.core import audit
-
-    with _session() as s:
-        entries = list(audit.iter_entries(s))
-    if fmt == "json":
-        out.write_text(json.dumps(audit.export_rows(entries), ensure_ascii=False, indent=1))
-    else:
-        out.write_text(audit.export_csv(entries))
-    console.print(f"{len(entries)} entries written to {out}")
-
-
-@audit_app.command("head")
-def audit_head() -> None:
-    """Print the entry count and newest hash: keep it outside the database (detects truncation)."""
-    from noxus.core import audit
-
-    with _session() as s:
-        n, head = audit.head(s)
-    typer.echo(f"{n} {head}")
-
-
-@privacy_app.command("retention")
-def privacy_retention(
-    out: Annotated[pathlib.Path, typer.Option(help="where contract-end bundles go")] = pathlib.Path("var/exports"),
-) -> None:
-    """Delete time records past each customer's retention; handle ended contracts."""
-    from noxus.privacy import retention
-
-    with _session() as s:
-        rep = retention.run(s, get_settings(), out_dir=out)
-        s.commit()
-    for cid, res in rep.customers.items():
-        console.print(f"customer {cid}: {res}")
-    console.print(f"security log rows deleted: {rep.login_attempts}; old sessions: {rep.sessions}")
-    for b in rep.bundles:
-        console.print(f"contract-end bundle: {b}")
-
-
-def backup_cmd(
-    out_dir: Annotated[pathlib.Path | None, typer.Option("--dir", help="default NOXUS_BACKUP_DIR")] = None,
-) -> None:
-    """Back up the database (SQLite or PostgreSQL), then delete backups 7 days old or older."""
-    from noxus.privacy import backup
-
-    st = get_settings()
-    d = out_dir or pathlib.Path(st.backup_dir)
-    try:
-        path = backup.backup(st.database_url, d)
-    except backup.BackupError as e:
-        console.print(f"[red]{e}[/red]")
-        raise typer.Exit(1) from None
-    gone = backup.rotate(d, st.backup_keep_days)
-    console.print(f"backup written: {path}" + (f"; {len(gone)} old backup(s) deleted" if gone else ""))
-
-
-def restore_cmd(path: pathlib.Path, url: Annotated[str, typer.Option(help="a NEW, empty database URL")]) -> None:
-    """Restore a backup into a fresh database (then point NOXUS_DATABASE_URL at it)."""
-    from noxus.privacy import backup
-
-    try:
-        backup.restore(path, url)
-    except backup.BackupError as e:
-        console.print(f"[red]{e}[/red]")
-        raise typer.Exit(1) from None
-    console.print(f"restored {path} into {url.split('@')[-1]}")
-
-
 def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
-    app.add_typer(audit_app, name="audit")
-    app.add_typer(privacy_app, name="privacy")
-    app.command("backup")(backup_cmd)
-    app.command("restore")(restore_cmd)
+

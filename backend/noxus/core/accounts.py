@@ -14,7 +14,7 @@ from sqlalchemy import func
 from sqlmodel import Session, select
 
 from noxus.core.passwords import hash_password, verify_password
-from noxus.core.security import CUSTOMER_ROLES, Principal, Role
+from noxus.core.principal import CUSTOMER_ROLES, Principal, Role
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 from noxus.core.users import ApiToken, Invitation, LoginAttempt, User, UserCreate, WebSession

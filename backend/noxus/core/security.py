@@ -22,62 +22,22 @@ database by noxus.core.accounts; revoked or expired credentials give 401.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from enum import StrEnum
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from noxus.core import i18n
+from noxus.core import accounts, i18n
 from noxus.core.deps import SessionDep
+from noxus.core.principal import ALL_ROLES, CUSTOMER_ROLES, STAFF_ROLES, Principal, Role
+
+__all__ = ["ALL_ROLES", "CUSTOMER_ROLES", "STAFF_ROLES", "Principal", "Role"]  # re-exported: one import for routes
 
 SESSION_COOKIE = "noxus_session"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FORM_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-
-
-class Role(StrEnum):
-    # NOXUS staff: see every customer
-    ADMIN = "admin"
-    BILLING = "billing"
-    TECHNICIAN = "technician"
-    # customer users: bound to one customer
-    HR_ADMIN = "hr_admin"
-    HR_VIEWER = "hr_viewer"
-
-    @property
-    def is_staff(self) -> bool:
-        return self in STAFF_ROLES
-
-
-STAFF_ROLES: frozenset[Role] = frozenset({Role.ADMIN, Role.BILLING, Role.TECHNICIAN})
-CUSTOMER_ROLES: frozenset[Role] = frozenset({Role.HR_ADMIN, Role.HR_VIEWER})
-ALL_ROLES: frozenset[Role] = STAFF_ROLES | CUSTOMER_ROLES
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller. `customer_id` is None for NOXUS staff."""
-
-    user_id: int | None
-    username: str
-    role: Role
-    customer_id: int | None = None
-    via: str = "token"  # "token" | "session" | "test"
-    credential_id: int | None = None  # token or session row id, for revocation/audit
-    csrf_token: str | None = field(default=None, repr=False)
-    language: str | None = None  # the user's setting (None: customer's, else browser's)
-
-    @property
-    def is_staff(self) -> bool:
-        return self.role in STAFF_ROLES
-
-    @property
-    def actor(self) -> str:
-        """How the audit log names this caller."""
-        return f"{self.username}#{self.user_id}" if self.user_id is not None else self.username
 
 
 def _unauthorized(detail: str) -> HTTPException:
@@ -91,8 +51,6 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
 
     Async only to read a form's CSRF field; the database look-ups run in the thread pool so a
     slow database never blocks the event loop."""
-    from noxus.core import accounts  # late: accounts imports models that import this module's Role
-
     auth = request.headers.get("authorization", "")
     if auth:
         scheme, _, raw = auth.partition(" ")
