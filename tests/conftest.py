@@ -10,13 +10,19 @@ import noxus.migrations.registry  # noqa: F401  (every table: cross-context fore
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from devstack.broker import Mosquitto
+from noxus.devstack.broker import Mosquitto
 
 from tests.support import pg
 
 # cheap argon2 for tests (production cost: docs/security.md); set before settings are first read
 os.environ.setdefault("NOXUS_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("NOXUS_ARGON2_TIME_COST", "1")
+# obviously fake creditor data: the app refuses to start with the shipped placeholders (billing/config.py)
+for _name, _value in {"NAME": "Test Creditor (fake) SàRL", "STREET": "Teststrasse", "HOUSE_NUM": "1",
+                      "POSTCODE": "9999", "TOWN": "Testdorf", "COUNTRY": "CH",
+                      "VAT_NUMBER": "CHE-000.000.000 MWST (test)"}.items():
+    os.environ.setdefault(f"NOXUS_BILLING_{'CREDITOR_' if _name != 'VAT_NUMBER' else ''}{_name}", _value)
+os.environ.setdefault("NOXUS_BILLING_IBAN", "CH6930999000000000001")  # a valid QR-IBAN of no bank account
 
 
 @pytest.fixture(scope="session")

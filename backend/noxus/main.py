@@ -33,6 +33,10 @@ from noxus.tenancy.service import customer_language
 
 
 def create_app() -> FastAPI:
+    from noxus.billing.config import check as check_billing_config
+    from noxus.core.settings import get_settings
+
+    check_billing_config(get_settings())  # production never bills with placeholder creditor data
     app = FastAPI(title="NoxusTime", version="0.1.0")
     i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
     tenancy.account_provider = customer_accounts.summaries  # tenancy knows no billing: billing tells it

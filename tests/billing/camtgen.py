@@ -13,17 +13,18 @@ def camt054(msg_id: str, txs: list[dict]) -> bytes:
         sts = "BOOK" if tx.get("booked", True) else "PDNG"
         rmt = (f"<RmtInf><Strd><CdtrRefInf><Tp><CdOrPrtry><Prtry>QRR</Prtry></CdOrPrtry></Tp>"
                f"<Ref>{tx['reference']}</Ref></CdtrRefInf></Strd></RmtInf>" if tx.get("reference") else
-               "<RmtInf><Ustrd>paiement facture</Ustrd></RmtInf>")
+               f"<RmtInf><Ustrd>{tx.get('text', 'paiement facture')}</Ustrd></RmtInf>")
+        ccy = tx.get("ccy", "CHF")
         day: date = tx["day"]
         entries.append(f"""
       <Ntry>
-        <Amt Ccy="CHF">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Sts><Cd>{sts}</Cd></Sts>
+        <Amt Ccy="{ccy}">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd><Sts><Cd>{sts}</Cd></Sts>
         <BookgDt><Dt>{day.isoformat()}</Dt></BookgDt><ValDt><Dt>{day.isoformat()}</Dt></ValDt>
         <AcctSvcrRef>E-{tx['ref']}</AcctSvcrRef>
         <BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>VCOM</SubFmlyCd></Fmly></Domn></BkTxCd>
         <NtryDtls><TxDtls>
           <Refs><AcctSvcrRef>{tx['ref']}</AcctSvcrRef></Refs>
-          <Amt Ccy="CHF">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd>
+          <Amt Ccy="{ccy}">{amt}</Amt><CdtDbtInd>{ind}</CdtDbtInd>
           <RltdPties><Dbtr><Pty><Nm>{tx.get('debtor', 'Client')}</Nm></Pty></Dbtr></RltdPties>
           {rmt}
         </TxDtls></NtryDtls>

@@ -29,6 +29,14 @@ def billing_settings(**overrides) -> Settings:
     return Settings(_env_file=None, **overrides)
 
 
+def issued_run(session, period: date, settings: Settings, *, today: date | None = None, **kw):
+    """The monthly run with every draft issued at once, dated `today` (default: the 1st of the
+    period), as the daily job does with NOXUS_BILLING_AUTO_ISSUE_DAYS=0."""
+    from noxus.billing.run import month_start, run_month
+
+    return run_month(session, period, settings, issue=True, today=today or month_start(period), **kw)
+
+
 class Books:
     """Builds billing data the way staff would enter it."""
 

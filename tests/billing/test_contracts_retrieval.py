@@ -10,7 +10,6 @@ from noxus.billing import retrieval
 from noxus.billing.contracts import end_contract
 from noxus.billing.models import Invoice, InvoiceKind, InvoiceStatus, PriceIndex, RetrievalStatus
 from noxus.billing.pricing import PricingError, prices_on, revise_prices
-from noxus.billing.run import run_month
 from noxus.billing.support_hours import check_visit, is_working_day
 from noxus.core import outbox
 from noxus.core.outbox import OutboxMail
@@ -18,7 +17,7 @@ from noxus.fleet.models import Kiosk
 from noxus.fleet.retrieval import kiosks_at_customer
 from sqlmodel import select
 
-from .conftest import billing_settings
+from .conftest import billing_settings, issued_run
 
 ZH = ZoneInfo("Europe/Zurich")
 
@@ -26,7 +25,7 @@ ZH = ZoneInfo("Europe/Zurich")
 def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session, books, meter, settings):
     c, contract = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=2)
     session.commit()
-    run_month(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False)
+    issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False)
     (note,) = end_contract(session, contract, date(2026, 1, 20), "termination for cause", date(2026, 1, 20),
                            settings, actor="staff")
     session.commit()
@@ -36,8 +35,8 @@ def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session,
     original = session.get(Invoice, note.credited_invoice_id)
     assert original.status == InvoiceStatus.OPEN and original.amount_credited == -note.total
     assert {k.status for k in kiosks_at_customer(session, c.id)} == {"retrieval_eligible"}
-    case = retrieval.open_case(session, c.id)
-    assert case.reason == "contract_end"
+    case = retrieval.open_case(session, c.id, "contract_end")
+    assert case.reason == "contract_end" and case.contract_id == contract.id
     # no notice is needed at contract end: the visit can be booked at once
     retrieval.schedule_visit(session, case.id, datetime(2026, 1, 26, 14, tzinfo=ZH),
                              datetime(2026, 1, 26, 15, tzinfo=ZH), actor="staff")
@@ -48,7 +47,7 @@ def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session,
     assert {session.get(Kiosk, f"C{c.id}K{n}").status for n in (1, 2)} == {"retrieved"}
     # the next run bills the 20 days' users but no more subscription
     meter.set(c.id, 2026, 1, 14)
-    inv = session.get(Invoice, run_month(session, date(2026, 2, 1), settings, meter=meter,
+    inv = session.get(Invoice, issued_run(session, date(2026, 2, 1), settings, meter=meter,
                                          issue_documents=False).created[0])
     assert inv.subtotal == 4 * 350
 
@@ -102,7 +101,7 @@ def test_outbox_retries_until_the_smtp_server_answers_then_sends_once(session, b
     settings = billing_settings(smtp_port=port)
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
-    run_month(session, date(2026, 1, 1), settings, meter=meter)
+    issued_run(session, date(2026, 1, 1), settings, meter=meter)
     t0 = datetime.now(ZH)
     assert outbox.deliver(session, settings, now=t0) == 0  # nobody listening
     mail = session.exec(select(OutboxMail)).one()

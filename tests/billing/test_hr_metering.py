@@ -6,9 +6,10 @@ from zoneinfo import ZoneInfo
 
 from noxus.billing.invoices import lines_of
 from noxus.billing.models import Invoice, LineKind
-from noxus.billing.run import run_month
 from noxus.hr.models import Badge, Employee
 from noxus.ingest.models import Punch
+
+from .conftest import issued_run
 
 ZH = ZoneInfo("Europe/Zurich")
 
@@ -37,13 +38,13 @@ def test_additional_users_and_late_punch_adjustment_from_hr_metering(session, bo
         punch(uid, datetime(2026, 1, 15, 8))
     punch(uids[12], datetime(2026, 2, 1, 0, 30))  # 31 Jan 23:30 UTC, but February in Zurich
     session.commit()
-    run_month(session, date(2026, 1, 1), settings, issue_documents=False)
-    feb = session.get(Invoice, run_month(session, date(2026, 2, 1), settings, issue_documents=False).created[0])
+    issued_run(session, date(2026, 1, 1), settings, issue_documents=False)
+    feb = session.get(Invoice, issued_run(session, date(2026, 2, 1), settings, issue_documents=False).created[0])
     users = [ln for ln in lines_of(session, feb.id) if ln.kind == LineKind.ADDITIONAL_USERS]
     assert [(ln.quantity, ln.amount) for ln in users] == [("2", 700)]  # 12 active, 10 included
     # a kiosk that was offline delivers a January punch of the 13th employee in February
     punch(uids[12], datetime(2026, 1, 30, 17))
     session.commit()
-    mar = session.get(Invoice, run_month(session, date(2026, 3, 1), settings, issue_documents=False).created[0])
+    mar = session.get(Invoice, issued_run(session, date(2026, 3, 1), settings, issue_documents=False).created[0])
     adj = [ln for ln in lines_of(session, mar.id) if ln.kind == LineKind.USAGE_ADJUSTMENT]
     assert [(ln.quantity, ln.amount, ln.service_start) for ln in adj] == [("1", 350, date(2026, 1, 1))]

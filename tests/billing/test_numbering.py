@@ -7,9 +7,10 @@ from datetime import date
 
 from noxus.billing.invoices import Charge, InvoiceStateError, create_draft, finalize
 from noxus.billing.models import Invoice, InvoiceStatus, LineKind
-from noxus.billing.run import run_month
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session, select
+
+from .conftest import issued_run
 
 IBAN = "CH4431999123000889012"
 
@@ -104,7 +105,7 @@ def test_two_concurrent_runs_create_each_invoice_once_with_gapless_numbers(engin
         while time.monotonic() < deadline:
             with Session(engine) as s:
                 try:
-                    results.append(run_month(s, date(2026, 2, 1), settings, meter=meter, commit_every=3))
+                    results.append(issued_run(s, date(2026, 2, 1), settings, meter=meter, commit_every=3))
                     return
                 except OperationalError:
                     s.rollback()
@@ -126,4 +127,4 @@ def test_two_concurrent_runs_create_each_invoice_once_with_gapless_numbers(engin
     # run finds everything invoiced
     assert len(results) == 3 and not [r for r in results if isinstance(r, Exception)], results
     with Session(engine) as s:
-        assert run_month(s, date(2026, 2, 1), settings, meter=meter).created == []
+        assert issued_run(s, date(2026, 2, 1), settings, meter=meter).created == []

@@ -6,17 +6,17 @@ import pytest
 from noxus.billing import payments
 from noxus.billing.camt import CamtError, parse
 from noxus.billing.models import Invoice, InvoiceStatus, Payment
-from noxus.billing.run import run_month
 from sqlmodel import select
 
 from .camtgen import camt054
+from .conftest import issued_run
 
 
 @pytest.fixture
 def invoice(session, books, meter, settings) -> Invoice:
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
-    return session.get(Invoice, run_month(session, date(2026, 1, 1), settings, meter=meter).created[0])
+    return session.get(Invoice, issued_run(session, date(2026, 1, 1), settings, meter=meter).created[0])
 
 
 def test_reimporting_the_same_camt_file_changes_nothing(session, invoice):

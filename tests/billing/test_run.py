@@ -2,14 +2,15 @@ from datetime import date
 
 from noxus.billing.invoices import lines_of
 from noxus.billing.models import Invoice, InvoiceStatus, LineKind
-from noxus.billing.run import run_month
 from sqlmodel import select
+
+from .conftest import issued_run
 
 
 def test_first_run_bills_setup_subscription_in_advance_and_kiosks(session, books, meter, settings):
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
-    result = run_month(session, date(2026, 1, 1), settings, meter=meter)
+    result = issued_run(session, date(2026, 1, 1), settings, meter=meter)
     assert len(result.created) == 1
     inv = session.get(Invoice, result.created[0])
     assert inv.status == InvoiceStatus.OPEN and inv.number == "2026-000001"
@@ -24,7 +25,7 @@ def test_first_run_bills_setup_subscription_in_advance_and_kiosks(session, books
 def test_rerun_of_the_same_month_creates_nothing(session, books, meter, settings):
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
-    first = run_month(session, date(2026, 1, 1), settings, meter=meter)
-    again = run_month(session, date(2026, 1, 15), settings, meter=meter)
+    first = issued_run(session, date(2026, 1, 1), settings, meter=meter)
+    again = issued_run(session, date(2026, 1, 15), settings, meter=meter)
     assert len(first.created) == 1 and again.created == [] and again.existing == 1
     assert len(session.exec(select(Invoice)).all()) == 1

@@ -95,9 +95,9 @@ def test_fourteen_months_three_customers(session, books, meter):
                 meter.set(who["A"], 2024, 2, 11)
             if day.day == 1:
                 # invoice PDFs are covered by test_qrbill; rendering 42 of them here only costs time
-                result = run_month(session, day, settings, meter=meter, issue_documents=False)
+                result = run_month(session, day, settings, meter=meter, issue=True, issue_documents=False)
                 assert len(result.created) == 3 and result.errors == []
-                assert run_month(session, day, settings, meter=meter, issue_documents=False).created == []  # idempotent
+                assert run_month(session, day, settings, meter=meter, issue=True, issue_documents=False).created == []  # idempotent
             dunning.run_dunning(session, day, settings)
             # --- who pays what, when --------------------------------------------------------
             txs = []
@@ -117,7 +117,7 @@ def test_fourteen_months_three_customers(session, books, meter):
             if day == date(2024, 7, 12):
                 case = retrieval.open_case(session, who["C"])
                 case_id = case.id
-                retrieval.record_notice_sent(session, case.id, datetime(2024, 7, 12, 9, tzinfo=ZH),
+                retrieval.record_notice_sent(session, case.id, datetime(2024, 7, 12, 7, tzinfo=ZH),
                                              "registered letter + e-mail", actor="staff:marie")
                 session.commit()
             if day == date(2024, 7, 15):

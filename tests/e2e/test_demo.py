@@ -2,7 +2,6 @@
 MicroPython kiosks whose punches show on the web page; Ctrl-C stops it all."""
 
 import os
-import pathlib
 import signal
 import subprocess
 import sys
@@ -11,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from devstack.broker import free_port
+from noxus.devstack.broker import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -29,8 +28,7 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     var = tmp_path / "var"
     # Its own process group, so that whatever happens no child outlives the test.
-    proc = subprocess.Popen([sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
-                            cwd=pathlib.Path(__file__).resolve().parents[2],
+    proc = subprocess.Popen([sys.executable, "-m", "noxus.cli", "demo", "--port", str(port), "--var", str(var)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -42,8 +40,6 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
         auth = {"Authorization": "Bearer " + (var / "demo-token.txt").read_text().strip()}
         page = httpx.get(f"http://127.0.0.1:{port}/", headers=auth).text
         assert "DEMO-1" in page and punches[0]["badge_uid"] in page
-        customers = httpx.get(f"http://127.0.0.1:{port}/customers", headers=auth).text
-        assert "Menuiserie du Léman" in customers and "Bäckerei Aare" in customers
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` does
         out, _ = proc.communicate(timeout=60)

@@ -11,6 +11,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element
 
+from babel.numbers import is_currency
 from defusedxml import DefusedXmlException, ElementTree
 
 
@@ -61,7 +62,11 @@ def _amount(el: Element | None, where: str) -> tuple[int, str]:
         raise CamtError(f"{where}: amount {el.text!r} is not a number") from None
     if value != value.to_integral_value():
         raise CamtError(f"{where}: amount {el.text!r} has fractions of a centime")
-    return int(value), el.get("Ccy", "")
+    currency = el.get("Ccy", "")
+    if currency and not is_currency(currency):
+        raise CamtError(f"{where}: currency {currency!r} is not an ISO 4217 currency; nothing was imported "
+                        "from this file — export it again from e-banking")
+    return int(value), currency
 
 
 def _date(el: Element | None) -> date | None:

@@ -8,7 +8,15 @@ from sqlmodel import Session, select
 
 from noxus.billing import audit, retrieval
 from noxus.billing.invoices import Charge, credit
-from noxus.billing.models import Contract, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, LineKind
+from noxus.billing.models import (
+    Contract,
+    ContractKiosk,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    LineKind,
+)
 from noxus.billing.money import prorate
 from noxus.billing.run import add_months
 from noxus.core.settings import Settings
@@ -38,7 +46,8 @@ def earliest_ordinary_end(contract: Contract, notice_given_on: date) -> date:
 def end_contract(session: Session, contract: Contract, end_date: date, cause: str, today: date,
                  settings: Settings, actor: str = "system") -> list[Invoice]:
     """Set the last day of service; credit prepaid days after it (if the contract says so);
-    flag every kiosk for restitution. Returns the credit notes made."""
+    flag this contract's kiosks for restitution (not the customer's other contracts'). Returns
+    the credit notes made."""
     if contract.end_date is not None:
         raise ContractError(f"contract {contract.id} already ended on {contract.end_date}")
     if end_date < contract.start_date:
@@ -68,5 +77,52 @@ def end_contract(session: Session, contract: Contract, end_date: date, cause: st
             notes.append(credit(session, invoice, issue_date=today, iban=settings.billing_iban,
                                 reason=f"contract end: {cause}", charges=charges, actor=actor))
         contract.billed_through = end_date
-    retrieval.flag_contract_end(session, contract.customer_id, today, cause, actor)
+    for row in session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract.id,
+                                                         ContractKiosk.detached_on.is_(None))):
+        row.detached_on = max(end_date, row.attached_on)
+        session.add(row)
+    session.flush()
+    retrieval.flag_contract_end(session, contract, today, cause, actor)
     return notes
+
+
+def attach_kiosk(session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system") -> ContractKiosk:
+    """A kiosk joins the contract on `on` (per-kiosk fee from that month; restitution at its end)."""
+    from noxus.fleet.retrieval import kiosks_at_customer
+
+    if not kiosks_at_customer(session, contract.customer_id, [kiosk_id]):
+        raise ContractError(f"kiosk {kiosk_id} is not deployed at customer {contract.customer_id}: "
+                            "deploy it there first (Fleet)")
+    if contract.end_date is not None and on > contract.end_date:
+        raise ContractError(f"contract {contract.id} ended on {contract.end_date}")
+    current = session.exec(select(ContractKiosk).where(ContractKiosk.kiosk_id == kiosk_id,
+                                                       ContractKiosk.detached_on.is_(None))).first()
+    if current is not None:
+        raise ContractError(f"kiosk {kiosk_id} is already attached to contract {current.contract_id}: "
+                            "remove it there first")
+    row = ContractKiosk(contract_id=contract.id, kiosk_id=kiosk_id, attached_on=on)
+    session.add(row)
+    audit.record(session, "contract.kiosk_attached", actor=actor, customer_id=contract.customer_id,
+                 contract_id=contract.id, kiosk_id=kiosk_id, on=on.isoformat())
+    return row
+
+
+def detach_kiosk(session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system") -> ContractKiosk:
+    """The kiosk leaves the contract after `on` (its last day on it)."""
+    row = session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract.id,
+                                                   ContractKiosk.kiosk_id == kiosk_id,
+                                                   ContractKiosk.detached_on.is_(None))).first()
+    if row is None:
+        raise ContractError(f"kiosk {kiosk_id} is not attached to contract {contract.id}")
+    if on < row.attached_on:
+        raise ContractError(f"kiosk {kiosk_id} was attached on {row.attached_on}: it cannot leave before")
+    row.detached_on = on
+    session.add(row)
+    audit.record(session, "contract.kiosk_detached", actor=actor, customer_id=contract.customer_id,
+                 contract_id=contract.id, kiosk_id=kiosk_id, on=on.isoformat())
+    return row
+
+
+def kiosks_of(session: Session, contract_id: int) -> list[ContractKiosk]:
+    return list(session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract_id)
+                             .order_by(ContractKiosk.attached_on, ContractKiosk.id)))

@@ -141,9 +141,25 @@ def refresh_customer(session: Session, customer_id: int, today: date, settings: 
     return state
 
 
-def run_dunning(session: Session, today: date, settings: Settings, actor: str = "system") -> DunningResult:
+def due_reminders(session: Session, today: date, settings: Settings) -> list[tuple[Invoice, int]]:
+    """What dunning on `today` would do, without doing it: (invoice, next level) pairs."""
+    open_invoices = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
+                                                       Invoice.status == InvoiceStatus.OPEN,
+                                                       Invoice.due_date < today).order_by(Invoice.id)).all()
+    levels = settings.billing_reminder_days
+    return [(inv, inv.reminder_level + 1) for inv in open_invoices
+            if inv.reminder_level < len(levels) and (today - inv.due_date).days >= levels[inv.reminder_level]]
+
+
+def run_dunning(session: Session, today: date | None, settings: Settings, actor: str = "system",
+                reason: str | None = None) -> DunningResult:
     """The daily dunning job: next reminder level where due, then every affected customer's state.
-    Idempotent for a given day (a level is issued once per invoice: unique (invoice, level))."""
+    Idempotent for a given day (a level is issued once per invoice: unique (invoice, level)).
+    `today` None is today in the company zone; a future date is refused and an earlier one needs
+    a reason (billing.dates.action_date), before anything changes."""
+    from noxus.billing.dates import action_date
+
+    today = action_date(session, "dunning", today, reason=reason, actor=actor, settings=settings)
     result = DunningResult()
     open_invoices = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
                                                        Invoice.status == InvoiceStatus.OPEN,

@@ -155,3 +155,25 @@ def credit(session: Session, invoice: Invoice, *, issue_date: date, iban: str, r
                      invoice_id=invoice.id, credit_note=note.number, amount=-note.total, reason=reason)
     session.add(invoice)
     return note
+
+
+def credit_amount(session: Session, invoice: Invoice, amount: int, *, issue_date: date, iban: str, reason: str,
+                  actor: str = "system") -> Invoice:
+    """A partial credit note of `amount` centimes, VAT included, against an issued invoice: one
+    credit line at the invoice's main VAT rate (the rate of its largest base); net = amount /
+    (1 + rate), rounded to the centime, so the note's total is -amount within the CHF 0.05 rounding."""
+    if amount <= 0:
+        raise InvoiceStateError(f"a credit note amount must be more than CHF 0.00 (got {amount / 100:.2f}); "
+                                "a credit note always reduces what the customer owes")
+    creditable = invoice.total - invoice.amount_credited
+    if amount > creditable:
+        raise InvoiceStateError(f"invoice {invoice.number} can be credited at most CHF {creditable / 100:.2f} "
+                                f"more; {amount / 100:.2f} asked")
+    from decimal import Decimal
+
+    from noxus.billing.money import round_centimes
+
+    rate = max(invoice.vat_breakdown or [[None, 0, 0]], key=lambda v: v[1])[0]
+    net = round_centimes(Decimal(amount) * 10000 / (10000 + (rate or 0)))
+    charge = Charge(LineKind.CREDIT, f"Crédit partiel: {reason}"[:300], "1", -net, -net, rate)
+    return credit(session, invoice, issue_date=issue_date, iban=iban, reason=reason, charges=[charge], actor=actor)

@@ -284,6 +284,9 @@ class Invoice(SQLModel, table=True):
     credited_invoice_id: int | None = Field(default=None, foreign_key="billing_invoice.id")
     vat_breakdown: list | None = Field(default=None, sa_column=Column(JSON))  # [[rate_bp, base, vat]]
     reminder_level: int = 0
+    # what a draft of the run consumed, given back if the draft is deleted
+    prior_billed_through: date | None = None
+    consumed_setup: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     finalized_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     paid_on: date | None = None
@@ -425,6 +428,7 @@ class RetrievalCase(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     reason: str = Field(max_length=32)  # unpaid | contract_end
+    contract_id: int | None = Field(default=None, foreign_key="billing_contract.id")  # contract_end: whose kiosks
     status: str = Field(default=RetrievalStatus.FLAGGED, max_length=12)
     opened_on: date
     amount_due: int  # centimes, at the time of the notice

@@ -114,3 +114,55 @@ def assign(session: Session, payment_id: int, invoice_id: int, actor: str) -> Pa
 
 def unmatched(session: Session) -> list[Payment]:
     return list(session.exec(select(Payment).where(Payment.status == "unmatched").order_by(Payment.id)))
+
+
+@dataclass
+class Suggestion:
+    invoice: Invoice
+    score: int
+    reasons: list[str]
+
+
+def _words(text: str | None) -> set[str]:
+    import re
+
+    return {w for w in re.findall(r"[a-z0-9àâäéèêëïîôöùûüç]+", (text or "").casefold()) if len(w) > 2} - {
+        "sa", "sàrl", "sarl", "gmbh", "ag", "the"}
+
+
+def suggestions(session: Session, payment_id: int, limit: int = 5) -> list[Suggestion]:
+    """Invoices an unmatched credit probably pays, best first (docs/billing.md, "Matching"):
+    reference (QRR/SCOR, also when typed into the remittance text) 100, invoice number in the
+    remittance text 60, amount = balance 40 (= total 30), debtor name like the billing name 20."""
+    from noxus.billing.models import BillingProfile
+
+    payment = session.get(Payment, payment_id)
+    if payment is None:
+        raise PaymentError(f"payment {payment_id} does not exist")
+    text = f"{payment.note or ''} {payment.reference or ''}"
+    compact = "".join(text.split()).upper()
+    debtor = _words(payment.debtor_name)
+    names = dict(session.exec(select(BillingProfile.customer_id, BillingProfile.legal_name)).all())
+    out = []
+    for inv in session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
+                                                  Invoice.status == InvoiceStatus.OPEN)):
+        score, reasons = 0, []
+        if inv.reference and (normalize(payment.reference) == inv.reference or inv.reference in compact):
+            score += 100
+            reasons.append("reference")
+        if inv.number and inv.number in text:
+            score += 60
+            reasons.append("invoice number in the remittance text")
+        if payment.amount == inv.balance:
+            score += 40
+            reasons.append("amount = balance")
+        elif payment.amount == inv.total:
+            score += 30
+            reasons.append("amount = invoice total")
+        if debtor and debtor & _words(names.get(inv.customer_id)):
+            score += 20
+            reasons.append("debtor name")
+        if score:
+            out.append(Suggestion(inv, score, reasons))
+    out.sort(key=lambda s: (-s.score, s.invoice.due_date, s.invoice.id))
+    return out[:limit]

@@ -4,14 +4,15 @@ kiosks' statuses change through the fleet context (noxus.fleet.retrieval), never
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, or_, select
 
 from noxus.billing import audit, documents, outbox
 from noxus.billing.issuing import profile_of
 from noxus.billing.models import (
     RETRIEVAL_TRANSITIONS,
+    Contract,
+    ContractKiosk,
     Invoice,
-    InvoiceStatus,
     OverdueState,
     RetrievalCase,
     RetrievalKiosk,
@@ -39,9 +40,20 @@ def _move(session: Session, case: RetrievalCase, to: RetrievalStatus, actor: str
                  **detail)
 
 
-def open_case(session: Session, customer_id: int) -> RetrievalCase | None:
-    return session.exec(select(RetrievalCase).where(RetrievalCase.customer_id == customer_id,
-                                                    RetrievalCase.status.in_(OPEN_STATES))).first()
+def open_case(session: Session, customer_id: int, reason: str = "unpaid",
+              contract_id: int | None = None) -> RetrievalCase | None:
+    q = select(RetrievalCase).where(RetrievalCase.customer_id == customer_id, RetrievalCase.reason == reason,
+                                    RetrievalCase.status.in_(OPEN_STATES))
+    if contract_id is not None:
+        q = q.where(RetrievalCase.contract_id == contract_id)
+    return session.exec(q.order_by(RetrievalCase.id)).first()
+
+
+def _case_kiosks(session: Session, case: RetrievalCase) -> list[str] | None:
+    """The kiosks a case is about: a contract end's own kiosks; None (all the customer's) for §7.6."""
+    if case.reason != "contract_end":
+        return None
+    return list(session.exec(select(RetrievalKiosk.kiosk_id).where(RetrievalKiosk.case_id == case.id)))
 
 
 def _kiosk_rows(session: Session, customer_id: int) -> list[tuple[str, str, str]]:
@@ -86,24 +98,50 @@ def flag_unpaid(session: Session, customer_id: int, today: date, invoices: list[
     return case
 
 
-def flag_contract_end(session: Session, customer_id: int, today: date, cause: str,
+def flag_contract_end(session: Session, contract: Contract, today: date, cause: str,
                       actor: str = "system") -> RetrievalCase | None:
-    """Restitution at the end of a contract: every kiosk comes back, nothing is owed for it."""
-    if open_case(session, customer_id) is not None:
-        return open_case(session, customer_id)
-    case = RetrievalCase(customer_id=customer_id, reason="contract_end", opened_on=today, amount_due=0,
-                         deadline=today)
+    """Restitution at the end of a contract (004 art. 7): that contract's kiosks — attached to it
+    on its last day — come back, nothing is owed for them. Other contracts' kiosks stay."""
+    existing = open_case(session, contract.customer_id, "contract_end", contract.id)
+    if existing is not None:
+        return existing
+    end = contract.end_date or today
+    kiosk_ids = list(session.exec(select(ContractKiosk.kiosk_id).where(
+        ContractKiosk.contract_id == contract.id, ContractKiosk.attached_on <= end,
+        or_(ContractKiosk.detached_on.is_(None), ContractKiosk.detached_on >= end))))
+    case = RetrievalCase(customer_id=contract.customer_id, reason="contract_end", contract_id=contract.id,
+                         opened_on=today, amount_due=0, deadline=today)
     session.add(case)
     session.flush()
-    flagged = fleet.mark_retrieval_eligible(session, customer_id, f"contract end ({cause}), case {case.id}", actor)
+    flagged = fleet.mark_retrieval_eligible(session, contract.customer_id,
+                                            f"contract {contract.id} end ({cause}), case {case.id}", actor,
+                                            kiosk_ids=kiosk_ids)
     session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
-    audit.record(session, "retrieval.flagged", actor=actor, customer_id=customer_id, case_id=case.id,
-                 kiosks=flagged, cause=cause)
+    audit.record(session, "retrieval.flagged", actor=actor, customer_id=contract.customer_id, case_id=case.id,
+                 kiosks=flagged, cause=cause, contract_id=contract.id)
     return case
 
 
-def record_notice_sent(session: Session, case_id: int, sent_at: datetime, channel: str, actor: str) -> RetrievalCase:
+def record_notice_sent(session: Session, case_id: int, sent_at: datetime | None, channel: str, actor: str,
+                       reason: str | None = None, settings: Settings | None = None) -> RetrievalCase:
+    """Staff record how and when the written notice went out: `sent_at` None is now; a moment
+    in the future is refused, an earlier day needs a reason (audited)."""
+    from zoneinfo import ZoneInfo
+
+    from noxus.billing.dates import BusinessDateError, action_date
+    from noxus.core.settings import get_settings
+
+    settings = settings or get_settings()
+    now = utcnow()
+    sent_at = sent_at or now
+    if sent_at.tzinfo is None:
+        sent_at = sent_at.replace(tzinfo=ZoneInfo(settings.timezone))
+    if sent_at > now:
+        raise BusinessDateError("the notice cannot be recorded as sent in the future: give the moment it went out "
+                                "(or leave it empty for now)")
     case = _get(session, case_id)
+    action_date(session, "the §7.6 notice", sent_at.astimezone(ZoneInfo(settings.timezone)).date(), reason=reason,
+                actor=actor, customer_id=case.customer_id, settings=settings, case_id=case.id)
     case.notice_sent_at, case.notice_channel = sent_at, channel[:60]
     _move(session, case, RetrievalStatus.NOTIFIED, actor, sent_at=sent_at.isoformat(), channel=channel)
     return case
@@ -117,7 +155,8 @@ def schedule_visit(session: Session, case_id: int, start: datetime, end: datetim
     if case.status == RetrievalStatus.FLAGGED:  # contract end: no notice needed
         _move(session, case, RetrievalStatus.NOTIFIED, actor, note="contract end, no notice required")
     case.visit_start, case.visit_end = start, end
-    fleet.schedule_retrieval(session, case.customer_id, start, f"retrieval case {case.id}", actor)
+    fleet.schedule_retrieval(session, case.customer_id, start, f"retrieval case {case.id}", actor,
+                             kiosk_ids=_case_kiosks(session, case))
     _move(session, case, RetrievalStatus.SCHEDULED, actor, visit_start=start.isoformat(), visit_end=end.isoformat())
     return case
 
@@ -151,7 +190,8 @@ def cancel_if_paid(session: Session, customer_id: int, actor: str, reason: str =
     case = open_case(session, customer_id)
     if case is None or case.reason != "unpaid":
         return False
-    restored = fleet.cancel_retrieval(session, customer_id, f"retrieval case {case.id}: {reason}", actor)
+    restored = fleet.cancel_retrieval(session, customer_id, f"retrieval case {case.id}: {reason}", actor,
+                                      kiosk_ids=_case_kiosks(session, case))
     case.closed_at = utcnow()
     _move(session, case, RetrievalStatus.CANCELLED, actor, reason=reason, kiosks_restored=restored)
     return True
@@ -162,12 +202,6 @@ def _get(session: Session, case_id: int) -> RetrievalCase:
     if case is None:
         raise RetrievalError(f"retrieval case {case_id} does not exist")
     return case
-
-
-def unpaid_run_invoices(session: Session, customer_id: int) -> list[Invoice]:
-    return list(session.exec(select(Invoice).where(Invoice.customer_id == customer_id,
-                                                   Invoice.status == InvoiceStatus.OPEN,
-                                                   Invoice.period.is_not(None)).order_by(Invoice.due_date)))
 
 
 __all__ = ["OverdueState"]

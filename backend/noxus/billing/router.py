@@ -1,18 +1,20 @@
-"""Billing JSON API (/api/v1/billing). Thin: every route calls a billing service function.
-Staff with the billing role (or admin) do everything; technicians mark kiosks retrieved;
-customer users read their own invoices and PDFs."""
+"""Billing JSON API (/api/v1/billing). Thin: every route calls a billing service function; the
+same operations as the staff pages and `noxus billing …`. Staff with the billing role (or admin)
+do everything; technicians mark kiosks retrieved; customer users read their own invoices and PDFs.
+Business dates are "today" in the company zone unless a back-dated one comes with a reason."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import select
 
-from noxus.billing import camt, dunning, issuing, payments, retrieval
-from noxus.billing.contracts import ContractError, end_contract
-from noxus.billing.invoices import InvoiceStateError, credit, lines_of
+from noxus.billing import camt, drafts, dunning, issuing, payments, retrieval
+from noxus.billing.contracts import ContractError, attach_kiosk, detach_kiosk, end_contract
+from noxus.billing.dates import BusinessDateError, action_date, company_today
+from noxus.billing.invoices import InvoiceStateError, credit, credit_amount, lines_of
 from noxus.billing.models import (
     BillingProfile,
     BillingProfileCreate,
@@ -24,8 +26,8 @@ from noxus.billing.models import (
     Invoice,
     InvoiceLinePublic,
     InvoicePublic,
+    InvoiceStatus,
     Payment,
-    PaymentCreate,
     PaymentPublic,
     Plan,
     PlanVersion,
@@ -34,69 +36,30 @@ from noxus.billing.models import (
     RetrievalCase,
 )
 from noxus.billing.run import run_month
+from noxus.billing.schemas import (
+    ContractEnd,
+    ContractKioskChange,
+    CreditNoteRequest,
+    DunningRequest,
+    IssueRequest,
+    LineEdit,
+    MatchSuggestionPublic,
+    NoticeSent,
+    PaymentEntry,
+    PlanCreate,
+    PlanPublic,
+    PreviewPublic,
+    RetrievalCasePublic,
+    RunPublic,
+    RunRequest,
+    VisitSchedule,
+)
+from noxus.billing.state import standing
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
 from noxus.core.types import utcnow
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
-# Business dates: bounded so that month arithmetic never leaves the calendar (422, not 500).
-BillingDate = Annotated[date, Field(ge=date(2000, 1, 1), le=date(2100, 12, 31))]
-
-
-class PlanCreate(SQLModel):
-    code: str
-    name: str
-
-
-class PlanPublic(PlanCreate):
-    id: int
-
-
-class ContractEnd(SQLModel):
-    end_date: BillingDate
-    cause: str = Field(min_length=1, max_length=200)
-    today: BillingDate | None = None
-
-
-class RunRequest(SQLModel):
-    period: BillingDate
-    issue_date: BillingDate | None = None
-
-
-class RunPublic(SQLModel):
-    period: date
-    created: int
-    existing: int
-    nothing_due: int
-    errors: list[str]
-
-
-class DunningRequest(SQLModel):
-    today: BillingDate
-
-
-class NoticeSent(SQLModel):
-    sent_at: datetime
-    channel: str
-
-
-class VisitSchedule(SQLModel):
-    start: datetime
-    end: datetime
-
-
-class RetrievalCasePublic(SQLModel):
-    id: int
-    customer_id: int
-    reason: str
-    status: str
-    opened_on: date
-    amount_due: int
-    deadline: date
-    notice_sent_at: datetime | None
-    notice_channel: str | None
-    visit_start: datetime | None
-    visit_end: datetime | None
 
 
 def _commit(session, what: str) -> None:
@@ -109,7 +72,8 @@ def _commit(session, what: str) -> None:
 
 
 def _invoice_public(inv: Invoice) -> InvoicePublic:
-    return InvoicePublic.model_validate({**inv.model_dump(), "balance": inv.balance})
+    # getattr, not model_dump(): it loads attributes expired by a commit
+    return InvoicePublic.model_validate({k: getattr(inv, k) for k in InvoicePublic.model_fields})
 
 
 def _invoice(session, invoice_id: int, scope) -> Invoice:
@@ -118,6 +82,11 @@ def _invoice(session, invoice_id: int, scope) -> Invoice:
         raise HTTPException(404, f"invoice {invoice_id} not found")
     scope.check(inv.customer_id, "invoice")
     return inv
+
+
+def _refused(session, exc: Exception, status: int = 409):
+    session.rollback()
+    raise HTTPException(status, str(exc)) from None
 
 
 # --- profiles, plans, contracts --------------------------------------------------------------------
@@ -143,6 +112,14 @@ def get_profile(customer_id: int, session: SessionDep, user: BillingStaff):
     if profile is None:
         raise HTTPException(404, f"customer {customer_id} has no billing profile yet: PUT one")
     return BillingProfilePublic.model_validate(profile)
+
+
+@router.get("/customers/{customer_id}/standing")
+def get_standing(customer_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser):
+    scope.check(customer_id, "customer")
+    s = standing(session, customer_id, company_today(settings), settings)
+    return {"customer_id": customer_id, "state": s.state.value, "reminder_level": s.reminder_level,
+            "invoice_number": s.invoice_number, "due_date": s.due_date, "past_due_balance": s.past_due_balance}
 
 
 @router.post("/plans", response_model=PlanPublic, status_code=201)
@@ -174,38 +151,138 @@ def create_contract(data: ContractCreate, session: SessionDep, user: BillingStaf
     return ContractPublic.model_validate(contract)
 
 
-@router.post("/contracts/{contract_id}/end", response_model=list[InvoicePublic])
-def end(contract_id: int, data: ContractEnd, session: SessionDep, settings: SettingsDep, user: BillingStaff):
+def _contract(session, contract_id: int) -> Contract:
     contract = session.get(Contract, contract_id)
     if contract is None:
         raise HTTPException(404, f"contract {contract_id} not found")
+    return contract
+
+
+@router.post("/contracts/{contract_id}/kiosks", status_code=201)
+def contract_kiosk_attach(contract_id: int, data: ContractKioskChange, session: SessionDep, user: BillingStaff):
     try:
-        notes = end_contract(session, contract, data.end_date, data.cause, data.today or date.today(), settings,
+        row = attach_kiosk(session, _contract(session, contract_id), data.kiosk_id, data.on, user.actor)
+    except ContractError as exc:
+        _refused(session, exc)
+    _commit(session, "contract kiosk")
+    return {"contract_id": contract_id, "kiosk_id": row.kiosk_id, "attached_on": row.attached_on}
+
+
+@router.post("/contracts/{contract_id}/kiosks/{kiosk_id}/detach")
+def contract_kiosk_detach(contract_id: int, kiosk_id: str, data: ContractKioskChange, session: SessionDep,
+                          user: BillingStaff):
+    try:
+        row = detach_kiosk(session, _contract(session, contract_id), kiosk_id, data.on, user.actor)
+    except ContractError as exc:
+        _refused(session, exc)
+    _commit(session, "contract kiosk")
+    return {"contract_id": contract_id, "kiosk_id": row.kiosk_id, "detached_on": row.detached_on}
+
+
+@router.post("/contracts/{contract_id}/end", response_model=list[InvoicePublic])
+def end(contract_id: int, data: ContractEnd, session: SessionDep, settings: SettingsDep, user: BillingStaff):
+    contract = _contract(session, contract_id)
+    try:
+        notes = end_contract(session, contract, data.end_date, data.cause, company_today(settings), settings,
                              actor=user.actor)
     except ContractError as exc:
-        raise HTTPException(409, str(exc)) from None
+        _refused(session, exc)
     session.commit()
     return [_invoice_public(n) for n in notes]
 
 
-# --- runs and invoices -----------------------------------------------------------------------------
+# --- runs, drafts and invoices ---------------------------------------------------------------------
 
 @router.post("/runs", response_model=RunPublic)
 def run(data: RunRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff):
-    result = run_month(session, data.period, settings, issue_date=data.issue_date, actor=user.actor)
+    """Draft the month's invoices (nothing is numbered nor sent: review, then issue)."""
+    result = run_month(session, data.period, settings, actor=user.actor)
     return RunPublic(period=result.period, created=len(result.created), existing=result.existing,
                      nothing_due=result.nothing_due, errors=result.errors)
 
 
+@router.get("/drafts/preview", response_model=PreviewPublic)
+def drafts_preview(session: SessionDep, user: BillingStaff, period: date | None = None):
+    p = drafts.preview(session, period.replace(day=1) if period else None)
+    return PreviewPublic(period=p.period, drafts=p.drafts, subtotal=p.subtotal, vat_total=p.vat_total,
+                         total=p.total, customers=[c.__dict__ for c in p.customers])
+
+
+@router.post("/drafts/issue", response_model=list[InvoicePublic])
+def issue_drafts(data: IssueRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff):
+    """Issue drafts today: number, issue and due date, PDF, e-mail."""
+    ids = data.invoice_ids
+    if ids is None:
+        if data.period is None:
+            raise HTTPException(422, "name the drafts (invoice_ids) or the run (period) to issue")
+        ids = list(session.exec(select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT,
+                                                         Invoice.period == data.period.replace(day=1))))
+    try:
+        issued = issuing.issue_drafts(session, ids, settings, company_today(settings), user.actor)
+    except InvoiceStateError as exc:
+        _refused(session, exc)
+    session.commit()
+    return [_invoice_public(i) for i in issued]
+
+
+@router.put("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
+def edit_line(invoice_id: int, position: int, data: LineEdit, session: SessionDep, user: BillingStaff):
+    try:
+        inv = drafts.set_line(session, invoice_id, position=position, description=data.description,
+                              quantity=data.quantity, unit_price=data.unit_price, actor=user.actor)
+    except InvoiceStateError as exc:
+        _refused(session, exc)
+    except ValueError as exc:
+        _refused(session, exc, 422)
+    session.commit()
+    return _invoice_public(inv)
+
+
+@router.post("/invoices/{invoice_id}/lines", response_model=InvoicePublic, status_code=201)
+def add_line(invoice_id: int, data: LineEdit, session: SessionDep, user: BillingStaff):
+    try:
+        inv = drafts.set_line(session, invoice_id, position=None, description=data.description,
+                              quantity=data.quantity, unit_price=data.unit_price, actor=user.actor)
+    except InvoiceStateError as exc:
+        _refused(session, exc)
+    except ValueError as exc:
+        _refused(session, exc, 422)
+    session.commit()
+    return _invoice_public(inv)
+
+
+@router.delete("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
+def remove_line(invoice_id: int, position: int, session: SessionDep, user: BillingStaff):
+    try:
+        inv = drafts.remove_line(session, invoice_id, position, user.actor)
+    except InvoiceStateError as exc:
+        _refused(session, exc)
+    except ValueError as exc:
+        _refused(session, exc, 422)
+    session.commit()
+    return _invoice_public(inv)
+
+
+@router.delete("/invoices/{invoice_id}", status_code=204)
+def delete_draft(invoice_id: int, session: SessionDep, user: BillingStaff):
+    try:
+        drafts.delete_draft(session, invoice_id, user.actor)
+    except InvoiceStateError as exc:
+        _refused(session, exc)
+    session.commit()
+    return Response(status_code=204)
+
+
 @router.get("/invoices", response_model=list[InvoicePublic])
 def list_invoices(session: SessionDep, scope: TenantScope, user: AnyUser, customer_id: int | None = None,
-                  status: str | None = None, limit: int = 200):
-    q = scope.where(select(Invoice), Invoice.customer_id)
-    if customer_id is not None:
-        q = q.where(Invoice.customer_id == customer_id)
-    if status:
-        q = q.where(Invoice.status == status)
-    return [_invoice_public(i) for i in session.exec(q.order_by(Invoice.id.desc()).limit(min(limit, 1000)))]
+                  status: str | None = None, period: date | None = None, min_total: int | None = None,
+                  max_total: int | None = None, limit: int = 200):
+    from noxus.billing.listing import InvoiceFilter, filtered
+
+    f = InvoiceFilter(customer_id=customer_id, status=status, period=period, min_total=min_total,
+                      max_total=max_total)
+    invoices = filtered(session, f, limit=min(limit, 1000), where=lambda q: scope.where(q, Invoice.customer_id))
+    return [_invoice_public(i) for i in invoices]
 
 
 @router.get("/invoices/{invoice_id}", response_model=InvoicePublic)
@@ -223,7 +300,7 @@ def get_lines(invoice_id: int, session: SessionDep, scope: TenantScope, user: An
 def invoice_pdf(invoice_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser):
     inv = _invoice(session, invoice_id, scope)
     if inv.number is None:
-        raise HTTPException(409, "a draft has no PDF: finalize it first")
+        raise HTTPException(409, "a draft has no PDF: issue it first")
     doc = session.exec(select(Document).where(Document.invoice_id == inv.id,
                                               Document.kind.in_(["invoice", "credit_note"]))).first()
     pdf = doc.pdf if doc else issuing.render_invoice(session, inv, settings)
@@ -238,24 +315,31 @@ def invoice_qr_svg(invoice_id: int, session: SessionDep, settings: SettingsDep, 
 
     inv = _invoice(session, invoice_id, scope)
     if inv.reference is None:
-        raise HTTPException(409, "only a finalized invoice has a QR-bill")
+        raise HTTPException(409, "only an issued invoice has a QR-bill")
     return Response(qr_bill_svg(inv, issuing.profile_of(session, inv.customer_id), settings),
                     media_type="image/svg+xml")
 
 
-@router.post("/invoices/{invoice_id}/void", response_model=InvoicePublic)
-def void_invoice(invoice_id: int, session: SessionDep, settings: SettingsDep, user: BillingStaff,
-                 reason: str = "cancelled"):
+@router.post("/invoices/{invoice_id}/credit-notes", response_model=InvoicePublic, status_code=201)
+def credit_note(invoice_id: int, data: CreditNoteRequest, session: SessionDep, settings: SettingsDep,
+                user: BillingStaff):
+    """A full credit note (no amount: the invoice is voided if open) or a partial one (amount,
+    VAT included), dated today, numbered NC-…, with its own PDF and e-mail."""
     inv = session.get(Invoice, invoice_id)
     if inv is None:
         raise HTTPException(404, f"invoice {invoice_id} not found")
+    today = company_today(settings)
     try:
-        note = credit(session, inv, issue_date=date.today(), iban=settings.billing_iban, reason=reason,
-                      actor=user.actor)
+        if data.amount is None:
+            note = credit(session, inv, issue_date=today, iban=settings.billing_iban, reason=data.reason,
+                          actor=user.actor)
+        else:
+            note = credit_amount(session, inv, data.amount, issue_date=today, iban=settings.billing_iban,
+                                 reason=data.reason, actor=user.actor)
+        issuing.issue(session, note, settings, user.actor)
     except InvoiceStateError as exc:
-        raise HTTPException(409, str(exc)) from None
-    issuing.issue(session, note, settings, user.actor)
-    dunning.refresh_customer(session, inv.customer_id, date.today(), settings, user.actor)
+        _refused(session, exc, 422 if data.amount is not None and data.amount <= 0 else 409)
+    dunning.refresh_customer(session, inv.customer_id, today, settings, user.actor)
     session.commit()
     return _invoice_public(note)
 
@@ -263,14 +347,16 @@ def void_invoice(invoice_id: int, session: SessionDep, settings: SettingsDep, us
 # --- payments --------------------------------------------------------------------------------------
 
 @router.post("/payments", response_model=PaymentPublic, status_code=201)
-def manual_payment(data: PaymentCreate, session: SessionDep, user: BillingStaff):
+def manual_payment(data: PaymentEntry, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     bank_ref = data.bank_ref or f"manual-{utcnow():%Y%m%d%H%M%S%f}"
     try:
-        payment = payments.record(session, bank_ref=bank_ref, amount=data.amount, value_date=data.value_date,
+        value_date = action_date(session, "a payment", data.value_date, reason=data.note, actor=user.actor,
+                                 settings=settings, bank_ref=bank_ref)
+        payment = payments.record(session, bank_ref=bank_ref, amount=data.amount, value_date=value_date,
                                   source="manual", reference=data.reference, invoice_id=data.invoice_id,
                                   note=data.note, actor=user.actor)
-    except payments.PaymentError as exc:
-        raise HTTPException(422, str(exc)) from None
+    except (payments.PaymentError, BusinessDateError) as exc:
+        _refused(session, exc, 422)
     if payment is None:
         raise HTTPException(409, f"a payment with bank reference {bank_ref} already exists")
     session.commit()
@@ -282,7 +368,7 @@ def import_camt(session: SessionDep, user: BillingStaff, file: Annotated[UploadF
     try:
         result = payments.import_camt054(session, file.file.read(), actor=user.actor)
     except camt.CamtError as exc:
-        raise HTTPException(422, f"{file.filename}: {exc}") from None
+        _refused(session, ValueError(f"{file.filename}: {exc}"), 422)
     session.commit()
     return {"new": result.new, "duplicates": result.duplicates, "matched": result.matched,
             "unmatched": result.unmatched, "skipped": result.skipped}
@@ -293,12 +379,23 @@ def unmatched(session: SessionDep, user: BillingStaff):
     return [PaymentPublic.model_validate(p) for p in payments.unmatched(session)]
 
 
+@router.get("/payments/{payment_id}/suggestions", response_model=list[MatchSuggestionPublic])
+def match_suggestions(payment_id: int, session: SessionDep, user: BillingStaff):
+    try:
+        found = payments.suggestions(session, payment_id)
+    except payments.PaymentError as exc:
+        raise HTTPException(404, str(exc)) from None
+    return [MatchSuggestionPublic(invoice_id=s.invoice.id, number=s.invoice.number,
+                                  customer_id=s.invoice.customer_id, balance=s.invoice.balance, score=s.score,
+                                  reasons=s.reasons) for s in found]
+
+
 @router.post("/payments/{payment_id}/assign", response_model=PaymentPublic)
 def assign(payment_id: int, invoice_id: int, session: SessionDep, user: BillingStaff):
     try:
         payment = payments.assign(session, payment_id, invoice_id, user.actor)
     except payments.PaymentError as exc:
-        raise HTTPException(409, str(exc)) from None
+        _refused(session, exc)
     session.commit()
     return PaymentPublic.model_validate(session.get(Payment, payment.id))
 
@@ -307,7 +404,11 @@ def assign(payment_id: int, invoice_id: int, session: SessionDep, user: BillingS
 
 @router.post("/dunning/run")
 def run_dunning(data: DunningRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff):
-    r = dunning.run_dunning(session, data.today, settings, user.actor)
+    """Reminders, suspensions, §7.6 cases due today (a past day only with a reason; never a future one)."""
+    try:
+        r = dunning.run_dunning(session, data.day, settings, user.actor, reason=data.reason)
+    except BusinessDateError as exc:
+        _refused(session, exc, 422)
     return {"reminders": len(r.reminders), "suspended": r.suspended, "retrieval_cases": r.retrieval_cases,
             "cleared": r.cleared}
 
@@ -322,14 +423,15 @@ def _case_call(session, fn, *args) -> RetrievalCasePublic:
     try:
         case = fn(session, *args)
     except (retrieval.RetrievalError, ValueError) as exc:
-        raise HTTPException(409, str(exc)) from None
+        _refused(session, exc)
     session.commit()
     return RetrievalCasePublic.model_validate(case)
 
 
 @router.post("/retrieval-cases/{case_id}/notice-sent", response_model=RetrievalCasePublic)
-def notice_sent(case_id: int, data: NoticeSent, session: SessionDep, user: BillingStaff):
-    return _case_call(session, retrieval.record_notice_sent, case_id, data.sent_at, data.channel, user.actor)
+def notice_sent(case_id: int, data: NoticeSent, session: SessionDep, settings: SettingsDep, user: BillingStaff):
+    return _case_call(session, retrieval.record_notice_sent, case_id, data.sent_at, data.channel, user.actor,
+                      data.reason, settings)
 
 
 @router.post("/retrieval-cases/{case_id}/visit", response_model=RetrievalCasePublic)

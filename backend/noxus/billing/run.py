@@ -1,8 +1,12 @@
-"""The monthly invoice run (Lago's "billing run"): for each contract and month, one invoice with
-the subscription in advance for the coming month, additional users in arrears for the past month,
-adjustments for punches that arrived after an earlier snapshot, and the set-up fee once.
+"""The monthly invoice run (Lago's "billing run"): for each contract and month, one **draft**
+invoice with the subscription in advance for the coming month, additional users in arrears for the
+past month, adjustments for punches that arrived after an earlier snapshot, and the set-up fee once.
+The clerk reviews the drafts and issues them (`issuing.issue_drafts`: number, issue date, PDF,
+e-mail); `issue=True` issues at once (the automatic issue of the daily job).
 
 Idempotent: the invoice's run_key "<contract>:<YYYY-MM>" is unique, a re-run creates nothing.
+`catch_up` runs every month of the catch-up window in order, so a day the job did not run (or
+failed) is invoiced by the next run.
 """
 
 import calendar
@@ -17,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, or_, select
 
 from noxus.billing import issuing
-from noxus.billing.invoices import Charge, create_draft, finalize
+from noxus.billing.invoices import Charge, create_draft
 from noxus.billing.models import (
     BillingProfile,
     Contract,
@@ -112,7 +116,8 @@ def _active_in(contract: Contract, start: date, end: date) -> bool:
     return contract.start_date <= end and (contract.end_date is None or contract.end_date >= start)
 
 
-def _usage(session: Session, contract: Contract, period: date, meter: Meter, lookback: int) -> list[Charge]:
+def _usage(session: Session, contract: Contract, period: date, meter: Meter, lookback: int,
+           snapshots: list[UsageSnapshot]) -> list[Charge]:
     """Additional users for the month before `period` (first snapshot), then adjustments for
     earlier snapshotted months whose count changed since (late punches)."""
     charges: list[Charge] = []
@@ -132,8 +137,10 @@ def _usage(session: Session, contract: Contract, period: date, meter: Meter, loo
         delta = additional - previous
         if last is not None and users == last.active_users:
             continue
-        session.add(UsageSnapshot(contract_id=contract.id, month=month, active_users=users,
-                                  billed_additional_users=additional))
+        snap = UsageSnapshot(contract_id=contract.id, month=month, active_users=users,
+                             billed_additional_users=additional)
+        session.add(snap)
+        snapshots.append(snap)
         if delta == 0:
             continue
         rate = vat_rate_bp(month)
@@ -153,8 +160,8 @@ def _usage(session: Session, contract: Contract, period: date, meter: Meter, loo
 
 
 def contract_charges(session: Session, contract: Contract, period: date, issue_date: date, meter: Meter,
-                     lookback: int) -> list[Charge]:
-    charges = _usage(session, contract, period, meter, lookback)
+                     lookback: int, snapshots: list[UsageSnapshot] | None = None) -> list[Charge]:
+    charges = _usage(session, contract, period, meter, lookback, snapshots if snapshots is not None else [])
     if contract.start_date <= month_end(period):
         charges = _subscription(session, contract, month_end(period)) + charges
         if not contract.setup_invoiced:
@@ -174,14 +181,17 @@ def _open_write_transaction(session: Session) -> None:
         session.execute(update(NumberSequence).where(false()).values(last_value=NumberSequence.last_value))
 
 
-def run_month(session: Session, period: date, settings: Settings, *, issue_date: date | None = None,
-              meter: Meter = hr_meter, finalize_invoices: bool = True, actor: str = "system",
+def run_month(session: Session, period: date, settings: Settings, *, today: date | None = None,
+              meter: Meter = hr_meter, issue: bool = False, actor: str = "system",
               commit_every: int = 200, customer_ids: list[int] | None = None,
               issue_documents: bool = True) -> RunResult:
-    """Invoice every contract for `period` (any day of the month). Commits as it goes; safe to
-    re-run and to run concurrently (the unique run_key decides)."""
+    """Draft an invoice for every contract for `period` (any day of the month). Commits as it goes;
+    safe to re-run and to run concurrently (the unique run_key decides). `issue`: issue each draft
+    at once, dated `today` (default: today in the company zone)."""
+    from noxus.billing.dates import company_today
+
     period = month_start(period)
-    issue_date = issue_date or period
+    today = today or company_today(settings)
     result = RunResult(period)
     horizon = add_months(period, -(settings.billing_usage_lookback_months + 1))
     q = select(Contract.id).where(Contract.start_date <= month_end(period),
@@ -206,22 +216,26 @@ def run_month(session: Session, period: date, settings: Settings, *, issue_date:
             continue
         try:
             with session.begin_nested():
-                charges = contract_charges(session, contract, period, issue_date, meter,
-                                           settings.billing_usage_lookback_months)
+                prior = (contract.billed_through, contract.setup_invoiced)
+                snapshots: list[UsageSnapshot] = []
+                charges = contract_charges(session, contract, period, today, meter,
+                                           settings.billing_usage_lookback_months, snapshots)
                 if not charges:
                     result.nothing_due += 1
                     session.add(contract)
                     continue
                 invoice = create_draft(session, customer_id=contract.customer_id, charges=charges,
-                                       issue_date=issue_date, payment_days=settings.billing_payment_days,
+                                       issue_date=today, payment_days=settings.billing_payment_days,
                                        language=profile.language, contract_id=contract.id, run_key=run_key,
                                        period=period, actor=actor)
+                invoice.prior_billed_through, invoice.consumed_setup = prior[0], not prior[1] and \
+                    contract.setup_invoiced
+                for snap in snapshots:
+                    snap.invoice_id = invoice.id
                 session.add(contract)
                 session.flush()
-                if finalize_invoices:
-                    finalize(session, invoice.id, iban=settings.billing_iban, actor=actor)
-                    if issue_documents:
-                        issuing.issue(session, invoice, settings, actor)
+                if issue:
+                    issuing.issue_draft(session, invoice.id, settings, today, actor, documents=issue_documents)
                 result.created.append(invoice.id)
         except IntegrityError:
             # another run created this contract's invoice for the period first
@@ -241,3 +255,21 @@ def run_month(session: Session, period: date, settings: Settings, *, issue_date:
     log.info("invoice run %s: %d created, %d existing, %d errors", period, len(result.created),
              result.existing, len(result.errors))
     return result
+
+
+def catch_up(session: Session, settings: Settings, *, today: date | None = None, meter: Meter = hr_meter,
+             actor: str = "system", issue_documents: bool = True) -> list[RunResult]:
+    """What the daily job runs: every month of the catch-up window up to today's, oldest first.
+    Months already invoiced cost one SELECT each; a month missed (host down, a failed run) is
+    invoiced now. Drafts are issued at once when `billing_auto_issue_days` is 0."""
+    from noxus.billing.dates import company_today
+
+    today = today or company_today(settings)
+    first = add_months(month_start(today), -max(0, settings.billing_catch_up_months))
+    results = []
+    month = first
+    while month <= today:
+        results.append(run_month(session, month, settings, today=today, meter=meter, actor=actor,
+                                 issue=settings.billing_auto_issue_days == 0, issue_documents=issue_documents))
+        month = add_months(month, 1)
+    return results

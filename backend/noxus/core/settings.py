@@ -87,7 +87,8 @@ class Settings(BaseSettings):
     backup_dir: str = "var/backups"
     backup_keep_days: int = 7
     # billing (docs/billing.md): the creditor printed on QR-bills and the dunning policy
-    billing_creditor_name: str = "NOXUS Informatique SA"
+    # The shipped values are placeholders: production refuses to start with them (billing/config.py).
+    billing_creditor_name: str = "NOXUS Informatique SàRL"
     billing_creditor_street: str = "Rue de la Gare"
     billing_creditor_house_num: str = "1"
     billing_creditor_postcode: str = "1003"
@@ -97,7 +98,13 @@ class Settings(BaseSettings):
     billing_vat_number: str = "CHE-123.456.789 TVA"
     # a QR-IBAN (IID 30000-31999) gives QRR references; a plain IBAN gives SCOR (ISO 11649)
     billing_iban: str = "CH4431999123000889012"
-    billing_payment_days: int = 10  # §7.1
+    billing_payment_days: int = 10  # §7.1, counted from the issue date
+    # the run makes drafts; the daily job issues drafts this many days after they were made
+    # (None: only the clerk issues them; 0: issued at once)
+    billing_auto_issue_days: int | None = None
+    billing_catch_up_months: int = 12  # months before today's the daily job checks for missing invoices
+    # True only for the demo and tests: accept the shipped placeholder creditor data
+    demo: bool = False
     billing_reminder_days: list[int] = [10, 20, 30]  # days after the due date, one per level
     billing_reminder_fee_centimes: int = 2000  # per reminder
     billing_late_interest_bp: int = 500  # per year (5 %; 1000 for the DSwiss terms)

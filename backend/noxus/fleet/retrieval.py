@@ -15,19 +15,21 @@ from noxus.fleet.status import change_status
 S = KioskStatus
 
 
-def kiosks_at_customer(session: Session, customer_id: int) -> list[Kiosk]:
-    """The customer's kiosks still on its premises (deployed or being retrieved)."""
-    return list(session.exec(
-        select(Kiosk).where(Kiosk.customer_id == customer_id,
+def kiosks_at_customer(session: Session, customer_id: int, kiosk_ids: list[str] | None = None) -> list[Kiosk]:
+    """The customer's kiosks still on its premises (deployed or being retrieved); only those of
+    `kiosk_ids` when given (the kiosks of one contract)."""
+    q = select(Kiosk).where(Kiosk.customer_id == customer_id,
                             Kiosk.status.in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]))
-        .order_by(Kiosk.id)))
+    if kiosk_ids is not None:
+        q = q.where(Kiosk.id.in_(kiosk_ids))
+    return list(session.exec(q.order_by(Kiosk.id)))
 
 
 def mark_retrieval_eligible(session: Session, customer_id: int, reason: str,
-                            actor: str = "billing") -> list[str]:
-    """Every deployed kiosk of the customer becomes retrieval eligible; returns their ids."""
+                            actor: str = "billing", kiosk_ids: list[str] | None = None) -> list[str]:
+    """Every deployed kiosk of the customer (or of `kiosk_ids`) becomes retrieval eligible; returns their ids."""
     flagged = []
-    for kiosk in kiosks_at_customer(session, customer_id):
+    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
         if kiosk.status == S.DEPLOYED:
             change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
         flagged.append(kiosk.id)
@@ -35,9 +37,9 @@ def mark_retrieval_eligible(session: Session, customer_id: int, reason: str,
 
 
 def schedule_retrieval(session: Session, customer_id: int, visit: datetime, reason: str,
-                       actor: str = "billing") -> list[str]:
+                       actor: str = "billing", kiosk_ids: list[str] | None = None) -> list[str]:
     done = []
-    for kiosk in kiosks_at_customer(session, customer_id):
+    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
         if kiosk.status == S.DEPLOYED:
             change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
         change_status(session, kiosk, S.RETRIEVAL_SCHEDULED, actor, scheduled_for=visit, reason=reason)
@@ -45,10 +47,11 @@ def schedule_retrieval(session: Session, customer_id: int, visit: datetime, reas
     return done
 
 
-def cancel_retrieval(session: Session, customer_id: int, reason: str, actor: str = "billing") -> list[str]:
+def cancel_retrieval(session: Session, customer_id: int, reason: str, actor: str = "billing",
+                     kiosk_ids: list[str] | None = None) -> list[str]:
     """The debt is paid: kiosks flagged or scheduled for retrieval go back to deployed."""
     restored = []
-    for kiosk in kiosks_at_customer(session, customer_id):
+    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
         if kiosk.status in (S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED):
             change_status(session, kiosk, S.DEPLOYED, actor, reason=reason)
             restored.append(kiosk.id)

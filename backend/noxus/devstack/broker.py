@@ -6,7 +6,6 @@ import shutil
 import socket
 import subprocess
 import time
-from typing import Self
 
 # Same durability settings as deploy/mosquitto/mosquitto.conf, on one port.
 CONF = """\
@@ -77,7 +76,7 @@ class Mosquitto:
         self.stop(kill)
         self.start()
 
-    def __enter__(self) -> Self:
+    def __enter__(self) -> "Mosquitto":
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -1,0 +1,165 @@
+"""Reviewing the drafts of a run before they are issued (as Lago and Odoo do): a preview of the
+totals per customer and for the whole run; editing a draft's lines; deleting a draft.
+
+Only a draft changes: an issued invoice is refused with a clear error (correct it with a credit
+note). Totals are recomputed the way `create_draft` computes them (VAT once per rate, rounding
+line to CHF 0.05). Deleting a draft of the run gives back what it consumed — the contract's
+`billed_through`, the set-up fee, the usage snapshots — so the next run (the daily catch-up
+included) drafts that contract's month again from the data of that day."""
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import delete
+from sqlmodel import Session, func, select
+
+from noxus.billing import audit
+from noxus.billing.invoices import InvoiceStateError
+from noxus.billing.models import Contract, Invoice, InvoiceLine, InvoiceStatus, LineKind, UsageSnapshot
+from noxus.billing.money import round_centimes, totals
+
+
+def _draft(session: Session, invoice_id: int, what: str) -> Invoice:
+    inv = session.get(Invoice, invoice_id)
+    if inv is None:
+        raise InvoiceStateError(f"invoice {invoice_id} does not exist")
+    if inv.status != InvoiceStatus.DRAFT:
+        raise InvoiceStateError(f"invoice {inv.number} is already issued ({inv.status}): it cannot be {what}; "
+                                "correct it with a credit note")
+    return inv
+
+
+def _recompute(session: Session, inv: Invoice) -> None:
+    lines = [ln for ln in session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+                                       .order_by(InvoiceLine.position)) if ln.kind != LineKind.ROUNDING]
+    session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
+                                              InvoiceLine.kind == LineKind.ROUNDING))
+    t = totals((ln.amount, ln.vat_rate_bp) for ln in lines)
+    for pos, ln in enumerate(lines, 1):
+        ln.position = pos
+        session.add(ln)
+    if t.rounding:
+        session.add(InvoiceLine(invoice_id=inv.id, position=len(lines) + 1, kind=LineKind.ROUNDING,
+                                description="Arrondi", quantity="1", unit_price=t.rounding, amount=t.rounding))
+    inv.subtotal, inv.vat_total, inv.rounding, inv.total = t.subtotal, t.vat_total, t.rounding, t.total
+    inv.vat_breakdown = [list(v) for v in t.vat]
+    session.add(inv)
+    session.flush()
+
+
+def parse_quantity(text: str) -> Decimal:
+    try:
+        q = Decimal(str(text).strip().replace(",", "."))
+    except InvalidOperation:
+        raise ValueError(f"quantity {text!r} is not a number") from None
+    if not q.is_finite() or q <= 0:
+        raise ValueError("the quantity must be more than 0")
+    return q
+
+
+def set_line(session: Session, invoice_id: int, *, position: int | None, description: str, quantity: str,
+             unit_price: int, vat_rate_bp: int | None = None, actor: str = "system") -> Invoice:
+    """Change a line of a draft (position) or add one (position None); amount = quantity × unit
+    price, rounded to the centime. A new line takes the VAT rate of the draft's first line."""
+    inv = _draft(session, invoice_id, "edited")
+    q = parse_quantity(quantity)
+    description = description.strip()
+    if not description:
+        raise ValueError("a line needs a description")
+    amount = round_centimes(q * unit_price)
+    if position is None:
+        first = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+                             .order_by(InvoiceLine.position)).first()
+        rate = vat_rate_bp if vat_rate_bp is not None else (first.vat_rate_bp if first else None)
+        n = session.exec(select(func.count()).select_from(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)).one()
+        session.add(InvoiceLine(invoice_id=inv.id, position=n + 1, kind="manual", description=description[:300],
+                                quantity=str(q), unit_price=unit_price, amount=amount, vat_rate_bp=rate))
+    else:
+        line = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
+                                                      InvoiceLine.position == position)).first()
+        if line is None or line.kind == LineKind.ROUNDING:
+            raise ValueError(f"draft {inv.id} has no line {position} to change")
+        line.description, line.quantity, line.unit_price, line.amount = description[:300], str(q), unit_price, amount
+        if vat_rate_bp is not None:
+            line.vat_rate_bp = vat_rate_bp
+        session.add(line)
+    session.flush()
+    _recompute(session, inv)
+    audit.record(session, "invoice.draft_edited", actor=actor, customer_id=inv.customer_id, invoice_id=inv.id,
+                 position=position, description=description[:120], quantity=str(q), unit_price=unit_price,
+                 total=inv.total)
+    return inv
+
+
+def remove_line(session: Session, invoice_id: int, position: int, actor: str = "system") -> Invoice:
+    inv = _draft(session, invoice_id, "edited")
+    line = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
+                                                  InvoiceLine.position == position)).first()
+    if line is None or line.kind == LineKind.ROUNDING:
+        raise ValueError(f"draft {inv.id} has no line {position} to remove")
+    session.delete(line)
+    session.flush()
+    _recompute(session, inv)
+    audit.record(session, "invoice.draft_edited", actor=actor, customer_id=inv.customer_id, invoice_id=inv.id,
+                 removed=line.description[:120], total=inv.total)
+    return inv
+
+
+def delete_draft(session: Session, invoice_id: int, actor: str = "system") -> None:
+    """Discard a draft; what it consumed goes back to its contract (see the module docstring)."""
+    inv = _draft(session, invoice_id, "deleted")
+    if inv.contract_id is not None and inv.run_key is not None:
+        later = session.exec(select(Invoice.id).where(Invoice.contract_id == inv.contract_id,
+                                                      Invoice.run_key.is_not(None), Invoice.period > inv.period)).first()
+        if later is not None:
+            raise InvoiceStateError(f"draft {inv.id} is not the contract's latest invoice of a run: "
+                                    "delete the later drafts first")
+        contract = session.get(Contract, inv.contract_id)
+        contract.billed_through = inv.prior_billed_through
+        if inv.consumed_setup:
+            contract.setup_invoiced = False
+        session.add(contract)
+    session.execute(delete(UsageSnapshot).where(UsageSnapshot.invoice_id == inv.id))
+    session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id))
+    audit.record(session, "invoice.draft_deleted", actor=actor, customer_id=inv.customer_id,
+                 total=inv.total, run_key=inv.run_key, draft_id=inv.id)
+    session.delete(inv)
+    session.flush()
+
+
+@dataclass
+class CustomerPreview:
+    customer_id: int
+    drafts: int = 0
+    subtotal: int = 0
+    vat_total: int = 0
+    total: int = 0
+
+
+@dataclass
+class Preview:
+    """Totals of the drafts waiting for review (of one run period, or all)."""
+
+    period: date | None
+    customers: list[CustomerPreview] = field(default_factory=list)
+    drafts: int = 0
+    subtotal: int = 0
+    vat_total: int = 0
+    total: int = 0
+
+
+def preview(session: Session, period: date | None = None) -> Preview:
+    q = (select(Invoice.customer_id, func.count(), func.sum(Invoice.subtotal), func.sum(Invoice.vat_total),
+                func.sum(Invoice.total))
+         .where(Invoice.status == InvoiceStatus.DRAFT).group_by(Invoice.customer_id).order_by(Invoice.customer_id))
+    if period is not None:
+        q = q.where(Invoice.period == period)
+    p = Preview(period)
+    for cid, n, sub, vat, tot in session.exec(q):
+        p.customers.append(CustomerPreview(cid, n, int(sub or 0), int(vat or 0), int(tot or 0)))
+        p.drafts += n
+        p.subtotal += int(sub or 0)
+        p.vat_total += int(vat or 0)
+        p.total += int(tot or 0)
+    return p
