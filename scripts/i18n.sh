@@ -24,7 +24,12 @@ path = sys.argv[1]
 with open(path, "rb") as f:
     cat = read_po(f, locale="en")
 for m in cat:
-    if m.id and not m.string:
+    if not m.id:
+        continue
+    if isinstance(m.id, tuple):
+        if not all(m.string):
+            m.string = m.id
+    elif not m.string:
         m.string = m.id
 with open(path, "wb") as f:
     write_po(f, cat, width=0, sort_output=True, omit_header=False)

@@ -55,7 +55,7 @@ def test_telemetry_endpoint_returns_the_history_oldest_first(client, staff, engi
     assert client.get("/api/v1/kiosks/K1").json()["online"] is False
 
 
-def test_overview_page_lists_kiosks_with_state_and_sparkline(client, staff, engine):
+def test_overview_page_lists_kiosks_with_one_connection_rule_and_charts_with_axes(client, staff, engine):
     now = utcnow()
     with Session(engine) as s:
         service.register(s, service.KioskCreate(id="K1", model="pico-w"))
@@ -63,9 +63,16 @@ def test_overview_page_lists_kiosks_with_state_and_sparkline(client, staff, engi
         for minute in (3, 2, 1):
             service.record_telemetry(s, "K1", {"fill": 0.85, "pending": minute}, now=now - timedelta(minutes=minute))
         s.commit()
-    page = client.get("/fleet").text
-    assert "K1" in page and "K2" in page and "<polyline" in page and "journal fill" in page
+    page = client.get("/fleet?lang=en").text
+    assert "K1" in page and "K2" in page and "journal fill" in page
     assert "1 online" in page
+    # charts carry axes, the value range and time labels, not a bare polyline
+    assert '<svg class="chart"' in page and ">100 %</text>" in page and ">0 %</text>" in page
+    assert "<title>Journal fill, last 24 h</title>" in page
+    # K2 sits in stock and never connected: grey "not in service", never red "offline"
+    assert 'conn conn-idle">not in service' in page and "conn-offline" not in page
+    home = client.get("/?lang=en").text
+    assert 'conn conn-idle">not in service' in home and "(2 stored)" not in home
     detail = client.get("/fleet/K1?lang=en").text
     assert "Status history" in detail and "registered" in detail and "journal_fill" in detail
 

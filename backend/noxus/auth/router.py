@@ -51,11 +51,11 @@ def _login_refused(result: accounts.LoginResult) -> HTTPException:
     if result.reason in ("rate_limited", "locked"):
         return HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            detail="too many failed log-ins; try again later"
+            detail=_("Too many failed log-ins: try again later.")
             + (" or ask an administrator to unlock the account" if result.reason == "locked" else ""),
             headers={"Retry-After": str(result.retry_after_s)},
         )
-    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail="wrong user name or password")
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=_("Wrong user name or password."))
 
 
 # --- web log-in ---------------------------------------------------------------------------------

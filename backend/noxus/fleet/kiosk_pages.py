@@ -15,15 +15,16 @@ from sqlmodel import Field, SQLModel, select
 
 from noxus.core.audit import record as audit
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import format_date, format_decimal, lazy_gettext
 from noxus.core.i18n import gettext as _
-from noxus.core.i18n import lazy_gettext
 from noxus.core.security import Principal, Role, StaffOnly, require_roles
 from noxus.core.types import utcnow
 from noxus.fleet import commands, deployments, monitor, service, telemetry
 from noxus.fleet import status as lifecycle
+from noxus.fleet.labels import CONNECTION_NAMES, STATUS_NAMES
 from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
-from noxus.fleet.pages import SPARK_H, SPARK_W, sparkline
 from noxus.tenancy.models import Customer, Site
+from noxus.web.charts import line_chart
 from noxus.web.errors import PageError
 from noxus.web.forms import validate_form
 from noxus.web.templating import templates
@@ -32,15 +33,6 @@ router = APIRouter(prefix="/fleet", include_in_schema=False)
 # who acts on kiosks: NOXUS administrators and technicians
 FleetOperator = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.TECHNICIAN))]
 
-STATUS_NAMES = {
-    KioskStatus.IN_STOCK: lazy_gettext("in stock"),
-    KioskStatus.DEPLOYED: lazy_gettext("deployed"),
-    KioskStatus.RETRIEVAL_ELIGIBLE: lazy_gettext("flagged for retrieval"),
-    KioskStatus.RETRIEVAL_SCHEDULED: lazy_gettext("retrieval scheduled"),
-    KioskStatus.RETRIEVED: lazy_gettext("retrieved"),
-    KioskStatus.BROKEN: lazy_gettext("broken"),
-    KioskStatus.LOST: lazy_gettext("lost"),
-}
 COMMAND_NAMES = {
     "reboot": lazy_gettext("Reboot"),
     "enroll": lazy_gettext("Enrollment mode (next tap enrolls a badge)"),
@@ -126,18 +118,21 @@ def _page(request: Request, session, settings, user: Principal, kiosk: Kiosk, st
     current = KioskStatus(kiosk.status)
     return templates.TemplateResponse(request, "fleet_kiosk.html", {
         "user": user, "csrf": user.csrf_token or "", "msg": str(msg) if msg else None,
-        "k": kiosk, "online": monitor.is_online(kiosk, now, settings), "zone": _zone(session, kiosk, settings),
+        "k": kiosk, "conn": monitor.connection(kiosk, now, settings), "connection_names": CONNECTION_NAMES,
+        "zone": _zone(session, kiosk, settings),
         "history": history, "alerts": service.list_alerts(session, kiosk.id, 50),
         "deployments": deployments.history(session, kiosk.id),
-        "fill_spark": sparkline([(p.at, p.fill) for p in points if p.fill is not None], 0.0, 1.0,
-                                SPARK_W * 4, SPARK_H * 2),
-        "pending_spark": sparkline([(p.at, float(p.pending)) for p in points if p.pending is not None],
-                                   0.0, None, SPARK_W * 4, SPARK_H * 2),
+        "fill_chart": line_chart([(p.at, p.fill) for p in points if p.fill is not None], y_max=1.0,
+                                 y_label=lambda v: f"{round(v * 100)} %", x_label=format_date,
+                                 title=_("Journal fill, last 7 days"), width=480, height=110),
+        "pending_chart": line_chart([(p.at, float(p.pending)) for p in points if p.pending is not None],
+                                    y_label=lambda v: format_decimal(v, 0), x_label=format_date,
+                                    title=_("Punches waiting on the kiosk, last 7 days"), width=480, height=110),
         "customers": _names(session, Customer, [kiosk.customer_id] + [e.customer_id for e in history]
                             + [d.customer_id for d in deployments.history(session, kiosk.id)]),
         "sites": _names(session, Site, [kiosk.site_id] + [e.site_id for e in history]
                         + [d.site_id for d in deployments.history(session, kiosk.id)]),
-        "samples": len(points), "w": SPARK_W * 4, "h": SPARK_H * 2,
+        "samples": len(points),
         "status_names": {s.value: str(n) for s, n in STATUS_NAMES.items()},
         "next_statuses": [(s.value, str(STATUS_NAMES[s])) for s in sorted(lifecycle.TRANSITIONS[current])],
         "site_options": _site_options(session), "command_names": {k: str(v) for k, v in COMMAND_NAMES.items()},

@@ -9,7 +9,7 @@ from sqlmodel import Session, or_, select
 
 from noxus.core.settings import Settings
 from noxus.fleet import telemetry
-from noxus.fleet.models import Kiosk, KioskAlert
+from noxus.fleet.models import Kiosk, KioskAlert, KioskStatus
 from noxus.fleet.status import AT_CUSTOMER
 
 CONDITIONS = ("offline", "journal_fill", "clock_skew", "low_flash", "firmware_mismatch",
@@ -58,6 +58,20 @@ def is_online(kiosk: Kiosk, now: datetime, settings: Settings) -> bool:
     """Birth seen and a heartbeat within fleet_offline_after_s."""
     return bool(kiosk.online and kiosk.last_seen
                 and kiosk.last_seen >= now - timedelta(seconds=settings.fleet_offline_after_s))
+
+
+# Statuses in which nobody expects the kiosk to be connected (grey, never red).
+NOT_IN_SERVICE = frozenset({KioskStatus.IN_STOCK, KioskStatus.RETRIEVED, KioskStatus.BROKEN, KioskStatus.LOST})
+
+
+def connection(kiosk: Kiosk, now: datetime, settings: Settings) -> str:
+    """The one rule every page shows: "online", "offline" (expected online, silent), "never"
+    (installed, never connected yet) or "idle" (in stock, retrieved, broken, lost: grey)."""
+    if is_online(kiosk, now, settings):
+        return "online"
+    if KioskStatus(kiosk.status) in NOT_IN_SERVICE:
+        return "idle"
+    return "offline" if kiosk.last_seen else "never"
 
 
 def check_firmware(session: Session, kiosk: Kiosk, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""Staff pages: the fleet overview (sortable table, sparklines). One kiosk's page and its actions:
+"""Staff pages: the fleet overview (sortable table, charts of the last 24 h). One kiosk's page and its actions:
 noxus.fleet.kiosk_pages."""
 
 from datetime import timedelta
@@ -9,26 +9,28 @@ from fastapi.responses import HTMLResponse
 from sqlmodel import select
 
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import format_decimal, format_time
+from noxus.core.i18n import gettext as _
 from noxus.core.security import StaffRule
 from noxus.core.types import utcnow
 from noxus.fleet import monitor, service, telemetry
+from noxus.fleet.labels import CONNECTION_NAMES, STATUS_NAMES
+from noxus.web.charts import line_chart
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/fleet", include_in_schema=False, dependencies=[StaffRule])
 
-SPARK_W, SPARK_H = 120, 24
+def _percent(v: float) -> str:
+    return f"{round(v * 100)} %"
 
 
-def sparkline(points: list[tuple], lo: float = 0.0, hi: float | None = None,
-              w: int = SPARK_W, h: int = SPARK_H) -> str:
-    """SVG polyline points for a small inline chart (no JavaScript, no CDN)."""
-    if len(points) < 2:
-        return ""
-    t0, t1 = points[0][0].timestamp(), points[-1][0].timestamp()
-    top = hi if hi is not None else max(v for _, v in points) or 1.0
-    span_t, span_v = (t1 - t0) or 1.0, (top - lo) or 1.0
-    return " ".join(f"{(t.timestamp() - t0) / span_t * w:.1f},"
-                    f"{h - (min(v, top) - lo) / span_v * h:.1f}" for t, v in points)
+def _charts(fills, pendings, kiosk_id: str) -> tuple:
+    """Journal fill (0–100 %) and punches waiting on the kiosk over the last 24 h."""
+    fill = line_chart(fills.get(kiosk_id, []), y_max=1.0, y_label=_percent, x_label=format_time,
+                      title=_("Journal fill, last 24 h"))
+    pending = line_chart(pendings.get(kiosk_id, []), y_label=lambda v: format_decimal(v, 0),
+                         x_label=format_time, title=_("Punches waiting on the kiosk, last 24 h"))
+    return fill, pending
 
 
 def _names(session, model, ids):
@@ -50,13 +52,16 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep):
     alerts: dict[str, list[str]] = {}
     for a in service.list_alerts(session, limit=1000, open_only=True):
         alerts.setdefault(a.kiosk_id, []).append(a.kind)
-    rows = [{"k": k, "online": monitor.is_online(k, now, settings),
-             "fill_spark": sparkline(fills.get(k.id, []), 0.0, 1.0),
-             "pending_spark": sparkline(pendings.get(k.id, [])),
-             "fill": (k.telemetry or {}).get("fill"), "pending": (k.telemetry or {}).get("pending"),
-             "alerts": sorted(set(alerts.get(k.id, [])))} for k in kiosks]
+    rows = []
+    for k in kiosks:
+        fill_chart, pending_chart = _charts(fills, pendings, k.id)
+        rows.append({"k": k, "conn": monitor.connection(k, now, settings),
+                     "fill_chart": fill_chart, "pending_chart": pending_chart,
+                     "fill": (k.telemetry or {}).get("fill"), "pending": (k.telemetry or {}).get("pending"),
+                     "alerts": sorted(set(alerts.get(k.id, [])))})
     return templates.TemplateResponse(request, "fleet_overview.html", {
         "rows": rows, "zone": ZoneInfo(settings.timezone),
         "customers": _names(session, Customer, [k.customer_id for k in kiosks]),
         "sites": _names(session, Site, [k.site_id for k in kiosks]),
-        "online": sum(r["online"] for r in rows), "w": SPARK_W, "h": SPARK_H})
+        "online": sum(r["conn"] == "online" for r in rows), "connection_names": CONNECTION_NAMES,
+        "status_names": STATUS_NAMES})
