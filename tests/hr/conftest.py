@@ -48,6 +48,17 @@ class World:
             self.s.flush()
         return e
 
+    def deploy(self, kiosk_id: str, customer, since=datetime(2020, 1, 1, tzinfo=UTC), until=None):
+        """The kiosk served `customer` over [since, until) (noxus.fleet.deployments)."""
+        from noxus.fleet.models import KioskDeployment
+
+        kiosk = self.s.get(Kiosk, kiosk_id) or Kiosk(id=kiosk_id)
+        if until is None:
+            kiosk.customer_id = customer.id
+        self.s.add(kiosk)
+        self.s.add(KioskDeployment(kiosk_id=kiosk_id, customer_id=customer.id, valid_from=since, valid_to=until))
+        self.s.flush()
+
     def punch(self, uid: str, ts: datetime | None, kiosk="K1", received_at=None, boot=None, uptime_ms=None):
         p = Punch(kiosk_id=kiosk, seq=next(_seq), badge_uid=uid, ts=ts, boot=boot, uptime_ms=uptime_ms,
                   received_at=received_at or ts or datetime.now(UTC))

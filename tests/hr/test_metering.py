@@ -42,9 +42,8 @@ def test_badge_mode_ignores_badges_ended_before_the_month(world, session):
 
 
 def test_punches_on_another_customers_kiosk_do_not_make_an_active_user(world, session):
-    from noxus.fleet.models import Kiosk
 
-    session.add(Kiosk(id="KB", customer_id=world.b.id))
+    world.deploy("KB", world.b)
     world.employee(uid="04A1")
     world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")
     session.commit()

@@ -203,10 +203,9 @@ def test_closed_month_keeps_its_totals_when_raw_punches_arrive_late(world, sessi
 
 
 def test_punch_on_another_customers_kiosk_is_not_attributed_and_unknown_is_per_tenant(world, session):
-    from noxus.fleet.models import Kiosk
 
-    session.add(Kiosk(id="KB", name="Beta entrance", customer_id=world.b.id))
-    session.add(Kiosk(id="KA", name="Alpha entrance", customer_id=world.a.id))
+    world.deploy("KB", world.b)
+    world.deploy("KA", world.a)
     anne = world.employee(uid="04A1")
     world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")   # A's UID tapped at B: not A's time
     world.punch("04A1", zh(2026, 3, 2, 17), kiosk="KB")

@@ -245,8 +245,7 @@ def test_closing_needs_the_checklist_acknowledged_and_stores_the_carried_balance
     contracts.set_opening(session, ALL, anne.id, OpeningBalanceSet(tracked_from=date(2026, 3, 1),
                                                                    overtime_minutes=12 * 60), "rh")
     world.punch("04A1", zh(2026, 3, 2, 8))  # no OUT: a missing_out exception
-    world.kiosk.customer_id = world.a.id  # deployed at Alpha: its unknown badges are Alpha's to assign
-    session.add(world.kiosk)
+    world.deploy("K1", world.a)  # deployed at Alpha: its unknown badges are Alpha's to assign
     world.punch("FFEE01", zh(2026, 3, 3, 8))  # a badge nobody has
     session.commit()
     checks, _ = periods.checklist(session, world.a.id, 2026, 3, S, now=NOW)

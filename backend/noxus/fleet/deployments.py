@@ -118,3 +118,18 @@ def _kiosk(session: Session, kiosk_id: str) -> Kiosk:
 def _open(session: Session, kiosk_id: str) -> KioskDeployment | None:
     return session.exec(select(KioskDeployment).where(
         KioskDeployment.kiosk_id == kiosk_id, KioskDeployment.valid_to.is_(None))).first()
+
+
+def serves_clause(kiosk_col, when, customer_id: int, or_nobody: bool = True):
+    """SQL: the kiosk in `kiosk_col` served `customer_id` at instant `when`, or
+    (with or_nobody) served nobody then (in stock: the badge's customer takes
+    it). For queries of other contexts that filter punches by tenancy."""
+    from sqlalchemy import and_, exists, not_
+
+    def covering(*extra):
+        d = KioskDeployment
+        return exists().where(d.kiosk_id == kiosk_col, d.valid_from <= when,
+                              or_(d.valid_to.is_(None), when < d.valid_to), *extra)
+
+    mine = covering(KioskDeployment.customer_id == customer_id)
+    return or_(mine, and_(not_(covering()))) if or_nobody else mine

@@ -7,20 +7,18 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from noxus.core.settings import Settings
-from noxus.fleet.models import Kiosk
 from noxus.hr.attendance import EffectivePunch, chain_start
 from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection
+from noxus.hr.placement import ESTIMATE_SLACK, WHEN, belongs, place, tenancy_clause  # noqa: F401
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Site
 
-ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
 LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))
 
-WHEN = func.coalesce(Punch.ts, Punch.received_at)
 
 
 def rules(settings: Settings) -> tuple[timedelta, timedelta]:
@@ -43,11 +41,9 @@ def employee_zone(session: Session, employee: Employee, settings: Settings,
 
 
 def kiosk_clause(customer_id: int):
-    """Punches on kiosks of this customer or not (yet) deployed to one."""
-    col = getattr(Kiosk, "customer_id", None)
-    if col is None:
-        return True
-    return Punch.kiosk_id.in_(select(Kiosk.id).where(or_(col.is_(None), col == customer_id)))
+    """SQL: punches on a kiosk that served this customer (or nobody) at the
+    punch's instant (noxus.hr.placement, noxus.fleet.deployments)."""
+    return tenancy_clause(customer_id)
 
 
 @dataclass(frozen=True)
@@ -59,6 +55,8 @@ class RawRow:
     uptime_ms: int | None
     received_at: datetime
     employee_id: int
+    at: datetime  # placed in time (noxus.hr.placement)
+    estimated: bool
 
 
 UID_CHUNK = 2000  # bound parameters per IN list
@@ -78,8 +76,9 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
     if not by_uid:
         return []
     # plain columns, not ORM objects: an export reads tens of thousands of rows
-    cols = (Punch.id, Punch.kiosk_id, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at, Punch.badge_uid)
-    base = select(*cols).where(Punch.kind == "punch", kiosk_clause(customer_id))
+    cols = (Punch.id, Punch.kiosk_id, Punch.epoch, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
+            Punch.badge_uid)
+    base = select(*cols).where(Punch.kind == "punch")
     if punch_ids:
         base = base.where(Punch.id.in_(list(punch_ids)))
     else:
@@ -89,27 +88,21 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
                               and_(Punch.ts.is_(None), Punch.received_at >= lo,
                                    Punch.received_at < hi + ESTIMATE_SLACK)))
     uids = sorted(by_uid)
-    out = []
+    found = []
     for i in range(0, len(uids), UID_CHUNK):
-        for r in session.execute(base.where(Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all():
-            when = r.ts or r.received_at
-            for start, end, emp in by_uid[r.badge_uid]:
-                if start <= when and (end is None or when < end):
-                    out.append(RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp))
-                    break
+        found += session.execute(base.where(Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all()
+    placed = place(session, found)
+    out = []
+    for r in found:
+        p = placed[r.id]
+        if not belongs(p, customer_id):
+            continue  # the kiosk served another customer then
+        for start, end, emp in by_uid[r.badge_uid]:
+            if start <= p.at and (end is None or p.at < end):
+                out.append(RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp,
+                                  p.at, p.estimated))
+                break
     return out
-
-
-def _estimate_anchors(session: Session, punches) -> dict[tuple[str, int], datetime]:
-    """For punches without clock time: boot start ~ min(received_at - uptime)
-    over the kiosk's punches of that boot, so every estimate is <= its arrival."""
-    keys = {(p.kiosk_id, p.boot) for p in punches if p.ts is None}
-    anchors = {}
-    for kiosk_id, boot in keys:
-        rows = session.exec(select(Punch.received_at, Punch.uptime_ms).where(
-            Punch.kiosk_id == kiosk_id, Punch.boot == boot, Punch.ts.is_(None))).all()
-        anchors[(kiosk_id, boot)] = min(r - timedelta(milliseconds=u or 0) for r, u in rows)
-    return anchors
 
 
 def load(session: Session, customer_id: int, employee_ids: list[int] | None, start: datetime, end: datetime,
@@ -161,15 +154,13 @@ def _load_window(session, customer_id, employee_ids, lo, hi, closed) -> dict[int
     extra = {c.punch_id for c in corrections if c.punch_id is not None and c.punch_id not in known}
     if extra:
         rows += _raw(session, customer_id, employee_ids, lo, hi, punch_ids=extra)
-    anchors = _estimate_anchors(session, rows)
     by_emp: dict[int, dict[str, EffectivePunch]] = defaultdict(dict)
     for p in rows:
         emp = p.employee_id
-        if p.ts is not None:
-            e = EffectivePunch(at=p.ts, punch_id=p.id, kiosk_id=p.kiosk_id, raw_at=p.ts)
+        if not p.estimated:
+            e = EffectivePunch(at=p.at, punch_id=p.id, kiosk_id=p.kiosk_id, raw_at=p.ts)
         else:
-            at = anchors[(p.kiosk_id, p.boot)] + timedelta(milliseconds=p.uptime_ms or 0)
-            e = EffectivePunch(at=at, punch_id=p.id, kiosk_id=p.kiosk_id, estimated=True)
+            e = EffectivePunch(at=p.at, punch_id=p.id, kiosk_id=p.kiosk_id, estimated=True)
         _freeze(e, p.received_at, closed)
         by_emp[emp][e.key] = e
     apply_corrections(by_emp, corrections)

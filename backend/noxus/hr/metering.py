@@ -7,12 +7,14 @@ Europe/Zurich calendar months (NOXUS invoices Swiss customers by their month).
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
-from noxus.hr.effective import kiosk_clause
 from noxus.hr.models import Badge
+from noxus.hr.placement import ESTIMATE_SLACK, belongs, place
 from noxus.ingest.models import Punch
+
+UID_CHUNK = 2000  # bound parameters per IN list
 
 METERING_ZONE = ZoneInfo("Europe/Zurich")
 MODES = ("punched", "badge")
@@ -31,9 +33,10 @@ def active_user_ids(session: Session, customer_id: int, year: int, month: int,
                     mode: str = "punched") -> set[int]:
     """Employees of `customer_id` counted as active users in the month.
 
-    mode "punched": at least one raw punch (kind "punch") in the month, on a
-    kiosk of this customer (or one not deployed to any customer yet), through
-    a badge valid at that instant; mode "badge": holding a badge that was
+    mode "punched": at least one raw punch (kind "punch") placed in the month
+    (noxus.hr.placement: the same instant timesheets use, estimates included)
+    on a kiosk that served this customer then (or nobody), through a badge
+    valid at that instant; mode "badge": holding a badge that was
     valid at some point of the month.
     """
     if mode not in MODES:
@@ -43,13 +46,32 @@ def active_user_ids(session: Session, customer_id: int, year: int, month: int,
                     or_(Badge.valid_to.is_(None), Badge.valid_to > start))
     if mode == "badge":
         return set(session.exec(select(Badge.employee_id).where(overlaps).distinct()).all())
-    # A punch with an estimated time (kiosk clock unset) counts by its arrival.
-    when = func.coalesce(Punch.ts, Punch.received_at)
-    stmt = (select(Badge.employee_id).distinct()
-            .join(Punch, Punch.badge_uid == Badge.uid)
-            .where(overlaps, Punch.kind == "punch", when >= start, when < end, kiosk_clause(customer_id),
-                   when >= Badge.valid_from, or_(Badge.valid_to.is_(None), when < Badge.valid_to)))
-    return set(session.exec(stmt).all())
+    by_uid: dict[str, list] = {}
+    for uid, emp, vf, vt in session.execute(select(Badge.uid, Badge.employee_id, Badge.valid_from,
+                                                   Badge.valid_to).where(overlaps)).all():
+        by_uid.setdefault(uid, []).append((vf, vt, emp))
+    uids = sorted(by_uid)
+    # Candidates in SQL (an estimate is never later than the arrival, and at
+    # most ESTIMATE_SLACK earlier), placed and filtered in Python.
+    window = or_(and_(Punch.ts >= start, Punch.ts < end),
+                 and_(Punch.ts.is_(None), Punch.received_at >= start, Punch.received_at < end + ESTIMATE_SLACK))
+    cols = (Punch.id, Punch.kiosk_id, Punch.epoch, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
+            Punch.badge_uid)
+    found = []
+    for i in range(0, len(uids), UID_CHUNK):
+        found += session.execute(select(*cols).where(Punch.kind == "punch", window,
+                                                     Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all()
+    placed = place(session, found)
+    active: set[int] = set()
+    for r in found:
+        p = placed[r.id]
+        if not (start <= p.at < end and belongs(p, customer_id)):
+            continue
+        for vf, vt, emp in by_uid[r.badge_uid]:
+            if vf <= p.at and (vt is None or p.at < vt):
+                active.add(emp)
+                break
+    return active
 
 
 def active_users(session: Session, customer_id: int, year: int, month: int, mode: str = "punched") -> int:

@@ -47,18 +47,26 @@ def _customer_punch_ids(session: Session, customer_id: int, cutoff: datetime | N
     on_badge = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, when >= Badge.valid_from,
                     or_(Badge.valid_to.is_(None), when < Badge.valid_to))
     q1 = select(Punch.id).join(Badge, on_badge)
-    clauses = [q1]
-    from noxus.fleet.models import Kiosk
+    # ... and every punch taken on a kiosk while it was deployed at the customer
+    # (noxus.fleet.deployments), not on the kiosks it has today.
+    from noxus.fleet.deployments import serves_clause
 
-    col = getattr(Kiosk, "customer_id", None)
-    if col is not None:
-        clauses.append(select(Punch.id).where(Punch.kiosk_id.in_(select(Kiosk.id).where(col == customer_id))))
+    served = serves_clause(Punch.kiosk_id, when, customer_id, or_nobody=False)
+    q2 = select(Punch.id).where(served, Punch.kiosk_id.in_(_deployed_kiosks(session, customer_id)))
+    clauses = [q1, q2]
     ids: set[int] = set()
     for q in clauses:
         if cutoff is not None:
             q = q.where(when < cutoff)
         ids.update(session.exec(q).all())
     return sorted(ids)
+
+
+def _deployed_kiosks(session: Session, customer_id: int) -> list[str]:
+    from noxus.fleet.deployments import KioskDeployment
+
+    return list(session.exec(select(KioskDeployment.kiosk_id).where(
+        KioskDeployment.customer_id == customer_id).distinct()).all())
 
 
 def delete_time_records(session: Session, customer_id: int, cutoff: datetime | None) -> dict[str, int]:

@@ -1,0 +1,77 @@
+"""Where and when a raw punch happened: the one placement of a punch in time
+and tenancy, used by timesheets (effective.py), metering, corrections and the
+privacy context, so HR and billing never disagree about a punch's month or
+customer.
+
+Time: the kiosk's UTC `ts`; for an estimated punch (kiosk clock unset) the
+boot start of its journal epoch and boot — the earliest `received_at -
+uptime_ms` over that boot's estimated punches, so no estimate is later than
+its arrival — plus its `uptime_ms`.
+Tenancy: the customer whose deployment of the kiosk covers that instant
+(noxus.fleet.deployments); a punch no deployment covers (kiosk in stock)
+belongs to whichever customer's badge read it."""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from noxus.fleet import deployments
+from noxus.ingest.models import Punch
+
+# SQL bound for a punch's instant: `ts`, else its arrival (an estimate is never later).
+WHEN = func.coalesce(Punch.ts, Punch.received_at)
+ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
+
+
+@dataclass(frozen=True)
+class Placed:
+    at: datetime
+    estimated: bool
+    customer_id: int | None  # None: no deployment covered the kiosk then
+    site_id: int | None
+
+
+def tenancy_clause(customer_id: int, when=WHEN):
+    """SQL prefilter: the punch's kiosk served this customer (or nobody) at `when`."""
+    return deployments.serves_clause(Punch.kiosk_id, when, customer_id)
+
+
+def anchors(session: Session, rows) -> dict[tuple[str, int, int], datetime]:
+    """Boot start per (kiosk, epoch, boot) of the estimated rows."""
+    keys = {(r.kiosk_id, getattr(r, "epoch", 0) or 0, r.boot) for r in rows if r.ts is None}
+    out = {}
+    for kiosk_id, epoch, boot in keys:
+        arrivals = session.exec(select(Punch.received_at, Punch.uptime_ms).where(
+            Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.boot == boot, Punch.ts.is_(None))).all()
+        out[(kiosk_id, epoch, boot)] = min(r - timedelta(milliseconds=u or 0) for r, u in arrivals)
+    return out
+
+
+def place(session: Session, rows) -> dict[int, Placed]:
+    """Placement of each row (anything with id, kiosk_id, epoch, ts, boot,
+    uptime_ms, received_at), by punch id."""
+    rows = list(rows)
+    boots = anchors(session, rows)
+    at: dict[int, tuple[datetime, bool]] = {}
+    for r in rows:
+        if r.ts is not None:
+            at[r.id] = (r.ts, False)
+        else:
+            start = boots[(r.kiosk_id, getattr(r, "epoch", 0) or 0, r.boot)]
+            at[r.id] = (start + timedelta(milliseconds=r.uptime_ms or 0), True)
+    if not at:
+        return {}
+    lo, hi = min(a for a, _ in at.values()), max(a for a, _ in at.values())
+    spans = deployments.intervals(session, {r.kiosk_id for r in rows}, lo, hi + timedelta(microseconds=1))
+    out = {}
+    for r in rows:
+        when, estimated = at[r.id]
+        d = deployments.customer_at(spans.get(r.kiosk_id, []), when)
+        out[r.id] = Placed(when, estimated, d.customer_id if d else None, d.site_id if d else None)
+    return out
+
+
+def belongs(p: Placed, customer_id: int) -> bool:
+    return p.customer_id is None or p.customer_id == customer_id
