@@ -19,7 +19,7 @@ import machine
 
 from firmware.core import fsutil
 from firmware.core.clock import Clock
-from firmware.core.fleet import crashlog
+from firmware.core.fleet import crashlog, integrity
 from firmware.core.fleet.config import ConfigStore
 from firmware.core.journal import Journal
 from firmware.core.kiosk import Kiosk
@@ -43,10 +43,15 @@ def build(cfg, wdt=True):
     badges = BadgeList("config/badges.bin")
     wifi = hw.Wifi(cfg["wifi"]["ssid"], cfg["wifi"].get("password"))
     port = hw.PicoPort(wifi, wdt=wdt)
+    fw_hash, changed = integrity.check()  # the files on flash, hashed now
+    gc.collect()
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm), hw.make_feedback(pm, clock), clock,
                   poll_ms=cfg.get("poll_ms", 50), config=config, badges=badges, port=port,
-                  firmware_hash=(fsutil.read(FIRMWARE_HASH_FILE, b"") or b"").decode().strip() or None)
+                  firmware_hash=fw_hash or (fsutil.read(FIRMWARE_HASH_FILE, b"") or b"").decode().strip() or None)
     kiosk.crash = crashlog.read(port.crash_path)
+    if changed:
+        kiosk.note(f"integrity: {len(changed)} installed files differ from noxus_manifest.json: "
+                   + " ".join(changed[:5]))
     return kiosk, wifi
 
 
