@@ -11,7 +11,7 @@ test-deps:
 
 ## Start broker, backend (http://127.0.0.1:8000) and three simulated MicroPython kiosks.
 run: venv
-	$(PY) -m noxus.cli demo
+	$(PY) -m devstack.demo
 
 ## The whole test suite.
 test: test-deps

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
-from noxus.devstack.broker import Mosquitto
+from devstack.broker import Mosquitto
 from noxus.ingest.models import Punch
 from sqlalchemy import func, select
 from sqlmodel import Session

@@ -21,8 +21,8 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests" / "firmware"
 sys.path[:0] = [str(REPO), str(TESTS), str(REPO / "backend")]
 
-from noxus.devstack.broker import Mosquitto  # noqa: E402
-from noxus.devstack.kiosks import micropython_exe, mpylib  # noqa: E402
+from devstack.broker import Mosquitto  # noqa: E402
+from devstack.kiosks import micropython_exe, mpylib  # noqa: E402
 
 OUT = REPO / "docs" / "benchmarks-firmware.md"
 

@@ -19,7 +19,7 @@ import tempfile
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
-from noxus.devstack.broker import Mosquitto
+from devstack.broker import Mosquitto
 from noxus.ingest.models import Punch
 from sqlmodel import Session, func, select
 

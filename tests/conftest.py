@@ -10,7 +10,7 @@ import noxus.migrations.registry  # noqa: F401  (every table: cross-context fore
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from noxus.devstack.broker import Mosquitto
+from devstack.broker import Mosquitto
 
 from tests.support import pg
 

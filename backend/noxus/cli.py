@@ -1,11 +1,6 @@
 """`noxus` — run and administer the backend."""
 
 import logging
-import pathlib
-import signal
-import subprocess
-import sys
-import time
 
 import typer
 from rich.console import Console
@@ -97,69 +92,6 @@ def ingest() -> None:
     worker = IngestWorker(settings, get_engine())
     worker.install_signal_handlers()
     worker.run()
-
-
-@app.command()
-def demo(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("var")) -> None:
-    """Everything on this machine: a private Mosquitto, the database, the API,
-    an ingest worker and simulated MicroPython kiosks tapping demo badges."""
-    import os
-
-    from noxus.core.migrate import upgrade
-    from noxus.devstack.broker import Mosquitto, wait_port
-    from noxus.devstack.kiosks import spawn, write_config
-
-    var = var.resolve()
-    broker = Mosquitto(var / "mosquitto").start()
-    env = {**os.environ, "NOXUS_MQTT_PORT": str(broker.port),
-           "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db"),
-           "NOXUS_COOKIE_SECURE": "false",  # plain http on 127.0.0.1
-           # obviously fake creditor data: billing refuses placeholders unless NOXUS_DEMO (billing/config.py)
-           "NOXUS_DEMO": "1", "NOXUS_BILLING_CREDITOR_NAME": "DEMO NoxusTime (not a real creditor) SàRL",
-           "NOXUS_BILLING_VAT_NUMBER": "CHE-000.000.000 MWST (DEMO)"}
-    os.environ.update(env)
-    get_settings.cache_clear()
-    upgrade(env["NOXUS_DATABASE_URL"])
-    from noxus.auth.demo import DEMO_PASSWORD, DEMO_USER, ensure_demo_admin
-
-    token_file = ensure_demo_admin(env["NOXUS_DATABASE_URL"], var)
-    procs: list[subprocess.Popen] = []
-    noxus = [sys.executable, "-m", "noxus.cli"]
-    for n in range(1, kiosks + 1):
-        subprocess.run([*noxus, "kiosk", "add", f"DEMO-{n}", "--name", f"Demo kiosk {n}"], env=env, check=True,
-                       stdout=subprocess.DEVNULL)
-    procs.append(subprocess.Popen([*noxus, "api", "--port", str(port)], env=env))
-    procs.append(subprocess.Popen([*noxus, "ingest"], env=env))
-    wait_port(port, 90)  # first start imports a lot; slow on a loaded machine
-    for n in range(1, kiosks + 1):
-        cfg = write_config(var / "kiosks" / f"DEMO-{n}", f"DEMO-{n}", broker.port, uids="demo",
-                           kiosk_no=n, poll_ms=50, gap_polls=40 + 20 * n, telemetry_ms=10000)
-        procs.append(spawn(cfg))
-    console.rule("[bold]NoxusTime demo running")
-    console.print(f"  web UI      http://127.0.0.1:{port}/\n  API docs    http://127.0.0.1:{port}/docs\n"
-                  f"  broker      mosquitto on 127.0.0.1:{broker.port} "
-                  f"(mosquitto_sub -p {broker.port} -t 'noxus/v1/#' -v)\n"
-                  f"  database    {env['NOXUS_DATABASE_URL']}\n"
-                  f"  log in      {DEMO_USER} / {DEMO_PASSWORD}   (API token in {token_file})\n"
-                  "  Ctrl-C stops everything.")
-    stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    try:
-        while not stop and all(p.poll() is None for p in procs):
-            time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGINT)
-        for p in procs:
-            try:
-                p.wait(10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        broker.stop()
-        console.print("stopped.")
 
 
 if __name__ == "__main__":

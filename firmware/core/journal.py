@@ -94,6 +94,7 @@ class Journal:
         self._cur = None  # open file of the current segment
         self._cur_count = 0
         self.dropped_torn = 0
+        self.rolls_on_tap = 0  # segments created by append: 0 when prepare() keeps ahead
         self._scratch = bytearray(REC_FIXED + 10 + REC_CRC)  # largest record
         # (segment, byte offset, seq): the record at that offset follows seq;
         # every record before it is <= seq. Valid while seq <= acked.
@@ -245,6 +246,7 @@ class Journal:
         rec = encode_record(seq, uid, time_ms, kind, estimated)
         try:
             if self._cur is None or self._cur_count >= self.seg_records:
+                self.rolls_on_tap += 1  # prepare() was not called since the last roll
                 self._roll(seq)
             self._cur.write(rec)
             fsutil.sync(self._cur)
@@ -261,6 +263,19 @@ class Journal:
         if estimated:
             return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
         return Punch(seq, uid_hex(uid), time_ms, kind)
+
+    def prepare(self):
+        """Create the segment the next punch goes to, off the tap path: the port calls
+        it at boot and the kiosk loop when no card is present, so a tap only appends
+        (creating a segment costs a state write, a file creation and a header sync,
+        which would push the first tap after a boot past its 150 ms budget).
+        -> True when a segment was created."""
+        if self._cur is not None and self._cur_count < self.seg_records:
+            return False
+        if self.pending() >= self.max_records:
+            return False  # full: the tap refuses anyway
+        self._roll(self.last_seq + 1)
+        return True
 
     def _abandon(self):
         f, self._cur = self._cur, None

@@ -56,6 +56,8 @@ class Kiosk:
         self._next_clock_check = ticks_ms()
         if config is not None:
             self._apply(config.current)
+        self._prepare = getattr(journal, "prepare", None)  # bound once: no allocation per call
+        self._prepare_journal()  # boot: the first tap must only append
         if link is not None:
             self.attach(link)
 
@@ -253,6 +255,8 @@ class Kiosk:
             # fill=None: a float would be a heap object on a Pico every second; the
             # screen needs only the 80 % flag.
             self.feedback.status(online, j.pending(), None, j.almost_full())
+            if self.presence.current is None:
+                self._prepare_journal()  # idle: the next segment before the tap needs it
             if jump or now_set != self._clock_was_set:
                 # A step or the first set: report at once so the backend can
                 # place estimated punches and flag the jump.
@@ -270,6 +274,13 @@ class Kiosk:
             reboot = getattr(port, "reboot", None) if port is not None else None
             if reboot is not None:
                 reboot()
+
+    def _prepare_journal(self):
+        if self._prepare is not None:
+            try:
+                self._prepare()
+            except OSError:
+                pass  # flash trouble: the tap path tries again and reports it
 
     def _publish_results(self):
         if not self._results or not self.link.up():

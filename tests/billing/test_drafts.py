@@ -242,7 +242,7 @@ def test_amounts_with_fractions_of_centimes_or_letters_are_refused(typed):
 def test_production_refuses_placeholder_creditor_data_naming_each_setting():
     shipped = billing_settings(billing_creditor_name="NOXUS Informatique SàRL", billing_creditor_street="Rue de la Gare",
                                billing_creditor_postcode="1003", billing_creditor_town="Lausanne",
-                               billing_vat_number="CHE-123.456.789 TVA", billing_iban="", demo=False)
+                               billing_vat_number="CHE-123.456.789 TVA", billing_iban="", billing_demo=False)
     found = config.problems(shipped)
     assert [p.split(" ")[0] for p in found] == ["NOXUS_BILLING_CREDITOR_NAME", "NOXUS_BILLING_CREDITOR_STREET",
                                                "NOXUS_BILLING_CREDITOR_POSTCODE", "NOXUS_BILLING_CREDITOR_TOWN",
@@ -250,7 +250,7 @@ def test_production_refuses_placeholder_creditor_data_naming_each_setting():
     assert "empty" in found[-1] and "placeholder" in found[0]
     with pytest.raises(SystemExit, match="refuses to start"):
         config.check(shipped)
-    assert config.problems(shipped.model_copy(update={"demo": True})) == []
+    assert config.problems(shipped.model_copy(update={"billing_demo": True})) == []
     assert config.problems(billing_settings()) == []  # the tests' own obviously fake values
 
 

@@ -12,7 +12,7 @@ import threading
 import time
 import urllib.request
 
-from noxus.devstack.broker import free_port
+from devstack.broker import free_port
 from noxus.fleet.models import KioskAlert
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from sqlmodel import Session, func, select

@@ -7,7 +7,7 @@ kiosk's journal is acked to its end. Every wait is on a condition."""
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from noxus.devstack.nats import NatsCluster
+from devstack.nats import NatsCluster
 from noxus.ingest.models import IngestCursor, Punch
 from sqlmodel import Session, func, select
 

@@ -14,8 +14,8 @@ from sqlmodel import Session, select
 
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from noxus.devstack.broker import Mosquitto
-from noxus.devstack.kiosks import spawn, write_config
+from devstack.broker import Mosquitto
+from devstack.kiosks import spawn, write_config
 from noxus.fleet.models import Kiosk
 
 

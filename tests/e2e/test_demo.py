@@ -2,6 +2,7 @@
 MicroPython kiosks whose punches show on the web page; Ctrl-C stops it all."""
 
 import os
+import pathlib
 import signal
 import subprocess
 import sys
@@ -10,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from noxus.devstack.broker import free_port
+from devstack.broker import free_port
 
 pytestmark = pytest.mark.slow
 
@@ -28,7 +29,8 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     var = tmp_path / "var"
     # Its own process group, so that whatever happens no child outlives the test.
-    proc = subprocess.Popen([sys.executable, "-m", "noxus.cli", "demo", "--port", str(port), "--var", str(var)],
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
+                            cwd=pathlib.Path(__file__).resolve().parents[2],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120
@@ -40,6 +42,8 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
         auth = {"Authorization": "Bearer " + (var / "demo-token.txt").read_text().strip()}
         page = httpx.get(f"http://127.0.0.1:{port}/", headers=auth).text
         assert "DEMO-1" in page and punches[0]["badge_uid"] in page
+        customers = httpx.get(f"http://127.0.0.1:{port}/customers", headers=auth).text
+        assert "Menuiserie du Léman" in customers and "Bäckerei Aare" in customers
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` does
         out, _ = proc.communicate(timeout=60)

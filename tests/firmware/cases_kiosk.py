@@ -180,6 +180,20 @@ def case_journal_full_refuses_with_memory_full_and_keeps_every_punch():
     eq(k.journal.pending(), 2)
 
 
+def case_first_tap_after_boot_and_every_later_one_only_append_to_a_prepared_segment():
+    """Segment creation (state write, file creation, header sync) happens at boot and
+    in idle polls, never on a tap's path: counted by the journal, no wall clock."""
+    k = make()[0]  # 8 records per segment
+    eq(len(k.journal._segments), 1)  # the boot prepared the first segment
+    from firmware.core.ticks import ticks_add, ticks_ms
+    base = ticks_ms()  # the loop's time base (the housekeeping schedule starts from it)
+    for i in range(20):  # 2.5 segments, a tap every 4 s with idle polls in between
+        tap(k, bytes((4, 7, 0, i)), ticks_add(base, i * 4000))
+        k.step(ticks_add(base, i * 4000 + 2000))  # an idle poll past the once-a-second housekeeping
+    eq(k.taps, 20)
+    eq(k.journal.rolls_on_tap, 0)  # segments created on the tap path
+
+
 def case_eighty_percent_raises_the_alert():
     k, src, rec = make(max_records=10)
     for i in range(7):

@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 
 import pytest
-from noxus.devstack.kiosks import micropython_exe
+from devstack.kiosks import micropython_exe
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -10,7 +10,7 @@ import time
 
 import pytest
 from mphelp import HERE, REPO, mp_env
-from noxus.devstack.kiosks import micropython_exe, mpylib
+from devstack.kiosks import micropython_exe, mpylib
 from stub_backend import StubBackend
 
 PICOSIM = HERE / "picosim"

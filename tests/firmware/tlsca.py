@@ -5,7 +5,7 @@ with a TLS listener beside its plain one (the stub backend stays on plain)."""
 import pathlib
 import subprocess
 
-from noxus.devstack.broker import Mosquitto, free_port, wait_port
+from devstack.broker import Mosquitto, free_port, wait_port
 
 EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
 

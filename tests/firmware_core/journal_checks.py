@@ -356,6 +356,31 @@ def check_segment_header_carries_the_boot_id(root):
     eq([h[4] | h[5] << 8 for h in heads], [1, 2], "boot ids")
 
 
+def check_prepared_segments_keep_file_creation_off_the_tap_path(root):
+    j = fresh(root)  # 4 records per segment
+    eq(j.prepare(), True, "boot creates the first segment")
+    names = segments(root)
+    fill(j, 4)
+    eq(segments(root), names, "the first taps only append")
+    eq(j.prepare(), True, "idle time creates the next segment once this one is full")
+    eq(j.prepare(), False, "and only once")
+    fill(j, 1)
+    eq(j.rolls_on_tap, 0, "segments created on the tap path")
+    j.close()
+    j = reopen(root)  # a reboot: the new boot's segment is prepared again, no seq reused
+    j.prepare()
+    fill(j, 2)
+    eq(j.rolls_on_tap, 0, "segments created on the tap path after the reboot")
+    eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5, 6, 7], "every punch once, in order")
+    j.ack(7)
+    j.close()
+    j = reopen(root)
+    j.prepare()
+    fill(j, 1)
+    eq(seqs(j.unacked(100)), [8], "after the ack")
+    j.close()
+
+
 CHECKS = [n for n in sorted(globals()) if n.startswith("check_")]
 
 

@@ -5,7 +5,7 @@ import pathlib
 import subprocess
 
 import pytest
-from noxus.devstack.kiosks import HEAP, REPO, micropython_exe, mpylib
+from devstack.kiosks import HEAP, REPO, micropython_exe, mpylib
 
 HERE = pathlib.Path(__file__).resolve().parent
 

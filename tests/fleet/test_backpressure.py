@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from noxus.devstack.broker import free_port
+from devstack.broker import free_port
 from noxus.fleet import service
 from noxus.fleet.models import KioskAlert, KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch

@@ -10,7 +10,7 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from noxus.devstack.broker import free_port, wait_port
+from devstack.broker import free_port, wait_port
 from paho.mqtt.enums import CallbackAPIVersion
 
 DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"

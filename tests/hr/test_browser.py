@@ -55,7 +55,7 @@ def server(tmp_path, sqlite_template):
     env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false"}
     proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "noxus.main:app", "--host", "127.0.0.1",
                              "--port", str(port), "--log-level", "warning"], env=env)
-    from noxus.devstack.broker import wait_port
+    from devstack.broker import wait_port
 
     try:
         wait_port(port, 30)

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 import pytest
-from noxus.devstack.broker import Mosquitto, free_port, wait_port
+from devstack.broker import Mosquitto, free_port, wait_port
 from noxus.fleet.enrollment_mqtt import PasswordFile
 
 

@@ -15,7 +15,7 @@ import sys
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from noxus.devstack.broker import free_port, wait_port
+from devstack.broker import free_port, wait_port
 from noxus.fleet.enrollment_mqtt import PasswordFile
 
 from tests.provisioning.conftest import AclMosquitto

@@ -14,7 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from noxus.core import tls
 from noxus.core.settings import Settings
-from noxus.devstack.broker import free_port
+from devstack.broker import free_port
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "firmware"))
 from tlsca import make_ca, tls_broker

@@ -12,7 +12,7 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from noxus.devstack.broker import free_port, wait_port
+from devstack.broker import free_port, wait_port
 
 from firmware.core import protocol
 

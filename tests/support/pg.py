@@ -21,7 +21,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 
-from noxus.devstack.broker import free_port, wait_port
+from devstack.broker import free_port, wait_port
 from sqlalchemy import create_engine, text
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -12,7 +12,7 @@ from contextlib import redirect_stdout
 
 import portable_cases
 import pytest
-from noxus.devstack.kiosks import mpylib
+from devstack.kiosks import mpylib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"

@@ -1,6 +1,6 @@
 """Production refuses to run billing with the creditor data NoxusTime ships as placeholders:
 invoices would be payable to a sample IBAN under a made-up VAT number. `problems()` names each
-setting to set; `NOXUS_DEMO=1` (the demo, the tests) accepts them."""
+setting to set; `NOXUS_BILLING_DEMO=1` (the demo, the tests) accepts them."""
 
 from noxus.core.settings import Settings
 
@@ -17,7 +17,7 @@ PLACEHOLDERS = {
 
 def problems(settings: Settings) -> list[str]:
     """One sentence per creditor setting that is empty or a shipped placeholder ([] when fine)."""
-    if settings.demo:
+    if settings.billing_demo:
         return []
     out = []
     for name, shipped in PLACEHOLDERS.items():
@@ -27,7 +27,7 @@ def problems(settings: Settings) -> list[str]:
             out.append(f"{env} is empty: set the creditor's real value before billing")
         elif value.replace(" ", "") in {s.replace(" ", "") for s in shipped}:
             out.append(f"{env} is the shipped placeholder {value!r}: set NOXUS' real value "
-                       "(or NOXUS_DEMO=1 for a demo)")
+                       "(or NOXUS_BILLING_DEMO=1 for a demo)")
     return out
 
 

@@ -104,7 +104,7 @@ class Settings(BaseSettings):
     billing_auto_issue_days: int | None = None
     billing_catch_up_months: int = 12  # months before today's the daily job checks for missing invoices
     # True only for the demo and tests: accept the shipped placeholder creditor data
-    demo: bool = False
+    billing_demo: bool = False
     billing_reminder_days: list[int] = [10, 20, 30]  # days after the due date, one per level
     billing_reminder_fee_centimes: int = 2000  # per reminder
     billing_late_interest_bp: int = 500  # per year (5 %; 1000 for the DSwiss terms)

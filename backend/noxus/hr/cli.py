@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-app = typer.Typer(help="HR: timesheet exports", no_args_is_help=True)
+app = typer.Typer(help="HR: timesheet and payroll exports, absences, month close", no_args_is_help=True)
 console = Console(stderr=True)
 
 
@@ -45,3 +45,103 @@ def export(
     path = out or pathlib.Path(f.filename)
     path.write_bytes(f.content)
     console.print(f"wrote {path} ({len(f.content)} bytes)")
+
+
+@app.command("payroll")
+def payroll(
+    customer: Annotated[int, typer.Option("--customer", "-c", help="customer id")],
+    year: Annotated[int, typer.Option("--year", help="e.g. 2026")],
+    month: Annotated[int, typer.Option("--month", help="1-12; leave out with --annual")] = 0,
+    annual: Annotated[bool, typer.Option("--annual", help="the annual summary instead of one month")] = False,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="xlsx or csv-excel")] = "xlsx",
+    out: Annotated[pathlib.Path | None, typer.Option("--out", "-o", help="file (default: the export's name)")] = None,
+    lang: Annotated[str, typer.Option("--lang", help="fr, de or en (XLSX headers)")] = "fr",
+) -> None:
+    """Payroll export of a month (a row per employee) or the annual summary (docs/exports.md)."""
+    from sqlmodel import Session
+
+    from noxus.core.db import get_engine
+    from noxus.core.settings import get_settings
+    from noxus.hr import payroll_service
+    from noxus.hr.errors import HRError
+
+    with Session(get_engine()) as session:
+        try:
+            f = payroll_service.build(session, customer, {"kind": "annual" if annual else "payroll", "year": year,
+                                                          "month": month, "format": fmt, "lang": lang},
+                                      get_settings())
+        except HRError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+    path = out or pathlib.Path(f.filename)
+    path.write_bytes(f.content)
+    console.print(f"wrote {path} ({len(f.content)} bytes)")
+
+
+@app.command("close")
+def close(
+    customer: Annotated[int, typer.Option("--customer", "-c", help="customer id")],
+    year: Annotated[int, typer.Option("--year")],
+    month: Annotated[int, typer.Option("--month")],
+    acknowledge: Annotated[bool, typer.Option("--acknowledge", help="close although the checklist has items")] = False,
+    actor: Annotated[str, typer.Option("--actor", help="who closes (audit log)")] = "cli",
+) -> None:
+    """Close an ended month: prints the checklist; with --acknowledge, closes and stores the balances."""
+    from sqlmodel import Session
+
+    from noxus.core.db import get_engine
+    from noxus.core.settings import get_settings
+    from noxus.hr import periods
+    from noxus.hr.errors import HRError
+
+    settings = get_settings()
+    with Session(get_engine()) as session:
+        try:
+            checks, _ = periods.checklist(session, customer, year, month, settings)
+            for c in checks:
+                console.print(f"{c.kind}\t{c.day or ''}\t{c.employee}\t{c.detail}")
+            periods.close_month(session, customer, year, month, actor, settings, acknowledged=acknowledge)
+            session.commit()
+        except HRError as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"{year}-{month:02d} closed")
+
+
+@app.command("absence")
+def absence(
+    employee: Annotated[int, typer.Option("--employee", "-e", help="employee id")],
+    kind: Annotated[str, typer.Option("--type", "-t", help="vacation, sick, accident, military, maternity, "
+                                      "training, paid_leave, unpaid_leave, overtime_comp")],
+    first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
+    last: Annotated[str | None, typer.Option("--to", help="last day (default: --from)")] = None,
+    portion: Annotated[str, typer.Option("--portion", help="day, am, pm or hours")] = "day",
+    minutes: Annotated[int, typer.Option("--minutes", help="with --portion hours: minutes per day")] = 0,
+    reason: Annotated[str, typer.Option("--reason")] = "",
+    actor: Annotated[str, typer.Option("--actor", help="who enters it (audit log)")] = "cli",
+) -> None:
+    """Enter an absence (same rules as the pages: no overlap, not in a closed month)."""
+    from sqlmodel import Session
+
+    from noxus.core.db import get_engine
+    from noxus.core.security import Scope
+    from noxus.hr import absences, employees
+    from noxus.hr.errors import HRError
+    from noxus.hr.schemas import AbsenceCreate
+
+    with Session(get_engine()) as session:
+        try:
+            emp = employees.get(session, Scope.everything(), employee)
+            kinds = {k.code: k for k in absences.ensure_kinds(session, emp.customer_id)}
+            if kind not in kinds:
+                raise HRError(f"unknown absence type {kind!r}: use one of {', '.join(kinds)}")
+            d1 = date.fromisoformat(first)
+            rec = absences.create(session, Scope.everything(), AbsenceCreate(
+                employee_id=emp.id, type_id=kinds[kind].id, first=d1, last=date.fromisoformat(last) if last else d1,
+                portion=portion, minutes=minutes, reason=reason), actor)
+            session.commit()
+            rec_id = rec.id
+        except (HRError, ValueError) as e:
+            console.print(f"[red]{e}[/red]")
+            raise typer.Exit(2) from None
+    console.print(f"absence {rec_id} saved")

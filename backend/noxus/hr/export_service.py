@@ -44,3 +44,11 @@ def build(session: Session, scope: Scope, customer_id: int | None, first: date, 
     who = emps[0].personnel_number if employee_ids and len(emps) == 1 else "all"
     content = exports.render(fmt, sheets, lang, customer.name if customer else "")
     return ExportFile(content, exports.filename(fmt, first, last, who), exports.FORMATS[fmt].media_type)
+
+
+def response(f: ExportFile):
+    """The one download response of every export route (API and pages)."""
+    from fastapi.responses import Response
+
+    return Response(f.content, media_type=f.media_type,
+                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})

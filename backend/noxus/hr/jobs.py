@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.hr.errors import NotFound
+from noxus.hr.errors import Conflict, NotFound
 from noxus.hr.models import ExportJob
 
 STALE = timedelta(hours=1)  # a job not finished after an hour lost its worker (process restarted)
@@ -31,6 +31,16 @@ def get(session: Session, customer_id: int, job_id: int) -> ExportJob:
     if job is None or job.customer_id != customer_id:
         raise NotFound(_("export %(id)s not found") % {"id": job_id})
     return job
+
+
+def file(job: ExportJob):
+    """The finished job's file, or a clear error while it runs or after it failed."""
+    from noxus.hr.export_service import ExportFile
+
+    if job.state != "done" or job.content is None:
+        raise Conflict(_("export %(id)s is not ready (%(state)s): wait for it to finish", id=job.id,
+                         state=state(job)))
+    return ExportFile(job.content, job.filename, job.media_type)
 
 
 def recent(session: Session, customer_id: int, limit: int = 10) -> list[ExportJob]:
@@ -57,11 +67,11 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
         s.commit()
 
         def progress(done: int, total: int) -> None:
-            with Session(engine) as p:
-                row = p.get(ExportJob, job_id)
-                row.done, row.total = done, total
-                p.add(row)
-                p.commit()
+            # the same session (one writer: SQLite allows no other); the build only reads
+            row = s.get(ExportJob, job_id)
+            row.done, row.total = done, total
+            s.add(row)
+            s.commit()
 
         try:
             f = payroll_service.build(s, job.customer_id, {**(job.params or {}), "kind": job.kind}, settings,

@@ -7,7 +7,7 @@
 # kiosk.json: {"kiosk_id": "K1", "journal_dir": "...",
 #   "broker": {"host": "127.0.0.1", "port": 1883, "tls": false, "username": null, "password": null},
 #   (or "tls": true, "ca_file": "...": see firmware/core/tls.py)
-#   "sim": {"taps": 500, "poll_ms": 5, "uids": "unique"|"demo", "kiosk_no": 1,
+#   "sim": {"taps": 500, "poll_ms": 5, "uids": "unique"|"demo"|["04A1B2C3", ...], "kiosk_no": 1,
 #           "offline_taps": 0, "exit_when_drained": true, "cooldown_ms": 3000}}
 
 import json
@@ -24,7 +24,14 @@ DEMO_BADGES = (b"\x04\xA1\xB2\xC3", b"\x04\x11\x22\x33", b"\x04\x55\x66\x77",
 
 
 def tap_plan(sim):
-    if sim.get("uids", "unique") == "unique":
+    uids = sim.get("uids", "unique")
+    if isinstance(uids, list):  # the demo: these badges (hex UIDs), in turn
+        n = 0
+        while sim.get("taps") is None or n < sim["taps"]:
+            yield bytes.fromhex(uids[n % len(uids)])
+            n += 1
+        return
+    if uids == "unique":
         start = sim.get("start_n", 0)
         for n in range(start, start + sim.get("taps", 0)):
             yield unique_uid(sim.get("kiosk_no", 1), n)

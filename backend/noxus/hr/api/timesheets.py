@@ -5,6 +5,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import current_language, normalise
 from noxus.core.security import HRReader, TenantScope
 from noxus.hr import employees, export_service, timesheets
 from noxus.hr.api.common import http_errors
@@ -40,10 +41,9 @@ def list_exceptions(first: date, last: date, session: SessionDep, settings: Sett
             responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}})
 def export_timesheets(first: date, last: date, session: SessionDep, settings: SettingsDep, scope: TenantScope,
                       user: HRReader, format: str = "csv", customer_id: int | None = None,
-                      employee_id: Annotated[list[int] | None, Query()] = None, lang: str = "fr"):
+                      employee_id: Annotated[list[int] | None, Query()] = None, lang: str = ""):
     """Timesheets as csv, csv-excel (';' and BOM), xlsx or pdf; columns in docs/exports.md."""
     with http_errors():
         f = export_service.build(session, scope, customer_id, first, last, format, employee_id,
-                                 "en" if lang == "en" else "fr", settings)
-    return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
+                                 normalise(lang) or current_language(), settings)
+    return export_service.response(f)

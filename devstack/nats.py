@@ -17,7 +17,7 @@ import time
 import urllib.request
 from typing import Self
 
-from noxus.devstack.broker import free_port, wait_port
+from devstack.broker import free_port, wait_port
 
 CONF = """\
 server_name: {name}

@@ -6,6 +6,7 @@ import shutil
 import socket
 import subprocess
 import time
+from typing import Self
 
 # Same durability settings as deploy/mosquitto/mosquitto.conf, on one port.
 CONF = """\
@@ -76,7 +77,7 @@ class Mosquitto:
         self.stop(kill)
         self.start()
 
-    def __enter__(self) -> "Mosquitto":
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
