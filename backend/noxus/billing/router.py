@@ -58,6 +58,7 @@ from noxus.billing.state import standing
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
 from noxus.core.types import utcnow
+from noxus.web.download import content_disposition
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
 
@@ -305,7 +306,8 @@ def invoice_pdf(invoice_id: int, session: SessionDep, settings: SettingsDep, sco
                                               Document.kind.in_(["invoice", "credit_note"]))).first()
     pdf = doc.pdf if doc else issuing.render_invoice(session, inv, settings)
     return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="{inv.kind}-{inv.number}.pdf"'})
+                    headers={"Content-Disposition": content_disposition(
+                        f"{inv.kind}-{inv.number}.pdf", "inline")})
 
 
 @router.get("/invoices/{invoice_id}/qrbill.svg", response_class=Response)

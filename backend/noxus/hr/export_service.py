@@ -10,6 +10,7 @@ from noxus.core.settings import Settings
 from noxus.hr import employees, exports, timesheets
 from noxus.hr.errors import HRError, NotFound
 from noxus.tenancy.models import Customer
+from noxus.web.download import content_disposition
 
 
 @dataclass
@@ -51,4 +52,4 @@ def response(f: ExportFile):
     from fastapi.responses import Response
 
     return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
+                    headers={"Content-Disposition": content_disposition(f.filename)})

@@ -20,6 +20,7 @@ from noxus.hr.models import Employee
 from noxus.hr.schemas import BadgeAssign, CorrectionCreate, EmployeeCreate
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer
+from noxus.web.download import content_disposition
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/hr", include_in_schema=False)
@@ -330,4 +331,4 @@ def exports_download(request: Request, session: SessionDep, settings: SettingsDe
     except HRError as e:
         raise HTTPException(e.status_code, str(e)) from None
     return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": f'attachment; filename="{f.filename}"'})
+                    headers={"Content-Disposition": content_disposition(f.filename)})

@@ -23,6 +23,7 @@ from noxus.privacy.models import (
 )
 from noxus.privacy.retention import policy_for
 from noxus.tenancy.models import Customer
+from noxus.web.download import content_disposition
 
 router = APIRouter(tags=["privacy"])
 
@@ -93,7 +94,7 @@ def export_employee(employee_id: int, session: SessionDep, scope: TenantScope, u
     content = subject.export(session, emp, user.actor)
     session.commit()
     return Response(content, media_type="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="employee-{emp.id}-export.zip"'})
+        "Content-Disposition": content_disposition(f"employee-{emp.id}-export.zip")})
 
 
 class ErasureRequest(SQLModel):
