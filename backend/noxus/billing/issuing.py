@@ -35,6 +35,7 @@ def profile_of(session: Session, customer_id: int) -> BillingProfile:
 
 def render_invoice(session: Session, invoice: Invoice, settings: Settings) -> bytes:
     credited = session.get(Invoice, invoice.credited_invoice_id) if invoice.credited_invoice_id else None
+    assert invoice.id is not None, "a stored invoice"
     return documents.invoice_pdf(invoice, lines_of(session, invoice.id), profile_of(session, invoice.customer_id),
                                  settings, credited_number=credited.number if credited else None)
 

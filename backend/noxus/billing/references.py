@@ -28,6 +28,7 @@ def scor(customer_id: int, invoice_id: int) -> str:
 
 
 def reference_for(invoice: Invoice, iban: str) -> str:
+    assert invoice.id is not None, "a stored invoice"
     return (qrr if is_qr_iban(iban) else scor)(invoice.customer_id, invoice.id)
 
 

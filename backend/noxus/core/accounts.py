@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.passwords import hash_password, verify_password
 from noxus.core.principal import CUSTOMER_ROLES, Principal, Role
@@ -168,6 +168,7 @@ def unlock(session: Session, user: User) -> None:
 
 def create_token(session: Session, user: User, name: str = "", days: int | None = 90) -> tuple[ApiToken, str]:
     """Returns the row and the secret, which is shown once and never stored."""
+    assert user.id is not None, "a stored user"
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id,
@@ -191,7 +192,7 @@ def principal_from_token(session: Session, raw: str) -> Principal | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     row = session.exec(
-        select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(ApiToken.token_hash == _sha256(raw))
+        select(ApiToken, User).join(User, col(User.id) == ApiToken.user_id).where(ApiToken.token_hash == _sha256(raw))
     ).first()
     if row is None:
         return None
@@ -212,6 +213,7 @@ def principal_from_token(session: Session, raw: str) -> Principal | None:
 
 
 def create_web_session(session: Session, user: User, settings: Settings, ip: str = "") -> tuple[WebSession, str]:
+    assert user.id is not None, "a stored user"
     raw = secrets.token_urlsafe(32)
     ws = WebSession(
         user_id=user.id,
@@ -230,7 +232,7 @@ def find_web_session(session: Session, raw: str) -> tuple[WebSession, User] | No
         return None
     row = session.exec(
         select(WebSession, User)
-        .join(User, User.id == WebSession.user_id)
+        .join(User, col(User.id) == WebSession.user_id)
         .where(WebSession.session_hash == _sha256(raw))
     ).first()
     if row is None:

@@ -73,7 +73,8 @@ async def get_principal(request: Request, session: SessionDep) -> Principal:
             if sent is None and request.headers.get("content-type", "").startswith(
                 ("application/x-www-form-urlencoded", "multipart/form-data")
             ):
-                sent = (await request.form()).get(CSRF_FORM_FIELD)
+                field = (await request.form()).get(CSRF_FORM_FIELD)
+                sent = field if isinstance(field, str) else None  # a file upload is no token
             if not accounts.csrf_matches(principal, sent):
                 raise HTTPException(
                     status.HTTP_403_FORBIDDEN, detail="CSRF token missing or wrong; reload the page"

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
 from noxus.core.deps import SessionDep
 from noxus.core.security import TechStaff
@@ -21,7 +21,7 @@ def claims_page(request: Request, session: SessionDep, user: TechStaff, msg: str
 
     customers = {c.id: c.name for c in session.exec(select(Customer))}
     sites = [(s.id, f"{customers.get(s.customer_id, '?')} — {s.name}")
-             for s in session.exec(select(Site).order_by(Site.customer_id, Site.name))]
+             for s in session.exec(select(Site).order_by(col(Site.customer_id), col(Site.name)))]
     return templates.TemplateResponse(request, "enrollment_claims.html", {
         "claims": svc.list_claims(session), "sites": sites, "csrf": user.csrf_token or "",
         "msg": msg, "err": err})

@@ -3,7 +3,7 @@ between them, written down in one place. Every change is an audited event."""
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.types import utcnow
 from noxus.fleet import deployments
@@ -93,4 +93,4 @@ def record_initial(session: Session, kiosk: Kiosk, actor: str) -> None:
 
 def history(session: Session, kiosk_id: str) -> list[KioskStatusEvent]:
     return list(session.exec(select(KioskStatusEvent).where(KioskStatusEvent.kiosk_id == kiosk_id)
-                             .order_by(KioskStatusEvent.at, KioskStatusEvent.id)))
+                             .order_by(col(KioskStatusEvent.at), col(KioskStatusEvent.id))))

@@ -89,7 +89,7 @@ class IngestWorker:
         return group
 
     def _commit(self, group: list[tuple[mqtt.MQTTMessage, float]]) -> Outcome:
-        incoming = [Incoming(m.topic, m.payload) for m, _ in group]
+        incoming = [Incoming(m.topic, bytes(m.payload)) for m, _ in group]
         delay = RETRY_MIN_S
         while True:
             try:

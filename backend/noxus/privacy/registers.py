@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core import audit
 from noxus.core.security import Principal, Scope
@@ -72,7 +72,7 @@ def get_dsr(session: Session, scope: Scope, dsr_id: int) -> DataSubjectRequest:
 def list_dsr(session: Session, scope: Scope, open_only: bool = False) -> list[DataSubjectRequest]:
     stmt = scope.where(select(DataSubjectRequest), DataSubjectRequest.customer_id)
     if open_only:
-        stmt = stmt.where(DataSubjectRequest.status.not_in(DSR_CLOSED))
+        stmt = stmt.where(col(DataSubjectRequest.status).not_in(DSR_CLOSED))
     return list(session.exec(stmt.order_by(DataSubjectRequest.deadline_at)).all())
 
 
