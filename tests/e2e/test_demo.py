@@ -33,7 +33,7 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
                             cwd=pathlib.Path(__file__).resolve().parents[2],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # a safety net: the loop ends when all three punched
         punches: list[dict] = []
         while time.monotonic() < deadline and len({p["kiosk_id"] for p in punches}) < 3:
             time.sleep(1)
@@ -46,7 +46,8 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
         assert "Menuiserie du Léman" in customers and "Bäckerei Aare" in customers
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` does
-        out, _ = proc.communicate(timeout=60)
+        # the demo gives each of its processes 10 s to stop: generous on a loaded machine
+        out, _ = proc.communicate(timeout=180)
         assert proc.returncode == 0, out
         assert "stopped." in out
         with pytest.raises(httpx.HTTPError):
