@@ -15,9 +15,13 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
-pytestmark = pytest.mark.skipif(shutil.which("mosquitto_passwd") is None and
-                                not pathlib.Path("/usr/bin/mosquitto_passwd").exists(),
-                                reason="mosquitto_passwd not installed")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _mosquitto_passwd_installed():
+    # installable, so a failure that says how, never a skip (docs/testing.md, "Skips")
+    assert shutil.which("mosquitto_passwd") or pathlib.Path("/usr/bin/mosquitto_passwd").exists(), \
+        "mosquitto_passwd is not installed: apt-get install mosquitto (make test-deps does it)"
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 import pytest
 from noxus.core.db import make_engine
+from playwright import sync_api
 from sqlmodel import Session
 
 from .conftest import World, zh
@@ -20,9 +21,13 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-net
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 PASSWORD = "correct horse battery staple"
 
-sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed "
-                                "(apt-get install chromium; make test-deps does it)")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _chromium_installed():
+    # installable, so a failure that says how, never a skip (docs/testing.md, "Skips")
+    assert os.path.exists(CHROMIUM), "Debian's chromium is not installed: apt-get install chromium " \
+                                     "(make test-deps does it)"
 
 
 def _free_port() -> int:
