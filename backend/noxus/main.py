@@ -15,11 +15,13 @@ from noxus.billing import customer_accounts
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
 from noxus.core import i18n
+from noxus.fleet import commands as fleet_commands
 from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
 from noxus.fleet.kiosk_pages import router as kiosk_pages
 from noxus.fleet.pages import router as fleet_pages
 from noxus.fleet.router import router as fleet_router
+from noxus.hr import kiosk_badges
 from noxus.hr.api.routes import router as hr_router
 from noxus.hr.pages import router as hr_pages
 from noxus.ingest.router import router as ingest_router
@@ -40,6 +42,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
     i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
     tenancy.account_provider = customer_accounts.summaries  # tenancy knows no billing: billing tells it
+    fleet_commands.badge_names_provider = kiosk_badges.badge_names  # fleet knows no HR tables: HR tells it
     auth_web.install(app)
     static = pathlib.Path(__file__).parent / "web" / "static"
     app.mount("/static", StaticFiles(directory=static), name="static")

@@ -146,3 +146,30 @@ def test_billing_staff_read_the_kiosk_page_but_cannot_act(app, engine):
     assert 'id="status-form"' not in page_html
     assert c.post("/fleet/K-9/status", data={"status": "broken", "confirmed": "yes"}).status_code == 403
     app.dependency_overrides.pop(get_settings, None)
+
+
+def test_a_pushed_config_carries_the_first_names_of_the_customers_current_badges(app, engine, site):
+    from datetime import UTC, date, datetime
+
+    from noxus.fleet import commands
+    from noxus.hr.models import Badge, Employee
+
+    customer_id, site_id = site
+    with Session(engine) as s:
+        emp = Employee(customer_id=customer_id, first_name="Zoë", last_name="Favre", personnel_number="1",
+                       active_from=date(2026, 1, 1))
+        old = Employee(customer_id=customer_id, first_name="Max", last_name="Alt", personnel_number="2",
+                       active_from=date(2026, 1, 1))
+        s.add_all([emp, old])
+        s.flush()
+        s.add(Badge(customer_id=customer_id, uid="04112233445566", employee_id=emp.id,
+                    valid_from=datetime(2026, 1, 1, tzinfo=UTC)))
+        s.add(Badge(customer_id=customer_id, uid="04AABBCC", employee_id=old.id, state="lost",
+                    valid_from=datetime(2026, 1, 1, tzinfo=UTC), valid_to=datetime(2026, 2, 1, tzinfo=UTC)))
+        kiosk = Kiosk(id="K-10", customer_id=customer_id, site_id=site_id, status="deployed")
+        s.add(kiosk)
+        s.commit()
+        config = commands.build_config(s, kiosk, "Europe/Zurich", datetime(2026, 3, 1, tzinfo=UTC))
+    assert config["badges"] == {"04112233445566": "Zoë"}
+    # DST starts on 29 March 2026 at 01:00 UTC: +60 minutes now, +120 from then
+    assert config["tz"] == {"offset_min": 60, "next": [int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 120]}
