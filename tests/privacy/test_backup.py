@@ -4,6 +4,7 @@ than 7 days."""
 import contextlib
 from datetime import UTC, date, datetime
 
+import pytest
 from noxus.core import audit
 from noxus.core.db import make_engine
 from noxus.hr.models import Employee
@@ -58,3 +59,51 @@ def test_rotation_deletes_backups_older_than_7_days(tmp_path):
     assert sorted(p.name for p in gone) == ["noxus-20261117T020000Z.sqlite3", "noxus-20261118T030000Z.sqlite3"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "notes.txt", "noxus-20261118T040000Z.sqlite3", "noxus-20261124T030000Z.sqlite3"]
+
+
+def _sqlite_backup(tmp_path):
+    src = tmp_path / "src.db"
+    url = f"sqlite:///{src}"
+    from noxus.core.migrate import upgrade
+
+    upgrade(url)
+    e = make_engine(url)
+    with Session(e) as s:
+        for i in range(300):
+            s.add(Customer(name=f"Customer {i} " + "x" * 150))
+        s.commit()
+    e.dispose()
+    return backup.backup(url, tmp_path / "backups")
+
+
+def test_restore_refuses_a_backup_corrupted_in_the_middle_and_leaves_nothing(tmp_path):
+    good = _sqlite_backup(tmp_path)
+    data = bytearray(good.read_bytes())
+    page = 4096
+    for i in range(3 * page, len(data) - page, page):  # scribble over every page's b-tree header
+        data[i:i + 16] = b"\xff" * 16
+    bad = good.with_name("noxus-20260101T000000Z.sqlite3")
+    bad.write_bytes(bytes(data))
+    target = tmp_path / "restored.db"
+    with pytest.raises(backup.BackupError, match="corrupt"):
+        backup.restore(bad, f"sqlite:///{target}")
+    assert not target.exists() and not target.with_suffix(".restoring").exists()
+
+
+def test_restore_refuses_a_file_that_is_not_a_database(tmp_path):
+    bad = tmp_path / "noxus-20260101T000000Z.sqlite3"
+    bad.write_bytes(b"not a database at all" * 100)
+    target = tmp_path / "restored.db"
+    with pytest.raises(backup.BackupError, match="corrupt"):
+        backup.restore(bad, f"sqlite:///{target}")
+    assert not target.exists()
+
+
+def test_a_sound_sqlite_backup_still_restores(tmp_path):
+    good = _sqlite_backup(tmp_path)
+    target = tmp_path / "restored.db"
+    backup.restore(good, f"sqlite:///{target}")
+    e = make_engine(f"sqlite:///{target}")
+    with Session(e) as s:
+        assert len(s.exec(select(Customer)).all()) == 300
+    e.dispose()

@@ -85,6 +85,19 @@ def rotate(out_dir: pathlib.Path, keep_days: int, now: datetime | None = None) -
     return gone
 
 
+def _integrity(db: pathlib.Path) -> str:
+    """'' when SQLite's integrity check passes, else what it found."""
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            rows = [r[0] for r in con.execute("PRAGMA integrity_check").fetchall()]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        return str(e)
+    return "" if rows == ["ok"] else "; ".join(rows[:3])
+
+
 def restore(path: pathlib.Path, url: str) -> None:
     """Restore into `url`, which should be a fresh (empty) database."""
     if not path.exists():
@@ -98,7 +111,10 @@ def restore(path: pathlib.Path, url: str) -> None:
             raise BackupError(f"{target} exists: restore into a new file, then swap it in")
         tmp = target.with_suffix(".restoring")
         shutil.copyfile(path, tmp)
-        sqlite3.connect(tmp).execute("PRAGMA integrity_check").fetchall()
+        problems = _integrity(tmp)
+        if problems:
+            tmp.unlink(missing_ok=True)
+            raise BackupError(f"{path} is corrupt, nothing restored ({problems}): take an older backup")
         tmp.rename(target)
     elif path.suffix == ".pgdump":
         if not url.startswith("postgresql"):
