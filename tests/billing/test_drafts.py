@@ -296,3 +296,25 @@ def test_the_draft_form_keeps_what_was_typed_with_a_message_per_field(noxus_app,
                                    headers={"accept-language": "en"})
     assert r.status_code == 422 and 'value="4.5.0"' in r.text and 'value="Formation"' in r.text
     assert "Enter an amount in CHF" in r.text
+
+
+def test_a_german_speaking_customers_invoice_reminder_and_notice_are_german(session, books, meter, settings):
+    import pypdfium2
+    from noxus.billing.models import Document
+
+    books.customer("Bäckerei Bern AG", start=date(2026, 1, 1), kiosks=1, language="de")
+    session.commit()
+    (inv_id,) = issued_run(session, date(2026, 1, 1), settings, meter=meter).created
+    assert [ln.description for ln in lines_of(session, inv_id)][:3] == [
+        "Einrichtungsgebühr", "NoxusTime-Abonnement, Januar 2026", "NoxusTime-Terminals (1), Januar 2026"]
+    for day in (date(2026, 1, 21), date(2026, 3, 12)):
+        with at(day.year, day.month, day.day):
+            dunning.run_dunning(session, None, settings)
+    subjects = [m.subject for m in session.exec(select(OutboxMail).order_by(OutboxMail.id))]
+    assert subjects[0].startswith("Rechnung 2026-000001") and "Mahnung" in subjects[1]
+    assert subjects[-1] == "Mitteilung über die Rücknahme der NoxusTime-Geräte (AGB §7.6)"
+    notice = session.exec(select(Document).where(Document.kind == "notice")).one()
+    text = "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(notice.pdf))
+    assert "Sehr geehrte(r) Contact Bäckerei Bern AG" in text and "Seriennummer" in text
+    reminder = session.exec(select(Document).where(Document.kind == "reminder")).first()
+    assert "Mahnung" in "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(reminder.pdf))

@@ -110,7 +110,7 @@ def test_two_concurrent_runs_create_each_invoice_once_with_gapless_numbers(engin
                 except OperationalError:
                     s.rollback()
                     time.sleep(random.uniform(0.01, 0.1))
-                except Exception as exc:  # surfaced below: a thread's exception is otherwise lost
+                except Exception as exc:  # noqa: BLE001 - surfaced below: a thread's exception is otherwise lost
                     results.append(exc)
                     return
 

@@ -19,6 +19,8 @@ from noxus.billing.models import (
 )
 from noxus.billing.money import prorate
 from noxus.billing.run import add_months
+from noxus.core.i18n import format_date, use_language
+from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 
 
@@ -69,9 +71,11 @@ def end_contract(session: Session, contract: Contract, end_date: date, cause: st
             unused, covered = (line.service_end - start).days + 1, (line.service_end - line.service_start).days + 1
             amount = prorate(line.amount, unused, covered)
             if amount:
+                with use_language(invoice.language):
+                    label = _("Unused pro rata %(start)s–%(end)s: %(line)s", start=format_date(start),
+                              end=format_date(line.service_end), line=line.description)
                 by_invoice.setdefault(invoice.id, (invoice, []))[1].append(Charge(
-                    LineKind.CREDIT, f"Prorata non utilisé {start:%d.%m.%Y}–{line.service_end:%d.%m.%Y}: "
-                    f"{line.description}"[:300], f"{unused}/{covered}", -amount, -amount, line.vat_rate_bp,
+                    LineKind.CREDIT, label[:300], f"{unused}/{covered}", -amount, -amount, line.vat_rate_bp,
                     start, line.service_end))
         for invoice, charges in by_invoice.values():
             notes.append(credit(session, invoice, issue_date=today, iban=settings.billing_iban,

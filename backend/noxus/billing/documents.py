@@ -17,6 +17,7 @@ from reportlab.pdfgen.canvas import Canvas
 from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceLine, LineKind
 from noxus.billing.money import chf, qr_amount
 from noxus.billing.qrslip import draw_payment_slip
+from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 
 LABELS = {
@@ -235,38 +236,40 @@ def retrieval_notice_pdf(profile: BillingProfile, settings: Settings, *, issued_
                          kiosks: list[tuple[str, str, str]], invoices: list[Invoice], amount_due: int,
                          deadline: date) -> bytes:
     """§7.6 written notice to the contact person: kiosks (id, serial, site), amounts due, deadline.
-    Always French: the NOXUS terms are in French (a translation may follow in the e-mail)."""
+    In the language being written (the caller's `use_language(customer language)`)."""
     buf = io.BytesIO()
     canvas = Canvas(buf, pagesize=A4, invariant=1)
-    canvas.setTitle("Avis de reprise du matériel NoxusTime")
+    canvas.setTitle(_("Notice of retrieval of the NoxusTime equipment"))
     page = _Page(canvas, settings)
     page.address(contact(profile))
-    page.text(f"{settings.billing_creditor_town}, le {fmt_date(issued_on)}")
+    page.text(_("%(town)s, %(date)s", town=settings.billing_creditor_town, date=fmt_date(issued_on)))
     page.y -= 2 * mm
-    page.title("Avis de reprise du matériel NoxusTime (CG §7.6)")
-    page.text(f"Client: {profile.legal_name}")
+    page.title(_("Notice of retrieval of the NoxusTime equipment (terms §7.6)"))
+    page.text(_("Customer: %(name)s", name=profile.legal_name))
     for para in (
-        f"Madame, Monsieur {profile.contact_name},",
-        "l'abonnement NoxusTime et les utilisateurs supplémentaires facturés ci-dessous sont échus",
-        "depuis plus de deux mois. Conformément au chiffre 7.6 de nos conditions générales, nous vous",
-        "informons que NOXUS Informatique viendra rechercher les bornes NoxusTime, sa propriété (§11.3),",
-        f"si le montant dû de CHF {chf(amount_due)} ne nous parvient pas d'ici le {fmt_date(deadline)}.",
-        "Les pointages de vos collaborateurs restent enregistrés et aucune donnée n'est supprimée.",
+        _("Dear %(name)s,", name=profile.contact_name),
+        _("the NoxusTime subscription and additional users invoiced below are more than two months"),
+        _("past due. Under section 7.6 of our general terms, NOXUS Informatique will come and take back"),
+        _("the NoxusTime kiosks, which are its property (§11.3),"),
+        _("unless the amount due of CHF %(amount)s reaches us by %(deadline)s.", amount=chf(amount_due),
+          deadline=fmt_date(deadline)),
+        _("Your employees' punches keep being recorded and no data is deleted."),
     ):
         page.text(para)
     page.y -= 3 * mm
-    page.row([(20, "Facture", "l"), (60, "Date", "l"), (90, "Échéance", "l"), (190, "Solde CHF", "r")], bold=True)
+    page.row([(20, _("Invoice"), "l"), (60, _("Date"), "l"), (90, _("Due"), "l"), (190, _("Balance CHF"), "r")],
+             bold=True)
     for inv in invoices:
         page.row([(20, inv.number or "", "l"), (60, fmt_date(inv.issue_date), "l"),
                   (90, fmt_date(inv.due_date), "l"), (190, chf(inv.balance), "r")])
-    page.row([(20, "Total dû", "l"), (190, chf(amount_due), "r")], bold=True)
+    page.row([(20, _("Total due"), "l"), (190, chf(amount_due), "r")], bold=True)
     page.y -= 3 * mm
-    page.row([(20, "Borne", "l"), (60, "N° de série", "l"), (110, "Site", "l")], bold=True)
+    page.row([(20, _("Kiosk"), "l"), (60, _("Serial number"), "l"), (110, _("Site"), "l")], bold=True)
     for kiosk_id, serial, site in kiosks:
         page.row([(20, kiosk_id, "l"), (60, serial, "l"), (110, site, "l")])
     page.y -= 3 * mm
-    page.text("Un paiement avant la visite l'annule. Horaires d'intervention: jours ouvrables vaudois,")
-    page.text("08:00–12:00 et 13:30–18:00.")
+    page.text(_("A payment before the visit cancels it. Visits: Vaud working days,"))
+    page.text(_("08:00–12:00 and 13:30–18:00."))
     page.y -= 5 * mm
     page.text(settings.billing_creditor_name, bold=True)
     canvas.showPage()

@@ -18,6 +18,8 @@ from noxus.billing import audit
 from noxus.billing.invoices import InvoiceStateError
 from noxus.billing.models import Contract, Invoice, InvoiceLine, InvoiceStatus, LineKind, UsageSnapshot
 from noxus.billing.money import round_centimes, totals
+from noxus.core.i18n import gettext as _
+from noxus.core.i18n import use_language
 
 
 def _draft(session: Session, invoice_id: int, what: str) -> Invoice:
@@ -40,8 +42,10 @@ def _recompute(session: Session, inv: Invoice) -> None:
         ln.position = pos
         session.add(ln)
     if t.rounding:
+        with use_language(inv.language):
+            label = _("Rounding")
         session.add(InvoiceLine(invoice_id=inv.id, position=len(lines) + 1, kind=LineKind.ROUNDING,
-                                description="Arrondi", quantity="1", unit_price=t.rounding, amount=t.rounding))
+                                description=label, quantity="1", unit_price=t.rounding, amount=t.rounding))
     inv.subtotal, inv.vat_total, inv.rounding, inv.total = t.subtotal, t.vat_total, t.rounding, t.total
     inv.vat_breakdown = [list(v) for v in t.vat]
     session.add(inv)

@@ -22,6 +22,8 @@ from noxus.billing.models import (
 )
 from noxus.billing.money import totals
 from noxus.billing.references import reference_for
+from noxus.core.i18n import gettext as _
+from noxus.core.i18n import use_language
 from noxus.core.types import utcnow
 
 NUMBER_PREFIX = {InvoiceKind.INVOICE: "", InvoiceKind.CREDIT_NOTE: "NC-"}
@@ -71,7 +73,8 @@ def create_draft(session: Session, *, customer_id: int, charges: list[Charge], i
     session.add(invoice)
     session.flush()
     if t.rounding:
-        charges = [*charges, Charge(LineKind.ROUNDING, "Arrondi", "1", t.rounding, t.rounding, None)]
+        with use_language(language):
+            charges = [*charges, Charge(LineKind.ROUNDING, _("Rounding"), "1", t.rounding, t.rounding, None)]
     for pos, c in enumerate(charges, 1):
         session.add(InvoiceLine(invoice_id=invoice.id, position=pos, kind=c.kind, description=c.description,
                                 quantity=c.quantity, unit_price=c.unit_price, amount=c.amount,
@@ -140,7 +143,9 @@ def credit(session: Session, invoice: Invoice, *, issue_date: date, iban: str, r
                                 f"is {invoice.status}")
     full = charges is None
     if full:
-        charges = [Charge(LineKind.CREDIT, f"Annulation: {ln.description}", ln.quantity, -ln.unit_price,
+        with use_language(invoice.language):
+            cancel = _("Cancellation")
+        charges = [Charge(LineKind.CREDIT, f"{cancel}: {ln.description}"[:300], ln.quantity, -ln.unit_price,
                           -ln.amount, ln.vat_rate_bp, ln.service_start, ln.service_end)
                    for ln in lines_of(session, invoice.id) if ln.kind != LineKind.ROUNDING]
     note = create_draft(session, customer_id=invoice.customer_id, charges=charges, issue_date=issue_date,
@@ -175,5 +180,7 @@ def credit_amount(session: Session, invoice: Invoice, amount: int, *, issue_date
 
     rate = max(invoice.vat_breakdown or [[None, 0, 0]], key=lambda v: v[1])[0]
     net = round_centimes(Decimal(amount) * 10000 / (10000 + (rate or 0)))
-    charge = Charge(LineKind.CREDIT, f"Crédit partiel: {reason}"[:300], "1", -net, -net, rate)
+    with use_language(invoice.language):
+        label = _("Partial credit: %(reason)s", reason=reason)
+    charge = Charge(LineKind.CREDIT, label[:300], "1", -net, -net, rate)
     return credit(session, invoice, issue_date=issue_date, iban=iban, reason=reason, charges=[charge], actor=actor)

@@ -84,15 +84,21 @@ def flag_unpaid(session: Session, customer_id: int, today: date, invoices: list[
     session.flush()
     flagged = fleet.mark_retrieval_eligible(session, customer_id, f"§7.6 unpaid, case {case.id}", actor)
     session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
-    pdf = documents.retrieval_notice_pdf(profile, settings, issued_on=today, kiosks=kiosks, invoices=invoices,
-                                         amount_due=amount_due, deadline=deadline)
-    doc = outbox.store_document(session, kind="notice", customer_id=customer_id, case_id=case.id,
-                                filename=f"avis-reprise-{customer_id}-{today:%Y%m%d}.pdf", pdf=pdf)
-    outbox.enqueue(session, profile.contact_email, "Avis de reprise du matériel NoxusTime (CG §7.6)",
-                   f"Madame, Monsieur {profile.contact_name},\n\nVeuillez trouver ci-joint notre avis de reprise "
-                   f"des bornes NoxusTime. Montant dû: CHF {chf(amount_due)}, à régler d'ici le "
-                   f"{documents.fmt_date(deadline)}. Un paiement avant la visite l'annule.\n\n"
-                   f"{settings.billing_creditor_name}\n", doc)
+    from noxus.core.i18n import gettext as _
+    from noxus.core.i18n import use_language
+    from noxus.tenancy.service import customer_language
+
+    with use_language(customer_language(session, customer_id) or profile.language):
+        pdf = documents.retrieval_notice_pdf(profile, settings, issued_on=today, kiosks=kiosks, invoices=invoices,
+                                             amount_due=amount_due, deadline=deadline)
+        doc = outbox.store_document(session, kind="notice", customer_id=customer_id, case_id=case.id,
+                                    filename=f"notice-7.6-{customer_id}-{today:%Y%m%d}.pdf", pdf=pdf)
+        outbox.enqueue(session, profile.contact_email, _("Notice of retrieval of the NoxusTime equipment (terms §7.6)"),
+                       _("Dear %(name)s,", name=profile.contact_name) + "\n\n"
+                       + _("Please find attached our notice of retrieval of the NoxusTime kiosks. Amount due: "
+                           "CHF %(amount)s, to be paid by %(deadline)s. A payment before the visit cancels it.",
+                           amount=chf(amount_due), deadline=documents.fmt_date(deadline))
+                       + f"\n\n{settings.billing_creditor_name}\n", doc)
     audit.record(session, "retrieval.flagged", actor=actor, customer_id=customer_id, case_id=case.id,
                  kiosks=flagged, amount_due=amount_due, deadline=deadline.isoformat(), document_id=doc.id)
     return case

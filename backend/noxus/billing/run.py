@@ -33,7 +33,10 @@ from noxus.billing.models import (
 )
 from noxus.billing.money import prorate, vat_rate_bp
 from noxus.billing.pricing import PricingError, prices_on
+from noxus.core.i18n import format_month, use_language
+from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
+from noxus.tenancy.service import customer_language
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +64,9 @@ def add_months(day: date, n: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
-MONTHS_FR = ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre",
-             "octobre", "novembre", "décembre"]
-
-
 def month_label(day: date) -> str:
-    return f"{MONTHS_FR[day.month - 1]} {day.year}"
+    """`janvier 2026`, `Januar 2026`: in the language being written (the customer's)."""
+    return format_month(day.year, day.month)
 
 
 @dataclass
@@ -100,12 +100,13 @@ def _subscription(session: Session, contract: Contract, until: date) -> list[Cha
         label = month_label(start) if days == dim else f"{start:%d.%m.%Y}–{end:%d.%m.%Y}"
         if p.monthly_fee:
             amount = prorate(p.monthly_fee, days, dim)
-            charges.append(Charge(LineKind.SUBSCRIPTION, f"Abonnement NoxusTime, {label}", qty,
+            charges.append(Charge(LineKind.SUBSCRIPTION, _("NoxusTime subscription, %(period)s", period=label), qty,
                                   p.monthly_fee, amount, rate, start, end))
         n = kiosks_attached(session, contract.id, start, end)
         if p.monthly_fee_per_kiosk and n:
             unit = prorate(p.monthly_fee_per_kiosk, days, dim)
-            charges.append(Charge(LineKind.KIOSK, f"Bornes NoxusTime ({n}), {label}", str(n), unit, unit * n,
+            charges.append(Charge(LineKind.KIOSK, _("NoxusTime kiosks (%(n)s), %(period)s", n=n, period=label),
+                                  str(n), unit, unit * n,
                                   rate, start, end))
         contract.billed_through = end
         start = end + timedelta(days=1)
@@ -146,14 +147,14 @@ def _usage(session: Session, contract: Contract, period: date, meter: Meter, loo
         rate = vat_rate_bp(month)
         if last is None:
             charges.append(Charge(LineKind.ADDITIONAL_USERS,
-                                  f"Utilisateurs supplémentaires, {month_label(month)} "
-                                  f"({users} actifs, {p.users_included} inclus)", str(delta),
+                                  _("Additional users, %(month)s (%(users)s active, %(included)s included)",
+                                    month=month_label(month), users=users, included=p.users_included), str(delta),
                                   p.price_per_additional_user, delta * p.price_per_additional_user, rate,
                                   month, month_end(month)))
         else:
             charges.append(Charge(LineKind.USAGE_ADJUSTMENT,
-                                  f"Ajustement utilisateurs, {month_label(month)} "
-                                  f"({last.active_users} → {users} actifs)", str(delta),
+                                  _("User adjustment, %(month)s (%(before)s → %(after)s active)",
+                                    month=month_label(month), before=last.active_users, after=users), str(delta),
                                   p.price_per_additional_user, delta * p.price_per_additional_user, rate,
                                   month, month_end(month)))
     return charges
@@ -167,7 +168,7 @@ def contract_charges(session: Session, contract: Contract, period: date, issue_d
         if not contract.setup_invoiced:
             p = prices_on(session, contract, contract.start_date)
             if p.setup_fee:
-                charges.insert(0, Charge(LineKind.SETUP, "Frais de mise en service", "1", p.setup_fee,
+                charges.insert(0, Charge(LineKind.SETUP, _("Set-up fee"), "1", p.setup_fee,
                                          p.setup_fee, vat_rate_bp(issue_date)))
             contract.setup_invoiced = True
     return charges
@@ -214,8 +215,9 @@ def run_month(session: Session, period: date, settings: Settings, *, today: date
             result.errors.append(f"customer {contract.customer_id} has no billing profile: "
                                  "enter its billing address before the run")
             continue
+        language = customer_language(session, contract.customer_id) or profile.language
         try:
-            with session.begin_nested():
+            with session.begin_nested(), use_language(language):
                 prior = (contract.billed_through, contract.setup_invoiced)
                 snapshots: list[UsageSnapshot] = []
                 charges = contract_charges(session, contract, period, today, meter,
@@ -226,7 +228,7 @@ def run_month(session: Session, period: date, settings: Settings, *, today: date
                     continue
                 invoice = create_draft(session, customer_id=contract.customer_id, charges=charges,
                                        issue_date=today, payment_days=settings.billing_payment_days,
-                                       language=profile.language, contract_id=contract.id, run_key=run_key,
+                                       language=language, contract_id=contract.id, run_key=run_key,
                                        period=period, actor=actor)
                 invoice.prior_billed_through, invoice.consumed_setup = prior[0], not prior[1] and \
                     contract.setup_invoiced
