@@ -173,3 +173,30 @@ def test_a_pushed_config_carries_the_first_names_of_the_customers_current_badges
     assert config["badges"] == {"04112233445566": "Zoë"}
     # DST starts on 29 March 2026 at 01:00 UTC: +60 minutes now, +120 from then
     assert config["tz"] == {"offset_min": 60, "next": [int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 120]}
+
+
+def test_the_visits_page_lists_booked_retrievals_with_date_site_and_contact(page, engine, site):
+    from datetime import UTC, datetime
+
+    from noxus.fleet import status as lifecycle
+    from noxus.tenancy.models import Customer
+
+    customer_id, site_id = site
+    with Session(engine) as s:
+        c = s.get(Customer, customer_id)
+        c.contact_name, c.contact_phone = "Paul Dupont", "021 555 12 12"
+        for kid in ("K-20", "K-21"):
+            s.add(Kiosk(id=kid))
+        s.flush()
+        for kid in ("K-20", "K-21"):
+            lifecycle.change_status(s, s.get(Kiosk, kid), "deployed", "tech", site_id=site_id)
+            lifecycle.change_status(s, s.get(Kiosk, kid), "retrieval_eligible", "billing")
+        lifecycle.change_status(s, s.get(Kiosk, "K-20"), "retrieval_scheduled", "billing",
+                                scheduled_for=datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
+        s.commit()
+    html = page.get("/fleet/visits?lang=en").text
+    visits = re.search(r'<table id="retrieval-visits">.*?</table>', html, re.DOTALL).group(0)
+    assert "K-20" in visits and "03.12.2026 10:30" in visits and "Paul Dupont, 021 555 12 12" in visits
+    flagged = re.search(r'<table id="retrieval-flagged">.*?</table>', html, re.DOTALL).group(0)
+    assert "K-21" in flagged and "K-20" not in flagged
+    assert "K-20" in re.search(r'<table id="installations">.*?</table>', html, re.DOTALL).group(0)

@@ -11,9 +11,9 @@ from sqlmodel import Session
 PASSWORD = "correct horse battery staple"
 LANDING = {"admin": "/", "billing": "/billing", "technician": "/fleet", "hr_admin": "/hr", "hr_viewer": "/hr"}
 MENUS = {
-    "admin": ["/", "/customers", "/fleet", "/hr", "/billing", "/users", "/security/log", "/account", "/logout"],
+    "admin": ["/", "/customers", "/fleet", "/fleet/visits", "/hr", "/billing", "/users", "/security/log", "/account", "/logout"],
     "billing": ["/", "/customers", "/fleet", "/billing", "/users", "/account", "/logout"],
-    "technician": ["/", "/customers", "/fleet", "/account", "/logout"],
+    "technician": ["/", "/customers", "/fleet", "/fleet/visits", "/account", "/logout"],
     "hr_admin": ["/hr", "/users", "/account", "/logout"],
     "hr_viewer": ["/hr", "/account", "/logout"],
 }

@@ -175,6 +175,39 @@ async def register_submit(request: Request, session: SessionDep, user: FleetOper
         "user": user, "csrf": user.csrf_token or "", "values": values, "errors": errors}, status_code=422)
 
 
+# --- the technician's visits ---------------------------------------------------------------------
+
+RECENT_INSTALLATIONS_DAYS = 30
+
+
+@router.get("/visits", response_class=HTMLResponse)
+def visits_page(request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator):
+    """Where technicians go: retrieval visits booked (date, site, contact), kiosks flagged for
+    retrieval that still need a visit, and the installations of the last 30 days."""
+    from noxus.fleet.models import KioskDeployment, KioskStatusEvent
+
+    kiosks = service.list_kiosks(session, [KioskStatus.RETRIEVAL_SCHEDULED, KioskStatus.RETRIEVAL_ELIGIBLE])
+    visit_at = {}
+    for k in kiosks:
+        ev = session.exec(select(KioskStatusEvent).where(
+            KioskStatusEvent.kiosk_id == k.id, KioskStatusEvent.to_status == KioskStatus.RETRIEVAL_SCHEDULED)
+            .order_by(KioskStatusEvent.id.desc())).first()
+        visit_at[k.id] = ev.scheduled_for if ev else None
+    since = utcnow() - timedelta(days=RECENT_INSTALLATIONS_DAYS)
+    installs = session.exec(select(KioskDeployment).where(KioskDeployment.valid_from >= since)
+                            .order_by(KioskDeployment.valid_from.desc())).all()
+    site_ids = [k.site_id for k in kiosks] + [d.site_id for d in installs]
+    sites = {s.id: s for s in session.exec(select(Site).where(Site.id.in_([i for i in site_ids if i])))}
+    customer_ids = [k.customer_id for k in kiosks] + [d.customer_id for d in installs]
+    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([i for i in customer_ids if i])))}
+    scheduled = sorted((k for k in kiosks if k.status == KioskStatus.RETRIEVAL_SCHEDULED),
+                       key=lambda k: (visit_at[k.id] is None, visit_at[k.id] or utcnow()))
+    return templates.TemplateResponse(request, "fleet_visits.html", {
+        "user": user, "scheduled": scheduled, "flagged": [k for k in kiosks if k.status != KioskStatus.RETRIEVAL_SCHEDULED],
+        "visit_at": visit_at, "installs": installs, "sites": sites, "customers": customers,
+        "zone": ZoneInfo(settings.timezone), "days": RECENT_INSTALLATIONS_DAYS})
+
+
 # --- the kiosk page ------------------------------------------------------------------------------
 
 

@@ -38,6 +38,7 @@ MENU = (
     ("/", i18n.lazy_gettext("Overview")),
     ("/customers", i18n.lazy_gettext("Customers")),
     ("/fleet", i18n.lazy_gettext("Fleet")),
+    ("/fleet/visits", i18n.lazy_gettext("Visits")),
     ("/hr", i18n.lazy_gettext("HR")),
     ("/billing", i18n.lazy_gettext("Billing")),
     ("/users", i18n.lazy_gettext("Users")),
