@@ -29,6 +29,7 @@ bench-all: bench
 	$(PY) -m bench.billing_run
 	$(PY) -m bench.rp2040
 	$(PY) -m bench.reconnect_storm
+	nice $(PY) -m bench.cluster_storm
 
 ## Extract translatable strings into the fr/de/it/en catalogs (docs/i18n.md).
 i18n: venv

@@ -25,7 +25,7 @@ MAX_RESULTS = 8  # queued cmd/config results; older ones are dropped first
 class Kiosk:
     def __init__(self, kiosk_id, journal, reader, feedback, clock, link=None,
                  cooldown_ms=3000, poll_ms=POLL_MS, telemetry_ms=TELEMETRY_MS,
-                 config=None, badges=None, port=None, firmware_hash=None):
+                 config=None, badges=None, port=None, firmware_hash=None, sender_window=None):
         self.kiosk_id = kiosk_id
         self.journal = journal
         self.reader = reader
@@ -38,6 +38,7 @@ class Kiosk:
         self.badges = badges  # BadgeList or None
         self.port = port  # optional hooks: reboot(), net_info(), free_flash(), wdt
         self.firmware_hash = firmware_hash
+        self.sender_window = sender_window  # batches in flight (kiosk.json "inflight"; sender.WINDOW)
         self.link = None
         self.sender = None
         self.taps = 0
@@ -78,7 +79,7 @@ class Kiosk:
 
     def attach(self, link):
         self.link = link
-        self.sender = Sender(self.journal, self.kiosk_id, link.publish)
+        self.sender = Sender(self.journal, self.kiosk_id, link.publish, window=self.sender_window)
         link.client.on_message = self._on_message
         link._on_connect_cb = self._link_up
         birth = getattr(link, "_birth", None)

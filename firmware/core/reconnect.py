@@ -18,29 +18,6 @@ RECONNECT_FLOOR_MS = 100  # never retry at once: a refused connect would spin
 _SHIFT_MAX = 16  # 2**16 s exceeds the cap: no big ints on the board
 
 
-def _default_rand():
-    try:
-        import random  # MicroPython: getrandbits is always there, random() not always
-    except ImportError:  # pragma: no cover
-        import urandom as random
-    return random.getrandbits(16) / 65536
-
-
-def parse_brokers(cfg):
-    """The kiosk config's brokers -> [(host, port), ...].
-
-    Accepts `"brokers": [{"host": ..., "port": ...}, ...]` and the older single
-    `"broker": {"host": ..., "port": ...}`; the port defaults to 1883."""
-    items = cfg.get("brokers")
-    if not items:
-        one = cfg.get("broker")
-        items = [one] if one else []
-    out = []
-    for b in items:
-        out.append((b["host"], int(b.get("port", 1883))))
-    return out
-
-
 class Reconnect:
     def __init__(self, brokers, kiosk_id="", rand=None, base_ms=RECONNECT_BASE_MS,
                  max_ms=RECONNECT_MAX_MS, floor_ms=RECONNECT_FLOOR_MS):
@@ -54,7 +31,7 @@ class Reconnect:
             h = (h * 31 + ord(c)) & 0xFFFF
         self.index = h % len(self.brokers)
         self.attempts = 0
-        self.rand = rand or _default_rand
+        self.rand = rand  # None: the board's random source
         self.base_ms = base_ms
         self.max_ms = max_ms
         self.floor_ms = min(floor_ms, base_ms)
@@ -73,4 +50,8 @@ class Reconnect:
         n = min(self.attempts, _SHIFT_MAX)
         self.attempts += 1
         cap = min(self.base_ms << n, self.max_ms)
+        if self.rand is None:
+            from random import getrandbits  # MicroPython always has it, random() not always
+
+            return self.floor_ms + (cap - self.floor_ms) * getrandbits(16) // 65536
         return self.floor_ms + int((cap - self.floor_ms) * self.rand())

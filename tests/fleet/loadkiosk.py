@@ -19,6 +19,7 @@ class MemJournal:
     def __init__(self):
         self.punches: list[protocol.Punch] = []
         self.acked = 0
+        self.epoch = 0  # the journal epoch (docs/protocol.md); 0: a journal from before epochs
 
     @property
     def last_seq(self):

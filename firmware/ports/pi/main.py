@@ -37,7 +37,7 @@ def build(cfg):
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm, g), hw.make_feedback(pm, g, clock), clock,
                   poll_ms=cfg.get("poll_ms", 50), config=ConfigStore(os.path.join(data, "config")),
                   badges=BadgeList(os.path.join(data, "config", "badges.bin")), port=port,
-                  firmware_hash=cfg.get("firmware_hash"))
+                  firmware_hash=cfg.get("firmware_hash"), sender_window=cfg.get("inflight", 4))  # CPython: heap to spare
     kiosk.crash = crashlog.read(port.crash_path)
     try:
         link = mqtt_link.from_config(kiosk.kiosk_id, cfg["broker"], on_error=kiosk.note)

@@ -47,6 +47,7 @@ def build(cfg, wdt=True):
     gc.collect()
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm), hw.make_feedback(pm, clock), clock,
                   poll_ms=cfg.get("poll_ms", 50), config=config, badges=badges, port=port,
+                  sender_window=cfg.get("inflight"),
                   firmware_hash=fw_hash or (fsutil.read(FIRMWARE_HASH_FILE, b"") or b"").decode().strip() or None)
     kiosk.crash = crashlog.read(port.crash_path)
     if changed:

@@ -51,7 +51,8 @@ def main(path):
     reader = SimReader(tap_plan(sim), gap_polls=sim.get("gap_polls", 4))
     kiosk = Kiosk(kiosk_id, journal, reader, PrintFeedback(kiosk_id, sim.get("quiet", False)),
                   Clock(), cooldown_ms=sim.get("cooldown_ms", 3000),
-                  poll_ms=sim.get("poll_ms", 50), telemetry_ms=sim.get("telemetry_ms", 60000))
+                  poll_ms=sim.get("poll_ms", 50), telemetry_ms=sim.get("telemetry_ms", 60000),
+                  sender_window=cfg.get("inflight"))
     broker = cfg.get("broker")
     offline_taps = sim.get("offline_taps", 0)
 
