@@ -27,8 +27,6 @@ import time
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
-from noxus.devstack.broker import Mosquitto
-from noxus.devstack.nats import NatsCluster
 from noxus.ingest.models import Punch
 from sqlmodel import Session, func, select
 
@@ -36,6 +34,8 @@ from bench.common import Workload
 from bench.databases import pg_available, postgres_db, register_kiosks
 from bench.loadgen import raise_nofile
 from bench.scenarios import raw_mqtt
+from devstack.broker import Mosquitto
+from devstack.nats import NatsCluster
 from tests.cluster.harness import NatsWorkers
 from tests.fleet.test_backpressure import Workers
 

@@ -1,6 +1,6 @@
 """A fleet of load kiosks in one asyncio process: up to 10 000 MQTT 3.1.1
 connections (aiomqtt), each kiosk with its own in-memory journal, seqs,
-batches and acks run by the firmware's own code — firmware/core/sender.py
+batches and acks run by the firmware's own code — firmware/core/pipeline.py
 (batches, `from`, the window of batches in flight, go-back-N on timeout)
 and firmware/core/reconnect.py (the broker list, jittered exponential
 backoff, seeded here so a run is repeatable).
@@ -28,8 +28,8 @@ import time
 import aiomqtt
 
 from firmware.core import protocol
+from firmware.core.pipeline import PipelinedSender as Sender
 from firmware.core.reconnect import Reconnect
-from firmware.core.sender import Sender
 from firmware.core.ticks import ticks_ms
 
 POLL_S = 0.25  # sender timer tick per kiosk when nothing happens (acks wake it at once)

@@ -38,7 +38,7 @@ class Kiosk:
         self.badges = badges  # BadgeList or None
         self.port = port  # optional hooks: reboot(), net_info(), free_flash(), wdt
         self.firmware_hash = firmware_hash
-        self.sender_window = sender_window  # batches in flight (kiosk.json "inflight"; sender.WINDOW)
+        self.sender_window = sender_window  # batches in flight (kiosk.json "inflight"; None or 1: one)
         self.link = None
         self.sender = None
         self.taps = 0
@@ -79,7 +79,12 @@ class Kiosk:
 
     def attach(self, link):
         self.link = link
-        self.sender = Sender(self.journal, self.kiosk_id, link.publish, window=self.sender_window)
+        if self.sender_window and self.sender_window > 1:  # loaded only then: heap (docs/firmware.md)
+            from firmware.core.pipeline import PipelinedSender
+
+            self.sender = PipelinedSender(self.journal, self.kiosk_id, link.publish, window=self.sender_window)
+        else:
+            self.sender = Sender(self.journal, self.kiosk_id, link.publish)
         link.client.on_message = self._on_message
         link._on_connect_cb = self._link_up
         birth = getattr(link, "_birth", None)

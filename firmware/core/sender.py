@@ -1,18 +1,8 @@
-# Moves the unacked part of the journal to the backend, up to `window`
-# batches in flight (docs/protocol.md, "Pipelining").
+# Moves the unacked part of the journal to the backend, one batch in flight.
 #
 # Delivery is at-least-once here (QoS 1, resend on timeout) and exactly-once
 # end to end because the backend dedups on (kiosk, seq) and acks only what it
 # has committed; the journal is freed only up to that app-level ack.
-#
-# Pipelining is safe because the ack names the highest *contiguous* stored
-# seq and the backend writes a seq off only below a batch's `from` (the
-# lowest seq the kiosk still holds: the first unacked record, in every batch
-# of the window, not the batch's own first seq): batch 2 committed before
-# batch 1 is stored and waits, the ack moves only when batch 1 is in.
-# If the oldest batch in flight gets no ack in time, the sender goes back to
-# the first unacked punch and sends again from there (go-back-N), with the
-# timeout doubled up to BACKOFF_MAX_MS.
 
 import gc
 
@@ -23,19 +13,11 @@ BATCH_MAX = 20  # punches per message: ~1.3 KiB of JSON
 BATCH_MIN = 1  # on MemoryError the batch halves down to this, then grows back
 ACK_TIMEOUT_MS = 5000  # backend commit + ack round trip is ~ms; 5 s means lost
 BACKOFF_MAX_MS = 60000  # a backend down for hours costs one batch a minute
-# Batches in flight. 1 on a MicroPython board: with 4, a 128 KB heap ran out
-# (tests/e2e: "memory: batch reduced to 1"), since the batches behind the
-# first are decoded from the journal again and the MQTT client keeps each
-# unacked PUBLISH for resending. A kiosk with the heap to spare (the Pi port:
-# CPython) sets "inflight" in kiosk.json; 4 is what the benchmarks use
-# (docs/benchmarks.md).
-WINDOW = 1
-WINDOW_MAX = 16
 
 
 class Sender:
     def __init__(self, journal, kiosk_id, publish, batch_max=BATCH_MAX,
-                 ack_timeout_ms=ACK_TIMEOUT_MS, backoff_max_ms=BACKOFF_MAX_MS, window=WINDOW):
+                 ack_timeout_ms=ACK_TIMEOUT_MS, backoff_max_ms=BACKOFF_MAX_MS):
         self.journal = journal
         self.kiosk_id = kiosk_id
         self.publish = publish  # publish(topic, payload) -> None, raises on failure
@@ -43,26 +25,18 @@ class Sender:
         self._batch = batch_max
         self.ack_timeout_ms = ack_timeout_ms
         self.backoff_max_ms = backoff_max_ms
-        self.window = max(1, min(WINDOW_MAX, window or WINDOW))
         self._timeout = ack_timeout_ms
-        self._flight = []  # [last seq, ack deadline] per batch in flight, oldest first
+        self._inflight_last = None  # last seq of the batch awaiting its ack
+        self._deadline = 0
         self.sent = 0
         self.resent = 0
         self.bad_acks = 0
         self.last_error = None
         self._topic = protocol.topic(kiosk_id, protocol.PUNCH)
 
-    @property
-    def _inflight_last(self):
-        """Last seq of the newest batch awaiting its ack, or None when idle."""
-        return self._flight[-1][0] if self._flight else None
-
-    def idle(self):
-        return not self._flight
-
     def link_up(self):
         """A new connection: whatever was in flight may be lost, resend now."""
-        self._flight = []
+        self._inflight_last = None
         self._timeout = self.ack_timeout_ms
 
     def on_ack(self, payload):
@@ -71,51 +45,31 @@ class Sender:
             self.bad_acks += 1
             self.last_error = err
             return
-        self.journal.ack(upto)
-        done = 0
-        while done < len(self._flight) and self._flight[done][0] <= upto:
-            done += 1
-        if done:
-            del self._flight[:done]
+        advanced = self.journal.ack(upto)
+        if self._inflight_last is not None and (advanced or upto >= self._inflight_last):
+            self._inflight_last = None
             self._timeout = self.ack_timeout_ms
-
-    def _punches_from(self, start):
-        """-> (lowest seq the journal holds, up to one batch of unacked
-        punches with seq >= start)."""
-        skip = start - (self.journal.acked + 1)
-        if skip <= 0:
-            batch = self.journal.unacked(self._batch)
-            return (batch[0].seq if batch else 0), batch
-        held = self.journal.unacked(skip + self._batch)
-        out = []
-        for p in held:
-            if p.seq >= start:
-                out.append(p)
-        return (held[0].seq if held else 0), out
 
     def poll(self, now_ms, link_up):
         if not link_up:
             return
-        if self._flight and ticks_diff(self._flight[0][1], now_ms) <= 0:
-            # The oldest batch got no ack in time: back off so a backend that
-            # is down is not flooded, and send again from the first unacked punch.
+        if self._inflight_last is not None:
+            if ticks_diff(self._deadline, now_ms) > 0:
+                return
+            # No ack in time: back off so a backend that is down is not flooded.
             self._timeout = min(self._timeout * 2, self.backoff_max_ms)
             self.resent += 1
-            self._flight = []
-        if len(self._flight) >= self.window:
-            return
-        start = self.journal.acked + 1
-        if self._flight and self._flight[-1][0] + 1 > start:
-            start = self._flight[-1][0] + 1
         try:
-            held_from, batch = self._punches_from(start)
+            batch = self.journal.unacked(self._batch)
             if not batch:
+                self._inflight_last = None
                 return
             # `from` is the lowest seq the journal still holds: the first unacked
             # record, which is above acked + 1 only when records were lost on
             # flash (torn or rotten). The backend writes off as lost exactly the
             # unstored seqs below it, and waits for every other gap.
-            payload = protocol.encode_punch_batch(self.kiosk_id, batch, held_from, self.journal.epoch)
+            payload = protocol.encode_punch_batch(self.kiosk_id, batch, batch[0].seq,
+                                                  self.journal.epoch)
             last = batch[-1].seq
             batch = None  # free the punches before the MQTT client copies the payload
             self.publish(self._topic, payload)
@@ -125,12 +79,15 @@ class Sender:
             batch = payload = None
             gc.collect()
             self._batch = max(BATCH_MIN, self._batch // 2)
-            self.last_error = f"memory: batch reduced to {self._batch}"
+            self.last_error = "memory: batch reduced to %d" % self._batch
+            self._inflight_last = None
             return
         except Exception as e:  # the link refused it (queue full, socket gone): retry later
-            self.last_error = f"publish failed: {e!r}"
+            self.last_error = "publish failed: %r" % (e,)
+            self._inflight_last = None
             return
         self.sent += 1
         if self._batch < self.batch_max:
             self._batch += 1
-        self._flight.append([last, ticks_add(now_ms, self._timeout)])
+        self._inflight_last = last
+        self._deadline = ticks_add(now_ms, self._timeout)

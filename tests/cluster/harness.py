@@ -12,11 +12,11 @@ import threading
 import time
 import urllib.request
 
-from devstack.broker import free_port
 from noxus.fleet.models import KioskAlert
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from sqlmodel import Session, func, select
 
+from devstack.broker import free_port
 from firmware.core import protocol
 from firmware.core.reconnect import Reconnect
 from tests.fleet.loadkiosk import LoadKiosk

@@ -7,11 +7,11 @@ kiosk's journal is acked to its end. Every wait is on a condition."""
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from devstack.nats import NatsCluster
 from noxus.ingest.models import IngestCursor, Punch
 from sqlmodel import Session, func, select
 
 from bench.databases import register_kiosks
+from devstack.nats import NatsCluster
 from tests.cluster.harness import (
     ClusterKiosk,
     Driver,

@@ -13,9 +13,9 @@ import pytest
 from noxus.core import accounts
 from noxus.core.db import make_engine
 from noxus.core.users import UserCreate
-from noxus.devstack.broker import free_port
 from sqlmodel import Session
 
+from devstack.broker import free_port
 from tests.cluster.harness import wait_for
 
 pytestmark = pytest.mark.slow

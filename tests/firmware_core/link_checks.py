@@ -11,9 +11,9 @@
 import json
 import sys
 
+from firmware.core import pipeline as S
 from firmware.core import protocol as P
 from firmware.core import reconnect as R
-from firmware.core import sender as S
 
 
 def eq(got, want, what):
@@ -75,7 +75,7 @@ def pump(sender, now, times=20):
 
 def make(n=100, window=4, timeout=1000):
     wire = Wire()
-    s = S.Sender(MemJournal(n), "K1", wire.publish, batch_max=20, ack_timeout_ms=timeout,
+    s = S.PipelinedSender(MemJournal(n), "K1", wire.publish, batch_max=20, ack_timeout_ms=timeout,
                  backoff_max_ms=8000, window=window)
     return s, wire
 
@@ -193,9 +193,9 @@ def check_window_of_one_is_stop_and_wait():
 
 
 def check_default_window_is_the_named_constant():
-    s = S.Sender(MemJournal(1), "K1", lambda t, p: None)
+    s = S.PipelinedSender(MemJournal(1), "K1", lambda t, p: None)
     eq(s.window, S.WINDOW, "default")
-    eq(S.Sender(MemJournal(1), "K1", lambda t, p: None, window=999).window, S.WINDOW_MAX, "capped")
+    eq(S.PipelinedSender(MemJournal(1), "K1", lambda t, p: None, window=999).window, S.WINDOW_MAX, "capped")
 
 
 CHECKS = [n for n in sorted(globals()) if n.startswith("check_")]

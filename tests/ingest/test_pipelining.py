@@ -13,7 +13,7 @@ from noxus.ingest.service import Incoming, ingest
 from sqlmodel import Session, func, select
 
 from firmware.core import protocol
-from firmware.core.sender import Sender
+from firmware.core.pipeline import PipelinedSender as Sender
 
 T0 = 1_767_225_600_000
 PUNCHES = 230  # 12 batches of 20, the last one short
