@@ -34,6 +34,7 @@ from noxus.core.i18n import gettext as _
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
 from noxus.tenancy.models import Customer
+from noxus.web import flash
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
@@ -46,14 +47,15 @@ OptStr = Annotated[str, Form()]
 
 
 def _back(url: str = "/billing", **params) -> RedirectResponse:
-    query = urlencode({k: v for k, v in params.items() if v})
+    banners = flash.params(msg=params.pop("msg", None), err=params.pop("err", None))
+    query = urlencode({**{k: v for k, v in params.items() if v}, **banners})
     return RedirectResponse(url + ("?" + query if query else ""), status_code=303)
 
 
 def _page(request: Request, user, name: str, **ctx) -> HTMLResponse:
     return templates.TemplateResponse(request, name, {
-        "user": user, "csrf": user.csrf_token or "", "msg": request.query_params.get("msg"),
-        "err": request.query_params.get("err"), **ctx})
+        "user": user, "csrf": user.csrf_token or "", "msg": flash.read(request, "msg"),
+        "err": flash.read(request, "err"), **ctx})
 
 
 def _confirm(request: Request, user, title: str, consequences: list[str], action: str, fields: dict) -> HTMLResponse:

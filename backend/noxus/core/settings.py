@@ -84,6 +84,10 @@ class Settings(BaseSettings):
     retention_years_default: int = 5  # time records, unless the customer's policy says otherwise
     dsr_deadline_days: int = 7
     breach_notify_hours: int = 72
+    # Signs the one-line banners a page passes to the next through its redirect URL (err=, msg=),
+    # so a crafted link cannot show a text of its choosing (noxus.web.flash). Unset: a random key
+    # per process (set it when several API processes serve one site).
+    flash_secret: str | None = None
     backup_dir: str = "var/backups"
     backup_keep_days: int = 7
     # billing (docs/billing.md): the creditor printed on QR-bills and the dunning policy

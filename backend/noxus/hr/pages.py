@@ -20,6 +20,7 @@ from noxus.hr.models import Employee
 from noxus.hr.schemas import BadgeAssign, CorrectionCreate, EmployeeCreate
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer
+from noxus.web import flash
 from noxus.web.download import content_disposition
 from noxus.web.templating import templates
 
@@ -67,7 +68,7 @@ def _render(request: Request, name: str, user: Principal, session: Session, scop
     resp = templates.TemplateResponse(request, name, {
         "user": user, "customer": customer, "customers": customers if scope.all else [],
         "lang": lang, "t": lambda k: t(k, lang), "zone": zone, "csrf": user.csrf_token or "",
-        "msg": t(request.query_params.get("msg") or "", lang) or None, "err": request.query_params.get("err"),
+        "msg": t(request.query_params.get("msg") or "", lang) or None, "err": flash.read(request, "err"),
         "cq": f"customer_id={customer.id}", "wd": lambda d: WEEKDAYS[lang][d.weekday()], "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours,
         **ctx})
     if request.query_params.get("lang"):
@@ -80,7 +81,9 @@ def _local(dt: datetime | None, zone: ZoneInfo, fmt: str = "%d.%m.%Y %H:%M") -> 
 
 
 def _back(path: str, customer_id: int, **params) -> RedirectResponse:
-    q = {"customer_id": customer_id, **{k: v for k, v in params.items() if v is not None}}
+    err = params.pop("err", None)
+    q = {"customer_id": customer_id, **{k: v for k, v in params.items() if v is not None},
+         **flash.params(err=err)}
     return RedirectResponse(f"{path}?{urlencode(q)}", status_code=303)
 
 

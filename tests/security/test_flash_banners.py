@@ -1,0 +1,41 @@
+"""An error or success banner passed through a redirect URL shows only when
+this server wrote it: a crafted link (`?err=<any text>`) shows nothing."""
+
+from fastapi.testclient import TestClient
+from noxus.tenancy.models import Customer
+from sqlmodel import Session
+
+PHISH = "Your account is locked: call +41 900 000 000"
+
+
+def test_a_crafted_err_or_msg_link_shows_no_banner(engine, noxus_app, login_as):
+    with Session(engine) as s:
+        c = Customer(name="Alpha SA")
+        s.add(c)
+        s.commit()
+        cid = c.id
+    login_as("admin")
+    client = TestClient(noxus_app)
+    for url in (f"/hr/employees?customer_id={cid}&err={PHISH}", f"/billing?err={PHISH}&msg={PHISH}",
+                f"/hr/employees?customer_id={cid}&err={PHISH}&err_sig=00000000000000000000000000000000",
+                f"/enrollment/claims?err={PHISH}"):
+        r = client.get(url)
+        assert r.status_code == 200, url
+        assert "call +41 900" not in r.text, url
+
+
+def test_the_servers_own_error_banner_survives_the_redirect(engine, noxus_app, login_as):
+    with Session(engine) as s:
+        c = Customer(name="Alpha SA")
+        s.add(c)
+        s.commit()
+        cid = c.id
+    login_as("admin")
+    client = TestClient(noxus_app)
+    # weekly hours that are no number: the form refuses it and redirects with a signed banner
+    r = client.post("/hr/employees", data={"customer_id": cid, "first_name": "A", "last_name": "B",
+                                           "personnel_number": "P1", "active_from": "2026-03-01",
+                                           "weekly_hours": "forty"}, follow_redirects=False)
+    assert r.status_code == 303 and "err_sig=" in r.headers["location"]
+    page = client.get(r.headers["location"])
+    assert 'class="flash err"' in page.text or "flash err" in page.text
