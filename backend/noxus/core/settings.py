@@ -84,6 +84,8 @@ class Settings(BaseSettings):
     retention_years_default: int = 5  # time records, unless the customer's policy says otherwise
     dsr_deadline_days: int = 7
     breach_notify_hours: int = 72
+    # who is told at once, through the outbox, when a breach is recorded (the 72 h clock starts)
+    breach_contact_email: str = ""
     # Signs the one-line banners a page passes to the next through its redirect URL (err=, msg=),
     # so a crafted link cannot show a text of its choosing (noxus.web.flash). Unset: a random key
     # per process (set it when several API processes serve one site).

@@ -18,7 +18,8 @@ from noxus.privacy.models import (
     DataSubjectRequestUpdate,
 )
 
-DSR_KINDS = ("access", "rectification", "erasure", "objection", "portability")
+# nLPD art. 25-32 / GDPR art. 15-21; "restriction": processing limited while a dispute is settled
+DSR_KINDS = ("access", "rectification", "erasure", "restriction", "objection", "portability")
 DSR_STATUSES = ("open", "in_progress", "done", "refused")
 DSR_CLOSED = ("done", "refused")
 
@@ -106,6 +107,17 @@ def record_breach(session: Session, data: BreachCreate, actor: Principal, settin
     session.add(b)
     session.flush()
     audit.record(session, actor.actor, "create", "breach", b.id, None, {"customers": b.customer_ids})
+    if settings.breach_contact_email:
+        from noxus.core import outbox
+
+        outbox.enqueue(
+            session, settings.breach_contact_email,
+            f"NoxusTime: data breach #{b.id} recorded, notify by {b.notify_deadline_at:%Y-%m-%d %H:%M} UTC",
+            f"A personal data breach was recorded by {b.recorded_by}.\n\n"
+            f"Detected: {b.detected_at:%Y-%m-%d %H:%M} UTC\n"
+            f"Notify the authority (FDPIC) and the customers by: {b.notify_deadline_at:%Y-%m-%d %H:%M} UTC "
+            f"({settings.breach_notify_hours} h)\nCustomers affected: {b.customer_ids or 'none named'}\n\n"
+            f"{b.description}\n", category="breach")
     return b
 
 
