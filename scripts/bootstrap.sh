@@ -47,8 +47,12 @@ if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -f .venv/picostubs/machine.pyi ];
   .venv/bin/pip install -q --target .venv/picostubs micropython-rp2-rpi-pico-w-stubs==1.29.0.post1
 fi
 
-if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && [ ! -d node_modules/@micropython ]; then
-  npm install --no-audit --no-fund --silent
+# Node packages of the tests (WebAssembly MicroPython, axe-core for the accessibility checks):
+# installed again whenever package.json or its lock file changed.
+if [ "${NOXUS_WITH_TEST_DEPS:-0}" = 1 ] && { [ ! -f node_modules/.package-lock.json ] \
+    || [ package.json -nt node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; }; then
+  npm ci --no-audit --no-fund --silent
+  touch node_modules/.package-lock.json
 fi
 
 # The emulated RP2040 (tests/rp2040): rp2040js from npm, then the MicroPython

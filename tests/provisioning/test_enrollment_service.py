@@ -183,3 +183,20 @@ def test_claim_endpoints_are_rate_limited_per_source_and_per_board():
     assert [limits.check("10.0.0.1", f"B{n}") for n in range(3, 6)][-1] == 60.0  # 6th from this source
     now[0] = 60.0
     assert limits.check("10.0.0.1", "B1") is None  # the window moved on
+
+
+def test_claims_page_refuses_a_blank_code_at_the_field_and_keeps_the_site_chosen(engine, staff_client):
+    ids = seed(engine)
+    r = staff_client.post("/enrollment/claims/approve?lang=en", data={"code": "   ", "site_id": ids["site_a"],
+                                                                       "name": "Hall"},
+                          headers={"accept": "text/html"})
+    assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
+    assert 'id="err-code"' in r.text and "This field is required." in r.text
+    assert 'value="Hall"' in r.text and f'value="{ids["site_a"]}" selected' in r.text
+
+
+def test_claims_page_shows_no_free_text_from_the_address(engine, staff_client):
+    seed(engine)
+    page = staff_client.get("/enrollment/claims?msg=<b>you+were+hacked</b>&err=hacked")
+    main = page.text.split("<main>", 1)[1].split("</main>", 1)[0]
+    assert "hacked" not in main
