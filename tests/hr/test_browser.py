@@ -54,7 +54,7 @@ def server(tmp_path, sqlite_template):
         w.punch("04A1B2C3", zh(2026, 3, 3, 17))
         create_user(s, UserCreate(username="rh.alpha", role="hr_admin", customer_id=w.a.id, password=PASSWORD))
         s.commit()
-        ids = {"employee": emp.id, "customer": w.a.id}
+        ids = {"employee": emp.id, "customer": w.a.id, "url": url}
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false"}
@@ -130,3 +130,92 @@ def test_hr_logs_in_fixes_a_missing_punch_and_exports_xlsx(server, page, tmp_pat
     assert ws.cell(row=2, column=header.index("Travaillé") + 1).number_format.startswith("[h]:mm")
     assert monday[header.index("Entrée")].hour == 8  # a time cell, not text
     assert monday[header.index("Solde (h)")] == 0.6  # 9:00 worked - 8:24 target, decimal hours
+
+
+def _login(page, base, path):
+    page.goto(f"{base}{path}")
+    page.fill("input[name=username]", "rh.alpha")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form[action='/login'] button, form[action='/login'] [type=submit]")
+    page.wait_for_url(f"**{path.split('?')[0]}**")
+
+
+def test_hr_enters_an_absence_closes_the_month_sees_who_is_in_and_exports_payroll(server, page, tmp_path):
+    from datetime import UTC, datetime
+
+    base, ids = server
+    # Marc badged in an hour ago and is still in
+    engine = make_engine(ids["url"])
+    with Session(engine) as s:
+        w = World.__new__(World)
+        w.s = s
+        from noxus.hr.models import Badge, Employee
+
+        marc = Employee(customer_id=ids["customer"], first_name="Marc", last_name="Rochat", personnel_number="008",
+                        active_from=date(2020, 1, 1))
+        s.add(marc)
+        s.flush()
+        s.add(Badge(customer_id=ids["customer"], uid="04FF0001", employee_id=marc.id,
+                    valid_from=datetime(2020, 1, 1, tzinfo=UTC)))
+        w.punch("04FF0001", datetime.now(UTC) - timedelta(hours=1))
+        s.commit()
+    engine.dispose()
+
+    # an absence: first a range that ends before it starts (refused, in French, typed values kept), then right
+    _login(page, base, f"/hr/employees/{ids['employee']}?month=2026-03")
+    page.select_option("#absence-type", label="Vacances")
+    page.fill("#absence-first", "2026-03-10")
+    page.fill("#absence-last", "2026-03-09")
+    page.fill("#absence-reason", "vacances de printemps")
+    page.click("#absence-submit")
+    page.wait_for_load_state()
+    assert "se termine (09.03.2026) avant de commencer (10.03.2026)" in page.locator("[role=alert]").inner_text()
+    assert page.input_value("#absence-first") == "2026-03-10"
+    assert page.input_value("#absence-reason") == "vacances de printemps"
+    assert "Vacances" not in page.locator("#absence-list").inner_text()  # nothing saved
+    page.fill("#absence-last", "2026-03-11")
+    page.click("#absence-submit")
+    page.wait_for_url("**msg=absence_saved**")
+    assert "Vacances" in page.locator("#absence-list").inner_text()
+    assert "Vacances 8:24" in page.locator("#day-2026-03-10").inner_text()
+    assert page.locator("svg.chart").count() == 2  # weeks and balance, drawn by the server
+
+    # close March through its checklist (Monday 2 March has no OUT)
+    page.goto(f"{base}/hr/periods")
+    page.fill("#close-month-input", "2026-03")
+    page.click("#checklist-submit")
+    page.wait_for_url("**month=2026-03**")
+    assert page.locator("#checklist [data-check=exception]").count() == 1
+    page.check("#close-ack")
+    page.click("#close-submit")
+    page.wait_for_url("**msg=month_closed**")
+    assert "2026-03" in page.locator("#periods").inner_text() and "Clôturé" in page.locator("#periods").inner_text()
+
+    # who is in right now
+    page.goto(f"{base}/hr/present")
+    card = page.locator("#present article")
+    assert card.count() == 1 and "Rochat Marc" in card.inner_text()
+    assert page.locator("#present[data-refresh]").count() == 1  # refreshed by /static/hr.js
+
+    # the March payroll, built in the background, then downloaded
+    page.goto(f"{base}/hr/exports")
+    page.fill("#payroll-year", "2026")
+    page.fill("#payroll-month", "3")
+    page.select_option("#payroll-format", "xlsx")
+    page.click("#payroll-submit")
+    page.wait_for_url("**/hr/payroll/**")
+    link = page.locator("#job-download")
+    link.wait_for(timeout=60_000)  # hr.js replaces the progress bar with the link when the job is done
+    with page.expect_download() as dl:
+        link.click()
+    path = tmp_path / dl.value.suggested_filename
+    dl.value.save_as(path)
+    assert path.name == "payroll_2026-03.xlsx"
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(path).worksheets[0]
+    header = [c.value for c in ws[1]]
+    lea = next(r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "007")
+    assert lea[header.index("Vacances (h)")] == round(2 * 8.4, 2)
+    assert lea[header.index("Vacances prises dans le mois (jours)")] == 2

@@ -1,6 +1,8 @@
-"""HR web pages (server-rendered, French first, English via ?lang=en or the
-language switch). Forms post back here and redirect (POST/redirect/GET); the
-security layer checks the session cookie and the CSRF field of each form."""
+"""HR web pages (server-rendered, in the page's language through gettext:
+?lang=fr|de|en, the user's or the customer's language). Forms post back here
+and redirect (POST/redirect/GET), or re-render with the typed values and a
+message per field (422); the security layer checks the session cookie and the
+CSRF field of each form."""
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated
@@ -8,36 +10,80 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import Session, select
+from fastapi.responses import HTMLResponse, RedirectResponse
+from sqlmodel import Field, Session, SQLModel, select
 
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import (
+    current_language,
+    format_datetime,
+    format_month,
+    format_weekday,
+    lazy_gettext,
+    normalise,
+)
+from noxus.core.i18n import gettext as _
 from noxus.core.security import HRAdmin, HRReader, Principal, Scope, TenantScope
-from noxus.hr import audit, badges, corrections, effective, employees, export_service, periods, timesheets
+from noxus.hr import (
+    absences,
+    audit,
+    badges,
+    balances,
+    charts,
+    contracts,
+    corrections,
+    effective,
+    employees,
+    export_service,
+    jobs,
+    payroll_service,
+    periods,
+    presence,
+    timesheets,
+)
 from noxus.hr.errors import HRError
-from noxus.hr.i18n import lang_of, t
+from noxus.hr.exports import exception_label
 from noxus.hr.models import Employee
-from noxus.hr.schemas import BadgeAssign, CorrectionCreate, EmployeeCreate
+from noxus.hr.schemas import (
+    AbsenceCreate,
+    BadgeAssign,
+    CorrectionCreate,
+    EmployeeCreate,
+    OpeningBalanceSet,
+    ScheduleCreate,
+)
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer
 from noxus.web import flash
-from noxus.web.download import content_disposition
+from noxus.web.errors import PageError
+from noxus.web.forms import validate_form
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/hr", include_in_schema=False)
 FormStr = Annotated[str, Form()]
 FormInt = Annotated[int, Form()]
 FormDate = Annotated[date, Form()]
-LANG_COOKIE = "noxus_lang"
-WEEKDAYS = {"fr": ("lu", "ma", "me", "je", "ve", "sa", "di"), "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
+
+LABELS = {
+    "lost": lazy_gettext("Lost"), "replaced": lazy_gettext("Replaced"), "revoked": lazy_gettext("Revoked"),
+    "active": lazy_gettext("Active"), "add": lazy_gettext("Add"), "move": lazy_gettext("Move"),
+    "void": lazy_gettext("Void"), "exception": lazy_gettext("Open exception"),
+    "open_shift": lazy_gettext("Shift still open"), "unknown_badge": lazy_gettext("Unknown badge"),
+    "absence_overlap": lazy_gettext("Absence on a day with punches"),
+}
+MESSAGES = {
+    "employee_created": lazy_gettext("Employee created"), "correction_saved": lazy_gettext("Correction saved"),
+    "badge_assigned": lazy_gettext("Badge assigned"), "badge_ended": lazy_gettext("Badge ended"),
+    "absence_saved": lazy_gettext("Absence saved"), "absence_cancelled": lazy_gettext("Absence cancelled"),
+    "schedule_saved": lazy_gettext("Working time saved"), "opening_saved": lazy_gettext("Opening balance saved"),
+    "month_closed": lazy_gettext("Month closed"), "month_reopened": lazy_gettext("Month reopened"),
+}
 
 
-def _lang(request: Request, session: Session, customer_id: int | None) -> str:
-    q = request.query_params.get("lang") or request.cookies.get(LANG_COOKIE)
-    if q:
-        return lang_of(q)
-    c = session.get(Customer, customer_id) if customer_id else None
-    return lang_of(c.language if c else None)
+def label(key: str) -> str:
+    if key in LABELS:
+        return str(LABELS[key])
+    return exception_label(key)
 
 
 def _customer(request: Request, session: Session, scope: Scope) -> Customer:
@@ -61,29 +107,26 @@ def _customer(request: Request, session: Session, scope: Scope) -> Customer:
 
 
 def _render(request: Request, name: str, user: Principal, session: Session, scope: Scope, customer: Customer,
-            settings, **ctx) -> HTMLResponse:
-    lang = _lang(request, session, customer.id)
+            settings, status_code: int = 200, **ctx) -> HTMLResponse:
     customers = session.exec(scope.where(select(Customer), Customer.id).order_by(Customer.name)).all()
     zone = effective.customer_zone(session, customer.id, settings)
-    resp = templates.TemplateResponse(request, name, {
+    msg = request.query_params.get("msg") or ""
+    return templates.TemplateResponse(request, name, {
         "user": user, "customer": customer, "customers": customers if scope.all else [],
-        "lang": lang, "t": lambda k: t(k, lang), "zone": zone, "csrf": user.csrf_token or "",
-        "msg": t(request.query_params.get("msg") or "", lang) or None, "err": flash.read(request, "err"),
-        "cq": f"customer_id={customer.id}", "wd": lambda d: WEEKDAYS[lang][d.weekday()], "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours,
-        **ctx})
-    if request.query_params.get("lang"):
-        resp.set_cookie(LANG_COOKIE, lang, max_age=365 * 86400, samesite="lax")
-    return resp
+        "lang": current_language(), "label": label, "zone": zone, "csrf": user.csrf_token or "",
+        "msg": str(MESSAGES[msg]) if msg in MESSAGES else None, "err": ctx.pop("err", None)
+        or flash.read(request, "err"), "cq": f"customer_id={customer.id}", "wd": format_weekday,
+        "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours, **ctx}, status_code=status_code)
 
 
-def _local(dt: datetime | None, zone: ZoneInfo, fmt: str = "%d.%m.%Y %H:%M") -> str:
-    return dt.astimezone(zone).strftime(fmt) if dt else "—"
+def _local(dt: datetime | None, zone: ZoneInfo) -> str:
+    return format_datetime(dt, zone) if dt else "—"
 
 
 def _back(path: str, customer_id: int, **params) -> RedirectResponse:
+    """Redirect after a POST; an error banner travels signed (noxus.web.flash), a message as a known key."""
     err = params.pop("err", None)
-    q = {"customer_id": customer_id, **{k: v for k, v in params.items() if v is not None},
-         **flash.params(err=err)}
+    q = {"customer_id": customer_id, **{k: v for k, v in params.items() if v is not None}, **flash.params(err=err)}
     return RedirectResponse(f"{path}?{urlencode(q)}", status_code=303)
 
 
@@ -135,21 +178,53 @@ def employees_create(request: Request, session: SessionDep, scope: TenantScope, 
 @router.get("/employees/{employee_id}", response_class=HTMLResponse)
 def employee_page(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
                   scope: TenantScope, user: HRReader, month: str | None = None):
+    return _employee_view(request, session, settings, scope, user, employee_id, month)
+
+
+def _employee_view(request, session, settings, scope, user, employee_id: int, month: str | None,
+                   status_code: int = 200, **ctx) -> HTMLResponse:
     emp = _employee_or_404(session, scope, employee_id)
     c = session.get(Customer, emp.customer_id)
     year, mon = _month(month)
     first, last = timesheets.month_period(year, mon)
-    sheet = timesheets.compute(session, emp.customer_id, [emp], first, last, settings)[0]
+    # the last six months, the balance carried from one to the next (the chart), this month last
+    chain, carried = [], None
+    for i in range(5, -1, -1):
+        y, m = year, mon - i
+        while m < 1:
+            y, m = y - 1, m + 12
+        [ms] = balances.months(session, emp.customer_id, [emp], y, m, settings, current_language(),
+                               carried=carried)
+        carried = {emp.id: ms.carried_out_seconds}
+        chain.append(ms)
+    summary = chain[-1]
+    sheet = summary.sheet
     punches_by_day: dict[date, list] = {}
     for p in sheet.punches:
         punches_by_day.setdefault(p.at.astimezone(sheet.zone).date(), []).append(p)
-    prev_m = (first - timedelta(days=1)).strftime("%Y-%m")
-    next_m = (last + timedelta(days=1)).strftime("%Y-%m")
-    return _render(request, "hr_employee.html", user, session, scope, c, settings, emp=emp, sheet=sheet,
-                   punches_by_day=punches_by_day, month=f"{year}-{mon:02d}", prev_m=prev_m, next_m=next_m,
-                   closed=periods.is_closed(session, emp.customer_id, year, mon),
-                   badges=badges.listing(session, scope, employee_id=emp.id),
-                   corrections=corrections.listing(session, scope, emp.id, 50))
+    kinds = absences.ensure_kinds(session, emp.customer_id)
+    session.commit()
+    scheds = contracts.schedules(session, emp.id)
+    current = [x for x in scheds if x.valid_from <= last]
+    weeks = [(w["week"].split("-")[1], w["target_seconds"] / 3600, w["worked_seconds"] / 3600) for w in sheet.weeks()]
+    return _render(
+        request, "hr_employee.html", user, session, scope, c, settings, status_code=status_code, emp=emp, sheet=sheet,
+        summary=summary, punches_by_day=punches_by_day, month=f"{year}-{mon:02d}",
+        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"), next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
+        closed=periods.is_closed(session, emp.customer_id, year, mon),
+        badges=badges.listing(session, scope, employee_id=emp.id),
+        corrections=corrections.listing(session, scope, emp.id, 50), kinds=kinds,
+        kinds_by_id={k.id: k for k in kinds}, kind_name=absences.kind_name,
+        portions=[(k, str(v)) for k, v in absences.PORTION_NAMES.items()],
+        portion_names={k: str(v) for k, v in absences.PORTION_NAMES.items()},
+        absence_rows=absences.listing(session, scope, emp.id, first - timedelta(days=62), last + timedelta(days=366)),
+        schedule=current[-1] if current else (scheds[0] if scheds else None), opening=contracts.opening(session, emp.id),
+        chart_weeks=charts.weekly_bars(weeks, _("Target and worked time per week, %(month)s",
+                                                month=format_month(year, mon)), _("hours"), _("Target"), _("Worked")),
+        chart_balance=charts.balance_line([(f"{m.month:02d}.{m.year % 100:02d}", m.carried_out_seconds / 3600)
+                                           for m in chain], _("Balance at the end of each month"), _("hours"),
+                                          _("Balance carried")),
+        **ctx)
 
 
 def _employee_or_404(session, scope, employee_id) -> Employee:
@@ -160,12 +235,16 @@ def _employee_or_404(session, scope, employee_id) -> Employee:
 
 
 def _month(value: str | None) -> tuple[int, int]:
+    """`2026-03` -> (2026, 3); anything else is a 422 page that says what to type."""
     if value:
         try:
-            y, m = value.split("-")
-            return int(y), int(m)
+            y, m = (int(x) for x in value.split("-"))
         except ValueError:
-            raise HTTPException(422, f"month {value!r} must look like 2026-03") from None
+            y, m = 0, 0
+        if not (2000 <= y <= 2100 and 1 <= m <= 12):
+            raise HTTPException(422, PageError(_("%(value)s is not a month: give it as 2026-03 (a year 2000-2100 "
+                                                 "and a month 1-12)", value=value)))
+        return y, m
     today = datetime.now(UTC).date()
     return today.year, today.month
 
@@ -189,6 +268,112 @@ def correction_create(employee_id: int, request: Request, session: SessionDep, s
         return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction_saved")
+
+
+# --- absences, working time, opening balance ------------------------------------------------------
+
+class AbsenceForm(SQLModel):
+    type_id: int
+    first: date
+    last: date | None = None
+    portion: str = "day"
+    hours: str = ""
+    reason: str = Field(default="", max_length=500)
+
+
+def _minutes(text: str) -> int | None:
+    """`4:30`, `4.5` or `4,5` hours -> 270 minutes; None if unreadable."""
+    text = text.strip().replace(",", ".")
+    try:
+        if ":" in text:
+            h, m = text.split(":")
+            return int(h) * 60 + int(m)
+        return round(float(text) * 60)
+    except ValueError:
+        return None
+
+
+@router.post("/employees/{employee_id}/absences", response_class=HTMLResponse)
+async def absence_create(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                         scope: TenantScope, user: HRAdmin):
+    """Enter an absence; on bad input the page comes back with what was typed and a message per field."""
+    emp = _employee_or_404(session, scope, employee_id)
+    raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    month = raw.pop("month", None) or None
+    form, errors = validate_form(AbsenceForm, raw)
+    minutes = 0
+    if form is not None and form.portion == "hours":
+        minutes = _minutes(form.hours) or 0
+        if not minutes:
+            errors["minutes"] = _("give the hours of absence per day (between 0:01 and 24:00)")
+    if form is not None and not errors:
+        try:
+            absences.create(session, scope, AbsenceCreate(
+                employee_id=emp.id, type_id=form.type_id, first=form.first, last=form.last or form.first,
+                portion=form.portion, minutes=minutes, reason=form.reason), user.actor)
+        except HRError as e:
+            session.rollback()
+            return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=e.status_code,
+                                  err=str(e), form_values=raw, form_errors={})
+        session.commit()
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="absence_saved")
+    return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=422,
+                          err=_("The absence was not saved: correct the marked fields."), form_values=raw,
+                          form_errors=errors)
+
+
+@router.post("/employees/{employee_id}/absences/{absence_id}/cancel")
+def absence_cancel(employee_id: int, absence_id: int, session: SessionDep, scope: TenantScope, user: HRAdmin,
+                   reason: FormStr = "", month: FormStr = ""):
+    emp = _employee_or_404(session, scope, employee_id)
+    try:
+        absences.cancel(session, scope, absence_id, user.actor, reason)
+    except HRError as e:
+        session.rollback()
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
+    session.commit()
+    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="absence_cancelled")
+
+
+@router.post("/employees/{employee_id}/schedule", response_class=HTMLResponse)
+async def schedule_set(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                       scope: TenantScope, user: HRAdmin):
+    emp = _employee_or_404(session, scope, employee_id)
+    raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    month = raw.pop("month", None) or None
+    weekly = _minutes(str(raw.get("weekly_hours") or "42"))
+    data = {k: raw.get(k) for k in ("valid_from", "percent", "working_days", "vacation_days")}
+    data["weekly_minutes"] = weekly if weekly is not None else "x"
+    form, errors = validate_form(ScheduleCreate, data)
+    if form is not None:
+        try:
+            contracts.set_schedule(session, scope, emp.id, form, user.actor)
+            session.commit()
+            return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="schedule_saved")
+        except HRError as e:
+            session.rollback()
+            errors = {"percent" if not 0 <= form.percent <= 100 else "__all__": str(e)}
+    return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=422,
+                          err=next(iter(errors.values())), form_values=raw, form_errors=errors)
+
+
+@router.post("/employees/{employee_id}/opening")
+def opening_set(employee_id: int, session: SessionDep, scope: TenantScope, user: HRAdmin, tracked_from: FormDate,
+                overtime: FormStr = "0:00", vacation_days: FormStr = "0", month: FormStr = ""):
+    emp = _employee_or_404(session, scope, employee_id)
+    sign = -1 if overtime.strip().startswith("-") else 1
+    minutes = _minutes(overtime.strip().lstrip("+-"))
+    try:
+        if minutes is None:
+            raise HRError(_("%(value)s is not a duration like 12:30", value=overtime))
+        contracts.set_opening(session, scope, emp.id, OpeningBalanceSet(
+            tracked_from=tracked_from, overtime_minutes=sign * minutes,
+            vacation_days=float(vacation_days.replace(",", ".") or 0)), user.actor)
+    except (HRError, ValueError) as e:
+        session.rollback()
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
+    session.commit()
+    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="opening_saved")
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -233,7 +418,7 @@ def badges_end(badge_id: int, request: Request, session: SessionDep, scope: Tena
             raise HTTPException(404, str(e)) from None
         return _back("/hr/badges", scope.own_customer_id or 0, err=str(e))
     session.commit()
-    return _back("/hr/badges", b.customer_id, msg=f"badge {b.uid}: {state}")
+    return _back("/hr/badges", b.customer_id, msg="badge_ended")
 
 
 # --- live punches, exceptions, corrections, periods, exports ------------------------------------
@@ -290,29 +475,97 @@ def corrections_page(request: Request, session: SessionDep, settings: SettingsDe
 
 @router.get("/periods", response_class=HTMLResponse)
 def periods_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                 user: HRReader):
+                 user: HRReader, month: str | None = None):
+    """The close of a month: pick it, review its checklist, acknowledge, close."""
     c = _customer(request, session, scope)
     today = datetime.now(UTC).date()
     prev = today.replace(day=1) - timedelta(days=1)
-    return _render(request, "hr_periods.html", user, session, scope, c, settings,
-                   locks=periods.listing(session, c.id), default_year=prev.year, default_month=prev.month)
+    year, mon = _month(month) if month else (prev.year, prev.month)
+    checks, error = None, None
+    if month:
+        try:
+            checks, _s = periods.checklist(session, c.id, year, mon, settings)
+        except HRError as e:
+            error = str(e)
+    return _render(request, "hr_periods.html", user, session, scope, c, settings, locks=periods.listing(session, c.id),
+                   month=f"{year}-{mon:02d}", month_name=format_month(year, mon), checks=checks, err=error,
+                   is_closed=periods.is_closed(session, c.id, year, mon))
 
 
 @router.post("/periods")
-def periods_post(request: Request, session: SessionDep, scope: TenantScope, user: HRAdmin,
-                 customer_id: FormInt, year: FormInt, month: FormInt, op: FormStr, reason: FormStr = ""):
+def periods_post(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin,
+                 customer_id: FormInt, year: FormInt, month: FormInt, op: FormStr, reason: FormStr = "",
+                 acknowledged: FormStr = ""):
     scope.check(customer_id, "customer")
     try:
         if op == "close":
-            periods.close(session, customer_id, year, month, user.actor)
+            periods.close_month(session, customer_id, year, month, user.actor, settings,
+                                acknowledged=acknowledged == "yes")
         else:
             periods.reopen(session, customer_id, year, month, user.actor, reason)
     except HRError as e:
         session.rollback()
-        return _back("/hr/periods", customer_id, err=str(e))
+        return _back("/hr/periods", customer_id, month=f"{year}-{month:02d}", err=str(e))
     session.commit()
-    return _back("/hr/periods", customer_id, msg=f"{year}-{month:02d}: {op}")
+    return _back("/hr/periods", customer_id, msg="month_closed" if op == "close" else "month_reopened")
 
+
+# --- present now ------------------------------------------------------------------------------------
+
+@router.get("/present", response_class=HTMLResponse)
+def present_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader):
+    """Who is in right now; the list refreshes itself (static/hr.js polls /hr/present/rows)."""
+    c = _customer(request, session, scope)
+    return _render(request, "hr_present.html", user, session, scope, c, settings,
+                   rows=presence.present(session, c.id, settings), now=datetime.now(UTC))
+
+
+@router.get("/present/rows", response_class=HTMLResponse)
+def present_rows(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader):
+    c = _customer(request, session, scope)
+    zone = effective.customer_zone(session, c.id, settings)
+    return templates.TemplateResponse(request, "hr_present_rows.html", {
+        "rows": presence.present(session, c.id, settings), "now": datetime.now(UTC),
+        "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours})
+
+
+# --- team: balances and charts of every employee ------------------------------------------------------
+
+@router.get("/team", response_class=HTMLResponse)
+def team_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
+              month: str | None = None):
+    c = _customer(request, session, scope)
+    year, mon = _month(month)
+    emps = payroll_service._employees(session, c.id, year, mon)
+    chain, carried = [], None
+    for i in range(2, -1, -1):
+        y, m = year, mon - i
+        while m < 1:
+            y, m = y - 1, m + 12
+        ms = balances.months(session, c.id, emps, y, m, settings, current_language(), carried=carried)
+        carried = {x.employee.id: x.carried_out_seconds for x in ms}
+        chain.append(ms)
+    rows = chain[-1]
+    weeks: dict[str, list[float]] = {}
+    for x in rows:
+        for w in x.sheet.weeks():
+            acc = weeks.setdefault(w["week"].split("-")[1], [0.0, 0.0])
+            acc[0] += w["target_seconds"] / 3600
+            acc[1] += w["worked_seconds"] / 3600
+    first, last = timesheets.month_period(year, mon)
+    return _render(
+        request, "hr_team.html", user, session, scope, c, settings, rows=rows, month=f"{year}-{mon:02d}",
+        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"), next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
+        chart_weeks=charts.weekly_bars([(k, v[0], v[1]) for k, v in weeks.items()],
+                                       _("Team: target and worked time per week, %(month)s",
+                                         month=format_month(year, mon)), _("hours"), _("Target"), _("Worked")),
+        chart_balance=charts.balance_line(
+            [(f"{ms[0].month:02d}.{ms[0].year % 100:02d}", sum(x.carried_out_seconds for x in ms) / 3600)
+             for ms in chain if ms], _("Team: sum of the balances at the end of each month"), _("hours"),
+            _("Balance carried")))
+
+
+# --- exports -----------------------------------------------------------------------------------------
 
 @router.get("/exports", response_class=HTMLResponse)
 def exports_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
@@ -320,18 +573,71 @@ def exports_page(request: Request, session: SessionDep, settings: SettingsDep, s
     c = _customer(request, session, scope)
     today = datetime.now(UTC).date()
     first, last = timesheets.month_period(today.year, today.month)
+    prev = today.replace(day=1) - timedelta(days=1)
     return _render(request, "hr_exports.html", user, session, scope, c, settings,
-                   employees=employees.listing(session, scope, c.id), first=first, last=last)
+                   employees=employees.listing(session, scope, c.id), first=first, last=last, prev=prev,
+                   jobs=jobs.recent(session, c.id), job_state=jobs.state)
 
 
 @router.get("/exports/download")
 def exports_download(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
                      user: HRReader, first: date, last: date, format: str = "xlsx", customer_id: int | None = None,
-                     employee_id: str = "", lang: str = "fr"):
+                     employee_id: str = "", lang: str = ""):
     try:
         ids = [int(employee_id)] if employee_id else None
-        f = export_service.build(session, scope, customer_id, first, last, format, ids, lang_of(lang), settings)
+        f = export_service.build(session, scope, customer_id, first, last, format, ids,
+                                 normalise(lang) or current_language(), settings)
     except HRError as e:
-        raise HTTPException(e.status_code, str(e)) from None
-    return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": content_disposition(f.filename)})
+        raise HTTPException(e.status_code, PageError(str(e))) from None
+    return export_service.response(f)
+
+
+@router.post("/payroll")
+def payroll_start(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
+                  customer_id: FormInt, year: FormStr = "", month: FormStr = "", kind: FormStr = "payroll",
+                  format: FormStr = "xlsx"):
+    """Payroll exports run in the background: a job row, a worker thread, a page with its progress."""
+    scope.check(customer_id, "customer")
+    lang = current_language()
+    try:
+        params = payroll_service.check({"kind": kind, "year": year, "month": month, "format": format, "lang": lang})
+        job = jobs.submit(session, customer_id, params["kind"], params, user.actor)
+    except HRError as e:
+        session.rollback()
+        return _back("/hr/exports", customer_id, err=str(e))
+    session.commit()
+    jobs.start(session.get_bind(), job.id, settings, lang)
+    return _back(f"/hr/payroll/{job.id}", customer_id)
+
+
+@router.get("/payroll/{job_id}", response_class=HTMLResponse)
+def payroll_job_page(job_id: int, request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
+                     user: HRReader):
+    c = _customer(request, session, scope)
+    job = _job_or_404(session, c.id, job_id)
+    return _render(request, "hr_job.html", user, session, scope, c, settings, job=job, state=jobs.state(job))
+
+
+@router.get("/payroll/{job_id}/progress", response_class=HTMLResponse)
+def payroll_job_progress(job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader):
+    c = _customer(request, session, scope)
+    job = _job_or_404(session, c.id, job_id)
+    return templates.TemplateResponse(request, "hr_job_progress.html", {
+        "job": job, "state": jobs.state(job), "cq": f"customer_id={c.id}"})
+
+
+@router.get("/payroll/{job_id}/download")
+def payroll_job_download(job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader):
+    c = _customer(request, session, scope)
+    try:
+        f = jobs.file(_job_or_404(session, c.id, job_id))
+    except HRError as e:
+        raise HTTPException(e.status_code, PageError(str(e))) from None
+    return export_service.response(f)
+
+
+def _job_or_404(session, customer_id: int, job_id: int):
+    try:
+        return jobs.get(session, customer_id, job_id)
+    except HRError as e:
+        raise HTTPException(404, PageError(str(e))) from None
