@@ -33,7 +33,11 @@ _ALERT_NUM, _ALERT_DEN = 4, 5  # ALERT_FILL as integers: no float on the loop's 
 def new_epoch():
     # A random journal epoch 1..2^31-1, drawn when a journal is created: a
     # wiped or replaced journal's seqs never collide with the old one's.
-    b = os.urandom(4)
+    try:
+        b = os.urandom(4)
+    except AttributeError:  # the WebAssembly port has no os.urandom
+        import random
+        return random.getrandbits(31) or 1
     return (b[0] | b[1] << 8 | b[2] << 16 | (b[3] & 127) << 24) or 1
 
 
