@@ -78,6 +78,10 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
                   "  Ctrl-C stops everything.")
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    # Ctrl-C stops the demo even when it was started from a script or CI job that runs it in
+    # the background: such a parent leaves SIGINT ignored, and Python then installs no
+    # KeyboardInterrupt handler of its own.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         while not stop and all(p.poll() is None for p in procs):
             time.sleep(0.5)
