@@ -29,9 +29,13 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
     port = free_port()
     var = tmp_path / "var"
     # Its own process group, so that whatever happens no child outlives the test.
-    proc = subprocess.Popen([sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
-                            cwd=pathlib.Path(__file__).resolve().parents[2],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # Output to a file, not a pipe: the test waits for the demo to exit, not for every
+    # process that may have inherited its stdout to close it.
+    log = tmp_path / "demo.log"
+    with log.open("w") as sink:  # the demo keeps its own copy of the descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
+                                cwd=pathlib.Path(__file__).resolve().parents[2],
+                                stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 300  # a safety net: the loop ends when all three punched
         punches: list[dict] = []
@@ -47,7 +51,8 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
 
         proc.send_signal(signal.SIGINT)  # what Ctrl-C in `make run` does
         # the demo gives each of its processes 10 s to stop: generous on a loaded machine
-        out, _ = proc.communicate(timeout=180)
+        proc.wait(timeout=180)
+        out = log.read_text()
         assert proc.returncode == 0, out
         assert "stopped." in out
         with pytest.raises(httpx.HTTPError):
