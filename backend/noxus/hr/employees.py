@@ -67,3 +67,14 @@ def _check_site(session: Session, customer_id: int, site_id: int | None) -> None
     site = session.get(Site, site_id)
     if site is None or site.customer_id != customer_id:
         raise NotFound(f"site {site_id} not found for this customer")
+
+
+def record_staff_read(session: Session, user, emp: Employee, via: str) -> None:
+    """A NOXUS staff member (not the customer's own HR) read an employee's personal data:
+    recorded in the hash-chained audit log, committed at once (a read has no other write)."""
+    if not getattr(user, "is_staff", False):
+        return
+    from noxus.core import audit as core_audit
+
+    core_audit.record(session, user.actor, "read", "employee", emp.id, emp.customer_id, {"via": via})
+    session.commit()

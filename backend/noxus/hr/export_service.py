@@ -21,7 +21,10 @@ class ExportFile:
 
 
 def build(session: Session, scope: Scope, customer_id: int | None, first: date, last: date, fmt: str,
-          employee_ids: list[int] | None = None, lang: str = "fr", settings: Settings | None = None) -> ExportFile:
+          employee_ids: list[int] | None = None, lang: str = "fr", settings: Settings | None = None,
+          actor: str | None = None) -> ExportFile:
+    """The export file; with `actor`, the export (whose, which period, how many people) is
+    recorded in the hash-chained audit log in the caller's transaction."""
     settings = settings or Settings()
     if fmt not in exports.FORMATS:
         raise HRError(f"unknown export format {fmt!r}: use one of {', '.join(exports.FORMATS)}")
@@ -44,6 +47,11 @@ def build(session: Session, scope: Scope, customer_id: int | None, first: date, 
     customer = session.get(Customer, customer_id)
     who = emps[0].personnel_number if employee_ids and len(emps) == 1 else "all"
     content = exports.render(fmt, sheets, lang, customer.name if customer else "")
+    if actor:
+        from noxus.core import audit
+
+        audit.record(session, actor, "export", "timesheets", "", customer_id, {
+            "first": first.isoformat(), "last": last.isoformat(), "format": fmt, "employees": len(emps)})
     return ExportFile(content, exports.filename(fmt, first, last, who), exports.FORMATS[fmt].media_type)
 
 

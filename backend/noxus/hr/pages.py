@@ -184,6 +184,7 @@ def employee_page(employee_id: int, request: Request, session: SessionDep, setti
 def _employee_view(request, session, settings, scope, user, employee_id: int, month: str | None,
                    status_code: int = 200, **ctx) -> HTMLResponse:
     emp = _employee_or_404(session, scope, employee_id)
+    employees.record_staff_read(session, user, emp, "page")
     c = session.get(Customer, emp.customer_id)
     year, mon = _month(month)
     first, last = timesheets.month_period(year, mon)
@@ -586,7 +587,8 @@ def exports_download(request: Request, session: SessionDep, settings: SettingsDe
     try:
         ids = [int(employee_id)] if employee_id else None
         f = export_service.build(session, scope, customer_id, first, last, format, ids,
-                                 normalise(lang) or current_language(), settings)
+                                 normalise(lang) or current_language(), settings, actor=user.actor)
+        session.commit()
     except HRError as e:
         raise HTTPException(e.status_code, PageError(str(e))) from None
     return export_service.response(f)

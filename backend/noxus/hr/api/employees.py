@@ -28,7 +28,9 @@ def create_employee(data: EmployeeCreate, session: SessionDep, scope: TenantScop
 @router.get("/{employee_id}", response_model=EmployeePublic)
 def get_employee(employee_id: int, session: SessionDep, scope: TenantScope, user: HRReader):
     with http_errors():
-        return employees.get(session, scope, employee_id)
+        emp = employees.get(session, scope, employee_id)
+    employees.record_staff_read(session, user, emp, "api")
+    return emp
 
 
 @router.patch("/{employee_id}", response_model=EmployeePublic)

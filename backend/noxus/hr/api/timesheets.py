@@ -45,5 +45,6 @@ def export_timesheets(first: date, last: date, session: SessionDep, settings: Se
     """Timesheets as csv, csv-excel (';' and BOM), xlsx or pdf; columns in docs/exports.md."""
     with http_errors():
         f = export_service.build(session, scope, customer_id, first, last, format, employee_id,
-                                 normalise(lang) or current_language(), settings)
+                                 normalise(lang) or current_language(), settings, actor=user.actor)
+        session.commit()
     return export_service.response(f)
