@@ -1,5 +1,8 @@
 """python -m bench.hr_export [--employees 1000] [--db sqlite,postgresql] [--no-write]
 
+Also the payroll export of issue 14 (a row per employee: worked, target,
+overtime, night/Sunday, absences, vacation, balance carried) for the same month.
+
 Timesheet export of N employees x one month (2 punches per working day,
 March 2026: 22 days, so 44 000 punches for 1 000 employees) to XLSX and CSV,
 as a ratio to the raw SELECT of the same punches in the same run. Writes the
@@ -22,8 +25,8 @@ from noxus.core.migrate import upgrade
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
-from noxus.hr import export_service
-from noxus.hr.models import Badge, Employee
+from noxus.hr import export_service, payroll_service
+from noxus.hr.models import Badge, Employee, OpeningBalance
 from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer, Site
 from sqlalchemy import insert, select
@@ -67,6 +70,10 @@ def seed(engine, employees: int) -> tuple[int, int]:
             d += timedelta(days=1)
         for i in range(0, len(rows), 5000):
             s.execute(insert(Punch), rows[i:i + 5000])
+        # tracking starts on 1 March (a customer's first month): the payroll carries from there
+        s.execute(insert(OpeningBalance), [{"employee_id": e, "customer_id": cid, "tracked_from": FIRST,
+                                            "overtime_minutes": 0, "vacation_days_x2": 20,
+                                            "created_at": datetime.now(UTC)} for e in ids])
         s.commit()
         return cid, len(rows)
 
@@ -102,12 +109,22 @@ def run(url: str, employees: int) -> dict:
                 sizes[fmt] = len(f.content)
         return go
 
+    def payroll(fmt):
+        def go():
+            with Session(engine) as s:
+                f = payroll_service.build(s, cid, {"year": 2026, "month": 3, "format": fmt}, Settings())
+                sizes["payroll-" + fmt] = len(f.content)
+        return go
+
     raw_select()  # warm caches the same way for every measurement
     t_select = timed(raw_select, 3)
     t_xlsx = timed(export("xlsx"))
     t_csv = timed(export("csv"))
+    t_pay = timed(payroll("xlsx"))
+    t_pay_csv = timed(payroll("csv-excel"))
     engine.dispose()
-    return {"punches": n, "select": t_select, "xlsx": t_xlsx, "csv": t_csv, "xlsx_bytes": sizes["xlsx"]}
+    return {"punches": n, "select": t_select, "xlsx": t_xlsx, "csv": t_csv, "xlsx_bytes": sizes["xlsx"],
+            "payroll": t_pay, "payroll_csv": t_pay_csv}
 
 
 def main() -> None:
@@ -127,12 +144,14 @@ def main() -> None:
     lines = [(f"HR export, {args.employees} employees x March 2026 (2 punches per working day), "
              f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} {os.cpu_count()} cores, Python "
              f"{platform.python_version()}:"), "",
-             "| database | punches | raw SELECT | XLSX export | XLSX / SELECT | CSV export | CSV / SELECT | XLSX size |",
-             "|---|---|---|---|---|---|---|---|"]
+             ("| database | punches | raw SELECT | XLSX export | XLSX / SELECT | CSV export | CSV / SELECT | XLSX size "
+             "| payroll XLSX | payroll XLSX / SELECT | payroll CSV | payroll CSV / SELECT |"),
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for db, r in results.items():
         lines.append(f"| {db} | {r['punches']} | {r['select']:.2f} s | {r['xlsx']:.2f} s | "
                      f"{r['xlsx'] / r['select']:.1f}x | {r['csv']:.2f} s | {r['csv'] / r['select']:.1f}x | "
-                     f"{r['xlsx_bytes'] / 1e6:.1f} MB |")
+                     f"{r['xlsx_bytes'] / 1e6:.1f} MB | {r['payroll']:.2f} s | {r['payroll'] / r['select']:.1f}x | "
+                     f"{r['payroll_csv']:.2f} s | {r['payroll_csv'] / r['select']:.1f}x |")
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
