@@ -23,14 +23,16 @@ BEGIN, END = "<!-- bench:rp2040 -->", "<!-- /bench:rp2040 -->"
 
 def table(r: dict) -> str:
     rows = [
-        ("real program: tap → feedback (emulated time, budget 150 ms)",
+        ("tap → feedback (emulated time, budget 150 ms)",
          f"{r.get('program_tap_to_feedback_ms', '?')} ms"),
-        ("instrumented program: tap → feedback", f"{r.get('tap_to_feedback_ms', '?')} ms"),
         ("'accepted' beep as played (nominal 80 ms)", f"{r.get('accepted_beep_ms', '?')} ms"),
-        ("gc.mem_free() after start-up", f"{r.get('heap_free_after_start', '?')} B"),
-        (f"gc.mem_free() after {r.get('heap_first_every', 100)} taps (after gc.collect())",
+        ("frozen image: gc.mem_free() after start-up", f"{r.get('frozen_heap_free_after_start', '?')} B"),
+        (f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
+         f"{r.get('frozen_heap_free_after_taps', '?')} B"),
+        ("code on the filesystem: gc.mem_free() after start-up", f"{r.get('heap_free_after_start', '?')} B"),
+        (f"code on the filesystem: gc.mem_free() after {r.get('heap_first_every', 100)} taps",
          f"{r.get('heap_free_after_first', '?')} B"),
-        (f"gc.mem_free() after {r.get('heap_taps', '?')} taps (after gc.collect())",
+        (f"code on the filesystem: gc.mem_free() after {r.get('heap_taps', '?')} taps",
          f"{r.get('heap_free_after_taps', '?')} B"),
         (f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
          f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch"),
@@ -39,9 +41,7 @@ def table(r: dict) -> str:
         ((f"journal capacity of the free filesystem ({r.get('fs_free_blocks_before', '?')} of "
           f"{r.get('fs_blocks', '?')} blocks free after the program's files)"),
          f"~{r.get('journal_capacity_punches', '?')} punches"),
-        ("real program: power-cut runs / punches fed back, all found once",
-         f"{r.get('program_power_cut_runs', '?')} / {r.get('program_power_cut_punches_fed_back', '?')}"),
-        ("instrumented program: power-cut runs / punches fed back, all found once",
+        ("power-cut runs / punches fed back, all found once",
          (f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
           f"(seed {r.get('power_cut_seed', '?')})")),
     ]
@@ -58,7 +58,6 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--heap-taps", type=int, default=1000)
     ap.add_argument("--cuts", type=int, default=20)
-    ap.add_argument("--program-cuts", type=int, default=10)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument("--from-last-test-run", action="store_true",
                     help="write the figures the last tests/rp2040 run left in the cache, without running")
@@ -70,7 +69,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         results = pathlib.Path(d) / "results.json"
         env = dict(os.environ, NOXUS_RP2_RESULTS=str(results), NOXUS_RP2_HEAP_TAPS=str(a.heap_taps),
-                   NOXUS_RP2_CUTS=str(a.cuts), NOXUS_RP2_PROGRAM_CUTS=str(a.program_cuts))
+                   NOXUS_RP2_CUTS=str(a.cuts))
         rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-s",
                               "--timeout=3600", "tests/rp2040"], cwd=REPO, env=env)
         r = json.loads(results.read_text()) if results.exists() else {}

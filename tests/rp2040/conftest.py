@@ -11,8 +11,9 @@ from tests.rp2040 import emulator
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
-# Pins of the interim program (board/emu_kiosk.py); the reader on SPI0.
-PINS = {"sck": 18, "mosi": 19, "miso": 16, "cs": 17, "green": 14, "red": 15, "buzzer": 13}
+# The Pico W pin map the real program reads (hardware/pinmap.json); the reader on SPI0.
+_PM = json.loads((REPO / "hardware" / "pinmap.json").read_text())["pico_w"]
+PINS = {"cs": _PM["reader"]["cs"], "green": _PM["led_green"], "red": _PM["led_red"], "buzzer": _PM["buzzer"]}
 
 
 @pytest.fixture(autouse=True)
@@ -22,26 +23,6 @@ def _emulator_ready():
     why = emulator.missing()
     if why:
         pytest.fail(f"emulated RP2040: {why}")
-
-
-@pytest.fixture(scope="session")
-def core_files():
-    """The portable core as noxus-provision install puts it on a board (.mpy)."""
-    from noxus_provision.fileset import firmware_files
-    return {f.path: f.data for f in firmware_files("pico", mpy=True)
-            if f.path.startswith("firmware/") or f.path.startswith("lib/")}
-
-
-@pytest.fixture(scope="session")
-def kiosk_image(core_files):
-    """-> image(**emu_json): a flash image booting the Pico kiosk."""
-    def image(**cfg):
-        files = dict(core_files)
-        files["emu_kiosk.py"] = (HERE / "board" / "emu_kiosk.py").read_bytes()
-        files["main.py"] = b"import emu_kiosk\nemu_kiosk.main()\n"
-        files["emu.json"] = json.dumps({"kiosk_id": "EMU1", "pins": PINS, **cfg}).encode()
-        return emulator.make_image(files)
-    return image
 
 
 def pytest_terminal_summary(terminalreporter):
@@ -54,19 +35,27 @@ def pytest_terminal_summary(terminalreporter):
 
 @pytest.fixture(scope="session")
 def program_image():
-    """-> image(**kiosk_json): the real Pico program (firmware/ports/pico), the
-    files noxus-provision install writes, plus a `network` stub (no CYW43 on
-    the emulator: the kiosk runs offline) and an enrolled kiosk.json."""
+    """-> image(config=None, files=None, frozen=False, **kiosk_json): the real
+    Pico program (firmware/ports/pico), the files noxus-provision install
+    writes (frozen=True: only the boot stub and the pin map, the code is the
+    one frozen into the NoxusTime image, firmware/manifest.py), plus a
+    `network` stub (no CYW43 on the emulator: the kiosk runs offline) and an
+    enrolled kiosk.json. Test knobs go into kiosk.json (docs/rp2040-emulation.md);
+    `config` is the kiosk's stored backend config (config/config.json, as a
+    pushed config leaves it)."""
     from noxus_provision.fileset import firmware_files
     base = {f.path: f.data for f in firmware_files("pico", mpy=True)}
     if "firmware/ports/pico/main.mpy" not in base:
         pytest.fail("firmware/ports/pico/main.py did not build into the file set")
 
-    def image(**cfg):
-        files = dict(base)
-        files["network.py"] = (HERE / "board" / "network.py").read_bytes()
+    def image(config=None, files=None, frozen=False, **cfg):
+        out = {p: d for p, d in base.items() if not frozen or p in ("main.py", "hardware/pinmap.json")}
+        out["network.py"] = (HERE / "board" / "network.py").read_bytes()
         kiosk = {"kiosk_id": "EMU1", "wifi": {"ssid": "offline", "password": "x"},
                  "broker": {"host": "127.0.0.1", "port": 1883}, **cfg}
-        files["kiosk.json"] = json.dumps(kiosk).encode()
-        return emulator.make_image(files)
+        out["kiosk.json"] = json.dumps(kiosk).encode()
+        if config is not None:
+            out["config/config.json"] = json.dumps(config).encode()
+        out.update(files or {})
+        return emulator.make_image(out)
     return image

@@ -188,17 +188,18 @@ class Pico:
                                          f"board output: {bytes(self.out[-800:]).decode(errors='replace')}")
                 self._cond.wait(left)
 
-    def wait_out(self, text, timeout=60, or_off=False):
-        """Wait until the board printed text (bytes or str). or_off: -> False
-        if the power went off first (a scheduled cut)."""
+    def wait_out(self, text, timeout=60, or_off=False, since=0):
+        """Wait until the board printed text (bytes or str), in what it printed
+        from offset `since` on. or_off: -> False if the power went off first
+        (a scheduled cut)."""
         text = text.encode() if isinstance(text, str) else text
         deadline = time.monotonic() + timeout
         with self._cond:
-            while text not in self.out:
+            while text not in self.out[since:]:
                 if or_off and (self.off or self.events and self.events[-1]["ev"] == "exit"):
                     return False
                 # the friendly REPL's prompt: the program ended (or never started)
-                if self.off or time.monotonic() > deadline or b"\n>>> " in self.out:
+                if self.off or time.monotonic() > deadline or b"\n>>> " in self.out[since:]:
                     raise AssertionError(f"the board never printed {text!r}; it printed:\n"
                                          f"{bytes(self.out[-1500:]).decode(errors='replace')}")
                 self._cond.wait(0.5)

@@ -1,13 +1,18 @@
-"""The Pico kiosk on an emulated RP2040 running the real MicroPython rp2
-firmware: the MFRC522 on SPI0 (a register-level model), LED and buzzer as
-GPIO edges in emulated time, the journal on the rp2 littlefs in flash, the
-watchdog, and power cuts at random cycles. docs/rp2040-emulation.md."""
+"""The real Pico program (firmware/ports/pico, as noxus-provision installs it)
+on an emulated RP2040 running the real MicroPython rp2 firmware: the MFRC522
+on SPI0 (a register-level model), LED and buzzer as GPIO edges in emulated
+time, the journal on the rp2 littlefs in flash, the watchdog, and power cuts
+at random cycles. Test knobs go through kiosk.json (journal segment size,
+watchdog timeout, heap trace lines). docs/rp2040-emulation.md."""
 
 import itertools
 import json
 import os
 import random
+import socket
 import tempfile
+
+import pytest
 
 from firmware.core.journal import Journal
 from tests.rp2040 import emulator
@@ -18,6 +23,7 @@ RESULTS = emulator.RESULTS
 GREEN, RED, BUZZER = PINS["green"], PINS["red"], PINS["buzzer"]
 WATCH = (BUZZER, GREEN, RED)
 TAP_BUDGET_MS = 150
+BOOT_S = 300  # wall seconds from power-on to the kiosk loop, a safety net on a loaded machine
 
 
 def report(**figures):
@@ -100,13 +106,26 @@ def read_before(pico, t):
     return [e["uid"] for e in pico.events if e["ev"] == "selected" and e["t_ns"] <= t][-1]
 
 
+def booted(pico, or_off=False, since=0):
+    """Wait for the program's "NX boot <boot> seq <seq> mem_free <bytes>" line
+    (kiosk.json "trace_heap"); -> (boot, seq, mem_free), or None if the power
+    went off first (or_off)."""
+    if not pico.wait_out(b"NX boot", timeout=BOOT_S, or_off=or_off, since=since):
+        return None
+    start = bytes(pico.out).index(b"NX boot", since)
+    if not pico.wait_out(b"\n", timeout=60, or_off=or_off, since=start):
+        return None
+    line = bytes(pico.out)[start:].split(b"\n")[0].split()
+    return int(line[2]), int(line[4]), int(line[6])
+
+
 def card_times(pico):
     return [(e["t_ns"], e["uid"]) for e in pico.events if e["ev"] == "card"]
 
 
-def test_tap_gives_accepted_pattern_and_one_record_within_budget(kiosk_image):
-    with Pico(kiosk_image(), watch_pins=WATCH) as pico:
-        pico.wait_out("NX boot 1 seq 0")
+def test_tap_gives_accepted_pattern_and_one_record_within_budget(program_image):
+    with Pico(program_image(), watch_pins=WATCH) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, tap("04a1b2c3", 10), 1800)
         (t_card, _), _ = card_times(pico)
         fbs = feedbacks(pico, t_card)
@@ -118,14 +137,14 @@ def test_tap_gives_accepted_pattern_and_one_record_within_budget(kiosk_image):
         image = pico.power_off()
     punches, _ = journal_of(image)
     assert [(p.seq, p.uid) for p in punches] == [(1, "04A1B2C3")]
-    report(tap_to_feedback_ms=round(latency_ms, 2), accepted_beep_ms=beep_ms)
+    report(program_tap_to_feedback_ms=round(latency_ms, 2), accepted_beep_ms=beep_ms)
     assert latency_ms < TAP_BUDGET_MS, f"tap -> feedback took {latency_ms:.1f} ms of emulated time"
 
 
-def test_uids_of_4_7_and_10_bytes_are_read_whole(kiosk_image):
+def test_uids_of_4_7_and_10_bytes_are_read_whole(program_image):
     uids = ["04a1b2c3", "04112233445566", "04aabbccddeeff001122"]
-    with Pico(kiosk_image(), watch_pins=WATCH) as pico:
-        pico.wait_out("NX boot")
+    with Pico(program_image(), watch_pins=WATCH) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, tap(uids[0], 10) + tap(uids[1], 500) + tap(uids[2], 1000), 1600)
         assert [c for _, c in feedbacks(pico)] == ["green"] * 3
         image = pico.power_off()
@@ -133,7 +152,7 @@ def test_uids_of_4_7_and_10_bytes_are_read_whole(kiosk_image):
     assert [p.uid for p in punches] == [u.upper() for u in uids]
 
 
-def test_flicker_and_cooldown_make_no_second_punch(kiosk_image):
+def test_flicker_and_cooldown_make_no_second_punch(program_image):
     uid = "04a1b2c3"
     steps = [{"after_ms": 10, "cmd": "present", "uid": uid}]
     # the card flickers in and out of the field for 400 ms, then leaves
@@ -142,8 +161,9 @@ def test_flicker_and_cooldown_make_no_second_punch(kiosk_image):
     steps.append({"after_ms": 520, "cmd": "remove"})
     steps += tap(uid, 1500)  # back within the 3 s cooldown: "already recorded"
     steps += tap(uid, 5500)  # after the cooldown: a new punch
-    with Pico(kiosk_image(cooldown_ms=3000), watch_pins=WATCH) as pico:
-        pico.wait_out("NX boot")
+    # the cooldown as the backend's config sets it (config/config.json)
+    with Pico(program_image(config={"config_version": 1, "cooldown_ms": 3000}), watch_pins=WATCH) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, steps, 7000)
         t0 = card_times(pico)[0][0]
         t_back = t0 + 1490e6
@@ -158,29 +178,30 @@ def test_flicker_and_cooldown_make_no_second_punch(kiosk_image):
     assert [(p.seq, p.uid) for p in punches] == [(1, "04A1B2C3"), (2, "04A1B2C3")]
 
 
-def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(kiosk_image):
+def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(program_image):
     """Each run boots from the flash as the previous cut left it, taps
     distinct cards and loses power at a random cycle (erase and program
     operations can be torn). Small segments make the journal rotate."""
     runs = int(os.environ.get("NOXUS_RP2_CUTS", "6"))
     seed = int(os.environ.get("NOXUS_RP2_SEED", random.randrange(1 << 30)))
     rnd = random.Random(seed)
-    image = kiosk_image(seg_records=3)
+    image = program_image(journal_seg_records=3, trace_heap=1000)
     fed_back = []  # UIDs whose "accepted" feedback was given
     boot_seqs = []
     n = 0
+    msg = f"seed {seed} (NOXUS_RP2_SEED to replay)"
     for run in range(runs):
         # odd runs: inside a random flash operation (erase or program, torn);
         # even runs: at a random emulated time, wherever the program is
-        op = rnd.randint(1, 20) if run % 2 else None  # boot + 5 taps: ~20 operations
+        op = rnd.randint(1, 25) if run % 2 else None  # boot + 5 taps: ~25 operations
         with Pico(image, watch_pins=WATCH, cut_at_flash_op=op, seed=rnd.randrange(1 << 30)) as pico:
-            if not pico.wait_out("NX boot", or_off=True):
+            up = booted(pico, or_off=True)
+            if up is None:
                 # the cut came while the kiosk was still opening its journal
                 image = pico.wait_off()
                 print(f"run {run}: cut in flash op {op} ({pico.off.get('during')}) before the kiosk started")
                 continue
-            line = bytes(pico.out).decode(errors="replace").split("NX boot")[1].split()
-            boot_seqs.append(int(line[2]))
+            boot_seqs.append(up[1])
             steps = []
             for k in range(5):
                 steps += tap(f"0b{n:06x}", 10 + 220 * k, hold_ms=120)
@@ -190,21 +211,18 @@ def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(kiosk_image):
             image = pico.wait_off()
             assert image is not None and pico.off["reason"] == "cut", pico.off
             for t, color in feedbacks(pico):
-                assert color == "green", f"a first tap of a new card got {color}"
-                uid = read_before(pico, t)
-                fed_back.append(uid.upper())
+                assert color == "green", f"a first tap of a new card got {color}; {msg}"
+                fed_back.append(read_before(pico, t).upper())
             print(f"run {run}: cut at cycle {pico.off['cycle']}, flash op {op}: "
                   f"{pico.off.get('during', 'between flash ops')}, seq at boot {boot_seqs[-1]}, "
                   f"{pico.off['flash_erases']} erases + {pico.off['flash_programs']} page programs")
     # the last boot: the filesystem mounts and the kiosk opens its journal
     with Pico(image, watch_pins=WATCH) as pico:
-        pico.wait_out("NX boot")
-        boot_seqs.append(int(bytes(pico.out).decode().split("NX boot")[1].split()[2]))
+        boot_seqs.append(booted(pico)[1])
         image = pico.power_off()
     punches, _ = journal_of(image)
     uids = [p.uid for p in punches]
     seqs = [p.seq for p in punches]
-    msg = f"seed {seed} (NOXUS_RP2_SEED to replay)"
     assert seqs == sorted(set(seqs)), f"seq not strictly increasing: {seqs}; {msg}"
     assert boot_seqs == sorted(boot_seqs), f"seq went back across boots: {boot_seqs}; {msg}"
     for uid in fed_back:
@@ -213,21 +231,28 @@ def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(kiosk_image):
     report(power_cut_runs=runs, power_cut_punches_fed_back=len(fed_back), power_cut_seed=seed)
 
 
-def test_watchdog_resets_a_hung_main_loop(kiosk_image):
-    with Pico(kiosk_image(hang_after_ms=300, wdt_ms=1000), watch_pins=WATCH) as pico:
-        pico.wait_out("NX hang")
-        pico.wait_for(lambda e: e["ev"] == "watchdog", timeout=300)
+def test_watchdog_resets_a_main_loop_that_stops_feeding_it(program_image):
+    """The program's own watchdog (kiosk.json "wdt_ms": 1000): a Ctrl-C on
+    the USB console stops the main loop, nothing feeds the watchdog any more,
+    it fires and the chip boots the program again from the flash."""
+    with Pico(program_image(wdt_ms=1000, trace_heap=1000), watch_pins=WATCH) as pico:
+        assert booted(pico)[0] == 1
+        pico.wait_for(lambda e: e["ev"] == "usb", timeout=60)
+        with socket.create_connection(("127.0.0.1", pico.port), timeout=30) as console:
+            console.sendall(b"\x03")  # KeyboardInterrupt: the loop stops, the REPL idles
+            pico.wait_for(lambda e: e["ev"] == "watchdog", timeout=300)
         pico.wait_for(lambda e: e["ev"] == "boot" and e["t_ns"] > 0, timeout=60)
-        pico.wait_out("NX boot 2")
+        assert booted(pico, since=len(pico.out))[0] == 2  # the REPL's prompt is before this
 
 
-def test_journal_fill_matches_bytes_per_punch_and_full_feedback(kiosk_image):
+def test_journal_fill_matches_bytes_per_punch_and_full_feedback(program_image):
     """2 000 punches through the real Journal on the rp2 littlefs (driven over
-    the raw REPL: tapping them through the reader would take an hour of
+    the raw REPL after a Ctrl-C stops the program, which runs without a
+    watchdog here: tapping them through the reader would take an hour of
     emulation), then a tap on the full journal gets the "memory full" feedback."""
     punches = 2000
-    with Pico(kiosk_image(idle=True), watch_pins=WATCH) as pico:
-        pico.wait_out("NX idle")
+    with Pico(program_image(wdt_ms=0), watch_pins=WATCH) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         pico.repl()
         free = [pico.eval("__import__('os').statvfs('/')[3]")]
         for half in range(2):
@@ -259,12 +284,11 @@ def test_journal_fill_matches_bytes_per_punch_and_full_feedback(kiosk_image):
 
     # The same flash, now at max_records = 2000: full. A tap gets "memory full".
     files = emulator.read_files(image)
-    cfg = json.loads(files["emu.json"])
-    cfg["max_records"] = punches
-    del cfg["idle"]
-    files["emu.json"] = json.dumps(cfg).encode()
+    cfg = json.loads(files["kiosk.json"])
+    cfg.update(max_records=punches, trace_heap=1000)
+    files["kiosk.json"] = json.dumps(cfg).encode()
     with Pico(emulator.make_image(files), watch_pins=WATCH) as pico:
-        pico.wait_out(f" seq {punches} mem_free")
+        assert booted(pico)[1] == punches
         run_script(pico, tap("04a1b2c3", 10), 1500)
         t_card = card_times(pico)[0][0]
         fbs = feedbacks(pico, t_card)
@@ -277,22 +301,103 @@ def test_journal_fill_matches_bytes_per_punch_and_full_feedback(kiosk_image):
     assert len(stored) == punches
 
 
-def test_heap_after_start_and_after_taps_does_not_grow(kiosk_image):
+@pytest.mark.parametrize("code", ["frozen", "filesystem"])
+def test_heap_after_start_and_after_taps_does_not_grow(program_image, code):
+    """gc.mem_free() of the whole program (kiosk.json "trace_heap"), its code
+    frozen into the NoxusTime image (bytecode in flash) or loaded as .mpy
+    from the filesystem (bytecode in the heap), over a run of taps."""
     taps = int(os.environ.get("NOXUS_RP2_HEAP_TAPS", "200"))
     every = 50
-    with Pico(kiosk_image(cooldown_ms=0, poll_ms=20, mem_every=every), watch_pins=WATCH) as pico:
-        pico.wait_out("NX boot")
+    image = program_image(config={"config_version": 1, "cooldown_ms": 0}, poll_ms=20, trace_heap=every,
+                          frozen=code == "frozen")
+    with Pico(image, watch_pins=WATCH) as pico:
+        start_free = booted(pico)[2]
         # a new card every 150 ms, held 100 ms: room for the journal write
         steps = []
         for k in range(taps):
             steps += tap(f"0d{k:06x}", 10 + 150 * k, hold_ms=100)
         run_script(pico, steps, 150 * taps + 300)
         out = bytes(pico.out).decode(errors="replace")
-    start_free = int(out.split("mem_free ")[1].split()[0])
+        fbs = feedbacks(pico)
     after = {int(line.split()[2]): int(line.split()[4]) for line in out.splitlines() if line.startswith("NX taps")}
     # kiosk.taps counts recorded punches: every tap recorded
     assert sorted(after) == list(range(every, taps + 1, every)), f"taps were missed: {out[-500:]}"
-    report(heap_free_after_start=start_free, heap_taps=taps, heap_free_after_taps=after[taps],
-           heap_first_every=every, heap_free_after_first=after[every])
+    assert {c for _, c in fbs} == {"green"}, "a tap of a new card got another feedback than 'accepted'"
+    prefix = "" if code == "filesystem" else "frozen_"
+    report(**{f"{prefix}heap_free_after_start": start_free, f"{prefix}heap_taps": taps,
+              f"{prefix}heap_free_after_taps": after[taps], f"{prefix}heap_first_every": every,
+              f"{prefix}heap_free_after_first": after[every]})
     # after a gc.collect() in the loop, what is live must not grow with taps
     assert after[taps] >= after[every] - 256, f"heap grew over {taps} taps: {after}"
+
+
+def test_frozen_image_runs_the_kiosk_with_only_configuration_on_flash(program_image):
+    """The NoxusTime image (scripts/build_rp2.sh, firmware/manifest.py): the
+    filesystem holds the boot stub, kiosk.json and the pin map; the core, the
+    Pico port and the MQTT client come from flash. The simulation reader is
+    not on the board."""
+    image = program_image(frozen=True, wdt_ms=0, trace_heap=1000)
+    on_flash = sorted(emulator.read_files(image))
+    assert on_flash == ["hardware/pinmap.json", "kiosk.json", "main.py", "network.py"], on_flash
+    with Pico(image, watch_pins=WATCH) as pico:
+        assert booted(pico)[:2] == (1, 0)
+        run_script(pico, tap("04a1b2c3", 10), 1500)
+        assert [c for _, c in feedbacks(pico)] == ["green"]
+        pico.repl()
+        where = pico.exec(
+            "import os\n"
+            "import firmware.core.kiosk, chumicro_mqtt.client\n"
+            "print(firmware.core.kiosk.__file__, 'firmware' in os.listdir('/'), 'lib' in os.listdir('/'))\n"
+            "try:\n"
+            "    import firmware.core.sim_reader\n"
+            "    print('sim_reader on board')\n"
+            "except ImportError:\n"
+            "    print('no sim_reader')\n")
+        image = pico.power_off()
+    assert "no sim_reader" in where, where
+    # imported, and not from the filesystem: from the frozen image
+    assert where.split()[:3] == ["firmware/core/kiosk.py", "False", "False"], where
+    punches, _ = journal_of(image)
+    assert [p.uid for p in punches] == ["04A1B2C3"]
+
+
+def test_unknown_card_gets_the_unknown_badge_feedback_and_is_still_recorded(program_image):
+    """The backend's badge list as a pushed config leaves it on flash
+    (config/config.json + config/badges.bin, written by the same core code):
+    a card on the list gets "accepted", a card not on it the red 400 ms
+    "unknown badge", and both are recorded (the backend decides)."""
+    from firmware.core.ui.badges import encode
+    badges, err = encode({"04A1B2C3": "Anna"})
+    assert err is None
+    image = program_image(config={"config_version": 2, "cooldown_ms": 3000},
+                          files={"config/badges.bin": badges})
+    with Pico(image, watch_pins=WATCH) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
+        run_script(pico, tap("04a1b2c3", 10) + tap("04deadbe", 1500), 3500)
+        t_known, t_unknown = card_times(pico)[0][0], card_times(pico)[2][0]
+        known, unknown = feedbacks(pico, t_known, t_unknown), feedbacks(pico, t_unknown)
+        assert [c for _, c in known] == ["green"] and pattern(buzzer_segments(pico, t_known, t_unknown), [80])
+        assert [c for _, c in unknown] == ["red"], f"a card not on the list: {unknown}"
+        assert pattern(buzzer_segments(pico, t_unknown), [400]), buzzer_segments(pico, t_unknown)
+        image = pico.power_off()
+    punches, _ = journal_of(image)
+    assert [p.uid for p in punches] == ["04A1B2C3", "04DEADBE"]
+
+
+def test_wired_variant_picks_the_w5500_adapter_and_reads_cards_on_spi1(program_image):
+    """kiosk.json "board": "w5500_evb_pico" (on the real board the port picks
+    it from the MicroPython board name): the port builds network.WIZNET5K on
+    the W5500's SPI0 pins and the MFRC522 on SPI1 (hardware/pinmap.json).
+    The cable is unplugged (network stub): the kiosk works offline."""
+    wiz = json.loads((emulator.REPO / "hardware" / "pinmap.json").read_text())["w5500_evb_pico"]
+    r, n = wiz["reader"], wiz["network"]
+    with Pico(program_image(board="w5500_evb_pico"), watch_pins=WATCH, spi=r["spi"], cs_pin=r["cs"]) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
+        run_script(pico, tap("04a1b2c3", 10), 1500)
+        assert [c for _, c in feedbacks(pico)] == ["green"]
+        out = bytes(pico.out).decode(errors="replace")
+        image = pico.power_off()
+    line = out.split("NX WIZNET5K")[1].splitlines()[0]
+    assert f"SPI({n['spi']}" in line and f"sck={n['sck']}" in line and f"Pin(GPIO{n['cs']}" in line, line
+    punches, _ = journal_of(image)
+    assert [p.uid for p in punches] == ["04A1B2C3"]

@@ -1,5 +1,7 @@
-# Raspberry Pi Pico W hardware adapters: machine.SPI/Pin/I2C/RTC/WDT,
-# network.WLAN, ntptime. Pins come from hardware/pinmap.json ("pico_w").
+# Raspberry Pi Pico W and WIZnet W5500-EVB-Pico hardware adapters:
+# machine.SPI/Pin/I2C/RTC/WDT, network.WLAN or network.WIZNET5K, ntptime. Pins
+# and the network chip come from hardware/pinmap.json ("pico_w" or
+# "w5500_evb_pico", picked from the MicroPython board name).
 # Logic lives in firmware/core; this file only connects it to the board.
 
 import gc
@@ -22,10 +24,30 @@ NTP_RETRY_MS = 60000
 WDT_TIMEOUT_MS = 8000  # RP2040 maximum is ~8.3 s; the loop feeds it every poll
 
 
-def load_pinmap(path, board="pico_w"):
+def board_name():
+    """The pin-map section of the board we run on, from MicroPython's board
+    name ("W5500-EVB-Pico with RP2040", "Raspberry Pi Pico W with RP2040")."""
+    try:
+        machine_name = os.uname().machine
+    except AttributeError:  # a port without os.uname
+        machine_name = ""
+    return "w5500_evb_pico" if "W5500" in machine_name else "pico_w"
+
+
+def load_pinmap(path, board=None):
     import json
     with open(path) as f:
-        return json.load(f)[board]
+        return json.load(f)[board or board_name()]
+
+
+def make_network(pm, cfg):
+    """The network adapter the pin map names: the Pico W's CYW43 Wi-Fi or a
+    W5500 on SPI. Both have poll(now_ms) -> True when the link just came up,
+    .up, .joins and info()."""
+    net = pm.get("network") or {"chip": "CYW43"}
+    if net["chip"] == "W5500":
+        return Ethernet(net, cfg.get("ethernet"))
+    return Wifi(cfg["wifi"]["ssid"], cfg["wifi"].get("password"))
 
 
 def utc_seconds():
@@ -122,14 +144,71 @@ class Wifi:
         return d
 
 
+class Ethernet:
+    """A W5500 on SPI through network.WIZNET5K (MicroPython board
+    W5500_EVB_PICO): the cable is the link. DHCP unless kiosk.json has
+    "ethernet": {"ip", "mask", "gw", "dns"}. Same contract as Wifi."""
+
+    def __init__(self, net, static=None):
+        Pin = machine.Pin
+        spi = machine.SPI(net["spi"], baudrate=net.get("baudrate", 20000000), polarity=0, phase=0,
+                          sck=Pin(net["sck"]), mosi=Pin(net["mosi"]), miso=Pin(net["miso"]))
+        # the W5500_EVB_PICO build has it, the Pico W stubs do not
+        self.nic = network.WIZNET5K(spi,  # type: ignore[attr-defined]
+                                    Pin(net["cs"], Pin.OUT, value=1), Pin(net["rst"], Pin.OUT, value=1))
+        self.nic.active(True)
+        self.static = static
+        self.up = False
+        self.joins = 0
+        self._backoff = WIFI_BACKOFF_MIN_MS
+        self._next_try = None
+
+    def _configure(self):
+        s = self.static
+        if s:
+            self.nic.ifconfig((s["ip"], s.get("mask", "255.255.255.0"), s.get("gw", s["ip"]),
+                               s.get("dns", s.get("gw", s["ip"]))))
+        else:
+            self.nic.ifconfig("dhcp")  # blocks while the lease is negotiated (< 1 s on a LAN)
+
+    def poll(self, now_ms):
+        """-> True when the link just came up (cable in and an address)."""
+        if self.nic.isconnected() and self.nic.ifconfig()[0] != "0.0.0.0":
+            if not self.up:
+                self.up = True
+                self.joins += 1
+                self._backoff = WIFI_BACKOFF_MIN_MS
+                return True
+            return False
+        self.up = False
+        if self._next_try is None or ticks_diff(now_ms, self._next_try) >= 0:
+            self._next_try = ticks_add(now_ms, self._backoff)
+            self._backoff = min(self._backoff * 2, WIFI_BACKOFF_MAX_MS)
+            try:
+                self._configure()
+            except OSError:  # no cable, no DHCP server: try again later
+                pass
+        return False
+
+    def info(self):
+        d = {"ip": None, "mac": None, "rssi": None, "link": "ethernet"}  # type: dict
+        try:
+            d["mac"] = ":".join(f"{b:02x}" for b in self.nic.config("mac"))
+            if self.up:
+                d["ip"] = self.nic.ifconfig()[0]
+        except OSError:  # the chip did not answer: report what we have
+            return d
+        return d
+
+
 class PicoPort:
     """Hooks the kiosk core calls: reboot, health probes, watchdog."""
 
-    def __init__(self, wifi, fs_root="/", crash_path="crash.log", wdt=True):
+    def __init__(self, wifi, fs_root="/", crash_path="crash.log", wdt_ms=WDT_TIMEOUT_MS):
         self.wifi = wifi
         self.fs_root = fs_root
         self.crash_path = crash_path
-        self.wdt = machine.WDT(timeout=WDT_TIMEOUT_MS) if wdt else None
+        self.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
 
     def reboot(self):
         machine.reset()

@@ -9,6 +9,14 @@
 #               "username": "...", "password": "..."},
 #    "pinmap": "hardware/pinmap.json", "ntp_host": "pool.ntp.org",
 #    "max_records": 50000, "poll_ms": 50}
+# Knobs the emulator tests set (docs/rp2040-emulation.md), absent on a
+# production kiosk: "board" (pin-map section, default from the MicroPython
+# board name), "wdt_ms" (0: no watchdog, for the REPL), "journal_seg_records"
+# (small segments: rotation under power cuts), "trace_heap": N (print
+# "NX boot <boot> seq <last seq> mem_free <bytes>" once the loop starts, then
+# "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
+# <bytes>" when MQTT connects, each after a gc.collect()), "heap_ballast":
+# bytes held from before start-up on (the smallest heap the program runs in).
 # An uncaught exception is written to crash.log, reported in the next birth and
 # telemetry, and the board resets into a working state (docs/firmware.md).
 
@@ -36,13 +44,16 @@ def build(cfg, wdt=True):
     gc.collect()
     from firmware.core.mqtt_link import MqttLink  # noqa: F401
     gc.collect()
-    pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"))
+    pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"), cfg.get("board"))
     clock = Clock(hw.utc_seconds, hw.set_rtc)
-    journal = Journal("journal", max_records=cfg.get("max_records", MAX_RECORDS)).open()
+    jkw = {"max_records": cfg.get("max_records", MAX_RECORDS)}
+    if "journal_seg_records" in cfg:
+        jkw["seg_records"] = cfg["journal_seg_records"]
+    journal = Journal("journal", **jkw).open()
     config = ConfigStore("config")
     badges = BadgeList("config/badges.bin")
-    wifi = hw.Wifi(cfg["wifi"]["ssid"], cfg["wifi"].get("password"))
-    port = hw.PicoPort(wifi, wdt=wdt)
+    wifi = hw.make_network(pm, cfg)
+    port = hw.PicoPort(wifi, wdt_ms=cfg.get("wdt_ms", hw.WDT_TIMEOUT_MS) if wdt else 0)
     fw_hash, changed = integrity.check()  # the files on flash, hashed now
     gc.collect()
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm), hw.make_feedback(pm, clock), clock,
@@ -60,8 +71,22 @@ def loop(kiosk, wifi, cfg, done=None):
     broker = cfg["broker"]
     next_ntp = None
     link_refused = False  # a broker section that cannot give a verified link
+    trace = cfg.get("trace_heap")
+    taps = -1
+    linked = False
     while done is None or not done(kiosk):
         start = ticks_ms()
+        if trace and kiosk.taps != taps:
+            if taps < 0 or kiosk.taps % trace == 0:
+                gc.collect()
+                j = kiosk.journal
+                print(f"NX boot {j.boot} seq {j.last_seq} mem_free {gc.mem_free()}" if taps < 0
+                      else f"NX taps {kiosk.taps} mem_free {gc.mem_free()}")
+            taps = kiosk.taps
+        if trace and not linked and kiosk.link is not None and kiosk.link.up():
+            linked = True
+            gc.collect()
+            print(f"NX link mem_free {gc.mem_free()}")
         if wifi.poll(start):
             next_ntp = start  # joined (again): set the clock first
             if kiosk.link is None and not link_refused:
@@ -93,6 +118,7 @@ def run(path="kiosk.json", done=None, wdt=True):
     with open(path) as f:
         cfg = json.load(f)
     kiosk = None
+    ballast = bytearray(cfg["heap_ballast"]) if cfg.get("heap_ballast") else None  # noqa: F841
     try:
         kiosk, wifi = build(cfg, wdt)
         loop(kiosk, wifi, cfg, done)
