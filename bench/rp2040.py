@@ -29,6 +29,9 @@ def table(r: dict) -> str:
         ("frozen image: gc.mem_free() after start-up", f"{r.get('frozen_heap_free_after_start', '?')} B"),
         (f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
          f"{r.get('frozen_heap_free_after_taps', '?')} B"),
+        ("rp2 heap (gc.mem_free() + gc.mem_alloc())", f"{r.get('heap_total_bytes', '?')} B"),
+        ("smallest heap the frozen program runs in (start-up + 30 taps, offline, 1 KiB steps)",
+         f"{r.get('min_heap_bytes', '?')} B"),
         ("code on the filesystem: gc.mem_free() after start-up", f"{r.get('heap_free_after_start', '?')} B"),
         (f"code on the filesystem: gc.mem_free() after {r.get('heap_first_every', 100)} taps",
          f"{r.get('heap_free_after_first', '?')} B"),
@@ -69,7 +72,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         results = pathlib.Path(d) / "results.json"
         env = dict(os.environ, NOXUS_RP2_RESULTS=str(results), NOXUS_RP2_HEAP_TAPS=str(a.heap_taps),
-                   NOXUS_RP2_CUTS=str(a.cuts))
+                   NOXUS_RP2_CUTS=str(a.cuts), NOXUS_RP2_MIN_HEAP_STEPS="7")
         rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-s",
                               "--timeout=3600", "tests/rp2040"], cwd=REPO, env=env)
         r = json.loads(results.read_text()) if results.exists() else {}

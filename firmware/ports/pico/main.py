@@ -13,7 +13,8 @@
 # production kiosk: "board" (pin-map section, default from the MicroPython
 # board name), "wdt_ms" (0: no watchdog, for the REPL), "journal_seg_records"
 # (small segments: rotation under power cuts), "trace_heap": N (print
-# "NX boot <boot> seq <last seq> mem_free <bytes>" once the loop starts, then
+# "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
+# loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
 # <bytes>" when MQTT connects, each after a gc.collect()), "heap_ballast":
 # bytes held from before start-up on (the smallest heap the program runs in).
@@ -80,7 +81,8 @@ def loop(kiosk, wifi, cfg, done=None):
             if taps < 0 or kiosk.taps % trace == 0:
                 gc.collect()
                 j = kiosk.journal
-                print(f"NX boot {j.boot} seq {j.last_seq} mem_free {gc.mem_free()}" if taps < 0
+                print(f"NX boot {j.boot} seq {j.last_seq} mem_free {gc.mem_free()} mem_alloc {gc.mem_alloc()}"
+                      if taps < 0
                       else f"NX taps {kiosk.taps} mem_free {gc.mem_free()}")
             taps = kiosk.taps
         if trace and not linked and kiosk.link is not None and kiosk.link.up():
