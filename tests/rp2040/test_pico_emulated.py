@@ -146,8 +146,14 @@ def test_uids_of_4_7_and_10_bytes_are_read_whole(program_image):
     with Pico(program_image(), watch_pins=WATCH) as pico:
         pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, tap(uids[0], 10) + tap(uids[1], 500) + tap(uids[2], 1000), 1600)
-        assert [c for _, c in feedbacks(pico)] == ["green"] * 3
+        fbs = feedbacks(pico)
+        assert [c for _, c in fbs] == ["green"] * 3
+        cards = [t for t, uid in card_times(pico) if uid]
         image = pico.power_off()
+    # the second and third taps: the loop is warm (steady state)
+    steady = max(fbs[k][0] - cards[k] for k in (1, 2)) / 1e6
+    report(tap_to_feedback_steady_ms=round(steady, 2))
+    assert steady < TAP_BUDGET_MS, f"tap -> feedback took {steady:.1f} ms of emulated time"
     punches, _ = journal_of(image)
     assert [p.uid for p in punches] == [u.upper() for u in uids]
 
