@@ -25,6 +25,8 @@ def table(r: dict) -> str:
     rows = [
         ("tap → feedback (emulated time, budget 150 ms)",
          f"{r.get('program_tap_to_feedback_ms', '?')} ms"),
+        ("tap → feedback, steady state (2nd and 3rd tap, worst)", f"{r.get('tap_to_feedback_steady_ms', '?')} ms"),
+        ("tap → name on the SSD1306 (first tap after boot)", f"{r.get('tap_to_display_ms', '?')} ms"),
         ("'accepted' beep as played (nominal 80 ms)", f"{r.get('accepted_beep_ms', '?')} ms"),
         ("frozen image: gc.mem_free() after start-up", f"{r.get('frozen_heap_free_after_start', '?')} B"),
         (f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
