@@ -14,6 +14,7 @@ from noxus.auth.user_pages import router as user_pages
 from noxus.billing import customer_accounts
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
+from noxus.billing.setup_pages import router as billing_setup_pages
 from noxus.core import i18n
 from noxus.fleet import commands as fleet_commands
 from noxus.fleet.enrollment_pages import router as enrollment_pages
@@ -60,6 +61,7 @@ def create_app() -> FastAPI:
     app.include_router(ops_router)
     app.include_router(billing_router)
     app.include_router(billing_pages)
+    app.include_router(billing_setup_pages)
     app.include_router(tenancy_api)
     app.include_router(tenancy_pages)
     app.include_router(user_pages)

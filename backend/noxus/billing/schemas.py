@@ -149,3 +149,32 @@ class MatchSuggestionPublic(SQLModel):
     balance: int
     score: int
     reasons: list[str]
+
+
+# --- set-up forms (billing/setup_pages.py): amounts typed in CHF, one translated message per field ---
+
+def _form_chf(value) -> int:
+    from noxus.core.i18n import gettext as _
+
+    try:
+        return parse_chf(value)
+    except ValueError:
+        raise ValueError(_("Enter an amount in CHF, for example 1'234.50.")) from None
+
+
+FormCentimes = Annotated[int, BeforeValidator(_form_chf), Field(ge=0)]
+
+
+class PriceVersionForm(SQLModel):
+    """A dated price list version as typed on the plans page (amounts in CHF)."""
+
+    effective_from: BillingDate
+    monthly_fee: FormCentimes = 0
+    monthly_fee_per_kiosk: FormCentimes = 0
+    users_included: int = Field(default=0, ge=0)
+    price_per_additional_user: FormCentimes = 0
+    setup_fee: FormCentimes = 0
+
+
+class PlanSetupCreate(PlanCreate, PriceVersionForm):
+    """A new plan and its first price list version, in one form."""
