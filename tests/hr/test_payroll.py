@@ -104,3 +104,19 @@ def test_a_failed_background_export_says_why(world, session, engine):
     session.expire_all()
     failed = session.get(ExportJob, job.id)
     assert failed.state == "failed" and "2026-13 is not a month" in failed.error
+
+
+def test_a_payroll_export_is_audited_with_its_scope(world, session, engine):
+    from noxus.core import audit
+    from noxus.core.audit_entry import AuditEntry
+    from sqlmodel import select
+
+    _march(world, session)
+    job = jobs.submit(session, world.a.id, "payroll", {"year": 2026, "month": 3, "format": "csv-excel"}, "rh.alpha")
+    session.commit()
+    jobs.run(engine, job.id, S)
+    session.expire_all()
+    [e] = session.exec(select(AuditEntry).where(AuditEntry.action == "export")).all()
+    assert e.object_type == "payroll" and e.customer_id == world.a.id and e.actor == "rh.alpha"
+    assert e.detail == {"kind": "payroll", "year": 2026, "month": 3, "format": "csv-excel", "employees": 1}
+    assert audit.verify(session).ok

@@ -69,7 +69,8 @@ def payroll(
         try:
             f = payroll_service.build(session, customer, {"kind": "annual" if annual else "payroll", "year": year,
                                                           "month": month, "format": fmt, "lang": lang},
-                                      get_settings())
+                                      get_settings(), actor="cli")
+            session.commit()
         except HRError as e:
             console.print(f"[red]{e}[/red]")
             raise typer.Exit(2) from None

@@ -75,7 +75,7 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
 
         try:
             f = payroll_service.build(s, job.customer_id, {**(job.params or {}), "kind": job.kind}, settings,
-                                      progress=progress)
+                                      progress=progress, actor=job.created_by)
         except Exception as e:  # noqa: BLE001 - any failure is shown to HR on the job page
             s.rollback()
             job = s.get(ExportJob, job_id)

@@ -66,7 +66,9 @@ def _year_total(ms: list[MonthSummary]) -> MonthSummary:
 
 
 def build(session: Session, customer_id: int, params: dict, settings: Settings, progress=None,
-          now: datetime | None = None) -> ExportFile:
+          now: datetime | None = None, actor: str | None = None) -> ExportFile:
+    """The payroll file; with `actor`, the export (whose, which month or year, how many people) is
+    recorded in the hash-chained audit log in the caller's transaction, as timesheet exports are."""
     p = check(params)
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -91,5 +93,11 @@ def build(session: Session, customer_id: int, params: dict, settings: Settings, 
             content = payroll.to_xlsx(rows, kinds, title)
         else:
             content = payroll.to_csv(rows, kinds)
+    if actor:
+        from noxus.core import audit
+
+        audit.record(session, actor, "export", "payroll", "", customer_id, {
+            "kind": p["kind"], "year": p["year"], "month": p["month"], "format": p["format"],
+            "employees": len(emps)})
     media = payroll.FORMATS[p["format"]][0]
     return ExportFile(content, payroll.filename(p["format"], p["year"], p["month"], p["kind"] == "annual"), media)

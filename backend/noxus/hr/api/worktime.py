@@ -201,7 +201,8 @@ def payroll_export(session: SessionDep, settings: SettingsDep, scope: TenantScop
     with http_errors():
         f = payroll_service.build(session, customer_id, {"kind": kind, "year": year, "month": month,
                                                          "format": format, "lang": lang or current_language()},
-                                  settings)
+                                  settings, actor=user.actor)
+    session.commit()
     return export_service.response(f)
 
 
