@@ -9,7 +9,7 @@ kiosk changes a customer's state: each goes through the confirmation page first.
 profile starts from the customer's record (tenancy holds the identity, docs/billing.md); a
 contract for a customer without a profile creates it from that record when it is complete."""
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -20,6 +20,7 @@ from sqlmodel import select
 
 from noxus.billing import audit
 from noxus.billing.contracts import ContractError, attach_kiosk, detach_kiosk, kiosks_of
+from noxus.billing.dates import company_today
 from noxus.billing.models import (
     BillingProfile,
     BillingProfileCreate,
@@ -56,10 +57,6 @@ def _ctx(request: Request, user) -> dict:
             "err": flash.read(request, "err")}
 
 
-def _today(settings) -> date:
-    return datetime.now(ZoneInfo(settings.timezone)).date()
-
-
 def _customer(session, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -75,7 +72,7 @@ def _customer_day(customer: Customer, settings) -> date:
 # --- plans and price list versions -----------------------------------------------------------------
 
 def _plans_page(request, session, settings, user, values=None, errors=None, status=200, version_for=None):
-    today = _today(settings)
+    today = company_today(settings)
     rows = []
     for plan in session.exec(select(Plan).order_by(Plan.code)):
         try:
