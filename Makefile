@@ -36,7 +36,7 @@ i18n: venv
 	./scripts/i18n.sh
 
 lint: venv
-	.venv/bin/ruff check firmware backend provisioning tests bench
+	.venv/bin/ruff check firmware backend provisioning tests bench devstack scripts
 
 clean:
 	rm -rf var build .pytest_cache

@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
-from devstack.broker import Mosquitto
 from noxus.ingest.models import Punch
 from sqlalchemy import func, select
 from sqlmodel import Session
 
 from bench import databases, report, scenarios
 from bench.common import Workload
+from devstack.broker import Mosquitto
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 

@@ -106,7 +106,7 @@ def bench(kind: str, n: int, tmp: str) -> dict:
             if new_ids is None:
                 conn.execute(insert(Invoice.__table__), invs)
                 new_ids = conn.execute(select(Invoice.id).order_by(Invoice.id)).scalars().all()
-            remap = dict(zip(ids, new_ids))
+            remap = dict(zip(ids, new_ids, strict=False))
             for ln in lines:
                 ln.pop("id")
                 ln["invoice_id"] = remap[ln["invoice_id"]]

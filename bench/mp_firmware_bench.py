@@ -94,7 +94,7 @@ def bench_durable_ratio(label, root, n):
     rec = encode_record(1, uid, T0 * 1000, "punch", False)
     f = open(root + "/bare.bin", "wb")
     t = time.ticks_us()
-    for i in range(n):
+    for _ in range(n):
         f.write(rec)
         f.flush()
     bare_us = time.ticks_diff(time.ticks_us(), t) / n
@@ -109,14 +109,14 @@ def bench_poll_allocation(polls):
     once-a-second clock check), link off: gc disabled, mem_alloc compared."""
     k, chip, stamp = kiosk_on("/tmp/noxus-bench-alloc")
     now = k._next_clock_check  # the clock check runs every 20 polls, whatever the uptime
-    for i in range(100):  # warm up: first calls intern names
+    for _ in range(100):  # warm up: first calls intern names
         k.step(now)
         now = time.ticks_add(now, 50)
     gc.collect()
     gc.disable()
     before = gc.mem_alloc()
     free_before = gc.mem_free()
-    for i in range(polls):
+    for _ in range(polls):
         k.step(now)
         now = time.ticks_add(now, 50)
     delta = gc.mem_alloc() - before
@@ -149,7 +149,7 @@ def bench_capacity():
 
 def main():
     n = 200 if QUICK else 1000
-    for uid_len, code_len in ((4, 16), (7, 19), (10, 22)):
+    for uid_len, _code_len in ((4, 16), (7, 19), (10, 22)):
         rec = encode_record(1, bytes(uid_len), T0 * 1000, "punch", False)
         out("bytes_per_punch", uid_bytes=uid_len, record=len(rec),
             with_segment_header=round((SEG_HEADER + 2040 * len(rec)) / 2040, 3))

@@ -19,13 +19,13 @@ import tempfile
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
-from devstack.broker import Mosquitto
 from noxus.ingest.models import Punch
 from sqlmodel import Session, func, select
 
 from bench.common import Workload
 from bench.databases import pg_available, postgres_db, register_kiosks
 from bench.scenarios import raw_mqtt
+from devstack.broker import Mosquitto
 from firmware.core.sender import BATCH_MAX
 from tests.fleet.storm import Fleet
 from tests.fleet.test_backpressure import Workers

@@ -10,8 +10,8 @@ import noxus.migrations.registry  # noqa: F401  (every table: cross-context fore
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from devstack.broker import Mosquitto
 
+from devstack.broker import Mosquitto
 from tests.support import pg
 
 # cheap argon2 for tests (production cost: docs/security.md); set before settings are first read

@@ -63,7 +63,7 @@ def kiosk_add(kiosk_id: str, name: str = "") -> None:
         data = KioskCreate(id=kiosk_id, name=name)
     except ValidationError:
         console.print(f"[red]kiosk id {kiosk_id!r} must be 1-32 letters, digits, '-' or '_'[/red]")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     with Session(get_engine()) as session:
         service.register(session, data)
         session.commit()

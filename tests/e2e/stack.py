@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 
-from sqlmodel import Session, select
-
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
+from noxus.fleet.models import Kiosk
+from sqlmodel import Session, select
+
 from devstack.broker import Mosquitto
 from devstack.kiosks import spawn, write_config
-from noxus.fleet.models import Kiosk
 
 
 class Stack:
@@ -72,7 +72,7 @@ class Stack:
             rc = proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise AssertionError(f"kiosk {kiosk_id} did not drain in {timeout}s:\n{self.tail(kiosk_id)}")
+            raise AssertionError(f"kiosk {kiosk_id} did not drain in {timeout}s:\n{self.tail(kiosk_id)}") from None
         assert rc == 0, f"kiosk {kiosk_id} exited {rc}:\n{self.tail(kiosk_id)}"
         done = [ln for ln in (self.tmp / f"{kiosk_id}.out").read_text().splitlines() if ln.startswith("DONE ")]
         return json.loads(done[-1][5:])

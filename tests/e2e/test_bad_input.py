@@ -6,12 +6,12 @@ import queue
 
 import paho.mqtt.client as mqtt
 import pytest
+from noxus.ingest.models import DeadLetter, Punch
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import func, select
 
 from firmware.core import protocol
 from firmware.core.protocol import Punch as WirePunch
-from noxus.ingest.models import DeadLetter, Punch
 from tests.e2e.stack import Stack
 
 pytestmark = pytest.mark.slow

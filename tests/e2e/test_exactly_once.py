@@ -3,9 +3,9 @@ through a backend SIGKILL, a broker restart and a kiosk offline for most of
 the run: every punch stored exactly once, every journal acked to its end."""
 
 import pytest
+from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from sqlmodel import func, select
 
-from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from tests.e2e.stack import Stack
 
 TAPS = 500

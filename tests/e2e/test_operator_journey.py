@@ -20,6 +20,7 @@ import sys
 
 import pytest
 from aiosmtpd.controller import Controller
+
 from devstack.broker import wait_port
 from devstack.kiosks import spawn, write_config
 

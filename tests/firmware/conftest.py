@@ -10,7 +10,7 @@ HERE = str(pathlib.Path(__file__).resolve().parent)
 if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
-from mphelp import MicroPythonCases
+from mphelp import MicroPythonCases  # noqa: E402  (after the sys.path insert above)
 
 
 @pytest.fixture(autouse=True)

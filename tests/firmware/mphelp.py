@@ -10,6 +10,7 @@ import subprocess
 import tempfile
 
 import pytest
+
 from devstack.kiosks import micropython_exe
 
 HERE = pathlib.Path(__file__).resolve().parent

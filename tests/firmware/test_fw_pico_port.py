@@ -10,8 +10,9 @@ import time
 
 import pytest
 from mphelp import HERE, REPO, mp_env
-from devstack.kiosks import micropython_exe, mpylib
 from stub_backend import StubBackend
+
+from devstack.kiosks import micropython_exe, mpylib
 
 PICOSIM = HERE / "picosim"
 # A Pico W running MicroPython 1.2x leaves ~160-190 KB of heap to Python. With

@@ -5,6 +5,7 @@ import pathlib
 import subprocess
 
 import pytest
+
 from devstack.kiosks import HEAP, REPO, micropython_exe, mpylib
 
 HERE = pathlib.Path(__file__).resolve().parent

@@ -13,12 +13,12 @@ import urllib.request
 import pytest
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
-from devstack.broker import free_port
 from noxus.fleet import service
 from noxus.fleet.models import KioskAlert, KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from sqlmodel import Session, func, select
 
+from devstack.broker import free_port
 from tests.fleet.loadkiosk import LoadKiosk
 from tests.support.pg import PrivatePostgres, create_database
 

@@ -10,8 +10,9 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from devstack.broker import free_port, wait_port
 from paho.mqtt.enums import CallbackAPIVersion
+
+from devstack.broker import free_port, wait_port
 
 DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
@@ -54,7 +55,7 @@ def prod_broker(tmp_path):
         wait_port(port)
     except TimeoutError:
         proc.kill()
-        raise AssertionError(proc.stderr.read().decode())
+        raise AssertionError(proc.stderr.read().decode()) from None
     yield port
     proc.terminate()
     proc.wait(10)

@@ -31,7 +31,9 @@ def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_o
             service.register(s, KioskCreate(id=k))
         s.commit()
     statements: list[tuple[str, object]] = []
-    listener = lambda _c, _cur, stmt, params, _ctx, _many: statements.append((stmt, params))
+    def listener(_c, _cur, stmt, params, _ctx, _many):
+        statements.append((stmt, params))
+
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as s:

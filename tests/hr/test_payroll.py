@@ -32,7 +32,7 @@ def test_payroll_csv_is_swiss_excel_and_neutralises_a_hostile_first_name(world, 
     f = payroll_service.build(session, world.a.id, {"year": 2026, "month": 3, "format": "csv-excel"}, S, now=NOW)
     assert f.content.startswith(b"\xef\xbb\xbf") and f.filename == "payroll_2026-03.csv"
     rows = list(csv.reader(io.StringIO(f.content[3:].decode("utf-8")), delimiter=";"))
-    head, row = rows[0], dict(zip(rows[0], rows[1]))
+    head, row = rows[0], dict(zip(rows[0], rows[1], strict=False))
     assert head[:4] == ["personnel_number", "last_name", "first_name", "month"]
     assert row["first_name"] == "'" + HOSTILE  # a text, not a formula
     assert row["worked_hours"] == "45.0" and row["overtime_hours"] == "3.0"

@@ -5,12 +5,12 @@ drop, duplicate or reorder. Everything else is production code."""
 import pathlib
 import shutil
 
+from noxus.ingest.service import Incoming, ingest
 from sqlmodel import Session
 
 from firmware.core import protocol
 from firmware.core.journal import Journal
 from firmware.core.sender import Sender
-from noxus.ingest.service import Incoming, ingest
 
 
 class Backend:

@@ -9,15 +9,15 @@ import uuid
 
 import paho.mqtt.client as mqtt
 import pytest
+from noxus.core.settings import Settings
+from noxus.fleet.models import Kiosk, KioskAlert
+from noxus.ingest.models import IngestCursor, Punch
+from noxus.ingest.worker import IngestWorker
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlmodel import Session, select
 
 from firmware.core import protocol
 from firmware.core.protocol import Punch as WirePunch
-from noxus.core.settings import Settings
-from noxus.fleet.models import Kiosk, KioskAlert
-from noxus.ingest.models import IngestCursor, Punch
-from noxus.ingest.worker import IngestWorker
 
 T0 = 1_767_225_600_000
 WAIT = 30  # safety net only: every wait ends on an event

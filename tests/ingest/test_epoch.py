@@ -5,16 +5,16 @@ identity, so the punches a wiped kiosk takes offline land as punches, not as
 import json
 from datetime import UTC, date, datetime
 
-from sqlmodel import Session, func, select
-
-from firmware.core import protocol
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk as KioskRow
 from noxus.hr import timesheets
 from noxus.hr.models import Badge, Employee
-from noxus.tenancy.models import Customer
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from noxus.ingest.service import Incoming, ingest
+from noxus.tenancy.models import Customer
+from sqlmodel import Session, func, select
+
+from firmware.core import protocol
 from tests.ingest.rig import Backend, Kiosk
 
 T0 = int(datetime(2026, 3, 2, 6, 0, tzinfo=UTC).timestamp() * 1000)  # Mon 2 March 2026, 07:00 Zurich

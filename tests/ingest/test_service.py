@@ -2,13 +2,13 @@
 
 import json
 
+from noxus.fleet.models import Kiosk, KioskAlert
+from noxus.ingest.models import DeadLetter, IngestCursor, Punch
+from noxus.ingest.service import Incoming, ingest
 from sqlmodel import Session, func, select
 
 from firmware.core import protocol
 from firmware.core.protocol import Punch as WirePunch
-from noxus.fleet.models import Kiosk, KioskAlert
-from noxus.ingest.models import DeadLetter, IngestCursor, Punch
-from noxus.ingest.service import Incoming, ingest
 
 T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
 

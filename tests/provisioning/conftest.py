@@ -9,8 +9,9 @@ import subprocess
 import sys
 
 import pytest
-from devstack.broker import Mosquitto, free_port, wait_port
 from noxus.fleet.enrollment_mqtt import PasswordFile
+
+from devstack.broker import Mosquitto, free_port, wait_port
 
 
 class SimBoardProc:

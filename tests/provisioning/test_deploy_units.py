@@ -15,9 +15,9 @@ import sys
 import httpx
 import paho.mqtt.client as mqtt
 import pytest
-from devstack.broker import free_port, wait_port
 from noxus.fleet.enrollment_mqtt import PasswordFile
 
+from devstack.broker import free_port, wait_port
 from tests.provisioning.conftest import AclMosquitto
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -85,7 +85,7 @@ def pattern(segments, nominal, poll_ms=50):
     work) late; segment ends are scheduled from the nominal times, so a late
     edge shortens the next segment."""
     return len(segments) == len(nominal) and all(
-        abs(s - n) <= poll_ms + 40 for s, n in zip(segments, nominal))
+        abs(s - n) <= poll_ms + 40 for s, n in zip(segments, nominal, strict=False))
 
 
 def tap(uid, at_ms, hold_ms=250):

@@ -14,6 +14,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from noxus.core import tls
 from noxus.core.settings import Settings
+
 from devstack.broker import free_port
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "firmware"))

@@ -12,8 +12,8 @@ import time
 
 import paho.mqtt.client as mqtt
 import pytest
-from devstack.broker import free_port, wait_port
 
+from devstack.broker import free_port, wait_port
 from firmware.core import protocol
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -21,8 +21,9 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 
-from devstack.broker import free_port, wait_port
 from sqlalchemy import create_engine, text
+
+from devstack.broker import free_port, wait_port
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 BIN_DIRS = (*sorted(map(str, pathlib.Path("/usr/lib/postgresql").glob("*/bin")), reverse=True),

@@ -12,6 +12,7 @@ from contextlib import redirect_stdout
 
 import portable_cases
 import pytest
+
 from devstack.kiosks import mpylib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

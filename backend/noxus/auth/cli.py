@@ -92,9 +92,8 @@ def user_invite(
 
 
 def _set_user(username: str, **changes) -> None:
-    from noxus.core import accounts
+    from noxus.core import accounts, audit
     from noxus.core.security import Role
-    from noxus.privacy import audit
 
     with _session() as s:
         u = accounts.get_user(s, username)

@@ -10,7 +10,7 @@ from sqlmodel import select
 from noxus.auth import invitations
 from noxus.auth.invitations import UserManager
 from noxus.auth.schemas import InvitationAccept, LoginRequest, Me, UserInvite, UserUpdate
-from noxus.core import accounts
+from noxus.core import accounts, audit
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import gettext as _
 from noxus.core.security import (
@@ -33,7 +33,6 @@ from noxus.core.users import (
     UserCreate,
     UserPublic,
 )
-from noxus.core import audit
 from noxus.web.templating import templates
 
 router = APIRouter(tags=["auth"])
@@ -307,7 +306,7 @@ def unlock_user(user_id: int, session: SessionDep, scope: TenantScope, actor: Us
 def _attempts(session, limit: int, failed_only: bool):
     stmt = select(LoginAttempt).order_by(LoginAttempt.id.desc()).limit(max(1, min(limit, 5000)))
     if failed_only:
-        stmt = stmt.where(LoginAttempt.success == False)
+        stmt = stmt.where(LoginAttempt.success.is_(False))
     return session.exec(stmt).all()
 
 
@@ -318,7 +317,7 @@ def login_attempts(session: SessionDep, actor: AdminOnly, limit: int = 200, fail
 
 @router.get("/security/log", response_class=HTMLResponse, include_in_schema=False)
 def security_log_page(request: Request, session: SessionDep, actor: AdminOnly, failed_only: bool = False):
-    locked = session.exec(select(User).where(User.locked_until != None)).all()
+    locked = session.exec(select(User).where(User.locked_until.is_not(None))).all()
     return templates.TemplateResponse(request, "security_log.html", {
         "attempts": _attempts(session, 500, failed_only), "locked": locked, "failed_only": failed_only,
         "user": actor,

@@ -110,7 +110,7 @@ class LoginResult:
 def ip_failures(session: Session, ip: str, settings: Settings) -> int:
     since = utcnow() - timedelta(minutes=settings.login_ip_window_minutes)
     stmt = select(func.count()).where(
-        LoginAttempt.ip == ip, LoginAttempt.success == False, LoginAttempt.at >= since
+        LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= since
     )
     return session.exec(stmt).one()
 
@@ -261,10 +261,10 @@ def revoke_web_session(session: Session, raw: str) -> None:
 def revoke_all_credentials(session: Session, user: User) -> None:
     """On deactivation or role change: every token and session of the user stops working."""
     now = utcnow()
-    for t in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at == None)):
+    for t in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
         t.revoked_at = now
         session.add(t)
-    for s in session.exec(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at == None)):
+    for s in session.exec(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))):
         s.revoked_at = now
         session.add(s)
 
@@ -281,8 +281,8 @@ def create_invitation(session: Session, user: User, actor: str, hours: int) -> t
     """A new one-time link for `user`; earlier unused links of the user stop working. Returns the
     row and the raw token (it goes into the e-mail, never into the database)."""
     now = utcnow()
-    for old in session.exec(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at == None,
-                                                     Invitation.revoked_at == None)):
+    for old in session.exec(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None),
+                                                     Invitation.revoked_at.is_(None))):
         old.revoked_at = now
         session.add(old)
     raw = secrets.token_urlsafe(32)

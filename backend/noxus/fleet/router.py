@@ -85,7 +85,7 @@ def change_status(kiosk_id: str, change: StatusChange, session: SessionDep, sett
                                 customer_id=change.customer_id, site_id=change.site_id, at=change.at,
                                 scheduled_for=change.scheduled_for, reason=change.reason)
     except lifecycle.TransitionError as e:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(e))
+        raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
     session.commit()
     session.refresh(kiosk)
     return kiosk_public(kiosk, settings)

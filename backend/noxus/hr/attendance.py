@@ -78,7 +78,7 @@ class Day:
     def break_seconds(self) -> int:
         """Gaps between an OUT and the next IN of the same day."""
         total = 0
-        for prev, nxt in zip(self.shifts, self.shifts[1:]):
+        for prev, nxt in zip(self.shifts, self.shifts[1:], strict=False):
             if prev.end is not None:
                 total += max(0, int((nxt.start.at - prev.end.at).total_seconds()))
         return total

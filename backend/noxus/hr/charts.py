@@ -92,7 +92,7 @@ def balance_line(points: list[tuple[str, float]], title: str, unit: str, name: s
     if coords:
         pts = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
         parts.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="2" points="{pts}"/>')
-    for (x, yy), (lab, v) in zip(coords, points):
+    for (x, yy), (lab, v) in zip(coords, points, strict=False):
         parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3.5" fill="{NEG if v < 0 else LINE}">'
                      f'<title>{escape(lab)}: {v:+.2f} {escape(unit)}</title></circle>')
     parts.append("</svg>")

@@ -200,7 +200,7 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
             pdf.ln(2)
             pdf.set_font("Helvetica", "B", 9)
             for w, label in zip(widths, (_("Date"), _("In / out"), _("Worked"), _("Breaks"), _("Balance"),
-                                         _("Exceptions"))):
+                                         _("Exceptions")), strict=True):
                 pdf.cell(w, 6, _latin1(label), border=1)
             pdf.ln()
             pdf.set_font("Helvetica", "", 8)
@@ -211,14 +211,14 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
                 notes += [a.absence.kind.name for a in d.absences] + ([d.holiday] if d.holiday else [])
                 cells = (f"{format_weekday(d.day)} {d.day:%d.%m}", inout, hours(d.worked_seconds),
                          hours(d.break_seconds), hours(d.balance_seconds), ", ".join(notes)[:26])
-                for w, v in zip(widths, cells):
+                for w, v in zip(widths, cells, strict=False):
                     pdf.cell(w, 5, _latin1(v), border=1)
                 pdf.ln()
             pdf.set_font("Helvetica", "B", 9)
             pdf.cell(widths[0] + widths[1], 6, _latin1(f"{_('Total')} ({_('Target')} "
                                                        f"{hours(s.target_seconds)})"), border=1)
             for w, v in zip(widths[2:], (hours(s.worked_seconds), hours(s.break_seconds), hours(s.balance_seconds),
-                                         str(len(s.exceptions)))):
+                                         str(len(s.exceptions))), strict=True):
                 pdf.cell(w, 6, v, border=1)
             pdf.ln(18)
             pdf.set_font("Helvetica", "", 9)

@@ -85,7 +85,7 @@ def to_xlsx(summaries: list[MonthSummary], kinds: list[tuple[str, str]], title: 
     fmt = {"hours": HOURS_FMT, "days": "0.0#", "count": "0"}
     for m in summaries:
         ws.append([x.text(v) if isinstance(v, str) else x.num(v, fmt[c.kind]) if c.kind in fmt else v
-                   for c, v in zip(cols, values(m, kinds))])
+                   for c, v in zip(cols, values(m, kinds), strict=False)])
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
