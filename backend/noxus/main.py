@@ -28,6 +28,7 @@ from noxus.hr.pages import router as hr_pages
 from noxus.ingest.router import router as ingest_router
 from noxus.ops.pages import router as ops_pages
 from noxus.ops.router import router as ops_router
+from noxus.privacy.pages import router as privacy_pages
 from noxus.privacy.router import router as privacy_router
 from noxus.tenancy import service as tenancy
 from noxus.tenancy.api import router as tenancy_api
@@ -49,6 +50,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=static), name="static")
     app.include_router(auth_router)
     app.include_router(privacy_router)
+    app.include_router(privacy_pages)
     app.include_router(ingest_router)
     app.include_router(fleet_router)
     app.include_router(hr_router)
