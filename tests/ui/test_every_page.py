@@ -204,8 +204,6 @@ KNOWN_GAPS = {
     "/hr form 0 -> /hr/employees: 422 without a message at the field",
     "/hr/employees form 0 -> /hr/employees: 422 without a message at the field",
     "/hr/employees/1 form 2 -> /hr/employees/1/opening: 422 without a message at the field",
-    "/hr/employees/1 form 3 -> /hr/employees/1/corrections: developer text on the page",
-    "/hr/employees/1 form 4 -> /hr/employees/1/corrections: developer text on the page",
     "/hr/badges form 0 -> /hr/badges: 422 without a message at the field",
 }
 

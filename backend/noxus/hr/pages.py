@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import ValidationError
 from sqlmodel import Field, Session, SQLModel, select
 
 from noxus.core.deps import SessionDep, SettingsDep
@@ -56,7 +57,7 @@ from noxus.ingest.models import Punch
 from noxus.tenancy.models import Customer
 from noxus.web import flash
 from noxus.web.errors import PageError
-from noxus.web.forms import validate_form
+from noxus.web.forms import errors_by_field, validate_form
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/hr", include_in_schema=False)
@@ -123,6 +124,14 @@ def _local(dt: datetime | None, zone: ZoneInfo) -> str:
     return format_datetime(dt, zone) if dt else "—"
 
 
+def _error_text(e: Exception) -> str:
+    """A refusal for a banner: our own messages as they are, a schema's errors as sentences of
+    the catalogs (never Pydantic's text)."""
+    if isinstance(e, ValidationError):
+        return " ".join(dict.fromkeys(errors_by_field(e).values()))
+    return str(e)
+
+
 def _back(path: str, customer_id: int, **params) -> RedirectResponse:
     """Redirect after a POST; an error banner travels signed (noxus.web.flash), a message as a known key."""
     err = params.pop("err", None)
@@ -170,7 +179,7 @@ def employees_create(request: Request, session: SessionDep, scope: TenantScope, 
             weekly_minutes=minutes, active_from=active_from), user.actor)
     except (HRError, ValueError) as e:
         session.rollback()
-        return _back("/hr/employees", customer_id, err=str(e))
+        return _back("/hr/employees", customer_id, err=_error_text(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", customer_id, msg="employee_created")
 
@@ -266,7 +275,7 @@ def correction_create(employee_id: int, request: Request, session: SessionDep, s
             reason=reason.strip() or "-"), user.actor, settings)
     except (HRError, ValueError) as e:
         session.rollback()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction_saved")
 
@@ -315,7 +324,7 @@ async def absence_create(employee_id: int, request: Request, session: SessionDep
         except HRError as e:
             session.rollback()
             return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=e.status_code,
-                                  err=str(e), form_values=raw, form_errors={})
+                                  err=_error_text(e), form_values=raw, form_errors={})
         session.commit()
         return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="absence_saved")
     return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=422,
@@ -331,7 +340,7 @@ def absence_cancel(employee_id: int, absence_id: int, session: SessionDep, scope
         absences.cancel(session, scope, absence_id, user.actor, reason)
     except HRError as e:
         session.rollback()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="absence_cancelled")
 
@@ -372,7 +381,7 @@ def opening_set(employee_id: int, session: SessionDep, scope: TenantScope, user:
             vacation_days=float(vacation_days.replace(",", ".") or 0)), user.actor)
     except (HRError, ValueError) as e:
         session.rollback()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=str(e))
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="opening_saved")
 
@@ -402,7 +411,7 @@ def badges_assign(request: Request, session: SessionDep, scope: TenantScope, use
         badges.assign(session, scope, BadgeAssign(uid=uid, employee_id=employee_id, valid_from=start), user.actor)
     except (HRError, ValueError) as e:
         session.rollback()
-        return _back("/hr/badges", customer_id, err=str(e).splitlines()[-1] if "\n" in str(e) else str(e))
+        return _back("/hr/badges", customer_id, err=_error_text(e).splitlines()[-1] if "\n" in str(e) else str(e))
     session.commit()
     return _back("/hr/badges", customer_id, msg="badge_assigned")
 
@@ -417,7 +426,7 @@ def badges_end(badge_id: int, request: Request, session: SessionDep, scope: Tena
         session.rollback()
         if e.status_code == 404:
             raise HTTPException(404, str(e)) from None
-        return _back("/hr/badges", scope.own_customer_id or 0, err=str(e))
+        return _back("/hr/badges", scope.own_customer_id or 0, err=_error_text(e))
     session.commit()
     return _back("/hr/badges", b.customer_id, msg="badge_ended")
 
@@ -506,7 +515,7 @@ def periods_post(request: Request, session: SessionDep, settings: SettingsDep, s
             periods.reopen(session, customer_id, year, month, user.actor, reason)
     except HRError as e:
         session.rollback()
-        return _back("/hr/periods", customer_id, month=f"{year}-{month:02d}", err=str(e))
+        return _back("/hr/periods", customer_id, month=f"{year}-{month:02d}", err=_error_text(e))
     session.commit()
     return _back("/hr/periods", customer_id, msg="month_closed" if op == "close" else "month_reopened")
 
@@ -606,7 +615,7 @@ def payroll_start(request: Request, session: SessionDep, settings: SettingsDep, 
         job = jobs.submit(session, customer_id, params["kind"], params, user.actor)
     except HRError as e:
         session.rollback()
-        return _back("/hr/exports", customer_id, err=str(e))
+        return _back("/hr/exports", customer_id, err=_error_text(e))
     session.commit()
     jobs.start(session.get_bind(), job.id, settings, lang)
     return _back(f"/hr/payroll/{job.id}", customer_id)
