@@ -13,6 +13,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
 from sqlmodel import Field, Session, SQLModel, select
+from starlette.concurrency import run_in_threadpool
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import (
@@ -167,21 +168,50 @@ def employees_page(request: Request, session: SessionDep, settings: SettingsDep,
                    current_badge=current, today=date.today())
 
 
-@router.post("/employees")
-def employees_create(request: Request, session: SessionDep, scope: TenantScope, user: HRAdmin,
-                     first_name: FormStr, last_name: FormStr, personnel_number: FormStr,
-                     active_from: FormDate, customer_id: FormInt, weekly_hours: FormStr = "42"):
+class EmployeeForm(SQLModel):
+    """The employee form as people fill it: hours per week as typed ("42", "40,5")."""
+
+    first_name: str = Field(min_length=1, max_length=100)
+    last_name: str = Field(min_length=1, max_length=100)
+    personnel_number: str = Field(min_length=1, max_length=40)
+    weekly_hours: float = Field(default=42, ge=0, le=168)
+    active_from: date
+
+
+@router.post("/employees", response_class=HTMLResponse)
+async def employees_create(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
+                           user: HRAdmin):
+    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
     scope.check(customer_id, "customer")
-    try:
-        minutes = round(float(weekly_hours.replace(",", ".")) * 60)
-        emp = employees.create(session, customer_id, EmployeeCreate(
-            first_name=first_name.strip(), last_name=last_name.strip(), personnel_number=personnel_number.strip(),
-            weekly_minutes=minutes, active_from=active_from), user.actor)
-    except (HRError, ValueError) as e:
-        session.rollback()
-        return _back("/hr/employees", customer_id, err=_error_text(e))
+    if "weekly_hours" in raw:
+        raw["weekly_hours"] = raw["weekly_hours"].replace(",", ".")
+    data, errors = validate_form(EmployeeForm, raw)
+    emp = None
+    if data is not None:
+        form = EmployeeForm.model_validate(data)
+        try:
+            emp = employees.create(session, customer_id, EmployeeCreate(
+                first_name=form.first_name, last_name=form.last_name, personnel_number=form.personnel_number,
+                weekly_minutes=round(form.weekly_hours * 60), active_from=form.active_from), user.actor)
+        except HRError as e:
+            session.rollback()
+            errors = {"personnel_number": str(e)}
+    if emp is None:
+        return await run_in_threadpool(_employees_form_again, request, session, settings, scope, user,
+                                       customer_id, raw, errors)
     session.commit()
-    return _back(f"/hr/employees/{emp.id}", customer_id, msg="employee_created")
+    return _back(f"/hr/employees/{emp.id}", customer_id or emp.customer_id, msg="employee_created")
+
+
+def _employees_form_again(request, session, settings, scope, user, customer_id, values, errors) -> HTMLResponse:
+    c = session.get(Customer, customer_id) if customer_id else None
+    if c is None:
+        raise HTTPException(404, "customer not found")
+    emps = employees.listing(session, scope, c.id, "")
+    current = {b.employee_id: b.uid for b in badges.listing(session, scope) if b.valid_to is None}
+    return _render(request, "hr_employees.html", user, session, scope, c, settings, employees=emps, q="",
+                   current_badge=current, today=date.today(), values=values, errors=errors, status_code=422)
 
 
 @router.get("/employees/{employee_id}", response_class=HTMLResponse)
