@@ -397,21 +397,38 @@ async def schedule_set(employee_id: int, request: Request, session: SessionDep, 
                           err=next(iter(errors.values())), form_values=raw, form_errors=errors)
 
 
-@router.post("/employees/{employee_id}/opening")
-def opening_set(employee_id: int, session: SessionDep, scope: TenantScope, user: HRAdmin, tracked_from: FormDate,
-                overtime: FormStr = "0:00", vacation_days: FormStr = "0", month: FormStr = ""):
-    emp = _employee_or_404(session, scope, employee_id)
-    sign = -1 if overtime.strip().startswith("-") else 1
-    minutes = _minutes(overtime.strip().lstrip("+-"))
-    try:
+class OpeningForm(SQLModel):
+    tracked_from: date
+    overtime: str = "0:00"
+    vacation_days: float = Field(default=0, ge=-366, le=366)
+
+
+@router.post("/employees/{employee_id}/opening", response_class=HTMLResponse)
+async def opening_set(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
+                      scope: TenantScope, user: HRAdmin):
+    emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
+    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    month = raw.pop("month", "")
+    if "vacation_days" in raw:
+        raw["vacation_days"] = raw["vacation_days"].replace(",", ".")
+    data, errors = validate_form(OpeningForm, raw)
+    if data is not None:
+        form = OpeningForm.model_validate(data)
+        sign = -1 if form.overtime.strip().startswith("-") else 1
+        minutes = _minutes(form.overtime.strip().lstrip("+-"))
         if minutes is None:
-            raise HRError(_("%(value)s is not a duration like 12:30", value=overtime))
-        contracts.set_opening(session, scope, emp.id, OpeningBalanceSet(
-            tracked_from=tracked_from, overtime_minutes=sign * minutes,
-            vacation_days=float(vacation_days.replace(",", ".") or 0)), user.actor)
-    except (HRError, ValueError) as e:
-        session.rollback()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
+            errors = {"overtime": _("%(value)s is not a duration like 12:30", value=form.overtime)}
+        else:
+            try:
+                contracts.set_opening(session, scope, emp.id, OpeningBalanceSet(
+                    tracked_from=form.tracked_from, overtime_minutes=sign * minutes,
+                    vacation_days=form.vacation_days), user.actor)
+            except (HRError, ValueError) as e:
+                session.rollback()
+                errors = {"tracked_from": _error_text(e)}
+    if errors:
+        return await run_in_threadpool(_employee_view, request, session, settings, scope, user, emp.id,
+                                       month or None, 422, opening_values=raw, opening_errors=errors)
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="opening_saved")
 
@@ -421,29 +438,55 @@ def opening_set(employee_id: int, session: SessionDep, scope: TenantScope, user:
 @router.get("/badges", response_class=HTMLResponse)
 def badges_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
                 user: HRReader):
-    c = _customer(request, session, scope)
+    return _badges_page(request, session, settings, scope, user)
+
+
+def _badges_page(request, session, settings, scope, user, customer_id: int | None = None,
+                 values: dict | None = None, errors: dict | None = None) -> HTMLResponse:
+    c = session.get(Customer, customer_id) if customer_id else _customer(request, session, scope)
+    if c is None:
+        raise HTTPException(404, "customer not found")
     tenant = Scope.only([c.id])
     all_badges = badges.listing(session, tenant)
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
     return _render(request, "hr_badges.html", user, session, scope, c, settings, badges=all_badges, names=names,
                    unknown=badges.unknown(session, scope, c.id),
-                   prefill=request.query_params.get("uid", ""))
+                   prefill=request.query_params.get("uid", ""), values=values or {}, errors=errors or {},
+                   status_code=422 if errors else 200)
 
 
-@router.post("/badges")
-def badges_assign(request: Request, session: SessionDep, scope: TenantScope, user: HRAdmin,
-                  uid: FormStr, employee_id: FormInt, customer_id: FormInt, valid_from: FormStr = ""):
+class BadgeForm(SQLModel):
+    uid: str = Field(min_length=1, max_length=40)
+    employee_id: int
+    valid_from: datetime | None = None
+
+
+@router.post("/badges", response_class=HTMLResponse)
+async def badges_assign(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
+                        user: HRAdmin):
+    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
     scope.check(customer_id, "customer")
-    try:
-        start = datetime.fromisoformat(valid_from) if valid_from else None
+    data, errors = validate_form(BadgeForm, {k: v for k, v in raw.items() if k != "customer_id"})
+    if data is not None:
+        form = BadgeForm.model_validate(data)
+        start = form.valid_from
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
-        badges.assign(session, scope, BadgeAssign(uid=uid, employee_id=employee_id, valid_from=start), user.actor)
-    except (HRError, ValueError) as e:
-        session.rollback()
-        return _back("/hr/badges", customer_id, err=_error_text(e).splitlines()[-1] if "\n" in str(e) else str(e))
+        try:
+            badges.assign(session, scope, BadgeAssign(uid=form.uid, employee_id=form.employee_id, valid_from=start),
+                          user.actor)
+        except ValidationError as e:
+            session.rollback()
+            errors = {"uid": " ".join(dict.fromkeys(errors_by_field(e).values()))}
+        except (HRError, ValueError) as e:
+            session.rollback()
+            errors = {"uid": str(e)}
+    if errors:
+        return await run_in_threadpool(_badges_page, request, session, settings, scope, user, customer_id,
+                                       raw, errors)
     session.commit()
-    return _back("/hr/badges", customer_id, msg="badge_assigned")
+    return _back("/hr/badges", customer_id or 0, msg="badge_assigned")
 
 
 @router.post("/badges/{badge_id}/end")
