@@ -16,6 +16,10 @@ from tlsca import make_ca, tls_broker
 from firmware.core import mqtt_link, tls
 from firmware.core.ticks import ticks_ms
 
+# The Unix port keeps the whole program's bytecode in the heap: with TLS it needs 176 KiB at least
+# (bench/firmware_bench.py), so tests run with headroom; a board runs the frozen image (docs/firmware.md).
+TLS_HEAP = "208K"
+
 
 @pytest.fixture(scope="module")
 def ca(tmp_path_factory):
@@ -48,7 +52,7 @@ def test_pico_w_connects_over_tls_with_the_pinned_ca_sends_and_gets_acks(pico_im
     backend = StubBackend(b.port)  # the backend on the broker's plain loopback listener
     try:
         # the CA as PEM, the way an operator may hand it over: the kiosk takes both
-        res = run_pico(pico_image, tmp_path, None, kiosk_id="T1", taps=5, offline_taps=0,
+        res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T1", taps=5, offline_taps=0,
                        broker=kiosk_broker(b.tls_port, "ca.pem"), files={"ca.pem": (ca / "ca.crt").read_bytes()})
         assert res["tls"] is True and res["link_error"] is None
         assert res["acked"] == res["last_seq"] == 5 and res["pending"] == 0
@@ -69,7 +73,7 @@ def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(pico_image, tm
     b = brokers[cert]
     backend = StubBackend(b.port)
     try:
-        res = run_pico(pico_image, tmp_path, None, kiosk_id="T2", taps=4, offline_taps=0, exit_on_link_error=True,
+        res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T2", taps=4, offline_taps=0, exit_on_link_error=True,
                        broker=kiosk_broker(b.tls_port, ca_file), files={ca_file: (ca / ca_file).read_bytes()})
     finally:
         backend.close()
@@ -83,7 +87,7 @@ def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(pico_image, tm
 def test_pico_w_without_tls_settings_stays_offline_and_says_why(pico_image, tmp_path, brokers):
     """No "tls": false and no CA: never plain TCP by default."""
     b = brokers["good"]
-    res = run_pico(pico_image, tmp_path, None, kiosk_id="T3", taps=3, offline_taps=0, exit_offline=True,
+    res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T3", taps=3, offline_taps=0, exit_offline=True,
                    broker={"host": "127.0.0.1", "port": b.port})
     assert res["tls"] is None and res["pending"] == 3
     assert "mqtt: broker.ca_file is not set" in (tmp_path / "crash.log").read_text()

@@ -1,7 +1,10 @@
 """An error or success banner passed through a redirect URL shows only when
 this server wrote it: a crafted link (`?err=<any text>`) shows nothing."""
 
+from datetime import date
+
 from fastapi.testclient import TestClient
+from noxus.hr.models import Employee
 from noxus.tenancy.models import Customer
 from sqlmodel import Session
 
@@ -28,14 +31,17 @@ def test_the_servers_own_error_banner_survives_the_redirect(engine, noxus_app, l
     with Session(engine) as s:
         c = Customer(name="Alpha SA")
         s.add(c)
+        s.flush()
+        e = Employee(customer_id=c.id, first_name="A", last_name="B", personnel_number="P1",
+                     active_from=date(2026, 1, 1))
+        s.add(e)
         s.commit()
-        cid = c.id
+        eid = e.id
     login_as("admin")
     client = TestClient(noxus_app)
-    # weekly hours that are no number: the form refuses it and redirects with a signed banner
-    r = client.post("/hr/employees", data={"customer_id": cid, "first_name": "A", "last_name": "B",
-                                           "personnel_number": "P1", "active_from": "2026-03-01",
-                                           "weekly_hours": "forty"}, follow_redirects=False)
+    # a correction at a time that is no time: refused, and the page it returns to says why
+    r = client.post(f"/hr/employees/{eid}/corrections", data={"action": "add", "at": "not-a-time",
+                                                              "reason": "forgot"}, follow_redirects=False)
     assert r.status_code == 303 and "err_sig=" in r.headers["location"]
     page = client.get(r.headers["location"])
     assert 'class="flash err"' in page.text or "flash err" in page.text
