@@ -37,6 +37,7 @@ i18n: venv
 
 lint: venv
 	.venv/bin/ruff check firmware backend provisioning tests bench devstack scripts
+	.venv/bin/ruff format --check firmware backend provisioning tests bench devstack scripts
 
 clean:
 	rm -rf var build .pytest_cache

@@ -35,8 +35,9 @@ def _mosquitto_version(exe: str) -> str:
 
 def _stored(engine, prefix: str) -> int:
     with Session(engine) as s:
-        return s.execute(select(func.count()).select_from(Punch).where(
-            Punch.kiosk_id.like(prefix + "-%"))).scalar_one()
+        return s.execute(
+            select(func.count()).select_from(Punch).where(Punch.kiosk_id.like(prefix + "-%"))
+        ).scalar_one()
 
 
 def _check_stored(engine, prefix: str, expected: int) -> None:
@@ -49,8 +50,9 @@ def run_database(name: str, url: str, port: int, workloads: list[Workload], tag:
     engine = make_engine(url)
     rows = []
     for w in workloads:
-        databases.register_kiosks(engine, w.kiosk_ids(f"b{w.per_message}{tag}")
-                                  + w.kiosk_ids(f"c{w.per_message}{tag}"))
+        databases.register_kiosks(
+            engine, w.kiosk_ids(f"b{w.per_message}{tag}") + w.kiosk_ids(f"c{w.per_message}{tag}")
+        )
     databases.register_kiosks(engine, [f"warm{tag}-00"])
     version = databases.server_version(engine)
     worker = scenarios.IngestWorkerProcess(url, port)
@@ -84,18 +86,25 @@ def run_rounds(name: str, url: str, port: int, workloads: list[Workload], args) 
 
 
 def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        prog="python -m bench", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--punches", type=int, default=20_000, help="punches in the batched workload")
-    ap.add_argument("--batch", type=int, default=20, help="punches per message (firmware sender: BATCH_MAX = 20)")
+    ap.add_argument(
+        "--batch", type=int, default=20, help="punches per message (firmware sender: BATCH_MAX = 20)"
+    )
     ap.add_argument("--single", type=int, default=2_000, help="punches in the 1-punch/message workload")
     ap.add_argument("--kiosks", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3, help="repetitions; the table shows medians")
     ap.add_argument("--db", default="sqlite,postgresql")
     ap.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "benchmarks.md")
-    ap.add_argument("--autosave", type=int, default=100,
-                    help="Mosquitto autosave_interval (changes between saves); 100 as in "
-                         "deploy/mosquitto/mosquitto.conf, the devstack default is 1")
+    ap.add_argument(
+        "--autosave",
+        type=int,
+        default=100,
+        help="Mosquitto autosave_interval (changes between saves); 100 as in "
+        "deploy/mosquitto/mosquitto.conf, the devstack default is 1",
+    )
     ap.add_argument("--no-write", action="store_true", help="print only")
     args = ap.parse_args(argv)
     workloads = [Workload(args.punches, args.batch, args.kiosks), Workload(args.single, 1, args.kiosks)]
@@ -105,8 +114,10 @@ def main(argv=None) -> None:
     wanted = args.db.split(",")
     rows: list[report.Row] = []
     notes = []
-    with tempfile.TemporaryDirectory(prefix="noxus-bench-") as tmp, \
-            Mosquitto(pathlib.Path(tmp) / "mosquitto", autosave=args.autosave) as broker:
+    with (
+        tempfile.TemporaryDirectory(prefix="noxus-bench-") as tmp,
+        Mosquitto(pathlib.Path(tmp) / "mosquitto", autosave=args.autosave) as broker,
+    ):
         if "sqlite" in wanted:
             with databases.sqlite_db(pathlib.Path(tmp)) as url:
                 rows += run_rounds("sqlite", url, broker.port, workloads, args)
@@ -119,15 +130,17 @@ def main(argv=None) -> None:
                 with databases.postgres_db() as url:
                     rows += run_rounds("postgresql", url, broker.port, workloads, args)
         mosquitto = _mosquitto_version(broker.exe)
-    context = [(
-        f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` "
-        f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks} "
-        f"--rounds {args.rounds}`): "
-        f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
-        f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
-        "changes; "
-        f"one ingest worker; median of {args.rounds} rounds. Rates are per second of wall-clock time "
-        "for the whole workload."),
+    context = [
+        (
+            f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` "
+            f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks} "
+            f"--rounds {args.rounds}`): "
+            f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
+            f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
+            "changes; "
+            f"one ingest worker; median of {args.rounds} rounds. Rates are per second of wall-clock time "
+            "for the whole workload."
+        ),
         *notes,
     ]
     print(report.table(rows, context))

@@ -46,23 +46,64 @@ def populate(engine, n: int) -> None:
         plan = Plan(code="STD", name="Standard")
         s.add(plan)
         s.flush()
-        s.add(PlanVersion(plan_id=plan.id, effective_from=date(2020, 1, 1), monthly_fee=4900,
-                          monthly_fee_per_kiosk=1500, users_included=10, price_per_additional_user=350,
-                          setup_fee=25000))
+        s.add(
+            PlanVersion(
+                plan_id=plan.id,
+                effective_from=date(2020, 1, 1),
+                monthly_fee=4900,
+                monthly_fee_per_kiosk=1500,
+                users_included=10,
+                price_per_additional_user=350,
+                setup_fee=25000,
+            )
+        )
         s.commit()
         with engine.begin() as conn:
             conn.execute(insert(Customer), [{"name": f"Customer {i}", "language": "fr"} for i in range(n)])
             ids = conn.execute(select(Customer.id).order_by(Customer.id)).scalars().all()
-            conn.execute(insert(BillingProfile), [dict(
-                customer_id=cid, legal_name=f"Customer {cid}", street="Rue", house_num="1", postcode="1000",
-                town="Lausanne", country="CH", invoice_email=f"c{cid}@example.ch", language="fr",
-                contact_name="Contact", contact_email=f"k{cid}@example.ch", contact_street="Rue",
-                contact_house_num="2", contact_postcode="1000", contact_town="Lausanne", contact_country="CH",
-                overdue_state="good") for cid in ids])
-            conn.execute(insert(Contract), [dict(
-                customer_id=cid, plan_id=plan.id, start_date=date(2026, 1, 1), initial_term_months=12,
-                renewal_term_months=12, notice_months=3, metering_mode="punched", index_revision=False,
-                prorata_refund=True, setup_invoiced=False) for cid in ids])
+            conn.execute(
+                insert(BillingProfile),
+                [
+                    dict(
+                        customer_id=cid,
+                        legal_name=f"Customer {cid}",
+                        street="Rue",
+                        house_num="1",
+                        postcode="1000",
+                        town="Lausanne",
+                        country="CH",
+                        invoice_email=f"c{cid}@example.ch",
+                        language="fr",
+                        contact_name="Contact",
+                        contact_email=f"k{cid}@example.ch",
+                        contact_street="Rue",
+                        contact_house_num="2",
+                        contact_postcode="1000",
+                        contact_town="Lausanne",
+                        contact_country="CH",
+                        overdue_state="good",
+                    )
+                    for cid in ids
+                ],
+            )
+            conn.execute(
+                insert(Contract),
+                [
+                    dict(
+                        customer_id=cid,
+                        plan_id=plan.id,
+                        start_date=date(2026, 1, 1),
+                        initial_term_months=12,
+                        renewal_term_months=12,
+                        notice_months=3,
+                        metering_mode="punched",
+                        index_revision=False,
+                        prorata_refund=True,
+                        setup_invoiced=False,
+                    )
+                    for cid in ids
+                ],
+            )
 
 
 def meter(session, customer_id, year, month, mode="punched"):
@@ -80,29 +121,59 @@ def bench(kind: str, n: int, tmp: str) -> dict:
         settings = Settings(_env_file=None)
         with Session(engine) as s:
             # issued at once (drafts numbered in the same run), as the daily job with AUTO_ISSUE_DAYS=0
-            run_month(s, date(2026, 1, 1), settings, meter=meter, issue=True, today=date(2026, 1, 1),
-                      issue_documents=False)  # setup month
+            run_month(
+                s,
+                date(2026, 1, 1),
+                settings,
+                meter=meter,
+                issue=True,
+                today=date(2026, 1, 1),
+                issue_documents=False,
+            )  # setup month
             t0 = time.perf_counter()
-            r = run_month(s, date(2026, 2, 1), settings, meter=meter, issue=True, today=date(2026, 2, 1),
-                          issue_documents=False)
+            r = run_month(
+                s,
+                date(2026, 2, 1),
+                settings,
+                meter=meter,
+                issue=True,
+                today=date(2026, 2, 1),
+                issue_documents=False,
+            )
             t_run = time.perf_counter() - t0
             t0 = time.perf_counter()
-            again = run_month(s, date(2026, 2, 1), settings, meter=meter, issue=True, today=date(2026, 2, 1),
-                              issue_documents=False)
+            again = run_month(
+                s,
+                date(2026, 2, 1),
+                settings,
+                meter=meter,
+                issue=True,
+                today=date(2026, 2, 1),
+                issue_documents=False,
+            )
             t_rerun = time.perf_counter() - t0
         with engine.connect() as c:
-            invs = [dict(row._mapping) for row in c.execute(select(Invoice.__table__).where(
-                Invoice.period == date(2026, 2, 1)))]
+            invs = [
+                dict(row._mapping)
+                for row in c.execute(select(Invoice.__table__).where(Invoice.period == date(2026, 2, 1)))
+            ]
             ids = [i["id"] for i in invs]
-            lines = [dict(row._mapping) for row in c.execute(select(InvoiceLine.__table__).where(
-                InvoiceLine.invoice_id.in_(ids)))]
+            lines = [
+                dict(row._mapping)
+                for row in c.execute(select(InvoiceLine.__table__).where(InvoiceLine.invoice_id.in_(ids)))
+            ]
         populate(engine2, n)  # same customers/contracts for the foreign keys
         for i in invs:
             i.pop("id")
         t0 = time.perf_counter()
         with engine2.begin() as conn:
-            new_ids = conn.execute(insert(Invoice.__table__).returning(Invoice.__table__.c.id), invs).scalars().all() \
-                if kind == "postgresql" else None
+            new_ids = (
+                conn.execute(insert(Invoice.__table__).returning(Invoice.__table__.c.id), invs)
+                .scalars()
+                .all()
+                if kind == "postgresql"
+                else None
+            )
             if new_ids is None:
                 conn.execute(insert(Invoice.__table__), invs)
                 new_ids = conn.execute(select(Invoice.id).order_by(Invoice.id)).scalars().all()
@@ -113,16 +184,27 @@ def bench(kind: str, n: int, tmp: str) -> dict:
             conn.execute(insert(InvoiceLine.__table__), lines)
         t_raw = time.perf_counter() - t0
         with Session(engine) as s:
-            sample = s.exec(select(Invoice).where(Invoice.period == date(2026, 2, 1)).limit(100)).scalars().all()
+            sample = (
+                s.exec(select(Invoice).where(Invoice.period == date(2026, 2, 1)).limit(100)).scalars().all()
+            )
             t0 = time.perf_counter()
             for inv in sample:
                 render_invoice(s, inv, settings)
             t_pdf = (time.perf_counter() - t0) / max(1, len(sample))
         engine.dispose()
         engine2.dispose()
-        return {"db": kind, "customers": n, "created": len(r.created), "lines": len(lines), "run_s": t_run,
-                "raw_s": t_raw, "ratio": t_run / t_raw, "rerun_created": len(again.created), "rerun_s": t_rerun,
-                "pdf_s": t_pdf}
+        return {
+            "db": kind,
+            "customers": n,
+            "created": len(r.created),
+            "lines": len(lines),
+            "run_s": t_run,
+            "raw_s": t_raw,
+            "ratio": t_run / t_raw,
+            "rerun_created": len(again.created),
+            "rerun_s": t_rerun,
+            "pdf_s": t_pdf,
+        }
     finally:
         drop()
         drop2()
@@ -134,15 +216,20 @@ def main() -> None:
     ap.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
     args = ap.parse_args()
     kinds = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    print("| database | customers | invoices created | lines | run (s) | raw insert (s) | run / raw | "
-          "second run: created, s | PDF + QR-bill per invoice (s) |")
+    print(
+        "| database | customers | invoices created | lines | run (s) | raw insert (s) | run / raw | "
+        "second run: created, s | PDF + QR-bill per invoice (s) |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         for kind in kinds:
             r = bench(kind, args.customers, tmp)
-            print(f"| {r['db']} | {r['customers']} | {r['created']} | {r['lines']} | {r['run_s']:.1f} | "
-                  f"{r['raw_s']:.2f} | {r['ratio']:.0f}× | {r['rerun_created']}, {r['rerun_s']:.1f} | "
-                  f"{r['pdf_s']:.3f} |", flush=True)
+            print(
+                f"| {r['db']} | {r['customers']} | {r['created']} | {r['lines']} | {r['run_s']:.1f} | "
+                f"{r['raw_s']:.2f} | {r['ratio']:.0f}× | {r['rerun_created']}, {r['rerun_s']:.1f} | "
+                f"{r['pdf_s']:.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

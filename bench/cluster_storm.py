@@ -76,8 +76,17 @@ class Broker:
 
 class LoadGen:
     def __init__(self, ports, kiosks, prefix, window, log):
-        cmd = [sys.executable, "-m", "bench.loadgen", "--ports", ",".join(map(str, ports)), "--kiosks",
-               str(kiosks), "--prefix", prefix]
+        cmd = [
+            sys.executable,
+            "-m",
+            "bench.loadgen",
+            "--ports",
+            ",".join(map(str, ports)),
+            "--kiosks",
+            str(kiosks),
+            "--prefix",
+            prefix,
+        ]
         if window:
             cmd += ["--window", str(window)]
         self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
@@ -116,8 +125,10 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
             workers = broker.workers(root, url, n_workers)
             gen = None
             try:
-                raw_s = raw_mqtt(broker.ports[0], Workload(punches=kiosks * punches, per_message=punches,
-                                                           kiosks=min(kiosks, 100)))
+                raw_s = raw_mqtt(
+                    broker.ports[0],
+                    Workload(punches=kiosks * punches, per_message=punches, kiosks=min(kiosks, 100)),
+                )
                 workers.wait_connected(120)
                 gen = LoadGen(broker.ports, kiosks, prefix, window, (root / "loadgen.log").open("w"))
                 t = time.monotonic()
@@ -135,9 +146,18 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
                     t_acked = gen.at("acked")
                 except TimeoutError:  # reported as such, not hidden
                     stats = json.loads(gen.ask("stats").split(" ", 1)[1])
-                    return {"broker": kind, "kiosks": kiosks, "punches": kiosks * punches, "workers": n_workers,
-                            "raw_s": raw_s, "first_connect_s": connect_s, "reconnect_s": None, "storm_s": None,
-                            "resent": stats["resent"], "stats": stats}
+                    return {
+                        "broker": kind,
+                        "kiosks": kiosks,
+                        "punches": kiosks * punches,
+                        "workers": n_workers,
+                        "raw_s": raw_s,
+                        "first_connect_s": connect_s,
+                        "reconnect_s": None,
+                        "storm_s": None,
+                        "resent": stats["resent"],
+                        "stats": stats,
+                    }
                 stats = json.loads(gen.ask("stats").split(" ", 1)[1])
                 with Session(engine) as s:
                     stored = s.exec(select(func.count()).select_from(Punch)).one()
@@ -150,27 +170,44 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
                 engine.dispose()
     finally:
         broker.stop()
-    return {"broker": kind, "kiosks": kiosks, "punches": kiosks * punches, "workers": n_workers,
-            "raw_s": raw_s, "first_connect_s": connect_s, "reconnect_s": t_up - t0, "storm_s": t_acked - t0,
-            "resent": stats["resent"]}
+    return {
+        "broker": kind,
+        "kiosks": kiosks,
+        "punches": kiosks * punches,
+        "workers": n_workers,
+        "raw_s": raw_s,
+        "first_connect_s": connect_s,
+        "reconnect_s": t_up - t0,
+        "storm_s": t_acked - t0,
+        "resent": stats["resent"],
+    }
 
 
 NAMES = {"mosquitto": "Mosquitto", "nats1": "NATS ×1", "nats3": "NATS ×3 (R3)"}
 
 
 def table(rows: list[dict], note: str) -> str:
-    lines = [note, "",
-             ("| broker | workers | kiosks | punches | raw pub→sub | up → all connected | up → all acked "
-             "| storm / raw | punches/s | resends |"),
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        note,
+        "",
+        (
+            "| broker | workers | kiosks | punches | raw pub→sub | up → all connected | up → all acked "
+            "| storm / raw | punches/s | resends |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if r["storm_s"] is None:
-            lines.append(f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} "
-                         f"| {r['raw_s']:.2f} s | not all within 300 s: {r['stats']} | | | | |")
+            lines.append(
+                f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} "
+                f"| {r['raw_s']:.2f} s | not all within 300 s: {r['stats']} | | | | |"
+            )
             continue
-        lines.append(f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['raw_s']:.2f} s "
-                     f"| {r['reconnect_s']:.2f} s | {r['storm_s']:.2f} s | {r['storm_s'] / r['raw_s']:.1f}× "
-                     f"| {r['punches'] / r['storm_s']:.0f} | {r['resent']} |")
+        lines.append(
+            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['raw_s']:.2f} s "
+            f"| {r['reconnect_s']:.2f} s | {r['storm_s']:.2f} s | {r['storm_s'] / r['raw_s']:.1f}× "
+            f"| {r['punches'] / r['storm_s']:.0f} | {r['resent']} |"
+        )
     return "\n".join(lines)
 
 
@@ -180,8 +217,12 @@ def write_doc(body: str) -> None:
     if START in text_:
         text_ = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text_, flags=re.DOTALL)
     else:
-        text_ = text_.rstrip("\n") + "\n\n## Reconnect storm at fleet scale, cluster vs single broker (issue 21)\n\n" \
-            + block + "\n"
+        text_ = (
+            text_.rstrip("\n")
+            + "\n\n## Reconnect storm at fleet scale, cluster vs single broker (issue 21)\n\n"
+            + block
+            + "\n"
+        )
     DOC.write_text(text_)
 
 
@@ -207,11 +248,13 @@ def main() -> None:
                     rows.append(run(kind, k, args.punches, w, args.window, pathlib.Path(tmp)))
                     print(rows[-1], flush=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    note = (f"Measured {now} by `python -m bench.cluster_storm --kiosks {args.kiosks} --punches {args.punches} "
-            f"--workers {args.workers} --brokers {args.brokers}`, {platform.machine()} "
-            f"{len(os.sched_getaffinity(0))} cores shared with other work (load average {load:.1f} at the start, "
-            f"{os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}, PostgreSQL; "
-            "every punch stored exactly once in every row.")
+    note = (
+        f"Measured {now} by `python -m bench.cluster_storm --kiosks {args.kiosks} --punches {args.punches} "
+        f"--workers {args.workers} --brokers {args.brokers}`, {platform.machine()} "
+        f"{len(os.sched_getaffinity(0))} cores shared with other work (load average {load:.1f} at the start, "
+        f"{os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}, PostgreSQL; "
+        "every punch stored exactly once in every row."
+    )
     body = table(rows, note)
     print(body)
     if not args.no_doc:

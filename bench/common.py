@@ -43,20 +43,27 @@ class Workload:
         for start in range(0, per_kiosk, self.per_message):
             for k, kiosk in enumerate(ids):
                 seqs = range(start + 1, min(start + self.per_message, per_kiosk) + 1)
-                out.append((kiosk, [Punch(s, f"04{k:02X}{s >> 8 & 255:02X}{s & 255:02X}", T0 + s * 1000)
-                                    for s in seqs]))
+                out.append(
+                    (
+                        kiosk,
+                        [Punch(s, f"04{k:02X}{s >> 8 & 255:02X}{s & 255:02X}", T0 + s * 1000) for s in seqs],
+                    )
+                )
         return out
 
     def payloads(self, prefix: str) -> list[tuple[str, bytes]]:
         """(topic, payload) exactly as firmware/core/sender.py publishes them."""
-        return [(protocol.topic(kiosk, protocol.PUNCH), protocol.encode_punch_batch(kiosk, ps))
-                for kiosk, ps in self.batches(prefix)]
+        return [
+            (protocol.topic(kiosk, protocol.PUNCH), protocol.encode_punch_batch(kiosk, ps))
+            for kiosk, ps in self.batches(prefix)
+        ]
 
 
 def client(port: int, client_id: str = "", on_message=None) -> mqtt.Client:
     """A clean-session client (an existing session of that id is discarded)."""
-    c = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311,
-                    clean_session=True)
+    c = mqtt.Client(
+        CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv311, clean_session=True
+    )
     c.max_inflight_messages_set(INFLIGHT)
     if on_message is not None:
         c.on_message = on_message

@@ -29,9 +29,20 @@ OUT = REPO / "docs" / "benchmarks-firmware.md"
 
 def mp_bench(quick: bool) -> list[dict]:
     env = {"MICROPYPATH": f"{REPO}:{TESTS}", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.run([micropython_exe(), "-X", "heapsize=8M", str(REPO / "bench" / "mp_firmware_bench.py"),
-                           "quick" if quick else "full"], env=env, capture_output=True, text=True,
-                          timeout=1800, check=True)
+    proc = subprocess.run(
+        [
+            micropython_exe(),
+            "-X",
+            "heapsize=8M",
+            str(REPO / "bench" / "mp_firmware_bench.py"),
+            "quick" if quick else "full",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=True,
+    )
     return [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
 
 
@@ -42,29 +53,58 @@ def pico_min_heap(tls: bool = False) -> tuple[int, dict]:
     import test_fw_pico_port as t
     from stub_backend import StubBackend
     from tlsca import TlsMosquitto, make_ca
+
     with tempfile.TemporaryDirectory() as d:
         d = pathlib.Path(d)
         ca = make_ca(d / "ca") if tls else None
         image = d / "image"
-        t.mpy_tree([p for p in (REPO / "firmware").rglob("*.py") if "__pycache__" not in p.parts
-                    and p.name != "build.py"], REPO, image / "lib")
-        t.mpy_tree([p for p in t.PICOSIM.glob("*.py") if p.name != "run_pico.py"] + [TESTS / "fake_mfrc522.py"],
-                   TESTS, image / "sim")
+        t.mpy_tree(
+            [
+                p
+                for p in (REPO / "firmware").rglob("*.py")
+                if "__pycache__" not in p.parts and p.name != "build.py"
+            ],
+            REPO,
+            image / "lib",
+        )
+        t.mpy_tree(
+            [p for p in t.PICOSIM.glob("*.py") if p.name != "run_pico.py"] + [TESTS / "fake_mfrc522.py"],
+            TESTS,
+            image / "sim",
+        )
         mpylib()
         best, info = None, {}
         for kib in range(128, 264, 8):
             # A broker, stub backend and kiosk id of the run's own: what a run that
             # died in a smaller heap left behind (punches, acks, a session) must not
             # answer this one.
-            with (TlsMosquitto(d / f"mosquitto{kib}", ca) if tls else Mosquitto(d / f"mosquitto{kib}")) as broker:
+            with (
+                TlsMosquitto(d / f"mosquitto{kib}", ca) if tls else Mosquitto(d / f"mosquitto{kib}")
+            ) as broker:
                 backend = StubBackend(broker.port)
                 link = {}
                 if tls:
-                    link = {"broker": {"host": "localhost", "port": broker.tls_port, "tls": True,
-                                       "ca_file": "ca.der"}, "files": {"ca.der": (ca / "ca.der").read_bytes()}}
+                    link = {
+                        "broker": {
+                            "host": "localhost",
+                            "port": broker.tls_port,
+                            "tls": True,
+                            "ca_file": "ca.der",
+                        },
+                        "files": {"ca.der": (ca / "ca.der").read_bytes()},
+                    }
                 try:
-                    res = t.run_pico(image, d / f"run{kib}", broker.port, timeout=120, heap=f"{kib}K",
-                                     kiosk_id=f"H{kib}", taps=20, offline_taps=10, **link)
+                    res = t.run_pico(
+                        image,
+                        d / f"run{kib}",
+                        broker.port,
+                        timeout=120,
+                        heap=f"{kib}K",
+                        kiosk_id=f"H{kib}",
+                        taps=20,
+                        offline_taps=10,
+                        **link,
+                    )
                     if tls and res.get("tls") is not True:
                         raise AssertionError("not over TLS")
                 except (AssertionError, subprocess.TimeoutExpired) as e:
@@ -82,65 +122,98 @@ def render(rows: list[dict], heap: tuple, seconds: float, tls_heap: tuple = (Non
     by = {}
     for r in rows:
         by.setdefault(r["name"], []).append(r)
-    lines = ["# Firmware benchmarks", "",
-             f"Measured by `python -m bench.firmware_bench` on {platform.machine()} "
-             f"({platform.processor() or 'cpu'}), MicroPython Unix port, {time.strftime('%Y-%m-%d')}, "
-             f"{seconds:.0f} s. The Unix port runs the same bytecode as a Pico W but on a desktop CPU, with the",
-             "SPI bus and the flash simulated in Python: the times below are the *software* part of the tap path;",
-             "docs/firmware.md, \"Time budget\", adds the Pico W's SPI and flash times. On the host filesystem",
-             "(VfsPosix) flush() is an fsync (checked with strace): those rows include a real disk sync.", "",
-             "## Bytes per punch on flash", "", "| UID | record | with segment header (2040 records) |",
-             "|---|---|---|"]
+    lines = [
+        "# Firmware benchmarks",
+        "",
+        f"Measured by `python -m bench.firmware_bench` on {platform.machine()} "
+        f"({platform.processor() or 'cpu'}), MicroPython Unix port, {time.strftime('%Y-%m-%d')}, "
+        f"{seconds:.0f} s. The Unix port runs the same bytecode as a Pico W but on a desktop CPU, with the",
+        "SPI bus and the flash simulated in Python: the times below are the *software* part of the tap path;",
+        'docs/firmware.md, "Time budget", adds the Pico W\'s SPI and flash times. On the host filesystem',
+        "(VfsPosix) flush() is an fsync (checked with strace): those rows include a real disk sync.",
+        "",
+        "## Bytes per punch on flash",
+        "",
+        "| UID | record | with segment header (2040 records) |",
+        "|---|---|---|",
+    ]
     for r in by.get("bytes_per_punch", []):
         lines.append(f"| {r['uid_bytes']} bytes | {r['record']} B | {r['with_segment_header']} B |")
     for r in by.get("capacity_848k", []):
-        lines += ["", "## Punches per 848 KiB (the Pico W's littlefs)", "",
-                  f"{r['punches']} punches of 4-byte UIDs fit an empty 848 KiB VfsLfs2 (212 blocks of 4 KiB, "
-                  f"segments of {r['seg_records']} records) before the journal refuses ({r['stopped_by']}); "
-                  f"littlefs made {r['flash_ops_per_punch']} block-device calls (programs, erases) per punch "
-                  f"(one erase per punch: each sync copies the file's last block). Fill time "
-                  f"{r['seconds']} s on this machine."]
-    lines += ["", "## Tap -> feedback (software path, one journal write)", "",
-              "From the start of the poll that sees the card to the feedback call: MFRC522 driver over the fake",
-              "chip's SPI, presence, journal append with sync, feedback.", "",
-              "| journal on | taps | median | p95 | max |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            "## Punches per 848 KiB (the Pico W's littlefs)",
+            "",
+            f"{r['punches']} punches of 4-byte UIDs fit an empty 848 KiB VfsLfs2 (212 blocks of 4 KiB, "
+            f"segments of {r['seg_records']} records) before the journal refuses ({r['stopped_by']}); "
+            f"littlefs made {r['flash_ops_per_punch']} block-device calls (programs, erases) per punch "
+            f"(one erase per punch: each sync copies the file's last block). Fill time "
+            f"{r['seconds']} s on this machine.",
+        ]
+    lines += [
+        "",
+        "## Tap -> feedback (software path, one journal write)",
+        "",
+        "From the start of the poll that sees the card to the feedback call: MFRC522 driver over the fake",
+        "chip's SPI, presence, journal append with sync, feedback.",
+        "",
+        "| journal on | taps | median | p95 | max |",
+        "|---|---|---|---|---|",
+    ]
     for r in by.get("tap_to_feedback_us", []):
-        lines.append(f"| {r['fs']} | {r['n']} | {r['median'] / 1000:.2f} ms | {r['p95'] / 1000:.2f} ms | "
-                     f"{r['max'] / 1000:.2f} ms |")
-    lines += ["", "## Tap -> durable journal vs a bare write + flush", "",
-              "| journal on | journal.append | bare write+flush of the same 16 B | ratio |", "|---|---|---|---|"]
+        lines.append(
+            f"| {r['fs']} | {r['n']} | {r['median'] / 1000:.2f} ms | {r['p95'] / 1000:.2f} ms | "
+            f"{r['max'] / 1000:.2f} ms |"
+        )
+    lines += [
+        "",
+        "## Tap -> durable journal vs a bare write + flush",
+        "",
+        "| journal on | journal.append | bare write+flush of the same 16 B | ratio |",
+        "|---|---|---|---|",
+    ]
     for r in by.get("durable_append_us", []):
         lines.append(f"| {r['fs']} | {r['journal']} us | {r['bare_write_flush']} us | {r['ratio']} |")
     for r in by.get("no_card_poll_alloc", []):
-        lines += ["", "## Heap per poll", "",
-                  f"{r['polls']} no-card polls of the whole loop step ({r['simulated_s']} simulated seconds, "
-                  f"driver + presence + feedback + housekeeping, gc disabled): **{r['bytes_allocated']} bytes "
-                  f"allocated**; gc.mem_free() {r['mem_free_before']} before, {r['mem_free_after']} after. "
-                  "(On a Pico the once-a-second clock check makes two small heap ints: epoch values exceed "
-                  "its 31-bit small ints.)"]
+        lines += [
+            "",
+            "## Heap per poll",
+            "",
+            f"{r['polls']} no-card polls of the whole loop step ({r['simulated_s']} simulated seconds, "
+            f"driver + presence + feedback + housekeeping, gc disabled): **{r['bytes_allocated']} bytes "
+            f"allocated**; gc.mem_free() {r['mem_free_before']} before, {r['mem_free_after']} after. "
+            "(On a Pico the once-a-second clock check makes two small heap ints: epoch values exceed "
+            "its 31-bit small ints.)",
+        ]
     kib, info = heap
     lines += ["", "## Heap of the whole Pico W program", ""]
     if kib:
-        lines.append(f"The simulated Pico W (port + core + driver + UI + chumicro-mqtt as .mpy, fake machine, "
-                     f"20 taps, 10 offline, drained through Mosquitto) runs in **{kib} KiB** of heap "
-                     f"(first 8 KiB step that works, from 128); at the end {info.get('heap_alloc')} bytes "
-                     f"were allocated. The bytecode itself is ~115 KB of that (measured import by import), "
-                     f"leaving roughly {max(0, info.get('heap_alloc', 0) - 115000) // 1000} KB of data: with the "
-                     f"code frozen or in ROMFS (bytecode executed from flash) the program should fit in 128 KB. "
-                     f"That last step is inferred, not run here.")
+        lines.append(
+            f"The simulated Pico W (port + core + driver + UI + chumicro-mqtt as .mpy, fake machine, "
+            f"20 taps, 10 offline, drained through Mosquitto) runs in **{kib} KiB** of heap "
+            f"(first 8 KiB step that works, from 128); at the end {info.get('heap_alloc')} bytes "
+            f"were allocated. The bytecode itself is ~115 KB of that (measured import by import), "
+            f"leaving roughly {max(0, info.get('heap_alloc', 0) - 115000) // 1000} KB of data: with the "
+            f"code frozen or in ROMFS (bytecode executed from flash) the program should fit in 128 KB. "
+            f"That last step is inferred, not run here."
+        )
     else:
         lines.append("The simulated Pico W did not run in any heap up to 256 KiB (see the bench output).")
     kib_tls, info_tls = tls_heap
     lines += ["", "## Heap of the whole Pico W program over TLS", ""]
     if kib_tls:
-        lines.append(f"The same run over a Mosquitto TLS 1.2 listener, the test CA pinned (`ca.der`), fits in "
-                     f"**{kib_tls} KiB** of MicroPython heap; {info_tls.get('heap_alloc')} bytes allocated at the "
-                     "end. The Unix port's mbedTLS allocates its session (16 KiB in + 4 KiB out record buffers, "
-                     "handshake state) with malloc, outside this heap; on the rp2 port it comes from the same GC "
-                     "heap: add ~23 KiB while connected and ~35 KiB at the handshake peak (docs/firmware.md, "
-                     "\"Heap\").")
+        lines.append(
+            f"The same run over a Mosquitto TLS 1.2 listener, the test CA pinned (`ca.der`), fits in "
+            f"**{kib_tls} KiB** of MicroPython heap; {info_tls.get('heap_alloc')} bytes allocated at the "
+            "end. The Unix port's mbedTLS allocates its session (16 KiB in + 4 KiB out record buffers, "
+            "handshake state) with malloc, outside this heap; on the rp2 port it comes from the same GC "
+            "heap: add ~23 KiB while connected and ~35 KiB at the handshake peak (docs/firmware.md, "
+            '"Heap").'
+        )
     else:
-        lines.append("The simulated Pico W over TLS did not run in any heap up to 256 KiB (see the bench output).")
+        lines.append(
+            "The simulated Pico W over TLS did not run in any heap up to 256 KiB (see the bench output)."
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -49,14 +49,40 @@ def seed(engine, employees: int) -> tuple[int, int]:
         s.add(Site(customer_id=c.id, name="HQ"))
         s.flush()
         cid = c.id
-        s.execute(insert(Employee), [{"customer_id": cid, "first_name": f"F{i}", "last_name": f"L{i:05d}",
-                                          "personnel_number": f"{i:05d}", "weekly_minutes": 2520,
-                                          "active_from": date(2020, 1, 1), "created_at": datetime.now(UTC)}
-                                     for i in range(employees)])
-        ids = s.exec(select(Employee.id).where(Employee.customer_id == cid).order_by(Employee.id)).scalars().all()
-        s.execute(insert(Badge), [{"customer_id": cid, "uid": f"{0x04000000 + i:08X}", "employee_id": e,
-                                       "valid_from": datetime(2020, 1, 1, tzinfo=UTC), "state": "active",
-                                       "created_at": datetime.now(UTC)} for i, e in enumerate(ids)])
+        s.execute(
+            insert(Employee),
+            [
+                {
+                    "customer_id": cid,
+                    "first_name": f"F{i}",
+                    "last_name": f"L{i:05d}",
+                    "personnel_number": f"{i:05d}",
+                    "weekly_minutes": 2520,
+                    "active_from": date(2020, 1, 1),
+                    "created_at": datetime.now(UTC),
+                }
+                for i in range(employees)
+            ],
+        )
+        ids = (
+            s.exec(select(Employee.id).where(Employee.customer_id == cid).order_by(Employee.id))
+            .scalars()
+            .all()
+        )
+        s.execute(
+            insert(Badge),
+            [
+                {
+                    "customer_id": cid,
+                    "uid": f"{0x04000000 + i:08X}",
+                    "employee_id": e,
+                    "valid_from": datetime(2020, 1, 1, tzinfo=UTC),
+                    "state": "active",
+                    "created_at": datetime.now(UTC),
+                }
+                for i, e in enumerate(ids)
+            ],
+        )
         rows, seq = [], 0
         d = FIRST
         while d <= LAST:
@@ -65,15 +91,34 @@ def seed(engine, employees: int) -> tuple[int, int]:
                     for h, m in ((7 + i % 3, i % 60), (16 + i % 3, (i * 7) % 60)):
                         seq += 1
                         ts = datetime(d.year, d.month, d.day, h, m, tzinfo=ZH).astimezone(UTC)
-                        rows.append({"kiosk_id": "BENCH-1", "seq": seq, "badge_uid": f"{0x04000000 + i:08X}",
-                                         "kind": "punch", "ts": ts, "received_at": ts})
+                        rows.append(
+                            {
+                                "kiosk_id": "BENCH-1",
+                                "seq": seq,
+                                "badge_uid": f"{0x04000000 + i:08X}",
+                                "kind": "punch",
+                                "ts": ts,
+                                "received_at": ts,
+                            }
+                        )
             d += timedelta(days=1)
         for i in range(0, len(rows), 5000):
-            s.execute(insert(Punch), rows[i:i + 5000])
+            s.execute(insert(Punch), rows[i : i + 5000])
         # tracking starts on 1 March (a customer's first month): the payroll carries from there
-        s.execute(insert(OpeningBalance), [{"employee_id": e, "customer_id": cid, "tracked_from": FIRST,
-                                            "overtime_minutes": 0, "vacation_days_x2": 20,
-                                            "created_at": datetime.now(UTC)} for e in ids])
+        s.execute(
+            insert(OpeningBalance),
+            [
+                {
+                    "employee_id": e,
+                    "customer_id": cid,
+                    "tracked_from": FIRST,
+                    "overtime_minutes": 0,
+                    "vacation_days_x2": 20,
+                    "created_at": datetime.now(UTC),
+                }
+                for e in ids
+            ],
+        )
         s.commit()
         return cid, len(rows)
 
@@ -107,6 +152,7 @@ def run(url: str, employees: int) -> dict:
             with Session(engine) as s:
                 f = export_service.build(s, Scope.everything(), cid, FIRST, LAST, fmt, settings=Settings())
                 sizes[fmt] = len(f.content)
+
         return go
 
     def payroll(fmt):
@@ -114,6 +160,7 @@ def run(url: str, employees: int) -> dict:
             with Session(engine) as s:
                 f = payroll_service.build(s, cid, {"year": 2026, "month": 3, "format": fmt}, Settings())
                 sizes["payroll-" + fmt] = len(f.content)
+
         return go
 
     raw_select()  # warm caches the same way for every measurement
@@ -123,8 +170,15 @@ def run(url: str, employees: int) -> dict:
     t_pay = timed(payroll("xlsx"))
     t_pay_csv = timed(payroll("csv-excel"))
     engine.dispose()
-    return {"punches": n, "select": t_select, "xlsx": t_xlsx, "csv": t_csv, "xlsx_bytes": sizes["xlsx"],
-            "payroll": t_pay, "payroll_csv": t_pay_csv}
+    return {
+        "punches": n,
+        "select": t_select,
+        "xlsx": t_xlsx,
+        "csv": t_csv,
+        "xlsx_bytes": sizes["xlsx"],
+        "payroll": t_pay,
+        "payroll_csv": t_pay_csv,
+    }
 
 
 def main() -> None:
@@ -141,17 +195,26 @@ def main() -> None:
         else:
             with pg.scratch_database(PG_ADMIN_URL, "noxus_bench_") as url:
                 results[db] = run(url, args.employees)
-    lines = [(f"HR export, {args.employees} employees x March 2026 (2 punches per working day), "
-             f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} {os.cpu_count()} cores, Python "
-             f"{platform.python_version()}:"), "",
-             ("| database | punches | raw SELECT | XLSX export | XLSX / SELECT | CSV export | CSV / SELECT | XLSX size "
-             "| payroll XLSX | payroll XLSX / SELECT | payroll CSV | payroll CSV / SELECT |"),
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        (
+            f"HR export, {args.employees} employees x March 2026 (2 punches per working day), "
+            f"{datetime.now(UTC):%Y-%m-%d}, {platform.machine()} {os.cpu_count()} cores, Python "
+            f"{platform.python_version()}:"
+        ),
+        "",
+        (
+            "| database | punches | raw SELECT | XLSX export | XLSX / SELECT | CSV export | CSV / SELECT | XLSX size "
+            "| payroll XLSX | payroll XLSX / SELECT | payroll CSV | payroll CSV / SELECT |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for db, r in results.items():
-        lines.append(f"| {db} | {r['punches']} | {r['select']:.2f} s | {r['xlsx']:.2f} s | "
-                     f"{r['xlsx'] / r['select']:.1f}x | {r['csv']:.2f} s | {r['csv'] / r['select']:.1f}x | "
-                     f"{r['xlsx_bytes'] / 1e6:.1f} MB | {r['payroll']:.2f} s | {r['payroll'] / r['select']:.1f}x | "
-                     f"{r['payroll_csv']:.2f} s | {r['payroll_csv'] / r['select']:.1f}x |")
+        lines.append(
+            f"| {db} | {r['punches']} | {r['select']:.2f} s | {r['xlsx']:.2f} s | "
+            f"{r['xlsx'] / r['select']:.1f}x | {r['csv']:.2f} s | {r['csv'] / r['select']:.1f}x | "
+            f"{r['xlsx_bytes'] / 1e6:.1f} MB | {r['payroll']:.2f} s | {r['payroll'] / r['select']:.1f}x | "
+            f"{r['payroll_csv']:.2f} s | {r['payroll_csv'] / r['select']:.1f}x |"
+        )
     table = "\n".join(lines)
     print(table)
     if not args.no_write:
@@ -159,7 +222,7 @@ def main() -> None:
         text_ = doc.read_text() if doc.exists() else "# Benchmarks\n"
         start, end = "<!-- bench:hr_export -->", "<!-- /bench:hr_export -->"
         if start in text_:
-            text_ = text_[:text_.index(start) + len(start)] + "\n" + table + "\n" + text_[text_.index(end):]
+            text_ = text_[: text_.index(start) + len(start)] + "\n" + table + "\n" + text_[text_.index(end) :]
         else:
             text_ += f"\n## HR export (issue 6)\n\n{start}\n{table}\n{end}\n"
         doc.write_text(text_)

@@ -60,11 +60,12 @@ class MemJournal:
 
     def tap(self):
         seq = len(self.punches) + 1
-        self.punches.append(protocol.Punch(seq, f"04{self.n % 256:02X}{seq >> 8 & 255:02X}{seq & 255:02X}",
-                                           T0 + seq * 1000))
+        self.punches.append(
+            protocol.Punch(seq, f"04{self.n % 256:02X}{seq >> 8 & 255:02X}{seq & 255:02X}", T0 + seq * 1000)
+        )
 
     def unacked(self, limit):
-        return self.punches[self.acked:self.acked + limit]
+        return self.punches[self.acked : self.acked + limit]
 
     def ack(self, upto):
         if upto <= self.acked:
@@ -79,11 +80,21 @@ class LoadKiosk:
         self.id = kiosk_id
         self.journal = MemJournal(n)
         self.outbox: list[bytes] = []
-        self.sender = Sender(self.journal, kiosk_id, lambda _t, p: self.outbox.append(p),
-                             ack_timeout_ms=fleet.ack_timeout_ms, backoff_max_ms=fleet.ack_timeout_ms * 4,
-                             window=window)
-        self.reconnect = Reconnect(brokers, kiosk_id, rand=random.Random(seed).random,
-                                   base_ms=fleet.backoff_base_ms, max_ms=fleet.backoff_max_ms)
+        self.sender = Sender(
+            self.journal,
+            kiosk_id,
+            lambda _t, p: self.outbox.append(p),
+            ack_timeout_ms=fleet.ack_timeout_ms,
+            backoff_max_ms=fleet.ack_timeout_ms * 4,
+            window=window,
+        )
+        self.reconnect = Reconnect(
+            brokers,
+            kiosk_id,
+            rand=random.Random(seed).random,
+            base_ms=fleet.backoff_base_ms,
+            max_ms=fleet.backoff_max_ms,
+        )
         self.up = False
         self.wake = asyncio.Event()
         self.connects = 0
@@ -95,17 +106,29 @@ class LoadKiosk:
     async def run(self):
         topic_ack = protocol.topic(self.id, protocol.ACK)
         topic_punch = protocol.topic(self.id, protocol.PUNCH)
-        will = aiomqtt.Will(protocol.topic(self.id, protocol.STATE), protocol.encode_state(self.id, False),
-                            qos=1, retain=True)
+        will = aiomqtt.Will(
+            protocol.topic(self.id, protocol.STATE), protocol.encode_state(self.id, False), qos=1, retain=True
+        )
         while not self.fleet.stopping:
             host, port = self.reconnect.current()
             try:
-                async with aiomqtt.Client(host, port, identifier=self.id, clean_session=True, keepalive=60,
-                                          will=will, timeout=30, max_inflight_messages=100) as client:
+                async with aiomqtt.Client(
+                    host,
+                    port,
+                    identifier=self.id,
+                    clean_session=True,
+                    keepalive=60,
+                    will=will,
+                    timeout=30,
+                    max_inflight_messages=100,
+                ) as client:
                     await client.subscribe(topic_ack, qos=1)
-                    await client.publish(protocol.topic(self.id, protocol.STATE),
-                                         protocol.encode_state(self.id, True, boot=1, fw="loadgen"),
-                                         qos=1, retain=True)
+                    await client.publish(
+                        protocol.topic(self.id, protocol.STATE),
+                        protocol.encode_state(self.id, True, boot=1, fw="loadgen"),
+                        qos=1,
+                        retain=True,
+                    )
                     self.reconnect.connected()
                     self.connects += 1
                     self.sender.link_up()
@@ -157,8 +180,10 @@ class Fleet:
         self.backoff_base_ms = args.backoff_base_ms
         self.backoff_max_ms = args.backoff_max_ms
         brokers = [("127.0.0.1", int(p)) for p in args.ports.split(",")]
-        self.kiosks = [LoadKiosk(self, n, f"{args.prefix}{n:05d}", brokers, args.window, args.seed * 100_003 + n)
-                       for n in range(args.kiosks)]
+        self.kiosks = [
+            LoadKiosk(self, n, f"{args.prefix}{n:05d}", brokers, args.window, args.seed * 100_003 + n)
+            for n in range(args.kiosks)
+        ]
         self._changed = asyncio.Event()
 
     def changed(self):
@@ -175,10 +200,16 @@ class Fleet:
 
     def stats(self) -> dict:
         ks = self.kiosks
-        return {"kiosks": len(ks), "up": sum(k.up for k in ks), "done": sum(k.done() for k in ks),
-                "punches": sum(k.journal.last_seq for k in ks), "acked": sum(k.journal.acked for k in ks),
-                "sent": sum(k.sender.sent for k in ks), "resent": sum(k.sender.resent for k in ks),
-                "connects": sum(k.connects for k in ks)}
+        return {
+            "kiosks": len(ks),
+            "up": sum(k.up for k in ks),
+            "done": sum(k.done() for k in ks),
+            "punches": sum(k.journal.last_seq for k in ks),
+            "acked": sum(k.journal.acked for k in ks),
+            "sent": sum(k.sender.sent for k in ks),
+            "resent": sum(k.sender.resent for k in ks),
+            "connects": sum(k.connects for k in ks),
+        }
 
 
 async def main_async(args) -> None:
@@ -226,7 +257,9 @@ async def main_async(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ports", required=True, help="MQTT ports on 127.0.0.1, comma-separated (the broker list)")
+    p.add_argument(
+        "--ports", required=True, help="MQTT ports on 127.0.0.1, comma-separated (the broker list)"
+    )
     p.add_argument("--kiosks", type=int, default=1000)
     p.add_argument("--prefix", default="LG")
     p.add_argument("--window", type=int, default=None, help="batches in flight (default: firmware's WINDOW)")

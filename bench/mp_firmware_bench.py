@@ -56,7 +56,7 @@ def kiosk_on(root):
     chip = FakeMFRC522()
     drv = MFRC522(chip.spi, chip.cs, FakePin())
     drv.init()
-    j = Journal(root, max_records=10 ** 6).open()
+    j = Journal(root, max_records=10**6).open()
     stamp = Stamp()
     k = Kiosk("B1", j, drv, stamp, Clock(lambda: T0))
     return k, chip, stamp
@@ -84,8 +84,8 @@ def bench_tap_path(label, root, n):
 
 def bench_durable_ratio(label, root, n):
     """journal.append vs a bare write + flush of the same 16 bytes."""
-    j = Journal(root + "/j", max_records=10 ** 6).open()
-    uid = b"\x04\xA1\xB2\xC3"
+    j = Journal(root + "/j", max_records=10**6).open()
+    uid = b"\x04\xa1\xb2\xc3"
     t = time.ticks_us()
     for i in range(n):
         j.append(uid, T0 * 1000 + i)
@@ -99,8 +99,14 @@ def bench_durable_ratio(label, root, n):
         f.flush()
     bare_us = time.ticks_diff(time.ticks_us(), t) / n
     f.close()
-    out("durable_append_us", fs=label, n=n, journal=round(journal_us, 1), bare_write_flush=round(bare_us, 1),
-        ratio=round(journal_us / bare_us, 2))
+    out(
+        "durable_append_us",
+        fs=label,
+        n=n,
+        journal=round(journal_us, 1),
+        bare_write_flush=round(bare_us, 1),
+        ratio=round(journal_us / bare_us, 2),
+    )
 
 
 def bench_poll_allocation(polls):
@@ -122,8 +128,15 @@ def bench_poll_allocation(polls):
     delta = gc.mem_alloc() - before
     free_after = gc.mem_free()
     gc.enable()
-    out("no_card_poll_alloc", polls=polls, bytes_allocated=delta, per_poll=delta / polls,
-        mem_free_before=free_before, mem_free_after=free_after, simulated_s=polls * 50 // 1000)
+    out(
+        "no_card_poll_alloc",
+        polls=polls,
+        bytes_allocated=delta,
+        per_poll=delta / polls,
+        mem_free_before=free_before,
+        mem_free_after=free_after,
+        simulated_s=polls * 50 // 1000,
+    )
     k.journal.close()
 
 
@@ -131,7 +144,7 @@ def bench_capacity():
     """Fill an 848 KiB littlefs (212 blocks of 4 KiB, the Pico W's) with
     4-byte-UID punches until the journal refuses."""
     dev = mount_lfs(212)
-    j = Journal("/flash/journal", max_records=10 ** 6).open()
+    j = Journal("/flash/journal", max_records=10**6).open()
     n = 0
     t = time.ticks_ms()
     ops0 = dev.ops
@@ -141,8 +154,14 @@ def bench_capacity():
             n += 1
     except Exception as e:
         reason = repr(e)
-    out("capacity_848k", punches=n, stopped_by=reason, seg_records=j.seg_records,
-        flash_ops_per_punch=round((dev.ops - ops0) / n, 1), seconds=time.ticks_diff(time.ticks_ms(), t) // 1000)
+    out(
+        "capacity_848k",
+        punches=n,
+        stopped_by=reason,
+        seg_records=j.seg_records,
+        flash_ops_per_punch=round((dev.ops - ops0) / n, 1),
+        seconds=time.ticks_diff(time.ticks_ms(), t) // 1000,
+    )
     j.close()
     os.umount("/flash")
 
@@ -151,8 +170,12 @@ def main():
     n = 200 if QUICK else 1000
     for uid_len, _code_len in ((4, 16), (7, 19), (10, 22)):
         rec = encode_record(1, bytes(uid_len), T0 * 1000, "punch", False)
-        out("bytes_per_punch", uid_bytes=uid_len, record=len(rec),
-            with_segment_header=round((SEG_HEADER + 2040 * len(rec)) / 2040, 3))
+        out(
+            "bytes_per_punch",
+            uid_bytes=uid_len,
+            record=len(rec),
+            with_segment_header=round((SEG_HEADER + 2040 * len(rec)) / 2040, 3),
+        )
     bench_poll_allocation(10000)
     try:
         os.mkdir("/tmp/noxus-bench")

@@ -53,26 +53,42 @@ def run(kiosks: int, punches: int, n_workers: int, workdir: pathlib.Path) -> dic
                 stored = s.exec(select(func.count()).select_from(Punch)).one()
                 distinct = len(set(s.exec(select(Punch.kiosk_id, Punch.seq)).all()))
             expected = kiosks * (punches + 1)
-            assert stored == distinct == expected, f"stored {stored}, distinct {distinct}, expected {expected}"
+            assert stored == distinct == expected, (
+                f"stored {stored}, distinct {distinct}, expected {expected}"
+            )
         finally:
             fleet.stop()
             workers.stop()
             engine.dispose()
             broker.stop()
-    return {"workers": n_workers, "kiosks": kiosks, "punches": kiosks * punches, "messages": work.messages,
-            "raw_s": raw_s, "reconnect_s": times.reconnect_s, "drain_s": times.drain_s}
+    return {
+        "workers": n_workers,
+        "kiosks": kiosks,
+        "punches": kiosks * punches,
+        "messages": work.messages,
+        "raw_s": raw_s,
+        "reconnect_s": times.reconnect_s,
+        "drain_s": times.drain_s,
+    }
 
 
 def table(rows: list[dict], note: str) -> str:
-    lines = [note, "",
-             ("| workers | kiosks | punches | messages | raw pub→sub | restart → all connected "
-             "| restart → all acked | acked / raw | (acked − connected) / raw | punches/s |"),
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        note,
+        "",
+        (
+            "| workers | kiosks | punches | messages | raw pub→sub | restart → all connected "
+            "| restart → all acked | acked / raw | (acked − connected) / raw | punches/s |"
+        ),
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         drain_only = r["drain_s"] - r["reconnect_s"]
-        lines.append(f"| {r['workers']} | {r['kiosks']} | {r['punches']} | {r['messages']} | {r['raw_s']:.2f} s "
-                     f"| {r['reconnect_s']:.2f} s | {r['drain_s']:.2f} s | {r['drain_s'] / r['raw_s']:.1f}x "
-                     f"| {drain_only / r['raw_s']:.1f}x | {r['punches'] / r['drain_s']:.0f} |")
+        lines.append(
+            f"| {r['workers']} | {r['kiosks']} | {r['punches']} | {r['messages']} | {r['raw_s']:.2f} s "
+            f"| {r['reconnect_s']:.2f} s | {r['drain_s']:.2f} s | {r['drain_s'] / r['raw_s']:.1f}x "
+            f"| {drain_only / r['raw_s']:.1f}x | {r['punches'] / r['drain_s']:.0f} |"
+        )
     return "\n".join(lines)
 
 
@@ -95,16 +111,20 @@ def main() -> None:
     args = p.parse_args()
     why = pg_available()
     if why:
-        raise SystemExit(f"PostgreSQL is needed for the reconnect storm ({why}); start it or set NOXUS_BENCH_PG")
+        raise SystemExit(
+            f"PostgreSQL is needed for the reconnect storm ({why}); start it or set NOXUS_BENCH_PG"
+        )
     rows = []
     with tempfile.TemporaryDirectory(prefix="noxus-storm-") as tmp:
         for n in [int(w) for w in args.workers.split(",")]:
             rows.append(run(args.kiosks, args.punches, n, pathlib.Path(tmp)))
             print(rows[-1], flush=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    note = (f"Measured {now} by `python -m bench.reconnect_storm --kiosks {args.kiosks} --punches {args.punches}`, "
-            f"{platform.machine()} {len(os.sched_getaffinity(0))} cores, "
-            f"Python {platform.python_version()}, PostgreSQL, one Mosquitto; 0 lost, 0 duplicated in every row.")
+    note = (
+        f"Measured {now} by `python -m bench.reconnect_storm --kiosks {args.kiosks} --punches {args.punches}`, "
+        f"{platform.machine()} {len(os.sched_getaffinity(0))} cores, "
+        f"Python {platform.python_version()}, PostgreSQL, one Mosquitto; 0 lost, 0 duplicated in every row."
+    )
     body = table(rows, note)
     print(body)
     if not args.no_doc:

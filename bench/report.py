@@ -52,8 +52,15 @@ def median(rows: list[Row]) -> Row:
     from statistics import median as med
 
     first = rows[0]
-    return Row(first.database, first.workload, first.punches, first.messages,
-               med(r.a_s for r in rows), med(r.b_s for r in rows), med(r.c_s for r in rows))
+    return Row(
+        first.database,
+        first.workload,
+        first.punches,
+        first.messages,
+        med(r.a_s for r in rows),
+        med(r.b_s for r in rows),
+        med(r.c_s for r in rows),
+    )
 
 
 def _n(x: float) -> str:
@@ -65,14 +72,18 @@ def _pct(x: float, target: float) -> str:
 
 
 def table(rows: list[Row], context: list[str]) -> str:
-    head = ("| database | workload | N punches (messages) | (a) raw MQTT punches/s (msg/s) "
-            "| (b) raw INSERT rows/s | (c) durable ingest punches/s (msg/s) | c/a (≥ 50 %) | c/b (≥ 25 %) |")
+    head = (
+        "| database | workload | N punches (messages) | (a) raw MQTT punches/s (msg/s) "
+        "| (b) raw INSERT rows/s | (c) durable ingest punches/s (msg/s) | c/a (≥ 50 %) | c/b (≥ 25 %) |"
+    )
     lines = [head, "|" + "---|" * 8]
     for r in rows:
-        line = (f"| {r.database} | {r.workload} | {_n(r.punches)} ({_n(r.messages)}) "
-                f"| {_n(r.a_rate)} ({_n(r.a_msg_rate)}) | {_n(r.b_rate)} "
-                f"| {_n(r.c_rate)} ({_n(r.c_msg_rate)}) | {_pct(r.c_over_a, 0.5)} "
-                f"| {_pct(r.c_over_b, 0.25)} |")
+        line = (
+            f"| {r.database} | {r.workload} | {_n(r.punches)} ({_n(r.messages)}) "
+            f"| {_n(r.a_rate)} ({_n(r.a_msg_rate)}) | {_n(r.b_rate)} "
+            f"| {_n(r.c_rate)} ({_n(r.c_msg_rate)}) | {_pct(r.c_over_a, 0.5)} "
+            f"| {_pct(r.c_over_b, 0.25)} |"
+        )
         lines.append(line)
     return "\n".join(context + ["", *lines])
 

@@ -23,37 +23,67 @@ BEGIN, END = "<!-- bench:rp2040 -->", "<!-- /bench:rp2040 -->"
 
 def table(r: dict) -> str:
     rows = [
-        ("tap → feedback (emulated time, budget 150 ms)",
-         f"{r.get('program_tap_to_feedback_ms', '?')} ms"),
-        ("tap → feedback, steady state (2nd and 3rd tap, worst)", f"{r.get('tap_to_feedback_steady_ms', '?')} ms"),
+        ("tap → feedback (emulated time, budget 150 ms)", f"{r.get('program_tap_to_feedback_ms', '?')} ms"),
+        (
+            "tap → feedback, steady state (2nd and 3rd tap, worst)",
+            f"{r.get('tap_to_feedback_steady_ms', '?')} ms",
+        ),
         ("tap → name on the SSD1306 (first tap after boot)", f"{r.get('tap_to_display_ms', '?')} ms"),
         ("'accepted' beep as played (nominal 80 ms)", f"{r.get('accepted_beep_ms', '?')} ms"),
         ("frozen image: gc.mem_free() after start-up", f"{r.get('frozen_heap_free_after_start', '?')} B"),
-        (f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
-         f"{r.get('frozen_heap_free_after_taps', '?')} B"),
+        (
+            f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
+            f"{r.get('frozen_heap_free_after_taps', '?')} B",
+        ),
         ("rp2 heap (gc.mem_free() + gc.mem_alloc())", f"{r.get('heap_total_bytes', '?')} B"),
-        ("smallest heap the frozen program runs in (start-up + 30 taps, offline, 1 KiB steps)",
-         f"{r.get('min_heap_bytes', '?')} B"),
+        (
+            "smallest heap the frozen program runs in (start-up + 30 taps, offline, 1 KiB steps)",
+            f"{r.get('min_heap_bytes', '?')} B",
+        ),
         ("code on the filesystem: gc.mem_free() after start-up", f"{r.get('heap_free_after_start', '?')} B"),
-        (f"code on the filesystem: gc.mem_free() after {r.get('heap_first_every', 100)} taps",
-         f"{r.get('heap_free_after_first', '?')} B"),
-        (f"code on the filesystem: gc.mem_free() after {r.get('heap_taps', '?')} taps",
-         f"{r.get('heap_free_after_taps', '?')} B"),
-        (f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
-         f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch"),
-        ("flash per punch once the journal directory exists (record: 16 B)",
-         f"{r.get('fill_marginal_bytes_per_punch', '?')} B"),
-        ((f"journal capacity of the free filesystem ({r.get('fs_free_blocks_before', '?')} of "
-          f"{r.get('fs_blocks', '?')} blocks free after the program's files)"),
-         f"~{r.get('journal_capacity_punches', '?')} punches"),
-        ("power-cut runs / punches fed back, all found once",
-         (f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
-          f"(seed {r.get('power_cut_seed', '?')})")),
+        (
+            f"code on the filesystem: gc.mem_free() after {r.get('heap_first_every', 100)} taps",
+            f"{r.get('heap_free_after_first', '?')} B",
+        ),
+        (
+            f"code on the filesystem: gc.mem_free() after {r.get('heap_taps', '?')} taps",
+            f"{r.get('heap_free_after_taps', '?')} B",
+        ),
+        (
+            f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
+            f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch",
+        ),
+        (
+            "flash per punch once the journal directory exists (record: 16 B)",
+            f"{r.get('fill_marginal_bytes_per_punch', '?')} B",
+        ),
+        (
+            (
+                f"journal capacity of the free filesystem ({r.get('fs_free_blocks_before', '?')} of "
+                f"{r.get('fs_blocks', '?')} blocks free after the program's files)"
+            ),
+            f"~{r.get('journal_capacity_punches', '?')} punches",
+        ),
+        (
+            "power-cut runs / punches fed back, all found once",
+            (
+                f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
+                f"(seed {r.get('power_cut_seed', '?')})"
+            ),
+        ),
     ]
-    lines = [BEGIN, "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)", "",
-             (f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.rp2040` "
-              "(tests/rp2040, docs/rp2040-emulation.md)."), "",
-             "| figure | value |", "| --- | --- |"]
+    lines = [
+        BEGIN,
+        "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)",
+        "",
+        (
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.rp2040` "
+            "(tests/rp2040, docs/rp2040-emulation.md)."
+        ),
+        "",
+        "| figure | value |",
+        "| --- | --- |",
+    ]
     lines += [f"| {a} | {b} |" for a, b in rows]
     lines += ["", END]
     return "\n".join(lines)
@@ -64,19 +94,41 @@ def main() -> None:
     ap.add_argument("--heap-taps", type=int, default=1000)
     ap.add_argument("--cuts", type=int, default=20)
     ap.add_argument("--no-write", action="store_true")
-    ap.add_argument("--from-last-test-run", action="store_true",
-                    help="write the figures the last tests/rp2040 run left in the cache, without running")
+    ap.add_argument(
+        "--from-last-test-run",
+        action="store_true",
+        help="write the figures the last tests/rp2040 run left in the cache, without running",
+    )
     a = ap.parse_args()
     if a.from_last_test_run:
         from tests.rp2040.emulator import RESULTS
+
         write(json.loads(RESULTS.read_text()), 0, a.no_write)
         return
     with tempfile.TemporaryDirectory() as d:
         results = pathlib.Path(d) / "results.json"
-        env = dict(os.environ, NOXUS_RP2_RESULTS=str(results), NOXUS_RP2_HEAP_TAPS=str(a.heap_taps),
-                   NOXUS_RP2_CUTS=str(a.cuts), NOXUS_RP2_MIN_HEAP_STEPS="7")
-        rc = subprocess.call([sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-s",
-                              "--timeout=3600", "tests/rp2040"], cwd=REPO, env=env)
+        env = dict(
+            os.environ,
+            NOXUS_RP2_RESULTS=str(results),
+            NOXUS_RP2_HEAP_TAPS=str(a.heap_taps),
+            NOXUS_RP2_CUTS=str(a.cuts),
+            NOXUS_RP2_MIN_HEAP_STEPS="7",
+        )
+        rc = subprocess.call(
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:randomly",
+                "-s",
+                "--timeout=3600",
+                "tests/rp2040",
+            ],
+            cwd=REPO,
+            env=env,
+        )
         r = json.loads(results.read_text()) if results.exists() else {}
     write(r, rc, a.no_write)
 
@@ -89,7 +141,7 @@ def write(r: dict, rc: int, no_write: bool) -> None:
     if not no_write:
         doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
         if BEGIN in doc and END in doc:
-            doc = doc[:doc.index(BEGIN)] + text + doc[doc.index(END) + len(END):]
+            doc = doc[: doc.index(BEGIN)] + text + doc[doc.index(END) + len(END) :]
         else:
             doc = doc.rstrip("\n") + "\n\n" + text + "\n"
         DOC.write_text(doc)

@@ -30,8 +30,12 @@ INSERT_CHUNK = 1000  # rows per INSERT statement, as noxus.ingest.service does
 
 
 def _spawn(module: str, *args: str, env: dict | None = None) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", module, *args], stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    return subprocess.Popen(
+        [sys.executable, "-m", module, *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
+    )
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -45,6 +49,7 @@ def _stop(proc: subprocess.Popen) -> None:
 
 
 # -- (a) raw MQTT ------------------------------------------------------------
+
 
 def raw_mqtt(port: int, work: Workload, timeout: float = 600) -> float:
     """The same payloads as (c), QoS 1, to a plain subscriber in another process."""
@@ -69,10 +74,12 @@ def raw_mqtt(port: int, work: Workload, timeout: float = 600) -> float:
 
 # -- (b) raw INSERT ----------------------------------------------------------
 
+
 def _punch_shaped(meta: MetaData) -> Table:
     """Columns, types, unique key, indexes and kiosk foreign key of `punch`."""
     return Table(
-        "bench_punch", meta,
+        "bench_punch",
+        meta,
         Column("id", BigIntPK, primary_key=True, autoincrement=True),
         Column("kiosk_id", String(32), ForeignKey("kiosk.id"), nullable=False),
         Column("seq", BigInteger, nullable=False),
@@ -99,18 +106,29 @@ def raw_insert(engine, work: Workload, kiosk_prefix: str) -> float:
     table = _punch_shaped(meta)
     table.create(engine, checkfirst=True)
     now = datetime.now(UTC)
-    rows = [{"kiosk_id": kiosk, "seq": p.seq, "badge_uid": p.uid, "kind": p.kind,
-             "ts": datetime.fromtimestamp(p.ts_ms / 1000, UTC), "boot": None, "uptime_ms": None,
-             "received_at": now}
-            for kiosk, ps in work.batches(kiosk_prefix) for p in ps]
+    rows = [
+        {
+            "kiosk_id": kiosk,
+            "seq": p.seq,
+            "badge_uid": p.uid,
+            "kind": p.kind,
+            "ts": datetime.fromtimestamp(p.ts_ms / 1000, UTC),
+            "boot": None,
+            "uptime_ms": None,
+            "received_at": now,
+        }
+        for kiosk, ps in work.batches(kiosk_prefix)
+        for p in ps
+    ]
     start = time.perf_counter()
     with engine.begin() as conn:
         for i in range(0, len(rows), INSERT_CHUNK):
-            conn.execute(insert(table), rows[i:i + INSERT_CHUNK])
+            conn.execute(insert(table), rows[i : i + INSERT_CHUNK])
     return time.perf_counter() - start
 
 
 # -- (c) NoxusTime durable ingest ---------------------------------------------
+
 
 class IngestWorkerProcess:
     """The real IngestWorker (bench/worker_proc.py) on this broker and database."""

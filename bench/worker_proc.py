@@ -19,8 +19,13 @@ from noxus.ingest.worker import IngestWorker
 
 def main(url: str, port: int, client_id: str) -> None:
     logging.basicConfig(level=logging.WARNING, format="worker: %(message)s")
-    settings = Settings(database_url=url, mqtt_host="127.0.0.1", mqtt_port=port,
-                        ingest_client_id=client_id, ingest_share_group=client_id)
+    settings = Settings(
+        database_url=url,
+        mqtt_host="127.0.0.1",
+        mqtt_port=port,
+        ingest_client_id=client_id,
+        ingest_share_group=client_id,
+    )
     worker = IngestWorker(settings, make_engine(url))
     worker.install_signal_handlers()
     profile = os.environ.get("NOXUS_BENCH_PROFILE")

@@ -44,8 +44,9 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
 
 
 class Mosquitto:
-    def __init__(self, data_dir: pathlib.Path, port: int | None = None, autosave: int = 100,
-                 extra_conf: str = ""):
+    def __init__(
+        self, data_dir: pathlib.Path, port: int | None = None, autosave: int = 100, extra_conf: str = ""
+    ):
         # autosave every 100 changes, as in production: saving on every change
         # cut raw QoS 1 throughput to ~72 msg/s (bench/). A broker crash loses
         # at most the unsaved queue, which the kiosks' journals resend.
@@ -62,8 +63,9 @@ class Mosquitto:
     def start(self) -> "Mosquitto":
         conf = self.data / "mosquitto.conf"
         conf.write_text(CONF.format(port=self.port, data=self.data, autosave=self.autosave) + self.extra_conf)
-        self.proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(self.port)
         return self
 

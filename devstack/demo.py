@@ -30,11 +30,14 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     var = var.resolve()
     var.mkdir(parents=True, exist_ok=True)
     broker = Mosquitto(var / "mosquitto").start()
-    env = {**os.environ, "NOXUS_MQTT_PORT": str(broker.port),
-           "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db"),
-           "NOXUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
-           "NOXUS_BILLING_DEMO": "true",  # the demo's creditor data are placeholders, and say so
-           "NOXUS_COOKIE_SECURE": "false"}  # plain http on 127.0.0.1
+    env = {
+        **os.environ,
+        "NOXUS_MQTT_PORT": str(broker.port),
+        "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db"),
+        "NOXUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "NOXUS_BILLING_DEMO": "true",  # the demo's creditor data are placeholders, and say so
+        "NOXUS_COOKIE_SECURE": "false",
+    }  # plain http on 127.0.0.1
     os.environ.update(env)
     from noxus.core.db import make_engine
     from noxus.core.migrate import upgrade
@@ -63,19 +66,31 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     procs.append(subprocess.Popen([*noxus, "ingest"], env=env))
     wait_port(port, 90)  # first start imports a lot; slow on a loaded machine
     for n, (kiosk_id, (key, _site)) in enumerate(list(seed.KIOSKS.items())[:kiosks], start=1):
-        cfg = write_config(var / "kiosks" / kiosk_id, kiosk_id, broker.port, uids=seed.live_badges(key),
-                           kiosk_no=n, poll_ms=50, gap_polls=40 + 20 * n, telemetry_ms=10000)
+        cfg = write_config(
+            var / "kiosks" / kiosk_id,
+            kiosk_id,
+            broker.port,
+            uids=seed.live_badges(key),
+            kiosk_no=n,
+            poll_ms=50,
+            gap_polls=40 + 20 * n,
+            telemetry_ms=10000,
+        )
         procs.append(spawn(cfg))
     console.rule("[bold]NoxusTime demo running" + ("" if fresh else " (demo data already there)"))
-    accounts = "\n".join(f"              {u:<12} {role:<11} {seed.CUSTOMERS[k]['name'] if k else 'NOXUS'}"
-                         for u, role, k, _n, _l in seed.ACCOUNTS)
-    console.print(f"  web UI      http://127.0.0.1:{port}/\n  API docs    http://127.0.0.1:{port}/docs\n"
-                  f"  broker      mosquitto on 127.0.0.1:{broker.port} "
-                  f"(mosquitto_sub -p {broker.port} -t 'noxus/v1/#' -v)\n"
-                  f"  database    {env['NOXUS_DATABASE_URL']}\n"
-                  f"  log in      password {DEMO_PASSWORD} for every account (API token of 'demo' in {token_file}):\n"
-                  f"{accounts}\n"
-                  "  Ctrl-C stops everything.")
+    accounts = "\n".join(
+        f"              {u:<12} {role:<11} {seed.CUSTOMERS[k]['name'] if k else 'NOXUS'}"
+        for u, role, k, _n, _l in seed.ACCOUNTS
+    )
+    console.print(
+        f"  web UI      http://127.0.0.1:{port}/\n  API docs    http://127.0.0.1:{port}/docs\n"
+        f"  broker      mosquitto on 127.0.0.1:{broker.port} "
+        f"(mosquitto_sub -p {broker.port} -t 'noxus/v1/#' -v)\n"
+        f"  database    {env['NOXUS_DATABASE_URL']}\n"
+        f"  log in      password {DEMO_PASSWORD} for every account (API token of 'demo' in {token_file}):\n"
+        f"{accounts}\n"
+        "  Ctrl-C stops everything."
+    )
     stop: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     # Ctrl-C stops the demo even when it was started from a script or CI job that runs it in

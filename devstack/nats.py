@@ -99,12 +99,22 @@ class NatsCluster:
     def _conf(self, node: NatsNode) -> pathlib.Path:
         cluster = ""
         if len(self.nodes) > 1:
-            routes = ", ".join(f"nats-route://127.0.0.1:{o.cluster_port}" for o in self.nodes if o is not node)
+            routes = ", ".join(
+                f"nats-route://127.0.0.1:{o.cluster_port}" for o in self.nodes if o is not node
+            )
             cluster = CLUSTER.format(port=node.cluster_port, routes=routes)
         conf = node.data / "nats.conf"
-        conf.write_text(CONF.format(name=node.name, client=node.client_port, http=node.http_port,
-                                    data=node.data, cluster=cluster, mqtt=node.mqtt_port,
-                                    replicas=self.replicas))
+        conf.write_text(
+            CONF.format(
+                name=node.name,
+                client=node.client_port,
+                http=node.http_port,
+                data=node.data,
+                cluster=cluster,
+                mqtt=node.mqtt_port,
+                replicas=self.replicas,
+            )
+        )
         return conf
 
     def start_node(self, i: int) -> None:
@@ -137,8 +147,9 @@ class NatsCluster:
             running = [n for n in self.nodes if n.running()]
             try:
                 if all(n.healthy() for n in running) and all(
-                        len(self.nodes) == 1 or n.varz("jsz").get("meta_cluster", {}).get("leader")
-                        for n in running):
+                    len(self.nodes) == 1 or n.varz("jsz").get("meta_cluster", {}).get("leader")
+                    for n in running
+                ):
                     return
             except OSError:
                 pass

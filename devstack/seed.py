@@ -37,26 +37,104 @@ ACCOUNTS = [
     ("viewer.aare", "hr_viewer", "be", "Petra Keller", None),
 ]
 CUSTOMERS = {
-    "vd": {"name": "Menuiserie du Léman", "legal_name": "Menuiserie du Léman Sàrl",
-               "vat_number": "CHE-107.787.577 TVA", "street": "Rue du Simplon", "house_num": "12", "postcode": "1800",
-               "town": "Vevey", "contact_name": "Claire Dubois", "contact_email": "claire.dubois@leman.example",
-               "language": "fr", "canton": "VD"},
-    "be": {"name": "Bäckerei Aare", "legal_name": "Bäckerei Aare AG", "vat_number": "CHE-116.281.710 MWST",
-               "street": "Marktgasse", "house_num": "5", "postcode": "3011", "town": "Bern", "contact_name": "Hans Roth",
-               "contact_email": "hans.roth@aare.example", "language": "de", "canton": "BE"},
+    "vd": {
+        "name": "Menuiserie du Léman",
+        "legal_name": "Menuiserie du Léman Sàrl",
+        "vat_number": "CHE-107.787.577 TVA",
+        "street": "Rue du Simplon",
+        "house_num": "12",
+        "postcode": "1800",
+        "town": "Vevey",
+        "contact_name": "Claire Dubois",
+        "contact_email": "claire.dubois@leman.example",
+        "language": "fr",
+        "canton": "VD",
+    },
+    "be": {
+        "name": "Bäckerei Aare",
+        "legal_name": "Bäckerei Aare AG",
+        "vat_number": "CHE-116.281.710 MWST",
+        "street": "Marktgasse",
+        "house_num": "5",
+        "postcode": "3011",
+        "town": "Bern",
+        "contact_name": "Hans Roth",
+        "contact_email": "hans.roth@aare.example",
+        "language": "de",
+        "canton": "BE",
+    },
 }
-SITES = {"vd": [("Atelier Vevey", "Rue du Simplon 12, 1800 Vevey", "VD"),
-                ("Showroom Lausanne", "Avenue de la Gare 3, 1003 Lausanne", "VD")],
-         "be": [("Backstube Bern", "Marktgasse 5, 3011 Bern", "BE")]}
+SITES = {
+    "vd": [
+        ("Atelier Vevey", "Rue du Simplon 12, 1800 Vevey", "VD"),
+        ("Showroom Lausanne", "Avenue de la Gare 3, 1003 Lausanne", "VD"),
+    ],
+    "be": [("Backstube Bern", "Marktgasse 5, 3011 Bern", "BE")],
+}
 # kiosk -> (customer key, site index); the live simulated kiosks tap these customers' badges
 KIOSKS = {"DEMO-1": ("vd", 0), "DEMO-2": ("vd", 1), "DEMO-3": ("be", 0)}
-FIRST = {"vd": ["Léa", "Luc", "Chloé", "Noah", "Emma", "Julien", "Sarah", "Hugo", "Inès", "Théo", "Manon", "Louis"],
-         "be": ["Anna", "Lukas", "Mia", "Jonas", "Lea", "Noah", "Laura", "Elias", "Lena", "David", "Nina", "Tim",
-                "Sara"]}
-LAST = {"vd": ["Dupré", "Favre", "Rochat", "Bonvin", "Pittet", "Girard", "Morel", "Perrin", "Blanc", "Rey", "Roux",
-               "Monnier"],
-        "be": ["Müller", "Meier", "Schmid", "Keller", "Weber", "Huber", "Frei", "Baumann", "Graf", "Brunner",
-               "Zürcher", "Moser", "Wyss"]}
+FIRST = {
+    "vd": [
+        "Léa",
+        "Luc",
+        "Chloé",
+        "Noah",
+        "Emma",
+        "Julien",
+        "Sarah",
+        "Hugo",
+        "Inès",
+        "Théo",
+        "Manon",
+        "Louis",
+    ],
+    "be": [
+        "Anna",
+        "Lukas",
+        "Mia",
+        "Jonas",
+        "Lea",
+        "Noah",
+        "Laura",
+        "Elias",
+        "Lena",
+        "David",
+        "Nina",
+        "Tim",
+        "Sara",
+    ],
+}
+LAST = {
+    "vd": [
+        "Dupré",
+        "Favre",
+        "Rochat",
+        "Bonvin",
+        "Pittet",
+        "Girard",
+        "Morel",
+        "Perrin",
+        "Blanc",
+        "Rey",
+        "Roux",
+        "Monnier",
+    ],
+    "be": [
+        "Müller",
+        "Meier",
+        "Schmid",
+        "Keller",
+        "Weber",
+        "Huber",
+        "Frei",
+        "Baumann",
+        "Graf",
+        "Brunner",
+        "Zürcher",
+        "Moser",
+        "Wyss",
+    ],
+}
 UNKNOWN_BADGE = "04DEAD01"
 
 
@@ -88,7 +166,8 @@ def check_demo_database(session: Session) -> bool:
         raise NotADemoDatabase(
             "this database holds data that is not the demo's (customers "
             f"{sorted(others)[:3]}, users {sorted(strangers)[:3]}): the demo seeds only its own "
-            "database (NOXUS_DATABASE_URL unset, var/noxus.db)")
+            "database (NOXUS_DATABASE_URL unset, var/noxus.db)"
+        )
     return session.exec(select(func.count()).select_from(Customer)).one() > 0
 
 
@@ -107,8 +186,12 @@ def seed(session: Session, settings: Settings, today: date | None = None) -> boo
         c = tenancy.create_customer(session, CustomerCreate(**data), ACTOR)
         c.created_at = datetime.combine(start, time(8), ZONE).astimezone(UTC)
         customers[key] = c
-        sites[key] = [tenancy.create_site(session, ALL, SiteCreate(customer_id=c.id, name=n, address=a, canton=k),
-                                          ACTOR) for n, a, k in SITES[key]]
+        sites[key] = [
+            tenancy.create_site(
+                session, ALL, SiteCreate(customer_id=c.id, name=n, address=a, canton=k), ACTOR
+            )
+            for n, a, k in SITES[key]
+        ]
     _accounts(session, customers)
     employees = _employees(session, customers, sites, start)
     _kiosks(session, customers, sites, start)
@@ -127,9 +210,16 @@ def _accounts(session: Session, customers: dict) -> None:
             continue
         if key is not None and key not in customers:
             continue
-        user = accounts.create_user(session, UserCreate(
-            username=username, full_name=full_name, role=role, password=PASSWORD,
-            customer_id=customers[key].id if key else None))
+        user = accounts.create_user(
+            session,
+            UserCreate(
+                username=username,
+                full_name=full_name,
+                role=role,
+                password=PASSWORD,
+                customer_id=customers[key].id if key else None,
+            ),
+        )
         user.email = f"{username}@demo.noxus.example"
         user.language = language
         session.add(user)
@@ -144,12 +234,26 @@ def _employees(session: Session, customers: dict, sites: dict, start: date) -> d
         out[key] = []
         for n, (first, last) in enumerate(zip(FIRST[key], LAST[key], strict=True)):
             site = sites[key][n % len(sites[key])]
-            emp = employees.create(session, c.id, EmployeeCreate(
-                first_name=first, last_name=last, personnel_number=f"{n + 1:03d}", active_from=start,
-                weekly_minutes=2520 if key == "vd" else 2460, site_id=site.id), ACTOR)
+            emp = employees.create(
+                session,
+                c.id,
+                EmployeeCreate(
+                    first_name=first,
+                    last_name=last,
+                    personnel_number=f"{n + 1:03d}",
+                    active_from=start,
+                    weekly_minutes=2520 if key == "vd" else 2460,
+                    site_id=site.id,
+                ),
+                ACTOR,
+            )
             uid = _badge_uid(key, n)
-            badges.assign(session, ALL, BadgeAssign(uid=uid, employee_id=emp.id,
-                                                   valid_from=datetime.combine(start, time(0), ZONE)), ACTOR)
+            badges.assign(
+                session,
+                ALL,
+                BadgeAssign(uid=uid, employee_id=emp.id, valid_from=datetime.combine(start, time(0), ZONE)),
+                ACTOR,
+            )
             out[key].append((emp, uid))
     return out
 
@@ -161,11 +265,21 @@ def _kiosks(session: Session, customers: dict, sites: dict, start: date) -> None
 
     for n, (kiosk_id, (key, site_no)) in enumerate(KIOSKS.items(), start=1):
         kiosk = session.get(Kiosk, kiosk_id) or service.register(
-            session, KioskCreate(id=kiosk_id, name=f"Demo kiosk {n}", model="sim", serial=f"SIM-{n:04d}"), ACTOR)
+            session,
+            KioskCreate(id=kiosk_id, name=f"Demo kiosk {n}", model="sim", serial=f"SIM-{n:04d}"),
+            ACTOR,
+        )
         session.flush()
         if kiosk.status == "in_stock":
-            lifecycle.change_status(session, kiosk, "deployed", ACTOR, site_id=sites[key][site_no].id,
-                                    at=datetime.combine(start, time(9), ZONE).astimezone(UTC), reason="demo")
+            lifecycle.change_status(
+                session,
+                kiosk,
+                "deployed",
+                ACTOR,
+                site_id=sites[key][site_no].id,
+                at=datetime.combine(start, time(9), ZONE).astimezone(UTC),
+                reason="demo",
+            )
 
 
 def _billing(session: Session, customers: dict, start: date) -> None:
@@ -174,15 +288,37 @@ def _billing(session: Session, customers: dict, start: date) -> None:
     plan = Plan(code="DEMO-STANDARD", name="NoxusTime Standard")
     session.add(plan)
     session.flush()
-    session.add(PlanVersion(plan_id=plan.id, effective_from=start - timedelta(days=365), monthly_fee=12000,
-                            monthly_fee_per_kiosk=450, users_included=10, price_per_additional_user=350,
-                            setup_fee=0))
+    session.add(
+        PlanVersion(
+            plan_id=plan.id,
+            effective_from=start - timedelta(days=365),
+            monthly_fee=12000,
+            monthly_fee_per_kiosk=450,
+            users_included=10,
+            price_per_additional_user=350,
+            setup_fee=0,
+        )
+    )
     for key, c in customers.items():
-        session.add(BillingProfile(
-            customer_id=c.id, legal_name=c.legal_name, street=c.street, house_num=c.house_num, postcode=c.postcode,
-            town=c.town, country=c.country, invoice_email=c.contact_email, language=c.language,
-            contact_name=c.contact_name, contact_email=c.contact_email, contact_street=c.street,
-            contact_house_num=c.house_num, contact_postcode=c.postcode, contact_town=c.town))
+        session.add(
+            BillingProfile(
+                customer_id=c.id,
+                legal_name=c.legal_name,
+                street=c.street,
+                house_num=c.house_num,
+                postcode=c.postcode,
+                town=c.town,
+                country=c.country,
+                invoice_email=c.contact_email,
+                language=c.language,
+                contact_name=c.contact_name,
+                contact_email=c.contact_email,
+                contact_street=c.street,
+                contact_house_num=c.house_num,
+                contact_postcode=c.postcode,
+                contact_town=c.town,
+            )
+        )
         contract = Contract(customer_id=c.id, plan_id=plan.id, start_date=start)
         session.add(contract)
         session.flush()
@@ -204,7 +340,11 @@ def _punch_rows(employees: dict, first: date, until: date):
                     kiosk = kiosk_of[key][n % len(kiosk_of[key])]
                     if key == "be" and n == 0:  # the baker: night shift, 22:00 to 06:00 the next day
                         yield kiosk, uid, datetime.combine(day, time(22, rnd.randint(0, 9)))
-                        yield kiosk, uid, datetime.combine(day + timedelta(days=1), time(6, rnd.randint(0, 9)))
+                        yield (
+                            kiosk,
+                            uid,
+                            datetime.combine(day + timedelta(days=1), time(6, rnd.randint(0, 9))),
+                        )
                         continue
                     yield kiosk, uid, datetime.combine(day, time(7, 45 + rnd.randint(0, 14)))
                     if key == "vd" and n == 1 and day.day == 12:
@@ -229,8 +369,9 @@ def _punches(session: Session, employees: dict, first: date, today: date) -> Non
         if ts >= datetime.now(UTC):
             continue
         seq[kiosk] = seq.get(kiosk, 0) + 1
-        session.add(Punch(kiosk_id=kiosk, epoch=1, seq=seq[kiosk], badge_uid=uid, kind="punch", ts=ts,
-                          received_at=ts))
+        session.add(
+            Punch(kiosk_id=kiosk, epoch=1, seq=seq[kiosk], badge_uid=uid, kind="punch", ts=ts, received_at=ts)
+        )
 
 
 def _invoices(session: Session, settings: Settings, customers: dict, last_month: date, today: date) -> None:
@@ -240,11 +381,20 @@ def _invoices(session: Session, settings: Settings, customers: dict, last_month:
     from noxus.billing.run import run_month
 
     issue = last_month.replace(day=1) if (today - last_month).days > 15 else last_month
-    run_month(session, last_month, settings, today=issue, issue=True, actor=ACTOR)  # seeded history: issued then
+    run_month(
+        session, last_month, settings, today=issue, issue=True, actor=ACTOR
+    )  # seeded history: issued then
     session.commit()
     invoices = {i.customer_id: i for i in session.exec(select(Invoice).where(Invoice.period == last_month))}
     paid = invoices.get(customers["vd"].id)
     if paid is not None and paid.status == "open" and paid.total > 0:
-        payments.record(session, bank_ref="DEMO-PAYMENT-1", amount=paid.total, value_date=issue + timedelta(days=8),
-                        source="manual", reference=paid.reference, debtor_name=paid and customers["vd"].legal_name,
-                        actor=ACTOR)
+        payments.record(
+            session,
+            bank_ref="DEMO-PAYMENT-1",
+            amount=paid.total,
+            value_date=issue + timedelta(days=8),
+            source="manual",
+            reference=paid.reference,
+            debtor_name=paid and customers["vd"].legal_name,
+            actor=ACTOR,
+        )

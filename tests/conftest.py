@@ -18,9 +18,15 @@ from tests.support import pg
 os.environ.setdefault("NOXUS_ARGON2_MEMORY_KIB", "1024")
 os.environ.setdefault("NOXUS_ARGON2_TIME_COST", "1")
 # obviously fake creditor data: the app refuses to start with the shipped placeholders (billing/config.py)
-for _name, _value in {"NAME": "Test Creditor (fake) SàRL", "STREET": "Teststrasse", "HOUSE_NUM": "1",
-                      "POSTCODE": "9999", "TOWN": "Testdorf", "COUNTRY": "CH",
-                      "VAT_NUMBER": "CHE-000.000.000 MWST (test)"}.items():
+for _name, _value in {
+    "NAME": "Test Creditor (fake) SàRL",
+    "STREET": "Teststrasse",
+    "HOUSE_NUM": "1",
+    "POSTCODE": "9999",
+    "TOWN": "Testdorf",
+    "COUNTRY": "CH",
+    "VAT_NUMBER": "CHE-000.000.000 MWST (test)",
+}.items():
     os.environ.setdefault(f"NOXUS_BILLING_{'CREDITOR_' if _name != 'VAT_NUMBER' else ''}{_name}", _value)
 os.environ.setdefault("NOXUS_BILLING_IBAN", "CH6930999000000000001")  # a valid QR-IBAN of no bank account
 
@@ -148,9 +154,14 @@ def auth_headers(engine):
     def make(role, customer_id=None):
         role = getattr(role, "value", role)
         with Session(engine) as s:
-            user = accounts.create_user(s, UserCreate(
-                username=f"{role}-{customer_id or 'staff'}-{next(counter)}", role=role,
-                customer_id=customer_id if role in ("hr_admin", "hr_viewer") else None))
+            user = accounts.create_user(
+                s,
+                UserCreate(
+                    username=f"{role}-{customer_id or 'staff'}-{next(counter)}",
+                    role=role,
+                    customer_id=customer_id if role in ("hr_admin", "hr_viewer") else None,
+                ),
+            )
             _, raw = accounts.create_token(s, user, "test")
             s.commit()
         return {"Authorization": f"Bearer {raw}"}

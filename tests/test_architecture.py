@@ -42,7 +42,7 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(n)
         for m in sorted(edges.get(n, ())):
             if state.get(m) == 1:
-                return stack[stack.index(m):] + [m]
+                return stack[stack.index(m) :] + [m]
             if m not in state and (found := visit(m)):
                 return found
         stack.pop()
@@ -82,7 +82,11 @@ def test_no_import_circle_between_core_modules():
     for path in core.glob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("noxus.core"):
-                targets = [node.module.split(".")[2]] if node.module.count(".") >= 2 else [a.name for a in node.names]
+                targets = (
+                    [node.module.split(".")[2]]
+                    if node.module.count(".") >= 2
+                    else [a.name for a in node.names]
+                )
                 for t in targets:
                     if t != path.stem and (core / f"{t}.py").exists():
                         edges.setdefault(path.stem, set()).add(t)

@@ -11,8 +11,14 @@ from noxus.core import i18n
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 LOCALE = ROOT / "backend" / "noxus" / "locale"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "pgettext": ((1, "c"), 2),
-            "lazy_gettext": None, "translate_in": (2,)}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_gettext": None,
+    "translate_in": (2,),
+}
 
 
 def _source_messages() -> set[str]:
@@ -30,10 +36,15 @@ def _source_messages() -> set[str]:
 def test_every_string_of_code_and_templates_is_translated_in_fr_de_en(lang):
     with (LOCALE / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
         catalog = read_po(f, locale=lang)
-    translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string
-                  and (m.string if isinstance(m.string, str) else all(m.string))}
+    translated = {
+        m.id if isinstance(m.id, str) else m.id[0]
+        for m in catalog
+        if m.id and m.string and (m.string if isinstance(m.string, str) else all(m.string))
+    }
     missing = sorted(_source_messages() - translated)
-    assert not missing, f"{len(missing)} strings lack a {lang} translation (run `make i18n`, then translate): {missing[:10]}"
+    assert not missing, (
+        f"{len(missing)} strings lack a {lang} translation (run `make i18n`, then translate): {missing[:10]}"
+    )
 
 
 def test_italian_falls_back_to_french_where_untranslated():
@@ -52,7 +63,10 @@ def test_dates_are_dd_mm_yyyy_and_times_24h_in_the_site_zone():
     with i18n.use_language("de"):
         assert i18n.format_date(date(2026, 3, 5)) == "05.03.2026"
         # 23:30 UTC on 31 March is 1 April 01:30 in Zurich (summer time)
-        assert i18n.format_datetime(datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "Europe/Zurich") == "01.04.2026 01:30"
+        assert (
+            i18n.format_datetime(datetime(2026, 3, 31, 23, 30, tzinfo=UTC), "Europe/Zurich")
+            == "01.04.2026 01:30"
+        )
         assert i18n.format_month(2026, 3) == "März 2026"
 
 

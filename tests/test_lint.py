@@ -16,4 +16,14 @@ def _ruff(*args: str) -> subprocess.CompletedProcess:
 
 def test_ruff_check_is_clean():
     r = _ruff("check", "--output-format", "concise")
-    assert r.returncode == 0, f"ruff check found problems (run `make lint`):\n{r.stdout[-4000:]}{r.stderr[-2000:]}"
+    assert r.returncode == 0, (
+        f"ruff check found problems (run `make lint`):\n{r.stdout[-4000:]}{r.stderr[-2000:]}"
+    )
+
+
+def test_ruff_format_is_clean():
+    # firmware/ is excluded in [tool.ruff.format] (shared with MicroPython, hand-tuned for heap)
+    r = _ruff("format", "--check")
+    assert r.returncode == 0, (
+        f"ruff format would change files (run `ruff format`):\n{r.stdout[-4000:]}{r.stderr[-2000:]}"
+    )

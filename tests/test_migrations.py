@@ -11,10 +11,11 @@ def test_migrations_match_models(engine):
     assert diff == [], f"models and migrations differ; write a migration: {diff}"
 
 
-
 def test_alembic_history_has_one_head():
     from alembic.script import ScriptDirectory
     from noxus.core.migrate import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
-    assert len(heads) == 1, f"Alembic history branches: heads {heads}; point the new migration at the single head"
+    assert len(heads) == 1, (
+        f"Alembic history branches: heads {heads}; point the new migration at the single head"
+    )

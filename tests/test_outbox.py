@@ -60,7 +60,9 @@ def smtp():
 
 def queue(engine, n: int) -> list[int]:
     with Session(engine) as s:
-        mails = [outbox.enqueue(s, f"user{i}@example.test", f"mail {i}", "body", category="test") for i in range(n)]
+        mails = [
+            outbox.enqueue(s, f"user{i}@example.test", f"mail {i}", "body", category="test") for i in range(n)
+        ]
         for m in mails:
             m.next_attempt_at = T0
         s.commit()
@@ -94,8 +96,12 @@ def test_a_claim_skips_rows_another_deliverer_is_claiming(engine):
         if engine.dialect.name == "postgresql":
             # A holds row locks on the first three (its claim not yet committed): B does not wait
             # for them, it takes the others (FOR UPDATE SKIP LOCKED)
-            a.execute(text("SELECT id FROM outbox_mail WHERE id IN :ids FOR UPDATE")
-                      .bindparams(bindparam("ids", expanding=True)), {"ids": ids[:3]})
+            a.execute(
+                text("SELECT id FROM outbox_mail WHERE id IN :ids FOR UPDATE").bindparams(
+                    bindparam("ids", expanding=True)
+                ),
+                {"ids": ids[:3]},
+            )
             assert outbox.claim(b, T0) == ids[3:]
             a.rollback()
             assert outbox.claim(b, T0) == ids[:3]  # A gave them back without claiming

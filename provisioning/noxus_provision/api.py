@@ -20,8 +20,10 @@ class Backend:
         try:
             r = self.http.request(method, path, **kw)
         except httpx.HTTPError as e:
-            raise ProvisionError(f"cannot reach the backend at {self.url} ({type(e).__name__}): check --api "
-                                 "and the network, then rerun the same command") from None
+            raise ProvisionError(
+                f"cannot reach the backend at {self.url} ({type(e).__name__}): check --api "
+                "and the network, then rerun the same command"
+            ) from None
         if r.status_code in expect:
             return r
         try:
@@ -29,16 +31,31 @@ class Backend:
         except ValueError:
             detail = r.text[:200]
         if r.status_code == 401:
-            raise BackendRefused(f"the backend refused your token ({detail}). Create a technician token "
-                                 "with `noxus token create` and pass it in NOXUS_TOKEN.")
+            raise BackendRefused(
+                f"the backend refused your token ({detail}). Create a technician token "
+                "with `noxus token create` and pass it in NOXUS_TOKEN."
+            )
         if r.status_code == 403:
             raise BackendRefused(f"your account may not do this: {detail}")
         raise BackendRefused(f"the backend said no ({r.status_code}): {detail}")
 
-    def enroll(self, board_uid: str, site_id: int, customer_id: int | None, kiosk_id: str | None,
-               name: str, model: str) -> dict:
-        body = {"board_uid": board_uid, "site_id": site_id, "customer_id": customer_id,
-                "kiosk_id": kiosk_id, "name": name, "model": model}
+    def enroll(
+        self,
+        board_uid: str,
+        site_id: int,
+        customer_id: int | None,
+        kiosk_id: str | None,
+        name: str,
+        model: str,
+    ) -> dict:
+        body = {
+            "board_uid": board_uid,
+            "site_id": site_id,
+            "customer_id": customer_id,
+            "kiosk_id": kiosk_id,
+            "name": name,
+            "model": model,
+        }
         return self._call("POST", "/api/v1/enrollment/kiosks", json=body).json()
 
     def state(self, kiosk_id: str) -> dict | None:
@@ -55,26 +72,37 @@ class Backend:
 
     def enroll_tap(self, kiosk_id: str, timeout: float) -> str | None:
         """Enrollment mode on the kiosk; the next tapped UID, or None after `timeout`."""
-        return self._call("POST", f"/api/v1/enrollment/kiosks/{kiosk_id}/enroll-tap",
-                          json={"timeout_s": timeout}).json()["uid"]
+        return self._call(
+            "POST", f"/api/v1/enrollment/kiosks/{kiosk_id}/enroll-tap", json={"timeout_s": timeout}
+        ).json()["uid"]
 
     def assign_badge(self, uid: str, employee_id: int) -> dict:
         return self._call("POST", "/api/v1/hr/badges", json={"uid": uid, "employee_id": employee_id}).json()
 
     # claim codes: the kiosk's side (no token) and staff's side
     def open_claim(self, board_uid: str, code: str, model: str) -> None:
-        self._call("POST", "/api/v1/enrollment/claims", expect=(202,),
-                   json={"board_uid": board_uid, "code": code, "model": model})
+        self._call(
+            "POST",
+            "/api/v1/enrollment/claims",
+            expect=(202,),
+            json={"board_uid": board_uid, "code": code, "model": model},
+        )
 
     def redeem_claim(self, board_uid: str, code: str) -> dict | None:
-        r = self._call("POST", "/api/v1/enrollment/claims/redeem", expect=(200, 202),
-                       json={"board_uid": board_uid, "code": code})
+        r = self._call(
+            "POST",
+            "/api/v1/enrollment/claims/redeem",
+            expect=(200, 202),
+            json={"board_uid": board_uid, "code": code},
+        )
         return r.json() if r.status_code == 200 else None
 
     def approve_claim(self, code: str, site_id: int, customer_id: int | None, name: str) -> dict:
-        return self._call("POST", "/api/v1/enrollment/claims/approve",
-                          json={"code": code, "site_id": site_id, "customer_id": customer_id,
-                                "name": name}).json()
+        return self._call(
+            "POST",
+            "/api/v1/enrollment/claims/approve",
+            json={"code": code, "site_id": site_id, "customer_id": customer_id, "name": name},
+        ).json()
 
     def claims(self) -> list[dict]:
         return self._call("GET", "/api/v1/enrollment/claims").json()

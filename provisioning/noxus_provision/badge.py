@@ -23,8 +23,10 @@ def normalize_wedge(line: str) -> str:
         return f"{int(clean):08X}"
     if _HEX.match(clean) and len(clean) in UID_HEX_LENGTHS:
         return clean
-    raise ProvisionError(f"{raw!r} is not a badge UID (4, 7 or 10 bytes of hex, or a 10-digit number): "
-                         "tap the badge again, or set the desk reader to hex output")
+    raise ProvisionError(
+        f"{raw!r} is not a badge UID (4, 7 or 10 bytes of hex, or a 10-digit number): "
+        "tap the badge again, or set the desk reader to hex output"
+    )
 
 
 def read_wedge(read_line=input) -> str:
@@ -37,5 +39,7 @@ def next_kiosk_tap(backend, kiosk_id: str, timeout: float) -> str:
         uid = backend.enroll_tap(kiosk_id, min(POLL_S, max(1.0, deadline - time.monotonic())))
         if uid:
             return uid
-    raise ProvisionError(f"no badge was tapped on kiosk {kiosk_id} within {timeout:.0f} s: check the kiosk "
-                         "is online (`noxus-provision list` / fleet page) and tap again")
+    raise ProvisionError(
+        f"no badge was tapped on kiosk {kiosk_id} within {timeout:.0f} s: check the kiosk "
+        "is online (`noxus-provision list` / fleet page) and tap again"
+    )

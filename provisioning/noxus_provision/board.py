@@ -66,7 +66,8 @@ def gone(device: str, why: object = "") -> BoardGone:
     return BoardGone(
         f"lost the board on {device} ({why or 'no answer'}). Check the USB cable is plugged in "
         "(a data cable, not a charge-only one), then rerun the same command: "
-        "finished steps are skipped.")
+        "finished steps are skipped."
+    )
 
 
 class Board:
@@ -83,14 +84,16 @@ class Board:
         except (TransportError, serial.SerialException, OSError) as e:
             raise ProvisionError(
                 f"cannot open {self.device}: {e}. Run `noxus-provision list` to see the boards, and close "
-                "any other program using the port (Thonny, mpremote, a serial console).") from None
+                "any other program using the port (Thonny, mpremote, a serial console)."
+            ) from None
         try:
             self._enter_raw_repl()
         except (TransportError, serial.SerialException, OSError) as e:
             self._close()
             raise ProvisionError(
                 f"the device on {self.device} does not answer like MicroPython ({e}). If this is a "
-                "blank Pico, flash MicroPython first: `noxus-provision flash FIRMWARE.uf2`.") from None
+                "blank Pico, flash MicroPython first: `noxus-provision flash FIRMWARE.uf2`."
+            ) from None
         self.exec(_PRELUDE)
         return self
 
@@ -102,8 +105,9 @@ class Board:
             left = deadline - time.monotonic()
             try:
                 with contextlib.redirect_stdout(io.StringIO()):
-                    self.transport.enter_raw_repl(soft_reset=False,
-                                                  timeout_overall=min(RAW_REPL_TRY_S, max(left, 0.5)))
+                    self.transport.enter_raw_repl(
+                        soft_reset=False, timeout_overall=min(RAW_REPL_TRY_S, max(left, 0.5))
+                    )
                 return
             except TransportError:
                 if time.monotonic() >= deadline:
@@ -135,8 +139,14 @@ class Board:
             raise gone(self.device, e) from None
         if err:
             last = err.decode(errors="replace").strip().splitlines()[-1]
-            hint = (": its memory is fragmented by the program that ran before; unplug and replug it, "
-                    "then rerun the same command") if "MemoryError" in last else ""
+            hint = (
+                (
+                    ": its memory is fragmented by the program that ran before; unplug and replug it, "
+                    "then rerun the same command"
+                )
+                if "MemoryError" in last
+                else ""
+            )
             raise ProvisionError(f"the board on {self.device} raised {last}{hint}")
         return out
 
@@ -155,13 +165,18 @@ class Board:
         enough for the heap a kiosk leaves behind when interrupted."""
         out: dict[str, str | None] = {}
         for i in range(0, len(paths), HASH_BATCH):
-            out.update(self.eval(f"[gc.collect(), {{p: _nx_hash(p) for p in {list(paths[i:i + HASH_BATCH])!r}}}][1]"))
+            out.update(
+                self.eval(
+                    f"[gc.collect(), {{p: _nx_hash(p) for p in {list(paths[i : i + HASH_BATCH])!r}}}][1]"
+                )
+            )
         return out
 
     def read_file(self, path: str) -> bytes | None:
         text = self.exec(
             f"import binascii\ntry:\n f=open({path!r},'rb')\nexcept OSError:\n f=None\n"
-            "print(binascii.hexlify(f.read()).decode() if f else '-')\nif f:\n f.close()")
+            "print(binascii.hexlify(f.read()).decode() if f else '-')\nif f:\n f.close()"
+        )
         text = text.decode().strip()
         return None if text == "-" else binascii.unhexlify(text)
 
@@ -169,8 +184,7 @@ class Board:
         """Write under PART then rename, so an interrupted copy never looks complete."""
         self.exec(f"_nx_mkdirs({path!r})\ngc.collect()")  # a fresh heap: chunks compile to ~4 KiB
         try:
-            self.transport.fs_writefile(path + PART, data, chunk_size=WRITE_CHUNK,
-                                        progress_callback=progress)
+            self.transport.fs_writefile(path + PART, data, chunk_size=WRITE_CHUNK, progress_callback=progress)
         except TransportExecError as e:
             raise ProvisionError(f"the board could not write {path}: {e.error_output.strip()}") from None
         except (TransportError, serial.SerialException, OSError, ValueError, TypeError) as e:

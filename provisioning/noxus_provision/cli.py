@@ -24,19 +24,33 @@ from noxus_provision.errors import ProvisionError
 from noxus_provision.fileset import PORTS, firmware_files
 from noxus_provision.install import install as run_install
 
-app = typer.Typer(help="Turn a blank Pico W or Raspberry Pi into an enrolled NoxusTime kiosk; enroll badges.",
-                  no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    help="Turn a blank Pico W or Raspberry Pi into an enrolled NoxusTime kiosk; enroll badges.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 pi_app = typer.Typer(help="Raspberry Pi kiosks.", no_args_is_help=True)
 badge_app = typer.Typer(help="Badges.", no_args_is_help=True)
-claim_app = typer.Typer(help="Claim codes: kiosks installed without a technician token.", no_args_is_help=True)
+claim_app = typer.Typer(
+    help="Claim codes: kiosks installed without a technician token.", no_args_is_help=True
+)
 app.add_typer(pi_app, name="pi")
 app.add_typer(badge_app, name="badge")
 app.add_typer(claim_app, name="claim")
 console = Console(highlight=False, soft_wrap=True)  # messages are copied into tickets: no hard wraps
 
 Api = Annotated[str, typer.Option("--api", envvar="NOXUS_API", help="backend URL")]
-Token = Annotated[str, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False, prompt=True,
-                                    hide_input=True, help="your bearer token (better: NOXUS_TOKEN)")]
+Token = Annotated[
+    str,
+    typer.Option(
+        "--token",
+        envvar="NOXUS_TOKEN",
+        show_default=False,
+        prompt=True,
+        hide_input=True,
+        help="your bearer token (better: NOXUS_TOKEN)",
+    ),
+]
 Device = Annotated[str | None, typer.Option("--device", "-d", help="serial port; default: the only board")]
 Port = Annotated[str, typer.Option("--port", help=f"firmware port: {', '.join(PORTS)}")]
 
@@ -52,8 +66,10 @@ def friendly(fn):
             console.print(f"[red]error:[/] {e}")
             raise typer.Exit(e.exit_code) from None
         except KeyboardInterrupt:
-            console.print("\n[yellow]interrupted.[/] Nothing half-done is kept on the board (files land "
-                          "under .part and are renamed when complete): rerun the same command to continue.")
+            console.print(
+                "\n[yellow]interrupted.[/] Nothing half-done is kept on the board (files land "
+                "under .part and are renamed when complete): rerun the same command to continue."
+            )
             raise typer.Exit(130) from None
 
     return wrapper
@@ -67,11 +83,15 @@ def pick_device(device: str | None) -> str:
         return boards[0].device
     if not boards:
         boot = ports.bootsel_drives()
-        hint = (" A Pico is in BOOTSEL mode: flash MicroPython first (`noxus-provision flash FILE.uf2`)."
-                if boot else " Plug the Pico W in with a data USB cable.")
+        hint = (
+            " A Pico is in BOOTSEL mode: flash MicroPython first (`noxus-provision flash FILE.uf2`)."
+            if boot
+            else " Plug the Pico W in with a data USB cable."
+        )
         raise ProvisionError("no MicroPython board found." + hint)
-    raise ProvisionError("several boards are plugged in (" + ", ".join(b.device for b in boards)
-                         + "): pick one with --device")
+    raise ProvisionError(
+        "several boards are plugged in (" + ", ".join(b.device for b in boards) + "): pick one with --device"
+    )
 
 
 # --- list / flash / install ---------------------------------------------------------------------
@@ -93,26 +113,35 @@ def list_cmd(all_ports: Annotated[bool, typer.Option("--all", help="also other U
 
 @app.command()
 @friendly
-def flash(uf2: Annotated[pathlib.Path, typer.Argument(exists=True, dir_okay=False, help="MicroPython .uf2")],
-          drive: Annotated[pathlib.Path | None, typer.Option(help="the RPI-RP2 drive; default: found")] = None,
-          timeout: Annotated[float, typer.Option(help="seconds to wait for the serial port")] = 60.0):
+def flash(
+    uf2: Annotated[pathlib.Path, typer.Argument(exists=True, dir_okay=False, help="MicroPython .uf2")],
+    drive: Annotated[pathlib.Path | None, typer.Option(help="the RPI-RP2 drive; default: found")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the serial port")] = 60.0,
+):
     """Copy a MicroPython .uf2 to a Pico in BOOTSEL mode and wait for it to come back."""
     family = flash_mod.check_uf2(uf2)
     target = flash_mod.find_drive(drive)
     before = {b.device for b in ports.serial_boards()}
-    with Progress(TextColumn("copying {task.description}"), BarColumn(), DownloadColumn(),
-                  console=console) as prog:
+    with Progress(
+        TextColumn("copying {task.description}"), BarColumn(), DownloadColumn(), console=console
+    ) as prog:
         task = prog.add_task(f"{uf2.name} ({family}) to {target}", total=uf2.stat().st_size)
         flash_mod.copy_uf2(uf2, target, lambda done, total: prog.update(task, completed=done))
     with console.status("waiting for the board to restart as MicroPython..."):
         board = flash_mod.wait_for_board(before, timeout)
-    console.print(f"[green]flashed:[/] MicroPython on {board.device} (unique ID {board.serial_number or '?'})")
+    console.print(
+        f"[green]flashed:[/] MicroPython on {board.device} (unique ID {board.serial_number or '?'})"
+    )
 
 
 def _install(device: str, port: str, mpy: bool) -> None:
     files = firmware_files(port, mpy=mpy)
-    with Board(device) as board, Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                                          console=console, transient=True) as prog:
+    with (
+        Board(device) as board,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console, transient=True
+        ) as prog,
+    ):
         task = prog.add_task("comparing hashes", total=None)
 
         def on_file(path, i, count):
@@ -122,14 +151,19 @@ def _install(device: str, port: str, mpy: bool) -> None:
             prog.update(task, completed=done, total=total)
 
         report = run_install(board, files, on_file=on_file, on_bytes=on_bytes)
-    console.print(f"[green]installed:[/] {len(report.written)} file(s) written, {len(report.unchanged)} "
-                  f"unchanged, {len(report.removed)} removed; all {len(files)} verified by hash on the board")
+    console.print(
+        f"[green]installed:[/] {len(report.written)} file(s) written, {len(report.unchanged)} "
+        f"unchanged, {len(report.removed)} removed; all {len(files)} verified by hash on the board"
+    )
 
 
 @app.command()
 @friendly
-def install(device: Device = None, port: Port = "pico",
-            mpy: Annotated[bool, typer.Option(help="compile the firmware to .mpy (less RAM)")] = False):
+def install(
+    device: Device = None,
+    port: Port = "pico",
+    mpy: Annotated[bool, typer.Option(help="compile the firmware to .mpy (less RAM)")] = False,
+):
     """Put the firmware on the board: only files whose hash differs, then verify."""
     _install(pick_device(device), port, mpy)
 
@@ -139,18 +173,25 @@ def install(device: Device = None, port: Port = "pico",
 
 @app.command()
 @friendly
-def enroll(site: Annotated[int, typer.Option(help="the site id the kiosk is installed at")],
-           api: Api, token: Token, device: Device = None, port: Port = "pico",
-           customer: Annotated[int | None, typer.Option(help="the customer id (checked against the site)")] = None,
-           kiosk_id: Annotated[str | None, typer.Option(help="default: nx-<unique id>")] = None,
-           name: Annotated[str, typer.Option(help="a name staff recognise, e.g. 'Entrée atelier'")] = "",
-           wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
-           wifi_password: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD", show_default=False,
-                                                             help="better: NOXUS_WIFI_PASSWORD")] = None,
-           expect_uid: Annotated[str | None, typer.Option(help="refuse any other board")] = None,
-           skip_install: Annotated[bool, typer.Option(help="do not check/install the firmware")] = False,
-           mpy: Annotated[bool, typer.Option(help="install the firmware as .mpy")] = False,
-           timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk to come online")] = 120.0):
+def enroll(
+    site: Annotated[int, typer.Option(help="the site id the kiosk is installed at")],
+    api: Api,
+    token: Token,
+    device: Device = None,
+    port: Port = "pico",
+    customer: Annotated[int | None, typer.Option(help="the customer id (checked against the site)")] = None,
+    kiosk_id: Annotated[str | None, typer.Option(help="default: nx-<unique id>")] = None,
+    name: Annotated[str, typer.Option(help="a name staff recognise, e.g. 'Entrée atelier'")] = "",
+    wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
+    wifi_password: Annotated[
+        str | None,
+        typer.Option(envvar="NOXUS_WIFI_PASSWORD", show_default=False, help="better: NOXUS_WIFI_PASSWORD"),
+    ] = None,
+    expect_uid: Annotated[str | None, typer.Option(help="refuse any other board")] = None,
+    skip_install: Annotated[bool, typer.Option(help="do not check/install the firmware")] = False,
+    mpy: Annotated[bool, typer.Option(help="install the firmware as .mpy")] = False,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk to come online")] = 120.0,
+):
     """Install, register the board at the site, mint its MQTT account, configure, reboot, wait online."""
     dev = pick_device(device)
     if wifi_ssid and wifi_password is None:
@@ -160,16 +201,24 @@ def enroll(site: Annotated[int, typer.Option(help="the site id the kiosk is inst
     backend = Backend(api, token)
     try:
         with console.status("enrolling...") as status:
+
             def say(text):
                 console.print(f"  {text}")
                 status.update(text)
 
-            state = run_enroll(EnrollRequest(dev, site, customer, kiosk_id, name, port, wifi_ssid,
-                                             wifi_password, expect_uid, timeout), backend, say)
+            state = run_enroll(
+                EnrollRequest(
+                    dev, site, customer, kiosk_id, name, port, wifi_ssid, wifi_password, expect_uid, timeout
+                ),
+                backend,
+                say,
+            )
     finally:
         backend.close()
-    console.print(f"[green]online:[/] kiosk {state['kiosk_id']} (board {state['board_uid']}, boot "
-                  f"{state.get('boot')}, firmware {state.get('fw', '?')})")
+    console.print(
+        f"[green]online:[/] kiosk {state['kiosk_id']} (board {state['board_uid']}, boot "
+        f"{state.get('boot')}, firmware {state.get('fw', '?')})"
+    )
 
 
 @app.command()
@@ -204,33 +253,47 @@ def claim_list(api: Api, token: Token):
 
 @claim_app.command("approve")
 @friendly
-def claim_approve(code: str, site: Annotated[int, typer.Option()], api: Api, token: Token,
-                  customer: Annotated[int | None, typer.Option()] = None,
-                  name: Annotated[str, typer.Option()] = ""):
+def claim_approve(
+    code: str,
+    site: Annotated[int, typer.Option()],
+    api: Api,
+    token: Token,
+    customer: Annotated[int | None, typer.Option()] = None,
+    name: Annotated[str, typer.Option()] = "",
+):
     """Approve the kiosk showing CODE at a site; it fetches its credentials once."""
     backend = Backend(api, token)
     try:
         claim = backend.approve_claim(code, site, customer, name)
     finally:
         backend.close()
-    console.print(f"[green]approved:[/] board {claim['board_uid']} is kiosk {claim['kiosk_id']}; it picks "
-                  "up its credentials at its next poll")
+    console.print(
+        f"[green]approved:[/] board {claim['board_uid']} is kiosk {claim['kiosk_id']}; it picks "
+        "up its credentials at its next poll"
+    )
 
 
 @claim_app.command("prepare")
 @friendly
-def claim_prepare(api: Api, device: Device = None, port: Port = "pico",
-                  wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
-                  wifi_password: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD",
-                                                                    show_default=False)] = None):
+def claim_prepare(
+    api: Api,
+    device: Device = None,
+    port: Port = "pico",
+    wifi_ssid: Annotated[str | None, typer.Option(envvar="NOXUS_WIFI_SSID")] = None,
+    wifi_password: Annotated[
+        str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD", show_default=False)
+    ] = None,
+):
     """Write a claim configuration (backend URL, Wi-Fi, a fresh code) for an installer without a token."""
     from noxus_provision import claim as claim_mod
 
     dev = pick_device(device)
     with Board(dev) as board:
         code = claim_mod.prepare(board, api, wifi_ssid, wifi_password, port)
-    console.print(f"claim code [bold]{code}[/]: the kiosk shows it too; staff approve it with "
-                  f"`noxus-provision claim approve {code} --site N` or in the web UI")
+    console.print(
+        f"claim code [bold]{code}[/]: the kiosk shows it too; staff approve it with "
+        f"`noxus-provision claim approve {code} --site N` or in the web UI"
+    )
 
 
 # --- Raspberry Pi -------------------------------------------------------------------------------
@@ -238,16 +301,18 @@ def claim_prepare(api: Api, device: Device = None, port: Port = "pico",
 
 @pi_app.command("install")
 @friendly
-def pi_install(host: Annotated[str | None, typer.Option(help="user@pi over SSH; default: this machine")] = None,
-               config: Annotated[pathlib.Path | None, typer.Option(help="a kiosk.json made elsewhere")] = None,
-               site: Annotated[int | None, typer.Option(help="enroll at this site (needs --api, token)")] = None,
-               name: Annotated[str, typer.Option(help="a name staff recognise")] = "",
-               api: Annotated[str | None, typer.Option("--api", envvar="NOXUS_API")] = None,
-               token: Annotated[str | None, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False)] = None,
-               root: Annotated[pathlib.Path, typer.Option(help="install under this prefix (tests)")] = pathlib.Path("/"),
-               systemd: Annotated[bool, typer.Option(help="enable and (re)start the unit")] = True,
-               pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True,
-               timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk online")] = 120.0):
+def pi_install(
+    host: Annotated[str | None, typer.Option(help="user@pi over SSH; default: this machine")] = None,
+    config: Annotated[pathlib.Path | None, typer.Option(help="a kiosk.json made elsewhere")] = None,
+    site: Annotated[int | None, typer.Option(help="enroll at this site (needs --api, token)")] = None,
+    name: Annotated[str, typer.Option(help="a name staff recognise")] = "",
+    api: Annotated[str | None, typer.Option("--api", envvar="NOXUS_API")] = None,
+    token: Annotated[str | None, typer.Option("--token", envvar="NOXUS_TOKEN", show_default=False)] = None,
+    root: Annotated[pathlib.Path, typer.Option(help="install under this prefix (tests)")] = pathlib.Path("/"),
+    systemd: Annotated[bool, typer.Option(help="enable and (re)start the unit")] = True,
+    pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk online")] = 120.0,
+):
     """Install the kiosk on a Raspberry Pi: venv, firmware, config, systemd unit. Rerunnable.
     With --site it also enrolls the Pi (serial number, MQTT account) and waits for it online."""
     runner = pi_mod.SshRunner(host) if host else pi_mod.LocalRunner(root)
@@ -259,7 +324,9 @@ def pi_install(host: Annotated[str | None, typer.Option(help="user@pi over SSH; 
         backend = Backend(api, token)
         serial = pi_mod.board_serial(runner)
         enrolled = backend.enroll(serial, site, None, None, name, "pi")
-        console.print(f"  registered Raspberry Pi {serial} as kiosk {enrolled['kiosk_id']}; MQTT account minted")
+        console.print(
+            f"  registered Raspberry Pi {serial} as kiosk {enrolled['kiosk_id']}; MQTT account minted"
+        )
         not_boot = (backend.state(enrolled["kiosk_id"]) or {}).get("boot")
         cfg = pi_mod.kiosk_config(enrolled)
     try:
@@ -283,8 +350,10 @@ def _wait_online(backend: Backend, kiosk_id: str, not_boot: int | None, timeout:
         state = backend.birth(kiosk_id, not_boot, min(15.0, max(1.0, deadline - time.monotonic())))
         if state is not None:
             return state
-    raise ProvisionError(f"kiosk {kiosk_id} did not come online within {timeout:.0f} s: "
-                         "`journalctl -u noxus-kiosk` on the Pi says why; fix it and rerun")
+    raise ProvisionError(
+        f"kiosk {kiosk_id} did not come online within {timeout:.0f} s: "
+        "`journalctl -u noxus-kiosk` on the Pi says why; fix it and rerun"
+    )
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -292,10 +361,14 @@ def _wait_online(backend: Backend, kiosk_id: str, not_boot: int | None, timeout:
 
 @badge_app.command("enroll")
 @friendly
-def badge_enroll(employee: Annotated[int, typer.Option(help="the employee id")], api: Api, token: Token,
-                 kiosk: Annotated[str | None, typer.Option(help="take the next tap on this kiosk")] = None,
-                 desk: Annotated[bool, typer.Option(help="read a USB keyboard-wedge desk reader")] = False,
-                 timeout: Annotated[float, typer.Option()] = 60.0):
+def badge_enroll(
+    employee: Annotated[int, typer.Option(help="the employee id")],
+    api: Api,
+    token: Token,
+    kiosk: Annotated[str | None, typer.Option(help="take the next tap on this kiosk")] = None,
+    desk: Annotated[bool, typer.Option(help="read a USB keyboard-wedge desk reader")] = False,
+    timeout: Annotated[float, typer.Option()] = 60.0,
+):
     """Bind a badge to an employee: the next tap on a kiosk, or a desk reader typing the UID."""
     if bool(kiosk) == desk:
         raise ProvisionError("say where the badge is read: --kiosk KIOSK_ID or --desk")

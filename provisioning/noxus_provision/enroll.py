@@ -36,15 +36,21 @@ class EnrollRequest:
 def identify(board: Board, port: str, expect_uid: str | None) -> str:
     platform = board.platform()
     if platform != PORT_PLATFORM[port]:
-        raise WrongBoard(f"the board on {board.device} runs MicroPython for {platform!r}, not "
-                         f"{PORT_PLATFORM[port]!r} ({port}): plug in a Pico W, or pass --port to match")
-    if port == "pico" and board.exec("try:\n import network\n print(1)\nexcept ImportError:\n print(0)"
-                                     ).strip() != b"1":
+        raise WrongBoard(
+            f"the board on {board.device} runs MicroPython for {platform!r}, not "
+            f"{PORT_PLATFORM[port]!r} ({port}): plug in a Pico W, or pass --port to match"
+        )
+    if (
+        port == "pico"
+        and board.exec("try:\n import network\n print(1)\nexcept ImportError:\n print(0)").strip() != b"1"
+    ):
         raise WrongBoard("this Pico has no Wi-Fi (a Pico, not a Pico W): use a Pico W")
     uid = board.unique_id()
     if expect_uid and uid != expect_uid.upper():
-        raise WrongBoard(f"the board on {board.device} is {uid}, not {expect_uid.upper()}: plug in the "
-                         "right board, or drop --expect-uid")
+        raise WrongBoard(
+            f"the board on {board.device} is {uid}, not {expect_uid.upper()}: plug in the "
+            "right board, or drop --expect-uid"
+        )
     return uid
 
 
@@ -56,12 +62,16 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
         if req.port == "pico" and not req.wifi_ssid:
             raise ProvisionError("a Pico W kiosk needs its Wi-Fi: pass --wifi-ssid (and NOXUS_WIFI_PASSWORD)")
         if board.read_file(MANIFEST) is None:
-            raise ProvisionError(f"board {uid} has no NoxusTime firmware yet: run "
-                                 f"`noxus-provision install --device {req.device}` first")
+            raise ProvisionError(
+                f"board {uid} has no NoxusTime firmware yet: run "
+                f"`noxus-provision install --device {req.device}` first"
+            )
         enrolled = backend.enroll(uid, req.site_id, req.customer_id, req.kiosk_id, req.name, MODEL[req.port])
         kiosk_id = enrolled["kiosk_id"]
-        say(f"registered as kiosk {kiosk_id} at site {enrolled['site_id']} "
-            f"(customer {enrolled['customer_id']}); MQTT account {enrolled['mqtt']['username']} minted")
+        say(
+            f"registered as kiosk {kiosk_id} at site {enrolled['site_id']} "
+            f"(customer {enrolled['customer_id']}); MQTT account {enrolled['mqtt']['username']} minted"
+        )
         before = backend.state(kiosk_id)
         not_boot = before.get("boot") if before else None
         cfg = kioskconfig.build(enrolled, req.port, req.wifi_ssid, req.wifi_password)
@@ -70,8 +80,11 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
         board.write_file(CONFIG, kioskconfig.dumps(cfg))
         if board.read_file(CONFIG) != kioskconfig.dumps(cfg):
             raise ProvisionError("kiosk.json did not read back identical: rerun `enroll`")
-        say(f"wrote {CONFIG} (broker {cfg['broker']['host']}:{cfg['broker']['port']}"
-            + (f", Wi-Fi {req.wifi_ssid}" if req.wifi_ssid else "") + "); rebooting")
+        say(
+            f"wrote {CONFIG} (broker {cfg['broker']['host']}:{cfg['broker']['port']}"
+            + (f", Wi-Fi {req.wifi_ssid}" if req.wifi_ssid else "")
+            + "); rebooting"
+        )
         board.reboot()
     say(f"waiting for kiosk {kiosk_id}'s birth message on noxus/v1/{kiosk_id}/state")
 
@@ -83,4 +96,5 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
     raise ProvisionError(
         f"kiosk {kiosk_id} did not come online within {req.online_timeout:.0f} s. Look at its display/LED "
         "(docs/provisioning.md, troubleshooting): usually the Wi-Fi name or password, or the broker "
-        "address. Fix it and rerun `enroll` (it rewrites the config).")
+        "address. Fix it and rerun `enroll` (it rewrites the config)."
+    )

@@ -27,7 +27,7 @@ CONFIG = "kiosk.json"
 PORTS = ("pico", "sim")
 SIM_ONLY = {"firmware/core/sim_reader.py"}  # the simulated badge field: never on a real board
 
-BOOT_STUB = '''\
+BOOT_STUB = """\
 # Written by noxus-provision install: boots the {port} kiosk once it is enrolled.
 try:
     open("kiosk.json").close()
@@ -36,7 +36,7 @@ except OSError:
 else:
     import firmware.ports.{port}.main as port
     (port.run if hasattr(port, "run") else port.main)("kiosk.json")
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,13 @@ def _compiled(src: pathlib.Path, rel: str, cache: pathlib.Path) -> bytes:
     return out.read_bytes()
 
 
-def firmware_files(port: str = "pico", mpy: bool = False, repo: pathlib.Path = REPO,
-                   mpylib: pathlib.Path | None = None, cache: pathlib.Path | None = None) -> list[BoardFile]:
+def firmware_files(
+    port: str = "pico",
+    mpy: bool = False,
+    repo: pathlib.Path = REPO,
+    mpylib: pathlib.Path | None = None,
+    cache: pathlib.Path | None = None,
+) -> list[BoardFile]:
     if port not in PORTS:
         raise ValueError(f"unknown port {port!r}: one of {', '.join(PORTS)}")
     cache = cache or repo / "build" / "mpy-firmware"
@@ -72,8 +77,12 @@ def firmware_files(port: str = "pico", mpy: bool = False, repo: pathlib.Path = R
     trees = [repo / "firmware" / "core", repo / "firmware" / "ports" / port]
     sources = [repo / "firmware" / "__init__.py", repo / "firmware" / "ports" / "__init__.py"]
     for tree in trees:
-        sources += sorted(p for p in tree.rglob("*.py") if "__pycache__" not in p.parts
-                          and (port == "sim" or p.relative_to(repo).as_posix() not in SIM_ONLY))
+        sources += sorted(
+            p
+            for p in tree.rglob("*.py")
+            if "__pycache__" not in p.parts
+            and (port == "sim" or p.relative_to(repo).as_posix() not in SIM_ONLY)
+        )
     for src in sources:
         rel = src.relative_to(repo).as_posix()
         if mpy and src.name != "__init__.py":

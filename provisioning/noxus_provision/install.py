@@ -35,8 +35,12 @@ def _previous_manifest(board: Board) -> dict:
         return {}
 
 
-def install(board: Board, files: list[BoardFile], on_file: Callable[[str, int, int], None] | None = None,
-            on_bytes: Callable[[int, int], None] | None = None) -> InstallReport:
+def install(
+    board: Board,
+    files: list[BoardFile],
+    on_file: Callable[[str, int, int], None] | None = None,
+    on_bytes: Callable[[int, int], None] | None = None,
+) -> InstallReport:
     """on_file(path, index, count) before each write; on_bytes(done, total) during it."""
     report = InstallReport()
     wanted = {f.path: f for f in files}
@@ -50,7 +54,8 @@ def install(board: Board, files: list[BoardFile], on_file: Callable[[str, int, i
         if need + FREE_MARGIN > free:
             raise ProvisionError(
                 f"the board has {free // 1024} KiB free, the firmware needs {need // 1024} KiB more: "
-                "rerun with --mpy (smaller files) or wipe the board with `noxus-provision install --wipe`.")
+                "rerun with --mpy (smaller files) or wipe the board with `noxus-provision install --wipe`."
+            )
 
     for i, f in enumerate(todo):
         if on_file:
@@ -77,4 +82,5 @@ def verify(board: Board, files: list[BoardFile]) -> None:
     if bad:
         raise ProvisionError(
             f"{len(bad)} file(s) differ on the board after writing ({', '.join(bad[:3])}...): the flash may "
-            "be full or failing. Rerun `noxus-provision install`; if it fails again, replace the board.")
+            "be full or failing. Rerun `noxus-provision install`; if it fails again, replace the board."
+        )

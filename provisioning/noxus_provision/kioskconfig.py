@@ -6,17 +6,26 @@ CONFIG_VERSION = 1
 CA_FILE = "ca.pem"  # the pinned broker CA beside kiosk.json on a Pico (firmware/core/tls.py)
 
 
-def build(enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str | None,
-          wifi_country: str = "CH") -> dict:
+def build(
+    enrolled: dict, port: str, wifi_ssid: str | None, wifi_password: str | None, wifi_country: str = "CH"
+) -> dict:
     m = enrolled["mqtt"]
     cfg = {
         "v": CONFIG_VERSION,
         "kiosk_id": enrolled["kiosk_id"],
         "journal_dir": "journal",
-        "broker": {"host": m["host"], "port": m["port"], "tls": m["tls"],
-                   "username": m["username"], "password": m["password"]},
-        "site": {"id": enrolled["site_id"], "customer_id": enrolled["customer_id"],
-                 "timezone": enrolled["site_timezone"]},
+        "broker": {
+            "host": m["host"],
+            "port": m["port"],
+            "tls": m["tls"],
+            "username": m["username"],
+            "password": m["password"],
+        },
+        "site": {
+            "id": enrolled["site_id"],
+            "customer_id": enrolled["customer_id"],
+            "timezone": enrolled["site_timezone"],
+        },
     }
     if m.get("tls"):
         if port == "pi":  # one file to install on a Pi: the CA goes inline

@@ -68,8 +68,13 @@ class SshRunner:
 
     def _ssh(self, command: str, data: bytes | None = None) -> subprocess.CompletedProcess:
         try:
-            return subprocess.run(["ssh", "-o", "BatchMode=yes", self.host, command], input=data,
-                                  capture_output=True, timeout=600, check=False)
+            return subprocess.run(
+                ["ssh", "-o", "BatchMode=yes", self.host, command],
+                input=data,
+                capture_output=True,
+                timeout=600,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             raise ProvisionError(f"ssh {self.host} timed out: check the Pi is on the network") from None
 
@@ -79,8 +84,11 @@ class SshRunner:
 
     def write(self, p: str, data: bytes, mode: int = 0o644) -> None:
         q, tmp = shlex.quote(p), shlex.quote(p + ".part")
-        done = self._ssh(f"sudo mkdir -p $(dirname {q}) && sudo sh -c 'umask 077; cat > {tmp}' && "
-                         f"sudo chmod {mode:o} {tmp} && sudo mv {tmp} {q}", data)
+        done = self._ssh(
+            f"sudo mkdir -p $(dirname {q}) && sudo sh -c 'umask 077; cat > {tmp}' && "
+            f"sudo chmod {mode:o} {tmp} && sudo mv {tmp} {q}",
+            data,
+        )
         if done.returncode:
             raise ProvisionError(f"writing {p} on {self.host} failed: {done.stderr.decode()[-300:]}")
 
@@ -106,8 +114,10 @@ def board_serial(runner) -> str:
     dt = runner.read("/sys/firmware/devicetree/base/serial-number")
     if dt and dt.strip(b"\0").strip():
         return dt.strip(b"\0").strip().decode().upper()
-    raise ProvisionError("cannot read this machine's serial number (/proc/cpuinfo has no Serial): is it a "
-                         "Raspberry Pi? Pass --config with a kiosk.json made elsewhere instead")
+    raise ProvisionError(
+        "cannot read this machine's serial number (/proc/cpuinfo has no Serial): is it a "
+        "Raspberry Pi? Pass --config with a kiosk.json made elsewhere instead"
+    )
 
 
 def kiosk_config(enrolled: dict) -> bytes:
@@ -123,7 +133,7 @@ def kiosk_config(enrolled: dict) -> bytes:
 def app_tree_hash() -> str:
     from noxus_provision.fileset import BoardFile, tree_hash
 
-    return tree_hash([BoardFile(p[len(APP) + 1:], d) for p, d in app_files().items()])
+    return tree_hash([BoardFile(p[len(APP) + 1 :], d) for p, d in app_files().items()])
 
 
 def app_files(repo: pathlib.Path = REPO) -> dict[str, bytes]:
@@ -167,9 +177,14 @@ def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, p
         yield f"venv {VENV}", True
     if pip:
         wanted = requirements()
-        have = {h.lower().split("==")[0]: h.lower() for h in runner.run([f"{VENV}/bin/pip", "freeze"]).split()}
-        missing = [r for r in wanted if (r.lower() not in have.values() if "==" in r
-                                          else r.lower().replace("_", "-") not in have)]
+        have = {
+            h.lower().split("==")[0]: h.lower() for h in runner.run([f"{VENV}/bin/pip", "freeze"]).split()
+        }
+        missing = [
+            r
+            for r in wanted
+            if (r.lower() not in have.values() if "==" in r else r.lower().replace("_", "-") not in have)
+        ]
         if missing:
             runner.run([f"{VENV}/bin/pip", "install", "-q", *missing])
         yield "dependencies " + ", ".join(wanted), bool(missing)
@@ -193,8 +208,19 @@ def install(runner, config: pathlib.Path | bytes | None, systemd: bool = True, p
         if runner.ok(["id", "-u", USER]):
             yield f"system user {USER}", False
         else:
-            runner.run(["useradd", "--system", "--home-dir", APP, "--shell", "/usr/sbin/nologin",
-                        "--groups", GROUPS, USER])
+            runner.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--home-dir",
+                    APP,
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    "--groups",
+                    GROUPS,
+                    USER,
+                ]
+            )
             yield f"system user {USER} (groups {GROUPS})", True
         runner.run(["systemctl", "daemon-reload"])
         runner.run(["systemctl", "enable", "noxus-kiosk.service"])

@@ -28,8 +28,14 @@ def serial_boards(include_other: bool = False) -> list[Found]:
         if p.vid == RPI_VID and p.pid == MICROPYTHON_PID:
             found.append(Found("micropython", p.device, p.serial_number, p.description or "MicroPython"))
         elif include_other and p.vid is not None:
-            found.append(Found("other", p.device, p.serial_number,
-                               f"{p.description} (USB {p.vid:04X}:{p.pid:04X}): not a MicroPython board"))
+            found.append(
+                Found(
+                    "other",
+                    p.device,
+                    p.serial_number,
+                    f"{p.description} (USB {p.vid:04X}:{p.pid:04X}): not a MicroPython board",
+                )
+            )
     return found
 
 
@@ -73,6 +79,12 @@ def bootsel_drives(extra: list[pathlib.Path] = ()) -> list[Found]:
                 continue
             if vid == RPI_VID and pid in BOOTSEL_PIDS:
                 serial = (dev / "serial").read_text().strip() if (dev / "serial").exists() else None
-                found.append(Found("bootsel", "", serial,
-                                   f"{BOOTSEL_PIDS[pid]} in BOOTSEL mode: drive not mounted, mount it"))
+                found.append(
+                    Found(
+                        "bootsel",
+                        "",
+                        serial,
+                        f"{BOOTSEL_PIDS[pid]} in BOOTSEL mode: drive not mounted, mount it",
+                    )
+                )
     return found

@@ -68,10 +68,12 @@ def _child_setup() -> None:
 
 
 # CPython is up: restore its SIGINT handler (MicroPython replaces it while running code).
-LAUNCH = ("import signal, sys\n"
-          "from micropython_run import run_main\n"
-          "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
-          "sys.exit(run_main(sys.argv[1:]))\n")
+LAUNCH = (
+    "import signal, sys\n"
+    "from micropython_run import run_main\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "sys.exit(run_main(sys.argv[1:]))\n"
+)
 
 
 class SimBoard:
@@ -98,13 +100,20 @@ class SimBoard:
         args = [*micropython_cmd(), "-X", f"heapsize={HEAP}"]
         if (self.root / "main.py").exists():
             args += ["-i", "main.py"]
-        env = {**os.environ, "NOXUS_SIM_UID": self.uid,
-               "MICROPYPATH": f"{self.rom}::{self.root / 'lib'}"}
+        env = {**os.environ, "NOXUS_SIM_UID": self.uid, "MICROPYPATH": f"{self.rom}::{self.root / 'lib'}"}
         # Its own session with the pty as controlling terminal, so the line discipline turns
         # Ctrl-C into SIGINT (KeyboardInterrupt), and our exit (master closed) into SIGHUP.
-        self.proc = subprocess.Popen(args, stdin=s, stdout=s, stderr=s, cwd=self.root, env=env,
-                                     close_fds=True, start_new_session=True,
-                                     preexec_fn=_child_setup)  # noqa: PLW1509 (no threads here)
+        self.proc = subprocess.Popen(
+            args,
+            stdin=s,
+            stdout=s,
+            stderr=s,
+            cwd=self.root,
+            env=env,
+            close_fds=True,
+            start_new_session=True,
+            preexec_fn=_child_setup,
+        )  # noqa: PLW1509 (no threads here)
         os.close(s)
         self.mp_master = m
         self.boots += 1

@@ -47,29 +47,57 @@ class Books:
         session.flush()
         # CHF 49.00 per contract, CHF 15.00 per kiosk, 10 users included, CHF 3.50 per extra user,
         # CHF 250.00 set-up
-        session.add(PlanVersion(plan_id=self.plan.id, effective_from=date(2020, 1, 1), monthly_fee=4900,
-                                monthly_fee_per_kiosk=1500, users_included=10,
-                                price_per_additional_user=350, setup_fee=25000))
+        session.add(
+            PlanVersion(
+                plan_id=self.plan.id,
+                effective_from=date(2020, 1, 1),
+                monthly_fee=4900,
+                monthly_fee_per_kiosk=1500,
+                users_included=10,
+                price_per_additional_user=350,
+                setup_fee=25000,
+            )
+        )
         session.flush()
 
-    def customer(self, name: str, *, start: date, kiosks: int = 1, language: str = "fr",
-                 **contract_kw) -> tuple[Customer, Contract]:
+    def customer(
+        self, name: str, *, start: date, kiosks: int = 1, language: str = "fr", **contract_kw
+    ) -> tuple[Customer, Contract]:
         c = Customer(name=name, language=language)
         self.s.add(c)
         self.s.flush()
         site = Site(customer_id=c.id, name=f"{name} Lausanne")
         self.s.add(site)
-        self.s.add(BillingProfile(customer_id=c.id, legal_name=name, street="Avenue de la Gare", house_num="10",
-                                  postcode="1003", town="Lausanne", invoice_email=f"compta@c{c.id}.example",
-                                  language=language, contact_name=f"Contact {name}",
-                                  contact_email=f"contact@c{c.id}.example", contact_street="Rue du Lac",
-                                  contact_house_num="2", contact_postcode="1800", contact_town="Vevey"))
+        self.s.add(
+            BillingProfile(
+                customer_id=c.id,
+                legal_name=name,
+                street="Avenue de la Gare",
+                house_num="10",
+                postcode="1003",
+                town="Lausanne",
+                invoice_email=f"compta@c{c.id}.example",
+                language=language,
+                contact_name=f"Contact {name}",
+                contact_email=f"contact@c{c.id}.example",
+                contact_street="Rue du Lac",
+                contact_house_num="2",
+                contact_postcode="1800",
+                contact_town="Vevey",
+            )
+        )
         contract = Contract(customer_id=c.id, plan_id=self.plan.id, start_date=start, **contract_kw)
         self.s.add(contract)
         self.s.flush()
         for n in range(1, kiosks + 1):
-            k = Kiosk(id=f"C{c.id}K{n}", name=f"kiosk {n}", serial=f"SN-{c.id:03d}-{n}", status="deployed",
-                      customer_id=c.id, site_id=site.id)
+            k = Kiosk(
+                id=f"C{c.id}K{n}",
+                name=f"kiosk {n}",
+                serial=f"SN-{c.id:03d}-{n}",
+                status="deployed",
+                customer_id=c.id,
+                site_id=site.id,
+            )
             self.s.add(k)
             self.s.flush()
             self.s.add(ContractKiosk(contract_id=contract.id, kiosk_id=k.id, attached_on=start))

@@ -49,8 +49,9 @@ def test_staff_run_import_and_customer_sees_only_its_invoices(app, session, book
     assert sorted(i["number"] for i in issued.json()) == ["2026-000001", "2026-000002"]
     inv_a = session.exec(select(Invoice).where(Invoice.customer_id == a.id)).one()
     inv_b = session.exec(select(Invoice).where(Invoice.customer_id == b.id)).one()
-    xml = camt054("API1", [{"ref": "T1", "amount": inv_a.total, "reference": inv_a.reference,
-                            "day": date(2026, 1, 4)}])
+    xml = camt054(
+        "API1", [{"ref": "T1", "amount": inv_a.total, "reference": inv_a.reference, "day": date(2026, 1, 4)}]
+    )
     r = staff.post("/api/v1/billing/payments/camt054", files={"file": ("camt.xml", xml, "application/xml")})
     assert r.json()["matched"] == 1
     r = staff.post("/api/v1/billing/payments/camt054", files={"file": ("camt.xml", xml, "application/xml")})

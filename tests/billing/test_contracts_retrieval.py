@@ -26,8 +26,15 @@ def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session,
     c, contract = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=2)
     session.commit()
     issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False)
-    (note,) = end_contract(session, contract, date(2026, 1, 20), "termination for cause", date(2026, 1, 20),
-                           settings, actor="staff")
+    (note,) = end_contract(
+        session,
+        contract,
+        date(2026, 1, 20),
+        "termination for cause",
+        date(2026, 1, 20),
+        settings,
+        actor="staff",
+    )
     session.commit()
     # 11 of 31 days unused: subscription 49.00 -> 17.39, kiosks 2 x 15.00 -> 10.65
     assert note.kind == InvoiceKind.CREDIT_NOTE and note.number == "NC-2026-000001"
@@ -38,8 +45,13 @@ def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session,
     case = retrieval.open_case(session, c.id, "contract_end")
     assert case.reason == "contract_end" and case.contract_id == contract.id
     # no notice is needed at contract end: the visit can be booked at once
-    retrieval.schedule_visit(session, case.id, datetime(2026, 1, 26, 14, tzinfo=ZH),
-                             datetime(2026, 1, 26, 15, tzinfo=ZH), actor="staff")
+    retrieval.schedule_visit(
+        session,
+        case.id,
+        datetime(2026, 1, 26, 14, tzinfo=ZH),
+        datetime(2026, 1, 26, 15, tzinfo=ZH),
+        actor="staff",
+    )
     for k in ("C1K1", "C1K2"):
         retrieval.mark_retrieved(session, case.id, k.replace("C1", f"C{c.id}"), actor="tech:luc")
     session.commit()
@@ -47,8 +59,10 @@ def test_contract_end_credits_unused_prepaid_days_and_opens_restitution(session,
     assert {session.get(Kiosk, f"C{c.id}K{n}").status for n in (1, 2)} == {"retrieved"}
     # the next run bills the 20 days' users but no more subscription
     meter.set(c.id, 2026, 1, 14)
-    inv = session.get(Invoice, issued_run(session, date(2026, 2, 1), settings, meter=meter,
-                                         issue_documents=False).created[0])
+    inv = session.get(
+        Invoice,
+        issued_run(session, date(2026, 2, 1), settings, meter=meter, issue_documents=False).created[0],
+    )
     assert inv.subtotal == 4 * 350
 
 
@@ -57,8 +71,13 @@ def test_unpaid_retrieval_cannot_be_scheduled_before_the_notice_is_recorded(sess
     session.commit()
     case = retrieval.flag_unpaid(session, c.id, date(2026, 3, 11), [], settings)
     with pytest.raises(retrieval.RetrievalError, match="written notice"):
-        retrieval.schedule_visit(session, case.id, datetime(2026, 3, 16, 9, tzinfo=ZH),
-                                 datetime(2026, 3, 16, 10, tzinfo=ZH), actor="staff")
+        retrieval.schedule_visit(
+            session,
+            case.id,
+            datetime(2026, 3, 16, 9, tzinfo=ZH),
+            datetime(2026, 3, 16, 10, tzinfo=ZH),
+            actor="staff",
+        )
 
 
 def test_index_revision_is_capped_and_needs_notice(session, books, settings):

@@ -43,7 +43,9 @@ def count(session, model, *where):
     return session.exec(select(func.count()).select_from(model).where(*where)).one()
 
 
-def test_the_run_makes_drafts_without_numbers_or_mail_and_previews_the_totals(session, books, meter, settings):
+def test_the_run_makes_drafts_without_numbers_or_mail_and_previews_the_totals(
+    session, books, meter, settings
+):
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=1)
     books.customer("Beta SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
@@ -75,10 +77,17 @@ def test_a_clerk_edits_a_draft_line_and_the_totals_follow(session, books, meter,
     with at(2026, 1, 2):
         (draft_id,) = run_month(session, date(2026, 1, 1), settings, meter=meter).created
     # set-up 250.00 -> 120.00 as agreed, plus a line "Formation" 2 x 4.50 typed as the clerk types it
-    drafts.set_line(session, draft_id, position=1, description="Frais de mise en service (remise)", quantity="1",
-                    unit_price=parse_chf("120.00"))
-    inv = drafts.set_line(session, draft_id, position=None, description="Formation", quantity="2",
-                          unit_price=parse_chf("4,50"))
+    drafts.set_line(
+        session,
+        draft_id,
+        position=1,
+        description="Frais de mise en service (remise)",
+        quantity="1",
+        unit_price=parse_chf("120.00"),
+    )
+    inv = drafts.set_line(
+        session, draft_id, position=None, description="Formation", quantity="2", unit_price=parse_chf("4,50")
+    )
     session.commit()
     amounts = [(ln.kind, ln.amount) for ln in lines_of(session, draft_id)]
     assert amounts[:3] == [("setup", 12000), ("subscription", 4900), ("manual", 900)]
@@ -99,8 +108,9 @@ def test_a_draft_edited_after_issue_is_refused_and_nothing_changes(session, book
     assert [(ln.description, ln.amount) for ln in lines_of(session, inv_id)] == before
 
 
-def test_deleting_a_draft_gives_back_what_it_consumed_so_the_next_run_drafts_it_again(session, books, meter,
-                                                                                       settings):
+def test_deleting_a_draft_gives_back_what_it_consumed_so_the_next_run_drafts_it_again(
+    session, books, meter, settings
+):
     _, contract = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
     with at(2026, 1, 2):
@@ -137,7 +147,8 @@ def test_daily_catch_up_invoices_every_missed_month_in_order_and_then_nothing(se
         assert sum(len(r.created) for r in catch_up(session, settings, meter=meter)) == 0
     invs = session.exec(select(Invoice).order_by(Invoice.id)).all()
     assert [(i.period, i.number, i.issue_date) for i in invs] == [
-        (date(2026, m, 1), f"2026-00000{m}", date(2026, 3, 9)) for m in (1, 2, 3)]
+        (date(2026, m, 1), f"2026-00000{m}", date(2026, 3, 9)) for m in (1, 2, 3)
+    ]
 
 
 def test_dunning_dated_in_the_future_is_refused_and_nothing_changes(session, books, meter, settings):
@@ -169,10 +180,18 @@ def test_partial_credit_note_is_numbered_and_a_negative_one_is_refused(session, 
     (inv_id,) = issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False).created
     inv = session.get(Invoice, inv_id)
     with pytest.raises(InvoiceStateError, match="must be more than CHF 0.00"):
-        credit_amount(session, inv, -2000, issue_date=date(2026, 1, 5), iban=settings.billing_iban, reason="x")
+        credit_amount(
+            session, inv, -2000, issue_date=date(2026, 1, 5), iban=settings.billing_iban, reason="x"
+        )
     assert count(session, Invoice, Invoice.kind == "credit_note") == 0
-    note = credit_amount(session, inv, parse_chf("1'00.00"), issue_date=date(2026, 1, 5),
-                         iban=settings.billing_iban, reason="goodwill")
+    note = credit_amount(
+        session,
+        inv,
+        parse_chf("1'00.00"),
+        issue_date=date(2026, 1, 5),
+        iban=settings.billing_iban,
+        reason="goodwill",
+    )
     issuing.issue(session, note, settings)
     session.commit()
     assert note.number == "NC-2026-000001" and abs(note.total + 10000) <= 2
@@ -185,8 +204,13 @@ def test_camt_file_with_an_unknown_currency_is_refused_whole(session, books, met
     session.commit()
     (inv_id,) = issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False).created
     inv = session.get(Invoice, inv_id)
-    xml = camt054("CCY1", [{"ref": "A", "amount": inv.total, "reference": inv.reference, "day": date(2026, 1, 4)},
-                           {"ref": "B", "amount": 100, "reference": None, "day": date(2026, 1, 4), "ccy": "XBT"}])
+    xml = camt054(
+        "CCY1",
+        [
+            {"ref": "A", "amount": inv.total, "reference": inv.reference, "day": date(2026, 1, 4)},
+            {"ref": "B", "amount": 100, "reference": None, "day": date(2026, 1, 4), "ccy": "XBT"},
+        ],
+    )
     with pytest.raises(CamtError, match="currency 'XBT' is not an ISO 4217 currency; nothing was imported"):
         payments.import_camt054(session, xml)
     session.rollback()
@@ -199,8 +223,19 @@ def test_unmatched_credit_gets_suggestions_from_number_amount_and_debtor(session
     session.commit()
     a, b = issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False).created
     inv_a, inv_b = session.get(Invoice, a), session.get(Invoice, b)
-    xml = camt054("SUG", [{"ref": "S1", "amount": inv_b.total, "reference": None, "day": date(2026, 1, 6),
-                           "debtor": "BETA SA, Lausanne", "text": f"Facture {inv_b.number} merci"}])
+    xml = camt054(
+        "SUG",
+        [
+            {
+                "ref": "S1",
+                "amount": inv_b.total,
+                "reference": None,
+                "day": date(2026, 1, 6),
+                "debtor": "BETA SA, Lausanne",
+                "text": f"Facture {inv_b.number} merci",
+            }
+        ],
+    )
     assert payments.import_camt054(session, xml).unmatched == 1
     (payment,) = payments.unmatched(session)
     best, *rest = payments.suggestions(session, payment.id)
@@ -218,17 +253,32 @@ def test_contract_end_flags_only_that_contracts_kiosks(session, books, meter, se
     attach_kiosk(session, second, f"C{customer.id}K9", date(2026, 1, 1))
     session.commit()
     issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False)
-    end_contract(session, session.get(Contract, second.id), date(2026, 1, 31), "notice", date(2026, 1, 20), settings)
+    end_contract(
+        session, session.get(Contract, second.id), date(2026, 1, 31), "notice", date(2026, 1, 20), settings
+    )
     session.commit()
     status = {k.id: k.status for k in kiosks_at_customer(session, customer.id)}
-    assert status == {f"C{customer.id}K1": "deployed", f"C{customer.id}K2": "deployed",
-                      f"C{customer.id}K9": "retrieval_eligible"}
-    assert session.exec(select(ContractKiosk.detached_on).where(ContractKiosk.contract_id == second.id)).one() \
-        == date(2026, 1, 31)
+    assert status == {
+        f"C{customer.id}K1": "deployed",
+        f"C{customer.id}K2": "deployed",
+        f"C{customer.id}K9": "retrieval_eligible",
+    }
+    assert session.exec(
+        select(ContractKiosk.detached_on).where(ContractKiosk.contract_id == second.id)
+    ).one() == date(2026, 1, 31)
 
 
-@pytest.mark.parametrize("typed,centimes", [("120.00", 12000), ("4.50", 450), ("1'234.50", 123450),
-                                            ("1234,50", 123450), ("CHF 12.-", 1200), ("7", 700)])
+@pytest.mark.parametrize(
+    "typed,centimes",
+    [
+        ("120.00", 12000),
+        ("4.50", 450),
+        ("1'234.50", 123450),
+        ("1234,50", 123450),
+        ("CHF 12.-", 1200),
+        ("7", 700),
+    ],
+)
 def test_amounts_are_taken_as_people_type_them(typed, centimes):
     assert parse_chf(typed) == centimes
 
@@ -240,13 +290,24 @@ def test_amounts_with_fractions_of_centimes_or_letters_are_refused(typed):
 
 
 def test_production_refuses_placeholder_creditor_data_naming_each_setting():
-    shipped = billing_settings(billing_creditor_name="NOXUS Informatique SàRL", billing_creditor_street="Rue de la Gare",
-                               billing_creditor_postcode="1003", billing_creditor_town="Lausanne",
-                               billing_vat_number="CHE-123.456.789 TVA", billing_iban="", billing_demo=False)
+    shipped = billing_settings(
+        billing_creditor_name="NOXUS Informatique SàRL",
+        billing_creditor_street="Rue de la Gare",
+        billing_creditor_postcode="1003",
+        billing_creditor_town="Lausanne",
+        billing_vat_number="CHE-123.456.789 TVA",
+        billing_iban="",
+        billing_demo=False,
+    )
     found = config.problems(shipped)
-    assert [p.split(" ")[0] for p in found] == ["NOXUS_BILLING_CREDITOR_NAME", "NOXUS_BILLING_CREDITOR_STREET",
-                                               "NOXUS_BILLING_CREDITOR_POSTCODE", "NOXUS_BILLING_CREDITOR_TOWN",
-                                               "NOXUS_BILLING_VAT_NUMBER", "NOXUS_BILLING_IBAN"]
+    assert [p.split(" ")[0] for p in found] == [
+        "NOXUS_BILLING_CREDITOR_NAME",
+        "NOXUS_BILLING_CREDITOR_STREET",
+        "NOXUS_BILLING_CREDITOR_POSTCODE",
+        "NOXUS_BILLING_CREDITOR_TOWN",
+        "NOXUS_BILLING_VAT_NUMBER",
+        "NOXUS_BILLING_IBAN",
+    ]
     assert "empty" in found[-1] and "placeholder" in found[0]
     with pytest.raises(SystemExit, match="refuses to start"):
         config.check(shipped)
@@ -274,26 +335,35 @@ def test_actions_that_send_mail_ask_for_confirmation_first(noxus_app, session, b
         (draft_id,) = run_month(session, date(2026, 1, 1), settings, meter=meter).created
         override_principal(noxus_app, Role.BILLING)
         client = TestClient(noxus_app)
-        first = client.post("/billing/drafts/issue", data={"invoice_id": str(draft_id)},
-                            headers={"accept-language": "en"})
-        assert first.status_code == 200 and "Please confirm" in first.text and 'name="confirmed"' in first.text
+        first = client.post(
+            "/billing/drafts/issue", data={"invoice_id": str(draft_id)}, headers={"accept-language": "en"}
+        )
+        assert (
+            first.status_code == 200 and "Please confirm" in first.text and 'name="confirmed"' in first.text
+        )
         session.expire_all()
-        assert session.get(Invoice, draft_id).status == InvoiceStatus.DRAFT and count(session, OutboxMail) == 0
+        assert (
+            session.get(Invoice, draft_id).status == InvoiceStatus.DRAFT and count(session, OutboxMail) == 0
+        )
         done = client.post("/billing/drafts/issue", data={"invoice_id": str(draft_id), "confirmed": "1"})
         assert done.status_code == 200  # followed to the invoice list
     session.expire_all()
     assert session.get(Invoice, draft_id).number == "2026-000001" and count(session, OutboxMail) == 1
 
 
-def test_the_draft_form_keeps_what_was_typed_with_a_message_per_field(noxus_app, session, books, meter, settings):
+def test_the_draft_form_keeps_what_was_typed_with_a_message_per_field(
+    noxus_app, session, books, meter, settings
+):
     books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
     with at(2026, 1, 2):
         (draft_id,) = run_month(session, date(2026, 1, 1), settings, meter=meter).created
     override_principal(noxus_app, Role.BILLING)
-    r = TestClient(noxus_app).post(f"/billing/invoices/{draft_id}/lines",
-                                   data={"description": "Formation", "quantity": "2", "unit_price": "4.5.0"},
-                                   headers={"accept-language": "en"})
+    r = TestClient(noxus_app).post(
+        f"/billing/invoices/{draft_id}/lines",
+        data={"description": "Formation", "quantity": "2", "unit_price": "4.5.0"},
+        headers={"accept-language": "en"},
+    )
     assert r.status_code == 422 and 'value="4.5.0"' in r.text and 'value="Formation"' in r.text
     assert "Enter an amount in CHF" in r.text
 
@@ -306,7 +376,10 @@ def test_a_german_speaking_customers_invoice_reminder_and_notice_are_german(sess
     session.commit()
     (inv_id,) = issued_run(session, date(2026, 1, 1), settings, meter=meter).created
     assert [ln.description for ln in lines_of(session, inv_id)][:3] == [
-        "Einrichtungsgebühr", "NoxusTime-Abonnement, Januar 2026", "NoxusTime-Terminals (1), Januar 2026"]
+        "Einrichtungsgebühr",
+        "NoxusTime-Abonnement, Januar 2026",
+        "NoxusTime-Terminals (1), Januar 2026",
+    ]
     for day in (date(2026, 1, 21), date(2026, 3, 12)):
         with at(day.year, day.month, day.day):
             dunning.run_dunning(session, None, settings)
@@ -317,4 +390,6 @@ def test_a_german_speaking_customers_invoice_reminder_and_notice_are_german(sess
     text = "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(notice.pdf))
     assert "Sehr geehrte(r) Contact Bäckerei Bern AG" in text and "Seriennummer" in text
     reminder = session.exec(select(Document).where(Document.kind == "reminder")).first()
-    assert "Mahnung" in "".join(p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(reminder.pdf))
+    assert "Mahnung" in "".join(
+        p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(reminder.pdf)
+    )

@@ -20,13 +20,19 @@ def test_additional_users_and_late_punch_adjustment_from_hr_metering(session, bo
     seq = iter(range(1, 10_000))
 
     def employee(n: int) -> str:
-        e = Employee(customer_id=c.id, first_name=f"E{n}", last_name="Test", personnel_number=f"P{n}",
-                     active_from=date(2025, 1, 1))
+        e = Employee(
+            customer_id=c.id,
+            first_name=f"E{n}",
+            last_name="Test",
+            personnel_number=f"P{n}",
+            active_from=date(2025, 1, 1),
+        )
         session.add(e)
         session.flush()
         uid = f"04{n:06X}"
-        session.add(Badge(customer_id=c.id, uid=uid, employee_id=e.id,
-                          valid_from=datetime(2025, 1, 1, tzinfo=UTC)))
+        session.add(
+            Badge(customer_id=c.id, uid=uid, employee_id=e.id, valid_from=datetime(2025, 1, 1, tzinfo=UTC))
+        )
         return uid
 
     def punch(uid: str, local: datetime) -> None:
@@ -39,12 +45,16 @@ def test_additional_users_and_late_punch_adjustment_from_hr_metering(session, bo
     punch(uids[12], datetime(2026, 2, 1, 0, 30))  # 31 Jan 23:30 UTC, but February in Zurich
     session.commit()
     issued_run(session, date(2026, 1, 1), settings, issue_documents=False)
-    feb = session.get(Invoice, issued_run(session, date(2026, 2, 1), settings, issue_documents=False).created[0])
+    feb = session.get(
+        Invoice, issued_run(session, date(2026, 2, 1), settings, issue_documents=False).created[0]
+    )
     users = [ln for ln in lines_of(session, feb.id) if ln.kind == LineKind.ADDITIONAL_USERS]
     assert [(ln.quantity, ln.amount) for ln in users] == [("2", 700)]  # 12 active, 10 included
     # a kiosk that was offline delivers a January punch of the 13th employee in February
     punch(uids[12], datetime(2026, 1, 30, 17))
     session.commit()
-    mar = session.get(Invoice, issued_run(session, date(2026, 3, 1), settings, issue_documents=False).created[0])
+    mar = session.get(
+        Invoice, issued_run(session, date(2026, 3, 1), settings, issue_documents=False).created[0]
+    )
     adj = [ln for ln in lines_of(session, mar.id) if ln.kind == LineKind.USAGE_ADJUSTMENT]
     assert [(ln.quantity, ln.amount, ln.service_start) for ln in adj] == [("1", 350, date(2026, 1, 1))]

@@ -7,8 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from noxus.billing.money import chf, round_to_step, totals, vat_amount, vat_rate_bp
 
-lines = st.lists(st.tuples(st.integers(-10**8, 10**8), st.sampled_from([770, 810, 260, 380, None])),
-                 min_size=0, max_size=30)
+lines = st.lists(
+    st.tuples(st.integers(-(10**8), 10**8), st.sampled_from([770, 810, 260, 380, None])),
+    min_size=0,
+    max_size=30,
+)
 
 
 @given(lines)
@@ -45,5 +48,11 @@ def test_rate_follows_the_date_of_supply():
 
 
 def test_rounding_to_five_centimes_half_up():
-    assert [round_to_step(c) for c in (32322, 32323, 32325, 32327, -32323)] == [32320, 32325, 32325, 32325, -32325]
+    assert [round_to_step(c) for c in (32322, 32323, 32325, 32327, -32323)] == [
+        32320,
+        32325,
+        32325,
+        32325,
+        -32325,
+    ]
     assert chf(123456789) == "1'234'567.89" and chf(-5) == "-0.05"

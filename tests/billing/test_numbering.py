@@ -18,8 +18,13 @@ IBAN = "CH4431999123000889012"
 def _drafts(session, customer_id, n, year=2026):
     ids = []
     for i in range(n):
-        inv = create_draft(session, customer_id=customer_id, issue_date=date(year, 3, 1), payment_days=10,
-                           charges=[Charge(LineKind.SUBSCRIPTION, f"line {i}", "1", 1000 + i, 1000 + i, 810)])
+        inv = create_draft(
+            session,
+            customer_id=customer_id,
+            issue_date=date(year, 3, 1),
+            payment_days=10,
+            charges=[Charge(LineKind.SUBSCRIPTION, f"line {i}", "1", 1000 + i, 1000 + i, 810)],
+        )
         ids.append(inv.id)
     session.commit()
     return ids
@@ -93,8 +98,9 @@ def test_finalizing_twice_is_refused_and_consumes_no_number(session, books):
     assert session.get(Invoice, b).number == "2026-000002"
 
 
-def test_two_concurrent_runs_create_each_invoice_once_with_gapless_numbers(engine, session, books, meter,
-                                                                           settings):
+def test_two_concurrent_runs_create_each_invoice_once_with_gapless_numbers(
+    engine, session, books, meter, settings
+):
     for n in range(12):
         books.customer(f"Customer {n}", start=date(2026, 1, 1), kiosks=0)
     session.commit()

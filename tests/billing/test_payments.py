@@ -20,8 +20,10 @@ def invoice(session, books, meter, settings) -> Invoice:
 
 
 def test_reimporting_the_same_camt_file_changes_nothing(session, invoice):
-    xml = camt054("M1", [{"ref": "TX1", "amount": invoice.total, "reference": invoice.reference,
-                          "day": date(2026, 1, 5)}])
+    xml = camt054(
+        "M1",
+        [{"ref": "TX1", "amount": invoice.total, "reference": invoice.reference, "day": date(2026, 1, 5)}],
+    )
     first = payments.import_camt054(session, xml)
     session.commit()
     again = payments.import_camt054(session, xml)
@@ -34,9 +36,13 @@ def test_reimporting_the_same_camt_file_changes_nothing(session, invoice):
 
 
 def test_partial_then_over_payment(session, invoice):
-    xml = camt054("M2", [{"ref": "P1", "amount": 10000, "reference": invoice.reference, "day": date(2026, 1, 6)},
-                         {"ref": "P2", "amount": invoice.total, "reference": invoice.reference,
-                          "day": date(2026, 1, 8)}])
+    xml = camt054(
+        "M2",
+        [
+            {"ref": "P1", "amount": 10000, "reference": invoice.reference, "day": date(2026, 1, 6)},
+            {"ref": "P2", "amount": invoice.total, "reference": invoice.reference, "day": date(2026, 1, 8)},
+        ],
+    )
     payments.import_camt054(session, xml)
     session.commit()
     session.refresh(invoice)
@@ -47,8 +53,13 @@ def test_partial_then_over_payment(session, invoice):
 
 
 def test_unknown_reference_waits_in_the_unmatched_queue_until_staff_assign_it(session, invoice):
-    xml = camt054("M3", [{"ref": "U1", "amount": invoice.total, "reference": None, "day": date(2026, 1, 7)},
-                         {"ref": "D1", "amount": 500, "reference": None, "day": date(2026, 1, 7), "credit": False}])
+    xml = camt054(
+        "M3",
+        [
+            {"ref": "U1", "amount": invoice.total, "reference": None, "day": date(2026, 1, 7)},
+            {"ref": "D1", "amount": 500, "reference": None, "day": date(2026, 1, 7), "credit": False},
+        ],
+    )
     result = payments.import_camt054(session, xml)
     session.commit()
     assert (result.new, result.unmatched, len(result.skipped)) == (1, 1, 1)
@@ -65,7 +76,20 @@ def test_camt_parser_refuses_entities_and_foreign_documents():
         parse(b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa">]><x>&a;</x>')
     with pytest.raises(CamtError, match="not a camt.054"):
         parse(b"<Document><Other/></Document>")
-    txs = parse(camt054("M4", [{"ref": "R", "amount": 123456, "reference": "RF18539007547034",
-                                "day": date(2026, 2, 1), "debtor": "Beta"}]))
+    txs = parse(
+        camt054(
+            "M4",
+            [
+                {
+                    "ref": "R",
+                    "amount": 123456,
+                    "reference": "RF18539007547034",
+                    "day": date(2026, 2, 1),
+                    "debtor": "Beta",
+                }
+            ],
+        )
+    )
     assert [(t.bank_ref, t.amount, t.reference, t.debtor_name, t.credit) for t in txs] == [
-        ("R", 123456, "RF18539007547034", "Beta", True)]
+        ("R", 123456, "RF18539007547034", "Beta", True)
+    ]

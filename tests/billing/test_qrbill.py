@@ -20,7 +20,9 @@ def decode_qr(pdf: bytes) -> list[str]:
     return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
 
 
-@pytest.mark.parametrize("iban,ref_type", [("CH4431999123000889012", "QRR"), ("CH9300762011623852957", "SCOR")])
+@pytest.mark.parametrize(
+    "iban,ref_type", [("CH4431999123000889012", "QRR"), ("CH9300762011623852957", "SCOR")]
+)
 def test_qr_code_on_the_invoice_pdf_decodes_to_the_invoice(session, books, meter, iban, ref_type):
     settings = billing_settings(billing_iban=iban)
     c, _ = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)

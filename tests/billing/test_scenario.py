@@ -71,9 +71,17 @@ def expected_total(who: str, period: date, adjustment_users: int = 0) -> int:
 
 def test_fourteen_months_three_customers(session, books, meter):
     settings = billing_settings(billing_suspend_at_level=2)
-    session.add(PlanVersion(plan_id=books.plan.id, effective_from=date(2024, 7, 1), monthly_fee=5200,
-                            monthly_fee_per_kiosk=PER_KIOSK, users_included=INCLUDED,
-                            price_per_additional_user=PER_USER, setup_fee=SETUP))
+    session.add(
+        PlanVersion(
+            plan_id=books.plan.id,
+            effective_from=date(2024, 7, 1),
+            monthly_fee=5200,
+            monthly_fee_per_kiosk=PER_KIOSK,
+            users_included=INCLUDED,
+            price_per_additional_user=PER_USER,
+            setup_fee=SETUP,
+        )
+    )
     who = {}
     for key, name in (("A", "Ponctuel SA"), ("B", "Tardif Sàrl"), ("C", "Jamais SA")):
         customer, _ = books.customer(name, start=date(2023, 11, 1), kiosks=KIOSKS[key])
@@ -97,46 +105,84 @@ def test_fourteen_months_three_customers(session, books, meter):
                 # invoice PDFs are covered by test_qrbill; rendering 42 of them here only costs time
                 result = run_month(session, day, settings, meter=meter, issue=True, issue_documents=False)
                 assert len(result.created) == 3 and result.errors == []
-                assert run_month(session, day, settings, meter=meter, issue=True, issue_documents=False).created == []  # idempotent
+                assert (
+                    run_month(session, day, settings, meter=meter, issue=True, issue_documents=False).created
+                    == []
+                )  # idempotent
             dunning.run_dunning(session, day, settings)
             # --- who pays what, when --------------------------------------------------------
             txs = []
             for inv in session.exec(select(Invoice).where(Invoice.status == InvoiceStatus.OPEN)).all():
                 k = key_of[inv.customer_id]
                 pays = False
-                if k == "A" or (k == "B" and inv.period != date(2024, 3, 1)) or \
-                        (k == "C" and not date(2024, 5, 1) <= inv.period <= date(2024, 7, 1)):
+                if (
+                    k == "A"
+                    or (k == "B" and inv.period != date(2024, 3, 1))
+                    or (k == "C" and not date(2024, 5, 1) <= inv.period <= date(2024, 7, 1))
+                ):
                     pays = day == inv.issue_date + timedelta(days=5)
                 elif k == "B":
                     pays = inv.reminder_level == 2 and day == inv.due_date + timedelta(days=25)
                 if pays:
                     bank_seq += 1
-                    txs.append({"ref": f"BANK{bank_seq}", "amount": inv.balance, "reference": inv.reference,
-                                "day": day, "debtor": k})
+                    txs.append(
+                        {
+                            "ref": f"BANK{bank_seq}",
+                            "amount": inv.balance,
+                            "reference": inv.reference,
+                            "day": day,
+                            "debtor": k,
+                        }
+                    )
             # --- Jamais SA: §7.6 -------------------------------------------------------------
             if day == date(2024, 7, 12):
                 case = retrieval.open_case(session, who["C"])
                 case_id = case.id
-                retrieval.record_notice_sent(session, case.id, datetime(2024, 7, 12, 7, tzinfo=ZH),
-                                             "registered letter + e-mail", actor="staff:marie")
+                retrieval.record_notice_sent(
+                    session,
+                    case.id,
+                    datetime(2024, 7, 12, 7, tzinfo=ZH),
+                    "registered letter + e-mail",
+                    actor="staff:marie",
+                )
                 session.commit()
             if day == date(2024, 7, 15):
                 try:
-                    retrieval.schedule_visit(session, case_id, datetime(2024, 7, 22, 12, 30, tzinfo=ZH),
-                                             datetime(2024, 7, 22, 13, 30, tzinfo=ZH), actor="staff:marie")
+                    retrieval.schedule_visit(
+                        session,
+                        case_id,
+                        datetime(2024, 7, 22, 12, 30, tzinfo=ZH),
+                        datetime(2024, 7, 22, 13, 30, tzinfo=ZH),
+                        actor="staff:marie",
+                    )
                     raise AssertionError("lunch break is outside support hours")
                 except ValueError as exc:
                     assert "outside support hours" in str(exc)
-                retrieval.schedule_visit(session, case_id, datetime(2024, 7, 22, 9, 0, tzinfo=ZH),
-                                         datetime(2024, 7, 22, 11, 0, tzinfo=ZH), actor="staff:marie")
+                retrieval.schedule_visit(
+                    session,
+                    case_id,
+                    datetime(2024, 7, 22, 9, 0, tzinfo=ZH),
+                    datetime(2024, 7, 22, 11, 0, tzinfo=ZH),
+                    actor="staff:marie",
+                )
                 session.commit()
                 assert {k.status for k in _kiosks(session, "C", who)} == {"retrieval_scheduled"}
             if day == date(2024, 7, 19):  # pays everything before the visit
-                for inv in session.exec(select(Invoice).where(Invoice.customer_id == who["C"],
-                                                              Invoice.status == InvoiceStatus.OPEN)).all():
+                for inv in session.exec(
+                    select(Invoice).where(
+                        Invoice.customer_id == who["C"], Invoice.status == InvoiceStatus.OPEN
+                    )
+                ).all():
                     bank_seq += 1
-                    txs.append({"ref": f"BANK{bank_seq}", "amount": inv.balance, "reference": inv.reference,
-                                "day": day, "debtor": "C"})
+                    txs.append(
+                        {
+                            "ref": f"BANK{bank_seq}",
+                            "amount": inv.balance,
+                            "reference": inv.reference,
+                            "day": day,
+                            "debtor": "C",
+                        }
+                    )
             if txs:
                 xml = camt054(f"MSG{day:%Y%m%d}", txs)
                 assert payments.import_camt054(session, xml).matched == len(txs)
@@ -168,12 +214,16 @@ def test_fourteen_months_three_customers(session, books, meter):
 
     # --- Tardif: two reminders, fees and interest, suspended then cleared --------------------------
     march_b = next(i for i in invoices if i.period == date(2024, 3, 1) and key_of[i.customer_id] == "B")
-    reminders = session.exec(select(Reminder).where(Reminder.invoice_id == march_b.id).order_by(Reminder.level)).all()
+    reminders = session.exec(
+        select(Reminder).where(Reminder.invoice_id == march_b.id).order_by(Reminder.level)
+    ).all()
     principal = march_b.total
     i1 = int((Decimal(principal) * 500 * 10 / (10000 * 365)).quantize(Decimal(1), ROUND_HALF_UP))
     i2 = int((Decimal(principal) * 500 * 10 / (10000 * 365)).quantize(Decimal(1), ROUND_HALF_UP))
     assert [(r.level, r.issued_on, r.fee, r.interest) for r in reminders] == [
-        (1, date(2024, 3, 21), 2000, i1), (2, date(2024, 3, 31), 2000, i2)]
+        (1, date(2024, 3, 21), 2000, i1),
+        (2, date(2024, 3, 31), 2000, i2),
+    ]
     assert march_b.fees_charged == 4000 + i1 + i2 and march_b.amount_paid == principal + 4000 + i1 + i2
     assert march_b.paid_on == date(2024, 4, 5)
     b_states = {d: s["B"] for d, s in events}
@@ -190,11 +240,19 @@ def test_fourteen_months_three_customers(session, books, meter):
     assert c_states[date(2024, 7, 11)] == OverdueState.RETRIEVAL  # May invoice due 11 May + 2 months
     assert c_states[date(2024, 7, 19)] == OverdueState.GOOD
     case = session.get(RetrievalCase, case_id)
-    assert (case.opened_on, case.status, case.reason) == (date(2024, 7, 11), RetrievalStatus.CANCELLED, "unpaid")
+    assert (case.opened_on, case.status, case.reason) == (
+        date(2024, 7, 11),
+        RetrievalStatus.CANCELLED,
+        "unpaid",
+    )
     may_c = next(i for i in invoices if i.period == date(2024, 5, 1) and key_of[i.customer_id] == "C")
     jun_c = next(i for i in invoices if i.period == date(2024, 6, 1) and key_of[i.customer_id] == "C")
     jul_c = next(i for i in invoices if i.period == date(2024, 7, 1) and key_of[i.customer_id] == "C")
-    assert [r.level for r in session.exec(select(Reminder).where(Reminder.invoice_id == may_c.id))] == [1, 2, 3]
+    assert [r.level for r in session.exec(select(Reminder).where(Reminder.invoice_id == may_c.id))] == [
+        1,
+        2,
+        3,
+    ]
     # the notice's amount: what is past due on 11 July, May and June with their reminder fees
     # (July's invoice falls due that very day: not yet past due)
     assert jul_c.due_date == date(2024, 7, 11)
@@ -204,12 +262,20 @@ def test_fourteen_months_three_customers(session, books, meter):
     assert notice.kind == "notice" and notice.pdf.startswith(b"%PDF")
     text = pdf_text(notice.pdf)
     assert "Contact Jamais SA" in text and "SN-003-1" in text and "SN-003-2" in text and "21.07.2024" in text
-    mail = session.exec(select(OutboxMail).where(OutboxMail.attachment == f"billing_document:{notice.id}")).one()
+    mail = session.exec(
+        select(OutboxMail).where(OutboxMail.attachment == f"billing_document:{notice.id}")
+    ).one()
     assert mail.to_addr == f"contact@c{who['C']}.example"
     assert {k.status for k in _kiosks(session, "C", who)} == {"deployed"}
     assert {k.status for k in _kiosks(session, "A", who)} == {"deployed"}
-    kinds = [e.action for e in session.exec(select(AuditEntry).where(
-        AuditEntry.object_type == "retrieval_case", AuditEntry.object_id == str(case.id)).order_by(AuditEntry.id))]
+    kinds = [
+        e.action
+        for e in session.exec(
+            select(AuditEntry)
+            .where(AuditEntry.object_type == "retrieval_case", AuditEntry.object_id == str(case.id))
+            .order_by(AuditEntry.id)
+        )
+    ]
     assert kinds == ["retrieval.flagged", "retrieval.notified", "retrieval.scheduled", "retrieval.cancelled"]
     profile_c = session.exec(select(BillingProfile).where(BillingProfile.customer_id == who["C"])).one()
     assert profile_c.suspended_at is None and profile_c.overdue_state == OverdueState.GOOD
@@ -227,10 +293,16 @@ def _kiosks(session, key, who):
 
 
 def _state(session, customer_id):
-    return session.exec(select(BillingProfile.overdue_state).where(BillingProfile.customer_id == customer_id)).one()
+    return session.exec(
+        select(BillingProfile.overdue_state).where(BillingProfile.customer_id == customer_id)
+    ).one()
 
 
 def _balance_on(session, invoice, day):
-    fees = sum(r.fee + r.interest for r in session.exec(select(Reminder).where(Reminder.invoice_id == invoice.id,
-                                                                               Reminder.issued_on <= day)))
+    fees = sum(
+        r.fee + r.interest
+        for r in session.exec(
+            select(Reminder).where(Reminder.invoice_id == invoice.id, Reminder.issued_on <= day)
+        )
+    )
     return invoice.total + fees

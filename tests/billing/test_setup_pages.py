@@ -25,24 +25,47 @@ def client(staff_client):
 def customer(engine):
     """A customer on record since 2024 (address and contact complete) with one deployed kiosk."""
     with Session(engine) as s:
-        c = Customer(name="Boulangerie Test SA", legal_name="Boulangerie Test SA", street="Rue du Four",
-                     house_num="3", postcode="1003", town="Lausanne", contact_name="Anne Pain",
-                     contact_email="compta@boulangerie.example", created_at=datetime(2024, 1, 10, tzinfo=UTC))
+        c = Customer(
+            name="Boulangerie Test SA",
+            legal_name="Boulangerie Test SA",
+            street="Rue du Four",
+            house_num="3",
+            postcode="1003",
+            town="Lausanne",
+            contact_name="Anne Pain",
+            contact_email="compta@boulangerie.example",
+            created_at=datetime(2024, 1, 10, tzinfo=UTC),
+        )
         s.add(c)
         s.flush()
         site = Site(customer_id=c.id, name="Lausanne")
         s.add(site)
         s.flush()
-        s.add(Kiosk(id="BT-K1", name="entrée", serial="SN-BT-1", status="deployed", customer_id=c.id,
-                    site_id=site.id))
+        s.add(
+            Kiosk(
+                id="BT-K1",
+                name="entrée",
+                serial="SN-BT-1",
+                status="deployed",
+                customer_id=c.id,
+                site_id=site.id,
+            )
+        )
         s.commit()
         return c.id
 
 
 def plan_form(**kw):
-    form = {"code": "STD", "name": "Standard", "effective_from": "2024-01-01", "monthly_fee": "1'234.50",
-            "monthly_fee_per_kiosk": "15.00", "users_included": "10", "price_per_additional_user": "4.50",
-            "setup_fee": "1234,50"}
+    form = {
+        "code": "STD",
+        "name": "Standard",
+        "effective_from": "2024-01-01",
+        "monthly_fee": "1'234.50",
+        "monthly_fee_per_kiosk": "15.00",
+        "users_included": "10",
+        "price_per_additional_user": "4.50",
+        "setup_fee": "1234,50",
+    }
     form.update(kw)
     return form
 
@@ -54,7 +77,11 @@ def test_a_plan_created_with_swiss_amounts_stores_centimes(client, engine):
         plan = s.exec(select(Plan).where(Plan.code == "STD")).one()
         v = s.exec(select(PlanVersion).where(PlanVersion.plan_id == plan.id)).one()
         assert (v.monthly_fee, v.monthly_fee_per_kiosk, v.price_per_additional_user, v.setup_fee) == (
-            123450, 1500, 450, 123450)
+            123450,
+            1500,
+            450,
+            123450,
+        )
     page = client.get("/billing/plans").text
     assert "<td>STD</td>" in page and "<td>Standard</td>" in page
 
@@ -72,9 +99,13 @@ def test_a_new_price_version_is_added_to_a_plan(client, engine):
     client.post("/billing/plans", data=plan_form())
     with Session(engine) as s:
         plan_id = s.exec(select(Plan.id)).one()
-    r = client.post(f"/billing/plans/{plan_id}/versions", data={"effective_from": "2025-01-01", "monthly_fee": "130"})
+    r = client.post(
+        f"/billing/plans/{plan_id}/versions", data={"effective_from": "2025-01-01", "monthly_fee": "130"}
+    )
     assert r.status_code == 303
-    dup = client.post(f"/billing/plans/{plan_id}/versions", data={"effective_from": "2025-01-01", "monthly_fee": "1"})
+    dup = client.post(
+        f"/billing/plans/{plan_id}/versions", data={"effective_from": "2025-01-01", "monthly_fee": "1"}
+    )
     assert dup.status_code == 422 and 'data-field="effective_from"' in dup.text
     with Session(engine) as s:
         fees = s.exec(select(PlanVersion.monthly_fee).order_by(PlanVersion.effective_from)).all()
@@ -97,24 +128,41 @@ def test_a_contract_set_up_on_the_pages_is_billed_by_the_run_with_its_kiosk(clie
         assert profile.invoice_email == "compta@boulangerie.example"  # from the customer's record
     kiosk = {"kiosk_id": "BT-K1", "on": "2024-02-01"}
     assert client.post(f"/billing/contracts/{contract.id}/kiosks", data=kiosk).status_code == 200
-    assert client.post(f"/billing/contracts/{contract.id}/kiosks", data={**kiosk, "confirmed": "1"}).status_code == 303
+    assert (
+        client.post(f"/billing/contracts/{contract.id}/kiosks", data={**kiosk, "confirmed": "1"}).status_code
+        == 303
+    )
     assert "BT-K1" in client.get(f"/billing/contracts/{contract.id}").text
 
     with Session(engine) as s:
         result = run_month(s, date(2024, 2, 1), billing_settings(), meter=FakeMeter(), today=date(2024, 2, 1))
         assert not result.errors and len(result.created) == 1
         inv = s.get(Invoice, result.created[0])
-        kinds = {line.kind: line.amount for line in s.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id))}
+        kinds = {
+            line.kind: line.amount
+            for line in s.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id))
+        }
     assert inv.customer_id == customer
-    assert kinds[LineKind.KIOSK] == 1500 and kinds[LineKind.SUBSCRIPTION] == 4900 and kinds[LineKind.SETUP] == 25000
+    assert (
+        kinds[LineKind.KIOSK] == 1500
+        and kinds[LineKind.SUBSCRIPTION] == 4900
+        and kinds[LineKind.SETUP] == 25000
+    )
 
 
 def test_a_contract_cannot_start_before_the_customer_exists(client, engine, customer):
     client.post("/billing/plans", data=plan_form(effective_from="2020-01-01"))
     with Session(engine) as s:
         plan_id = s.exec(select(Plan.id)).one()
-    r = client.post("/billing/contracts", data={"customer_id": str(customer), "plan_id": str(plan_id),
-                                                "start_date": "2023-12-01", "confirmed": "1"})
+    r = client.post(
+        "/billing/contracts",
+        data={
+            "customer_id": str(customer),
+            "plan_id": str(plan_id),
+            "start_date": "2023-12-01",
+            "confirmed": "1",
+        },
+    )
     assert r.status_code == 422 and 'data-field="start_date"' in r.text
     assert f'<option value="{plan_id}" selected>' in r.text  # the choice is kept
     empty = client.get("/billing/contracts").text
@@ -123,14 +171,27 @@ def test_a_contract_cannot_start_before_the_customer_exists(client, engine, cust
         assert s.exec(select(Contract)).first() is None
 
 
-def test_the_billing_profile_form_starts_from_the_customer_record_and_saves_after_confirmation(client, engine,
-                                                                                              customer):
+def test_the_billing_profile_form_starts_from_the_customer_record_and_saves_after_confirmation(
+    client, engine, customer
+):
     page = client.get(f"/billing/profiles/{customer}").text
     assert 'value="Rue du Four"' in page and 'value="compta@boulangerie.example"' in page
-    form = {"legal_name": "Boulangerie Test SA", "street": "Case postale", "house_num": "", "postcode": "1001",
-            "town": "Lausanne", "country": "CH", "invoice_email": "factures@boulangerie.example",
-            "contact_name": "Anne Pain", "contact_email": "anne@boulangerie.example", "contact_street": "Rue du Four",
-            "contact_house_num": "3", "contact_postcode": "1003", "contact_town": "Lausanne", "contact_country": "CH"}
+    form = {
+        "legal_name": "Boulangerie Test SA",
+        "street": "Case postale",
+        "house_num": "",
+        "postcode": "1001",
+        "town": "Lausanne",
+        "country": "CH",
+        "invoice_email": "factures@boulangerie.example",
+        "contact_name": "Anne Pain",
+        "contact_email": "anne@boulangerie.example",
+        "contact_street": "Rue du Four",
+        "contact_house_num": "3",
+        "contact_postcode": "1003",
+        "contact_town": "Lausanne",
+        "contact_country": "CH",
+    }
     assert client.post(f"/billing/profiles/{customer}", data=form).status_code == 200
     assert client.post(f"/billing/profiles/{customer}", data={**form, "confirmed": "1"}).status_code == 303
     bad = client.post(f"/billing/profiles/{customer}", data={**form, "town": ""})

@@ -20,7 +20,9 @@ from .conftest import billing_settings, issued_run
 
 def dun(session, day, settings):
     """Dunning as the daily job runs it: on that day (frozen clock)."""
-    with time_machine.travel(datetime(day.year, day.month, day.day, 7, tzinfo=ZoneInfo("Europe/Zurich")), tick=False):
+    with time_machine.travel(
+        datetime(day.year, day.month, day.day, 7, tzinfo=ZoneInfo("Europe/Zurich")), tick=False
+    ):
         return dunning.run_dunning(session, None, settings)
 
 
@@ -36,7 +38,11 @@ def test_customer_is_overdue_the_day_after_the_due_date_without_any_job_running(
     customer, _ = _invoice(session, books, meter, settings)
     assert standing(session, customer.id, date(2026, 1, 11), settings).state == CustomerState.GOOD
     s = standing(session, customer.id, date(2026, 1, 12), settings)
-    assert (s.state, s.invoice_number, s.due_date) == (CustomerState.OVERDUE, "2026-000001", date(2026, 1, 11))
+    assert (s.state, s.invoice_number, s.due_date) == (
+        CustomerState.OVERDUE,
+        "2026-000001",
+        date(2026, 1, 11),
+    )
 
 
 def test_reminders_issued_move_the_standing_to_reminder_n_then_suspended(session, books, meter):
@@ -76,8 +82,10 @@ def test_a_suspended_customers_kiosk_still_records_punches(session, books, meter
     assert noxus.billing.restrictions(session, customer.id, date(2026, 1, 21), settings).exports
     kiosk = f"C{customer.id}K1"
     t0 = 1_768_980_000_000  # 2026-01-21
-    msg = Incoming(protocol.topic(kiosk, protocol.PUNCH),
-                   protocol.encode_punch_batch(kiosk, [WirePunch(s, "04A1B2C3", t0 + s) for s in (1, 2, 3)], None))
+    msg = Incoming(
+        protocol.topic(kiosk, protocol.PUNCH),
+        protocol.encode_punch_batch(kiosk, [WirePunch(s, "04A1B2C3", t0 + s) for s in (1, 2, 3)], None),
+    )
     out = ingest(session, [msg])
     session.commit()
     assert out.stored == 3 and list(out.acks.values()) == [3]
@@ -91,8 +99,14 @@ def test_payment_lifts_the_suspension_at_once(session, books, meter):
     from noxus.billing.models import Invoice
 
     inv = session.get(Invoice, inv_id)
-    payments.record(session, bank_ref="B1", amount=inv.balance, value_date=date(2026, 1, 22), source="manual",
-                    invoice_id=inv.id)
+    payments.record(
+        session,
+        bank_ref="B1",
+        amount=inv.balance,
+        value_date=date(2026, 1, 22),
+        source="manual",
+        invoice_id=inv.id,
+    )
     session.commit()
     r = noxus.billing.restrictions(session, customer.id, date(2026, 1, 22), settings)
     assert r.standing.state == CustomerState.GOOD and r.exports is None and r.badges is None

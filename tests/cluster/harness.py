@@ -28,8 +28,9 @@ class ClusterKiosk(LoadKiosk):
     and with the backoff of firmware/core/reconnect.py (seeded jitter)."""
 
     def __init__(self, kiosk_id, ports, acks, seed=0, **kw):
-        self.reconnect = Reconnect([("127.0.0.1", p) for p in ports], kiosk_id,
-                                   rand=_seeded(seed), base_ms=200, max_ms=1000)
+        self.reconnect = Reconnect(
+            [("127.0.0.1", p) for p in ports], kiosk_id, rand=_seeded(seed), base_ms=200, max_ms=1000
+        )
         super().__init__(kiosk_id, self.reconnect.current()[1], acks, **kw)
         self.connects = 0
         self.nodes_used: set[int] = set()
@@ -47,7 +48,9 @@ class ClusterKiosk(LoadKiosk):
         # here, subscribe again.
         if any(r.is_failure for r in reasons):
             self.refused_subscriptions += 1
-            threading.Timer(0.5, lambda: client.subscribe(protocol.topic(self.id, protocol.ACK), qos=1)).start()
+            threading.Timer(
+                0.5, lambda: client.subscribe(protocol.topic(self.id, protocol.ACK), qos=1)
+            ).start()
 
     def _on_connect(self, client, u, f, reason, p):
         if not reason.is_failure:
@@ -110,12 +113,22 @@ class NatsWorkers:
             self.start(i)
 
     def start(self, i):
-        env = {**os.environ, "NOXUS_DATABASE_URL": self.db_url, "NOXUS_INGEST_BROKER": "nats",
-               "NOXUS_NATS_SERVERS": json.dumps(self.urls), "NOXUS_INGEST_CLIENT_ID": f"noxus-ingest-{i + 1}",
-               "NOXUS_INGEST_METRICS_PORT": str(self.ports[i]), "NOXUS_INGEST_MAX_MESSAGES": "200",
-               "NOXUS_NATS_ACK_WAIT_S": str(self.ack_wait_s)}
-        self.procs[i] = subprocess.Popen([sys.executable, "-m", "noxus.cli", "ingest"], env=env,
-                                         stdout=self.logs[i].open("ab"), stderr=subprocess.STDOUT)
+        env = {
+            **os.environ,
+            "NOXUS_DATABASE_URL": self.db_url,
+            "NOXUS_INGEST_BROKER": "nats",
+            "NOXUS_NATS_SERVERS": json.dumps(self.urls),
+            "NOXUS_INGEST_CLIENT_ID": f"noxus-ingest-{i + 1}",
+            "NOXUS_INGEST_METRICS_PORT": str(self.ports[i]),
+            "NOXUS_INGEST_MAX_MESSAGES": "200",
+            "NOXUS_NATS_ACK_WAIT_S": str(self.ack_wait_s),
+        }
+        self.procs[i] = subprocess.Popen(
+            [sys.executable, "-m", "noxus.cli", "ingest"],
+            env=env,
+            stdout=self.logs[i].open("ab"),
+            stderr=subprocess.STDOUT,
+        )
 
     def kill(self, i):
         self.procs[i].send_signal(signal.SIGKILL)
@@ -138,7 +151,9 @@ class NatsWorkers:
                 except OSError:
                     pass
                 assert p.poll() is None, self.logs[i].read_text()
-                assert time.monotonic() < deadline, f"worker {i + 1} did not connect:\n{self.logs[i].read_text()}"
+                assert time.monotonic() < deadline, (
+                    f"worker {i + 1} did not connect:\n{self.logs[i].read_text()}"
+                )
                 time.sleep(0.1)
 
     def log_tail(self) -> str:
@@ -180,7 +195,9 @@ def all_acked(kiosks, acks) -> bool:
 
 
 def behind(kiosks) -> str:
-    return str([(k.id, k.up.is_set(), k.journal.acked, k.journal.last_seq) for k in kiosks if not k.drained()][:10])
+    return str(
+        [(k.id, k.up.is_set(), k.journal.acked, k.journal.last_seq) for k in kiosks if not k.drained()][:10]
+    )
 
 
 def assert_exactly_once(engine, kiosks):

@@ -40,8 +40,17 @@ class Rig:
     def __init__(self, tmp_path, db_url, cluster, workers=2, prefix="CF"):
         self.engine = make_engine(db_url)
         self.acks: list[tuple[float, str, int]] = []
-        self.kiosks = [ClusterKiosk(f"{prefix}{i:02d}", cluster.mqtt_ports, self.acks, seed=i,
-                                    ack_timeout_ms=1500, backoff_max_ms=3000) for i in range(KIOSKS)]
+        self.kiosks = [
+            ClusterKiosk(
+                f"{prefix}{i:02d}",
+                cluster.mqtt_ports,
+                self.acks,
+                seed=i,
+                ack_timeout_ms=1500,
+                backoff_max_ms=3000,
+            )
+            for i in range(KIOSKS)
+        ]
         register_kiosks(self.engine, [k.id for k in self.kiosks])
         self.workers = NatsWorkers(tmp_path, db_url, cluster.urls, workers)
         self.driver = Driver(self.kiosks)
@@ -58,8 +67,19 @@ class Rig:
         with Session(self.engine) as s:
             stored = dict(s.exec(select(Punch.kiosk_id, func.count()).group_by(Punch.kiosk_id)).all())
             cursors = {c.kiosk_id: c.acked_seq for c in s.exec(select(IngestCursor))}
-        late = [(k.id, k.up.is_set(), k.connects, k.journal.acked, k.journal.last_seq, stored.get(k.id, 0),
-                 cursors.get(k.id)) for k in self.kiosks if not k.drained()]
+        late = [
+            (
+                k.id,
+                k.up.is_set(),
+                k.connects,
+                k.journal.acked,
+                k.journal.last_seq,
+                stored.get(k.id, 0),
+                cursors.get(k.id),
+            )
+            for k in self.kiosks
+            if not k.drained()
+        ]
         return f"behind (id, up, connects, acked, last, stored, cursor): {late}\n" + self.workers.log_tail()
 
     def acked_count(self) -> int:
@@ -106,8 +126,12 @@ def test_worker_sigkilled_mid_stream_its_messages_go_to_the_other_worker(tmp_pat
     rig = Rig(tmp_path, pg_url, cluster, workers=2, prefix="WK").start()
     try:
         tap_round(rig.kiosks, ROUND)
-        wait_for(lambda: rig.workers.metric(0, "noxus_ingest_messages_total") > 0, 60, "worker 1 consuming",
-                 rig.detail)
+        wait_for(
+            lambda: rig.workers.metric(0, "noxus_ingest_messages_total") > 0,
+            60,
+            "worker 1 consuming",
+            rig.detail,
+        )
         tap_round(rig.kiosks, ROUND)
         rig.workers.kill(0)  # with whatever it had pulled and not acked
         tap_round(rig.kiosks, ROUND)
@@ -133,8 +157,12 @@ def test_database_restarted_mid_stream_nothing_acked_lost_or_doubled(tmp_path, c
         pg.stop("immediate")  # a crash: WAL replay on start
         tap_round(rig.kiosks, ROUND)
         # Down: the workers fail their commits and ack nothing.
-        wait_for(lambda: any(rig.workers.metric(i, "noxus_ingest_db_errors_total") > 0 for i in range(2)), 60,
-                 "a failed commit", rig.detail)
+        wait_for(
+            lambda: any(rig.workers.metric(i, "noxus_ingest_db_errors_total") > 0 for i in range(2)),
+            60,
+            "a failed commit",
+            rig.detail,
+        )
         held = rig.acked_count()
         assert held < KIOSKS * ROUND * 2
         pg.start()

@@ -28,8 +28,12 @@ class Api:
         self.port = free_port()
         self.log = tmp / f"api-{n}.log"
         env = {**os.environ, "NOXUS_DATABASE_URL": db_url, "NOXUS_COOKIE_SECURE": "false"}
-        self.proc = subprocess.Popen([sys.executable, "-m", "noxus.cli", "api", "--port", str(self.port)],
-                                     env=env, stdout=self.log.open("wb"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "noxus.cli", "api", "--port", str(self.port)],
+            env=env,
+            stdout=self.log.open("wb"),
+            stderr=subprocess.STDOUT,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
 
     def ready(self) -> bool:
@@ -48,7 +52,8 @@ class Api:
 
 
 def test_a_session_and_a_token_made_by_one_api_process_work_on_another_and_a_logout_ends_both(
-        tmp_path, pg_url):
+    tmp_path, pg_url
+):
     engine = make_engine(pg_url)
     with Session(engine) as s:
         accounts.create_user(s, UserCreate(username="ops", full_name="Ops", role="admin", password=PASSWORD))
@@ -56,10 +61,16 @@ def test_a_session_and_a_token_made_by_one_api_process_work_on_another_and_a_log
     engine.dispose()
     a, b = Api(tmp_path, pg_url, 1), Api(tmp_path, pg_url, 2)
     try:
-        wait_for(lambda: a.ready() and b.ready(), 120, "both API processes answer",
-                 lambda: a.log.read_text()[-2000:] + b.log.read_text()[-2000:])
+        wait_for(
+            lambda: a.ready() and b.ready(),
+            120,
+            "both API processes answer",
+            lambda: a.log.read_text()[-2000:] + b.log.read_text()[-2000:],
+        )
         # A bearer token minted by process A is known to B.
-        token = httpx.post(a.url + "/api/v1/auth/login", json={"username": "ops", "password": PASSWORD}).json()
+        token = httpx.post(
+            a.url + "/api/v1/auth/login", json={"username": "ops", "password": PASSWORD}
+        ).json()
         me = httpx.get(b.url + "/api/v1/auth/me", headers={"Authorization": "Bearer " + token["token"]})
         assert me.status_code == 200 and me.json()["username"] == "ops"
 

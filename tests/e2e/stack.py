@@ -36,15 +36,22 @@ class Stack:
             s.commit()
 
     def env(self, **extra: str) -> dict:
-        return {**os.environ, "NOXUS_DATABASE_URL": self.db_url,
-                "NOXUS_MQTT_PORT": str(self.broker.port), **extra}
+        return {
+            **os.environ,
+            "NOXUS_DATABASE_URL": self.db_url,
+            "NOXUS_MQTT_PORT": str(self.broker.port),
+            **extra,
+        }
 
     # -- backend ---------------------------------------------------------
     def start_worker(self, name: str = "w1") -> None:
         log = open(self.tmp / f"worker-{name}.log", "ab")
         self.workers[name] = subprocess.Popen(
             [sys.executable, "-m", "noxus.cli", "ingest"],
-            env=self.env(NOXUS_INGEST_CLIENT_ID=f"noxus-ingest-{name}"), stdout=log, stderr=log)
+            env=self.env(NOXUS_INGEST_CLIENT_ID=f"noxus-ingest-{name}"),
+            stdout=log,
+            stderr=log,
+        )
 
     def wait_worker_subscribed(self, name: str = "w1", timeout: float = 60) -> None:
         log = self.tmp / f"worker-{name}.log"
@@ -60,8 +67,15 @@ class Stack:
 
     # -- kiosks ----------------------------------------------------------
     def start_kiosk(self, kiosk_id: str, no: int, online: bool = True, **sim) -> None:
-        sim = {"taps": 500, "poll_ms": 2, "kiosk_no": no, "quiet": True, "exit_when_drained": True,
-               "cooldown_ms": 0, **sim}
+        sim = {
+            "taps": 500,
+            "poll_ms": 2,
+            "kiosk_no": no,
+            "quiet": True,
+            "exit_when_drained": True,
+            "cooldown_ms": 0,
+            **sim,
+        }
         cfg = write_config(self.tmp / kiosk_id, kiosk_id, self.broker.port if online else None, **sim)
         out = open(self.tmp / f"{kiosk_id}.out", "a")
         self.kiosks[kiosk_id] = spawn(cfg, stdout=out, stderr=subprocess.STDOUT)
@@ -72,9 +86,13 @@ class Stack:
             rc = proc.wait(timeout)
         except subprocess.TimeoutExpired:
             proc.kill()
-            raise AssertionError(f"kiosk {kiosk_id} did not drain in {timeout}s:\n{self.tail(kiosk_id)}") from None
+            raise AssertionError(
+                f"kiosk {kiosk_id} did not drain in {timeout}s:\n{self.tail(kiosk_id)}"
+            ) from None
         assert rc == 0, f"kiosk {kiosk_id} exited {rc}:\n{self.tail(kiosk_id)}"
-        done = [ln for ln in (self.tmp / f"{kiosk_id}.out").read_text().splitlines() if ln.startswith("DONE ")]
+        done = [
+            ln for ln in (self.tmp / f"{kiosk_id}.out").read_text().splitlines() if ln.startswith("DONE ")
+        ]
         return json.loads(done[-1][5:])
 
     def tail(self, kiosk_id: str) -> str:

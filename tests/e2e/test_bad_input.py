@@ -43,8 +43,14 @@ def test_malformed_messages_are_dead_letters_and_the_worker_keeps_acking(stack):
     bad = {
         "garbage": ("noxus/v1/KA/punch", b"\x00\xffnot json at all"),
         "version": ("noxus/v1/KA/punch", json.dumps({"v": 9, "kiosk": "KA", "punches": []}).encode()),
-        "types": ("noxus/v1/KA/punch", b'{"v":1,"kiosk":"KA","punches":[{"seq":"1","uid":"04A1B2C3","ts":1}]}'),
-        "unknown kiosk": ("noxus/v1/KZ/punch", protocol.encode_punch_batch("KZ", [WirePunch(1, "04A1B2C3", 1)])),
+        "types": (
+            "noxus/v1/KA/punch",
+            b'{"v":1,"kiosk":"KA","punches":[{"seq":"1","uid":"04A1B2C3","ts":1}]}',
+        ),
+        "unknown kiosk": (
+            "noxus/v1/KZ/punch",
+            protocol.encode_punch_batch("KZ", [WirePunch(1, "04A1B2C3", 1)]),
+        ),
         "A on B's topic": ("noxus/v1/KB/punch", good),
         "huge": ("noxus/v1/KA/punch", b"[" * 200_000),
     }
@@ -54,8 +60,11 @@ def test_malformed_messages_are_dead_letters_and_the_worker_keeps_acking(stack):
 
     topic, payload = acks.get(timeout=60)  # a safety net only
     assert topic == "noxus/v1/KA/ack" and protocol.decode_ack(payload, "KA") == (1, None)
-    stack.wait_until(lambda: stack.count(select(func.count()).select_from(DeadLetter)) == len(bad),
-                     20, "every bad message in dead_letter")
+    stack.wait_until(
+        lambda: stack.count(select(func.count()).select_from(DeadLetter)) == len(bad),
+        20,
+        "every bad message in dead_letter",
+    )
     assert stack.worker_alive()
     assert stack.count(select(func.count()).select_from(Punch)) == 1
     reasons = {d.topic + " " + d.reason for d in stack.rows(DeadLetter)}

@@ -33,9 +33,14 @@ def test_demo_shows_punches_from_simulated_kiosks_and_stops_on_ctrl_c(tmp_path):
     # process that may have inherited its stdout to close it.
     log = tmp_path / "demo.log"
     with log.open("w") as sink:  # the demo keeps its own copy of the descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
-                                cwd=pathlib.Path(__file__).resolve().parents[2],
-                                stdout=sink, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "devstack.demo", "--port", str(port), "--var", str(var)],
+            cwd=pathlib.Path(__file__).resolve().parents[2],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300  # a safety net: the loop ends when all three punched
         punches: list[dict] = []

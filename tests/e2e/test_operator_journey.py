@@ -25,16 +25,27 @@ from devstack.broker import wait_port
 from devstack.kiosks import spawn, write_config
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 ADMIN_PASSWORD = "operator journey password"
 HR_PASSWORD = "hr admin journey password"
 UID = "04A1B2C3"
 
 sync_api = pytest.importorskip("playwright.sync_api")
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed "
-                                 "(apt-get install chromium; make test-deps does it)")]
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="Debian's chromium is not installed (apt-get install chromium; make test-deps does it)",
+    ),
+]
 
 
 def _free_port() -> int:
@@ -60,21 +71,55 @@ def stack(tmp_path, sqlite_template, broker):
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
     port = _free_port()
-    env = {**os.environ, "NOXUS_DATABASE_URL": f"sqlite:///{tmp_path / 'journey.db'}", "NOXUS_COOKIE_SECURE": "false",
-           "NOXUS_MQTT_PORT": str(broker.port), "NOXUS_SMTP_HOST": "127.0.0.1", "NOXUS_SMTP_PORT": str(smtp_port),
-           "NOXUS_PUBLIC_URL": f"http://127.0.0.1:{port}", "NOXUS_INGEST_CLIENT_ID": f"journey-{port}",
-           "NOXUS_INGEST_SHARE_GROUP": f"journey{port}"}
+    env = {
+        **os.environ,
+        "NOXUS_DATABASE_URL": f"sqlite:///{tmp_path / 'journey.db'}",
+        "NOXUS_COOKIE_SECURE": "false",
+        "NOXUS_MQTT_PORT": str(broker.port),
+        "NOXUS_SMTP_HOST": "127.0.0.1",
+        "NOXUS_SMTP_PORT": str(smtp_port),
+        "NOXUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "NOXUS_INGEST_CLIENT_ID": f"journey-{port}",
+        "NOXUS_INGEST_SHARE_GROUP": f"journey{port}",
+    }
     cli = [sys.executable, "-m", "noxus.cli"]
-    subprocess.run([*cli, "user", "create", "boss", "--role", "admin", "--password-stdin"], env=env,
-                   input=ADMIN_PASSWORD + "\n", text=True, check=True, capture_output=True)
+    subprocess.run(
+        [*cli, "user", "create", "boss", "--role", "admin", "--password-stdin"],
+        env=env,
+        input=ADMIN_PASSWORD + "\n",
+        text=True,
+        check=True,
+        capture_output=True,
+    )
     log = open(tmp_path / "server.log", "ab")  # noqa: SIM115 (the servers' log for the whole test)
-    api = subprocess.Popen([sys.executable, "-m", "uvicorn", "noxus.main:app", "--host", "127.0.0.1", "--port",
-                            str(port), "--log-level", "warning"], env=env, stdout=log, stderr=log)
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "noxus.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
     worker = subprocess.Popen([*cli, "ingest"], env=env, stdout=log, stderr=log)
     try:
         wait_port(port, 60)
-        yield {"base": f"http://127.0.0.1:{port}", "env": env, "cli": cli, "inbox": inbox, "broker": broker,
-               "tmp": tmp_path}
+        yield {
+            "base": f"http://127.0.0.1:{port}",
+            "env": env,
+            "cli": cli,
+            "inbox": inbox,
+            "broker": broker,
+            "tmp": tmp_path,
+        }
     finally:
         for p in (api, worker):
             p.terminate()
@@ -90,7 +135,9 @@ def browser():
         b.close()
 
 
-def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_kiosk(stack, browser, tmp_path):
+def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_kiosk(
+    stack, browser, tmp_path
+):
     base = stack["base"]
     noxus = browser.new_context(locale="fr-CH", viewport={"width": 1200, "height": 900}).new_page()
     noxus.set_default_timeout(60_000)
@@ -104,9 +151,17 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
 
     # a customer, first with a mistake in the UID: the form comes back with what was typed
     noxus.goto(f"{base}/customers/new")
-    values = {"name": "Menuiserie Dubois", "legal_name": "Menuiserie Dubois Sàrl", "vat_number": "CHE-107.787.578",
-              "street": "Rue de la Gare", "house_num": "12", "postcode": "1630", "town": "Bulle",
-              "contact_name": "Claire Dubois", "contact_email": "claire@dubois.example"}
+    values = {
+        "name": "Menuiserie Dubois",
+        "legal_name": "Menuiserie Dubois Sàrl",
+        "vat_number": "CHE-107.787.578",
+        "street": "Rue de la Gare",
+        "house_num": "12",
+        "postcode": "1630",
+        "town": "Bulle",
+        "contact_name": "Claire Dubois",
+        "contact_email": "claire@dubois.example",
+    }
     for k, v in values.items():
         noxus.fill(f"#f-{k}", v)
     noxus.select_option("#f-language", "fr")
@@ -184,8 +239,19 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     assert UID in hr.inner_text("#badges")
 
     # the kiosk taps the badge twice (IN, OUT) and drains its journal over MQTT
-    cfg = write_config(tmp_path / "K-J1", "K-J1", stack["broker"].port, uids=[UID], taps=2, poll_ms=5,
-                       cooldown_ms=0, gap_polls=50, kiosk_no=1, quiet=True, exit_when_drained=True)
+    cfg = write_config(
+        tmp_path / "K-J1",
+        "K-J1",
+        stack["broker"].port,
+        uids=[UID],
+        taps=2,
+        poll_ms=5,
+        cooldown_ms=0,
+        gap_polls=50,
+        kiosk_no=1,
+        quiet=True,
+        exit_when_drained=True,
+    )
     kiosk = spawn(cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert kiosk.wait(120) == 0
 

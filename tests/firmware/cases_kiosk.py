@@ -14,7 +14,7 @@ from firmware.core.ui.badges import BadgeList
 from firmware.core.ui.display import Screen, ascii_fold
 from firmware.core.ui.pins import PinFeedback
 
-A = b"\x04\xA1\xB2\xC3"
+A = b"\x04\xa1\xb2\xc3"
 B = b"\x04\x11\x22\x33\x44\x55\x66"
 T0 = 1767225600  # 2026-01-01T00:00:00Z
 
@@ -148,6 +148,7 @@ def case_set_time_reports_skew_and_is_not_a_jump():
 
     def setter(ms):
         src.t = ms // 1000
+
     c = Clock(src, setter)
     c.observe()
     skew = c.set_time((T0 + 5) * 1000)
@@ -186,6 +187,7 @@ def case_first_tap_after_boot_and_every_later_one_only_append_to_a_prepared_segm
     k = make()[0]  # 8 records per segment
     eq(len(k.journal._segments), 1)  # the boot prepared the first segment
     from firmware.core.ticks import ticks_add, ticks_ms
+
     base = ticks_ms()  # the loop's time base (the housekeeping schedule starts from it)
     for i in range(20):  # 2.5 segments, a tap every 4 s with idle polls in between
         tap(k, bytes((4, 7, 0, i)), ticks_add(base, i * 4000))
@@ -212,8 +214,14 @@ def config_msg(version, **fields):
 
 def case_config_applies_cooldown_zone_and_badge_names():
     k, src, rec = make(with_config=True, link=True)
-    err = k.on_config(config_msg(3, cooldown_ms=1000, tz={"offset_min": 60, "next": None},
-                                 badges={"04A1B2C3": "Zoë", "04112233445566": "Marc-André"}))
+    err = k.on_config(
+        config_msg(
+            3,
+            cooldown_ms=1000,
+            tz={"offset_min": 60, "next": None},
+            badges={"04A1B2C3": "Zoë", "04112233445566": "Marc-André"},
+        )
+    )
     eq(err, None)
     eq(k.presence.cooldown_ms, 1000)
     eq(k.clock.utc_offset_min, 60)
@@ -257,8 +265,15 @@ def case_config_survives_a_reboot():
     k, src, rec = make(with_config=True)
     k.on_config(config_msg(7, cooldown_ms=1500, badges={"04A1B2C3": "Anna"}))
     root = k.config.root
-    k2 = Kiosk("K1", k.journal, Reader(), Rec(), k.clock, config=ConfigStore(root),
-               badges=BadgeList(root + "/badges.bin"))
+    k2 = Kiosk(
+        "K1",
+        k.journal,
+        Reader(),
+        Rec(),
+        k.clock,
+        config=ConfigStore(root),
+        badges=BadgeList(root + "/badges.bin"),
+    )
     eq(k2.config.version(), 7)
     eq(k2.presence.cooldown_ms, 1500)
     eq(k2.badges.name(A), "Anna")
@@ -274,7 +289,10 @@ def case_badge_list_binary_search_over_many_badges():
     eq(bl.store(d), None)
     eq(bl.count, 301)
     eq(bl.name(bytes((4, 0, 0, 0))), "N0")
-    eq(bl.name(bytes((4,)) + bytes(((299 * 7919) >> 16, ((299 * 7919) >> 8) & 255, (299 * 7919) & 255))), "N299")
+    eq(
+        bl.name(bytes((4,)) + bytes(((299 * 7919) >> 16, ((299 * 7919) >> 8) & 255, (299 * 7919) & 255))),
+        "N299",
+    )
     eq(bl.name(B), "Seven")
     eq(bl.name(b"\x04\x00\x00\x01"), None)
 
@@ -348,11 +366,13 @@ def case_pin_feedback_plays_pattern_and_switches_off():
             if v != self.v:
                 self.changes += 1
             self.v = v
+
     g, r, bz = Pin(), Pin(), Pin()
     f = PinFeedback(g, r, bz)
     f.show(fb.FULL)
     eq((g.v, r.v, bz.v), (0, 1, 1))
     from firmware.core.ticks import ticks_add, ticks_ms
+
     t0 = ticks_ms()
     for i in range(200):
         f.tick(ticks_add(t0, i * 25))
@@ -375,6 +395,7 @@ def case_display_shows_name_then_idle_clock_and_memory_warning():
 
         def show(self):
             pass
+
     src = Src(T0 + 8 * 3600 + 5 * 60)
     c = Clock(src)
     c.set_zone(60)
@@ -383,6 +404,7 @@ def case_display_shows_name_then_idle_clock_and_memory_warning():
     s.event(fb.ACCEPTED, "Zoë", 10)
     eq(f.lines, ["Bonjour", "Zoe"])
     from firmware.core.ticks import ticks_add, ticks_ms
+
     s.status(False, 12, True)
     s.tick(ticks_add(ticks_ms(), 1000))
     eq(f.lines[0], "09:05")
@@ -396,12 +418,14 @@ def case_no_card_polls_allocate_nothing_on_micropython():
     # presence, feedback tick, housekeeping with its once-a-second clock check.
     # CPython has no gc.mem_alloc.
     import gc
+
     if not hasattr(gc, "mem_alloc"):
         return
     from fake_mfrc522 import FakeMFRC522, FakePin
 
     from firmware.core.mfrc522 import MFRC522
     from firmware.core.ticks import ticks_add
+
     chip = FakeMFRC522()
     drv = MFRC522(chip.spi, chip.cs, FakePin())
     drv.init()
@@ -445,6 +469,7 @@ def case_idle_screen_shows_offline_backlog_and_memory_warning_from_the_loop():
 
         def show(self):
             pass
+
     src = Src(T0)
     clock = Clock(src)
     j = Journal(scratch("idle"), seg_records=8, max_records=10).open()
@@ -453,6 +478,7 @@ def case_idle_screen_shows_offline_backlog_and_memory_warning_from_the_loop():
     for i in range(8):
         tap(k, bytes((4, 7, 7, i)), i * 1000)
     from firmware.core.ticks import ticks_add, ticks_ms
+
     later = ticks_add(ticks_ms(), 60000)  # the messages' hold runs on the real ticks
     k.step(later)  # messages expired, the once-a-second status check ran
     k.step(ticks_add(later, 1100))

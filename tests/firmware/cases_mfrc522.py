@@ -77,7 +77,7 @@ def case_no_card_returns_none_without_error():
 
 def case_four_byte_uid_in_reader_order():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     uid = drv.read_uid()
     eq(uid_hex(uid), "04A1B2C3")
     eq(drv.sak, 0x08)
@@ -113,18 +113,18 @@ def case_seven_byte_uid_whose_first_byte_is_88_keeps_it():
 
 def case_wrong_bcc_is_rejected_then_next_card_reads():
     chip, drv = reader()
-    bad = chip.enter(FakeCard(b"\x04\xA1\xB2\xC3", bad_bcc=True))
+    bad = chip.enter(FakeCard(b"\x04\xa1\xb2\xc3", bad_bcc=True))
     eq(drv.read_uid(), None)
     eq(drv.status, M.BCC_ERROR)
     eq(drv.errors, 1)
     chip.leave(bad)
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     eq(uid_hex(drv.read_uid()), "04A1B2C3")
 
 
 def case_crc_error_on_sak_is_rejected_and_retry_succeeds():
     chip, drv = reader()
-    card = chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    card = chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     card.bad_sak_crc = 1
     eq(drv.read_uid(), None)
     eq(drv.status, M.CRC_ERROR)
@@ -133,7 +133,7 @@ def case_crc_error_on_sak_is_rejected_and_retry_succeeds():
 
 def case_parity_error_is_an_error_not_a_uid():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     chip.inject_error = 0x02  # ParityErr on the ATQA
     eq(drv.read_uid(), None)
     eq(drv.status, M.ERROR)
@@ -142,7 +142,7 @@ def case_parity_error_is_an_error_not_a_uid():
 
 def case_buffer_overflow_is_an_error():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     chip.inject_error = 0x10
     eq(drv.read_uid(), None)
     eq(drv.status, M.ERROR)
@@ -150,7 +150,7 @@ def case_buffer_overflow_is_an_error():
 
 def case_stalled_chip_returns_none_instead_of_hanging():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     chip.stall = True
     eq(drv.read_uid(), None)
     eq(drv.status, M.STALLED)
@@ -158,8 +158,8 @@ def case_stalled_chip_returns_none_instead_of_hanging():
 
 def case_two_cards_collide_and_one_is_selected_then_the_other():
     chip, drv = reader()
-    a = chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
-    b = chip.enter(FakeCard(b"\x04\xA1\x32\xC3"))  # differ in bit 7 of byte 2
+    a = chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
+    b = chip.enter(FakeCard(b"\x04\xa1\x32\xc3"))  # differ in bit 7 of byte 2
     first = drv.read_uid()
     # At the colliding bit the driver picks 1: 0xB2 has bit 7 set.
     eq(uid_hex(first), "04A1B2C3")
@@ -170,7 +170,7 @@ def case_two_cards_collide_and_one_is_selected_then_the_other():
 
 def case_collision_at_unaligned_bit_merges_received_bits():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\x0C\x55\x66"))  # byte 1 bits: 0b00001100
+    chip.enter(FakeCard(b"\x04\x0c\x55\x66"))  # byte 1 bits: 0b00001100
     chip.enter(FakeCard(b"\x04\x08\x55\x77"))  # differs at bit 2 of byte 1
     uid = drv.read_uid()
     eq(uid_hex(uid), "040C5566")
@@ -197,13 +197,13 @@ def case_several_collisions_in_one_level_converge():
 def case_seven_byte_cards_colliding_at_cascade_level_two():
     chip, drv = reader()
     chip.enter(FakeCard(b"\x04\x11\x22\x33\x44\x55\x66", sak=0x00))
-    chip.enter(FakeCard(b"\x04\x11\x22\x33\x44\x55\xE6", sak=0x00))
+    chip.enter(FakeCard(b"\x04\x11\x22\x33\x44\x55\xe6", sak=0x00))
     eq(uid_hex(drv.read_uid()), "041122334455E6")
 
 
 def case_wakeup_and_halt_reads_a_held_card_on_every_poll():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     got = [drv.read_uid() for _ in range(6)]
     eq([uid_hex(u) if u else None for u in got], ["04A1B2C3"] * 6)
 
@@ -212,7 +212,7 @@ def case_request_without_halt_flickers_every_other_poll():
     # The classic REQA-only loop: a card left ACTIVE ignores the next REQA and
     # falls back to IDLE, so it answers only every other poll.
     chip, drv = reader(wakeup=False, halt=False)
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     got = [drv.read_uid() for _ in range(6)]
     eq([u is not None for u in got], [True, False, True, False, True, False])
     eq(drv.errors, 0)
@@ -220,7 +220,7 @@ def case_request_without_halt_flickers_every_other_poll():
 
 def case_request_with_halt_reads_a_held_card_once():
     chip, drv = reader(wakeup=False, halt=True)
-    card = chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    card = chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     got = [drv.read_uid() for _ in range(4)]
     eq([u is not None for u in got], [True, False, False, False])
     chip.leave(card)
@@ -230,7 +230,7 @@ def case_request_with_halt_reads_a_held_card_once():
 
 def case_card_leaving_mid_read_is_no_card_not_an_error():
     chip, drv = reader()
-    card = chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    card = chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     orig = card.on_frame
 
     def leave_after_atqa(data, nbits):
@@ -238,6 +238,7 @@ def case_card_leaving_mid_read_is_no_card_not_an_error():
         if nbits == 7:
             chip.cards.remove(card)
         return ans
+
     card.on_frame = leave_after_atqa
     eq(drv.read_uid(), None)
     eq(drv.status, M.NO_CARD)
@@ -247,7 +248,7 @@ def case_card_leaving_mid_read_is_no_card_not_an_error():
 def case_every_register_access_is_inside_chip_select():
     # The fake raises on any SPI byte sent with CS high; a FIFO load is one frame.
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     before = chip.frames
     drv.read_uid()
     assert chip.frames > before
@@ -256,7 +257,7 @@ def case_every_register_access_is_inside_chip_select():
 
 def case_select_frame_carries_crc_a():
     chip, drv = reader(halt=False)
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     drv.read_uid()
     data, nbits = chip.last_tx
     eq(nbits, 72)
@@ -267,7 +268,7 @@ def case_select_frame_carries_crc_a():
 
 def case_halt_uses_a_short_timer_and_restores_the_answer_timeout():
     chip, drv = reader()
-    chip.enter(FakeCard(b"\x04\xA1\xB2\xC3"))
+    chip.enter(FakeCard(b"\x04\xa1\xb2\xc3"))
     drv.read_uid()
     eq(chip.last_tx[0][0], 0x50)
     eq(chip.regs[0x2C] << 8 | chip.regs[0x2D], 400)  # 10 ms again for the next poll

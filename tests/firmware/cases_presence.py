@@ -7,7 +7,7 @@ from firmware.core import mfrc522 as M
 from firmware.core.presence import NEW, REPEAT, Presence
 from firmware.core.ticks import ticks_add
 
-A = b"\x04\xA1\xB2\xC3"
+A = b"\x04\xa1\xb2\xc3"
 B = b"\x04\x11\x22\x33\x44\x55\x66"
 POLL = 50
 

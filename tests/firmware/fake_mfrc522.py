@@ -70,8 +70,9 @@ class FakeCard:
         self.bad_sak_crc = 0  # answer the next N SELECTs with a wrong CRC
         self.levels = []  # (UID CLn + BCC, SAK) per cascade level
         u = self.uid
-        parts = {4: (u,), 7: (b"\x88" + u[0:3], u[3:7]),
-                 10: (b"\x88" + u[0:3], b"\x88" + u[3:6], u[6:10])}[len(u)]
+        parts = {4: (u,), 7: (b"\x88" + u[0:3], u[3:7]), 10: (b"\x88" + u[0:3], b"\x88" + u[3:6], u[6:10])}[
+            len(u)
+        ]
         for i in range(len(parts)):
             cl = bytearray(parts[i])
             cl.append(cl[0] ^ cl[1] ^ cl[2] ^ cl[3] ^ (0xFF if bad_bcc else 0))
@@ -280,7 +281,7 @@ class FakeMFRC522:
             self.fifo_len = self.fifo_pos = 0
             self.regs[ComIrqReg] |= 0x01
             return
-        data = bytes(self.fifo[self.fifo_pos:self.fifo_len])
+        data = bytes(self.fifo[self.fifo_pos : self.fifo_len])
         nbits = (n - 1) * 8 + (tx_last or 8)
         self.last_tx = (data, nbits)
         self.fifo_len = self.fifo_pos = 0

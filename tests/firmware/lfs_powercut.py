@@ -54,7 +54,7 @@ class Flash:
         a = block * BS + off
         n = len(buf)
         try:
-            buf[0:n] = self.mv[a:a + n]
+            buf[0:n] = self.mv[a : a + n]
         except MemoryError:
             # Called with the heap locked (a file closed by the GC finaliser):
             # copy without allocating.
@@ -72,9 +72,9 @@ class Flash:
             self.dead = True
             if self.torn:
                 h = n // 2
-                self.data[a:a + h] = buf[0:h]
+                self.data[a : a + h] = buf[0:h]
             raise OSError(5)
-        self.data[a:a + n] = buf
+        self.data[a : a + n] = buf
 
     def ioctl(self, op, arg):
         if op == 4:
@@ -90,7 +90,7 @@ class Flash:
                         self.data[i] = 0xFF
                 raise OSError(5)
             a = arg * BS
-            self.data[a:a + BS] = b"\xff" * BS
+            self.data[a : a + BS] = b"\xff" * BS
             return 0
         return 0
 
@@ -189,6 +189,7 @@ def run(cut, torn, recovery_cut=0):
 
     def log(kind, value):
         seen[kind].append(value)
+
     cut_hit = False
     try:
         scenario(log)
@@ -217,8 +218,11 @@ def run(cut, torn, recovery_cut=0):
         p = by_seq.get(a.seq)
         if p is None:
             umount()
-            return "accepted punch seq %d lost (acked=%d, held %r)" % (
-                a.seq, j.acked, sorted(by_seq)), writes, cut_hit
+            return (
+                "accepted punch seq %d lost (acked=%d, held %r)" % (a.seq, j.acked, sorted(by_seq)),
+                writes,
+                cut_hit,
+            )
         if p.uid != a.uid or p.ts_ms != a.ts_ms:
             umount()
             return "punch %d changed: %r vs %r" % (a.seq, p, a), writes, cut_hit

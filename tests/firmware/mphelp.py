@@ -26,8 +26,7 @@ def mp_env(extra_paths=()):
 
 def run_micropython(args, heap=HEAP, timeout=300, cwd=None):
     cmd = [micropython_exe(), "-X", f"heapsize={heap}", *map(str, args)]
-    return subprocess.run(cmd, env=mp_env(), capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd or HERE)
+    return subprocess.run(cmd, env=mp_env(), capture_output=True, text=True, timeout=timeout, cwd=cwd or HERE)
 
 
 def case_names(module):

@@ -34,8 +34,9 @@ class StubBackend:
             return
         if leaf != protocol.PUNCH:
             d, err = protocol.decode_message(msg.payload, kiosk)
-            getattr(self, {"state": "states", "telemetry": "telemetry", "cmd/result": "results"}[leaf]).append(
-                d or {"error": err})
+            getattr(
+                self, {"state": "states", "telemetry": "telemetry", "cmd/result": "results"}[leaf]
+            ).append(d or {"error": err})
             return
         batch, err = protocol.decode_punch_batch(msg.payload, kiosk)
         if err:
@@ -52,11 +53,14 @@ class StubBackend:
             while (kiosk, upto + 1) in self.punches:
                 upto += 1
             self._upto[kiosk] = upto
-        client.publish(protocol.topic(kiosk, protocol.ACK), protocol.encode_ack(kiosk, upto, batch.epoch), qos=1)
+        client.publish(
+            protocol.topic(kiosk, protocol.ACK), protocol.encode_ack(kiosk, upto, batch.epoch), qos=1
+        )
 
     def publish(self, kiosk: str, leaf: str, body: dict, retain: bool = False):
-        self.client.publish(protocol.topic(kiosk, leaf), protocol.encode_message(kiosk, body), qos=1,
-                            retain=retain).wait_for_publish(5)
+        self.client.publish(
+            protocol.topic(kiosk, leaf), protocol.encode_message(kiosk, body), qos=1, retain=retain
+        ).wait_for_publish(5)
 
     def close(self):
         self.client.loop_stop()

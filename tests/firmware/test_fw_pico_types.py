@@ -14,14 +14,34 @@ STUBS = REPO / ".venv" / "picostubs"
 
 
 def test_pico_port_type_checks_against_the_pico_w_stubs(tmp_path):
-    assert (STUBS / "machine.pyi").exists(), \
+    assert (STUBS / "machine.pyi").exists(), (
         f"Pico W stubs missing in {STUBS}: run `make test-deps` (NOXUS_WITH_TEST_DEPS=1 scripts/bootstrap.sh)"
+    )
     env = {**os.environ, "MYPYPATH": str(STUBS)}
     proc = subprocess.run(
-        [sys.executable, "-m", "mypy", "--custom-typeshed-dir", str(STUBS), "--python-version", "3.11",
-         "--no-site-packages", "--ignore-missing-imports", "--follow-imports=silent", "--check-untyped-defs",
-         "--cache-dir", str(tmp_path / "cache"), "firmware/ports/pico"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--custom-typeshed-dir",
+            str(STUBS),
+            "--python-version",
+            "3.11",
+            "--no-site-packages",
+            "--ignore-missing-imports",
+            "--follow-imports=silent",
+            "--check-untyped-defs",
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "firmware/ports/pico",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     ours = [line for line in proc.stdout.splitlines() if line.startswith("firmware/")]
     assert "checked" in proc.stdout or "Success" in proc.stdout, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert ours == []

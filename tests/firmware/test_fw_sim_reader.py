@@ -39,7 +39,8 @@ def test_a_gap_of_200000_polls_allocates_nothing_and_fits_a_128k_heap_on_micropy
         "used = gc.mem_alloc() - before\n"
         "gc.enable()\n"
         "second = r.read_uid()\n"
-        "print('RESULT', first == b'\\x04\\xa1\\xb2\\xc3', used, second == b'\\x04\\x11\\x22\\x33')\n")
+        "print('RESULT', first == b'\\x04\\xa1\\xb2\\xc3', used, second == b'\\x04\\x11\\x22\\x33')\n"
+    )
     proc = run_micropython(["-c", code], heap="128K", timeout=600)
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT")]
     assert line, proc.stdout[-2000:] + proc.stderr[-2000:]

@@ -52,8 +52,17 @@ def test_pico_w_connects_over_tls_with_the_pinned_ca_sends_and_gets_acks(pico_im
     backend = StubBackend(b.port)  # the backend on the broker's plain loopback listener
     try:
         # the CA as PEM, the way an operator may hand it over: the kiosk takes both
-        res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T1", taps=5, offline_taps=0,
-                       broker=kiosk_broker(b.tls_port, "ca.pem"), files={"ca.pem": (ca / "ca.crt").read_bytes()})
+        res = run_pico(
+            pico_image,
+            tmp_path,
+            None,
+            heap=TLS_HEAP,
+            kiosk_id="T1",
+            taps=5,
+            offline_taps=0,
+            broker=kiosk_broker(b.tls_port, "ca.pem"),
+            files={"ca.pem": (ca / "ca.crt").read_bytes()},
+        )
         assert res["tls"] is True and res["link_error"] is None
         assert res["acked"] == res["last_seq"] == 5 and res["pending"] == 0
         assert sorted(seq for (k, seq) in backend.punches if k == "T1") == [1, 2, 3, 4, 5]
@@ -63,18 +72,33 @@ def test_pico_w_connects_over_tls_with_the_pinned_ca_sends_and_gets_acks(pico_im
         backend.close()
 
 
-@pytest.mark.parametrize("cert, ca_file, reason", [
-    ("good", "other.der", "not correctly signed by the trusted CA"),
-    ("expired", "ca.der", "validity has expired"),
-    ("wrongname", "ca.der", "does not match"),
-], ids=["wrong-ca", "expired-certificate", "wrong-host-name"])
-def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(pico_image, tmp_path, ca, brokers,
-                                                                    cert, ca_file, reason):
+@pytest.mark.parametrize(
+    "cert, ca_file, reason",
+    [
+        ("good", "other.der", "not correctly signed by the trusted CA"),
+        ("expired", "ca.der", "validity has expired"),
+        ("wrongname", "ca.der", "does not match"),
+    ],
+    ids=["wrong-ca", "expired-certificate", "wrong-host-name"],
+)
+def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(
+    pico_image, tmp_path, ca, brokers, cert, ca_file, reason
+):
     b = brokers[cert]
     backend = StubBackend(b.port)
     try:
-        res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T2", taps=4, offline_taps=0, exit_on_link_error=True,
-                       broker=kiosk_broker(b.tls_port, ca_file), files={ca_file: (ca / ca_file).read_bytes()})
+        res = run_pico(
+            pico_image,
+            tmp_path,
+            None,
+            heap=TLS_HEAP,
+            kiosk_id="T2",
+            taps=4,
+            offline_taps=0,
+            exit_on_link_error=True,
+            broker=kiosk_broker(b.tls_port, ca_file),
+            files={ca_file: (ca / ca_file).read_bytes()},
+        )
     finally:
         backend.close()
     assert res["tls"] is True and reason in res["link_error"]
@@ -87,8 +111,17 @@ def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(pico_image, tm
 def test_pico_w_without_tls_settings_stays_offline_and_says_why(pico_image, tmp_path, brokers):
     """No "tls": false and no CA: never plain TCP by default."""
     b = brokers["good"]
-    res = run_pico(pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id="T3", taps=3, offline_taps=0, exit_offline=True,
-                   broker={"host": "127.0.0.1", "port": b.port})
+    res = run_pico(
+        pico_image,
+        tmp_path,
+        None,
+        heap=TLS_HEAP,
+        kiosk_id="T3",
+        taps=3,
+        offline_taps=0,
+        exit_offline=True,
+        broker={"host": "127.0.0.1", "port": b.port},
+    )
     assert res["tls"] is None and res["pending"] == 3
     assert "mqtt: broker.ca_file is not set" in (tmp_path / "crash.log").read_text()
 
@@ -119,8 +152,12 @@ def test_pi_core_on_cpython_verifies_the_pinned_ca_and_the_name(ca, brokers):
     up, errors, _ = _connect_cpython(kiosk_broker(brokers["wrongname"].tls_port), ca)
     assert not up and "Hostname mismatch" in errors[0]
     # reached by address, the certificate checked against the configured name
-    up, errors, _ = _connect_cpython(kiosk_broker(brokers["wrongname"].tls_port, host="127.0.0.1",
-                                                  server_hostname="broker.elsewhere.example"), ca)
+    up, errors, _ = _connect_cpython(
+        kiosk_broker(
+            brokers["wrongname"].tls_port, host="127.0.0.1", server_hostname="broker.elsewhere.example"
+        ),
+        ca,
+    )
     assert up and errors == []
 
 

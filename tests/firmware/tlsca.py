@@ -18,20 +18,71 @@ def make_ca(d: pathlib.Path) -> pathlib.Path:
     """ca.crt/ca.der (the pinned CA), other.der (an unrelated CA), and server
     certificates signed by ca: good (localhost, 127.0.0.1), expired, wrongname."""
     d.mkdir(parents=True, exist_ok=True)
-    _run("openssl", "req", "-x509", *EC, "-keyout", d / "ca.key", "-out", d / "ca.crt", "-days", "2",
-         "-subj", "/CN=NoxusTime test CA")
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        *EC,
+        "-keyout",
+        d / "ca.key",
+        "-out",
+        d / "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=NoxusTime test CA",
+    )
     _run("openssl", "x509", "-in", d / "ca.crt", "-outform", "der", "-out", d / "ca.der")
-    _run("openssl", "req", "-x509", *EC, "-keyout", d / "other.key", "-out", d / "other.crt", "-days", "2",
-         "-subj", "/CN=Someone else")
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        *EC,
+        "-keyout",
+        d / "other.key",
+        "-out",
+        d / "other.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Someone else",
+    )
     _run("openssl", "x509", "-in", d / "other.crt", "-outform", "der", "-out", d / "other.der")
-    for name, san, days in (("good", "DNS:localhost,IP:127.0.0.1", "2"),
-                            ("expired", "DNS:localhost,IP:127.0.0.1", "-1"),  # notAfter yesterday
-                            ("wrongname", "DNS:broker.elsewhere.example", "2")):
+    for name, san, days in (
+        ("good", "DNS:localhost,IP:127.0.0.1", "2"),
+        ("expired", "DNS:localhost,IP:127.0.0.1", "-1"),  # notAfter yesterday
+        ("wrongname", "DNS:broker.elsewhere.example", "2"),
+    ):
         (d / f"{name}.ext").write_text(f"subjectAltName={san}\n")
-        _run("openssl", "req", *EC, "-keyout", d / f"{name}.key", "-out", d / f"{name}.csr",
-             "-subj", "/CN=" + san.split(",")[0][4:])
-        _run("openssl", "x509", "-req", "-in", d / f"{name}.csr", "-CA", d / "ca.crt", "-CAkey", d / "ca.key",
-             "-CAcreateserial", "-out", d / f"{name}.crt", "-days", days, "-extfile", d / f"{name}.ext")
+        _run(
+            "openssl",
+            "req",
+            *EC,
+            "-keyout",
+            d / f"{name}.key",
+            "-out",
+            d / f"{name}.csr",
+            "-subj",
+            "/CN=" + san.split(",")[0][4:],
+        )
+        _run(
+            "openssl",
+            "x509",
+            "-req",
+            "-in",
+            d / f"{name}.csr",
+            "-CA",
+            d / "ca.crt",
+            "-CAkey",
+            d / "ca.key",
+            "-CAcreateserial",
+            "-out",
+            d / f"{name}.crt",
+            "-days",
+            days,
+            "-extfile",
+            d / f"{name}.ext",
+        )
     return d
 
 
@@ -41,8 +92,13 @@ class TlsMosquitto(Mosquitto):
 
     def __init__(self, data: pathlib.Path, ca: pathlib.Path, cert: str = "good"):
         self.tls_port = free_port()
-        super().__init__(data, extra_conf=(f"\nlistener {self.tls_port} 127.0.0.1\ncertfile {ca / (cert + '.crt')}"
-                                           f"\nkeyfile {ca / (cert + '.key')}\ntls_version tlsv1.2\n"))
+        super().__init__(
+            data,
+            extra_conf=(
+                f"\nlistener {self.tls_port} 127.0.0.1\ncertfile {ca / (cert + '.crt')}"
+                f"\nkeyfile {ca / (cert + '.key')}\ntls_version tlsv1.2\n"
+            ),
+        )
 
     def start(self) -> "TlsMosquitto":
         super().start()

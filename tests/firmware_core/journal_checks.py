@@ -95,6 +95,7 @@ def truncate(path, size):
 
 # -- checks --------------------------------------------------------------
 
+
 def check_append_is_durable_and_reads_back_in_order(root):
     j = fresh(root)
     written = fill(j, 10)
@@ -105,8 +106,11 @@ def check_append_is_durable_and_reads_back_in_order(root):
     eq(seqs(got), list(range(1, 12)), "seqs after reboot")
     eq([p.to_wire() for p in got[:10]], [p.to_wire() for p in written], "punches after reboot")
     last = got[-1]
-    eq((last.kind, last.ts_ms, last.boot, last.uptime_ms), (KIND_ENROLL, None, 1, 123456),
-       "estimated punch keeps the boot it was taken in")
+    eq(
+        (last.kind, last.ts_ms, last.boot, last.uptime_ms),
+        (KIND_ENROLL, None, 1, 123456),
+        "estimated punch keeps the boot it was taken in",
+    )
     eq(seqs(j.unacked(3)), [1, 2, 3], "unacked honours its limit")
 
 
@@ -134,8 +138,11 @@ def check_torn_tail_dropped_at_boot_for_every_cut_point(root):
         eq(p.seq, seq_on_disk + 1, what + ": next seq")
         j.close()
         j = reopen(root)
-        eq(seqs(j.unacked(100)), list(range(1, 5 + whole)) + [p.seq],
-           what + ": the punch taken after the cut is readable after the next reboot")
+        eq(
+            seqs(j.unacked(100)),
+            list(range(1, 5 + whole)) + [p.seq],
+            what + ": the punch taken after the cut is readable after the next reboot",
+        )
         j.close()
 
 
@@ -270,8 +277,7 @@ def check_segments_deleted_only_when_fully_acked(root):
             last = min(first + 3, 10)
             name = "%08x.nxj" % first
             if last > upto:
-                assert name in names, "ack %d deleted %s which still holds seq %d" % (
-                    upto, name, last)
+                assert name in names, "ack %d deleted %s which still holds seq %d" % (upto, name, last)
         if upto >= 4:
             assert "00000001.nxj" not in names, "ack %d kept a fully acked segment" % upto
         if upto >= 8:

@@ -43,7 +43,7 @@ class MemJournal:
         return len(self.punches)
 
     def unacked(self, limit):
-        return self.punches[self.acked:self.acked + limit]
+        return self.punches[self.acked : self.acked + limit]
 
     def ack(self, upto):
         if upto <= self.acked:
@@ -75,18 +75,29 @@ def pump(sender, now, times=20):
 
 def make(n=100, window=4, timeout=1000):
     wire = Wire()
-    s = S.PipelinedSender(MemJournal(n), "K1", wire.publish, batch_max=20, ack_timeout_ms=timeout,
-                 backoff_max_ms=8000, window=window)
+    s = S.PipelinedSender(
+        MemJournal(n),
+        "K1",
+        wire.publish,
+        batch_max=20,
+        ack_timeout_ms=timeout,
+        backoff_max_ms=8000,
+        window=window,
+    )
     return s, wire
 
 
 # --- reconnect -----------------------------------------------------------
 
+
 def check_backoff_doubles_from_base_to_cap():
     r = R.Reconnect([("a", 1)], "K1", rand=lambda: 0.999999, base_ms=1000, max_ms=60000, floor_ms=100)
     got = [r.failed() for _ in range(9)]
-    eq([(g + 1) // 1000 * 1000 for g in got], [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000],
-       "upper bounds")
+    eq(
+        [(g + 1) // 1000 * 1000 for g in got],
+        [1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000],
+        "upper bounds",
+    )
     r = R.Reconnect([("a", 1)], "K1", rand=lambda: 0.0)
     eq([r.failed() for _ in range(5)], [R.RECONNECT_FLOOR_MS] * 5, "lower bound is the floor")
 
@@ -134,6 +145,7 @@ def check_failover_walks_the_broker_list_from_a_kiosk_own_start():
 
 
 # --- pipelined sender ----------------------------------------------------
+
 
 def check_window_of_four_sends_four_batches_before_any_ack():
     s, wire = make(100, window=4)

@@ -19,9 +19,18 @@ def run_micropython(args: list[str], timeout: float = 60) -> str:
     """`micropython -X heapsize=128K <args>` with the repo and the compiled
     kiosk libraries on MICROPYPATH; returns stdout, fails the test on a crash."""
     env = {**os.environ, "MICROPYPATH": f"{REPO}:{mpylib()}"}
-    proc = subprocess.run([micropython_exe(), "-X", f"heapsize={HEAP}", *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO, check=False)
+    proc = subprocess.run(
+        [micropython_exe(), "-X", f"heapsize={HEAP}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        check=False,
+    )
     if proc.returncode != 0:
-        pytest.fail(f"micropython {' '.join(args)} exited {proc.returncode}:\n"
-                    f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}")
+        pytest.fail(
+            f"micropython {' '.join(args)} exited {proc.returncode}:\n"
+            f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+        )
     return proc.stdout

@@ -20,8 +20,13 @@ from firmware.core import protocol as P
 
 T0 = 1767225600123  # 2026-01-01T00:00:00.123Z
 
-UIDS = (b"\x04\xA1\xB2\xC3", b"\x04\x11\x22\x33\x44\x55\x66",
-        b"\x88\x04\x00\x01\x02\x03\x04\x05\x06\x07", b"\x00\x00\x00\x00", b"\xFF\xFF\xFF\xFF")
+UIDS = (
+    b"\x04\xa1\xb2\xc3",
+    b"\x04\x11\x22\x33\x44\x55\x66",
+    b"\x88\x04\x00\x01\x02\x03\x04\x05\x06\x07",
+    b"\x00\x00\x00\x00",
+    b"\xff\xff\xff\xff",
+)
 
 
 def _hex(b):
@@ -36,8 +41,11 @@ def _res(pair):
     """(value, err) -> JSON-able, with punches and batches unpacked."""
     value, err = pair
     if isinstance(value, P.PunchBatch):
-        value = {"kiosk": value.kiosk_id, "from": value.held_from,
-                 "punches": [p.to_wire() for p in value.punches]}
+        value = {
+            "kiosk": value.kiosk_id,
+            "from": value.held_from,
+            "punches": [p.to_wire() for p in value.punches],
+        }
     return [value, err]
 
 
@@ -56,32 +64,49 @@ def punches():
 
 
 BAD_BATCHES = (
-    b"", b"\xff\xfe", b"null", b"[]", b"{}", b"{\"v\": 2, \"kiosk\": \"K1\"}",
-    b"{\"v\": 1}", b"{\"v\": 1, \"kiosk\": \"bad id\"}", b"{\"v\": 1, \"kiosk\": \"K2\", \"punches\": []}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": []}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": {}}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [1]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 0, \"uid\": \"AABBCCDD\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": true, \"uid\": \"AABBCCDD\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"aabbccdd\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCC\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCCDD\", \"ts\": 1.5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCCDD\", \"kind\": \"x\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCCDD\"}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCCDD\", \"boot\": -1, \"uptime_ms\": 3}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"from\": \"1\", \"punches\": [{\"seq\": 1, \"uid\": \"AABBCCDD\", \"ts\": 5}]}",
-    b"{\"v\": 1, \"kiosk\": \"K1\", \"punches\": [{\"seq\": 4294967296, \"uid\": \"AABBCCDD\", \"ts\": 5}]}",
+    b"",
+    b"\xff\xfe",
+    b"null",
+    b"[]",
+    b"{}",
+    b'{"v": 2, "kiosk": "K1"}',
+    b'{"v": 1}',
+    b'{"v": 1, "kiosk": "bad id"}',
+    b'{"v": 1, "kiosk": "K2", "punches": []}',
+    b'{"v": 1, "kiosk": "K1", "punches": []}',
+    b'{"v": 1, "kiosk": "K1", "punches": {}}',
+    b'{"v": 1, "kiosk": "K1", "punches": [1]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 0, "uid": "AABBCCDD", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": true, "uid": "AABBCCDD", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "aabbccdd", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "AABBCC", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "AABBCCDD", "ts": 1.5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "AABBCCDD", "kind": "x", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "AABBCCDD"}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 1, "uid": "AABBCCDD", "boot": -1, "uptime_ms": 3}]}',
+    b'{"v": 1, "kiosk": "K1", "from": "1", "punches": [{"seq": 1, "uid": "AABBCCDD", "ts": 5}]}',
+    b'{"v": 1, "kiosk": "K1", "punches": [{"seq": 4294967296, "uid": "AABBCCDD", "ts": 5}]}',
 )
 
-TOPICS = ("noxus/v1/K1/punch", "noxus/v1/K-1_x/cmd/result", "noxus/v1/K1/nope", "noxus/v2/K1/punch",
-          "noxus/v1//punch", "noxus/v1/K 1/punch", "noxus/v1/K1", b"noxus/v1/K1/ack", b"\xff",
-          "noxus/v1/" + "K" * 33 + "/punch", "noxus/v1/K1/state")
+TOPICS = (
+    "noxus/v1/K1/punch",
+    "noxus/v1/K-1_x/cmd/result",
+    "noxus/v1/K1/nope",
+    "noxus/v2/K1/punch",
+    "noxus/v1//punch",
+    "noxus/v1/K 1/punch",
+    "noxus/v1/K1",
+    b"noxus/v1/K1/ack",
+    b"\xff",
+    "noxus/v1/" + "K" * 33 + "/punch",
+    "noxus/v1/K1/state",
+)
 
 
 def protocol_cases(out):
     ps = punches()
     for i in range(0, len(ps), 4):
-        chunk = ps[i:i + 4]
+        chunk = ps[i : i + 4]
         wire = P.encode_punch_batch("K1", chunk, None if i % 8 else 1)
         out("batch_wire_%d" % i, json.loads(wire))
         out("batch_decoded_%d" % i, _res(P.decode_punch_batch(wire, "K1")))
@@ -91,8 +116,16 @@ def protocol_cases(out):
         out("batch_str_%d" % i, _res(P.decode_punch_batch(wire.decode())))
     big = [P.Punch(s, "04A1B2C3", T0 + s) for s in range(1, P.MAX_BATCH + 2)]
     b, err = P.decode_punch_batch(P.encode_punch_batch("K1", big[:-1]))
-    out("batch_max", [len(b.punches), b.punches[0].to_wire(), b.punches[-1].to_wire(),
-                      [p.seq for p in b.punches] == list(range(1, P.MAX_BATCH + 1)), err])
+    out(
+        "batch_max",
+        [
+            len(b.punches),
+            b.punches[0].to_wire(),
+            b.punches[-1].to_wire(),
+            [p.seq for p in b.punches] == list(range(1, P.MAX_BATCH + 1)),
+            err,
+        ],
+    )
     out("batch_over_max", _res(P.decode_punch_batch(P.encode_punch_batch("K1", big))))
     for i in range(len(BAD_BATCHES)):
         out("bad_batch_%d" % i, _res(P.decode_punch_batch(BAD_BATCHES[i], "K1")))
@@ -101,14 +134,18 @@ def protocol_cases(out):
         wire = P.encode_ack("K9", upto)
         out("ack_wire_%d" % upto, json.loads(wire))
         out("ack_%d" % upto, _res(P.decode_ack(wire, "K9")))
-    for bad in (b"{\"v\": 1, \"kiosk\": \"K9\", \"upto\": -1}", b"{\"v\": 1, \"kiosk\": \"K9\", \"upto\": 4294967296}",
-                b"{\"v\": 1, \"kiosk\": \"K9\", \"upto\": \"5\"}", b"{\"v\": 1, \"kiosk\": \"K9\"}",
-                b"{\"v\": 1, \"kiosk\": \"K9\", \"upto\": false}"):
+    for bad in (
+        b'{"v": 1, "kiosk": "K9", "upto": -1}',
+        b'{"v": 1, "kiosk": "K9", "upto": 4294967296}',
+        b'{"v": 1, "kiosk": "K9", "upto": "5"}',
+        b'{"v": 1, "kiosk": "K9"}',
+        b'{"v": 1, "kiosk": "K9", "upto": false}',
+    ):
         out("bad_ack_%s" % _hex(bad)[-12:], _res(P.decode_ack(bad, "K9")))
     for online in (True, False):
         wire = P.encode_state("K1", online, fw="0.1.0", boot=3)
         out("state_%s" % online, _res(P.decode_state(wire, "K1")))
-    out("state_no_online", _res(P.decode_state(b"{\"v\": 1, \"kiosk\": \"K1\", \"online\": 1}")))
+    out("state_no_online", _res(P.decode_state(b'{"v": 1, "kiosk": "K1", "online": 1}')))
     body = {"pending": 3, "fill": 0.25, "alert_fill": False, "ts": None, "list": [1, "a", {"b": None}]}
     out("message", _res(P.decode_message(P.encode_message("K1", body), "K1")))
     out("config", _res(P.decode_config(P.encode_message("K1", {"config_version": 7}), "K1")))
@@ -163,16 +200,14 @@ def journal_cases(out, root):
     out("journal_after_append", [j.boot, j.last_seq, j.acked, sorted(os.listdir(root))])
     out("journal_unacked", [p.to_wire() for p in j.unacked(100)])
     j.ack(6)
-    out("journal_after_ack", [j.last_seq, j.acked, sorted(os.listdir(root)),
-                              [p.seq for p in j.unacked(3)]])
+    out("journal_after_ack", [j.last_seq, j.acked, sorted(os.listdir(root)), [p.seq for p in j.unacked(3)]])
     j.close()
     # Power cut mid-write: half a record at the end of the last segment.
     seg = root + "/" + max(n for n in os.listdir(root) if n.endswith(J.SEG_SUFFIX))
     with open(seg, "ab") as f:
         f.write(J.encode_record(11, UIDS[0], T0, P.KIND_PUNCH, False)[:9])
     j = J.Journal(root, seg_records=4).open()
-    out("journal_reboot", [j.boot, j.last_seq, j.acked, j.dropped_torn,
-                           [p.seq for p in j.unacked(100)]])
+    out("journal_reboot", [j.boot, j.last_seq, j.acked, j.dropped_torn, [p.seq for p in j.unacked(100)]])
     p = j.append(UIDS[1], T0 + 1)
     out("journal_next", p.to_wire())
     j.ack(j.last_seq)
@@ -197,12 +232,14 @@ def run(out, root):
 
 def main(root):
     import gc
+
     collect = sys.implementation.name == "micropython"  # keep a 128 KB heap unfragmented
 
     def out(name, value):
         print("%s\t%s" % (name, json.dumps(value)))
         if collect:
             gc.collect()
+
     run(out, root)
     print("DONE")
 

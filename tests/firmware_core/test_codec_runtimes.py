@@ -9,8 +9,9 @@ import portable_cases
 import pytest
 from mp_runner import HERE, run_micropython
 
-CORE_MODULES = sorted(p.stem for p in (HERE.parents[1] / "firmware" / "core").glob("*.py")
-                      if p.stem != "__init__")
+CORE_MODULES = sorted(
+    p.stem for p in (HERE.parents[1] / "firmware" / "core").glob("*.py") if p.stem != "__init__"
+)
 
 
 @pytest.fixture(scope="module")
@@ -23,17 +24,20 @@ def cpython_results(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def unix_port_results(tmp_path_factory):
-    out = run_micropython([str(HERE / "portable_cases.py"),
-                           str(tmp_path_factory.mktemp("cases_mp") / "journal")])
+    out = run_micropython(
+        [str(HERE / "portable_cases.py"), str(tmp_path_factory.mktemp("cases_mp") / "journal")]
+    )
     return portable_cases.parse_output(out)
 
 
-def test_unix_port_decodes_encodes_and_journals_exactly_like_cpython(cpython_results,
-                                                                     unix_port_results):
+def test_unix_port_decodes_encodes_and_journals_exactly_like_cpython(cpython_results, unix_port_results):
     assert len(cpython_results) > 100
     assert unix_port_results.keys() == cpython_results.keys()
-    differ = {k: (cpython_results[k], unix_port_results[k]) for k in cpython_results
-              if cpython_results[k] != unix_port_results[k]}
+    differ = {
+        k: (cpython_results[k], unix_port_results[k])
+        for k in cpython_results
+        if cpython_results[k] != unix_port_results[k]
+    }
     assert not differ, f"CPython vs MicroPython Unix port: {differ}"
 
 
@@ -75,8 +79,9 @@ def test_acks_states_and_messages_round_trip(cpython_results):
 
 
 def test_flash_records_round_trip_and_reject_any_torn_or_flipped_record(cpython_results):
-    records = {k: v for k, v in cpython_results.items() if k.startswith("record_")
-               and k.split("_")[1].isdigit()}
+    records = {
+        k: v for k, v in cpython_results.items() if k.startswith("record_") and k.split("_")[1].isdigit()
+    }
     assert len(records) >= 15
     for name, (hex_bytes, punch, end, same) in records.items():
         seq = name.split("_")[1]
@@ -97,11 +102,13 @@ def test_journal_scenario_keeps_seq_and_cursor(cpython_results):
 
 def test_every_firmware_core_module_imports_on_the_unix_port_with_128k_heap():
     assert "mqtt_link" in CORE_MODULES and "journal" in CORE_MODULES
-    code = ("import gc\n"
-            f"for m in {CORE_MODULES!r}:\n"
-            "    __import__('firmware.core.' + m)\n"
-            "gc.collect()\n"
-            "print('loaded', gc.mem_alloc(), gc.mem_alloc() + gc.mem_free())\n")
+    code = (
+        "import gc\n"
+        f"for m in {CORE_MODULES!r}:\n"
+        "    __import__('firmware.core.' + m)\n"
+        "gc.collect()\n"
+        "print('loaded', gc.mem_alloc(), gc.mem_alloc() + gc.mem_free())\n"
+    )
     out = run_micropython(["-c", code]).split()
     assert out[0] == "loaded"
     alloc, heap = int(out[1]), int(out[2])

@@ -17,8 +17,9 @@ from hypothesis import strategies as st
 from firmware.core import journal, protocol
 from firmware.core.protocol import Punch
 
-settings.register_profile("noxus", max_examples=150, deadline=None,
-                          suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile(
+    "noxus", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 # CI runs the same examples every time (a red build is then reproducible).
 settings.register_profile("noxus-ci", parent=settings.get_profile("noxus"), derandomize=True)
 settings.load_profile("noxus-ci" if os.environ.get("CI") else "noxus")
@@ -45,16 +46,38 @@ def punches(draw, seq=seqs, ts_max=(1 << 53) - 1):
     uid = protocol.uid_hex(draw(uid_bytes))
     if draw(st.booleans()):
         return Punch(draw(seq), uid, draw(st.integers(1, ts_max)), draw(kinds))
-    return Punch(draw(seq), uid, None, draw(kinds), draw(st.integers(0, 1 << 40)),
-                 draw(st.integers(0, 1 << 40)))
+    return Punch(
+        draw(seq), uid, None, draw(kinds), draw(st.integers(0, 1 << 40)), draw(st.integers(0, 1 << 40))
+    )
 
 
-json_scalars = st.none() | st.booleans() | st.integers(-(1 << 70), 1 << 70) | \
-    st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12)
-json_values = st.recursive(json_scalars, lambda inner: st.lists(inner, max_size=4)
-                           | st.dictionaries(st.text(max_size=8), inner, max_size=4), max_leaves=12)
-FIELDS = ("v", "kiosk", "from", "punches", "upto", "online", "config_version",
-          "seq", "uid", "kind", "ts", "boot", "uptime_ms")
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(1 << 70), 1 << 70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=12)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+FIELDS = (
+    "v",
+    "kiosk",
+    "from",
+    "punches",
+    "upto",
+    "online",
+    "config_version",
+    "seq",
+    "uid",
+    "kind",
+    "ts",
+    "boot",
+    "uptime_ms",
+)
 
 
 @st.composite
@@ -63,9 +86,15 @@ def near_valid_objects(draw):
     random: reaches the deep branches that plain random JSON never does."""
     kiosk = draw(kiosk_ids)
     ps = draw(st.lists(punches(), min_size=1, max_size=3))
-    d = {"v": 1, "kiosk": kiosk, "from": ps[0].seq, "punches": [p.to_wire() for p in ps],
-         "upto": draw(st.integers(0, U32)), "online": draw(st.booleans()),
-         "config_version": draw(st.integers(0, 99))}
+    d = {
+        "v": 1,
+        "kiosk": kiosk,
+        "from": ps[0].seq,
+        "punches": [p.to_wire() for p in ps],
+        "upto": draw(st.integers(0, U32)),
+        "online": draw(st.booleans()),
+        "config_version": draw(st.integers(0, 99)),
+    }
     targets = [d] + d["punches"]
     for _ in range(draw(st.integers(1, 4))):
         target = draw(st.sampled_from(targets))
@@ -84,9 +113,11 @@ def near_valid_objects(draw):
     return d
 
 
-payloads = (st.binary(max_size=300)
-            | json_values.map(lambda v: json.dumps(v).encode())
-            | near_valid_objects().map(lambda d: json.dumps(d).encode()))
+payloads = (
+    st.binary(max_size=300)
+    | json_values.map(lambda v: json.dumps(v).encode())
+    | near_valid_objects().map(lambda d: json.dumps(d).encode())
+)
 topic_kiosks = st.none() | kiosk_ids | st.text(max_size=5)
 
 # -- every decoder: a clear error value or a valid value, never an exception --
@@ -109,7 +140,8 @@ def _check_valid_batch(batch, kiosk_id):
             assert type(p.ts_ms) is int and 0 < p.ts_ms < 1 << 53
     # A decoded batch re-encodes to a payload that decodes to the same batch.
     again, err = protocol.decode_punch_batch(
-        protocol.encode_punch_batch(batch.kiosk_id, batch.punches, batch.held_from))
+        protocol.encode_punch_batch(batch.kiosk_id, batch.punches, batch.held_from)
+    )
     assert err is None and again.punches == batch.punches and again.held_from == batch.held_from
 
 
@@ -140,16 +172,30 @@ def test_decoders_return_a_reason_or_a_valid_value_for_any_payload(payload, kios
         _check_result(name, decode(payload, kiosk_id), kiosk_id)
 
 
-@given(payload=st.one_of(st.text(max_size=50), st.integers(), st.none(), st.lists(st.integers()),
-                         st.binary(max_size=50).map(bytearray), st.binary(max_size=50).map(memoryview)))
+@given(
+    payload=st.one_of(
+        st.text(max_size=50),
+        st.integers(),
+        st.none(),
+        st.lists(st.integers()),
+        st.binary(max_size=50).map(bytearray),
+        st.binary(max_size=50).map(memoryview),
+    )
+)
 def test_decoders_accept_any_python_object_without_raising(payload):
     for name, decode in DECODERS.items():
         _check_result(name, decode(payload), None)
 
 
-@given(name=st.one_of(st.text(max_size=60), st.binary(max_size=60),
-                      st.builds(lambda k, leaf: protocol.TOPIC_ROOT + k + "/" + leaf,
-                                st.text(max_size=40), st.text(max_size=12))))
+@given(
+    name=st.one_of(
+        st.text(max_size=60),
+        st.binary(max_size=60),
+        st.builds(
+            lambda k, leaf: protocol.TOPIC_ROOT + k + "/" + leaf, st.text(max_size=40), st.text(max_size=12)
+        ),
+    )
+)
 def test_parse_topic_returns_a_reason_or_a_kiosk_and_a_known_leaf(name):
     value, err = protocol.parse_topic(name)
     if err is not None:
@@ -175,8 +221,11 @@ def test_journal_decode_record_returns_a_punch_or_stays_put_for_any_bytes(buf, d
 # -- round trips ------------------------------------------------------------
 
 
-@given(kiosk_id=kiosk_ids, batch=st.lists(punches(), min_size=1, max_size=protocol.MAX_BATCH),
-       held_from=st.none() | seqs)
+@given(
+    kiosk_id=kiosk_ids,
+    batch=st.lists(punches(), min_size=1, max_size=protocol.MAX_BATCH),
+    held_from=st.none() | seqs,
+)
 def test_punch_batch_round_trip(kiosk_id, batch, held_from):
     wire = protocol.encode_punch_batch(kiosk_id, batch, held_from)
     decoded, err = protocol.decode_punch_batch(wire, kiosk_id)
@@ -192,8 +241,11 @@ def test_ack_round_trip(kiosk_id, upto):
     assert protocol.decode_ack(protocol.encode_ack(kiosk_id, upto), kiosk_id) == (upto, None)
 
 
-@given(kiosk_id=kiosk_ids, online=st.booleans(),
-       extra=st.dictionaries(st.sampled_from(["fw", "boot", "ip", "note"]), json_scalars, max_size=3))
+@given(
+    kiosk_id=kiosk_ids,
+    online=st.booleans(),
+    extra=st.dictionaries(st.sampled_from(["fw", "boot", "ip", "note"]), json_scalars, max_size=3),
+)
 def test_state_and_message_round_trip(kiosk_id, online, extra):
     state, err = protocol.decode_state(protocol.encode_state(kiosk_id, online, **extra), kiosk_id)
     assert err is None and state == {"v": 1, "kiosk": kiosk_id, "online": online, **extra}
@@ -247,12 +299,14 @@ def test_any_single_bit_flip_of_a_record_is_detected(p):
 def test_a_version_that_only_equals_1_loosely_is_refused():
     for v in ("true", "1.0"):
         body = '{"v": %s, "kiosk": "K1", "upto": 3}' % v
-        assert protocol.decode_ack(body.encode()) == (None, "protocol version %s not supported (this side speaks v1)"
-                                                      % ("True" if v == "true" else "1.0"))
+        assert protocol.decode_ack(body.encode()) == (
+            None,
+            "protocol version %s not supported (this side speaks v1)" % ("True" if v == "true" else "1.0"),
+        )
 
 
 def test_a_clock_past_2106_counts_as_unset_instead_of_breaking_every_tap():
     from firmware.core.clock import Clock
 
-    assert Clock(source=lambda: 2 ** 32 + 5).now_ms() is None
+    assert Clock(source=lambda: 2**32 + 5).now_ms() is None
     assert Clock(source=lambda: 1767225600.5).now_ms() == 1767225600500

@@ -1,4 +1,3 @@
-
 import pytest
 from fastapi.testclient import TestClient
 from noxus.core.db import get_session

@@ -30,7 +30,7 @@ class MemJournal:
         self.punches.append(protocol.Punch(seq, uid, int(time.time() * 1000)))
 
     def unacked(self, limit):
-        return self.punches[self.acked:self.acked + limit]
+        return self.punches[self.acked : self.acked + limit]
 
     def ack(self, upto):
         if upto <= self.acked:
@@ -49,17 +49,27 @@ class LoadKiosk:
         self.lock = threading.Lock()
         self.acks = acks  # shared list of (monotonic time, kiosk id, upto)
         self.up = threading.Event()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=kiosk_id, clean_session=True,
-                                  protocol=mqtt.MQTTv311)
-        self.client.will_set(protocol.topic(kiosk_id, protocol.STATE), protocol.encode_state(kiosk_id, False),
-                             qos=1, retain=True)
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=kiosk_id, clean_session=True, protocol=mqtt.MQTTv311
+        )
+        self.client.will_set(
+            protocol.topic(kiosk_id, protocol.STATE),
+            protocol.encode_state(kiosk_id, False),
+            qos=1,
+            retain=True,
+        )
         self.client.max_inflight_messages_set(100)
         self.client.max_queued_messages_set(0)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = lambda *_: self.up.clear()
         self.client.on_message = self._on_message
-        self.sender = Sender(self.journal, kiosk_id, self._publish, ack_timeout_ms=ack_timeout_ms,
-                             backoff_max_ms=backoff_max_ms)
+        self.sender = Sender(
+            self.journal,
+            kiosk_id,
+            self._publish,
+            ack_timeout_ms=ack_timeout_ms,
+            backoff_max_ms=backoff_max_ms,
+        )
         self.port = port
 
     def _publish(self, topic, payload):
@@ -71,8 +81,12 @@ class LoadKiosk:
         if reason.is_failure:
             return
         client.subscribe(protocol.topic(self.id, protocol.ACK), qos=1)
-        client.publish(protocol.topic(self.id, protocol.STATE),
-                       protocol.encode_state(self.id, True, boot=1, fw="load"), qos=1, retain=True)
+        client.publish(
+            protocol.topic(self.id, protocol.STATE),
+            protocol.encode_state(self.id, True, boot=1, fw="load"),
+            qos=1,
+            retain=True,
+        )
         with self.lock:
             self.sender.link_up()
         self.up.set()
@@ -99,11 +113,17 @@ class LoadKiosk:
 
     def heartbeat(self):
         if self.up.is_set():
-            body = {"boot": 1, "uptime_ms": ticks_ms(), "ts": int(time.time() * 1000),
-                    "pending": self.journal.pending(), "last_seq": self.journal.last_seq,
-                    "fill": self.journal.pending() / 60000}
-            self.client.publish(protocol.topic(self.id, protocol.TELEMETRY),
-                                protocol.encode_message(self.id, body), qos=0)
+            body = {
+                "boot": 1,
+                "uptime_ms": ticks_ms(),
+                "ts": int(time.time() * 1000),
+                "pending": self.journal.pending(),
+                "last_seq": self.journal.last_seq,
+                "fill": self.journal.pending() / 60000,
+            }
+            self.client.publish(
+                protocol.topic(self.id, protocol.TELEMETRY), protocol.encode_message(self.id, body), qos=0
+            )
 
     def drained(self):
         with self.lock:

@@ -22,8 +22,10 @@ class Fleet:
 
     def __init__(self, prefix: str, n: int, port: int):
         self.acks: list[tuple[float, str, int]] = []  # (monotonic, kiosk, upto)
-        self.kiosks = [LoadKiosk(f"{prefix}{i:04d}", port, self.acks, ack_timeout_ms=2000, backoff_max_ms=4000)
-                       for i in range(n)]
+        self.kiosks = [
+            LoadKiosk(f"{prefix}{i:04d}", port, self.acks, ack_timeout_ms=2000, backoff_max_ms=4000)
+            for i in range(n)
+        ]
         for k in self.kiosks:
             # paho retries 1 s, 2 s, 4 s... up to 120 s by default; a short cap keeps
             # all kiosks in the same retry wave after the restart, i.e. a real storm.
@@ -74,9 +76,14 @@ class Fleet:
         deadline = time.monotonic() + timeout
         while not cond():
             if time.monotonic() > deadline:
-                late = [(k.id, k.up.is_set(), k.journal.acked, k.journal.last_seq)
-                        for k in self.kiosks if not k.drained() or not k.up.is_set()]
-                raise TimeoutError(f"{what}: not done after {timeout}s; {len(late)} kiosks behind: {late[:10]}")
+                late = [
+                    (k.id, k.up.is_set(), k.journal.acked, k.journal.last_seq)
+                    for k in self.kiosks
+                    if not k.drained() or not k.up.is_set()
+                ]
+                raise TimeoutError(
+                    f"{what}: not done after {timeout}s; {len(late)} kiosks behind: {late[:10]}"
+                )
             time.sleep(0.02)
 
     def storm(self, broker, backlog: int, timeout=120) -> StormTimes:

@@ -27,8 +27,9 @@ def test_register_deploy_and_read_history_over_the_api(client, staff, site):
     assert r.status_code == 201 and r.json()["owner"] == "NOXUS" and r.json()["status"] == "in_stock"
     r = client.post("/api/v1/kiosks/K1/status", json={"status": "retrieved"})
     assert r.status_code == 409 and "allowed next" in r.json()["detail"]
-    r = client.post("/api/v1/kiosks/K1/status", json={"status": "deployed", "site_id": site_id,
-                                                      "reason": "installed"})
+    r = client.post(
+        "/api/v1/kiosks/K1/status", json={"status": "deployed", "site_id": site_id, "reason": "installed"}
+    )
     assert r.status_code == 200 and r.json()["customer_id"] == customer_id
     assert client.get("/api/v1/kiosks", params={"status": "deployed"}).json()[0]["id"] == "K1"
     assert client.get("/api/v1/kiosks", params={"status": "lost"}).json() == []
@@ -43,8 +44,9 @@ def test_telemetry_endpoint_returns_the_history_oldest_first(client, staff, engi
         service.register(s, service.KioskCreate(id="K1"))
         for minute in (30, 20, 10):
             at = now - timedelta(minutes=minute)
-            service.record_telemetry(s, "K1", {"fill": minute / 100, "pending": minute,
-                                               "ts": int(at.timestamp() * 1000)}, now=at)
+            service.record_telemetry(
+                s, "K1", {"fill": minute / 100, "pending": minute, "ts": int(at.timestamp() * 1000)}, now=at
+            )
         s.commit()
     points = client.get("/api/v1/kiosks/K1/telemetry").json()
     assert [p["pending"] for p in points] == [30, 20, 10]
@@ -61,7 +63,9 @@ def test_overview_page_lists_kiosks_with_one_connection_rule_and_charts_with_axe
         service.register(s, service.KioskCreate(id="K1", model="pico-w"))
         service.register(s, service.KioskCreate(id="K2"))
         for minute in (3, 2, 1):
-            service.record_telemetry(s, "K1", {"fill": 0.85, "pending": minute}, now=now - timedelta(minutes=minute))
+            service.record_telemetry(
+                s, "K1", {"fill": 0.85, "pending": minute}, now=now - timedelta(minutes=minute)
+            )
         s.commit()
     page = client.get("/fleet?lang=en").text
     assert "K1" in page and "K2" in page and "journal fill" in page
@@ -102,5 +106,3 @@ def test_metrics_expose_fleet_gauges_and_worker_counters(client, engine):
     assert 'noxus_kiosks{status="in_stock"} 1.0' in text
     assert "noxus_dead_letters 0.0" in text
     assert "noxus_ingest_ack_latency_seconds_bucket" in text  # defined even when no worker runs here
-
-

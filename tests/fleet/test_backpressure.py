@@ -45,11 +45,22 @@ class Workers:
         for i in range(1, n + 1):
             port = free_port()
             log = tmp / f"worker-{i}.log"
-            env = {**os.environ, "NOXUS_DATABASE_URL": db_url, "NOXUS_MQTT_PORT": str(broker_port),
-                   "NOXUS_INGEST_CLIENT_ID": f"noxus-ingest-{i}", "NOXUS_INGEST_METRICS_PORT": str(port),
-                   "NOXUS_INGEST_MAX_MESSAGES": "100"}
-            self.procs.append(subprocess.Popen([sys.executable, "-m", "noxus.cli", "ingest"], env=env,
-                                               stdout=log.open("wb"), stderr=subprocess.STDOUT))
+            env = {
+                **os.environ,
+                "NOXUS_DATABASE_URL": db_url,
+                "NOXUS_MQTT_PORT": str(broker_port),
+                "NOXUS_INGEST_CLIENT_ID": f"noxus-ingest-{i}",
+                "NOXUS_INGEST_METRICS_PORT": str(port),
+                "NOXUS_INGEST_MAX_MESSAGES": "100",
+            }
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "noxus.cli", "ingest"],
+                    env=env,
+                    stdout=log.open("wb"),
+                    stderr=subprocess.STDOUT,
+                )
+            )
             self.ports.append(port)
             self.logs.append(log)
 
@@ -113,7 +124,8 @@ def count(engine, q):
 
 
 def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_workers(
-        tmp_path, pg, private_broker):
+    tmp_path, pg, private_broker
+):
     broker = private_broker  # its own: nothing another test left running may publish into it
     db_url = create_database(pg.url, "noxus_")
     upgrade(db_url)
@@ -153,7 +165,8 @@ def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_
         while not (driver.taps == KIOSKS * TAPS and all(k.drained() for k in kiosks)):
             assert time.monotonic() < deadline, (
                 f"not drained: {[(k.id, k.journal.acked, k.journal.last_seq) for k in kiosks]}\n"
-                + workers.logs[0].read_text()[-3000:])
+                + workers.logs[0].read_text()[-3000:]
+            )
             time.sleep(0.1)
         driver.stop_flag.set()
         driver.join(5)
@@ -161,14 +174,25 @@ def test_database_crash_stops_acks_and_loses_or_duplicates_nothing_across_three_
 
         # Exactly once, nothing lost, cursors at the end.
         assert count(engine, select(func.count()).select_from(Punch)) == KIOSKS * TAPS
-        assert count(engine, select(func.count(func.distinct(Punch.kiosk_id + ":" + func.cast(
-            Punch.seq, type_=Punch.kiosk_id.type)))).select_from(Punch)) == KIOSKS * TAPS
+        assert (
+            count(
+                engine,
+                select(
+                    func.count(
+                        func.distinct(Punch.kiosk_id + ":" + func.cast(Punch.seq, type_=Punch.kiosk_id.type))
+                    )
+                ).select_from(Punch),
+            )
+            == KIOSKS * TAPS
+        )
         with Session(engine) as s:
             cursors = s.exec(select(IngestCursor)).all()
             assert {c.kiosk_id: (c.acked_seq, c.lost) for c in cursors} == {k: (TAPS, 0) for k in ids}
             dead = [(d.topic, d.reason, d.payload[:300]) for d in s.exec(select(DeadLetter))]
             assert dead == []
-            assert s.exec(select(KioskAlert).where(KioskAlert.kind.in_(["seq_gap", "seq_reused"]))).all() == []
+            assert (
+                s.exec(select(KioskAlert).where(KioskAlert.kind.in_(["seq_gap", "seq_reused"]))).all() == []
+            )
         assert max(a[2] for a in acks if a[1] == ids[0]) == TAPS
 
         # The broker spread the batches over the workers; the outage showed as DB errors.

@@ -17,12 +17,12 @@ from devstack.broker import free_port, wait_port
 DEPLOY = pathlib.Path(__file__).resolve().parents[2] / "deploy" / "mosquitto"
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _mosquitto_passwd_installed():
     # installable, so a failure that says how, never a skip (docs/testing.md, "Skips")
-    assert shutil.which("mosquitto_passwd") or pathlib.Path("/usr/bin/mosquitto_passwd").exists(), \
+    assert shutil.which("mosquitto_passwd") or pathlib.Path("/usr/bin/mosquitto_passwd").exists(), (
         "mosquitto_passwd is not installed: apt-get install mosquitto (make test-deps does it)"
+    )
 
 
 @pytest.fixture
@@ -32,25 +32,56 @@ def prod_broker(tmp_path):
     port = free_port()
     passwd = tmp_path / "passwd"
     for user in ("noxus-backend", "K1", "K2"):
-        subprocess.run(["mosquitto_passwd", "-b", *(["-c"] if not passwd.exists() else []), str(passwd),
-                        user, f"pw-{user}"], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "mosquitto_passwd",
+                "-b",
+                *(["-c"] if not passwd.exists() else []),
+                str(passwd),
+                user,
+                f"pw-{user}",
+            ],
+            check=True,
+            capture_output=True,
+        )
     conf = (DEPLOY / "mosquitto.conf").read_text()
-    conf = conf.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace("/var/lib/noxus/mosquitto/noxus.passwd", str(passwd))
+    conf = conf.replace("/var/lib/mosquitto/", f"{tmp_path}/").replace(
+        "/var/lib/noxus/mosquitto/noxus.passwd", str(passwd)
+    )
     conf = conf.replace("/etc/mosquitto/noxus.acl", str(DEPLOY / "noxus.acl"))
     conf = conf.replace("listener 1883 127.0.0.1", f"listener {port} 127.0.0.1")
     conf = conf.replace("log_dest syslog", f"log_dest file {tmp_path}/mosquitto.log")
     if shutil.which("openssl"):
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                        "/CN=localhost", "-keyout", str(tmp_path / "server.key"), "-out",
-                        str(tmp_path / "server.crt")], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+                str(tmp_path / "server.key"),
+                "-out",
+                str(tmp_path / "server.crt"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         shutil.copy(tmp_path / "server.crt", tmp_path / "ca.crt")
         conf = conf.replace("/etc/mosquitto/certs/", f"{tmp_path}/")
         conf = conf.replace("listener 8883", f"listener {free_port()} 127.0.0.1")
     else:
         conf = re.sub(r"listener 8883.*?tls_version tlsv1.2\n", "", conf, flags=re.DOTALL)
     (tmp_path / "mosquitto.conf").write_text(conf + "user root\n")
-    proc = subprocess.Popen([shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c",
-                             str(tmp_path / "mosquitto.conf")], stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [shutil.which("mosquitto") or "/usr/sbin/mosquitto", "-c", str(tmp_path / "mosquitto.conf")],
+        stderr=subprocess.PIPE,
+    )
     try:
         wait_port(port)
     except TimeoutError:

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 @pytest.fixture
 def page(app):
     override_principal(app, "technician")
-    return TestClient(app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False)
+    return TestClient(
+        app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False
+    )
 
 
 def fields(html: str) -> dict[str, str]:
@@ -30,9 +32,14 @@ def fields(html: str) -> dict[str, str]:
 
 def audit_actions(engine, kiosk_id: str) -> list[str]:
     with Session(engine) as s:
-        return [e.action for e in s.exec(select(AuditEntry).where(AuditEntry.object_type == "kiosk",
-                                                                   AuditEntry.object_id == kiosk_id)
-                                         .order_by(AuditEntry.id))]
+        return [
+            e.action
+            for e in s.exec(
+                select(AuditEntry)
+                .where(AuditEntry.object_type == "kiosk", AuditEntry.object_id == kiosk_id)
+                .order_by(AuditEntry.id)
+            )
+        ]
 
 
 def test_register_install_and_retire_a_kiosk_from_its_page(page, engine, site):
@@ -53,8 +60,15 @@ def test_register_install_and_retire_a_kiosk_from_its_page(page, engine, site):
     assert ask.status_code == 200 and 'name="confirmed" value="yes"' in ask.text
     with Session(engine) as s:
         assert s.get(Kiosk, "K-100").status == "in_stock"  # only asked so far
-    done = page.post("/fleet/K-100/status", data={"status": "deployed", "site_id": str(site_id),
-                                                  "reason": "installed at the entrance", "confirmed": "yes"})
+    done = page.post(
+        "/fleet/K-100/status",
+        data={
+            "status": "deployed",
+            "site_id": str(site_id),
+            "reason": "installed at the entrance",
+            "confirmed": "yes",
+        },
+    )
     assert done.status_code == 303 and done.headers["location"] == "/fleet/K-100?msg=status"
     after = page.get(done.headers["location"] + "&lang=en").text
     assert "The status was changed." in after and 'data-status="deployed"' in after
@@ -64,7 +78,9 @@ def test_register_install_and_retire_a_kiosk_from_its_page(page, engine, site):
         [dep] = s.exec(select(KioskDeployment).where(KioskDeployment.kiosk_id == "K-100")).all()
         assert dep.site_id == site_id and dep.valid_to is None and dep.actor == "test-technician#0"
     # a retrieval visit needs its date
-    visit = page.post("/fleet/K-100/status?lang=de", data={"status": "retrieval_scheduled", "confirmed": "yes"})
+    visit = page.post(
+        "/fleet/K-100/status?lang=de", data={"status": "retrieval_scheduled", "confirmed": "yes"}
+    )
     assert visit.status_code == 422 and "Datum" in fields(visit.text)["scheduled_for"]
     page.post("/fleet/K-100/status", data={"status": "retrieved", "confirmed": "yes"})
     with Session(engine) as s:
@@ -101,8 +117,13 @@ def test_commands_go_to_the_kiosk_over_mqtt_after_a_confirmation(page, engine, s
         assert subscribed.wait(60)
         ask = page.post("/fleet/K-7/command", data={"command": "reboot"})
         assert ask.status_code == 200 and 'name="confirmed" value="yes"' in ask.text
-        assert page.post("/fleet/K-7/command", data={"command": "reboot", "confirmed": "yes"}).status_code == 303
-        assert page.post("/fleet/K-7/command", data={"command": "push_config", "confirmed": "yes"}).status_code == 303
+        assert (
+            page.post("/fleet/K-7/command", data={"command": "reboot", "confirmed": "yes"}).status_code == 303
+        )
+        assert (
+            page.post("/fleet/K-7/command", data={"command": "push_config", "confirmed": "yes"}).status_code
+            == 303
+        )
         assert arrived.wait(60), got
     finally:
         sub.loop_stop()
@@ -126,10 +147,15 @@ def test_the_expected_firmware_is_set_after_a_confirmation_and_raises_a_mismatch
     with Session(engine) as s:
         s.add(Kiosk(id="K-8", firmware="0.9.0", online=True))
         s.commit()
-    bad = page.post("/fleet/K-8/firmware?lang=en", data={"firmware_target": "1.0.0", "firmware_target_hash": "xyz"})
+    bad = page.post(
+        "/fleet/K-8/firmware?lang=en", data={"firmware_target": "1.0.0", "firmware_target_hash": "xyz"}
+    )
     assert bad.status_code == 422 and "firmware_target_hash" in fields(bad.text)
     assert page.post("/fleet/K-8/firmware", data={"firmware_target": "1.0.0"}).status_code == 200  # asks
-    assert page.post("/fleet/K-8/firmware", data={"firmware_target": "1.0.0", "confirmed": "yes"}).status_code == 303
+    assert (
+        page.post("/fleet/K-8/firmware", data={"firmware_target": "1.0.0", "confirmed": "yes"}).status_code
+        == 303
+    )
     with Session(engine) as s:
         assert s.get(Kiosk, "K-8").firmware_target == "1.0.0"
         assert [a.kind for a in s.exec(select(KioskAlert))] == ["firmware_mismatch"]
@@ -141,7 +167,9 @@ def test_billing_staff_read_the_kiosk_page_but_cannot_act(app, engine):
         s.add(Kiosk(id="K-9"))
         s.commit()
     override_principal(app, "billing")
-    c = TestClient(app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False)
+    c = TestClient(
+        app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False
+    )
     page_html = c.get("/fleet/K-9").text
     assert 'id="status-form"' not in page_html
     assert c.post("/fleet/K-9/status", data={"status": "broken", "confirmed": "yes"}).status_code == 403
@@ -156,23 +184,50 @@ def test_a_pushed_config_carries_the_first_names_of_the_customers_current_badges
 
     customer_id, site_id = site
     with Session(engine) as s:
-        emp = Employee(customer_id=customer_id, first_name="Zoë", last_name="Favre", personnel_number="1",
-                       active_from=date(2026, 1, 1))
-        old = Employee(customer_id=customer_id, first_name="Max", last_name="Alt", personnel_number="2",
-                       active_from=date(2026, 1, 1))
+        emp = Employee(
+            customer_id=customer_id,
+            first_name="Zoë",
+            last_name="Favre",
+            personnel_number="1",
+            active_from=date(2026, 1, 1),
+        )
+        old = Employee(
+            customer_id=customer_id,
+            first_name="Max",
+            last_name="Alt",
+            personnel_number="2",
+            active_from=date(2026, 1, 1),
+        )
         s.add_all([emp, old])
         s.flush()
-        s.add(Badge(customer_id=customer_id, uid="04112233445566", employee_id=emp.id,
-                    valid_from=datetime(2026, 1, 1, tzinfo=UTC)))
-        s.add(Badge(customer_id=customer_id, uid="04AABBCC", employee_id=old.id, state="lost",
-                    valid_from=datetime(2026, 1, 1, tzinfo=UTC), valid_to=datetime(2026, 2, 1, tzinfo=UTC)))
+        s.add(
+            Badge(
+                customer_id=customer_id,
+                uid="04112233445566",
+                employee_id=emp.id,
+                valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.add(
+            Badge(
+                customer_id=customer_id,
+                uid="04AABBCC",
+                employee_id=old.id,
+                state="lost",
+                valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+                valid_to=datetime(2026, 2, 1, tzinfo=UTC),
+            )
+        )
         kiosk = Kiosk(id="K-10", customer_id=customer_id, site_id=site_id, status="deployed")
         s.add(kiosk)
         s.commit()
         config = commands.build_config(s, kiosk, "Europe/Zurich", datetime(2026, 3, 1, tzinfo=UTC))
     assert config["badges"] == {"04112233445566": "Zoë"}
     # DST starts on 29 March 2026 at 01:00 UTC: +60 minutes now, +120 from then
-    assert config["tz"] == {"offset_min": 60, "next": [int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 120]}
+    assert config["tz"] == {
+        "offset_min": 60,
+        "next": [int(datetime(2026, 3, 29, 1, tzinfo=UTC).timestamp()), 120],
+    }
 
 
 def test_the_visits_page_lists_booked_retrievals_with_date_site_and_contact(page, engine, site):
@@ -191,8 +246,13 @@ def test_the_visits_page_lists_booked_retrievals_with_date_site_and_contact(page
         for kid in ("K-20", "K-21"):
             lifecycle.change_status(s, s.get(Kiosk, kid), "deployed", "tech", site_id=site_id)
             lifecycle.change_status(s, s.get(Kiosk, kid), "retrieval_eligible", "billing")
-        lifecycle.change_status(s, s.get(Kiosk, "K-20"), "retrieval_scheduled", "billing",
-                                scheduled_for=datetime(2026, 12, 3, 9, 30, tzinfo=UTC))
+        lifecycle.change_status(
+            s,
+            s.get(Kiosk, "K-20"),
+            "retrieval_scheduled",
+            "billing",
+            scheduled_for=datetime(2026, 12, 3, 9, 30, tzinfo=UTC),
+        )
         s.commit()
     html = page.get("/fleet/visits?lang=en").text
     visits = re.search(r'<table id="retrieval-visits">.*?</table>', html, re.DOTALL).group(0)

@@ -28,9 +28,13 @@ def test_kiosk_goes_from_stock_to_customer_and_back_with_full_history(engine, si
         events = history(s, "K1")
         k = s.get(Kiosk, "K1")
     assert [(e.from_status, e.to_status) for e in events] == [
-        (None, "in_stock"), ("in_stock", "deployed"), ("deployed", "retrieval_eligible"),
-        ("retrieval_eligible", "retrieval_scheduled"), ("retrieval_scheduled", "retrieved"),
-        ("retrieved", "in_stock")]
+        (None, "in_stock"),
+        ("in_stock", "deployed"),
+        ("deployed", "retrieval_eligible"),
+        ("retrieval_eligible", "retrieval_scheduled"),
+        ("retrieval_scheduled", "retrieved"),
+        ("retrieved", "in_stock"),
+    ]
     assert [e.actor for e in events] == ["anna", "tech paul", "billing", "billing", "tech paul", "anna"]
     assert events[1].site_id == site_id and events[2].reason.startswith("invoice 2026-0042")
     assert events[3].scheduled_for == visit

@@ -17,8 +17,10 @@ T0 = 1_767_225_600_000
 
 
 def batch(kiosk, seqs):
-    return Incoming(protocol.topic(kiosk, protocol.PUNCH), protocol.encode_punch_batch(
-        kiosk, [WirePunch(s, "04A1B2C3", T0 + s * 1000) for s in seqs], 1))
+    return Incoming(
+        protocol.topic(kiosk, protocol.PUNCH),
+        protocol.encode_punch_batch(kiosk, [WirePunch(s, "04A1B2C3", T0 + s * 1000) for s in seqs], 1),
+    )
 
 
 def beat(kiosk):
@@ -31,14 +33,25 @@ def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_o
             service.register(s, KioskCreate(id=k))
         s.commit()
     statements: list[tuple[str, object]] = []
+
     def listener(_c, _cur, stmt, params, _ctx, _many):
         statements.append((stmt, params))
 
     event.listen(engine, "before_cursor_execute", listener)
     try:
         with Session(engine) as s:
-            ingest(s, [beat("K3"), batch("K3", [3, 4]), batch("K1", [2]), beat("K1"), batch("K3", [1, 2]),
-                       batch("K2", [1]), batch("K1", [1])])
+            ingest(
+                s,
+                [
+                    beat("K3"),
+                    batch("K3", [3, 4]),
+                    batch("K1", [2]),
+                    beat("K1"),
+                    batch("K3", [1, 2]),
+                    batch("K2", [1]),
+                    batch("K1", [1]),
+                ],
+            )
             s.commit()
     finally:
         event.remove(engine, "before_cursor_execute", listener)

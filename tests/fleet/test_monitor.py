@@ -13,8 +13,7 @@ T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 
 def beat(s, kiosk_id, at, **body):
-    body = {"boot": 1, "uptime_ms": 1000, "pending": 0, "fill": 0.1, "ts": int(at.timestamp() * 1000),
-            **body}
+    body = {"boot": 1, "uptime_ms": 1000, "pending": 0, "fill": 0.1, "ts": int(at.timestamp() * 1000), **body}
     service.record_telemetry(s, kiosk_id, {"v": 1, "kiosk": kiosk_id, **body}, now=at)
     s.flush()
 
@@ -56,8 +55,7 @@ def test_old_telemetry_drained_after_an_outage_is_not_taken_for_clock_skew(engin
     with kiosk(engine) as s:
         for i in range(10):
             sent = T0 + timedelta(minutes=i)
-            beat(s, "K1", T0 + timedelta(minutes=10, milliseconds=50 * i),
-                 ts=int(sent.timestamp() * 1000))
+            beat(s, "K1", T0 + timedelta(minutes=10, milliseconds=50 * i), ts=int(sent.timestamp() * 1000))
         assert alerts(s, "clock_skew") == []
         assert s.get(Kiosk, "K1").clock_skew_s < -60  # the sample is kept, for what it is worth
 
@@ -73,26 +71,37 @@ def test_a_clock_behind_is_alerted_once_two_live_heartbeats_agree(engine):
 
 def test_low_flash_and_firmware_mismatch(engine):
     with kiosk(engine, firmware_target="1.4.0") as s:
-        service.record_state(s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": 3, "fw": "1.3.9"}, now=T0)
+        service.record_state(
+            s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": 3, "fw": "1.3.9"}, now=T0
+        )
         beat(s, "K1", T0, flash_free=20_000, boot=3)
         kinds = {a.kind for a in alerts(s)}
         assert kinds == {"low_flash", "firmware_mismatch"}
         assert "runs 1.3.9, expected 1.4.0" in alerts(s, "firmware_mismatch")[0].detail
-        service.record_state(s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": 4, "fw": "1.4.0"},
-                             now=T0 + timedelta(minutes=5))
+        service.record_state(
+            s,
+            "K1",
+            {"v": 1, "kiosk": "K1", "online": True, "boot": 4, "fw": "1.4.0"},
+            now=T0 + timedelta(minutes=5),
+        )
         assert alerts(s, "firmware_mismatch")[0].resolved_at is not None
 
 
 def test_three_reboots_within_an_hour_raise_repeated_reboots(engine):
     with kiosk(engine) as s:
         for i, boot in enumerate([10, 11, 12, 13]):
-            service.record_state(s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": boot},
-                                 now=T0 + timedelta(minutes=5 * i))
+            service.record_state(
+                s,
+                "K1",
+                {"v": 1, "kiosk": "K1", "online": True, "boot": boot},
+                now=T0 + timedelta(minutes=5 * i),
+            )
             s.flush()
         (alert,) = alerts(s, "repeated_reboots")
         assert alert.detail.startswith("3 reboots within 60 min")
-        service.record_state(s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": 13},
-                             now=T0 + timedelta(minutes=30))  # a reconnect, not a reboot
+        service.record_state(
+            s, "K1", {"v": 1, "kiosk": "K1", "online": True, "boot": 13}, now=T0 + timedelta(minutes=30)
+        )  # a reconnect, not a reboot
         assert s.get(Kiosk, "K1").reboot_count == 3
 
 

@@ -22,7 +22,8 @@ WORKERS = 2
 
 
 def test_reconnect_storm_of_200_kiosks_stores_every_punch_once_and_acks_every_kiosk(
-        tmp_path, pg_url, private_broker):
+    tmp_path, pg_url, private_broker
+):
     engine = make_engine(pg_url)
     fleet = Fleet("RS", KIOSKS, private_broker.port)
     register_kiosks(engine, fleet.ids)
@@ -34,7 +35,9 @@ def test_reconnect_storm_of_200_kiosks_stores_every_punch_once_and_acks_every_ki
         fleet.wait(fleet.all_acked, 60, "warm-up")
 
         times = fleet.storm(private_broker, BACKLOG, timeout=90)
-        print(f"storm: all reconnected after {times.reconnect_s:.1f} s, all acked after {times.drain_s:.1f} s")
+        print(
+            f"storm: all reconnected after {times.reconnect_s:.1f} s, all acked after {times.drain_s:.1f} s"
+        )
 
         total = WARMUP + BACKLOG
         # Every kiosk got its final ack (fleet.storm waited for it; say it plainly).
@@ -47,7 +50,9 @@ def test_reconnect_storm_of_200_kiosks_stores_every_punch_once_and_acks_every_ki
             cursors = {c.kiosk_id: (c.acked_seq, c.lost) for c in s.exec(select(IngestCursor))}
             assert cursors == {k: (total, 0) for k in fleet.ids}
             assert [(d.topic, d.reason) for d in s.exec(select(DeadLetter))] == []
-            assert s.exec(select(KioskAlert).where(KioskAlert.kind.in_(["seq_gap", "seq_reused"]))).all() == []
+            assert (
+                s.exec(select(KioskAlert).where(KioskAlert.kind.in_(["seq_gap", "seq_reused"]))).all() == []
+            )
         # Both workers took part after the storm.
         handled = [workers.metric(i, "noxus_ingest_messages_total") for i in range(WORKERS)]
         assert all(h > 0 for h in handled), handled

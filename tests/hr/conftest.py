@@ -35,12 +35,25 @@ class World:
         session.add_all([self.site_a, self.site_b])
         session.flush()
 
-    def employee(self, customer=None, first="Anne", last="Muller", number=None, weekly_minutes=2520,
-                 uid=None, since=datetime(2020, 1, 1, tzinfo=UTC)) -> Employee:
+    def employee(
+        self,
+        customer=None,
+        first="Anne",
+        last="Muller",
+        number=None,
+        weekly_minutes=2520,
+        uid=None,
+        since=datetime(2020, 1, 1, tzinfo=UTC),
+    ) -> Employee:
         customer = customer or self.a
-        e = Employee(customer_id=customer.id, first_name=first, last_name=last,
-                     personnel_number=number or f"P{next(_seq)}", weekly_minutes=weekly_minutes,
-                     active_from=date(2020, 1, 1))
+        e = Employee(
+            customer_id=customer.id,
+            first_name=first,
+            last_name=last,
+            personnel_number=number or f"P{next(_seq)}",
+            weekly_minutes=weekly_minutes,
+            active_from=date(2020, 1, 1),
+        )
         self.s.add(e)
         self.s.flush()
         if uid:
@@ -56,12 +69,21 @@ class World:
         if until is None:
             kiosk.customer_id = customer.id
         self.s.add(kiosk)
-        self.s.add(KioskDeployment(kiosk_id=kiosk_id, customer_id=customer.id, valid_from=since, valid_to=until))
+        self.s.add(
+            KioskDeployment(kiosk_id=kiosk_id, customer_id=customer.id, valid_from=since, valid_to=until)
+        )
         self.s.flush()
 
     def punch(self, uid: str, ts: datetime | None, kiosk="K1", received_at=None, boot=None, uptime_ms=None):
-        p = Punch(kiosk_id=kiosk, seq=next(_seq), badge_uid=uid, ts=ts, boot=boot, uptime_ms=uptime_ms,
-                  received_at=received_at or ts or datetime.now(UTC))
+        p = Punch(
+            kiosk_id=kiosk,
+            seq=next(_seq),
+            badge_uid=uid,
+            ts=ts,
+            boot=boot,
+            uptime_ms=uptime_ms,
+            received_at=received_at or ts or datetime.now(UTC),
+        )
         self.s.add(p)
         self.s.flush()
         return p

@@ -14,18 +14,33 @@ def test_hr_enters_a_schedule_an_absence_and_reads_the_month(app, world, session
     anne = world.employee(first=HOSTILE, uid="04A1")
     session.commit()
     c = as_user(app, Role.HR_ADMIN, world.a.id)
-    r = c.post(f"/api/v1/hr/employees/{anne.id}/schedules", json={"valid_from": "2020-01-01", "percent": 120},
-               headers={"Accept-Language": "de"})
+    r = c.post(
+        f"/api/v1/hr/employees/{anne.id}/schedules",
+        json={"valid_from": "2020-01-01", "percent": 120},
+        headers={"Accept-Language": "de"},
+    )
     assert r.status_code == 422 and "zwischen 0 und 100" in r.json()["detail"]
     r = c.post(f"/api/v1/hr/employees/{anne.id}/schedules", json={"valid_from": "2020-01-01", "percent": 80})
     assert r.status_code == 201, r.text
     kinds = {k["code"]: k["id"] for k in c.get("/api/v1/hr/absence-types").json()}
-    assert set(kinds) >= {"vacation", "sick", "accident", "military", "maternity", "training", "paid_leave",
-                          "unpaid_leave", "overtime_comp"}
+    assert set(kinds) >= {
+        "vacation",
+        "sick",
+        "accident",
+        "military",
+        "maternity",
+        "training",
+        "paid_leave",
+        "unpaid_leave",
+        "overtime_comp",
+    }
     body = {"employee_id": anne.id, "type_id": kinds["vacation"], "first": "2026-03-02", "last": "2026-03-06"}
     assert c.post("/api/v1/hr/absences", json=body).status_code == 201
-    r = c.post("/api/v1/hr/absences", json={**body, "first": "2026-03-06", "last": "2026-03-09"},
-               headers={"Accept-Language": "en"})
+    r = c.post(
+        "/api/v1/hr/absences",
+        json={**body, "first": "2026-03-06", "last": "2026-03-09"},
+        headers={"Accept-Language": "en"},
+    )
     assert r.status_code == 409 and "already absent" in r.json()["detail"]
     r = c.post("/api/v1/hr/absences", json={**body, "first": "2026-03-20", "last": "2026-03-19"})
     assert r.status_code == 422
@@ -46,8 +61,10 @@ def test_closing_through_the_api_needs_the_checklist_acknowledged(app, world, se
     r = c.post("/api/v1/hr/periods/close-month", params={"year": 2026, "month": 2, "acknowledged": True})
     assert r.status_code == 200 and r.json()["closed"]
     future = datetime.now(UTC) + timedelta(days=40)
-    r = c.post("/api/v1/hr/periods/close-month", params={"year": future.year, "month": future.month,
-                                                         "acknowledged": True})
+    r = c.post(
+        "/api/v1/hr/periods/close-month",
+        params={"year": future.year, "month": future.month, "acknowledged": True},
+    )
     assert r.status_code == 422
 
 

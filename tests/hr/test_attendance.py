@@ -11,7 +11,9 @@ LATER = datetime(2030, 1, 1, tzinfo=UTC)
 
 
 def at(y, mo, d, h, mi=0, s=0):
-    return EffectivePunch(at=datetime(y, mo, d, h, mi, s, tzinfo=ZH).astimezone(UTC), punch_id=hash((y, mo, d, h, mi, s)))
+    return EffectivePunch(
+        at=datetime(y, mo, d, h, mi, s, tzinfo=ZH).astimezone(UTC), punch_id=hash((y, mo, d, h, mi, s))
+    )
 
 
 def day_of(punches, d, weekly=2520):

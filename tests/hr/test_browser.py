@@ -17,17 +17,24 @@ from sqlmodel import Session
 from .conftest import World, zh
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery staple"
-
 
 
 @pytest.fixture(autouse=True, scope="module")
 def _chromium_installed():
     # installable, so a failure that says how, never a skip (docs/testing.md, "Skips")
-    assert os.path.exists(CHROMIUM), "Debian's chromium is not installed: apt-get install chromium " \
-                                     "(make test-deps does it)"
+    assert os.path.exists(CHROMIUM), (
+        "Debian's chromium is not installed: apt-get install chromium (make test-deps does it)"
+    )
 
 
 def _free_port() -> int:
@@ -52,14 +59,29 @@ def server(tmp_path, sqlite_template):
         w.punch("04A1B2C3", zh(2026, 3, 2, 8))
         w.punch("04A1B2C3", zh(2026, 3, 3, 8))
         w.punch("04A1B2C3", zh(2026, 3, 3, 17))
-        create_user(s, UserCreate(username="rh.alpha", role="hr_admin", customer_id=w.a.id, password=PASSWORD))
+        create_user(
+            s, UserCreate(username="rh.alpha", role="hr_admin", customer_id=w.a.id, password=PASSWORD)
+        )
         s.commit()
         ids = {"employee": emp.id, "customer": w.a.id, "url": url}
     engine.dispose()
     port = _free_port()
     env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false"}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "noxus.main:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "noxus.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     from devstack.broker import wait_port
 
     try:
@@ -74,7 +96,9 @@ def server(tmp_path, sqlite_template):
 def page():
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        ctx = browser.new_context(accept_downloads=True, locale="fr-CH", viewport={"width": 1024, "height": 768})
+        ctx = browser.new_context(
+            accept_downloads=True, locale="fr-CH", viewport={"width": 1024, "height": 768}
+        )
         yield ctx.new_page()
         browser.close()
 
@@ -151,12 +175,23 @@ def test_hr_enters_an_absence_closes_the_month_sees_who_is_in_and_exports_payrol
         w.s = s
         from noxus.hr.models import Badge, Employee
 
-        marc = Employee(customer_id=ids["customer"], first_name="Marc", last_name="Rochat", personnel_number="008",
-                        active_from=date(2020, 1, 1))
+        marc = Employee(
+            customer_id=ids["customer"],
+            first_name="Marc",
+            last_name="Rochat",
+            personnel_number="008",
+            active_from=date(2020, 1, 1),
+        )
         s.add(marc)
         s.flush()
-        s.add(Badge(customer_id=ids["customer"], uid="04FF0001", employee_id=marc.id,
-                    valid_from=datetime(2020, 1, 1, tzinfo=UTC)))
+        s.add(
+            Badge(
+                customer_id=ids["customer"],
+                uid="04FF0001",
+                employee_id=marc.id,
+                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
         w.punch("04FF0001", datetime.now(UTC) - timedelta(hours=1))
         s.commit()
     engine.dispose()
@@ -169,7 +204,9 @@ def test_hr_enters_an_absence_closes_the_month_sees_who_is_in_and_exports_payrol
     page.fill("#absence-reason", "vacances de printemps")
     page.click("#absence-submit")
     page.wait_for_load_state()
-    assert "se termine (09.03.2026) avant de commencer (10.03.2026)" in page.locator("[role=alert]").inner_text()
+    assert (
+        "se termine (09.03.2026) avant de commencer (10.03.2026)" in page.locator("[role=alert]").inner_text()
+    )
     assert page.input_value("#absence-first") == "2026-03-10"
     assert page.input_value("#absence-reason") == "vacances de printemps"
     assert "Vacances" not in page.locator("#absence-list").inner_text()  # nothing saved
@@ -189,7 +226,10 @@ def test_hr_enters_an_absence_closes_the_month_sees_who_is_in_and_exports_payrol
     page.check("#close-ack")
     page.click("#close-submit")
     page.wait_for_url("**msg=month_closed**")
-    assert "2026-03" in page.locator("#periods").inner_text() and "Clôturé" in page.locator("#periods").inner_text()
+    assert (
+        "2026-03" in page.locator("#periods").inner_text()
+        and "Clôturé" in page.locator("#periods").inner_text()
+    )
 
     # who is in right now
     page.goto(f"{base}/hr/present")

@@ -24,34 +24,55 @@ def test_cli_exports_semicolon_csv_with_bom(world, session, db_url, monkeypatch,
     session.commit()
     _env(monkeypatch, db_url)
     out = tmp_path / "t.csv"
-    r = CliRunner().invoke(app, ["hr", "export", "-c", str(world.a.id), "--from", "2026-10-24", "--to",
-                                 "2026-10-25", "-f", "csv-excel", "-o", str(out)])
+    r = CliRunner().invoke(
+        app,
+        [
+            "hr",
+            "export",
+            "-c",
+            str(world.a.id),
+            "--from",
+            "2026-10-24",
+            "--to",
+            "2026-10-25",
+            "-f",
+            "csv-excel",
+            "-o",
+            str(out),
+        ],
+    )
     get_engine.cache_clear()
     assert r.exit_code == 0, r.output
     raw = out.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.DictReader(io.StringIO(raw[3:].decode("utf-8")), delimiter=";"))
     assert [(x["date"], x["worked_minutes"], x["worked_hhmm"]) for x in rows] == [
-        ("2026-10-24", "540", "9:00"), ("2026-10-25", "0", "0:00")]
+        ("2026-10-24", "540", "9:00"),
+        ("2026-10-25", "0", "0:00"),
+    ]
     assert rows[0]["last_name"] == "Kälin"
 
 
 def test_cli_refuses_inverted_period(world, db_url, monkeypatch, tmp_path):
     _env(monkeypatch, db_url)
-    r = CliRunner().invoke(app, ["hr", "export", "-c", str(world.a.id), "--from", "2026-03-31", "--to",
-                                 "2026-03-01"])
+    r = CliRunner().invoke(
+        app, ["hr", "export", "-c", str(world.a.id), "--from", "2026-03-31", "--to", "2026-03-01"]
+    )
     get_engine.cache_clear()
     assert r.exit_code == 2 and "before it starts" in r.output
 
 
-def test_cli_enters_an_absence_closes_the_month_and_writes_the_payroll(world, session, db_url, monkeypatch,
-                                                                       tmp_path):
+def test_cli_enters_an_absence_closes_the_month_and_writes_the_payroll(
+    world, session, db_url, monkeypatch, tmp_path
+):
     anne = world.employee(uid="04A1", number="42")
     world.punch("04A1", zh(2026, 2, 2, 8))  # no OUT: the checklist has an item
     session.commit()
     _env(monkeypatch, db_url)
     run = CliRunner().invoke
-    r = run(app, ["hr", "absence", "-e", str(anne.id), "-t", "sick", "--from", "2026-02-09", "--to", "2026-02-10"])
+    r = run(
+        app, ["hr", "absence", "-e", str(anne.id), "-t", "sick", "--from", "2026-02-09", "--to", "2026-02-10"]
+    )
     assert r.exit_code == 0, r.output
     r = run(app, ["hr", "absence", "-e", str(anne.id), "-t", "vacation", "--from", "2026-02-10"])
     assert r.exit_code == 2 and "absent" in r.output  # overlaps the sick days
@@ -60,8 +81,23 @@ def test_cli_enters_an_absence_closes_the_month_and_writes_the_payroll(world, se
     r = run(app, ["hr", "close", "-c", str(world.a.id), "--year", "2026", "--month", "2", "--acknowledge"])
     assert r.exit_code == 0, r.output
     out = tmp_path / "p.csv"
-    r = run(app, ["hr", "payroll", "-c", str(world.a.id), "--year", "2026", "--month", "2", "-f", "csv-excel",
-                  "-o", str(out)])
+    r = run(
+        app,
+        [
+            "hr",
+            "payroll",
+            "-c",
+            str(world.a.id),
+            "--year",
+            "2026",
+            "--month",
+            "2",
+            "-f",
+            "csv-excel",
+            "-o",
+            str(out),
+        ],
+    )
     get_engine.cache_clear()
     assert r.exit_code == 0, r.output
     row = next(csv.DictReader(io.StringIO(out.read_bytes()[3:].decode("utf-8")), delimiter=";"))

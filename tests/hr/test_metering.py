@@ -11,10 +11,10 @@ def test_active_users_counts_employees_who_punched_in_the_zurich_month(world, se
     bob = world.employee(uid="04B2", first="Bob")
     world.employee(uid="04C3", first="Carla")  # badge, never punched
     other = world.employee(customer=world.b, uid="04D4")
-    world.punch("04A1", zh(2026, 3, 1, 0, 30))   # 1 March local = 28 Feb 23:30 UTC: March
+    world.punch("04A1", zh(2026, 3, 1, 0, 30))  # 1 March local = 28 Feb 23:30 UTC: March
     world.punch("04A1", zh(2026, 3, 2, 8))
     world.punch("04B2", zh(2026, 2, 28, 23, 30))  # February local
-    world.punch("04D4", zh(2026, 3, 5, 8))         # customer B
+    world.punch("04D4", zh(2026, 3, 5, 8))  # customer B
     session.commit()
     assert active_user_ids(session, world.a.id, 2026, 3) == {anne.id}
     assert active_user_ids(session, world.a.id, 2026, 2) == {bob.id}
@@ -34,8 +34,15 @@ def test_punch_before_badge_was_valid_does_not_count(world, session):
 
 def test_badge_mode_ignores_badges_ended_before_the_month(world, session):
     e = world.employee()
-    session.add(Badge(customer_id=world.a.id, uid="0AAA", employee_id=e.id,
-                      valid_from=datetime(2025, 1, 1, tzinfo=UTC), valid_to=zh(2026, 3, 1)))
+    session.add(
+        Badge(
+            customer_id=world.a.id,
+            uid="0AAA",
+            employee_id=e.id,
+            valid_from=datetime(2025, 1, 1, tzinfo=UTC),
+            valid_to=zh(2026, 3, 1),
+        )
+    )
     session.commit()
     assert active_users(session, world.a.id, 2026, 3, mode="badge") == 0
     assert active_users(session, world.a.id, 2026, 2, mode="badge") == 1

@@ -24,9 +24,19 @@ def test_a_percentage_above_100_is_refused_in_german_and_nothing_is_saved(app, w
     anne = world.employee(uid="04A1")
     session.commit()
     c = as_user(app, Role.HR_ADMIN, world.a.id)
-    r = c.post(f"/hr/employees/{anne.id}/schedule?lang=de", headers=HTML, follow_redirects=False,
-               data={"valid_from": "2026-01-01", "percent": "120", "weekly_hours": "42", "working_days": "12345",
-                     "vacation_days": "20", "month": "2026-03"})
+    r = c.post(
+        f"/hr/employees/{anne.id}/schedule?lang=de",
+        headers=HTML,
+        follow_redirects=False,
+        data={
+            "valid_from": "2026-01-01",
+            "percent": "120",
+            "weekly_hours": "42",
+            "working_days": "12345",
+            "vacation_days": "20",
+            "month": "2026-03",
+        },
+    )
     assert r.status_code == 422
     assert "das Arbeitspensum muss zwischen 0 und 100 liegen (erhalten: 120)" in r.text
     assert 'value="120"' in r.text  # what was typed comes back
@@ -39,6 +49,10 @@ def test_the_absence_form_starts_with_no_type_chosen_and_says_which_field_is_mis
     c = as_user(app, Role.HR_ADMIN, world.a.id)
     page = c.get(f"/hr/employees/{anne.id}?month=2026-03&lang=fr", headers=HTML).text
     assert '<option value="">— Choisir —</option>' in page
-    r = c.post(f"/hr/employees/{anne.id}/absences?lang=fr", headers=HTML, follow_redirects=False,
-               data={"first": "2026-03-02", "reason": "x", "month": "2026-03"})
+    r = c.post(
+        f"/hr/employees/{anne.id}/absences?lang=fr",
+        headers=HTML,
+        follow_redirects=False,
+        data={"first": "2026-03-02", "reason": "x", "month": "2026-03"},
+    )
     assert r.status_code == 422 and "Ce champ est obligatoire." in r.text and 'value="2026-03-02"' in r.text

@@ -37,33 +37,56 @@ def timesheet(template, tmp_path, minutes, order, arrival_delay):
             c = Customer(name="Alpha SA")
             s.add_all([c, Kiosk(id="K1")])
             s.flush()
-            e = Employee(customer_id=c.id, first_name="A", last_name="B", personnel_number="P1",
-                         active_from=date(2020, 1, 1))
+            e = Employee(
+                customer_id=c.id,
+                first_name="A",
+                last_name="B",
+                personnel_number="P1",
+                active_from=date(2020, 1, 1),
+            )
             s.add(e)
             s.flush()
-            s.add(Badge(customer_id=c.id, uid="04A1B2C3", employee_id=e.id,
-                        valid_from=datetime(2020, 1, 1, tzinfo=UTC)))
+            s.add(
+                Badge(
+                    customer_id=c.id,
+                    uid="04A1B2C3",
+                    employee_id=e.id,
+                    valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+                )
+            )
             for seq, i in enumerate(order, 1):  # arrival order = insertion order = ids
                 at = BASE + timedelta(minutes=minutes[i])
-                s.add(Punch(kiosk_id="K1", seq=seq, badge_uid="04A1B2C3", ts=at,
-                            received_at=at + timedelta(minutes=arrival_delay[i])))
+                s.add(
+                    Punch(
+                        kiosk_id="K1",
+                        seq=seq,
+                        badge_uid="04A1B2C3",
+                        ts=at,
+                        received_at=at + timedelta(minutes=arrival_delay[i]),
+                    )
+                )
                 s.flush()
             s.commit()
             [sheet] = timesheets.compute(s, c.id, [e], FIRST, LAST, S, now=NOW)
-            return ([(d.day, d.worked_seconds, d.break_seconds, sorted(d.exceptions)) for d in sheet.days],
-                    [(p.at, p.direction, p.merged, p.voided) for p in sheet.punches])
+            return (
+                [(d.day, d.worked_seconds, d.break_seconds, sorted(d.exceptions)) for d in sheet.days],
+                [(p.at, p.direction, p.merged, p.voided) for p in sheet.punches],
+            )
     finally:
         engine.dispose()
 
 
-@settings(max_examples=25, deadline=None, derandomize=True, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=25, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 @given(data=st.data(), minutes=TAPS)
-def test_any_arrival_order_of_the_same_punches_gives_the_same_timesheet(sqlite_template, tmp_path,
-                                                                         data, minutes):
+def test_any_arrival_order_of_the_same_punches_gives_the_same_timesheet(
+    sqlite_template, tmp_path, data, minutes
+):
     n = len(minutes)
     order = data.draw(st.permutations(range(n)))
     delays = data.draw(st.lists(st.integers(0, 3 * 24 * 60), min_size=n, max_size=n))
-    in_order = timesheet(sqlite_template, tmp_path, minutes, sorted(range(n), key=minutes.__getitem__),
-                         [0] * n)
+    in_order = timesheet(
+        sqlite_template, tmp_path, minutes, sorted(range(n), key=minutes.__getitem__), [0] * n
+    )
     assert timesheet(sqlite_template, tmp_path, minutes, order, delays) == in_order

@@ -29,7 +29,9 @@ def _march(world, session):
 
 def test_payroll_csv_is_swiss_excel_and_neutralises_a_hostile_first_name(world, session):
     _march(world, session)
-    f = payroll_service.build(session, world.a.id, {"year": 2026, "month": 3, "format": "csv-excel"}, S, now=NOW)
+    f = payroll_service.build(
+        session, world.a.id, {"year": 2026, "month": 3, "format": "csv-excel"}, S, now=NOW
+    )
     assert f.content.startswith(b"\xef\xbb\xbf") and f.filename == "payroll_2026-03.csv"
     rows = list(csv.reader(io.StringIO(f.content[3:].decode("utf-8")), delimiter=";"))
     head, row = rows[0], dict(zip(rows[0], rows[1], strict=False))
@@ -43,8 +45,9 @@ def test_payroll_csv_is_swiss_excel_and_neutralises_a_hostile_first_name(world, 
 
 def test_payroll_xlsx_has_numbers_widths_translated_headers_and_no_formula(world, session, tmp_path):
     _march(world, session)
-    f = payroll_service.build(session, world.a.id, {"year": 2026, "month": 3, "format": "xlsx", "lang": "de"}, S,
-                              now=NOW)
+    f = payroll_service.build(
+        session, world.a.id, {"year": 2026, "month": 3, "format": "xlsx", "lang": "de"}, S, now=NOW
+    )
     path = tmp_path / f.filename
     path.write_bytes(f.content)
     ws = load_workbook(path).worksheets[0]
@@ -60,14 +63,16 @@ def test_payroll_xlsx_has_numbers_widths_translated_headers_and_no_formula(world
 def test_timesheet_xlsx_has_time_cells_and_decimal_balance_and_no_formula(world, session, tmp_path):
     _march(world, session)
     emps = employees.listing(session, Scope.everything(), world.a.id)
-    emp_sheets = timesheets.compute(session, world.a.id, emps, date(2026, 3, 1), date(2026, 3, 31), S, now=NOW)
+    emp_sheets = timesheets.compute(
+        session, world.a.id, emps, date(2026, 3, 1), date(2026, 3, 31), S, now=NOW
+    )
     path = tmp_path / "t.xlsx"
     path.write_bytes(exports.to_xlsx(emp_sheets, "fr"))
     ws = load_workbook(path).worksheets[0]
     monday = ws[3]  # row 2 is Sunday 1 March
     assert monday[2].value == HOSTILE and monday[2].data_type == "s"
     assert monday[4].value.hour == 8 and monday[4].number_format == "hh:mm"  # IN as a time of day
-    assert monday[9].value == 0.6 and monday[9].number_format == "0.00"      # 9:00 - 8:24 = 0.6 h
+    assert monday[9].value == 0.6 and monday[9].number_format == "0.00"  # 9:00 - 8:24 = 0.6 h
     assert ws.cell(row=1, column=1).value == "N° personnel"
     csv_rows = exports.to_csv(emp_sheets, excel=True).decode("utf-8-sig").splitlines()
     assert csv_rows[1].split(";")[2] == "'" + HOSTILE
@@ -75,8 +80,9 @@ def test_timesheet_xlsx_has_time_cells_and_decimal_balance_and_no_formula(world,
 
 def test_the_annual_summary_covers_twelve_months_without_the_93_day_cap(world, session):
     anne = _march(world, session)
-    f = payroll_service.build(session, world.a.id, {"kind": "annual", "year": 2026, "format": "csv-excel"}, S,
-                              now=NOW)
+    f = payroll_service.build(
+        session, world.a.id, {"kind": "annual", "year": 2026, "format": "csv-excel"}, S, now=NOW
+    )
     rows = list(csv.DictReader(io.StringIO(f.content.decode("utf-8-sig")), delimiter=";"))
     assert [r["month"] for r in rows] == [f"2026-{m:02d}" for m in range(1, 13)] + ["2026"]
     assert rows[-1]["worked_hours"] == "45.0" and anne.personnel_number == rows[0]["personnel_number"]
@@ -97,8 +103,9 @@ def test_a_background_export_records_progress_and_keeps_the_file(world, session,
 
 
 def test_a_failed_background_export_says_why(world, session, engine):
-    job = jobs.submit(session, world.a.id, "payroll", {"year": 2026, "month": 13, "format": "xlsx", "lang": "en"},
-                      "rh")
+    job = jobs.submit(
+        session, world.a.id, "payroll", {"year": 2026, "month": 13, "format": "xlsx", "lang": "en"}, "rh"
+    )
     session.commit()
     jobs.run(engine, job.id, S, "en")
     session.expire_all()
@@ -112,7 +119,9 @@ def test_a_payroll_export_is_audited_with_its_scope(world, session, engine):
     from sqlmodel import select
 
     _march(world, session)
-    job = jobs.submit(session, world.a.id, "payroll", {"year": 2026, "month": 3, "format": "csv-excel"}, "rh.alpha")
+    job = jobs.submit(
+        session, world.a.id, "payroll", {"year": 2026, "month": 3, "format": "csv-excel"}, "rh.alpha"
+    )
     session.commit()
     jobs.run(engine, job.id, S)
     session.expire_all()

@@ -21,14 +21,14 @@ def sheet(session, emp, day):
 
 def test_kiosk_moved_mid_month_keeps_each_customers_timesheets_and_active_users(world, session):
     moved = zh(2026, 3, 15, 12)
-    world.deploy("K1", world.a, until=moved)   # at Alpha until the 15th at noon...
-    world.deploy("K1", world.b, since=moved)   # ...then at Beta, where it is today
+    world.deploy("K1", world.a, until=moved)  # at Alpha until the 15th at noon...
+    world.deploy("K1", world.b, since=moved)  # ...then at Beta, where it is today
     anne = world.employee(customer=world.a, uid="04A1")
     bob = world.employee(customer=world.b, first="Bob", uid="04B2")
     for h in (8, 17):
-        world.punch("04A1", zh(2026, 3, 2, h))    # Anne at Alpha, before the move
-        world.punch("04B2", zh(2026, 3, 16, h))   # Bob at Beta, after it
-    world.punch("04A1", zh(2026, 3, 17, 8))       # Anne's badge at Beta's kiosk: not Alpha's time
+        world.punch("04A1", zh(2026, 3, 2, h))  # Anne at Alpha, before the move
+        world.punch("04B2", zh(2026, 3, 16, h))  # Bob at Beta, after it
+    world.punch("04A1", zh(2026, 3, 17, 8))  # Anne's badge at Beta's kiosk: not Alpha's time
     session.commit()
 
     assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 9 * 3600
@@ -45,8 +45,7 @@ def test_estimated_punch_near_the_month_end_counts_in_the_same_month_for_hr_and_
     # Clock never set (boot 3): Bob's tap arrives at once and anchors the boot...
     world.punch("04B2", None, boot=3, uptime_ms=3_600_000, received_at=boot_start + timedelta(hours=1))
     # ...Anne's, at 23:30 on 31 March, reaches the backend after midnight (April).
-    world.punch("04A1", None, boot=3, uptime_ms=int(3.5 * 3_600_000),
-                received_at=zh(2026, 4, 1, 0, 30))
+    world.punch("04A1", None, boot=3, uptime_ms=int(3.5 * 3_600_000), received_at=zh(2026, 4, 1, 0, 30))
     session.commit()
 
     [p] = sheet(session, anne, date(2026, 3, 31)).punches

@@ -49,7 +49,11 @@ def test_late_punches_give_the_same_week_as_on_time(world, session, engine):
     session.commit()
     on_time = sheet(session, anne, date(2026, 3, 2), date(2026, 3, 6))
     late_sheet = sheet(session, bob, date(2026, 3, 2), date(2026, 3, 6))
-    assert [d.worked_seconds for d in late_sheet.days] == [d.worked_seconds for d in on_time.days] == [8 * 3600] * 5
+    assert (
+        [d.worked_seconds for d in late_sheet.days]
+        == [d.worked_seconds for d in on_time.days]
+        == [8 * 3600] * 5
+    )
     assert [d.break_seconds for d in late_sheet.days] == [3600] * 5
     # computing one day alone gives the same as the week (chain found by looking back)
     assert sheet(session, bob, date(2026, 3, 5)).days[0].worked_seconds == 8 * 3600
@@ -88,16 +92,37 @@ def test_correction_adds_missing_out_and_keeps_raw(world, session):
     raw = world.punch("04A1", zh(2026, 3, 2, 8))
     session.commit()
     assert sheet(session, anne, date(2026, 3, 2)).days[0].exceptions == [MISSING_OUT]
-    c = corrections.create(session, ALL, CorrectionCreate(employee_id=anne.id, action="add",
-                           ts=zh(2026, 3, 2, 17), reason="forgot to badge out"), "hr@alpha", S)
+    c = corrections.create(
+        session,
+        ALL,
+        CorrectionCreate(
+            employee_id=anne.id, action="add", ts=zh(2026, 3, 2, 17), reason="forgot to badge out"
+        ),
+        "hr@alpha",
+        S,
+    )
     session.commit()
     s = sheet(session, anne, date(2026, 3, 2))
     assert s.days[0].worked_seconds == 9 * 3600 and s.days[0].exceptions == []
     assert [(p.punch_id, p.added) for p in s.punches] == [(raw.id, False), (None, True)]
-    corrections.create(session, ALL, CorrectionCreate(employee_id=anne.id, action="move", target_id=c.id,
-                       ts=zh(2026, 3, 2, 16), reason="left at 16:00"), "hr@alpha", S)
-    corrections.create(session, ALL, CorrectionCreate(employee_id=anne.id, action="move", punch_id=raw.id,
-                       ts=zh(2026, 3, 2, 7), reason="arrived at 7"), "hr@alpha", S)
+    corrections.create(
+        session,
+        ALL,
+        CorrectionCreate(
+            employee_id=anne.id, action="move", target_id=c.id, ts=zh(2026, 3, 2, 16), reason="left at 16:00"
+        ),
+        "hr@alpha",
+        S,
+    )
+    corrections.create(
+        session,
+        ALL,
+        CorrectionCreate(
+            employee_id=anne.id, action="move", punch_id=raw.id, ts=zh(2026, 3, 2, 7), reason="arrived at 7"
+        ),
+        "hr@alpha",
+        S,
+    )
     session.commit()
     s = sheet(session, anne, date(2026, 3, 2))
     assert s.days[0].worked_seconds == 9 * 3600
@@ -111,8 +136,13 @@ def test_void_of_a_double_tap(world, session):
     world.punch("04A1", zh(2026, 3, 2, 17))
     session.commit()
     assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 5 * 60
-    corrections.create(session, ALL, CorrectionCreate(employee_id=anne.id, action="void", punch_id=dup.id,
-                       reason="tapped twice"), "hr", S)
+    corrections.create(
+        session,
+        ALL,
+        CorrectionCreate(employee_id=anne.id, action="void", punch_id=dup.id, reason="tapped twice"),
+        "hr",
+        S,
+    )
     session.commit()
     assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 9 * 3600
 
@@ -129,12 +159,20 @@ def test_correction_in_locked_month_is_refused_until_reopened(world, session):
     # moving an April punch into March is a change in March too
     april = world.punch("04A1", zh(2026, 4, 1, 8))
     with pytest.raises(Locked):
-        corrections.create(session, ALL, CorrectionCreate(employee_id=anne.id, action="move", punch_id=april.id,
-                           ts=zh(2026, 3, 31, 23), reason="x" * 5), "hr", S)
+        corrections.create(
+            session,
+            ALL,
+            CorrectionCreate(
+                employee_id=anne.id, action="move", punch_id=april.id, ts=zh(2026, 3, 31, 23), reason="x" * 5
+            ),
+            "hr",
+            S,
+        )
     periods.reopen(session, world.a.id, 2026, 3, "boss", "late missing OUT")
     corrections.create(session, ALL, add, "hr", S)
     session.commit()
     from noxus.hr import audit
+
     actions = [e.action for e in audit.events(session, world.a.id)]
     assert actions[:3] == ["correction.add", "month.reopen", "month.close"]
 
@@ -147,7 +185,9 @@ def test_unknown_badge_is_listed_and_assignment_reattributes_past_punches(world,
     listed = badges.unknown(session, ALL)
     assert [(u.uid, u.punches) for u in listed] == [("0BADC0DE", 2)]
     assert listed[0].first_at == first.ts
-    badges.assign(session, ALL, BadgeAssign(uid="0b:ad:c0:de", employee_id=anne.id, valid_from=first.ts), "hr")
+    badges.assign(
+        session, ALL, BadgeAssign(uid="0b:ad:c0:de", employee_id=anne.id, valid_from=first.ts), "hr"
+    )
     session.commit()
     assert badges.unknown(session, ALL) == []
     assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 9 * 3600
@@ -175,8 +215,13 @@ def test_other_tenant_objects_are_not_found(world, session):
     anne = world.employee(uid="04A1")
     only_b = Scope.only([world.b.id])
     with pytest.raises(NotFound):
-        corrections.create(session, only_b, CorrectionCreate(employee_id=anne.id, action="add",
-                           ts=zh(2026, 3, 2, 8), reason="nope"), "evil", S)
+        corrections.create(
+            session,
+            only_b,
+            CorrectionCreate(employee_id=anne.id, action="add", ts=zh(2026, 3, 2, 8), reason="nope"),
+            "evil",
+            S,
+        )
     with pytest.raises(NotFound):
         badges.assign(session, only_b, BadgeAssign(uid="CAFE", employee_id=anne.id), "evil")
 
@@ -207,9 +252,9 @@ def test_punch_on_another_customers_kiosk_is_not_attributed_and_unknown_is_per_t
     world.deploy("KB", world.b)
     world.deploy("KA", world.a)
     anne = world.employee(uid="04A1")
-    world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")   # A's UID tapped at B: not A's time
+    world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")  # A's UID tapped at B: not A's time
     world.punch("04A1", zh(2026, 3, 2, 17), kiosk="KB")
-    world.punch("77AA", zh(2026, 3, 2, 9), kiosk="KA")   # unknown at A
+    world.punch("77AA", zh(2026, 3, 2, 9), kiosk="KA")  # unknown at A
     session.commit()
     assert sheet(session, anne, date(2026, 3, 2)).days[0].worked_seconds == 0
     assert [u.uid for u in badges.unknown(session, Scope.only([world.a.id]))] == ["77AA"]

@@ -38,9 +38,20 @@ def kind(session, customer_id, code):
 
 
 def absent(session, emp, code, first, last=None, portion="day", minutes=0):
-    return absences.create(session, ALL, AbsenceCreate(
-        employee_id=emp.id, type_id=kind(session, emp.customer_id, code).id, first=first, last=last or first,
-        portion=portion, minutes=minutes, reason="test"), "rh")
+    return absences.create(
+        session,
+        ALL,
+        AbsenceCreate(
+            employee_id=emp.id,
+            type_id=kind(session, emp.customer_id, code).id,
+            first=first,
+            last=last or first,
+            portion=portion,
+            minutes=minutes,
+            reason="test",
+        ),
+        "rh",
+    )
 
 
 def test_vaud_ascension_thursday_is_credited(world, session):
@@ -59,7 +70,9 @@ def test_vaud_ascension_thursday_is_credited(world, session):
 
 def test_an_80_percent_employee_owes_80_percent_of_42_hours(world, session):
     anne = world.employee(uid="04A1")
-    contracts.set_schedule(session, ALL, anne.id, ScheduleCreate(valid_from=date(2020, 1, 1), percent=80), "rh")
+    contracts.set_schedule(
+        session, ALL, anne.id, ScheduleCreate(valid_from=date(2020, 1, 1), percent=80), "rh"
+    )
     session.commit()
     s = sheet(session, anne, date(2026, 3, 1), date(2026, 3, 31))
     # 42 h x 80 % = 33:36 a week, 6:43:12 a day, 22 working days in March 2026
@@ -77,7 +90,9 @@ def test_half_day_vacation_credits_half_the_day_and_takes_half_a_vacation_day(wo
     assert day.credited_seconds == DAY // 2 and day.balance_seconds == 0
     m = month(session, anne, 2026, 3)
     assert m.vacation_taken == 0.5
-    assert m.vacation.taken == 0.5 and m.vacation.remaining == m.vacation.entitlement + m.vacation.carried - 0.5
+    assert (
+        m.vacation.taken == 0.5 and m.vacation.remaining == m.vacation.entitlement + m.vacation.carried - 0.5
+    )
 
 
 def test_sick_week_across_a_month_end_is_split_between_the_months(world, session):
@@ -93,8 +108,13 @@ def test_sick_week_across_a_month_end_is_split_between_the_months(world, session
 
 def test_opening_balance_of_plus_12_hours_is_carried_into_the_next_month(world, session):
     anne = world.employee(uid="04A1")
-    contracts.set_opening(session, ALL, anne.id, OpeningBalanceSet(tracked_from=date(2026, 3, 1),
-                                                                   overtime_minutes=12 * 60), "rh")
+    contracts.set_opening(
+        session,
+        ALL,
+        anne.id,
+        OpeningBalanceSet(tracked_from=date(2026, 3, 1), overtime_minutes=12 * 60),
+        "rh",
+    )
     for d in range(1, 32):
         if date(2026, 3, d).weekday() < 5:
             work(world, "04A1", date(2026, 3, d))
@@ -133,8 +153,8 @@ def test_night_hours_of_a_22_to_06_shift_are_7(world, session):
 
 def test_sunday_hours_run_from_saturday_23_00_to_sunday_23_00(world, session):
     anne = world.employee(uid="04A1")
-    world.punch("04A1", zh(2026, 3, 7, 20))   # Saturday 20:00
-    world.punch("04A1", zh(2026, 3, 8, 2))    # Sunday 02:00
+    world.punch("04A1", zh(2026, 3, 7, 20))  # Saturday 20:00
+    world.punch("04A1", zh(2026, 3, 8, 2))  # Sunday 02:00
     session.commit()
     day = sheet(session, anne, date(2026, 3, 7), date(2026, 3, 8)).days[0]
     assert day.sunday_seconds == 3 * 3600 and day.night_seconds == 3 * 3600
@@ -170,8 +190,9 @@ def test_company_half_day_on_24_december_halves_the_target(world, session):
     from noxus.hr.schemas import ExtraDayCreate
 
     anne = world.employee(uid="04A1")
-    contracts.add_extra_day(session, world.a.id, ExtraDayCreate(day=date(2026, 12, 24), name="Veille de Noël",
-                                                                share=50), "rh")
+    contracts.add_extra_day(
+        session, world.a.id, ExtraDayCreate(day=date(2026, 12, 24), name="Veille de Noël", share=50), "rh"
+    )
     session.commit()
     day = sheet(session, anne, date(2026, 12, 24), date(2026, 12, 24)).days[0]
     assert day.target_seconds == DAY // 2 and day.holiday == "Veille de Noël"
@@ -181,14 +202,20 @@ def test_vacation_entitlement_is_pro_rata_of_the_year_and_of_the_working_days(wo
     anne = world.employee(uid="04A1")
     anne.active_from = date(2026, 7, 1)
     session.add(anne)
-    contracts.set_schedule(session, ALL, anne.id, ScheduleCreate(valid_from=date(2026, 7, 1), percent=80,
-                                                                 working_days="1234", vacation_days=25), "rh")
+    contracts.set_schedule(
+        session,
+        ALL,
+        anne.id,
+        ScheduleCreate(valid_from=date(2026, 7, 1), percent=80, working_days="1234", vacation_days=25),
+        "rh",
+    )
     session.commit()
     # 25 days x 4/5 working days x 184/365 of the year = 10.08 -> 10 days
     assert month(session, anne, 2026, 7).vacation.entitlement == 10.0
 
 
 # --- bad input: a clear error, nothing saved ---------------------------------------------------------
+
 
 def _count(session):
     return len(session.exec(__import__("sqlmodel").select(AbsenceRecord)).all())
@@ -225,12 +252,15 @@ def test_an_absence_ending_before_it_starts_is_refused(world, session):
 def test_an_employment_percentage_above_100_is_refused(world, session):
     anne = world.employee(uid="04A1")
     with use_language("en"), pytest.raises(HRError, match="between 0 and 100 .got 120."):
-        contracts.set_schedule(session, ALL, anne.id, ScheduleCreate(valid_from=date(2026, 1, 1), percent=120), "rh")
+        contracts.set_schedule(
+            session, ALL, anne.id, ScheduleCreate(valid_from=date(2026, 1, 1), percent=120), "rh"
+        )
     session.rollback()
     assert session.exec(__import__("sqlmodel").select(WorkSchedule)).all() == []
 
 
 # --- month close: checklist, snapshot, reopen ---------------------------------------------------------
+
 
 def test_a_month_that_has_not_ended_cannot_be_closed(world, session):
     with pytest.raises(HRError, match="2026-03 n'est pas encore terminé"):
@@ -242,8 +272,13 @@ def test_closing_needs_the_checklist_acknowledged_and_stores_the_carried_balance
     from sqlmodel import select
 
     anne = world.employee(uid="04A1")
-    contracts.set_opening(session, ALL, anne.id, OpeningBalanceSet(tracked_from=date(2026, 3, 1),
-                                                                   overtime_minutes=12 * 60), "rh")
+    contracts.set_opening(
+        session,
+        ALL,
+        anne.id,
+        OpeningBalanceSet(tracked_from=date(2026, 3, 1), overtime_minutes=12 * 60),
+        "rh",
+    )
     world.punch("04A1", zh(2026, 3, 2, 8))  # no OUT: a missing_out exception
     world.deploy("K1", world.a)  # deployed at Alpha: its unknown badges are Alpha's to assign
     world.punch("FFEE01", zh(2026, 3, 3, 8))  # a badge nobody has

@@ -22,8 +22,10 @@ class Backend:
         with Session(self.engine) as s:
             out = ingest(s, messages)
             s.commit()
-        return [Incoming(protocol.topic(k, protocol.ACK), protocol.encode_ack(k, upto, epoch))
-                for (k, epoch), upto in out.acks.items()]
+        return [
+            Incoming(protocol.topic(k, protocol.ACK), protocol.encode_ack(k, upto, epoch))
+            for (k, epoch), upto in out.acks.items()
+        ]
 
 
 class Kiosk:
@@ -71,8 +73,10 @@ class Kiosk:
         `from` = the lowest seq it holds (docs/protocol.md)."""
         held = self.journal.unacked(skip + n)
         if len(held) > skip:
-            self._publish(protocol.topic(self.kiosk_id, protocol.PUNCH), protocol.encode_punch_batch(
-                self.kiosk_id, held[skip:], held[0].seq, self.journal.epoch))
+            self._publish(
+                protocol.topic(self.kiosk_id, protocol.PUNCH),
+                protocol.encode_punch_batch(self.kiosk_id, held[skip:], held[0].seq, self.journal.epoch),
+            )
 
     def take(self) -> list[Incoming]:
         out, self.outbox = self.outbox, []

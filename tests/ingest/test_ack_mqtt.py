@@ -30,8 +30,13 @@ class Workers:
         group = "g" + uuid.uuid4().hex[:8]
         self.workers, self.threads = [], []
         for i in range(n):
-            settings = Settings(database_url=db_url, mqtt_port=broker.port, ingest_share_group=group,
-                                ingest_client_id=f"ack-{group}-{i}", ingest_clean_session=True)
+            settings = Settings(
+                database_url=db_url,
+                mqtt_port=broker.port,
+                ingest_share_group=group,
+                ingest_client_id=f"ack-{group}-{i}",
+                ingest_clean_session=True,
+            )
             w = IngestWorker(settings, engine)
             subscribed = threading.Event()
             w.client.on_subscribe = lambda *_a, e=subscribed: e.set()
@@ -54,7 +59,9 @@ class Kiosk_:
     def __init__(self, broker, kiosk_id):
         self.kiosk_id = kiosk_id
         self.acks: queue.Queue[int] = queue.Queue()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"kiosk-{kiosk_id}-{uuid.uuid4().hex[:6]}")
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"kiosk-{kiosk_id}-{uuid.uuid4().hex[:6]}"
+        )
         subscribed = threading.Event()
         self.client.on_subscribe = lambda *_a: subscribed.set()
         self.client.on_message = lambda _c, _u, m: self.acks.put(protocol.decode_ack(m.payload, kiosk_id)[0])
@@ -65,8 +72,11 @@ class Kiosk_:
 
     def send(self, seqs, held_from):
         punches = [WirePunch(s, f"04A1B2{s % 256:02X}", T0 + s * 1000) for s in seqs]
-        info = self.client.publish(protocol.topic(self.kiosk_id, protocol.PUNCH),
-                                   protocol.encode_punch_batch(self.kiosk_id, punches, held_from), qos=1)
+        info = self.client.publish(
+            protocol.topic(self.kiosk_id, protocol.PUNCH),
+            protocol.encode_punch_batch(self.kiosk_id, punches, held_from),
+            qos=1,
+        )
         info.wait_for_publish(WAIT)
 
     def ack(self) -> int:
@@ -109,7 +119,7 @@ def test_a_gap_the_kiosk_still_holds_is_waited_for_then_acked(rig):
     kiosk, engine = rig
     kiosk.send([1, 2], 1)
     assert kiosk.ack() == 2
-    kiosk.send([4], 3)                 # 3 is still on the kiosk: wait for it
+    kiosk.send([4], 3)  # 3 is still on the kiosk: wait for it
     assert kiosk.ack() == 2
     kiosk.send([3, 4], 3)
     assert kiosk.ack() == 4
@@ -132,7 +142,7 @@ def test_a_written_off_range_is_counted_lost_and_a_late_arrival_takes_it_back(ri
     kiosk, engine = rig
     kiosk.send([1, 2], 1)
     assert kiosk.ack() == 2
-    kiosk.send([6], 6)                 # the kiosk says: 3..5 are gone from my flash
+    kiosk.send([6], 6)  # the kiosk says: 3..5 are gone from my flash
     assert kiosk.ack() == 6
     c = cursor(engine, kiosk.kiosk_id)
     assert (c.acked_seq, c.lost) == (6, 3)
@@ -149,9 +159,9 @@ def test_a_written_off_range_is_counted_lost_and_a_late_arrival_takes_it_back(ri
 
 def test_a_kiosk_pipelining_three_batches_is_acked_to_the_end_and_never_beyond_what_is_stored(rig):
     kiosk, engine = rig
-    for first in (1, 21, 41):          # three batches in flight, all saying from = 1
+    for first in (1, 21, 41):  # three batches in flight, all saying from = 1
         kiosk.send(range(first, first + 20), 1)
-    acks = [kiosk.ack()]               # one ack per commit group: 1 to 3 of them
+    acks = [kiosk.ack()]  # one ack per commit group: 1 to 3 of them
     while acks[-1] != 60 and len(acks) < 3:
         acks.append(kiosk.ack())
     # Each ack is a prefix the backend holds: 0 (a later batch first), 20, 40 or 60.

@@ -38,18 +38,30 @@ def drain(kiosk, backend, rounds=50):
 
 
 def test_wiped_kiosk_20_offline_taps_land_in_the_timesheet_without_dead_letters_or_duplicates(
-        engine, tmp_path):
+    engine, tmp_path
+):
     with Session(engine) as s:
         s.add(KioskRow(id="K1"))
         customer = Customer(name="Alpha SA")
         s.add(customer)
         s.flush()
-        anne = Employee(customer_id=customer.id, first_name="Anne", last_name="Muller",
-                        personnel_number="P1", active_from=date(2020, 1, 1))
+        anne = Employee(
+            customer_id=customer.id,
+            first_name="Anne",
+            last_name="Muller",
+            personnel_number="P1",
+            active_from=date(2020, 1, 1),
+        )
         s.add(anne)
         s.flush()
-        s.add(Badge(customer_id=customer.id, uid="04000001", employee_id=anne.id,
-                    valid_from=datetime(2020, 1, 1, tzinfo=UTC)))
+        s.add(
+            Badge(
+                customer_id=customer.id,
+                uid="04000001",
+                employee_id=anne.id,
+                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
+            )
+        )
         s.commit()
         customer_id, anne_id = customer.id, anne.id
     backend = Backend(engine)
@@ -73,7 +85,7 @@ def test_wiped_kiosk_20_offline_taps_land_in_the_timesheet_without_dead_letters_
     for ack in backend.commit(first + first):  # delivered twice (QoS 1)
         kiosk.on_ack(ack)
     drain(kiosk, backend)
-    backend.commit(first)                        # and a resend long after
+    backend.commit(first)  # and a resend long after
     assert kiosk.journal.acked == 20
 
     assert count(engine, select(func.count()).select_from(Punch)) == 50
@@ -82,8 +94,15 @@ def test_wiped_kiosk_20_offline_taps_land_in_the_timesheet_without_dead_letters_
         cursors = {(c.epoch, c.acked_seq, c.lost) for c in s.exec(select(IngestCursor))}
         assert cursors == {(old_epoch, 30, 0), (kiosk.journal.epoch, 20, 0)}
         emp = s.get(Employee, anne_id)
-        [sheet] = timesheets.compute(s, customer_id, [emp], date(2026, 3, 2), date(2026, 3, 2), Settings(),
-                                     now=datetime(2030, 1, 1, tzinfo=UTC))
+        [sheet] = timesheets.compute(
+            s,
+            customer_id,
+            [emp],
+            date(2026, 3, 2),
+            date(2026, 3, 2),
+            Settings(),
+            now=datetime(2030, 1, 1, tzinfo=UTC),
+        )
     assert len(sheet.punches) == 20
 
 
@@ -91,8 +110,12 @@ def test_a_batch_without_epoch_is_epoch_0_and_gets_an_ack_without_epoch(engine):
     with Session(engine) as s:
         s.add(KioskRow(id="K1"))
         s.commit()
-        body = {"v": 1, "kiosk": "K1", "from": 1, "punches": [
-            {"seq": 1, "uid": "04A1B2C3", "kind": "punch", "ts": T0}]}
+        body = {
+            "v": 1,
+            "kiosk": "K1",
+            "from": 1,
+            "punches": [{"seq": 1, "uid": "04A1B2C3", "kind": "punch", "ts": T0}],
+        }
         out = ingest(s, [Incoming("noxus/v1/K1/punch", json.dumps(body).encode())])
         s.commit()
         assert out.acks == {("K1", 0): 1}

@@ -44,7 +44,7 @@ def test_any_interleaving_of_faults_stores_every_accepted_punch_exactly_once(sql
                 s.commit()
             self.backend = Backend(self.engine)
             self.kiosk = Kiosk("K1", root / "flash", seg_records=4, batch_max=3)
-            self.up = []    # kiosk -> backend, in flight at the broker
+            self.up = []  # kiosk -> backend, in flight at the broker
             self.down = []  # acks, backend -> kiosk
             self.accepted = {}  # uid -> (epoch, seq) fed back as accepted
             self.taps = 0
@@ -181,6 +181,12 @@ def test_any_interleaving_of_faults_stores_every_accepted_punch_exactly_once(sql
                 self.kiosk.journal.close()
                 self.engine.dispose()
 
-    run_state_machine_as_test(ExactlyOnce, settings=settings(
-        max_examples=60, stateful_step_count=40, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
+    run_state_machine_as_test(
+        ExactlyOnce,
+        settings=settings(
+            max_examples=60,
+            stateful_step_count=40,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )

@@ -30,7 +30,7 @@ class MemJournal:
         return len(self.punches)
 
     def unacked(self, limit):
-        return self.punches[self.acked:self.acked + limit]
+        return self.punches[self.acked : self.acked + limit]
 
     def ack(self, upto):
         if upto <= self.acked:
@@ -46,8 +46,14 @@ def test_four_batches_in_flight_through_a_reordering_lossy_network_store_each_pu
         s.add(Kiosk(id="K1"))
         s.commit()
     to_backend: list[bytes] = []
-    sender = Sender(MemJournal(PUNCHES), "K1", lambda _t, p: to_backend.append(p), ack_timeout_ms=500,
-                    backoff_max_ms=2000, window=4)
+    sender = Sender(
+        MemJournal(PUNCHES),
+        "K1",
+        lambda _t, p: to_backend.append(p),
+        ack_timeout_ms=500,
+        backoff_max_ms=2000,
+        window=4,
+    )
     stored_upto_seen = []
     now = 0
     for _ in range(2000):

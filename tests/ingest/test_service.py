@@ -15,8 +15,10 @@ T0 = 1_767_225_600_000  # 2026-01-01T00:00Z
 
 def batch(kiosk, seqs, held_from=None, topic_kiosk=None, uid="04A1B2C3"):
     punches = [WirePunch(s, uid, T0 + s * 1000) for s in seqs]
-    return Incoming(protocol.topic(topic_kiosk or kiosk, protocol.PUNCH),
-                    protocol.encode_punch_batch(kiosk, punches, held_from))
+    return Incoming(
+        protocol.topic(topic_kiosk or kiosk, protocol.PUNCH),
+        protocol.encode_punch_batch(kiosk, punches, held_from),
+    )
 
 
 def setup(engine, *kiosks):
@@ -68,13 +70,15 @@ def test_seqs_the_kiosk_no_longer_holds_raise_a_gap_alert_and_do_not_block_the_a
 def test_bad_messages_become_dead_letters_and_good_ones_still_land(engine):
     setup(engine, "K1", "K2")
     bad_version = json.dumps({"v": 2, "kiosk": "K1", "punches": []}).encode()
-    out = run(engine,
-              Incoming("noxus/v1/K1/punch", b"\xff\x00garbage"),
-              Incoming("noxus/v1/K1/punch", bad_version),
-              Incoming("noxus/v1/K9/punch", batch("K9", [1]).payload),   # unknown kiosk
-              batch("K2", [1], topic_kiosk="K1"),                        # K2's batch on K1's topic
-              Incoming("elsewhere/K1/punch", b"{}"),
-              batch("K1", [1, 2]))
+    out = run(
+        engine,
+        Incoming("noxus/v1/K1/punch", b"\xff\x00garbage"),
+        Incoming("noxus/v1/K1/punch", bad_version),
+        Incoming("noxus/v1/K9/punch", batch("K9", [1]).payload),  # unknown kiosk
+        batch("K2", [1], topic_kiosk="K1"),  # K2's batch on K1's topic
+        Incoming("elsewhere/K1/punch", b"{}"),
+        batch("K1", [1, 2]),
+    )
     assert out.stored == 2 and out.acks == {("K1", 0): 2}
     with Session(engine) as s:
         reasons = [d.reason for d in s.exec(select(DeadLetter).order_by(DeadLetter.id))]
@@ -97,8 +101,10 @@ def test_a_different_punch_under_a_stored_seq_is_kept_as_dead_letter(engine):
 
 def test_estimated_time_punch_is_stored_with_boot_and_uptime(engine):
     setup(engine, "K1")
-    msg = Incoming("noxus/v1/K1/punch", protocol.encode_punch_batch(
-        "K1", [WirePunch(1, "04A1B2C3", None, "punch", 7, 12345)]))
+    msg = Incoming(
+        "noxus/v1/K1/punch",
+        protocol.encode_punch_batch("K1", [WirePunch(1, "04A1B2C3", None, "punch", 7, 12345)]),
+    )
     run(engine, msg)
     with Session(engine) as s:
         p = s.exec(select(Punch)).one()
@@ -129,7 +135,7 @@ def test_late_arrival_of_a_written_off_seq_is_stored_and_resolves_counter_and_al
     run(engine, batch("K1", [1, 2]))
     out = run(engine, batch("K1", [5], held_from=5))
     assert out.acks == {("K1", 0): 5} and out.lost == 2
-    out = run(engine, batch("K1", [3], held_from=3))     # one of the two arrives late
+    out = run(engine, batch("K1", [3], held_from=3))  # one of the two arrives late
     assert out.recovered == 1 and out.acks == {("K1", 0): 5}
     with Session(engine) as s:
         assert s.get(IngestCursor, ("K1", 0)).lost == 1

@@ -17,8 +17,13 @@ def _employee(engine):
         c = Customer(name="Alpha SA")
         s.add(c)
         s.flush()
-        e = Employee(customer_id=c.id, first_name="Anne", last_name="Muller", personnel_number="P1",
-                     active_from=date(2020, 1, 1))
+        e = Employee(
+            customer_id=c.id,
+            first_name="Anne",
+            last_name="Muller",
+            personnel_number="P1",
+            active_from=date(2020, 1, 1),
+        )
         s.add(e)
         s.commit()
         return c.id, e.id
@@ -30,7 +35,8 @@ def _entries(engine, action):
 
 
 def test_a_staff_read_of_an_employee_is_audited_and_the_customers_own_hr_read_is_not(
-        engine, noxus_app, login_as):
+    engine, noxus_app, login_as
+):
     cid, eid = _employee(engine)
     client = TestClient(noxus_app)
     login_as("hr_admin", cid)
@@ -48,8 +54,9 @@ def test_a_staff_read_of_an_employee_is_audited_and_the_customers_own_hr_read_is
 def test_a_bulk_timesheet_export_is_audited_with_its_scope(engine, noxus_app, login_as):
     cid, _ = _employee(engine)
     login_as("hr_admin", cid)
-    r = TestClient(noxus_app).get("/api/v1/hr/exports", params={"first": "2026-03-01", "last": "2026-03-31",
-                                                                "format": "csv"})
+    r = TestClient(noxus_app).get(
+        "/api/v1/hr/exports", params={"first": "2026-03-01", "last": "2026-03-31", "format": "csv"}
+    )
     assert r.status_code == 200
     [e] = _entries(engine, "export")
     assert e.object_type == "timesheets" and e.customer_id == cid

@@ -9,7 +9,9 @@ from sqlmodel import Session, select
 def _fill(engine, n=5):
     with Session(engine) as s:
         for i in range(n):
-            audit.record(s, "alice#1", "read", "employee", i, customer_id=1, detail={"fields": ["name"], "é": i})
+            audit.record(
+                s, "alice#1", "read", "employee", i, customer_id=1, detail={"fields": ["name"], "é": i}
+            )
         s.commit()
 
 
@@ -64,7 +66,9 @@ def test_erasing_personal_data_keeps_the_chain_verifiable_and_leaves_no_name(eng
 
     with Session(engine) as s:
         audit.record(s, "alice#1", "read", "invoice", 7, customer_id=1, detail={"amount": 100})
-        hr_audit.record(s, 1, "alice#1", "employee.update", "employee", 42, last_name="Müller", first_name="Anna")
+        hr_audit.record(
+            s, 1, "alice#1", "employee.update", "employee", 42, last_name="Müller", first_name="Anna"
+        )
         audit.record(s, "alice#1", "read", "invoice", 8, customer_id=1)
         s.commit()
         entry = s.exec(select(AuditEntry).where(AuditEntry.object_type == "employee")).one()

@@ -18,8 +18,13 @@ def _world(engine):
         a, b = Customer(name="Alpha SA"), Customer(name="Beta Sàrl")
         s.add_all([a, b])
         s.flush()
-        emp = Employee(customer_id=a.id, first_name="Léa", last_name="Dupré", personnel_number="7",
-                       active_from=date(2026, 1, 1))
+        emp = Employee(
+            customer_id=a.id,
+            first_name="Léa",
+            last_name="Dupré",
+            personnel_number="7",
+            active_from=date(2026, 1, 1),
+        )
         s.add(emp)
         s.flush()
         hr_audit.record(s, a.id, "anna#3", "employee.update", "employee", emp.id, last_name="Dupré")

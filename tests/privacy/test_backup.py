@@ -31,8 +31,15 @@ def test_backup_restores_into_a_fresh_database_identically(engine, db_url, tmp_p
         c = Customer(name="Alpha SA")
         s.add(c)
         s.flush()
-        s.add(Employee(customer_id=c.id, first_name="Zoé", last_name="Müller", personnel_number="1",
-                       active_from=date(2024, 1, 1)))
+        s.add(
+            Employee(
+                customer_id=c.id,
+                first_name="Zoé",
+                last_name="Müller",
+                personnel_number="1",
+                active_from=date(2024, 1, 1),
+            )
+        )
         audit.record(s, "t", "create", "employee", 1, c.id, {"x": "é"})
         s.commit()
     path = backup.backup(db_url, tmp_path / "backups")
@@ -56,9 +63,15 @@ def test_rotation_deletes_backups_older_than_7_days(tmp_path):
         (tmp_path / f"noxus-{stamp}.sqlite3").write_bytes(b"x")
     (tmp_path / "notes.txt").write_text("not a backup")
     gone = backup.rotate(tmp_path, 7, now)
-    assert sorted(p.name for p in gone) == ["noxus-20261117T020000Z.sqlite3", "noxus-20261118T030000Z.sqlite3"]
+    assert sorted(p.name for p in gone) == [
+        "noxus-20261117T020000Z.sqlite3",
+        "noxus-20261118T030000Z.sqlite3",
+    ]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "notes.txt", "noxus-20261118T040000Z.sqlite3", "noxus-20261124T030000Z.sqlite3"]
+        "notes.txt",
+        "noxus-20261118T040000Z.sqlite3",
+        "noxus-20261124T030000Z.sqlite3",
+    ]
 
 
 def _sqlite_backup(tmp_path):
@@ -81,7 +94,7 @@ def test_restore_refuses_a_backup_corrupted_in_the_middle_and_leaves_nothing(tmp
     data = bytearray(good.read_bytes())
     page = 4096
     for i in range(3 * page, len(data) - page, page):  # scribble over every page's b-tree header
-        data[i:i + 16] = b"\xff" * 16
+        data[i : i + 16] = b"\xff" * 16
     bad = good.with_name("noxus-20260101T000000Z.sqlite3")
     bad.write_bytes(bytes(data))
     target = tmp_path / "restored.db"

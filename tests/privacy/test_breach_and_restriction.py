@@ -19,8 +19,9 @@ def test_recording_a_breach_starts_the_72h_clock_and_mails_the_responsible_perso
     settings = Settings(breach_contact_email="dpo@noxus.ch")
     detected = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
     with Session(engine) as s:
-        b = registers.record_breach(s, BreachCreate(detected_at=detected, description="laptop stolen"),
-                                    ADMIN, settings)
+        b = registers.record_breach(
+            s, BreachCreate(detected_at=detected, description="laptop stolen"), ADMIN, settings
+        )
         s.commit()
         assert b.notify_deadline_at == detected + timedelta(hours=72)
         [mail] = s.exec(select(OutboxMail).where(OutboxMail.category == "breach")).all()
@@ -33,7 +34,12 @@ def test_restriction_of_processing_is_a_data_subject_request_kind(engine):
         c = Customer(name="Alpha SA")
         s.add(c)
         s.flush()
-        r = registers.open_dsr(s, Scope.everything(), DataSubjectRequestCreate(
-            customer_id=c.id, subject="Anne Muller", kind="restriction"), ADMIN, Settings())
+        r = registers.open_dsr(
+            s,
+            Scope.everything(),
+            DataSubjectRequestCreate(customer_id=c.id, subject="Anne Muller", kind="restriction"),
+            ADMIN,
+            Settings(),
+        )
         s.commit()
         assert r.kind == "restriction"

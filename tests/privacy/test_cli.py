@@ -21,8 +21,11 @@ def test_user_token_audit_and_backup_commands(tmp_path, monkeypatch):
         from noxus.cli import app
 
         run = CliRunner().invoke
-        r = run(app, ["user", "create", "boss", "--role", "admin", "--password-stdin"],
-                input="a long enough password\n")
+        r = run(
+            app,
+            ["user", "create", "boss", "--role", "admin", "--password-stdin"],
+            input="a long enough password\n",
+        )
         assert r.exit_code == 0, r.output
         r = run(app, ["token", "create", "boss"])
         assert r.exit_code == 0 and r.output.strip().startswith("nxt_")

@@ -31,10 +31,20 @@ def world(engine):
         a, b = Customer(name="Alpha SA"), Customer(name="Beta Sàrl")
         s.add_all([a, b])
         s.flush()
-        emp = Employee(customer_id=a.id, first_name="Anne", last_name="Muller", personnel_number="A-17",
-                       active_from=date(2019, 1, 1))
-        other = Employee(customer_id=b.id, first_name="Bob", last_name="Rossi", personnel_number="B-1",
-                         active_from=date(2019, 1, 1))
+        emp = Employee(
+            customer_id=a.id,
+            first_name="Anne",
+            last_name="Muller",
+            personnel_number="A-17",
+            active_from=date(2019, 1, 1),
+        )
+        other = Employee(
+            customer_id=b.id,
+            first_name="Bob",
+            last_name="Rossi",
+            personnel_number="B-1",
+            active_from=date(2019, 1, 1),
+        )
         s.add_all([emp, other])
         s.flush()
         s.add(Badge(customer_id=a.id, uid="04A1B2C3", employee_id=emp.id, valid_from=_at(2019, 1, 1)))
@@ -42,11 +52,26 @@ def world(engine):
         for day in (_at(2019, 3, 4), _at(2026, 11, 2), _at(2026, 11, 3)):
             for h in (7, 12, 13, 16):
                 seq += 1
-                s.add(Punch(kiosk_id="K1", seq=seq, badge_uid="04A1B2C3", ts=day + timedelta(hours=h),
-                            received_at=day + timedelta(hours=h)))
+                s.add(
+                    Punch(
+                        kiosk_id="K1",
+                        seq=seq,
+                        badge_uid="04A1B2C3",
+                        ts=day + timedelta(hours=h),
+                        received_at=day + timedelta(hours=h),
+                    )
+                )
         s.flush()
-        s.add(PunchCorrection(customer_id=a.id, employee_id=emp.id, action="add", ts=_at(2026, 11, 4, 7),
-                              author="hr-a", reason="Anne Muller forgot her badge at home"))
+        s.add(
+            PunchCorrection(
+                customer_id=a.id,
+                employee_id=emp.id,
+                action="add",
+                ts=_at(2026, 11, 4, 7),
+                author="hr-a",
+                reason="Anne Muller forgot her badge at home",
+            )
+        )
         s.commit()
         return {"a": a.id, "b": b.id, "emp": emp.id, "other": other.id}
 
@@ -64,32 +89,49 @@ def _sheet(engine, emp_id, first=date(2026, 11, 1), last=date(2026, 11, 30)):
 
 def test_request_register_sets_a_7_day_deadline_and_scopes_by_customer(client, world, auth_headers):
     hr_a, hr_b = auth_headers("hr_admin", world["a"]), auth_headers("hr_admin", world["b"])
-    r = client.post("/api/v1/privacy/requests", headers=hr_a, json={
-        "employee_id": world["emp"], "kind": "access", "received_at": "2026-11-20T09:00:00+01:00"})
+    r = client.post(
+        "/api/v1/privacy/requests",
+        headers=hr_a,
+        json={"employee_id": world["emp"], "kind": "access", "received_at": "2026-11-20T09:00:00+01:00"},
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["customer_id"] == world["a"] and body["deadline_at"].startswith("2026-11-27T08:00")
     assert body["overdue"] is False or datetime.now(UTC) > _at(2026, 11, 27, 8)
     assert client.get("/api/v1/privacy/requests", headers=hr_b).json() == []
-    assert client.patch(f"/api/v1/privacy/requests/{body['id']}", headers=hr_b, json={"status": "done"}).status_code == 404
+    assert (
+        client.patch(
+            f"/api/v1/privacy/requests/{body['id']}", headers=hr_b, json={"status": "done"}
+        ).status_code
+        == 404
+    )
     # B's HR admin cannot open a request about A's employee
-    r = client.post("/api/v1/privacy/requests", headers=hr_b, json={"employee_id": world["emp"], "kind": "access"})
+    r = client.post(
+        "/api/v1/privacy/requests", headers=hr_b, json={"employee_id": world["emp"], "kind": "access"}
+    )
     assert r.status_code == 404
     r = client.patch(f"/api/v1/privacy/requests/{body['id']}", headers=hr_a, json={"status": "done"})
     assert r.json()["status"] == "done" and r.json()["closed_at"] and r.json()["overdue"] is False
 
 
 def test_an_old_open_request_is_overdue(client, world, auth_headers):
-    r = client.post("/api/v1/privacy/requests", headers=auth_headers("admin"), json={
-        "customer_id": world["a"], "kind": "erasure", "received_at": "2020-01-01T00:00:00Z"})
+    r = client.post(
+        "/api/v1/privacy/requests",
+        headers=auth_headers("admin"),
+        json={"customer_id": world["a"], "kind": "erasure", "received_at": "2020-01-01T00:00:00Z"},
+    )
     assert r.json()["overdue"] is True
 
 
 def test_export_holds_profile_badges_punches_corrections_as_json_and_csv(client, world, auth_headers, engine):
-    r = client.get(f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_admin", world["a"]))
+    r = client.get(
+        f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_admin", world["a"])
+    )
     assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
     z = zipfile.ZipFile(io.BytesIO(r.content))
-    assert {"employee.json", "profile.csv", "badges.csv", "punches.csv", "corrections.csv"} <= set(z.namelist())
+    assert {"employee.json", "profile.csv", "badges.csv", "punches.csv", "corrections.csv"} <= set(
+        z.namelist()
+    )
     data = json.loads(z.read("employee.json"))
     assert data["profile"]["last_name"] == "Muller"
     assert len(data["punches"]) == 12 and len(data["badges"]) == 1 and len(data["corrections"]) == 1
@@ -100,9 +142,13 @@ def test_export_holds_profile_badges_punches_corrections_as_json_and_csv(client,
 
 
 def test_export_of_another_customers_employee_is_not_found(client, world, auth_headers):
-    r = client.get(f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_admin", world["b"]))
+    r = client.get(
+        f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_admin", world["b"])
+    )
     assert r.status_code == 404
-    r = client.get(f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_viewer", world["a"]))
+    r = client.get(
+        f"/api/v1/privacy/employees/{world['emp']}/export", headers=auth_headers("hr_viewer", world["a"])
+    )
     assert r.status_code == 403
 
 
@@ -110,13 +156,17 @@ def test_erasure_removes_identity_but_keeps_time_totals_and_punches(client, worl
     before = _sheet(engine, world["emp"])
     assert before > 0
     h = auth_headers("hr_admin", world["a"])
-    assert client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={}).status_code == 400
+    assert (
+        client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={}).status_code == 400
+    )
     r = client.post(f"/api/v1/privacy/employees/{world['emp']}/erase", headers=h, json={"confirm": True})
     assert r.status_code == 200, r.text
     assert _sheet(engine, world["emp"]) == before
     with Session(engine) as s:
         emp = s.get(Employee, world["emp"])
-        assert "Anne" not in emp.first_name and "Muller" not in emp.last_name and emp.personnel_number != "A-17"
+        assert (
+            "Anne" not in emp.first_name and "Muller" not in emp.last_name and emp.personnel_number != "A-17"
+        )
         assert len(s.exec(select(Punch)).all()) == 12
         assert "Anne" not in s.exec(select(PunchCorrection)).one().reason
         assert audit.verify(s).ok
@@ -125,13 +175,23 @@ def test_erasure_removes_identity_but_keeps_time_totals_and_punches(client, worl
 
 
 def test_breach_register_sets_the_72_hour_deadline_for_admins_only(client, world, auth_headers):
-    r = client.post("/api/v1/privacy/breaches", headers=auth_headers("admin"), json={
-        "detected_at": "2026-11-01T10:00:00Z", "description": "laptop lost", "customer_ids": [world["a"]]})
+    r = client.post(
+        "/api/v1/privacy/breaches",
+        headers=auth_headers("admin"),
+        json={
+            "detected_at": "2026-11-01T10:00:00Z",
+            "description": "laptop lost",
+            "customer_ids": [world["a"]],
+        },
+    )
     assert r.status_code == 201 and r.json()["notify_deadline_at"].startswith("2026-11-04T10:00")
     assert r.json()["overdue"] is True
     r = client.post(f"/api/v1/privacy/breaches/{r.json()['id']}/notified", headers=auth_headers("admin"))
     assert r.json()["status"] == "notified" and r.json()["overdue"] is False
-    assert client.get("/api/v1/privacy/breaches", headers=auth_headers("hr_admin", world["a"])).status_code == 403
+    assert (
+        client.get("/api/v1/privacy/breaches", headers=auth_headers("hr_admin", world["a"])).status_code
+        == 403
+    )
 
 
 def test_retention_deletes_time_records_older_than_the_customers_period(world, engine):
@@ -145,8 +205,11 @@ def test_retention_deletes_time_records_older_than_the_customers_period(world, e
 
 def test_contract_end_returns_a_bundle_then_deletes(world, engine, tmp_path):
     with Session(engine) as s:
-        s.add(PrivacyPolicy(customer_id=world["a"], contract_end_action="export",
-                            contract_ended_at=_at(2026, 11, 1)))
+        s.add(
+            PrivacyPolicy(
+                customer_id=world["a"], contract_end_action="export", contract_ended_at=_at(2026, 11, 1)
+            )
+        )
         s.commit()
         rep = retention.run(s, get_settings(), now=_at(2026, 11, 25), out_dir=tmp_path)
         s.commit()

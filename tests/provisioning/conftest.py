@@ -23,9 +23,12 @@ class SimBoardProc:
         self.device = ""
 
     def plug(self) -> "SimBoardProc":
-        self.proc = subprocess.Popen([sys.executable, "-m", "noxus_provision.simboard", str(self.root),
-                                      "--uid", self.uid], stdout=subprocess.PIPE, text=True,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "noxus_provision.simboard", str(self.root), "--uid", self.uid],
+            stdout=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         self.device = self.proc.stdout.readline().strip()
         assert self.device.startswith("/dev/"), self.device
         return self
@@ -88,8 +91,9 @@ class AclMosquitto(Mosquitto):
             PasswordFile(self.passwd).set(BACKEND_USER, BACKEND_PASSWORD)
         conf = self.data / "mosquitto.conf"
         conf.write_text(ACL_CONF.format(port=self.port, data=self.data))
-        self.proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_port(self.port)
         return self
 
@@ -112,12 +116,20 @@ class BackendProc:
             a, b = Customer(name="Boulangerie A"), Customer(name="Garage B")
             s.add_all([a, b])
             s.flush()
-            sa, sa2, sb = (Site(customer_id=a.id, name="Atelier"), Site(customer_id=a.id, name="Magasin"),
-                           Site(customer_id=b.id, name="Garage"))
+            sa, sa2, sb = (
+                Site(customer_id=a.id, name="Atelier"),
+                Site(customer_id=a.id, name="Magasin"),
+                Site(customer_id=b.id, name="Garage"),
+            )
             s.add_all([sa, sa2, sb])
             s.flush()
-            emp = Employee(customer_id=a.id, first_name="Léa", last_name="Muller", personnel_number="17",
-                           active_from=_dt.date(2026, 1, 1))
+            emp = Employee(
+                customer_id=a.id,
+                first_name="Léa",
+                last_name="Muller",
+                personnel_number="17",
+                active_from=_dt.date(2026, 1, 1),
+            )
             s.add(emp)
             tech = accounts.create_user(s, UserCreate(username="tech", role="technician"))
             admin = accounts.create_user(s, UserCreate(username="admin", role="admin"))
@@ -129,15 +141,34 @@ class BackendProc:
             self.employee = emp.id
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
-        env = {**os.environ,
-               "NOXUS_DATABASE_URL": self.db_url,
-               "NOXUS_MQTT_HOST": "127.0.0.1", "NOXUS_MQTT_PORT": str(broker.port),
-               "NOXUS_MQTT_USERNAME": BACKEND_USER, "NOXUS_MQTT_PASSWORD": BACKEND_PASSWORD,
-               "NOXUS_MQTT_PASSWORD_FILE": str(broker.passwd),
-               "NOXUS_MQTT_RELOAD_COMMAND": f"kill -HUP {broker.proc.pid}",
-               "NOXUS_KIOSK_MQTT_HOST": "127.0.0.1", "NOXUS_KIOSK_MQTT_PORT": str(broker.port)}
-        self.proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "noxus.main:app", "--host", "127.0.0.1",
-                                      "--port", str(port), "--log-level", "warning"], env=env, cwd=tmp)
+        env = {
+            **os.environ,
+            "NOXUS_DATABASE_URL": self.db_url,
+            "NOXUS_MQTT_HOST": "127.0.0.1",
+            "NOXUS_MQTT_PORT": str(broker.port),
+            "NOXUS_MQTT_USERNAME": BACKEND_USER,
+            "NOXUS_MQTT_PASSWORD": BACKEND_PASSWORD,
+            "NOXUS_MQTT_PASSWORD_FILE": str(broker.passwd),
+            "NOXUS_MQTT_RELOAD_COMMAND": f"kill -HUP {broker.proc.pid}",
+            "NOXUS_KIOSK_MQTT_HOST": "127.0.0.1",
+            "NOXUS_KIOSK_MQTT_PORT": str(broker.port),
+        }
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "noxus.main:app",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            cwd=tmp,
+        )
         wait_port(port, 30)
 
     def stop(self) -> None:

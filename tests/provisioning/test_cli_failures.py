@@ -13,9 +13,13 @@ CLI = [sys.executable, "-c", "from noxus_provision.cli import main; main()"]
 
 
 def test_ctrl_c_mid_install_says_rerun_and_the_rerun_completes(simboard):
-    proc = subprocess.Popen([*CLI, "install", "--device", simboard.device, "--port", "sim"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
+    proc = subprocess.Popen(
+        [*CLI, "install", "--device", simboard.device, "--port", "sim"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     core = simboard.root / "firmware" / "core"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and len(list(core.glob("*.py"))) < 3:
@@ -33,23 +37,42 @@ def test_ctrl_c_mid_install_says_rerun_and_the_rerun_completes(simboard):
 
 
 def test_a_board_of_the_wrong_kind_is_named(simboard):
-    r = CliRunner().invoke(app, ["enroll", "--device", simboard.device, "--port", "pico", "--site", "1",
-                                 "--skip-install"], env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"})
+    r = CliRunner().invoke(
+        app,
+        ["enroll", "--device", simboard.device, "--port", "pico", "--site", "1", "--skip-install"],
+        env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
+    )
     assert r.exit_code == 4, r.output
     assert "not 'rp2'" in r.output and "Pico W" in r.output
 
 
 def test_an_uninstalled_board_is_sent_to_install_first(simboard):
-    r = CliRunner().invoke(app, ["enroll", "--device", simboard.device, "--port", "sim", "--site", "1",
-                                 "--skip-install"], env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"})
+    r = CliRunner().invoke(
+        app,
+        ["enroll", "--device", simboard.device, "--port", "sim", "--site", "1", "--skip-install"],
+        env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
+    )
     assert r.exit_code == 1, r.output
     assert "no NoxusTime firmware yet" in r.output and "noxus-provision install" in r.output
 
 
 def test_expect_uid_refuses_another_board(simboard):
-    r = CliRunner().invoke(app, ["enroll", "--device", simboard.device, "--port", "sim", "--site", "1",
-                                 "--skip-install", "--expect-uid", "0000000000000001"],
-                           env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"})
+    r = CliRunner().invoke(
+        app,
+        [
+            "enroll",
+            "--device",
+            simboard.device,
+            "--port",
+            "sim",
+            "--site",
+            "1",
+            "--skip-install",
+            "--expect-uid",
+            "0000000000000001",
+        ],
+        env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
+    )
     assert r.exit_code == 4 and "plug in the right board" in r.output
 
 

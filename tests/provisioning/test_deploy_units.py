@@ -23,18 +23,26 @@ from tests.provisioning.conftest import AclMosquitto
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "deploy" / "systemd"
 
-pytestmark = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
-                                reason="the sandbox emulation needs root and unshare (util-linux)")
+pytestmark = pytest.mark.skipif(
+    os.geteuid() != 0 or not shutil.which("unshare"),
+    reason="the sandbox emulation needs root and unshare (util-linux)",
+)
 
 
 def unit_values(name: str, key: str) -> list[str]:
-    return [line.split("=", 1)[1].strip() for line in (SYSTEMD / name).read_text().splitlines()
-            if line.startswith(key + "=")]
+    return [
+        line.split("=", 1)[1].strip()
+        for line in (SYSTEMD / name).read_text().splitlines()
+        if line.startswith(key + "=")
+    ]
 
 
 def env_file() -> dict[str, str]:
-    return dict(line.split("=", 1) for line in (SYSTEMD / "noxus.env").read_text().splitlines()
-                if line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1)
+        for line in (SYSTEMD / "noxus.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
 
 
 def test_no_default_password_is_shipped_and_the_install_step_generates_one(tmp_path):
@@ -44,8 +52,11 @@ def test_no_default_password_is_shipped_and_the_install_step_generates_one(tmp_p
     (tmp_path / "etc" / "noxus").mkdir(parents=True)
     shutil.copy(SYSTEMD / "noxus.env", tmp_path / "etc" / "noxus" / "noxus.env")
     done = install.main("/etc/noxus/noxus.env", root=str(tmp_path))
-    env = dict(line.split("=", 1) for line in (tmp_path / "etc/noxus/noxus.env").read_text().splitlines()
-               if line and not line.startswith("#"))
+    env = dict(
+        line.split("=", 1)
+        for line in (tmp_path / "etc/noxus/noxus.env").read_text().splitlines()
+        if line and not line.startswith("#")
+    )
     assert len(env["NOXUS_MQTT_PASSWORD"]) >= 32 and len(done) == 2
     assert oct((tmp_path / "etc/noxus/noxus.env").stat().st_mode & 0o777) == "0o640"
     store = PasswordFile(str(tmp_path) + env["NOXUS_MQTT_PASSWORD_FILE"])
@@ -64,7 +75,7 @@ def test_api_enrolls_a_kiosk_under_the_units_filesystem_restrictions(tmp_path):
 
     # the unit's state directory, here; everything else read-only
     root = tmp_path / "state"
-    local_pw = root / pw_file[len(state) + 1:]
+    local_pw = root / pw_file[len(state) + 1 :]
     local_pw.parent.mkdir(parents=True)
     broker = AclMosquitto(local_pw.parent)
     broker.start()
@@ -76,25 +87,38 @@ def test_api_enrolls_a_kiosk_under_the_units_filesystem_restrictions(tmp_path):
         db = root / "noxus.db"
         token, site = _seed(seed, db)
         port = free_port()
-        api_env = {**os.environ, "NOXUS_DATABASE_URL": f"sqlite:///{db}",
-                   "NOXUS_MQTT_HOST": "127.0.0.1", "NOXUS_MQTT_PORT": str(broker.port),
-                   "NOXUS_MQTT_USERNAME": BACKEND_USER, "NOXUS_MQTT_PASSWORD": BACKEND_PASSWORD,
-                   "NOXUS_MQTT_PASSWORD_FILE": str(local_pw), "NOXUS_KIOSK_MQTT_HOST": "127.0.0.1",
-                   "NOXUS_KIOSK_MQTT_PORT": str(broker.port), "PYTHONDONTWRITEBYTECODE": "1"}
+        api_env = {
+            **os.environ,
+            "NOXUS_DATABASE_URL": f"sqlite:///{db}",
+            "NOXUS_MQTT_HOST": "127.0.0.1",
+            "NOXUS_MQTT_PORT": str(broker.port),
+            "NOXUS_MQTT_USERNAME": BACKEND_USER,
+            "NOXUS_MQTT_PASSWORD": BACKEND_PASSWORD,
+            "NOXUS_MQTT_PASSWORD_FILE": str(local_pw),
+            "NOXUS_KIOSK_MQTT_HOST": "127.0.0.1",
+            "NOXUS_KIOSK_MQTT_PORT": str(broker.port),
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
         api_env.pop("NOXUS_MQTT_RELOAD_COMMAND", None)
         outside = tmp_path / "outside"
-        sandbox = (f"mount --bind {root} {root} && mount --bind / / && mount -o remount,bind,ro / && "
-                   f"(touch {outside} 2>/dev/null; touch {root}/probe) && "
-                   f"exec {sys.executable} -m uvicorn noxus.main:app --host 127.0.0.1 --port {port} "
-                   "--log-level warning")
-        api = subprocess.Popen(["unshare", "-m", "--propagation", "private", "sh", "-c", sandbox],
-                               env=api_env, cwd=root)
+        sandbox = (
+            f"mount --bind {root} {root} && mount --bind / / && mount -o remount,bind,ro / && "
+            f"(touch {outside} 2>/dev/null; touch {root}/probe) && "
+            f"exec {sys.executable} -m uvicorn noxus.main:app --host 127.0.0.1 --port {port} "
+            "--log-level warning"
+        )
+        api = subprocess.Popen(
+            ["unshare", "-m", "--propagation", "private", "sh", "-c", sandbox], env=api_env, cwd=root
+        )
         wait_port(port, 30)
         # the sandbox holds: nothing written outside the state directory, inside it yes
         assert not outside.exists() and (root / "probe").exists()
-        r = httpx.post(f"http://127.0.0.1:{port}/api/v1/enrollment/kiosks", timeout=30,
-                       headers={"Authorization": f"Bearer {token}"},
-                       json={"board_uid": "E6614103E7452D2F", "site_id": site, "model": "sim"})
+        r = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/enrollment/kiosks",
+            timeout=30,
+            headers={"Authorization": f"Bearer {token}"},
+            json={"board_uid": "E6614103E7452D2F", "site_id": site, "model": "sim"},
+        )
         assert r.status_code == 200, r.text
         creds = r.json()["mqtt"]
         assert creds["username"] in PasswordFile(local_pw).users()

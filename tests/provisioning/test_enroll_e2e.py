@@ -27,32 +27,81 @@ def board_config(board) -> dict:
 
 
 def mqtt_pub(broker, user, password, topic):
-    return subprocess.run(["mosquitto_pub", "-p", str(broker.port), "-u", user, "-P", password, "-t", topic,
-                           "-m", "x", "-q", "1", "-V", "mqttv5"], capture_output=True, text=True, timeout=20,
-                          check=False)
+    return subprocess.run(
+        [
+            "mosquitto_pub",
+            "-p",
+            str(broker.port),
+            "-u",
+            user,
+            "-P",
+            password,
+            "-t",
+            topic,
+            "-m",
+            "x",
+            "-q",
+            "1",
+            "-V",
+            "mqttv5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
 
 
 def api_enroll(backend, uid, site, token=None):
-    return httpx.post(f"{backend.url}/api/v1/enrollment/kiosks", timeout=30,
-                      headers={"Authorization": f"Bearer {token or backend.token}"},
-                      json={"board_uid": uid, "site_id": site, "model": "sim"})
+    return httpx.post(
+        f"{backend.url}/api/v1/enrollment/kiosks",
+        timeout=30,
+        headers={"Authorization": f"Bearer {token or backend.token}"},
+        json={"board_uid": uid, "site_id": site, "model": "sim"},
+    )
 
 
 def test_blank_board_becomes_an_online_kiosk_and_a_rerun_is_clean(backend, make_board):
     board = make_board("blank", "E6614103E7452D2F")
-    r = cli(backend, "enroll", "--device", board.device, "--port", "sim", "--site", str(backend.site_a),
-            "--name", "Entrée atelier", "--timeout", "60")
+    r = cli(
+        backend,
+        "enroll",
+        "--device",
+        board.device,
+        "--port",
+        "sim",
+        "--site",
+        str(backend.site_a),
+        "--name",
+        "Entrée atelier",
+        "--timeout",
+        "60",
+    )
     assert r.exit_code == 0, r.output
     assert "online: kiosk nx-e6614103e7452d2f" in r.output
     cfg = board_config(board)
     assert cfg["kiosk_id"] == "nx-e6614103e7452d2f" and cfg["broker"]["username"] == cfg["kiosk_id"]
-    assert cfg["site"] == {"id": backend.site_a, "customer_id": backend.customer_a, "timezone": "Europe/Zurich"}
+    assert cfg["site"] == {
+        "id": backend.site_a,
+        "customer_id": backend.customer_a,
+        "timezone": "Europe/Zurich",
+    }
     # secrets are never printed
     assert backend.token not in r.output and cfg["broker"]["password"] not in r.output
     assert cfg["kiosk_id"] in backend.broker.passwd.read_text()
 
-    again = cli(backend, "enroll", "--device", board.device, "--port", "sim", "--site", str(backend.site_a),
-                "--timeout", "60")
+    again = cli(
+        backend,
+        "enroll",
+        "--device",
+        board.device,
+        "--port",
+        "sim",
+        "--site",
+        str(backend.site_a),
+        "--timeout",
+        "60",
+    )
     assert again.exit_code == 0, again.output
     assert "0 file(s) written" in again.output and "online: kiosk nx-e6614103e7452d2f" in again.output
     # the rerun rotated the password; the kiosk came back with the new one
@@ -77,8 +126,25 @@ def test_a_kiosks_credentials_are_refused_on_another_kiosks_topics(backend):
     owner = Subscriber(backend.broker, kb, b["mqtt"]["password"], f"noxus/v1/{kb}/cmd")
     try:
         for topic, body in ((f"noxus/v1/{kb}/cmd", "for-b"), (f"noxus/v1/{ka}/cmd", "for-a")):
-            subprocess.run(["mosquitto_pub", "-p", str(backend.broker.port), "-u", BACKEND_USER, "-P",
-                            BACKEND_PASSWORD, "-t", topic, "-m", body, "-q", "1"], check=True, timeout=30)
+            subprocess.run(
+                [
+                    "mosquitto_pub",
+                    "-p",
+                    str(backend.broker.port),
+                    "-u",
+                    BACKEND_USER,
+                    "-P",
+                    BACKEND_PASSWORD,
+                    "-t",
+                    topic,
+                    "-m",
+                    body,
+                    "-q",
+                    "1",
+                ],
+                check=True,
+                timeout=30,
+            )
         assert owner.wait_for(b"for-b") == [b"for-b"]
         # "for-a" was published after "for-b" on the same connection: once the spy has
         # it, "for-b" would have reached it before, had the ACL let it through
@@ -122,8 +188,17 @@ class Subscriber:
 
 def test_a_wrong_token_is_refused_with_what_to_do(backend, make_board):
     simboard = make_board("wrong-token", "0102030405060708")
-    r = cli(backend, "enroll", "--device", simboard.device, "--port", "sim", "--site", str(backend.site_a),
-            token="nxt_this-is-not-a-token")
+    r = cli(
+        backend,
+        "enroll",
+        "--device",
+        simboard.device,
+        "--port",
+        "sim",
+        "--site",
+        str(backend.site_a),
+        token="nxt_this-is-not-a-token",
+    )
     assert r.exit_code == 5, r.output
     assert "refused your token" in r.output and "noxus token create" in r.output
     assert "nxt_this-is-not-a-token" not in r.output
@@ -158,7 +233,9 @@ def test_claim_code_kiosk_gets_its_credentials_once_after_approval(backend):
     assert r.exit_code == 0, r.output
     got = kiosk.redeem_claim("D4D4D4D4D4D4D4D4", code)
     assert got["kiosk_id"] == "nx-d4d4d4d4d4d4d4d4" and got["mqtt"]["password"]
-    ok = mqtt_pub(backend.broker, got["kiosk_id"], got["mqtt"]["password"], f"noxus/v1/{got['kiosk_id']}/state")
+    ok = mqtt_pub(
+        backend.broker, got["kiosk_id"], got["mqtt"]["password"], f"noxus/v1/{got['kiosk_id']}/state"
+    )
     assert ok.returncode == 0 and "failed" not in ok.stderr
 
     with pytest.raises(Exception, match="already delivered"):
@@ -194,16 +271,29 @@ def test_badge_enrolled_from_the_next_tap_on_a_kiosk(backend):
     kiosk.connect("127.0.0.1", backend.broker.port)
     kiosk.loop_start()
     try:
-        r = cli(backend, "badge", "enroll", "--kiosk", kid, "--employee", str(backend.employee), "--timeout", "30",
-                token=backend.admin_token)
+        r = cli(
+            backend,
+            "badge",
+            "enroll",
+            "--kiosk",
+            kid,
+            "--employee",
+            str(backend.employee),
+            "--timeout",
+            "30",
+            token=backend.admin_token,
+        )
     finally:
         kiosk.loop_stop()
         kiosk.disconnect()
     assert got_cmd.is_set()
     assert r.exit_code == 0, r.output
     assert "badge 04A1B2C3D4E5F6" in r.output
-    badges = httpx.get(f"{backend.url}/api/v1/hr/badges", params={"uid": "04A1B2C3D4E5F6"},
-                       headers={"Authorization": f"Bearer {backend.admin_token}"}).json()
+    badges = httpx.get(
+        f"{backend.url}/api/v1/hr/badges",
+        params={"uid": "04A1B2C3D4E5F6"},
+        headers={"Authorization": f"Bearer {backend.admin_token}"},
+    ).json()
     assert [b["employee_id"] for b in badges] == [backend.employee]
 
 
@@ -218,5 +308,7 @@ def test_pi_install_with_site_enrolls_the_pi_by_its_serial_number(backend, tmp_p
     assert cfg["kiosk_id"] == "nx-10000000a3b4c5d6" and cfg["data_dir"] == "/var/lib/noxus-kiosk"
     assert cfg["pinmap"] == "/opt/noxus/hardware/pinmap.json" and len(cfg["firmware_hash"]) == 64
     assert cfg["broker"]["password"] not in r.output
-    ok = mqtt_pub(backend.broker, cfg["kiosk_id"], cfg["broker"]["password"], f"noxus/v1/{cfg['kiosk_id']}/state")
+    ok = mqtt_pub(
+        backend.broker, cfg["kiosk_id"], cfg["broker"]["password"], f"noxus/v1/{cfg['kiosk_id']}/state"
+    )
     assert ok.returncode == 0 and "failed" not in ok.stderr

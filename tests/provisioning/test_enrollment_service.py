@@ -28,8 +28,9 @@ def shared_engine(request, tmp_path_factory):
             url = f"sqlite:///{tmp_path_factory.mktemp('prov') / 'noxus.db'}"
             upgrade(url)
         else:
-            url = stack.enter_context(pg.scratch_database(request.getfixturevalue("pg_admin_url"),
-                                                          "noxus_t_prov_", migrate=True))
+            url = stack.enter_context(
+                pg.scratch_database(request.getfixturevalue("pg_admin_url"), "noxus_t_prov_", migrate=True)
+            )
         eng = make_engine(url)
         yield eng
         eng.dispose()
@@ -49,8 +50,13 @@ def seed(engine) -> dict:
 @pytest.fixture
 def world(shared_engine, tmp_path):
     (tmp_path / "ca.pem").write_text(TEST_CA)
-    settings = Settings(mqtt_password_file=str(tmp_path / "passwd"), kiosk_mqtt_host="mqtt.example",
-                        kiosk_mqtt_port=8883, kiosk_mqtt_tls=True, kiosk_mqtt_ca_file=str(tmp_path / "ca.pem"))
+    settings = Settings(
+        mqtt_password_file=str(tmp_path / "passwd"),
+        kiosk_mqtt_host="mqtt.example",
+        kiosk_mqtt_port=8883,
+        kiosk_mqtt_tls=True,
+        kiosk_mqtt_ca_file=str(tmp_path / "ca.pem"),
+    )
     return seed(shared_engine), settings, PasswordFile(tmp_path / "passwd")
 
 
@@ -62,8 +68,9 @@ def test_a_tls_kiosk_gets_the_ca_to_pin_and_its_config_names_it(shared_engine, w
 
     ids, settings, store = world
     with Session(shared_engine) as s:
-        got = svc.enroll(s, settings, svc.KioskEnroll(board_uid="CA11CA11CA11CA11", site_id=ids["site_a"]), "t",
-                         store)
+        got = svc.enroll(
+            s, settings, svc.KioskEnroll(board_uid="CA11CA11CA11CA11", site_id=ids["site_a"]), "t", store
+        )
         s.commit()
     assert got.mqtt.tls and got.mqtt.ca_pem == TEST_CA
     enrolled = got.model_dump(mode="json")
@@ -97,7 +104,9 @@ def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(
     engine = shared_engine
     ids, settings, store = world
     with Session(engine) as s:
-        svc.enroll(s, settings, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_b"]), "t", store)
+        svc.enroll(
+            s, settings, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_b"]), "t", store
+        )
         s.commit()
         with pytest.raises(svc.EnrollmentError, match=f"enrolled to customer {ids['b']}") as e:
             svc.place_kiosk(s, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_a"]), "t")
@@ -108,7 +117,11 @@ def test_a_board_at_another_customer_is_refused_until_its_retrieval_is_recorded(
         s.commit()
         moved = svc.place_kiosk(s, svc.KioskEnroll(board_uid="A1A1A1A1A1A1A1A1", site_id=ids["site_a"]), "t")
         s.commit()
-        assert (moved.customer_id, moved.site_id, moved.status) == (ids["a"], ids["site_a"], KioskStatus.DEPLOYED)
+        assert (moved.customer_id, moved.site_id, moved.status) == (
+            ids["a"],
+            ids["site_a"],
+            KioskStatus.DEPLOYED,
+        )
 
 
 def test_an_unknown_site_or_a_mismatched_customer_is_refused(shared_engine, world):
@@ -118,11 +131,16 @@ def test_an_unknown_site_or_a_mismatched_customer_is_refused(shared_engine, worl
         with pytest.raises(svc.EnrollmentError, match="does not exist"):
             svc.place_kiosk(s, svc.KioskEnroll(board_uid="B1B1B1B1B1B1B1B1", site_id=9999), "t")
         with pytest.raises(svc.EnrollmentError, match="belongs to customer"):
-            svc.place_kiosk(s, svc.KioskEnroll(board_uid="B1B1B1B1B1B1B1B1", site_id=ids["site_a"],
-                                               customer_id=ids["b"]), "t")
+            svc.place_kiosk(
+                s,
+                svc.KioskEnroll(board_uid="B1B1B1B1B1B1B1B1", site_id=ids["site_a"], customer_id=ids["b"]),
+                "t",
+            )
 
 
-def test_an_expired_claim_cannot_be_approved_and_a_new_claim_needs_the_old_one_cancelled(shared_engine, world):
+def test_an_expired_claim_cannot_be_approved_and_a_new_claim_needs_the_old_one_cancelled(
+    shared_engine, world
+):
     engine = shared_engine
     ids, settings, _ = world
     with Session(engine) as s:
@@ -164,8 +182,11 @@ def test_staff_approve_a_claim_on_the_claims_page(engine, staff_client):
         s.commit()
     page = staff_client.get("/enrollment/claims")
     assert page.status_code == 200 and "D1D1D1D1D1D1D1D1" in page.text
-    r = staff_client.post("/enrollment/claims/approve", data={"code": "EEEEE-FFFFF", "site_id": ids["site_a"]},
-                          follow_redirects=False)
+    r = staff_client.post(
+        "/enrollment/claims/approve",
+        data={"code": "EEEEE-FFFFF", "site_id": ids["site_a"]},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and "approved" in r.headers["location"]
     with Session(engine) as s:
         claim = s.exec(select(svc.KioskClaim).where(svc.KioskClaim.board_uid == "D1D1D1D1D1D1D1D1")).one()
@@ -187,9 +208,11 @@ def test_claim_endpoints_are_rate_limited_per_source_and_per_board():
 
 def test_claims_page_refuses_a_blank_code_at_the_field_and_keeps_the_site_chosen(engine, staff_client):
     ids = seed(engine)
-    r = staff_client.post("/enrollment/claims/approve?lang=en", data={"code": "   ", "site_id": ids["site_a"],
-                                                                       "name": "Hall"},
-                          headers={"accept": "text/html"})
+    r = staff_client.post(
+        "/enrollment/claims/approve?lang=en",
+        data={"code": "   ", "site_id": ids["site_a"], "name": "Hall"},
+        headers={"accept": "text/html"},
+    )
     assert r.status_code == 422 and r.headers["content-type"].startswith("text/html")
     assert 'id="err-code"' in r.text and "This field is required." in r.text
     assert 'value="Hall"' in r.text and f'value="{ids["site_a"]}" selected' in r.text

@@ -14,8 +14,17 @@ from serial.tools.list_ports_common import ListPortInfo
 def uf2(path: pathlib.Path, family=0xE48BFF56, blocks=3) -> pathlib.Path:
     data = b""
     for n in range(blocks):
-        head = struct.pack("<8I", flash.UF2_MAGIC0, flash.UF2_MAGIC1, flash.UF2_FAMILY_FLAG, 0x10000000 + 256 * n,
-                           256, n, blocks, family)
+        head = struct.pack(
+            "<8I",
+            flash.UF2_MAGIC0,
+            flash.UF2_MAGIC1,
+            flash.UF2_FAMILY_FLAG,
+            0x10000000 + 256 * n,
+            256,
+            n,
+            blocks,
+            family,
+        )
         data += head + bytes(476) + struct.pack("<I", flash.UF2_MAGIC_END)
     path.write_bytes(data)
     return path
@@ -59,12 +68,18 @@ def test_flash_refuses_a_file_that_is_not_a_uf2_or_for_another_chip(tmp_path, dr
 
 def test_list_recognises_micropython_picos_by_usb_id(monkeypatch):
     pico = ListPortInfo("/dev/ttyACM0")
-    pico.vid, pico.pid, pico.serial_number, pico.description = 0x2E8A, 0x0005, "E6614103E7452D2F", "Board in FS mode"
+    pico.vid, pico.pid, pico.serial_number, pico.description = (
+        0x2E8A,
+        0x0005,
+        "E6614103E7452D2F",
+        "Board in FS mode",
+    )
     other = ListPortInfo("/dev/ttyUSB0")
     other.vid, other.pid, other.description = 0x10C4, 0xEA60, "CP2102"
     monkeypatch.setattr(ports.list_ports, "comports", lambda: [other, pico])
     assert [(f.kind, f.device, f.serial_number) for f in ports.serial_boards()] == [
-        ("micropython", "/dev/ttyACM0", "E6614103E7452D2F")]
+        ("micropython", "/dev/ttyACM0", "E6614103E7452D2F")
+    ]
     assert [f.kind for f in ports.serial_boards(include_other=True)] == ["micropython", "other"]
 
 
@@ -85,11 +100,14 @@ def test_pi_install_into_a_prefix_then_a_rerun_changes_nothing(tmp_path):
     assert not any(again.values())
 
 
-@pytest.mark.parametrize("typed, uid", [
-    ("04a1b2c3\n", "04A1B2C3"),
-    ("04:A1:B2:C3:D4:E5:F6\r\n", "04A1B2C3D4E5F6"),
-    ("0012345678\n", "00BC614E"),  # factory "10-digit decimal" output of a 4-byte UID
-])
+@pytest.mark.parametrize(
+    "typed, uid",
+    [
+        ("04a1b2c3\n", "04A1B2C3"),
+        ("04:A1:B2:C3:D4:E5:F6\r\n", "04A1B2C3D4E5F6"),
+        ("0012345678\n", "00BC614E"),  # factory "10-digit decimal" output of a 4-byte UID
+    ],
+)
 def test_desk_reader_lines_become_kiosk_uids(typed, uid):
     assert badge.read_wedge(lambda: typed) == uid
 

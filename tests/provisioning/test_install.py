@@ -76,7 +76,10 @@ def test_a_port_where_nothing_answers_is_named_as_not_micropython(tmp_path):
 
     master, slave = pty.openpty()
     try:
-        with pytest.raises(ProvisionError, match="does not answer like MicroPython"), Board(os.ttyname(slave), timeout=1):
+        with (
+            pytest.raises(ProvisionError, match="does not answer like MicroPython"),
+            Board(os.ttyname(slave), timeout=1),
+        ):
             pass
     finally:
         os.close(master)
@@ -105,8 +108,9 @@ def test_the_simulated_reader_is_installed_on_simulated_boards_only():
 
 def test_built_image_as_uf2_round_trips_for_noxus_provision_flash(tmp_path):
     from noxus_provision.flash import bin_to_uf2, check_uf2, uf2_to_bin
+
     image = bytes(range(256)) * 40 + b"\x01\x02\x03"  # not a whole number of 256-byte payloads
     uf2 = tmp_path / "firmware.uf2"
     uf2.write_bytes(bin_to_uf2(image))
     assert check_uf2(uf2) == "RP2040"
-    assert uf2_to_bin(uf2.read_bytes())[:len(image)] == image
+    assert uf2_to_bin(uf2.read_bytes())[: len(image)] == image

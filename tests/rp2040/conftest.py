@@ -44,6 +44,7 @@ def program_image():
     `config` is the kiosk's stored backend config (config/config.json, as a
     pushed config leaves it)."""
     from noxus_provision.fileset import firmware_files
+
     base = {f.path: f.data for f in firmware_files("pico", mpy=True)}
     if "firmware/ports/pico/main.mpy" not in base:
         pytest.fail("firmware/ports/pico/main.py did not build into the file set")
@@ -51,11 +52,16 @@ def program_image():
     def image(config=None, files=None, frozen=False, **cfg):
         out = {p: d for p, d in base.items() if not frozen or p in ("main.py", "hardware/pinmap.json")}
         out["network.py"] = (HERE / "board" / "network.py").read_bytes()
-        kiosk = {"kiosk_id": "EMU1", "wifi": {"ssid": "offline", "password": "x"},
-                 "broker": {"host": "127.0.0.1", "port": 1883}, **cfg}
+        kiosk = {
+            "kiosk_id": "EMU1",
+            "wifi": {"ssid": "offline", "password": "x"},
+            "broker": {"host": "127.0.0.1", "port": 1883},
+            **cfg,
+        }
         out["kiosk.json"] = json.dumps(kiosk).encode()
         if config is not None:
             out["config/config.json"] = json.dumps(config).encode()
         out.update(files or {})
         return emulator.make_image(out)
+
     return image

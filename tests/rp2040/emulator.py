@@ -36,8 +36,10 @@ def built(folder: pathlib.Path) -> bool:
 
 CACHE = pathlib.Path(os.environ.get("NOXUS_RP2_CACHE") or cache_dir("rp2", built))
 # figures of the last run, for bench.rp2040 --from-last-test-run: a folder this user writes to
-RESULTS = pathlib.Path(os.environ.get("NOXUS_RP2_RESULTS")
-                       or (CACHE if writable(CACHE) else writable_cache_dir("rp2")) / "results.json")
+RESULTS = pathlib.Path(
+    os.environ.get("NOXUS_RP2_RESULTS")
+    or (CACHE if writable(CACHE) else writable_cache_dir("rp2")) / "results.json"
+)
 FIRMWARE = CACHE / "firmware.bin"
 BOOTROM = CACHE / "bootrom.bin"
 RUNNER = HERE / "runner.mjs"
@@ -58,14 +60,21 @@ def missing():
     if not (HERE / "node_modules" / "rp2040js" / "package.json").exists():
         return "rp2040js is not installed: run NOXUS_WITH_TEST_DEPS=1 scripts/bootstrap.sh"
     if not FIRMWARE.exists() or not BOOTROM.exists():
-        return (f"the MicroPython rp2 firmware is not built in {CACHE}: run scripts/build_rp2.sh "
-                f"(log in {CACHE}/build.log)")
+        return (
+            f"the MicroPython rp2 firmware is not built in {CACHE}: run scripts/build_rp2.sh "
+            f"(log in {CACHE}/build.log)"
+        )
     return None
 
 
 def _lfs(buffer=None):
-    kw = {"block_size": FS_BLOCK, "block_count": FS_BLOCKS, "prog_size": 256, "read_size": 32,
-          "lookahead_size": 32}
+    kw = {
+        "block_size": FS_BLOCK,
+        "block_count": FS_BLOCKS,
+        "prog_size": 256,
+        "read_size": 32,
+        "lookahead_size": 32,
+    }
     if buffer is None:
         return littlefs.LittleFS(**kw)
     fs = littlefs.LittleFS(mount=False, **kw)
@@ -86,7 +95,7 @@ def make_image(files):
             f.write(data)
     img = bytearray(b"\xff" * FLASH_SIZE)
     buf = fs.context.buffer
-    img[FS_OFFSET:FS_OFFSET + len(buf)] = buf
+    img[FS_OFFSET : FS_OFFSET + len(buf)] = buf
     return bytes(img)
 
 
@@ -117,10 +126,11 @@ def font_8x8():
     """MicroPython's framebuf font (extmod/font_petme128_8x8.h, kept by the
     build in the cache): {column bytes (8): character}, ASCII 32-127."""
     import re
+
     text = (CACHE / "font_petme128_8x8.h").read_text()
-    body = text[text.index("{") + 1:text.rindex("}")]
+    body = text[text.index("{") + 1 : text.rindex("}")]
     values = [int(v, 16) for v in re.findall(r"0x[0-9a-fA-F]{2}", re.sub(r"//.*", "", body))]
-    return {bytes(values[i * 8:i * 8 + 8]): chr(32 + i) for i in range(len(values) // 8)}
+    return {bytes(values[i * 8 : i * 8 + 8]): chr(32 + i) for i in range(len(values) // 8)}
 
 
 def screen_text(ram, line_px=12, width=128, height=64):
@@ -132,6 +142,7 @@ def screen_text(ram, line_px=12, width=128, height=64):
 
     def px(x, y):
         return ram[(y // 8) * width + x] >> (y % 8) & 1
+
     lines = []
     for row in range(0, height - 7, line_px):
         chars = ""
@@ -148,15 +159,36 @@ class Pico:
     """One emulated Pico: `with Pico(image, ...) as pico:`. Events from the
     runner are kept in .events (dicts); .out is what the board printed."""
 
-    def __init__(self, image, cs_pin=17, watch_pins=(), spi=0, cut_at_cycle=None, max_cycles=None,
-                 flash_timing=None, cut_at_flash_op=None, seed=1, display=None):
+    def __init__(
+        self,
+        image,
+        cs_pin=17,
+        watch_pins=(),
+        spi=0,
+        cut_at_cycle=None,
+        max_cycles=None,
+        flash_timing=None,
+        cut_at_flash_op=None,
+        seed=1,
+        display=None,
+    ):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="noxus-rp2-"))
         (self.tmp / "flash_in.bin").write_bytes(image)
-        self.cfg = {"bootrom": str(BOOTROM), "firmware": str(FIRMWARE),
-                    "flash_in": str(self.tmp / "flash_in.bin"), "flash_out": str(self.tmp / "flash_out.bin"),
-                    "spi": spi, "cs_pin": cs_pin, "watch_pins": list(watch_pins),
-                    "cut_at_cycle": cut_at_cycle, "max_cycles": max_cycles, "flash_timing": flash_timing,
-                    "cut_at_flash_op": cut_at_flash_op, "seed": seed, "display": display}
+        self.cfg = {
+            "bootrom": str(BOOTROM),
+            "firmware": str(FIRMWARE),
+            "flash_in": str(self.tmp / "flash_in.bin"),
+            "flash_out": str(self.tmp / "flash_out.bin"),
+            "spi": spi,
+            "cs_pin": cs_pin,
+            "watch_pins": list(watch_pins),
+            "cut_at_cycle": cut_at_cycle,
+            "max_cycles": max_cycles,
+            "flash_timing": flash_timing,
+            "cut_at_flash_op": cut_at_flash_op,
+            "seed": seed,
+            "display": display,
+        }
         (self.tmp / "cfg.json").write_text(json.dumps(self.cfg))
         self.events = []
         self.out = bytearray()
@@ -169,9 +201,13 @@ class Pico:
 
     # -- process --------------------------------------------------------------
     def __enter__(self):
-        self.proc = subprocess.Popen(["node", str(RUNNER), str(self.tmp / "cfg.json")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                     cwd=HERE)
+        self.proc = subprocess.Popen(
+            ["node", str(RUNNER), str(self.tmp / "cfg.json")],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=HERE,
+        )
         threading.Thread(target=self._read, daemon=True).start()
         ev = self.wait_for(lambda e: e["ev"] == "listening", timeout=30)
         self.port = ev["port"]
@@ -215,8 +251,10 @@ class Pico:
                     i += 1
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timeout waiting in the emulator; last events {self.events[-5:]}\n"
-                                         f"board output: {bytes(self.out[-800:]).decode(errors='replace')}")
+                    raise AssertionError(
+                        f"timeout waiting in the emulator; last events {self.events[-5:]}\n"
+                        f"board output: {bytes(self.out[-800:]).decode(errors='replace')}"
+                    )
                 self._cond.wait(left)
 
     def wait_out(self, text, timeout=60, or_off=False, since=0):
@@ -231,8 +269,10 @@ class Pico:
                     return False
                 # the friendly REPL's prompt: the program ended (or never started)
                 if self.off or time.monotonic() > deadline or b"\n>>> " in self.out[since:]:
-                    raise AssertionError(f"the board never printed {text!r}; it printed:\n"
-                                         f"{bytes(self.out[-1500:]).decode(errors='replace')}")
+                    raise AssertionError(
+                        f"the board never printed {text!r}; it printed:\n"
+                        f"{bytes(self.out[-1500:]).decode(errors='replace')}"
+                    )
                 self._cond.wait(0.5)
         return True
 
@@ -249,7 +289,9 @@ class Pico:
 
     def frames(self):
         """[(t_ns, lines)]: what the SSD1306 showed, read back as text."""
-        return [(e["t_ns"], screen_text(bytes.fromhex(e["hex"]))) for e in self.events if e["ev"] == "display"]
+        return [
+            (e["t_ns"], screen_text(bytes.fromhex(e["hex"]))) for e in self.events if e["ev"] == "display"
+        ]
 
     def gpio(self, pin):
         return [e for e in self.events if e["ev"] == "gpio" and e["pin"] == pin]
@@ -285,6 +327,7 @@ class Pico:
         """mpremote's SerialTransport on the emulated USB CDC, in the raw REPL
         (Ctrl-C stops the running program first, as on a real board)."""
         from mpremote.transport_serial import SerialTransport
+
         self.wait_for(lambda e: e["ev"] == "usb", timeout=60)
         self.send(cmd="pace", on=True)  # the watchdog counts emulated time: keep it near wall time
         t = SerialTransport(f"socket://127.0.0.1:{self.port}", timeout=1)

@@ -85,12 +85,12 @@ def pattern(segments, nominal, poll_ms=50):
     work) late; segment ends are scheduled from the nominal times, so a late
     edge shortens the next segment."""
     return len(segments) == len(nominal) and all(
-        abs(s - n) <= poll_ms + 40 for s, n in zip(segments, nominal, strict=False))
+        abs(s - n) <= poll_ms + 40 for s, n in zip(segments, nominal, strict=False)
+    )
 
 
 def tap(uid, at_ms, hold_ms=250):
-    return [{"after_ms": at_ms, "cmd": "present", "uid": uid},
-            {"after_ms": at_ms + hold_ms, "cmd": "remove"}]
+    return [{"after_ms": at_ms, "cmd": "present", "uid": uid}, {"after_ms": at_ms + hold_ms, "cmd": "remove"}]
 
 
 def run_script(pico, steps, end_ms):
@@ -174,8 +174,11 @@ def test_flicker_and_cooldown_make_no_second_punch(program_image):
         t0 = card_times(pico)[0][0]
         t_back = t0 + 1490e6
         t_late = t0 + 5490e6
-        first, back, late = (buzzer_segments(pico, t0, t_back), buzzer_segments(pico, t_back, t_late),
-                             buzzer_segments(pico, t_late))
+        first, back, late = (
+            buzzer_segments(pico, t0, t_back),
+            buzzer_segments(pico, t_back, t_late),
+            buzzer_segments(pico, t_late),
+        )
         assert pattern(first, [80]), f"the flickering first tap: buzzer {first}"
         assert pattern(back, [60, 80, 60]), f"no 'already recorded' feedback: buzzer {back}"
         assert pattern(late, [80]), f"after the cooldown: buzzer {late}"
@@ -219,9 +222,11 @@ def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(program_image):
             for t, color in feedbacks(pico):
                 assert color == "green", f"a first tap of a new card got {color}; {msg}"
                 fed_back.append(read_before(pico, t).upper())
-            print(f"run {run}: cut at cycle {pico.off['cycle']}, flash op {op}: "
-                  f"{pico.off.get('during', 'between flash ops')}, seq at boot {boot_seqs[-1]}, "
-                  f"{pico.off['flash_erases']} erases + {pico.off['flash_programs']} page programs")
+            print(
+                f"run {run}: cut at cycle {pico.off['cycle']}, flash op {op}: "
+                f"{pico.off.get('during', 'between flash ops')}, seq at boot {boot_seqs[-1]}, "
+                f"{pico.off['flash_erases']} erases + {pico.off['flash_programs']} page programs"
+            )
     # the last boot: the filesystem mounts and the kiosk opens its journal
     with Pico(image, watch_pins=WATCH) as pico:
         boot_seqs.append(booted(pico)[1])
@@ -232,7 +237,9 @@ def test_power_cuts_at_random_cycles_lose_no_acknowledged_punch(program_image):
     assert seqs == sorted(set(seqs)), f"seq not strictly increasing: {seqs}; {msg}"
     assert boot_seqs == sorted(boot_seqs), f"seq went back across boots: {boot_seqs}; {msg}"
     for uid in fed_back:
-        assert uids.count(uid) == 1, f"{uid} got its feedback but is in the journal {uids.count(uid)} times; {msg}"
+        assert uids.count(uid) == 1, (
+            f"{uid} got its feedback but is in the journal {uids.count(uid)} times; {msg}"
+        )
     assert len(set(uids)) == len(uids), f"a punch recorded twice: {uids}; {msg}"
     report(power_cut_runs=runs, power_cut_punches_fed_back=len(fed_back), power_cut_seed=seed)
 
@@ -269,7 +276,9 @@ def test_journal_fill_matches_bytes_per_punch_and_full_feedback(program_image):
                 f"for i in range({half * punches // 2}, {(half + 1) * punches // 2}):\n"
                 "    u[2] = i >> 8; u[3] = i & 255\n"
                 "    j.append(bytes(u), 1000 * i)\n"
-                "j.close()\n", timeout=900)
+                "j.close()\n",
+                timeout=900,
+            )
             free.append(pico.eval("__import__('os').statvfs('/')[3]"))
         image = pico.power_off()
     used = (free[0] - free[2]) * emulator.FS_BLOCK
@@ -278,9 +287,15 @@ def test_journal_fill_matches_bytes_per_punch_and_full_feedback(program_image):
     record = 16  # docs/protocol.md: 16 bytes for a 4-byte UID
     # what the rp2 filesystem left free after the program's files holds, at this rate
     capacity = punches // 2 + int(free[1] * emulator.FS_BLOCK / marginal)
-    report(fill_punches=punches, fill_flash_bytes=used, fill_bytes_per_punch=round(used / punches, 1),
-           fill_marginal_bytes_per_punch=round(marginal, 1), fs_blocks=emulator.FS_BLOCKS,
-           fs_free_blocks_before=free[0], journal_capacity_punches=capacity)
+    report(
+        fill_punches=punches,
+        fill_flash_bytes=used,
+        fill_bytes_per_punch=round(used / punches, 1),
+        fill_marginal_bytes_per_punch=round(marginal, 1),
+        fs_blocks=emulator.FS_BLOCKS,
+        fs_free_blocks_before=free[0],
+        journal_capacity_punches=capacity,
+    )
     stored, _ = journal_of(image)
     assert len(stored) == punches and stored[-1].seq == punches
     assert used >= punches * record, "the journal stored less than its records"
@@ -314,8 +329,9 @@ def test_heap_after_start_and_after_taps_does_not_grow(program_image, code):
     from the filesystem (bytecode in the heap), over a run of taps."""
     taps = int(os.environ.get("NOXUS_RP2_HEAP_TAPS", "200"))
     every = 50
-    image = program_image(config={"config_version": 1, "cooldown_ms": 0}, poll_ms=20, trace_heap=every,
-                          frozen=code == "frozen")
+    image = program_image(
+        config={"config_version": 1, "cooldown_ms": 0}, poll_ms=20, trace_heap=every, frozen=code == "frozen"
+    )
     with Pico(image, watch_pins=WATCH) as pico:
         start_free = booted(pico)[2]
         # a new card every 150 ms, held 100 ms: room for the journal write
@@ -325,14 +341,22 @@ def test_heap_after_start_and_after_taps_does_not_grow(program_image, code):
         run_script(pico, steps, 150 * taps + 300)
         out = bytes(pico.out).decode(errors="replace")
         fbs = feedbacks(pico)
-    after = {int(line.split()[2]): int(line.split()[4]) for line in out.splitlines() if line.startswith("NX taps")}
+    after = {
+        int(line.split()[2]): int(line.split()[4]) for line in out.splitlines() if line.startswith("NX taps")
+    }
     # kiosk.taps counts recorded punches: every tap recorded
     assert sorted(after) == list(range(every, taps + 1, every)), f"taps were missed: {out[-500:]}"
     assert {c for _, c in fbs} == {"green"}, "a tap of a new card got another feedback than 'accepted'"
     prefix = "" if code == "filesystem" else "frozen_"
-    report(**{f"{prefix}heap_free_after_start": start_free, f"{prefix}heap_taps": taps,
-              f"{prefix}heap_free_after_taps": after[taps], f"{prefix}heap_first_every": every,
-              f"{prefix}heap_free_after_first": after[every]})
+    report(
+        **{
+            f"{prefix}heap_free_after_start": start_free,
+            f"{prefix}heap_taps": taps,
+            f"{prefix}heap_free_after_taps": after[taps],
+            f"{prefix}heap_first_every": every,
+            f"{prefix}heap_free_after_first": after[every],
+        }
+    )
     # after a gc.collect() in the loop, what is live must not grow with taps
     assert after[taps] >= after[every] - 256, f"heap grew over {taps} taps: {after}"
 
@@ -358,7 +382,8 @@ def test_frozen_image_runs_the_kiosk_with_only_configuration_on_flash(program_im
             "    import firmware.core.sim_reader\n"
             "    print('sim_reader on board')\n"
             "except ImportError:\n"
-            "    print('no sim_reader')\n")
+            "    print('no sim_reader')\n"
+        )
         image = pico.power_off()
     assert "no sim_reader" in where, where
     # imported, and not from the filesystem: from the frozen image
@@ -373,10 +398,12 @@ def test_unknown_card_gets_the_unknown_badge_feedback_and_is_still_recorded(prog
     a card on the list gets "accepted", a card not on it the red 400 ms
     "unknown badge", and both are recorded (the backend decides)."""
     from firmware.core.ui.badges import encode
+
     badges, err = encode({"04A1B2C3": "Anna"})
     assert err is None
-    image = program_image(config={"config_version": 2, "cooldown_ms": 3000},
-                          files={"config/badges.bin": badges})
+    image = program_image(
+        config={"config_version": 2, "cooldown_ms": 3000}, files={"config/badges.bin": badges}
+    )
     with Pico(image, watch_pins=WATCH) as pico:
         pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, tap("04a1b2c3", 10) + tap("04deadbe", 1500), 3500)
@@ -416,13 +443,24 @@ def heap_trial(pico_image, ballast, taps=30):
     """Boot the frozen program holding `ballast` bytes and tap `taps` new
     cards. -> (ok, heap total, mem_free at start-up): ok when it started
     once (no MemoryError -> crash log -> reset) and recorded every tap."""
-    image = pico_image(frozen=True, heap_ballast=ballast, trace_heap=taps, poll_ms=20,
-                       config={"config_version": 1, "cooldown_ms": 0})
+    image = pico_image(
+        frozen=True,
+        heap_ballast=ballast,
+        trace_heap=taps,
+        poll_ms=20,
+        config={"config_version": 1, "cooldown_ms": 0},
+    )
     with Pico(image, watch_pins=WATCH) as pico:
+
         def reset(e):
             return e["ev"] == "boot" and e["t_ns"] > 0
-        ev = pico.wait_for(lambda e: reset(e) or b"mem_alloc" in pico.out and b"\n" in
-                           bytes(pico.out).split(b"mem_alloc", 1)[1], timeout=BOOT_S)
+
+        ev = pico.wait_for(
+            lambda e: (
+                reset(e) or b"mem_alloc" in pico.out and b"\n" in bytes(pico.out).split(b"mem_alloc", 1)[1]
+            ),
+            timeout=BOOT_S,
+        )
         if reset(ev):
             return False, None, None
         boot = bytes(pico.out).split(b"NX boot")[1].split(b"\n")[0].split()
@@ -444,8 +482,11 @@ def test_frozen_program_runs_in_the_128_kb_heap_budget(program_image):
     ballast = total - HEAP_BUDGET
     ok, _, free = heap_trial(program_image, ballast)
     assert ok, f"the frozen program did not run in a {HEAP_BUDGET} B heap"
-    figures = {"heap_total_bytes": total, "heap_budget_bytes": HEAP_BUDGET,
-               "heap_budget_free_after_start": free}
+    figures = {
+        "heap_total_bytes": total,
+        "heap_budget_bytes": HEAP_BUDGET,
+        "heap_budget_free_after_start": free,
+    }
     steps = int(os.environ.get("NOXUS_RP2_MIN_HEAP_STEPS", "0"))
     lo, hi = ballast, total  # runs with lo held; fails (or cannot start) with hi held
     for _ in range(steps):
@@ -467,20 +508,24 @@ def test_display_shows_the_name_the_unknown_badge_and_the_offline_backlog(progra
     through firmware/core/ui/display.py; its RAM read back as text with
     framebuf's font."""
     from firmware.core.ui.badges import encode
+
     badges, _ = encode({"04A1B2C3": "Anna"})
     d = json.loads((emulator.REPO / "hardware" / "pinmap.json").read_text())["pico_w"]["display"]
-    image = program_image(frozen=True, config={"config_version": 2, "cooldown_ms": 3000},
-                          files={"config/badges.bin": badges})
+    image = program_image(
+        frozen=True, config={"config_version": 2, "cooldown_ms": 3000}, files={"config/badges.bin": badges}
+    )
     with Pico(image, watch_pins=WATCH, display={"i2c": d["i2c"], "addr": d["addr"]}) as pico:
         pico.wait_for(lambda e: e["ev"] == "reader", timeout=BOOT_S)
         run_script(pico, tap("04a1b2c3", 10) + tap("04deadbe", 2000), 6000)
         t_known, t_unknown = card_times(pico)[0][0], card_times(pico)[2][0]
         frames = pico.frames()
-        (t_fb, _), = feedbacks(pico, t_known, t_unknown)
+        ((t_fb, _),) = feedbacks(pico, t_known, t_unknown)
     shown = [lines for _, lines in frames if lines]  # the driver's init shows a blank screen first
     assert shown[0] == ["--:--", "hors ligne"], shown  # the idle screen after boot
     assert ["Bonjour", "Anna"] in shown, shown
     assert ["Badge inconnu", "voir RH"] in [lines for t, lines in frames if t > t_unknown], shown
     assert shown[-1] == ["--:--", "hors ligne 2"], shown  # back to idle: two punches wait
     t_name = next(t for t, lines in frames if lines == ["Bonjour", "Anna"])
-    report(tap_to_display_ms=round((t_name - t_known) / 1e6, 2), tap_to_beep_ms=round((t_fb - t_known) / 1e6, 2))
+    report(
+        tap_to_display_ms=round((t_name - t_known) / 1e6, 2), tap_to_beep_ms=round((t_fb - t_known) / 1e6, 2)
+    )

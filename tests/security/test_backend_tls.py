@@ -83,4 +83,3 @@ def test_smtp_starttls_verifies_the_server_certificate(ca):
                         smtp.starttls(context=tls.client_context(str(ca / ca_file)))
     finally:
         controller.stop()
-

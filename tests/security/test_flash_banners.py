@@ -19,9 +19,12 @@ def test_a_crafted_err_or_msg_link_shows_no_banner(engine, noxus_app, login_as):
         cid = c.id
     login_as("admin")
     client = TestClient(noxus_app)
-    for url in (f"/hr/employees?customer_id={cid}&err={PHISH}", f"/billing?err={PHISH}&msg={PHISH}",
-                f"/hr/employees?customer_id={cid}&err={PHISH}&err_sig=00000000000000000000000000000000",
-                f"/enrollment/claims?err={PHISH}"):
+    for url in (
+        f"/hr/employees?customer_id={cid}&err={PHISH}",
+        f"/billing?err={PHISH}&msg={PHISH}",
+        f"/hr/employees?customer_id={cid}&err={PHISH}&err_sig=00000000000000000000000000000000",
+        f"/enrollment/claims?err={PHISH}",
+    ):
         r = client.get(url)
         assert r.status_code == 200, url
         assert "call +41 900" not in r.text, url
@@ -32,16 +35,24 @@ def test_the_servers_own_error_banner_survives_the_redirect(engine, noxus_app, l
         c = Customer(name="Alpha SA")
         s.add(c)
         s.flush()
-        e = Employee(customer_id=c.id, first_name="A", last_name="B", personnel_number="P1",
-                     active_from=date(2026, 1, 1))
+        e = Employee(
+            customer_id=c.id,
+            first_name="A",
+            last_name="B",
+            personnel_number="P1",
+            active_from=date(2026, 1, 1),
+        )
         s.add(e)
         s.commit()
         eid = e.id
     login_as("admin")
     client = TestClient(noxus_app)
     # a correction at a time that is no time: refused, and the page it returns to says why
-    r = client.post(f"/hr/employees/{eid}/corrections", data={"action": "add", "at": "not-a-time",
-                                                              "reason": "forgot"}, follow_redirects=False)
+    r = client.post(
+        f"/hr/employees/{eid}/corrections",
+        data={"action": "add", "at": "not-a-time", "reason": "forgot"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and "err_sig=" in r.headers["location"]
     page = client.get(r.headers["location"])
     assert 'class="flash err"' in page.text or "flash err" in page.text

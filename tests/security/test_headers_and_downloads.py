@@ -39,8 +39,12 @@ def test_templates_hold_no_inline_script_style_or_event_handler():
     offenders = []
     for t in TEMPLATES.rglob("*.html"):
         text = t.read_text()
-        if re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text) or "<style" in text \
-                or re.search(r"\sstyle=\"", text) or re.search(r"\son[a-z]+=\"", text):
+        if (
+            re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text)
+            or "<style" in text
+            or re.search(r"\sstyle=\"", text)
+            or re.search(r"\son[a-z]+=\"", text)
+        ):
             offenders.append(t.name)
     assert offenders == []
 
@@ -61,17 +65,31 @@ def test_export_of_an_employee_with_a_hostile_personnel_number_downloads(engine,
         c = Customer(name="Alpha SA")
         s.add(c)
         s.flush()
-        e = Employee(customer_id=c.id, first_name="A", last_name="B", personnel_number=number,
-                     active_from=date(2020, 1, 1))
+        e = Employee(
+            customer_id=c.id,
+            first_name="A",
+            last_name="B",
+            personnel_number=number,
+            active_from=date(2020, 1, 1),
+        )
         s.add(e)
         s.flush()
-        s.add(Badge(customer_id=c.id, uid="04A1", employee_id=e.id, valid_from=datetime(2020, 1, 1, tzinfo=UTC)))
+        s.add(
+            Badge(customer_id=c.id, uid="04A1", employee_id=e.id, valid_from=datetime(2020, 1, 1, tzinfo=UTC))
+        )
         s.commit()
         emp_id, customer_id = e.id, c.id
     login_as("admin")
-    r = TestClient(noxus_app).get("/api/v1/hr/exports", params={
-        "first": "2026-03-01", "last": "2026-03-31", "format": "csv", "customer_id": customer_id,
-        "employee_id": emp_id})
+    r = TestClient(noxus_app).get(
+        "/api/v1/hr/exports",
+        params={
+            "first": "2026-03-01",
+            "last": "2026-03-31",
+            "format": "csv",
+            "customer_id": customer_id,
+            "employee_id": emp_id,
+        },
+    )
     assert r.status_code == 200
     star = r.headers["content-disposition"].split("filename*=UTF-8''")[1]
     assert unquote(star) == f"timesheet_{number}_20260301-20260331.csv"

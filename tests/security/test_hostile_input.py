@@ -14,8 +14,9 @@ from sqlmodel import Session, func, select
 
 from firmware.core import protocol
 
-FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=list(HealthCheck))
+FAST = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+)
 
 
 @FAST
@@ -44,16 +45,24 @@ def test_camt_refuses_entity_tricks(doc):
 
 topics = st.one_of(
     st.text(max_size=80),
-    st.sampled_from(["punch", "state", "telemetry", "ack", "cmd/result", "x"]).map(lambda leaf: f"noxus/v1/K1/{leaf}"),
+    st.sampled_from(["punch", "state", "telemetry", "ack", "cmd/result", "x"]).map(
+        lambda leaf: f"noxus/v1/K1/{leaf}"
+    ),
     st.sampled_from(["punch", "state"]).map(lambda leaf: f"noxus/v1/K2/{leaf}"),
 )
 payloads = st.one_of(
     st.binary(max_size=512),
-    st.builds(lambda kid, seq, uid: protocol.encode_punch_batch(kid, [protocol.Punch(seq, uid, 1_764_000_000_000)]),
-              st.sampled_from(["K1", "K2"]), st.integers(1, 50), st.sampled_from(["04A1B2C3", "0102030405060708"])),
-    st.dictionaries(st.sampled_from(["v", "kiosk", "punches", "from", "seq"]),
-                    st.one_of(st.integers(-5, 5), st.text(max_size=5), st.none()), max_size=5)
-    .map(lambda d: json.dumps(d).encode()),
+    st.builds(
+        lambda kid, seq, uid: protocol.encode_punch_batch(kid, [protocol.Punch(seq, uid, 1_764_000_000_000)]),
+        st.sampled_from(["K1", "K2"]),
+        st.integers(1, 50),
+        st.sampled_from(["04A1B2C3", "0102030405060708"]),
+    ),
+    st.dictionaries(
+        st.sampled_from(["v", "kiosk", "punches", "from", "seq"]),
+        st.one_of(st.integers(-5, 5), st.text(max_size=5), st.none()),
+        max_size=5,
+    ).map(lambda d: json.dumps(d).encode()),
 )
 
 

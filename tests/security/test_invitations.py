@@ -29,7 +29,9 @@ def tenants(engine):
 
 
 def html(app) -> TestClient:
-    return TestClient(app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False)
+    return TestClient(
+        app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False
+    )
 
 
 def mails(engine) -> list[OutboxMail]:
@@ -41,12 +43,19 @@ def link_of(mail: OutboxMail) -> str:
     return re.search(r"https?://\S+/invitation/(\S+)", mail.body).group(1)
 
 
-def test_an_invitation_is_confirmed_sent_used_once_and_only_its_hash_is_kept(noxus_app, login_as, engine, tenants):
+def test_an_invitation_is_confirmed_sent_used_once_and_only_its_hash_is_kept(
+    noxus_app, login_as, engine, tenants
+):
     a, _b = tenants
     login_as("billing")
     c = html(noxus_app)
-    form = {"email": "claire@alpha.ch", "full_name": " Claire Dubois ", "role": "hr_admin", "customer_id": str(a),
-            "language": ""}
+    form = {
+        "email": "claire@alpha.ch",
+        "full_name": " Claire Dubois ",
+        "role": "hr_admin",
+        "customer_id": str(a),
+        "language": "",
+    }
     ask = c.post("/users/new", data=form)
     assert ask.status_code == 200 and 'name="confirmed" value="yes"' in ask.text  # asks before sending mail
     assert mails(engine) == []
@@ -90,8 +99,10 @@ def test_an_invitation_link_expires(noxus_app, login_as, engine, tenants):
     a, _ = tenants
     login_as("admin")
     c = TestClient(noxus_app, base_url="https://testserver")
-    r = c.post("/api/v1/users/invite", json={"email": "hans@beta.ch", "full_name": "Hans", "role": "hr_viewer",
-                                             "customer_id": a})
+    r = c.post(
+        "/api/v1/users/invite",
+        json={"email": "hans@beta.ch", "full_name": "Hans", "role": "hr_viewer", "customer_id": a},
+    )
     assert r.status_code == 201, r.text
     token = link_of(mails(engine)[0])
     with time_machine.travel(utcnow() + timedelta(hours=73), tick=False):
@@ -100,16 +111,22 @@ def test_an_invitation_link_expires(noxus_app, login_as, engine, tenants):
     # a new invitation replaces the old link
     assert c.post(f"/api/v1/users/{r.json()['id']}/invite").status_code == 200
     new = link_of(mails(engine)[-1])
-    assert c.post("/api/v1/invitations/accept", json={"token": token, "password": PASSWORD}).status_code == 404
+    assert (
+        c.post("/api/v1/invitations/accept", json={"token": token, "password": PASSWORD}).status_code == 404
+    )
     assert c.post("/api/v1/invitations/accept", json={"token": new, "password": PASSWORD}).status_code == 204
 
 
-def test_a_customer_hr_admin_invites_colleagues_of_its_own_customer_only(noxus_app, login_as, engine, tenants):
+def test_a_customer_hr_admin_invites_colleagues_of_its_own_customer_only(
+    noxus_app, login_as, engine, tenants
+):
     a, b = tenants
     login_as("hr_admin", a)
     c = TestClient(noxus_app, base_url="https://testserver")
-    other = c.post("/api/v1/users/invite", json={"email": "x@beta.ch", "full_name": "X", "role": "hr_viewer",
-                                                 "customer_id": b})
+    other = c.post(
+        "/api/v1/users/invite",
+        json={"email": "x@beta.ch", "full_name": "X", "role": "hr_viewer", "customer_id": b},
+    )
     assert other.status_code == 404
     staff = c.post("/api/v1/users/invite", json={"email": "y@alpha.ch", "full_name": "Y", "role": "admin"})
     assert staff.status_code == 403
@@ -120,8 +137,16 @@ def test_a_customer_hr_admin_invites_colleagues_of_its_own_customer_only(noxus_a
     assert 'value="hr_viewer"' in options and 'value="admin"' not in options
     assert f'name="customer_id" value="{a}"' in page  # pinned, not a choice
     # the page's form refuses another customer too (the hidden field is overridden)
-    forged = html(noxus_app).post("/users/new", data={"email": "w@alpha.ch", "full_name": "W", "role": "hr_viewer",
-                                                     "customer_id": str(b), "confirmed": "yes"})
+    forged = html(noxus_app).post(
+        "/users/new",
+        data={
+            "email": "w@alpha.ch",
+            "full_name": "W",
+            "role": "hr_viewer",
+            "customer_id": str(b),
+            "confirmed": "yes",
+        },
+    )
     assert forged.status_code == 303
     with Session(engine) as s:
         assert s.exec(select(User).where(User.username == "w@alpha.ch")).one().customer_id == a
@@ -132,21 +157,27 @@ def test_a_customer_hr_admin_invites_colleagues_of_its_own_customer_only(noxus_a
 
 def test_bad_invitation_input_is_said_per_field_and_creates_nothing(noxus_app, login_as, engine, tenants):
     login_as("admin")
-    r = html(noxus_app).post("/users/new?lang=de", data={"email": "nope", "full_name": "  ", "role": "",
-                                                        "customer_id": "", "confirmed": "yes"})
+    r = html(noxus_app).post(
+        "/users/new?lang=de",
+        data={"email": "nope", "full_name": "  ", "role": "", "customer_id": "", "confirmed": "yes"},
+    )
     assert r.status_code == 422
     fields = dict(re.findall(r'data-field="(\w+)">([^<]+)<', r.text))
     assert set(fields) >= {"email", "full_name", "role"} and "erforderlich" in fields["full_name"]
     assert 'value="nope"' in r.text
-    hr_without_customer = html(noxus_app).post("/users/new?lang=en", data={
-        "email": "a@b.ch", "full_name": "A", "role": "hr_admin", "confirmed": "yes"})
+    hr_without_customer = html(noxus_app).post(
+        "/users/new?lang=en",
+        data={"email": "a@b.ch", "full_name": "A", "role": "hr_admin", "confirmed": "yes"},
+    )
     assert hr_without_customer.status_code == 422 and 'data-field="customer_id"' in hr_without_customer.text
     with Session(engine) as s:
         assert s.exec(select(User)).all() == []
     assert mails(engine) == []
 
 
-def test_disabling_asks_first_and_cuts_sessions_and_role_change_is_audited(noxus_app, login_as, engine, tenants):
+def test_disabling_asks_first_and_cuts_sessions_and_role_change_is_audited(
+    noxus_app, login_as, engine, tenants
+):
     from noxus.core import accounts
     from noxus.core.audit import AuditEntry
     from noxus.core.settings import get_settings
@@ -154,14 +185,19 @@ def test_disabling_asks_first_and_cuts_sessions_and_role_change_is_audited(noxus
 
     a, _ = tenants
     with Session(engine) as s:
-        u = accounts.create_user(s, UserCreate(username="lea", role="hr_viewer", customer_id=a, password=PASSWORD))
+        u = accounts.create_user(
+            s, UserCreate(username="lea", role="hr_viewer", customer_id=a, password=PASSWORD)
+        )
         _ws, raw = accounts.create_web_session(s, u, get_settings())
         s.commit()
         uid = u.id
     login_as("billing")
     c = html(noxus_app)
     assert f"/users/{uid}/disable" in c.get(f"/users/{uid}/disable").text
-    assert c.post(f"/users/{uid}", data={"full_name": "Léa", "role": "hr_admin", "language": "de"}).status_code == 303
+    assert (
+        c.post(f"/users/{uid}", data={"full_name": "Léa", "role": "hr_admin", "language": "de"}).status_code
+        == 303
+    )
     assert c.post(f"/users/{uid}/disable").status_code == 303
     with Session(engine) as s:
         u = s.get(User, uid)
@@ -177,12 +213,17 @@ def test_each_person_chooses_their_language(noxus_app, engine, tenants):
 
     a, _ = tenants
     with Session(engine) as s:
-        accounts.create_user(s, UserCreate(username="anna", role="hr_admin", customer_id=a, password=PASSWORD))
+        accounts.create_user(
+            s, UserCreate(username="anna", role="hr_admin", customer_id=a, password=PASSWORD)
+        )
         s.commit()
     c = html(noxus_app)
     c.post("/login", data={"username": "anna", "password": PASSWORD})
     page = c.get("/account")
     assert page.status_code == 200 and '<html lang="fr">' in page.text  # the customer's language
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    assert c.post("/account", data={"csrf_token": csrf, "full_name": "Anna", "language": "de"}).status_code == 303
+    assert (
+        c.post("/account", data={"csrf_token": csrf, "full_name": "Anna", "language": "de"}).status_code
+        == 303
+    )
     assert '<html lang="de">' in c.get("/account").text

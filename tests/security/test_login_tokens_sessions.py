@@ -66,6 +66,7 @@ def test_web_session_cookie_is_secure_httponly_and_unsafe_methods_need_csrf(clie
     assert client.post("/api/v1/auth/tokens", json={"name": "x"}).status_code == 403
     with Session(engine) as s:
         from noxus.core.users import WebSession
+
         csrf = s.exec(select(WebSession.csrf_token)).one()
     r = client.post("/api/v1/auth/tokens", json={"name": "x"}, headers={"X-CSRF-Token": csrf})
     assert r.status_code == 201
@@ -109,19 +110,31 @@ def test_security_log_page_lists_failed_logins_for_admins_only(client, world, au
     page = client.get("/security/log", headers=auth_headers("admin"))
     assert page.status_code == 200 and "bad_password" in page.text and "testclient" in page.text
     assert client.get("/security/log", headers=auth_headers("technician")).status_code == 403
-    assert client.get("/api/v1/security/login-attempts", headers=auth_headers("hr_admin", world["a"])).status_code == 403
+    assert (
+        client.get(
+            "/api/v1/security/login-attempts", headers=auth_headers("hr_admin", world["a"])
+        ).status_code
+        == 403
+    )
 
 
 def test_hr_admin_manages_only_own_customer_users_and_no_staff_roles(client, world, auth_headers):
     h = auth_headers("hr_admin", world["a"])
     names = {u["username"] for u in client.get("/api/v1/users", headers=h).json()}
     assert "hra" in names and "hrb" not in names and "root" not in names
-    r = client.post("/api/v1/users", headers=h, json={"username": "viewer1", "role": "hr_viewer",
-                                                       "password": "long enough pw"})
+    r = client.post(
+        "/api/v1/users",
+        headers=h,
+        json={"username": "viewer1", "role": "hr_viewer", "password": "long enough pw"},
+    )
     assert r.status_code == 201 and r.json()["customer_id"] == world["a"]
-    r = client.post("/api/v1/users", headers=h, json={"username": "xx", "role": "hr_viewer", "customer_id": world["b"]})
+    r = client.post(
+        "/api/v1/users", headers=h, json={"username": "xx", "role": "hr_viewer", "customer_id": world["b"]}
+    )
     assert r.status_code == 404
-    assert client.post("/api/v1/users", headers=h, json={"username": "boss", "role": "admin"}).status_code == 403
+    assert (
+        client.post("/api/v1/users", headers=h, json={"username": "boss", "role": "admin"}).status_code == 403
+    )
 
 
 def test_role_change_revokes_existing_tokens(client, world, auth_headers):
@@ -135,8 +148,11 @@ def test_role_change_revokes_existing_tokens(client, world, auth_headers):
 def test_customer_user_lands_on_hr_pages_and_staff_on_the_overview(client, world):
     r = client.post("/login", data={"username": "hra", "password": PW}, follow_redirects=False)
     assert r.headers["location"] == "/hr"
-    r = client.post("/login", data={"username": "root", "password": PW, "next": "//evil.example/x"},
-                    follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"username": "root", "password": PW, "next": "//evil.example/x"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"  # no open redirect
 
 

@@ -21,13 +21,16 @@ DEPLOY = REPO / "deploy" / "mosquitto"
 PASSWORDS = {"noxus-backend": "backend-secret-1", "KA": "kiosk-a-secret", "KB": "kiosk-b-secret"}
 
 
-
 @pytest.fixture(autouse=True, scope="module")
 def _tools_installed():
     # installable, so a failure that says how, never a skip (docs/testing.md, "Skips")
-    assert (shutil.which("mosquitto") or pathlib.Path("/usr/sbin/mosquitto").exists()) \
-        and shutil.which("mosquitto_passwd") and shutil.which("openssl"), \
+    assert (
+        (shutil.which("mosquitto") or pathlib.Path("/usr/sbin/mosquitto").exists())
+        and shutil.which("mosquitto_passwd")
+        and shutil.which("openssl")
+    ), (
         "mosquitto, mosquitto_passwd and openssl are needed: apt-get install mosquitto openssl (make test-deps)"
+    )
 
 
 def _run(*cmd, **kw):
@@ -37,15 +40,57 @@ def _run(*cmd, **kw):
 def make_ca(d: pathlib.Path) -> None:
     """A throw-away CA and a server certificate for 127.0.0.1 / localhost."""
     ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _run("openssl", "req", "-x509", *ec, "-keyout", d / "ca.key", "-out", d / "ca.crt", "-days", "2",
-         "-subj", "/CN=NoxusTime test CA")
-    _run("openssl", "req", *ec, "-keyout", d / "server.key", "-out", d / "server.csr", "-subj", "/CN=localhost")
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        d / "ca.key",
+        "-out",
+        d / "ca.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=NoxusTime test CA",
+    )
+    _run(
+        "openssl", "req", *ec, "-keyout", d / "server.key", "-out", d / "server.csr", "-subj", "/CN=localhost"
+    )
     (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _run("openssl", "x509", "-req", "-in", d / "server.csr", "-CA", d / "ca.crt", "-CAkey", d / "ca.key",
-         "-CAcreateserial", "-out", d / "server.crt", "-days", "2", "-extfile", d / "ext.cnf")
+    _run(
+        "openssl",
+        "x509",
+        "-req",
+        "-in",
+        d / "server.csr",
+        "-CA",
+        d / "ca.crt",
+        "-CAkey",
+        d / "ca.key",
+        "-CAcreateserial",
+        "-out",
+        d / "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        d / "ext.cnf",
+    )
     # an unrelated CA, to check that only our CA's certificate is trusted
-    _run("openssl", "req", "-x509", *ec, "-keyout", d / "other.key", "-out", d / "other.crt", "-days", "2",
-         "-subj", "/CN=Someone else")
+    _run(
+        "openssl",
+        "req",
+        "-x509",
+        *ec,
+        "-keyout",
+        d / "other.key",
+        "-out",
+        d / "other.crt",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=Someone else",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -70,8 +115,9 @@ def prod_broker(tmp_path_factory):
         conf = conf.replace(old, new)
     (d / "mosquitto.conf").write_text(conf + f"\nuser root\nlog_dest file {d}/mosquitto.log\n")
     exe = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([exe, "-c", str(d / "mosquitto.conf")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [exe, "-c", str(d / "mosquitto.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
         wait_port(plain)
         wait_port(tls)
@@ -103,9 +149,29 @@ class Listener:
 
 def pub(port, user, topic, payload, *extra, password=None):
     body = ["-m", payload] if payload else []  # else the payload comes from extra ("-f", file)
-    return subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-u", user,
-                           "-P", password or PASSWORDS[user], "-q", "1", "-t", topic, *body, *extra],
-                          capture_output=True, text=True, timeout=20, check=False)
+    return subprocess.run(
+        [
+            "mosquitto_pub",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "-u",
+            user,
+            "-P",
+            password or PASSWORDS[user],
+            "-q",
+            "1",
+            "-t",
+            topic,
+            *body,
+            *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
 
 
 def _sync(port):
@@ -153,8 +219,13 @@ def test_kiosk_cannot_read_another_kiosks_messages(prod_broker):
 def test_wrong_password_and_anonymous_are_refused(prod_broker):
     port = prod_broker["plain"]
     assert pub(port, "KA", "noxus/v1/KA/punch", "x", password="guess").returncode != 0
-    r = subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", "noxus/v1/KA/punch", "-m", "x"],
-                       capture_output=True, text=True, timeout=20, check=False)
+    r = subprocess.run(
+        ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-t", "noxus/v1/KA/punch", "-m", "x"],
+        capture_output=True,
+        text=True,
+        timeout=20,
+        check=False,
+    )
     assert r.returncode != 0
 
 

@@ -11,7 +11,18 @@ from sqlmodel import Session
 PASSWORD = "correct horse battery staple"
 LANDING = {"admin": "/", "billing": "/billing", "technician": "/fleet", "hr_admin": "/hr", "hr_viewer": "/hr"}
 MENUS = {
-    "admin": ["/", "/customers", "/fleet", "/fleet/visits", "/hr", "/billing", "/users", "/security/log", "/account", "/logout"],
+    "admin": [
+        "/",
+        "/customers",
+        "/fleet",
+        "/fleet/visits",
+        "/hr",
+        "/billing",
+        "/users",
+        "/security/log",
+        "/account",
+        "/logout",
+    ],
     "billing": ["/", "/customers", "/fleet", "/billing", "/users", "/account", "/logout"],
     "technician": ["/", "/customers", "/fleet", "/fleet/visits", "/account", "/logout"],
     "hr_admin": ["/hr", "/users", "/account", "/logout"],
@@ -30,11 +41,19 @@ def test_each_role_lands_on_its_page_and_sees_only_the_menu_entries_it_may_open(
         c = Customer(name="Alpha SA", language="fr")
         s.add(c)
         s.flush()
-        accounts.create_user(s, UserCreate(username="u1", role=role, password=PASSWORD,
-                                           customer_id=c.id if role.startswith("hr") else None))
+        accounts.create_user(
+            s,
+            UserCreate(
+                username="u1",
+                role=role,
+                password=PASSWORD,
+                customer_id=c.id if role.startswith("hr") else None,
+            ),
+        )
         s.commit()
-    client = TestClient(noxus_app, base_url="https://testserver", headers={"accept": "text/html"},
-                        follow_redirects=False)
+    client = TestClient(
+        noxus_app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False
+    )
     login = client.post("/login", data={"username": "u1", "password": PASSWORD})
     assert login.headers["location"] == LANDING[role]
     page = client.get("/account")

@@ -53,15 +53,35 @@ def world(tmp_path_factory):
         s.add(b)
         s.flush()
         s.add(Site(customer_id=a.id, name=f"{MARKER} site"))
-        emp = Employee(customer_id=a.id, first_name=MARKER, last_name=MARKER, personnel_number=MARKER,
-                       active_from=date(2024, 1, 1))
+        emp = Employee(
+            customer_id=a.id,
+            first_name=MARKER,
+            last_name=MARKER,
+            personnel_number=MARKER,
+            active_from=date(2024, 1, 1),
+        )
         s.add(emp)
         s.flush()
-        s.add(Badge(customer_id=a.id, uid="04AA0001", employee_id=emp.id, valid_from=datetime(2024, 1, 1, tzinfo=UTC)))
-        s.add(DataSubjectRequest(customer_id=a.id, employee_id=emp.id, subject=MARKER, kind="access",
-                                 deadline_at=datetime(2030, 1, 1, tzinfo=UTC)))
-        ua = accounts.create_user(s, UserCreate(username="hr-alpha", full_name=MARKER, role="hr_admin",
-                                                customer_id=a.id))
+        s.add(
+            Badge(
+                customer_id=a.id,
+                uid="04AA0001",
+                employee_id=emp.id,
+                valid_from=datetime(2024, 1, 1, tzinfo=UTC),
+            )
+        )
+        s.add(
+            DataSubjectRequest(
+                customer_id=a.id,
+                employee_id=emp.id,
+                subject=MARKER,
+                kind="access",
+                deadline_at=datetime(2030, 1, 1, tzinfo=UTC),
+            )
+        )
+        ua = accounts.create_user(
+            s, UserCreate(username="hr-alpha", full_name=MARKER, role="hr_admin", customer_id=a.id)
+        )
         accounts.create_token(s, ua, MARKER)
         s.commit()
         ids = {"customer_a": a.id, "customer_b": b.id}
@@ -109,10 +129,15 @@ def _calls(app):
 def test_every_route_declares_an_access_rule(world):
     app, _ = world
     missing = [f"{sorted(r.methods)} {r.path}" for r in api_routes(app) if route_policy(r) is None]
-    others = [str(r.path) for r in all_routes(app)
-              if not _is_api(r) and r.path not in DOC_PATHS and not str(r.path).startswith("/static")]
-    assert not missing, ("routes without an access rule (add require_roles(...) or Public, "
-                         "see docs/security.md):\n" + "\n".join(missing))
+    others = [
+        str(r.path)
+        for r in all_routes(app)
+        if not _is_api(r) and r.path not in DOC_PATHS and not str(r.path).startswith("/static")
+    ]
+    assert not missing, (
+        "routes without an access rule (add require_roles(...) or Public, "
+        "see docs/security.md):\n" + "\n".join(missing)
+    )
     assert not others, f"non-API routes nobody reviewed: {others}"
     assert len(api_routes(app)) > 20  # the enumeration itself works
 

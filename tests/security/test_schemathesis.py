@@ -35,8 +35,15 @@ def st_app(tmp_path_factory):
         c = Customer(name="Fuzz SA")
         s.add(c)
         s.flush()
-        s.add(Employee(customer_id=c.id, first_name="F", last_name="Z", personnel_number="1",
-                       active_from=date(2024, 1, 1)))
+        s.add(
+            Employee(
+                customer_id=c.id,
+                first_name="F",
+                last_name="Z",
+                personnel_number="1",
+                active_from=date(2024, 1, 1),
+            )
+        )
         s.commit()
     app = create_app()
 
@@ -63,9 +70,14 @@ def test_api_never_fails_with_5xx_nor_violates_its_schema(st_schema):
         operations += 1
 
         @given(case=op.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                  phases=[Phase.explicit, Phase.generate],  # no shrinking: keeps CI time bounded
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            derandomize=True,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],  # no shrinking: keeps CI time bounded
+            suppress_health_check=list(HealthCheck),
+        )
         def run(case):
             case.call_and_validate(checks=[not_a_server_error, response_schema_conformance])
 

@@ -26,8 +26,11 @@ from sqlalchemy import create_engine, text
 from devstack.broker import free_port, wait_port
 
 DEFAULT_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-BIN_DIRS = (*sorted(map(str, pathlib.Path("/usr/lib/postgresql").glob("*/bin")), reverse=True),
-            "/usr/local/bin", "/usr/bin")
+BIN_DIRS = (
+    *sorted(map(str, pathlib.Path("/usr/lib/postgresql").glob("*/bin")), reverse=True),
+    "/usr/local/bin",
+    "/usr/bin",
+)
 
 
 def pg_bin(name: str) -> str | None:
@@ -62,17 +65,41 @@ class PrivatePostgres:
         subprocess.run([*self.as_user, *args], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
     def init(self) -> "PrivatePostgres":
-        self._run(self.initdb, "-D", str(self.data), "-U", "postgres", "-A", "trust", "--no-sync",
-                  "-E", "UTF8", "--locale=C")
+        self._run(
+            self.initdb,
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        )
         return self
 
     def start(self) -> None:
-        opts = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                f"-c max_connections={self.max_connections}")
+        opts = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
+            f"-c max_connections={self.max_connections}"
+        )
         if not self.durable:
             opts += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-        self._run(self.pg_ctl, "-D", str(self.data), "-l", str(self.root / "pg.log"), "-o", opts, "-w",
-                  "-t", "60", "start")
+        self._run(
+            self.pg_ctl,
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "pg.log"),
+            "-o",
+            opts,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         wait_port(self.port, 60)
 
     def stop(self, mode: str = "fast") -> None:
@@ -116,14 +143,17 @@ def admin_url(env_var: str = "NOXUS_TEST_PG") -> str:
     if why is not None:
         if not _private:
             if pg_bin("initdb") is None:
-                raise RuntimeError(f"PostgreSQL at {url} does not answer ({why}) and initdb is not installed "
-                                   "to start a private one: apt-get install postgresql, or set " + env_var)
+                raise RuntimeError(
+                    f"PostgreSQL at {url} does not answer ({why}) and initdb is not installed "
+                    "to start a private one: apt-get install postgresql, or set " + env_var
+                )
             server = PrivatePostgres(max_connections=200, durable=False).init()
             server.start()
             atexit.register(server.destroy)
             _private.append(server)
-        notes.append(f"PostgreSQL at {url} does not answer ({why}): "
-                     f"using a private server on port {_private[0].port}")
+        notes.append(
+            f"PostgreSQL at {url} does not answer ({why}): using a private server on port {_private[0].port}"
+        )
         url = _private[0].url
     _resolved[env_var] = url
     return url
@@ -156,8 +186,9 @@ def drop_database(admin: str, url: str) -> None:
 
 
 @contextlib.contextmanager
-def scratch_database(admin: str, prefix: str = "noxus_t_", template: str | None = None,
-                     migrate: bool = False) -> Iterator[str]:
+def scratch_database(
+    admin: str, prefix: str = "noxus_t_", template: str | None = None, migrate: bool = False
+) -> Iterator[str]:
     """A database of its own for the `with` block, dropped afterwards (also on error).
     migrate=True brings it to the latest schema with Alembic."""
     url = create_database(admin, prefix, template)

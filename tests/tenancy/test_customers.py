@@ -10,17 +10,29 @@ from fastapi.testclient import TestClient
 from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session, func, select
 
-GOOD = {"name": "Menuiserie Dubois", "legal_name": "Menuiserie Dubois Sàrl", "vat_number": "CHE-107.787.577 TVA",
-        "street": "Rue de la Gare", "house_num": "12", "postcode": "1630", "town": "Bulle", "country": "CH",
-        "contact_name": "Claire Dubois", "contact_email": "claire@dubois.ch", "contact_phone": "",
-        "language": "fr", "canton": "VD"}
+GOOD = {
+    "name": "Menuiserie Dubois",
+    "legal_name": "Menuiserie Dubois Sàrl",
+    "vat_number": "CHE-107.787.577 TVA",
+    "street": "Rue de la Gare",
+    "house_num": "12",
+    "postcode": "1630",
+    "town": "Bulle",
+    "country": "CH",
+    "contact_name": "Claire Dubois",
+    "contact_email": "claire@dubois.ch",
+    "contact_phone": "",
+    "language": "fr",
+    "canton": "VD",
+}
 
 
 @pytest.fixture
 def browser(noxus_app, login_as):
     login_as("billing")
-    return TestClient(noxus_app, base_url="https://testserver", headers={"accept": "text/html"},
-                      follow_redirects=False)
+    return TestClient(
+        noxus_app, base_url="https://testserver", headers={"accept": "text/html"}, follow_redirects=False
+    )
 
 
 def count(engine, model) -> int:
@@ -95,11 +107,15 @@ def test_sites_carry_canton_and_time_zone_and_a_bad_zone_is_a_field_message(brow
     cid = int(browser.post("/customers/new", data=GOOD).headers["location"].split("/")[2].split("?")[0])
     form = browser.get(f"/customers/{cid}/sites/new").text
     assert 'value="Europe/Zurich"' in form
-    bad = browser.post(f"/customers/{cid}/sites/new?lang=en", data={"name": "Atelier", "canton": "FR",
-                                                                       "timezone": "Europe/Zürich"})
+    bad = browser.post(
+        f"/customers/{cid}/sites/new?lang=en",
+        data={"name": "Atelier", "canton": "FR", "timezone": "Europe/Zürich"},
+    )
     assert bad.status_code == 422 and 'data-field="timezone">Unknown time zone' in bad.text
-    ok = browser.post(f"/customers/{cid}/sites/new", data={"name": "Atelier", "canton": "fr", "address": "Bulle",
-                                                          "timezone": ""})
+    ok = browser.post(
+        f"/customers/{cid}/sites/new",
+        data={"name": "Atelier", "canton": "fr", "address": "Bulle", "timezone": ""},
+    )
     assert ok.status_code == 303
     with Session(engine) as s:
         site = s.exec(select(Site)).one()
@@ -117,8 +133,10 @@ def test_api_creates_validates_and_scopes_customers_and_sites(noxus_app, login_a
     a = r.json()["id"]
     assert c.post("/api/v1/customers", json=GOOD).status_code == 409
     assert c.post("/api/v1/customers", json={**GOOD, "name": "X", "vat_number": "CHE-1"}).status_code == 422
-    b = c.post("/api/v1/customers", json={**GOOD, "name": "Bäckerei Roth", "language": "de", "canton": "BE",
-                                          "vat_number": None}).json()["id"]
+    b = c.post(
+        "/api/v1/customers",
+        json={**GOOD, "name": "Bäckerei Roth", "language": "de", "canton": "BE", "vat_number": None},
+    ).json()["id"]
     site_a = c.post("/api/v1/sites", json={"customer_id": a, "name": "Atelier", "canton": "VD"}).json()["id"]
     assert c.patch(f"/api/v1/customers/{a}", json={"town": "Romont"}).json()["town"] == "Romont"
     # a customer's HR admin sees its own customer and sites only
@@ -139,12 +157,31 @@ def test_the_list_shows_state_and_balance_from_billing(noxus_app, login_as, engi
         cust = Customer(name="Boulangerie Favre", language="fr", canton="VD")
         s.add(cust)
         s.flush()
-        s.add(BillingProfile(customer_id=cust.id, legal_name="Favre SA", street="Rue", postcode="1000",
-                             town="Lausanne", invoice_email="f@f.ch", contact_name="F", contact_email="f@f.ch",
-                             contact_street="Rue", contact_postcode="1000", contact_town="Lausanne",
-                             overdue_state="overdue"))
-        s.add(Invoice(customer_id=cust.id, status="open", issue_date=date(2026, 10, 1), due_date=date(2026, 10, 11),
-                      total=12345))
+        s.add(
+            BillingProfile(
+                customer_id=cust.id,
+                legal_name="Favre SA",
+                street="Rue",
+                postcode="1000",
+                town="Lausanne",
+                invoice_email="f@f.ch",
+                contact_name="F",
+                contact_email="f@f.ch",
+                contact_street="Rue",
+                contact_postcode="1000",
+                contact_town="Lausanne",
+                overdue_state="overdue",
+            )
+        )
+        s.add(
+            Invoice(
+                customer_id=cust.id,
+                status="open",
+                issue_date=date(2026, 10, 1),
+                due_date=date(2026, 10, 11),
+                total=12345,
+            )
+        )
         s.commit()
     login_as("admin")
     c = TestClient(noxus_app, base_url="https://testserver", headers={"accept": "text/html"})
@@ -166,9 +203,27 @@ def test_cli_adds_lists_and_refuses_a_bad_uid(db_url, monkeypatch):
 
     db.get_engine.cache_clear()
     run = CliRunner().invoke
-    args = ["customer", "add", "Bäckerei Roth", "--legal-name", "Bäckerei Roth AG", "--street", "Marktgasse",
-            "--postcode", "3011", "--town", "Bern", "--contact-name", "Hans Roth", "--contact-email",
-            "hans@roth.ch", "--language", "de", "--canton", "BE"]
+    args = [
+        "customer",
+        "add",
+        "Bäckerei Roth",
+        "--legal-name",
+        "Bäckerei Roth AG",
+        "--street",
+        "Marktgasse",
+        "--postcode",
+        "3011",
+        "--town",
+        "Bern",
+        "--contact-name",
+        "Hans Roth",
+        "--contact-email",
+        "hans@roth.ch",
+        "--language",
+        "de",
+        "--canton",
+        "BE",
+    ]
     bad = run(app, [*args, "--vat-number", "CHE-107.787.578"])
     assert bad.exit_code == 2 and "vat_number" in bad.output
     ok = run(app, [*args, "--vat-number", "CHE-107.787.577 MWST"])

@@ -30,19 +30,31 @@ from tests.hr.conftest import World
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PASSWORD = "correct horse battery staple"
 WIDTHS = tuple(int(w) for w in os.environ.get("NOXUS_UI_WIDTHS", "1366,390").split(","))
 LANGS = ("fr", "de", "en")
 # Text that must never reach a page: it is a developer's, not a person's.
-DEVELOPER_TEXT = re.compile(r"errors\.pydantic\.dev|Traceback \(most recent|value_error|could not convert|"
-                            r"Input should be|Field required|\{\"detail\"", re.IGNORECASE)
+DEVELOPER_TEXT = re.compile(
+    r"errors\.pydantic\.dev|Traceback \(most recent|value_error|could not convert|"
+    r"Input should be|Field required|\{\"detail\"",
+    re.IGNORECASE,
+)
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
-    pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="Debian's chromium is not installed "
-                       "(apt-get install chromium; make test-deps does it)"),
+    pytest.mark.skipif(
+        not os.path.exists(CHROMIUM),
+        reason="Debian's chromium is not installed (apt-get install chromium; make test-deps does it)",
+    ),
     pytest.mark.slow,
 ]
 
@@ -76,10 +88,27 @@ def server(tmp_path_factory):
         ids = {"employee_id": emp.id, "customer_id": w.a.id, "site_id": w.site_a.id, "kiosk_id": "K1"}
     engine.dispose()
     port = _free_port()
-    env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false",  # fake creditor: tests/conftest
-           "NOXUS_MQTT_PORT": str(_free_port())}
-    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "noxus.main:app", "--host", "127.0.0.1",
-                             "--port", str(port), "--log-level", "warning"], env=env)
+    env = {
+        **os.environ,
+        "NOXUS_DATABASE_URL": url,
+        "NOXUS_COOKIE_SECURE": "false",  # fake creditor: tests/conftest
+        "NOXUS_MQTT_PORT": str(_free_port()),
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "noxus.main:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -110,7 +139,9 @@ def _pages(ids: dict) -> dict[str, list[str]]:
         path = getattr(route, "path_format", None) or getattr(route, "path", "")
         if "GET" not in (getattr(route, "methods", None) or ()) or path.startswith(skip):
             continue
-        if any(token in path for token in ("export", "download", ".csv", ".pdf", ".xlsx", "/stream", "/events")):
+        if any(
+            token in path for token in ("export", "download", ".csv", ".pdf", ".xlsx", "/stream", "/events")
+        ):
             continue  # files and event streams, not pages
         params = re.findall(r"\{(\w+)\}", path)
         if any(p not in ids for p in params):
@@ -129,8 +160,16 @@ def _english_sentences() -> set[str]:
     names and shared words like "Badge" or "Firmware" do not count)."""
     with open(os.path.join(ROOT, "backend/noxus/locale/de/LC_MESSAGES/messages.po"), "rb") as f:
         cat = read_po(f, locale="de")
-    return {m.id for m in cat if isinstance(m.id, str) and m.string and m.string != m.id
-            and len(m.id.split()) >= 3 and "%" not in m.id and "{" not in m.id}
+    return {
+        m.id
+        for m in cat
+        if isinstance(m.id, str)
+        and m.string
+        and m.string != m.id
+        and len(m.id.split()) >= 3
+        and "%" not in m.id
+        and "{" not in m.id
+    }
 
 
 @pytest.fixture(scope="module")
@@ -188,8 +227,11 @@ def test_every_page_speaks_the_language_fits_a_phone_and_passes_axe(server, brow
                     if lang == "en" and width == WIDTHS[0]:
                         page.add_script_tag(path=AXE)
                         result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-                        bad = [f"{v['id']} ({v['impact']}, {len(v['nodes'])}×: {v['nodes'][0]['target']})"
-                               for v in result["violations"] if v["impact"] in ("serious", "critical")]
+                        bad = [
+                            f"{v['id']} ({v['impact']}, {len(v['nodes'])}×: {v['nodes'][0]['target']})"
+                            for v in result["violations"]
+                            if v["impact"] in ("serious", "critical")
+                        ]
                         if bad:
                             problems.append(f"{where}: axe {bad}")
         finally:
@@ -197,9 +239,16 @@ def test_every_page_speaks_the_language_fits_a_phone_and_passes_axe(server, brow
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
 
 
-
-BAD_VALUES = {"number": "abc", "date": "", "email": "not-an-e-mail", "text": "   ", "search": "   ",
-              "textarea": "   ", "time": "", "datetime-local": ""}
+BAD_VALUES = {
+    "number": "abc",
+    "date": "",
+    "email": "not-an-e-mail",
+    "text": "   ",
+    "search": "   ",
+    "textarea": "   ",
+    "time": "",
+    "datetime-local": "",
+}
 
 
 @pytest.mark.parametrize("role", ["admin", "hr_admin"])
@@ -222,15 +271,20 @@ def test_bad_input_in_every_form_gives_a_page_for_people_that_keeps_what_was_typ
                 if action.startswith(("/logout", "/login")):
                     continue
                 typed = {}
-                fields = form.locator("input[name]:not([type=hidden]):not([type=checkbox]):not([type=radio])"
-                                      ":not([type=file]):not([type=submit]), textarea[name]")
+                fields = form.locator(
+                    "input[name]:not([type=hidden]):not([type=checkbox]):not([type=radio])"
+                    ":not([type=file]):not([type=submit]), textarea[name]"
+                )
                 for j in range(fields.count()):
                     field = fields.nth(j)
-                    kind = field.get_attribute("type") or ("textarea" if field.evaluate("e => e.tagName") == "TEXTAREA"
-                                                           else "text")
+                    kind = field.get_attribute("type") or (
+                        "textarea" if field.evaluate("e => e.tagName") == "TEXTAREA" else "text"
+                    )
                     value = BAD_VALUES.get(kind, "   ")
-                    field.evaluate("e => { e.removeAttribute('pattern'); e.removeAttribute('required'); "
-                                   "e.removeAttribute('min'); e.removeAttribute('max'); e.type = 'text'; }")
+                    field.evaluate(
+                        "e => { e.removeAttribute('pattern'); e.removeAttribute('required'); "
+                        "e.removeAttribute('min'); e.removeAttribute('max'); e.type = 'text'; }"
+                    )
                     field.fill(value)
                     if value.strip():
                         typed[field.get_attribute("name")] = value

@@ -35,8 +35,13 @@ def node() -> str:
 @pytest.fixture(scope="module")
 def wasm_run():
     mpylib()  # chumicro-mqtt as .mpy, loaded by the port like on a Pico
-    proc = subprocess.run([node(), str(REPO / "tests" / "wasm" / "run_cases.mjs"), str(REPO), str(HEAP)],
-                          capture_output=True, text=True, timeout=120, check=False)
+    proc = subprocess.run(
+        [node(), str(REPO / "tests" / "wasm" / "run_cases.mjs"), str(REPO), str(HEAP)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = proc.stdout.splitlines()
     assert lines and lines[-1].startswith("RESULT\t"), proc.stdout[-3000:] + proc.stderr[-3000:]

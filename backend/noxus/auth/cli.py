@@ -38,10 +38,15 @@ def user_create(
     from noxus.core import accounts, audit
     from noxus.core.users import UserCreate
 
-    pw = sys.stdin.readline().rstrip("\n") if password_stdin else typer.prompt(
-        "password (12+ characters)", hide_input=True, confirmation_prompt=True)
+    pw = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("password (12+ characters)", hide_input=True, confirmation_prompt=True)
+    )
     try:
-        data = UserCreate(username=username, role=role, customer_id=customer_id, full_name=full_name, password=pw)
+        data = UserCreate(
+            username=username, role=role, customer_id=customer_id, full_name=full_name, password=pw
+        )
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
@@ -51,7 +56,9 @@ def user_create(
         except accounts.AccountError as e:
             console.print(f"[red]{e}[/red]")
             raise typer.Exit(2) from None
-        audit.record(s, _actor(), "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username})
+        audit.record(
+            s, _actor(), "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username}
+        )
         s.commit()
         console.print(f"user [bold]{u.username}[/bold] ({u.role}) created, id {u.id}")
 
@@ -82,13 +89,24 @@ def user_invite(
         raise typer.Exit(2) from None
     with _session() as s:
         try:
-            u = invitations.invite(s, get_settings(), _cli_principal(), Scope.everything(), email=email,
-                                   full_name=full_name, role=wanted, customer_id=customer_id, language=language)
+            u = invitations.invite(
+                s,
+                get_settings(),
+                _cli_principal(),
+                Scope.everything(),
+                email=email,
+                full_name=full_name,
+                role=wanted,
+                customer_id=customer_id,
+                language=language,
+            )
         except invitations.InvitationError as e:
             console.print(f"[red]{e}[/red]")
             raise typer.Exit(2) from None
         s.commit()
-        console.print(f"user [bold]{u.username}[/bold] ({u.role}) invited, id {u.id}; the e-mail is in the outbox")
+        console.print(
+            f"user [bold]{u.username}[/bold] ({u.role}) invited, id {u.id}; the e-mail is in the outbox"
+        )
 
 
 def _set_user(username: str, **changes) -> None:
@@ -103,15 +121,24 @@ def _set_user(username: str, **changes) -> None:
         if "role" in changes:
             new = Role(changes["role"])
             if new.is_staff != Role(u.role).is_staff:
-                console.print("[red]a user cannot move between NOXUS staff and a customer: invite a new user[/red]")
+                console.print(
+                    "[red]a user cannot move between NOXUS staff and a customer: invite a new user[/red]"
+                )
                 raise typer.Exit(2)
         before = {k: getattr(u, k) for k in changes}
         for k, v in changes.items():
             setattr(u, k, v)
         accounts.revoke_all_credentials(s, u)  # a changed right takes effect now
         s.add(u)
-        audit.record(s, _actor(), "update", "user", u.id, u.customer_id,
-                     {k: [before[k], v] for k, v in changes.items()})
+        audit.record(
+            s,
+            _actor(),
+            "update",
+            "user",
+            u.id,
+            u.customer_id,
+            {k: [before[k], v] for k, v in changes.items()},
+        )
         s.commit()
     console.print(f"{username}: " + ", ".join(f"{k} = {v}" for k, v in changes.items()))
 
@@ -155,8 +182,9 @@ def user_unlock(username: str) -> None:
 
 
 @token_app.command("create")
-def token_create(username: str, name: str = "cli",
-                 days: Annotated[int, typer.Option(help="0: never expires")] = 90) -> None:
+def token_create(
+    username: str, name: str = "cli", days: Annotated[int, typer.Option(help="0: never expires")] = 90
+) -> None:
     """Create a bearer token for a user; the token is printed once."""
     from noxus.core import accounts, audit
 
@@ -166,7 +194,9 @@ def token_create(username: str, name: str = "cli",
             console.print(f"[red]no user {username!r}: create it with `noxus user create`[/red]")
             raise typer.Exit(2)
         token, raw = accounts.create_token(s, u, name, days or None)
-        audit.record(s, _actor(), "create", "token", token.id, u.customer_id, {"user": u.username, "name": name})
+        audit.record(
+            s, _actor(), "create", "token", token.id, u.customer_id, {"user": u.username, "name": name}
+        )
         s.commit()
     typer.echo(raw)
 
@@ -191,4 +221,3 @@ def token_revoke(token_id: int) -> None:
 def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
-

@@ -52,21 +52,26 @@ def grantable_roles(actor: Principal) -> list[Role]:
 def check_grant(actor: Principal, scope: Scope, role: Role, customer_id: int | None) -> int | None:
     """The customer the new user belongs to, or InvitationError saying what is wrong."""
     if role not in grantable_roles(actor):
-        raise InvitationError(_("Your role may not give the role %(role)s.", role=str(ROLE_NAMES[role])),
-                              field="role", status=403)
+        raise InvitationError(
+            _("Your role may not give the role %(role)s.", role=str(ROLE_NAMES[role])),
+            field="role",
+            status=403,
+        )
     if role in CUSTOMER_ROLES:
         own = scope.own_customer_id
         if own is not None:
             if customer_id is not None and customer_id != own:
-                raise InvitationError(_("You may invite colleagues of your own company only."),
-                                      field="customer_id", status=404)
+                raise InvitationError(
+                    _("You may invite colleagues of your own company only."), field="customer_id", status=404
+                )
             return own
         if customer_id is None:
             raise InvitationError(_("Choose the customer this person works for."), field="customer_id")
         return customer_id
     if customer_id is not None:
-        raise InvitationError(_("NOXUS staff belong to no customer: leave the customer empty."),
-                              field="customer_id")
+        raise InvitationError(
+            _("NOXUS staff belong to no customer: leave the customer empty."), field="customer_id"
+        )
     return None
 
 
@@ -80,7 +85,9 @@ def visible(scope: Scope, actor: Principal, u: User) -> bool:
 
 
 def user_language(session: Session, user: User) -> str:
-    return user.language or (customer_language(session, user.customer_id) if user.customer_id else None) or "fr"
+    return (
+        user.language or (customer_language(session, user.customer_id) if user.customer_id else None) or "fr"
+    )
 
 
 def send_invitation(session: Session, settings: Settings, user: User, actor: str) -> None:
@@ -91,32 +98,56 @@ def send_invitation(session: Session, settings: Settings, user: User, actor: str
     link = f"{settings.public_url.rstrip('/')}/invitation/{raw}"
     with use_language(user_language(session, user)):
         subject = _("Your NoxusTime account")
-        body = _("Hello %(name)s,\n\nYou are invited to NoxusTime as %(role)s. Your user name is %(username)s.\n"
-                 "Choose your password with this link; it works once and expires in %(hours)s hours:\n\n"
-                 "%(link)s\n\nIf you did not expect this e-mail, ignore it.\n\nNOXUS Informatique",
-                 name=user.full_name or user.username, role=str(ROLE_NAMES[Role(user.role)]),
-                 username=user.username, hours=settings.invitation_hours, link=link)
+        body = _(
+            "Hello %(name)s,\n\nYou are invited to NoxusTime as %(role)s. Your user name is %(username)s.\n"
+            "Choose your password with this link; it works once and expires in %(hours)s hours:\n\n"
+            "%(link)s\n\nIf you did not expect this e-mail, ignore it.\n\nNOXUS Informatique",
+            name=user.full_name or user.username,
+            role=str(ROLE_NAMES[Role(user.role)]),
+            username=user.username,
+            hours=settings.invitation_hours,
+            link=link,
+        )
     enqueue(session, user.email, subject, body, category="invitation", customer_id=user.customer_id)
     audit(session, actor, "invite", "user", user.id, user.customer_id, {"email": user.email})
 
 
-def invite(session: Session, settings: Settings, actor: Principal, scope: Scope, *, email: str,
-           full_name: str, role: Role, customer_id: int | None, language: str | None,
-           username: str | None = None) -> User:
+def invite(
+    session: Session,
+    settings: Settings,
+    actor: Principal,
+    scope: Scope,
+    *,
+    email: str,
+    full_name: str,
+    role: Role,
+    customer_id: int | None,
+    language: str | None,
+    username: str | None = None,
+) -> User:
     """Create the user (no password yet) and send the invitation; the caller commits."""
     customer_id = check_grant(actor, scope, role, customer_id)
     username = (username or email).lower()
     if accounts.get_user(session, username) is not None:
         raise InvitationError(_("A user %(name)s already exists.", name=username), field="email", status=409)
     try:
-        user = accounts.create_user(session, UserCreate(username=username, full_name=full_name, role=role.value,
-                                                         customer_id=customer_id))
+        user = accounts.create_user(
+            session,
+            UserCreate(username=username, full_name=full_name, role=role.value, customer_id=customer_id),
+        )
     except accounts.AccountError as e:
         raise InvitationError(str(e), field="email") from None
     user.email = email
     user.language = language
     session.add(user)
-    audit(session, actor.actor, "create", "user", user.id, user.customer_id,
-          {"role": user.role, "username": user.username})
+    audit(
+        session,
+        actor.actor,
+        "create",
+        "user",
+        user.id,
+        user.customer_id,
+        {"role": user.role, "username": user.username},
+    )
     send_invitation(session, settings, user, actor.actor)
     return user

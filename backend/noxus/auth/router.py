@@ -37,8 +37,13 @@ from noxus.web.templating import templates
 
 router = APIRouter(tags=["auth"])
 # where each role lands after logging in (docs/security.md)
-LANDING = {Role.ADMIN: "/", Role.BILLING: "/billing", Role.TECHNICIAN: "/fleet", Role.HR_ADMIN: "/hr",
-           Role.HR_VIEWER: "/hr"}
+LANDING = {
+    Role.ADMIN: "/",
+    Role.BILLING: "/billing",
+    Role.TECHNICIAN: "/fleet",
+    Role.HR_ADMIN: "/hr",
+    Role.HR_VIEWER: "/hr",
+}
 
 
 def client_ip(request: Request) -> str:
@@ -63,8 +68,9 @@ def _login_refused(result: accounts.LoginResult) -> HTTPException:
 @router.get("/login", response_class=HTMLResponse, include_in_schema=False, dependencies=[Public])
 def login_page(request: Request, next: str = "/", msg: str = ""):
     note = _("Your password is set: log in.") if msg == "password_set" else None
-    return templates.TemplateResponse(request, "login.html", {"error": None, "next": _safe_next(next),
-                                                              "msg": note})
+    return templates.TemplateResponse(
+        request, "login.html", {"error": None, "next": _safe_next(next), "msg": note}
+    )
 
 
 def _safe_next(url: str) -> str:
@@ -86,20 +92,35 @@ def login_submit(
         session.commit()  # the failed attempt is part of the security log
         err = _login_refused(result)
         return templates.TemplateResponse(
-            request, "login.html", {"error": err.detail, "next": _safe_next(next)},
-            status_code=err.status_code, headers=err.headers,
+            request,
+            "login.html",
+            {"error": err.detail, "next": _safe_next(next)},
+            status_code=err.status_code,
+            headers=err.headers,
         )
     ws, raw = accounts.create_web_session(session, result.user, settings, client_ip(request))
-    audit.record(session, f"{result.user.username}#{result.user.id}", "login", "session", ws.id,
-                 result.user.customer_id, {"ip": client_ip(request)})
+    audit.record(
+        session,
+        f"{result.user.username}#{result.user.id}",
+        "login",
+        "session",
+        ws.id,
+        result.user.customer_id,
+        {"ip": client_ip(request)},
+    )
     session.commit()
     target = _safe_next(next)
     if target == "/":
         target = LANDING[Role(result.user.role)]  # each role starts on its own page
     resp = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     resp.set_cookie(
-        SESSION_COOKIE, raw, max_age=settings.session_hours * 3600, httponly=True,
-        secure=settings.cookie_secure, samesite="lax", path="/",
+        SESSION_COOKIE,
+        raw,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+        path="/",
     )
     return resp
 
@@ -132,8 +153,15 @@ def api_login(data: LoginRequest, request: Request, session: SessionDep, setting
         session.commit()
         raise _login_refused(result)
     token, raw = accounts.create_token(session, result.user, data.token_name, data.days)
-    audit.record(session, f"{result.user.username}#{result.user.id}", "create", "token", token.id,
-                 result.user.customer_id, {"via": "login", "ip": client_ip(request)})
+    audit.record(
+        session,
+        f"{result.user.username}#{result.user.id}",
+        "create",
+        "token",
+        token.id,
+        result.user.customer_id,
+        {"via": "login", "ip": client_ip(request)},
+    )
     session.commit()
     session.refresh(token)
     return ApiTokenCreated(**token.model_dump(), token=raw)
@@ -141,8 +169,13 @@ def api_login(data: LoginRequest, request: Request, session: SessionDep, setting
 
 @router.get("/api/v1/auth/me", response_model=Me)
 def me(user: AnyUser):
-    return Me(user_id=user.user_id, username=user.username, role=user.role.value,
-              customer_id=user.customer_id, via=user.via)
+    return Me(
+        user_id=user.user_id,
+        username=user.username,
+        role=user.role.value,
+        customer_id=user.customer_id,
+        via=user.via,
+    )
 
 
 @router.get("/api/v1/auth/tokens", response_model=list[ApiTokenPublic])
@@ -203,13 +236,23 @@ def list_users(session: SessionDep, scope: TenantScope, actor: UserManager):
 
 
 @router.post("/api/v1/users/invite", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
-def invite_user(data: UserInvite, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                actor: UserManager):
+def invite_user(
+    data: UserInvite, session: SessionDep, settings: SettingsDep, scope: TenantScope, actor: UserManager
+):
     """Create a user without a password and send an invitation e-mail (outbox) with a one-time
     link to set it (docs/security.md)."""
     try:
-        u = invitations.invite(session, settings, actor, scope, email=data.email, full_name=data.full_name,
-                               role=data.role, customer_id=data.customer_id, language=data.language)
+        u = invitations.invite(
+            session,
+            settings,
+            actor,
+            scope,
+            email=data.email,
+            full_name=data.full_name,
+            role=data.role,
+            customer_id=data.customer_id,
+            language=data.language,
+        )
     except invitations.InvitationError as e:
         raise HTTPException(e.status, detail=str(e)) from None
     session.commit()
@@ -218,8 +261,9 @@ def invite_user(data: UserInvite, session: SessionDep, settings: SettingsDep, sc
 
 
 @router.post("/api/v1/users/{user_id}/invite", response_model=UserPublic)
-def reinvite_user(user_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                  actor: UserManager):
+def reinvite_user(
+    user_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, actor: UserManager
+):
     """A new invitation link (older ones stop working)."""
     u = _visible_user(session, scope, user_id, actor)
     _check_grant(actor, u.role)
@@ -252,7 +296,9 @@ def create_user(data: UserCreate, session: SessionDep, scope: TenantScope, actor
         u = accounts.create_user(session, data)
     except accounts.AccountError as e:
         raise HTTPException(status.HTTP_409_CONFLICT if "exists" in str(e) else 400, detail=str(e)) from None
-    audit.record(session, actor.actor, "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username})
+    audit.record(
+        session, actor.actor, "create", "user", u.id, u.customer_id, {"role": u.role, "username": u.username}
+    )
     session.commit()
     session.refresh(u)
     return u
@@ -270,7 +316,9 @@ def update_user(user_id: int, data: UserUpdate, session: SessionDep, scope: Tena
         except ValueError:
             raise HTTPException(400, detail=f"unknown role {data.role!r}") from None
         if new_role.is_staff != Role(u.role).is_staff:
-            raise HTTPException(400, detail="cannot move a user between staff and customer roles; create a new user")
+            raise HTTPException(
+                400, detail="cannot move a user between staff and customer roles; create a new user"
+            )
         changes["role"] = [u.role, new_role.value]
         u.role = new_role.value
     if data.full_name is not None:
@@ -318,7 +366,13 @@ def login_attempts(session: SessionDep, actor: AdminOnly, limit: int = 200, fail
 @router.get("/security/log", response_class=HTMLResponse, include_in_schema=False)
 def security_log_page(request: Request, session: SessionDep, actor: AdminOnly, failed_only: bool = False):
     locked = session.exec(select(User).where(User.locked_until.is_not(None))).all()
-    return templates.TemplateResponse(request, "security_log.html", {
-        "attempts": _attempts(session, 500, failed_only), "locked": locked, "failed_only": failed_only,
-        "user": actor,
-    })
+    return templates.TemplateResponse(
+        request,
+        "security_log.html",
+        {
+            "attempts": _attempts(session, 500, failed_only),
+            "locked": locked,
+            "failed_only": failed_only,
+            "user": actor,
+        },
+    )

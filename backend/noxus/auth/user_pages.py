@@ -104,15 +104,28 @@ def _user(session, scope, actor, user_id: int) -> User:
 
 
 def _customers(session, scope: Scope) -> list[Customer]:
-    stmt = scope.where(select(Customer), Customer.id).where(Customer.archived_at.is_(None)).order_by(Customer.name)
+    stmt = (
+        scope.where(select(Customer), Customer.id)
+        .where(Customer.archived_at.is_(None))
+        .order_by(Customer.name)
+    )
     return list(session.exec(stmt))
 
 
 def _render(request: Request, name: str, user: Principal, status_code: int = 200, **ctx) -> HTMLResponse:
     msg = MESSAGES.get(request.query_params.get("msg", ""))
-    return templates.TemplateResponse(request, name, {
-        "user": user, "csrf": user.csrf_token or "" if user else "", "msg": str(msg) if msg else None,
-        "role_names": {r.value: str(n) for r, n in ROLE_NAMES.items()}, **ctx}, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": user.csrf_token or "" if user else "",
+            "msg": str(msg) if msg else None,
+            "role_names": {r.value: str(n) for r, n in ROLE_NAMES.items()},
+            **ctx,
+        },
+        status_code=status_code,
+    )
 
 
 def _role_options(actor: Principal):
@@ -120,8 +133,13 @@ def _role_options(actor: Principal):
 
 
 @router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, session: SessionDep, scope: TenantScope, actor: UserManager,
-               customer_id: int | None = None):
+def users_page(
+    request: Request,
+    session: SessionDep,
+    scope: TenantScope,
+    actor: UserManager,
+    customer_id: int | None = None,
+):
     stmt = select(User).order_by(User.customer_id, User.username)
     if customer_id is not None:
         scope.check(customer_id, "customer")
@@ -132,21 +150,31 @@ def users_page(request: Request, session: SessionDep, scope: TenantScope, actor:
 
 
 def _invite_ctx(session, scope, actor, values, errors):
-    return {"values": values, "errors": errors, "role_options": _role_options(actor),
-            "customer_options": [(str(c.id), c.name) for c in _customers(session, scope)],
-            "own_customer": scope.own_customer_id}
+    return {
+        "values": values,
+        "errors": errors,
+        "role_options": _role_options(actor),
+        "customer_options": [(str(c.id), c.name) for c in _customers(session, scope)],
+        "own_customer": scope.own_customer_id,
+    }
 
 
 @router.get("/users/new", response_class=HTMLResponse)
-def user_new(request: Request, session: SessionDep, scope: TenantScope, actor: UserManager,
-             customer_id: int | None = None):
+def user_new(
+    request: Request,
+    session: SessionDep,
+    scope: TenantScope,
+    actor: UserManager,
+    customer_id: int | None = None,
+):
     values = {"customer_id": str(customer_id) if customer_id else ""}
     return _render(request, "user_invite.html", actor, **_invite_ctx(session, scope, actor, values, {}))
 
 
 @router.post("/users/new", response_class=HTMLResponse)
-async def user_invite(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                      actor: UserManager) -> Response:
+async def user_invite(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, actor: UserManager
+) -> Response:
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("email", "full_name", "role", "customer_id", "language")}
     if scope.own_customer_id is not None:
@@ -156,36 +184,67 @@ async def user_invite(request: Request, session: SessionDep, settings: SettingsD
         try:
             check_grant(actor, scope, data.role, data.customer_id)
             if accounts.get_user(session, data.email) is not None:
-                raise InvitationError(_("A user %(name)s already exists.", name=data.email.lower()), field="email")
+                raise InvitationError(
+                    _("A user %(name)s already exists.", name=data.email.lower()), field="email"
+                )
             if form.get("confirmed") != "yes":
                 # confirmation first: this sends an e-mail
-                return _render(request, "confirm.html", actor, title=_("Send the invitation?"),
-                               text=_("An e-mail with a one-time link to set a password goes to %(email)s "
-                                      "(%(role)s).", email=data.email, role=str(ROLE_NAMES[data.role])),
-                               button=_("Send the invitation"), action="/users/new", cancel="/users",
-                               hidden={**values, "confirmed": "yes"})
-            u = invite(session, settings, actor, scope, email=data.email, full_name=data.full_name,
-                       role=data.role, customer_id=data.customer_id, language=data.language)
+                return _render(
+                    request,
+                    "confirm.html",
+                    actor,
+                    title=_("Send the invitation?"),
+                    text=_(
+                        "An e-mail with a one-time link to set a password goes to %(email)s (%(role)s).",
+                        email=data.email,
+                        role=str(ROLE_NAMES[data.role]),
+                    ),
+                    button=_("Send the invitation"),
+                    action="/users/new",
+                    cancel="/users",
+                    hidden={**values, "confirmed": "yes"},
+                )
+            u = invite(
+                session,
+                settings,
+                actor,
+                scope,
+                email=data.email,
+                full_name=data.full_name,
+                role=data.role,
+                customer_id=data.customer_id,
+                language=data.language,
+            )
             session.commit()
             return RedirectResponse(f"/users/{u.id}?msg=invited", status_code=303)
         except InvitationError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "user_invite.html", actor, 422, **_invite_ctx(session, scope, actor, values, errors))
+    return _render(
+        request, "user_invite.html", actor, 422, **_invite_ctx(session, scope, actor, values, errors)
+    )
 
 
 @router.get("/users/{user_id}", response_class=HTMLResponse)
 def user_page(user_id: int, request: Request, session: SessionDep, scope: TenantScope, actor: UserManager):
     u = _user(session, scope, actor, user_id)
     values = {"full_name": u.full_name, "role": u.role, "language": u.language or ""}
-    return _render(request, "user_edit.html", actor, u=u, values=values, errors={},
-                   role_options=_role_options(actor) if Role(u.role) in grantable_roles(actor) else [],
-                   customer=session.get(Customer, u.customer_id) if u.customer_id else None)
+    return _render(
+        request,
+        "user_edit.html",
+        actor,
+        u=u,
+        values=values,
+        errors={},
+        role_options=_role_options(actor) if Role(u.role) in grantable_roles(actor) else [],
+        customer=session.get(Customer, u.customer_id) if u.customer_id else None,
+    )
 
 
 @router.post("/users/{user_id}", response_class=HTMLResponse)
-async def user_save(user_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                    actor: UserManager) -> Response:
+async def user_save(
+    user_id: int, request: Request, session: SessionDep, scope: TenantScope, actor: UserManager
+) -> Response:
     u = _user(session, scope, actor, user_id)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("full_name", "role", "language")}
@@ -197,10 +256,19 @@ async def user_save(user_id: int, request: Request, session: SessionDep, scope: 
                     raise InvitationError(_("Your role may not change this user's role."), field="role")
                 check_grant(actor, scope, data.role, u.customer_id)
                 if (data.role in CUSTOMER_ROLES) != (Role(u.role) in CUSTOMER_ROLES):
-                    raise InvitationError(_("A user cannot move between NOXUS staff and a customer: invite a "
-                                            "new user instead."), field="role")
+                    raise InvitationError(
+                        _(
+                            "A user cannot move between NOXUS staff and a customer: invite a "
+                            "new user instead."
+                        ),
+                        field="role",
+                    )
             changes = {}
-            for key, new in (("full_name", data.full_name), ("role", data.role.value), ("language", data.language)):
+            for key, new in (
+                ("full_name", data.full_name),
+                ("role", data.role.value),
+                ("language", data.language),
+            ):
                 if getattr(u, key) != new:
                     changes[key] = [getattr(u, key), new]
                     setattr(u, key, new)
@@ -214,37 +282,69 @@ async def user_save(user_id: int, request: Request, session: SessionDep, scope: 
         except InvitationError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "user_edit.html", actor, 422, u=u, values=values, errors=errors,
-                   role_options=_role_options(actor),
-                   customer=session.get(Customer, u.customer_id) if u.customer_id else None)
+    return _render(
+        request,
+        "user_edit.html",
+        actor,
+        422,
+        u=u,
+        values=values,
+        errors=errors,
+        role_options=_role_options(actor),
+        customer=session.get(Customer, u.customer_id) if u.customer_id else None,
+    )
 
 
 ACTIONS = {
-    "disable": (lazy_gettext("Disable %(name)s?"),
-                lazy_gettext("The person can no longer log in; their sessions and API tokens stop working at once."),
-                lazy_gettext("Disable")),
-    "enable": (lazy_gettext("Enable %(name)s?"), lazy_gettext("The person can log in again."),
-               lazy_gettext("Enable")),
-    "invite": (lazy_gettext("Send a new invitation to %(name)s?"),
-               lazy_gettext("An e-mail with a new one-time link to set a password goes out; older links stop "
-                            "working."), lazy_gettext("Send the invitation")),
+    "disable": (
+        lazy_gettext("Disable %(name)s?"),
+        lazy_gettext("The person can no longer log in; their sessions and API tokens stop working at once."),
+        lazy_gettext("Disable"),
+    ),
+    "enable": (
+        lazy_gettext("Enable %(name)s?"),
+        lazy_gettext("The person can log in again."),
+        lazy_gettext("Enable"),
+    ),
+    "invite": (
+        lazy_gettext("Send a new invitation to %(name)s?"),
+        lazy_gettext(
+            "An e-mail with a new one-time link to set a password goes out; older links stop working."
+        ),
+        lazy_gettext("Send the invitation"),
+    ),
 }
 
 
 @router.get("/users/{user_id}/{action}", response_class=HTMLResponse)
-def user_action_confirm(user_id: int, action: str, request: Request, session: SessionDep, scope: TenantScope,
-                        actor: UserManager):
+def user_action_confirm(
+    user_id: int, action: str, request: Request, session: SessionDep, scope: TenantScope, actor: UserManager
+):
     u = _user(session, scope, actor, user_id)
     if action not in ACTIONS:
         raise HTTPException(404)
     title, text, button = ACTIONS[action]
-    return _render(request, "confirm.html", actor, title=str(title) % {"name": u.username}, text=str(text),
-                   button=str(button), action=f"/users/{u.id}/{action}", cancel=f"/users/{u.id}")
+    return _render(
+        request,
+        "confirm.html",
+        actor,
+        title=str(title) % {"name": u.username},
+        text=str(text),
+        button=str(button),
+        action=f"/users/{u.id}/{action}",
+        cancel=f"/users/{u.id}",
+    )
 
 
 @router.post("/users/{user_id}/{action}")
-def user_action(user_id: int, action: str, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                actor: UserManager):
+def user_action(
+    user_id: int,
+    action: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    actor: UserManager,
+):
     u = _user(session, scope, actor, user_id)
     if action not in ACTIONS:
         raise HTTPException(404)
@@ -276,9 +376,15 @@ def user_action(user_id: int, action: str, session: SessionDep, settings: Settin
 def invitation_page(token: str, request: Request, session: SessionDep):
     found = accounts.find_invitation(session, token)
     if found is None:
-        raise HTTPException(404, detail=PageError(_(
-            "This invitation link is expired, already used or replaced by a newer one: ask the person who "
-            "invited you for a new invitation.")))
+        raise HTTPException(
+            404,
+            detail=PageError(
+                _(
+                    "This invitation link is expired, already used or replaced by a newer one: ask the person who "
+                    "invited you for a new invitation."
+                )
+            ),
+        )
     return templates.TemplateResponse(request, "invitation.html", {"invited": found[1], "errors": {}})
 
 
@@ -286,9 +392,15 @@ def invitation_page(token: str, request: Request, session: SessionDep):
 async def invitation_accept(token: str, request: Request, session: SessionDep) -> Response:
     found = accounts.find_invitation(session, token)
     if found is None:
-        raise HTTPException(404, detail=PageError(_(
-            "This invitation link is expired, already used or replaced by a newer one: ask the person who "
-            "invited you for a new invitation.")))
+        raise HTTPException(
+            404,
+            detail=PageError(
+                _(
+                    "This invitation link is expired, already used or replaced by a newer one: ask the person who "
+                    "invited you for a new invitation."
+                )
+            ),
+        )
     form = await request.form()
     pw = {"password": str(form.get("password", "")), "password_again": str(form.get("password_again", ""))}
     data, errors = validate_form(PasswordForm, pw)
@@ -299,8 +411,9 @@ async def invitation_accept(token: str, request: Request, session: SessionDep) -
         audit(session, f"{user.username}#{user.id}", "accept_invitation", "user", user.id, user.customer_id)
         session.commit()
         return RedirectResponse("/login?msg=password_set", status_code=303)
-    return templates.TemplateResponse(request, "invitation.html", {"invited": found[1], "errors": errors},
-                                      status_code=422)
+    return templates.TemplateResponse(
+        request, "invitation.html", {"invited": found[1], "errors": errors}, status_code=422
+    )
 
 
 # --- one's own settings --------------------------------------------------------------------------
@@ -311,8 +424,14 @@ def account_page(request: Request, session: SessionDep, actor: AnyUser):
     u = session.get(User, actor.user_id)
     if u is None:
         raise HTTPException(404)
-    return _render(request, "account.html", actor, u=u, errors={},
-                   values={"full_name": u.full_name, "language": u.language or ""})
+    return _render(
+        request,
+        "account.html",
+        actor,
+        u=u,
+        errors={},
+        values={"full_name": u.full_name, "language": u.language or ""},
+    )
 
 
 @router.post("/account", response_class=HTMLResponse)

@@ -14,16 +14,20 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     # Only this origin's files: no inline script or style (stylesheets and scripts are served
     # from /static), no plug-ins, no framing (frame-ancestors), forms post only here.
-    "Content-Security-Policy": ("default-src 'self'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
-                                "form-action 'self'; frame-ancestors 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'self'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    ),
 }
 # The interactive API docs (FastAPI's Swagger UI / ReDoc) load their code from a CDN with an
 # inline bootstrap script: these two pages alone get a CSP that allows it.
 DOCS_PATHS = ("/docs", "/redoc")
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-            "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
-            "worker-src blob:; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "worker-src blob:; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000; includeSubDomains"  # only over HTTPS (a browser ignores it on HTTP anyway)
 
 
@@ -46,8 +50,13 @@ def install(app: FastAPI) -> None:
     async def _conflict(request: Request, exc: IntegrityError):
         if errors.wants_html(request):
             return errors.render_error(request, 409)
-        return JSONResponse({"detail": "the request conflicts with existing data or refers to something "
-                                       "that does not exist; check the ids"}, status_code=409)
+        return JSONResponse(
+            {
+                "detail": "the request conflicts with existing data or refers to something "
+                "that does not exist; check the ids"
+            },
+            status_code=409,
+        )
 
     _document_error_details(app)
 

@@ -9,9 +9,17 @@ from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
 
 
-def record(session: Session, kind: str, *, actor: str = "system", customer_id: int | None = None,
-           invoice_id: int | None = None, case_id: int | None = None, at: datetime | None = None,
-           **detail) -> AuditEntry:
+def record(
+    session: Session,
+    kind: str,
+    *,
+    actor: str = "system",
+    customer_id: int | None = None,
+    invoice_id: int | None = None,
+    case_id: int | None = None,
+    at: datetime | None = None,
+    **detail,
+) -> AuditEntry:
     """`at`: the business date of the transition when it is not now (a back-dated payment)."""
     if case_id is not None:
         obj, oid = "retrieval_case", case_id
@@ -23,5 +31,6 @@ def record(session: Session, kind: str, *, actor: str = "system", customer_id: i
         obj, oid = "customer", customer_id
     extra = {"invoice_id": invoice_id, "case_id": case_id, "effective_at": at}
     body = {k: v for k, v in {**extra, **detail}.items() if v is not None}
-    return audit.record(session, actor, kind, obj, "" if oid is None else oid, customer_id=customer_id,
-                        detail=body)
+    return audit.record(
+        session, actor, kind, obj, "" if oid is None else oid, customer_id=customer_id, detail=body
+    )

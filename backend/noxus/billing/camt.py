@@ -64,8 +64,10 @@ def _amount(el: Element | None, where: str) -> tuple[int, str]:
         raise CamtError(f"{where}: amount {el.text!r} has fractions of a centime")
     currency = el.get("Ccy", "")
     if currency and not is_currency(currency):
-        raise CamtError(f"{where}: currency {currency!r} is not an ISO 4217 currency; nothing was imported "
-                        "from this file — export it again from e-banking")
+        raise CamtError(
+            f"{where}: currency {currency!r} is not an ISO 4217 currency; nothing was imported "
+            "from this file — export it again from e-banking"
+        )
     return int(value), currency
 
 
@@ -80,7 +82,9 @@ def parse(xml: bytes) -> list[BankTransaction]:
     except ElementTree.ParseError as exc:
         raise CamtError(f"not well-formed XML: {exc}") from None
     except DefusedXmlException as exc:  # entities, DTDs, external references
-        raise CamtError(f"refused XML ({type(exc).__name__}): export the camt.054 again from e-banking") from None
+        raise CamtError(
+            f"refused XML ({type(exc).__name__}): export the camt.054 again from e-banking"
+        ) from None
     notif_root = _child(root, "BkToCstmrDbtCdtNtfctn")
     if notif_root is None:
         raise CamtError("not a camt.054 file (no BkToCstmrDbtCdtNtfctn element)")
@@ -100,17 +104,30 @@ def parse(xml: bytes) -> list[BankTransaction]:
             if not txs:  # an entry without details is one transaction
                 txs = [entry]
             for t, tx in enumerate(txs, 1):
-                amt_el = _child(tx, "Amt") if _child(tx, "Amt") is not None else _child(tx, "AmtDtls", "TxAmt", "Amt")
+                amt_el = (
+                    _child(tx, "Amt")
+                    if _child(tx, "Amt") is not None
+                    else _child(tx, "AmtDtls", "TxAmt", "Amt")
+                )
                 if amt_el is None:
                     amt_el = _child(entry, "Amt")
                 amount, currency = _amount(amt_el, f"{where} TxDtls {t}")
                 ind = _text(tx, "CdtDbtInd")
-                bank_ref = (_text(tx, "Refs", "AcctSvcrRef")
-                            or (f"{entry_ref}/{t}" if entry_ref else f"{notif_id}/{n}/{t}"))
-                debtor = (_text(tx, "RltdPties", "Dbtr", "Pty", "Nm") or _text(tx, "RltdPties", "Dbtr", "Nm"))
-                out.append(BankTransaction(
-                    bank_ref=bank_ref[:64], amount=amount, currency=currency or "CHF",
-                    credit=(ind == "CRDT") if ind else entry_credit, booked=status == "BOOK",
-                    value_date=value_date, reference=_text(tx, "RmtInf", "Strd", "CdtrRefInf", "Ref"),
-                    debtor_name=debtor[:140] if debtor else None, unstructured=_text(tx, "RmtInf", "Ustrd")))
+                bank_ref = _text(tx, "Refs", "AcctSvcrRef") or (
+                    f"{entry_ref}/{t}" if entry_ref else f"{notif_id}/{n}/{t}"
+                )
+                debtor = _text(tx, "RltdPties", "Dbtr", "Pty", "Nm") or _text(tx, "RltdPties", "Dbtr", "Nm")
+                out.append(
+                    BankTransaction(
+                        bank_ref=bank_ref[:64],
+                        amount=amount,
+                        currency=currency or "CHF",
+                        credit=(ind == "CRDT") if ind else entry_credit,
+                        booked=status == "BOOK",
+                        value_date=value_date,
+                        reference=_text(tx, "RmtInf", "Strd", "CdtrRefInf", "Ref"),
+                        debtor_name=debtor[:140] if debtor else None,
+                        unstructured=_text(tx, "RmtInf", "Ustrd"),
+                    )
+                )
     return out

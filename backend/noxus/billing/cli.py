@@ -50,7 +50,9 @@ def _month(period: str | None) -> date:
 
 
 @app.command("run")
-def run(period: str = typer.Option(None, help="month to invoice, YYYY-MM (default: the current month)")) -> None:
+def run(
+    period: str = typer.Option(None, help="month to invoice, YYYY-MM (default: the current month)"),
+) -> None:
     """Draft every contract's invoice for a month (idempotent: a re-run creates nothing). Review
     with `noxus billing drafts`, then `noxus billing issue`."""
     from noxus.billing.run import run_month
@@ -58,8 +60,10 @@ def run(period: str = typer.Option(None, help="month to invoice, YYYY-MM (defaul
     day = _month(period)
     with _session() as s:
         r = run_month(s, day, get_settings(), actor="cli")
-    console.print(f"{day:%Y-%m}: {len(r.created)} drafts created, {r.existing} already invoiced, "
-                  f"{r.nothing_due} with nothing due")
+    console.print(
+        f"{day:%Y-%m}: {len(r.created)} drafts created, {r.existing} already invoiced, "
+        f"{r.nothing_due} with nothing due"
+    )
     for err in r.errors:
         console.print(f"[red]{err}[/red]")
 
@@ -74,14 +78,18 @@ def drafts_cmd(period: str = typer.Option(None, help="YYYY-MM (default: every dr
         p = preview(s, _month(period) if period else None)
     for c in p.customers:
         console.print(f"customer {c.customer_id}: {c.drafts} draft(s), total {format_chf(c.total)}")
-    console.print(f"{p.drafts} drafts, net {format_chf(p.subtotal)}, VAT {format_chf(p.vat_total)}, "
-                  f"total {format_chf(p.total)}")
+    console.print(
+        f"{p.drafts} drafts, net {format_chf(p.subtotal)}, VAT {format_chf(p.vat_total)}, "
+        f"total {format_chf(p.total)}"
+    )
 
 
 @app.command("issue")
-def issue_cmd(period: str = typer.Option(None, help="issue every draft of this run month, YYYY-MM"),
-              invoice: Annotated[list[int] | None, typer.Option(help="issue these drafts (ids)")] = None,
-              yes: bool = typer.Option(False, "--yes", help="do it (else: a dry run)")) -> None:
+def issue_cmd(
+    period: str = typer.Option(None, help="issue every draft of this run month, YYYY-MM"),
+    invoice: Annotated[list[int] | None, typer.Option(help="issue these drafts (ids)")] = None,
+    yes: bool = typer.Option(False, "--yes", help="do it (else: a dry run)"),
+) -> None:
     """Issue drafts today: number, issue and due date, PDF, e-mail to the customer."""
     from sqlmodel import select
 
@@ -105,9 +113,11 @@ def issue_cmd(period: str = typer.Option(None, help="issue every draft of this r
 
 
 @app.command("dunning")
-def dunning_cmd(day: str = typer.Option(None, "--date", help="YYYY-MM-DD, default today; earlier needs --reason"),
-                reason: str = typer.Option(None, help="why the dunning is back-dated"),
-                yes: bool = typer.Option(False, "--yes", help="do it (without it: only list the reminders due)")) -> None:
+def dunning_cmd(
+    day: str = typer.Option(None, "--date", help="YYYY-MM-DD, default today; earlier needs --reason"),
+    reason: str = typer.Option(None, help="why the dunning is back-dated"),
+    yes: bool = typer.Option(False, "--yes", help="do it (without it: only list the reminders due)"),
+) -> None:
     """Reminders, suspensions and §7.6 retrieval flags due today."""
     from noxus.billing.dates import BusinessDateError
     from noxus.billing.dunning import due_reminders, run_dunning
@@ -125,14 +135,19 @@ def dunning_cmd(day: str = typer.Option(None, "--date", help="YYYY-MM-DD, defaul
         except BusinessDateError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
-    console.print(f"{len(r.reminders)} reminders, {len(r.suspended)} suspended, "
-                  f"{len(r.retrieval_cases)} retrieval cases, {len(r.cleared)} cleared")
+    console.print(
+        f"{len(r.reminders)} reminders, {len(r.suspended)} suspended, "
+        f"{len(r.retrieval_cases)} retrieval cases, {len(r.cleared)} cleared"
+    )
 
 
 @app.command("credit")
-def credit_cmd(number: str, reason: str = typer.Option(..., help="why (printed on the credit note)"),
-               amount: str = typer.Option(None, help="CHF, VAT included, e.g. 120.50 (default: the whole invoice)"),
-               yes: bool = typer.Option(False, "--yes")) -> None:
+def credit_cmd(
+    number: str,
+    reason: str = typer.Option(..., help="why (printed on the credit note)"),
+    amount: str = typer.Option(None, help="CHF, VAT included, e.g. 120.50 (default: the whole invoice)"),
+    yes: bool = typer.Option(False, "--yes"),
+) -> None:
     """Issue a credit note (full or partial) against an issued invoice."""
     from sqlmodel import select
 
@@ -153,10 +168,19 @@ def credit_cmd(number: str, reason: str = typer.Option(..., help="why (printed o
             return
         try:
             if amount is None:
-                note = credit(s, inv, issue_date=_today(), iban=settings.billing_iban, reason=reason, actor="cli")
+                note = credit(
+                    s, inv, issue_date=_today(), iban=settings.billing_iban, reason=reason, actor="cli"
+                )
             else:
-                note = credit_amount(s, inv, parse_chf(amount), issue_date=_today(), iban=settings.billing_iban,
-                                     reason=reason, actor="cli")
+                note = credit_amount(
+                    s,
+                    inv,
+                    parse_chf(amount),
+                    issue_date=_today(),
+                    iban=settings.billing_iban,
+                    reason=reason,
+                    actor="cli",
+                )
         except (InvoiceStateError, ValueError) as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(2) from None
@@ -181,8 +205,10 @@ def import_camt(files: list[pathlib.Path]) -> None:
                 s.rollback()
                 continue
             s.commit()
-            console.print(f"{f}: {r.new} new ({r.matched} matched, {r.unmatched} unmatched), "
-                          f"{r.duplicates} already imported, {len(r.skipped)} skipped")
+            console.print(
+                f"{f}: {r.new} new ({r.matched} matched, {r.unmatched} unmatched), "
+                f"{r.duplicates} already imported, {len(r.skipped)} skipped"
+            )
 
 
 @app.command("send")

@@ -26,8 +26,10 @@ def problems(settings: Settings) -> list[str]:
         if not value:
             out.append(f"{env} is empty: set the creditor's real value before billing")
         elif value.replace(" ", "") in {s.replace(" ", "") for s in shipped}:
-            out.append(f"{env} is the shipped placeholder {value!r}: set NOXUS' real value "
-                       "(or NOXUS_BILLING_DEMO=1 for a demo)")
+            out.append(
+                f"{env} is the shipped placeholder {value!r}: set NOXUS' real value "
+                "(or NOXUS_BILLING_DEMO=1 for a demo)"
+            )
     return out
 
 
@@ -35,5 +37,7 @@ def check(settings: Settings) -> None:
     """Raise at start-up when production would bill with placeholder creditor data."""
     found = problems(settings)
     if found:
-        raise SystemExit("NoxusTime refuses to start: invoices would carry placeholder creditor data.\n  "
-                         + "\n  ".join(found))
+        raise SystemExit(
+            "NoxusTime refuses to start: invoices would carry placeholder creditor data.\n  "
+            + "\n  ".join(found)
+        )

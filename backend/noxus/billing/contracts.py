@@ -45,8 +45,15 @@ def earliest_ordinary_end(contract: Contract, notice_given_on: date) -> date:
     return end
 
 
-def end_contract(session: Session, contract: Contract, end_date: date, cause: str, today: date,
-                 settings: Settings, actor: str = "system") -> list[Invoice]:
+def end_contract(
+    session: Session,
+    contract: Contract,
+    end_date: date,
+    cause: str,
+    today: date,
+    settings: Settings,
+    actor: str = "system",
+) -> list[Invoice]:
     """Set the last day of service; credit prepaid days after it (if the contract says so);
     flag this contract's kiosks for restitution (not the customer's other contracts'). Returns
     the credit notes made."""
@@ -56,33 +63,73 @@ def end_contract(session: Session, contract: Contract, end_date: date, cause: st
         raise ContractError("a contract cannot end before it starts")
     contract.end_date, contract.end_cause = end_date, cause[:200]
     session.add(contract)
-    audit.record(session, "contract.ended", actor=actor, customer_id=contract.customer_id,
-                 end_date=end_date.isoformat(), cause=cause)
+    audit.record(
+        session,
+        "contract.ended",
+        actor=actor,
+        customer_id=contract.customer_id,
+        end_date=end_date.isoformat(),
+        cause=cause,
+    )
     notes = []
     if contract.prorata_refund and contract.billed_through and contract.billed_through > end_date:
-        lines = session.exec(select(InvoiceLine, Invoice).join(Invoice, Invoice.id == InvoiceLine.invoice_id).where(
-            Invoice.contract_id == contract.id, Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
-            InvoiceLine.kind.in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
-            InvoiceLine.service_end > end_date)).all()
+        lines = session.exec(
+            select(InvoiceLine, Invoice)
+            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .where(
+                Invoice.contract_id == contract.id,
+                Invoice.kind == InvoiceKind.INVOICE,
+                Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
+                InvoiceLine.kind.in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
+                InvoiceLine.service_end > end_date,
+            )
+        ).all()
         by_invoice: dict[int, tuple[Invoice, list[Charge]]] = {}
         for line, invoice in lines:
             start = max(line.service_start, end_date + timedelta(days=1))
-            unused, covered = (line.service_end - start).days + 1, (line.service_end - line.service_start).days + 1
+            unused, covered = (
+                (line.service_end - start).days + 1,
+                (line.service_end - line.service_start).days + 1,
+            )
             amount = prorate(line.amount, unused, covered)
             if amount:
                 with use_language(invoice.language):
-                    label = _("Unused pro rata %(start)s–%(end)s: %(line)s", start=format_date(start),
-                              end=format_date(line.service_end), line=line.description)
-                by_invoice.setdefault(invoice.id, (invoice, []))[1].append(Charge(
-                    LineKind.CREDIT, label[:300], f"{unused}/{covered}", -amount, -amount, line.vat_rate_bp,
-                    start, line.service_end))
+                    label = _(
+                        "Unused pro rata %(start)s–%(end)s: %(line)s",
+                        start=format_date(start),
+                        end=format_date(line.service_end),
+                        line=line.description,
+                    )
+                by_invoice.setdefault(invoice.id, (invoice, []))[1].append(
+                    Charge(
+                        LineKind.CREDIT,
+                        label[:300],
+                        f"{unused}/{covered}",
+                        -amount,
+                        -amount,
+                        line.vat_rate_bp,
+                        start,
+                        line.service_end,
+                    )
+                )
         for invoice, charges in by_invoice.values():
-            notes.append(credit(session, invoice, issue_date=today, iban=settings.billing_iban,
-                                reason=f"contract end: {cause}", charges=charges, actor=actor))
+            notes.append(
+                credit(
+                    session,
+                    invoice,
+                    issue_date=today,
+                    iban=settings.billing_iban,
+                    reason=f"contract end: {cause}",
+                    charges=charges,
+                    actor=actor,
+                )
+            )
         contract.billed_through = end_date
-    for row in session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract.id,
-                                                         ContractKiosk.detached_on.is_(None))):
+    for row in session.exec(
+        select(ContractKiosk).where(
+            ContractKiosk.contract_id == contract.id, ContractKiosk.detached_on.is_(None)
+        )
+    ):
         row.detached_on = max(end_date, row.attached_on)
         session.add(row)
     session.flush()
@@ -90,43 +137,74 @@ def end_contract(session: Session, contract: Contract, end_date: date, cause: st
     return notes
 
 
-def attach_kiosk(session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system") -> ContractKiosk:
+def attach_kiosk(
+    session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system"
+) -> ContractKiosk:
     """A kiosk joins the contract on `on` (per-kiosk fee from that month; restitution at its end)."""
     from noxus.fleet.retrieval import kiosks_at_customer
 
     if not kiosks_at_customer(session, contract.customer_id, [kiosk_id]):
-        raise ContractError(f"kiosk {kiosk_id} is not deployed at customer {contract.customer_id}: "
-                            "deploy it there first (Fleet)")
+        raise ContractError(
+            f"kiosk {kiosk_id} is not deployed at customer {contract.customer_id}: "
+            "deploy it there first (Fleet)"
+        )
     if contract.end_date is not None and on > contract.end_date:
         raise ContractError(f"contract {contract.id} ended on {contract.end_date}")
-    current = session.exec(select(ContractKiosk).where(ContractKiosk.kiosk_id == kiosk_id,
-                                                       ContractKiosk.detached_on.is_(None))).first()
+    current = session.exec(
+        select(ContractKiosk).where(ContractKiosk.kiosk_id == kiosk_id, ContractKiosk.detached_on.is_(None))
+    ).first()
     if current is not None:
-        raise ContractError(f"kiosk {kiosk_id} is already attached to contract {current.contract_id}: "
-                            "remove it there first")
+        raise ContractError(
+            f"kiosk {kiosk_id} is already attached to contract {current.contract_id}: remove it there first"
+        )
     row = ContractKiosk(contract_id=contract.id, kiosk_id=kiosk_id, attached_on=on)
     session.add(row)
-    audit.record(session, "contract.kiosk_attached", actor=actor, customer_id=contract.customer_id,
-                 contract_id=contract.id, kiosk_id=kiosk_id, on=on.isoformat())
+    audit.record(
+        session,
+        "contract.kiosk_attached",
+        actor=actor,
+        customer_id=contract.customer_id,
+        contract_id=contract.id,
+        kiosk_id=kiosk_id,
+        on=on.isoformat(),
+    )
     return row
 
 
-def detach_kiosk(session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system") -> ContractKiosk:
+def detach_kiosk(
+    session: Session, contract: Contract, kiosk_id: str, on: date, actor: str = "system"
+) -> ContractKiosk:
     """The kiosk leaves the contract after `on` (its last day on it)."""
-    row = session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract.id,
-                                                   ContractKiosk.kiosk_id == kiosk_id,
-                                                   ContractKiosk.detached_on.is_(None))).first()
+    row = session.exec(
+        select(ContractKiosk).where(
+            ContractKiosk.contract_id == contract.id,
+            ContractKiosk.kiosk_id == kiosk_id,
+            ContractKiosk.detached_on.is_(None),
+        )
+    ).first()
     if row is None:
         raise ContractError(f"kiosk {kiosk_id} is not attached to contract {contract.id}")
     if on < row.attached_on:
         raise ContractError(f"kiosk {kiosk_id} was attached on {row.attached_on}: it cannot leave before")
     row.detached_on = on
     session.add(row)
-    audit.record(session, "contract.kiosk_detached", actor=actor, customer_id=contract.customer_id,
-                 contract_id=contract.id, kiosk_id=kiosk_id, on=on.isoformat())
+    audit.record(
+        session,
+        "contract.kiosk_detached",
+        actor=actor,
+        customer_id=contract.customer_id,
+        contract_id=contract.id,
+        kiosk_id=kiosk_id,
+        on=on.isoformat(),
+    )
     return row
 
 
 def kiosks_of(session: Session, contract_id: int) -> list[ContractKiosk]:
-    return list(session.exec(select(ContractKiosk).where(ContractKiosk.contract_id == contract_id)
-                             .order_by(ContractKiosk.attached_on, ContractKiosk.id)))
+    return list(
+        session.exec(
+            select(ContractKiosk)
+            .where(ContractKiosk.contract_id == contract_id)
+            .order_by(ContractKiosk.attached_on, ContractKiosk.id)
+        )
+    )

@@ -16,10 +16,15 @@ OPEN = ("open",)
 
 def summaries(session: Session, customer_ids: Sequence[int]) -> dict[int, Account]:
     ids = sorted(set(customer_ids))
-    with_profile = set(session.exec(select(BillingProfile.customer_id).where(BillingProfile.customer_id.in_(ids))))
+    with_profile = set(
+        session.exec(select(BillingProfile.customer_id).where(BillingProfile.customer_id.in_(ids)))
+    )
     current = standings(session, ids, company_today())
     balances: dict[int, int] = {}
     for inv in session.exec(select(Invoice).where(Invoice.customer_id.in_(ids), Invoice.status.in_(OPEN))):
         balances[inv.customer_id] = balances.get(inv.customer_id, 0) + inv.balance
-    return {cid: Account(state=current[cid].label if cid in current else "good", balance=balances.get(cid, 0))
-            for cid in ids if cid in with_profile or cid in balances}
+    return {
+        cid: Account(state=current[cid].label if cid in current else "good", balance=balances.get(cid, 0))
+        for cid in ids
+        if cid in with_profile or cid in balances
+    }

@@ -21,33 +21,87 @@ from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 
 LABELS = {
-    "fr": {"invoice": "Facture", "credit_note": "Note de crédit", "reminder": "Rappel",
-           "number": "N°", "date": "Date", "due": "Échéance", "period": "Période", "description": "Désignation",
-           "qty": "Qté", "unit": "Prix unitaire", "amount": "Montant CHF", "vat": "TVA",
-           "subtotal": "Sous-total hors TVA", "rounding": "Arrondi", "total": "Total CHF",
-           "vat_on": "TVA {rate} % sur CHF {base}", "payable": "Payable net à {days} jours (CG §7.1).",
-           "reference": "Référence", "customer": "Client", "credits": "Crédite la facture",
-           "reminder_intro": "Sauf erreur de notre part, la facture ci-dessous reste impayée à ce jour.",
-           "reminder_fee": "Frais de rappel", "interest": "Intérêts moratoires", "open": "Solde dû",
-           "pay_by": "Merci de régler le montant dû d'ici le {date}."},
-    "de": {"invoice": "Rechnung", "credit_note": "Gutschrift", "reminder": "Mahnung", "number": "Nr.",
-           "date": "Datum", "due": "Fällig", "period": "Periode", "description": "Bezeichnung", "qty": "Menge",
-           "unit": "Einzelpreis", "amount": "Betrag CHF", "vat": "MWST", "subtotal": "Zwischensumme exkl. MWST",
-           "rounding": "Rundung", "total": "Total CHF", "vat_on": "MWST {rate} % auf CHF {base}",
-           "payable": "Zahlbar netto innert {days} Tagen.", "reference": "Referenz", "customer": "Kunde",
-           "credits": "Gutschrift zu Rechnung",
-           "reminder_intro": "Die folgende Rechnung ist gemäss unserer Buchhaltung noch offen.",
-           "reminder_fee": "Mahngebühr", "interest": "Verzugszins", "open": "Offener Betrag",
-           "pay_by": "Bitte begleichen Sie den Betrag bis am {date}."},
-    "en": {"invoice": "Invoice", "credit_note": "Credit note", "reminder": "Reminder", "number": "No.",
-           "date": "Date", "due": "Due", "period": "Period", "description": "Description", "qty": "Qty",
-           "unit": "Unit price", "amount": "Amount CHF", "vat": "VAT", "subtotal": "Subtotal excl. VAT",
-           "rounding": "Rounding", "total": "Total CHF", "vat_on": "VAT {rate} % on CHF {base}",
-           "payable": "Payable net within {days} days.", "reference": "Reference", "customer": "Customer",
-           "credits": "Credits invoice",
-           "reminder_intro": "According to our records the invoice below is still unpaid.",
-           "reminder_fee": "Reminder fee", "interest": "Late interest", "open": "Amount due",
-           "pay_by": "Please pay the amount due by {date}."},
+    "fr": {
+        "invoice": "Facture",
+        "credit_note": "Note de crédit",
+        "reminder": "Rappel",
+        "number": "N°",
+        "date": "Date",
+        "due": "Échéance",
+        "period": "Période",
+        "description": "Désignation",
+        "qty": "Qté",
+        "unit": "Prix unitaire",
+        "amount": "Montant CHF",
+        "vat": "TVA",
+        "subtotal": "Sous-total hors TVA",
+        "rounding": "Arrondi",
+        "total": "Total CHF",
+        "vat_on": "TVA {rate} % sur CHF {base}",
+        "payable": "Payable net à {days} jours (CG §7.1).",
+        "reference": "Référence",
+        "customer": "Client",
+        "credits": "Crédite la facture",
+        "reminder_intro": "Sauf erreur de notre part, la facture ci-dessous reste impayée à ce jour.",
+        "reminder_fee": "Frais de rappel",
+        "interest": "Intérêts moratoires",
+        "open": "Solde dû",
+        "pay_by": "Merci de régler le montant dû d'ici le {date}.",
+    },
+    "de": {
+        "invoice": "Rechnung",
+        "credit_note": "Gutschrift",
+        "reminder": "Mahnung",
+        "number": "Nr.",
+        "date": "Datum",
+        "due": "Fällig",
+        "period": "Periode",
+        "description": "Bezeichnung",
+        "qty": "Menge",
+        "unit": "Einzelpreis",
+        "amount": "Betrag CHF",
+        "vat": "MWST",
+        "subtotal": "Zwischensumme exkl. MWST",
+        "rounding": "Rundung",
+        "total": "Total CHF",
+        "vat_on": "MWST {rate} % auf CHF {base}",
+        "payable": "Zahlbar netto innert {days} Tagen.",
+        "reference": "Referenz",
+        "customer": "Kunde",
+        "credits": "Gutschrift zu Rechnung",
+        "reminder_intro": "Die folgende Rechnung ist gemäss unserer Buchhaltung noch offen.",
+        "reminder_fee": "Mahngebühr",
+        "interest": "Verzugszins",
+        "open": "Offener Betrag",
+        "pay_by": "Bitte begleichen Sie den Betrag bis am {date}.",
+    },
+    "en": {
+        "invoice": "Invoice",
+        "credit_note": "Credit note",
+        "reminder": "Reminder",
+        "number": "No.",
+        "date": "Date",
+        "due": "Due",
+        "period": "Period",
+        "description": "Description",
+        "qty": "Qty",
+        "unit": "Unit price",
+        "amount": "Amount CHF",
+        "vat": "VAT",
+        "subtotal": "Subtotal excl. VAT",
+        "rounding": "Rounding",
+        "total": "Total CHF",
+        "vat_on": "VAT {rate} % on CHF {base}",
+        "payable": "Payable net within {days} days.",
+        "reference": "Reference",
+        "customer": "Customer",
+        "credits": "Credits invoice",
+        "reminder_intro": "According to our records the invoice below is still unpaid.",
+        "reminder_fee": "Reminder fee",
+        "interest": "Late interest",
+        "open": "Amount due",
+        "pay_by": "Please pay the amount due by {date}.",
+    },
 }
 
 
@@ -73,36 +127,65 @@ class Party:
     country: str
 
     def qr(self) -> dict:
-        return {"name": self.name, "street": self.street, "house_num": self.house_num,
-                "pcode": self.postcode, "city": self.town, "country": self.country}
+        return {
+            "name": self.name,
+            "street": self.street,
+            "house_num": self.house_num,
+            "pcode": self.postcode,
+            "city": self.town,
+            "country": self.country,
+        }
 
     def lines(self) -> list[str]:
-        return [self.name, f"{self.street} {self.house_num}".strip(), f"{self.postcode} {self.town}",
-                *([] if self.country == "CH" else [self.country])]
+        return [
+            self.name,
+            f"{self.street} {self.house_num}".strip(),
+            f"{self.postcode} {self.town}",
+            *([] if self.country == "CH" else [self.country]),
+        ]
 
 
 def creditor(settings: Settings) -> Party:
-    return Party(settings.billing_creditor_name, settings.billing_creditor_street,
-                 settings.billing_creditor_house_num, settings.billing_creditor_postcode,
-                 settings.billing_creditor_town, settings.billing_creditor_country)
+    return Party(
+        settings.billing_creditor_name,
+        settings.billing_creditor_street,
+        settings.billing_creditor_house_num,
+        settings.billing_creditor_postcode,
+        settings.billing_creditor_town,
+        settings.billing_creditor_country,
+    )
 
 
 def debtor(profile: BillingProfile) -> Party:
-    return Party(profile.legal_name, profile.street, profile.house_num, profile.postcode, profile.town,
-                 profile.country)
+    return Party(
+        profile.legal_name, profile.street, profile.house_num, profile.postcode, profile.town, profile.country
+    )
 
 
 def contact(profile: BillingProfile) -> Party:
-    return Party(profile.contact_name, profile.contact_street, profile.contact_house_num,
-                 profile.contact_postcode, profile.contact_town, profile.contact_country)
+    return Party(
+        profile.contact_name,
+        profile.contact_street,
+        profile.contact_house_num,
+        profile.contact_postcode,
+        profile.contact_town,
+        profile.contact_country,
+    )
 
 
-def qr_bill(invoice: Invoice, profile: BillingProfile, settings: Settings, amount: int,
-            message: str) -> QRBill:
-    return QRBill(account=settings.billing_iban, creditor=creditor(settings).qr(),
-                  debtor=debtor(profile).qr(), amount=qr_amount(amount), currency="CHF",
-                  reference_number=invoice.reference, additional_information=message[:140],
-                  language=invoice.language if invoice.language in ("fr", "de", "en", "it") else "fr")
+def qr_bill(
+    invoice: Invoice, profile: BillingProfile, settings: Settings, amount: int, message: str
+) -> QRBill:
+    return QRBill(
+        account=settings.billing_iban,
+        creditor=creditor(settings).qr(),
+        debtor=debtor(profile).qr(),
+        amount=qr_amount(amount),
+        currency="CHF",
+        reference_number=invoice.reference,
+        additional_information=message[:140],
+        language=invoice.language if invoice.language in ("fr", "de", "en", "it") else "fr",
+    )
 
 
 def qr_bill_svg(invoice: Invoice, profile: BillingProfile, settings: Settings) -> str:
@@ -125,8 +208,9 @@ class _Page:
         c.setFont("Helvetica-Bold", 12)
         c.drawString(20 * mm, self.y, settings.billing_creditor_name)
         c.setFont("Helvetica", 8)
-        for i, line in enumerate(creditor(settings).lines()[1:] + [settings.billing_vat_number,
-                                                                    settings.billing_creditor_email]):
+        for i, line in enumerate(
+            creditor(settings).lines()[1:] + [settings.billing_vat_number, settings.billing_creditor_email]
+        ):
             c.drawString(20 * mm, self.y - (4 + 3.5 * i) * mm, line)
         self.y -= 30 * mm
 
@@ -158,8 +242,13 @@ def _draw_qr(canvas: Canvas, bill: QRBill) -> None:
     draw_payment_slip(canvas, bill)  # the payment part sits at the bottom of the A4 page
 
 
-def invoice_pdf(invoice: Invoice, lines: list[InvoiceLine], profile: BillingProfile, settings: Settings,
-                credited_number: str | None = None) -> bytes:
+def invoice_pdf(
+    invoice: Invoice,
+    lines: list[InvoiceLine],
+    profile: BillingProfile,
+    settings: Settings,
+    credited_number: str | None = None,
+) -> bytes:
     lb = labels(invoice.language)
     buf = io.BytesIO()
     canvas = Canvas(buf, pagesize=A4, invariant=1)
@@ -168,19 +257,35 @@ def invoice_pdf(invoice: Invoice, lines: list[InvoiceLine], profile: BillingProf
     page = _Page(canvas, settings)
     page.address(debtor(profile))
     page.title(f"{title} {lb['number']} {invoice.number}")
-    page.text(f"{lb['date']}: {fmt_date(invoice.issue_date)}    {lb['due']}: {fmt_date(invoice.due_date)}"
-              f"    {lb['customer']}: {invoice.customer_id}")
+    page.text(
+        f"{lb['date']}: {fmt_date(invoice.issue_date)}    {lb['due']}: {fmt_date(invoice.due_date)}"
+        f"    {lb['customer']}: {invoice.customer_id}"
+    )
     if credited_number:
         page.text(f"{lb['credits']} {credited_number}")
     page.y -= 3 * mm
-    page.row([(20, lb["description"], "l"), (130, lb["qty"], "r"), (155, lb["unit"], "r"),
-              (170, lb["vat"], "r"), (190, lb["amount"], "r")], bold=True)
+    page.row(
+        [
+            (20, lb["description"], "l"),
+            (130, lb["qty"], "r"),
+            (155, lb["unit"], "r"),
+            (170, lb["vat"], "r"),
+            (190, lb["amount"], "r"),
+        ],
+        bold=True,
+    )
     for ln in lines:
         if ln.kind == LineKind.ROUNDING:
             continue
-        page.row([(20, ln.description[:70], "l"), (130, ln.quantity, "r"), (155, chf(ln.unit_price), "r"),
-                  (170, f"{rate_text(ln.vat_rate_bp)} %" if ln.vat_rate_bp is not None else "", "r"),
-                  (190, chf(ln.amount), "r")])
+        page.row(
+            [
+                (20, ln.description[:70], "l"),
+                (130, ln.quantity, "r"),
+                (155, chf(ln.unit_price), "r"),
+                (170, f"{rate_text(ln.vat_rate_bp)} %" if ln.vat_rate_bp is not None else "", "r"),
+                (190, chf(ln.amount), "r"),
+            ]
+        )
         if page.y < 120 * mm:  # keep the payment part free: continue on a new page
             canvas.showPage()
             page = _Page(canvas, settings)
@@ -201,8 +306,17 @@ def invoice_pdf(invoice: Invoice, lines: list[InvoiceLine], profile: BillingProf
     return buf.getvalue()
 
 
-def reminder_pdf(invoice: Invoice, profile: BillingProfile, settings: Settings, *, level: int,
-                 issued_on: date, fees: list[tuple[str, int]], amount_due: int, pay_by: date) -> bytes:
+def reminder_pdf(
+    invoice: Invoice,
+    profile: BillingProfile,
+    settings: Settings,
+    *,
+    level: int,
+    issued_on: date,
+    fees: list[tuple[str, int]],
+    amount_due: int,
+    pay_by: date,
+) -> bytes:
     """A reminder: the unpaid invoice, this and earlier fees and interest, and a QR-bill for the
     whole amount due with the invoice's own reference (so the payment matches the invoice)."""
     lb = labels(invoice.language)
@@ -215,8 +329,10 @@ def reminder_pdf(invoice: Invoice, profile: BillingProfile, settings: Settings, 
     page.text(f"{lb['date']}: {fmt_date(issued_on)}")
     page.text(lb["reminder_intro"])
     page.y -= 3 * mm
-    heading = (f"{lb['invoice']} {invoice.number} {lb['date']} {fmt_date(invoice.issue_date)}, "
-               f"{lb['due']} {fmt_date(invoice.due_date)}")
+    heading = (
+        f"{lb['invoice']} {invoice.number} {lb['date']} {fmt_date(invoice.issue_date)}, "
+        f"{lb['due']} {fmt_date(invoice.due_date)}"
+    )
     page.row([(20, heading, "l"), (190, chf(invoice.total), "r")])
     if invoice.amount_paid or invoice.amount_credited:
         page.row([(20, "./.", "l"), (190, chf(-(invoice.amount_paid + invoice.amount_credited)), "r")])
@@ -225,16 +341,31 @@ def reminder_pdf(invoice: Invoice, profile: BillingProfile, settings: Settings, 
     page.row([(20, lb["open"], "l"), (190, chf(amount_due), "r")], bold=True)
     page.y -= 3 * mm
     page.text(lb["pay_by"].format(date=fmt_date(pay_by)))
-    _draw_qr(canvas, qr_bill(invoice, profile, settings, amount_due,
-                             f"{level}. {lb['reminder']} {lb['invoice']} {invoice.number}"))
+    _draw_qr(
+        canvas,
+        qr_bill(
+            invoice,
+            profile,
+            settings,
+            amount_due,
+            f"{level}. {lb['reminder']} {lb['invoice']} {invoice.number}",
+        ),
+    )
     canvas.showPage()
     canvas.save()
     return buf.getvalue()
 
 
-def retrieval_notice_pdf(profile: BillingProfile, settings: Settings, *, issued_on: date,
-                         kiosks: list[tuple[str, str, str]], invoices: list[Invoice], amount_due: int,
-                         deadline: date) -> bytes:
+def retrieval_notice_pdf(
+    profile: BillingProfile,
+    settings: Settings,
+    *,
+    issued_on: date,
+    kiosks: list[tuple[str, str, str]],
+    invoices: list[Invoice],
+    amount_due: int,
+    deadline: date,
+) -> bytes:
     """§7.6 written notice to the contact person: kiosks (id, serial, site), amounts due, deadline.
     In the language being written (the caller's `use_language(customer language)`)."""
     buf = io.BytesIO()
@@ -251,17 +382,28 @@ def retrieval_notice_pdf(profile: BillingProfile, settings: Settings, *, issued_
         _("the NoxusTime subscription and additional users invoiced below are more than two months"),
         _("past due. Under section 7.6 of our general terms, NOXUS Informatique will come and take back"),
         _("the NoxusTime kiosks, which are its property (§11.3),"),
-        _("unless the amount due of CHF %(amount)s reaches us by %(deadline)s.", amount=chf(amount_due),
-          deadline=fmt_date(deadline)),
+        _(
+            "unless the amount due of CHF %(amount)s reaches us by %(deadline)s.",
+            amount=chf(amount_due),
+            deadline=fmt_date(deadline),
+        ),
         _("Your employees' punches keep being recorded and no data is deleted."),
     ):
         page.text(para)
     page.y -= 3 * mm
-    page.row([(20, _("Invoice"), "l"), (60, _("Date"), "l"), (90, _("Due"), "l"), (190, _("Balance CHF"), "r")],
-             bold=True)
+    page.row(
+        [(20, _("Invoice"), "l"), (60, _("Date"), "l"), (90, _("Due"), "l"), (190, _("Balance CHF"), "r")],
+        bold=True,
+    )
     for inv in invoices:
-        page.row([(20, inv.number or "", "l"), (60, fmt_date(inv.issue_date), "l"),
-                  (90, fmt_date(inv.due_date), "l"), (190, chf(inv.balance), "r")])
+        page.row(
+            [
+                (20, inv.number or "", "l"),
+                (60, fmt_date(inv.issue_date), "l"),
+                (90, fmt_date(inv.due_date), "l"),
+                (190, chf(inv.balance), "r"),
+            ]
+        )
     page.row([(20, _("Total due"), "l"), (190, chf(amount_due), "r")], bold=True)
     page.y -= 3 * mm
     page.row([(20, _("Kiosk"), "l"), (60, _("Serial number"), "l"), (110, _("Site"), "l")], bold=True)

@@ -27,16 +27,24 @@ def _draft(session: Session, invoice_id: int, what: str) -> Invoice:
     if inv is None:
         raise InvoiceStateError(f"invoice {invoice_id} does not exist")
     if inv.status != InvoiceStatus.DRAFT:
-        raise InvoiceStateError(f"invoice {inv.number} is already issued ({inv.status}): it cannot be {what}; "
-                                "correct it with a credit note")
+        raise InvoiceStateError(
+            f"invoice {inv.number} is already issued ({inv.status}): it cannot be {what}; "
+            "correct it with a credit note"
+        )
     return inv
 
 
 def _recompute(session: Session, inv: Invoice) -> None:
-    lines = [ln for ln in session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-                                       .order_by(InvoiceLine.position)) if ln.kind != LineKind.ROUNDING]
-    session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
-                                              InvoiceLine.kind == LineKind.ROUNDING))
+    lines = [
+        ln
+        for ln in session.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.position)
+        )
+        if ln.kind != LineKind.ROUNDING
+    ]
+    session.execute(
+        delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.kind == LineKind.ROUNDING)
+    )
     t = totals((ln.amount, ln.vat_rate_bp) for ln in lines)
     for pos, ln in enumerate(lines, 1):
         ln.position = pos
@@ -44,8 +52,17 @@ def _recompute(session: Session, inv: Invoice) -> None:
     if t.rounding:
         with use_language(inv.language):
             label = _("Rounding")
-        session.add(InvoiceLine(invoice_id=inv.id, position=len(lines) + 1, kind=LineKind.ROUNDING,
-                                description=label, quantity="1", unit_price=t.rounding, amount=t.rounding))
+        session.add(
+            InvoiceLine(
+                invoice_id=inv.id,
+                position=len(lines) + 1,
+                kind=LineKind.ROUNDING,
+                description=label,
+                quantity="1",
+                unit_price=t.rounding,
+                amount=t.rounding,
+            )
+        )
     inv.subtotal, inv.vat_total, inv.rounding, inv.total = t.subtotal, t.vat_total, t.rounding, t.total
     inv.vat_breakdown = [list(v) for v in t.vat]
     session.add(inv)
@@ -62,8 +79,17 @@ def parse_quantity(text: str) -> Decimal:
     return q
 
 
-def set_line(session: Session, invoice_id: int, *, position: int | None, description: str, quantity: str,
-             unit_price: int, vat_rate_bp: int | None = None, actor: str = "system") -> Invoice:
+def set_line(
+    session: Session,
+    invoice_id: int,
+    *,
+    position: int | None,
+    description: str,
+    quantity: str,
+    unit_price: int,
+    vat_rate_bp: int | None = None,
+    actor: str = "system",
+) -> Invoice:
     """Change a line of a draft (position) or add one (position None); amount = quantity × unit
     price, rounded to the centime. A new line takes the VAT rate of the draft's first line."""
     inv = _draft(session, invoice_id, "edited")
@@ -73,40 +99,76 @@ def set_line(session: Session, invoice_id: int, *, position: int | None, descrip
         raise ValueError("a line needs a description")
     amount = round_centimes(q * unit_price)
     if position is None:
-        first = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
-                             .order_by(InvoiceLine.position)).first()
+        first = session.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.position)
+        ).first()
         rate = vat_rate_bp if vat_rate_bp is not None else (first.vat_rate_bp if first else None)
-        n = session.exec(select(func.count()).select_from(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)).one()
-        session.add(InvoiceLine(invoice_id=inv.id, position=n + 1, kind="manual", description=description[:300],
-                                quantity=str(q), unit_price=unit_price, amount=amount, vat_rate_bp=rate))
+        n = session.exec(
+            select(func.count()).select_from(InvoiceLine).where(InvoiceLine.invoice_id == inv.id)
+        ).one()
+        session.add(
+            InvoiceLine(
+                invoice_id=inv.id,
+                position=n + 1,
+                kind="manual",
+                description=description[:300],
+                quantity=str(q),
+                unit_price=unit_price,
+                amount=amount,
+                vat_rate_bp=rate,
+            )
+        )
     else:
-        line = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
-                                                      InvoiceLine.position == position)).first()
+        line = session.exec(
+            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.position == position)
+        ).first()
         if line is None or line.kind == LineKind.ROUNDING:
             raise ValueError(f"draft {inv.id} has no line {position} to change")
-        line.description, line.quantity, line.unit_price, line.amount = description[:300], str(q), unit_price, amount
+        line.description, line.quantity, line.unit_price, line.amount = (
+            description[:300],
+            str(q),
+            unit_price,
+            amount,
+        )
         if vat_rate_bp is not None:
             line.vat_rate_bp = vat_rate_bp
         session.add(line)
     session.flush()
     _recompute(session, inv)
-    audit.record(session, "invoice.draft_edited", actor=actor, customer_id=inv.customer_id, invoice_id=inv.id,
-                 position=position, description=description[:120], quantity=str(q), unit_price=unit_price,
-                 total=inv.total)
+    audit.record(
+        session,
+        "invoice.draft_edited",
+        actor=actor,
+        customer_id=inv.customer_id,
+        invoice_id=inv.id,
+        position=position,
+        description=description[:120],
+        quantity=str(q),
+        unit_price=unit_price,
+        total=inv.total,
+    )
     return inv
 
 
 def remove_line(session: Session, invoice_id: int, position: int, actor: str = "system") -> Invoice:
     inv = _draft(session, invoice_id, "edited")
-    line = session.exec(select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id,
-                                                  InvoiceLine.position == position)).first()
+    line = session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.position == position)
+    ).first()
     if line is None or line.kind == LineKind.ROUNDING:
         raise ValueError(f"draft {inv.id} has no line {position} to remove")
     session.delete(line)
     session.flush()
     _recompute(session, inv)
-    audit.record(session, "invoice.draft_edited", actor=actor, customer_id=inv.customer_id, invoice_id=inv.id,
-                 removed=line.description[:120], total=inv.total)
+    audit.record(
+        session,
+        "invoice.draft_edited",
+        actor=actor,
+        customer_id=inv.customer_id,
+        invoice_id=inv.id,
+        removed=line.description[:120],
+        total=inv.total,
+    )
     return inv
 
 
@@ -114,11 +176,17 @@ def delete_draft(session: Session, invoice_id: int, actor: str = "system") -> No
     """Discard a draft; what it consumed goes back to its contract (see the module docstring)."""
     inv = _draft(session, invoice_id, "deleted")
     if inv.contract_id is not None and inv.run_key is not None:
-        later = session.exec(select(Invoice.id).where(Invoice.contract_id == inv.contract_id,
-                                                      Invoice.run_key.is_not(None), Invoice.period > inv.period)).first()
+        later = session.exec(
+            select(Invoice.id).where(
+                Invoice.contract_id == inv.contract_id,
+                Invoice.run_key.is_not(None),
+                Invoice.period > inv.period,
+            )
+        ).first()
         if later is not None:
-            raise InvoiceStateError(f"draft {inv.id} is not the contract's latest invoice of a run: "
-                                    "delete the later drafts first")
+            raise InvoiceStateError(
+                f"draft {inv.id} is not the contract's latest invoice of a run: delete the later drafts first"
+            )
         contract = session.get(Contract, inv.contract_id)
         contract.billed_through = inv.prior_billed_through
         if inv.consumed_setup:
@@ -126,8 +194,15 @@ def delete_draft(session: Session, invoice_id: int, actor: str = "system") -> No
         session.add(contract)
     session.execute(delete(UsageSnapshot).where(UsageSnapshot.invoice_id == inv.id))
     session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id))
-    audit.record(session, "invoice.draft_deleted", actor=actor, customer_id=inv.customer_id,
-                 total=inv.total, run_key=inv.run_key, draft_id=inv.id)
+    audit.record(
+        session,
+        "invoice.draft_deleted",
+        actor=actor,
+        customer_id=inv.customer_id,
+        total=inv.total,
+        run_key=inv.run_key,
+        draft_id=inv.id,
+    )
     session.delete(inv)
     session.flush()
 
@@ -154,9 +229,18 @@ class Preview:
 
 
 def preview(session: Session, period: date | None = None) -> Preview:
-    q = (select(Invoice.customer_id, func.count(), func.sum(Invoice.subtotal), func.sum(Invoice.vat_total),
-                func.sum(Invoice.total))
-         .where(Invoice.status == InvoiceStatus.DRAFT).group_by(Invoice.customer_id).order_by(Invoice.customer_id))
+    q = (
+        select(
+            Invoice.customer_id,
+            func.count(),
+            func.sum(Invoice.subtotal),
+            func.sum(Invoice.vat_total),
+            func.sum(Invoice.total),
+        )
+        .where(Invoice.status == InvoiceStatus.DRAFT)
+        .group_by(Invoice.customer_id)
+        .order_by(Invoice.customer_id)
+    )
     if period is not None:
         q = q.where(Invoice.period == period)
     p = Preview(period)

@@ -41,28 +41,47 @@ def late_interest(principal: int, rate_bp: int, start: date, end: date) -> int:
 
 
 def _past_due(session: Session, customer_id: int, today: date) -> list[Invoice]:
-    return list(session.exec(select(Invoice).where(
-        Invoice.customer_id == customer_id, Invoice.kind == InvoiceKind.INVOICE,
-        Invoice.status == InvoiceStatus.OPEN, Invoice.due_date < today).order_by(Invoice.due_date)))
+    return list(
+        session.exec(
+            select(Invoice)
+            .where(
+                Invoice.customer_id == customer_id,
+                Invoice.kind == InvoiceKind.INVOICE,
+                Invoice.status == InvoiceStatus.OPEN,
+                Invoice.due_date < today,
+            )
+            .order_by(Invoice.due_date)
+        )
+    )
 
 
-def issue_reminder(session: Session, invoice: Invoice, today: date, settings: Settings,
-                   actor: str = "system") -> Reminder:
+def issue_reminder(
+    session: Session, invoice: Invoice, today: date, settings: Settings, actor: str = "system"
+) -> Reminder:
     level = invoice.reminder_level + 1
-    previous = session.exec(select(Reminder).where(Reminder.invoice_id == invoice.id)
-                            .order_by(Reminder.level.desc())).first()
+    previous = session.exec(
+        select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level.desc())
+    ).first()
     principal = invoice.total - invoice.amount_paid - invoice.amount_credited
     since = previous.issued_on if previous else invoice.due_date
     interest = late_interest(max(principal, 0), settings.billing_late_interest_bp, since, today)
     fee = settings.billing_reminder_fee_centimes
     invoice.fees_charged += fee + interest
     invoice.reminder_level = level
-    reminder = Reminder(invoice_id=invoice.id, level=level, issued_on=today, fee=fee, interest=interest,
-                        amount_due=invoice.balance)
+    reminder = Reminder(
+        invoice_id=invoice.id,
+        level=level,
+        issued_on=today,
+        fee=fee,
+        interest=interest,
+        amount_due=invoice.balance,
+    )
     session.add_all([invoice, reminder])
     session.flush()
     lb = documents.labels(invoice.language)
-    history = session.exec(select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level)).all()
+    history = session.exec(
+        select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level)
+    ).all()
     fees = []
     for r in history:
         fees.append((f"{lb['reminder_fee']} ({r.level}.)", r.fee))
@@ -70,21 +89,50 @@ def issue_reminder(session: Session, invoice: Invoice, today: date, settings: Se
             fees.append((f"{lb['interest']} ({r.level}.)", r.interest))
     profile = profile_of(session, invoice.customer_id)
     pay_by = today + timedelta(days=settings.billing_payment_days)
-    pdf = documents.reminder_pdf(invoice, profile, settings, level=level, issued_on=today, fees=fees,
-                                 amount_due=invoice.balance, pay_by=pay_by)
-    doc = outbox.store_document(session, kind="reminder", customer_id=invoice.customer_id, invoice_id=invoice.id,
-                                reminder_id=reminder.id, filename=f"rappel-{level}-{invoice.number}.pdf", pdf=pdf)
-    outbox.enqueue(session, profile.invoice_email, f"{level}. {lb['reminder']} — {lb['invoice']} {invoice.number}",
-                   f"{lb['reminder_intro']}\n{lb['open']}: CHF {chf(invoice.balance)}\n"
-                   f"{lb['pay_by'].format(date=documents.fmt_date(pay_by))}\n\n{settings.billing_creditor_name}\n",
-                   doc)
-    audit.record(session, "invoice.reminded", actor=actor, customer_id=invoice.customer_id, invoice_id=invoice.id,
-                 level=level, fee=fee, interest=interest, amount_due=invoice.balance)
+    pdf = documents.reminder_pdf(
+        invoice,
+        profile,
+        settings,
+        level=level,
+        issued_on=today,
+        fees=fees,
+        amount_due=invoice.balance,
+        pay_by=pay_by,
+    )
+    doc = outbox.store_document(
+        session,
+        kind="reminder",
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        reminder_id=reminder.id,
+        filename=f"rappel-{level}-{invoice.number}.pdf",
+        pdf=pdf,
+    )
+    outbox.enqueue(
+        session,
+        profile.invoice_email,
+        f"{level}. {lb['reminder']} — {lb['invoice']} {invoice.number}",
+        f"{lb['reminder_intro']}\n{lb['open']}: CHF {chf(invoice.balance)}\n"
+        f"{lb['pay_by'].format(date=documents.fmt_date(pay_by))}\n\n{settings.billing_creditor_name}\n",
+        doc,
+    )
+    audit.record(
+        session,
+        "invoice.reminded",
+        actor=actor,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        level=level,
+        fee=fee,
+        interest=interest,
+        amount_due=invoice.balance,
+    )
     return reminder
 
 
-def _set_state(session: Session, profile: BillingProfile, state: OverdueState, today: date, actor: str,
-               **detail) -> None:
+def _set_state(
+    session: Session, profile: BillingProfile, state: OverdueState, today: date, actor: str, **detail
+) -> None:
     if profile.overdue_state == state:
         return
     previous = profile.overdue_state
@@ -98,12 +146,24 @@ def _set_state(session: Session, profile: BillingProfile, state: OverdueState, t
     if state == OverdueState.SUSPENDED and profile.suspended_at is None:
         profile.suspended_at = utcnow()
     session.add(profile)
-    audit.record(session, f"customer.{state.value}", actor=actor, customer_id=profile.customer_id,
-                 previous=previous, **detail)
+    audit.record(
+        session,
+        f"customer.{state.value}",
+        actor=actor,
+        customer_id=profile.customer_id,
+        previous=previous,
+        **detail,
+    )
 
 
-def refresh_customer(session: Session, customer_id: int, today: date, settings: Settings | None = None,
-                     actor: str = "system", result: DunningResult | None = None) -> OverdueState:
+def refresh_customer(
+    session: Session,
+    customer_id: int,
+    today: date,
+    settings: Settings | None = None,
+    actor: str = "system",
+    result: DunningResult | None = None,
+) -> OverdueState:
     """Recompute a customer's overdue state from its invoices (after a run, a payment, a credit)."""
     settings = settings or get_settings()
     profile = session.exec(select(BillingProfile).where(BillingProfile.customer_id == customer_id)).first()
@@ -121,10 +181,15 @@ def refresh_customer(session: Session, customer_id: int, today: date, settings: 
     level = max(i.reminder_level for i in past_due)
     if settings.billing_suspend_at_level and level >= settings.billing_suspend_at_level:
         state = OverdueState.SUSPENDED
-        profile.suspension_reason = (f"invoice {past_due[0].number} unpaid after {level} reminders "
-                                     f"(restricts: {', '.join(settings.billing_suspend_restricts)})")
-    long_due = [i for i in past_due if i.period is not None
-                and today >= add_months(i.due_date, settings.billing_retrieval_after_months)]
+        profile.suspension_reason = (
+            f"invoice {past_due[0].number} unpaid after {level} reminders "
+            f"(restricts: {', '.join(settings.billing_suspend_restricts)})"
+        )
+    long_due = [
+        i
+        for i in past_due
+        if i.period is not None and today >= add_months(i.due_date, settings.billing_retrieval_after_months)
+    ]
     if long_due:
         state = OverdueState.RETRIEVAL
         if retrieval.open_case(session, customer_id) is None:
@@ -135,24 +200,39 @@ def refresh_customer(session: Session, customer_id: int, today: date, settings: 
         if result is not None:
             result.suspended.append(customer_id)
         profile.suspended_at = utcnow()
-        audit.record(session, "customer.suspension_started", actor=actor, customer_id=customer_id,
-                     reason=profile.suspension_reason)
+        audit.record(
+            session,
+            "customer.suspension_started",
+            actor=actor,
+            customer_id=customer_id,
+            reason=profile.suspension_reason,
+        )
     _set_state(session, profile, state, today, actor, reminder_level=level)
     return state
 
 
 def due_reminders(session: Session, today: date, settings: Settings) -> list[tuple[Invoice, int]]:
     """What dunning on `today` would do, without doing it: (invoice, next level) pairs."""
-    open_invoices = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
-                                                       Invoice.status == InvoiceStatus.OPEN,
-                                                       Invoice.due_date < today).order_by(Invoice.id)).all()
+    open_invoices = session.exec(
+        select(Invoice)
+        .where(
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status == InvoiceStatus.OPEN,
+            Invoice.due_date < today,
+        )
+        .order_by(Invoice.id)
+    ).all()
     levels = settings.billing_reminder_days
-    return [(inv, inv.reminder_level + 1) for inv in open_invoices
-            if inv.reminder_level < len(levels) and (today - inv.due_date).days >= levels[inv.reminder_level]]
+    return [
+        (inv, inv.reminder_level + 1)
+        for inv in open_invoices
+        if inv.reminder_level < len(levels) and (today - inv.due_date).days >= levels[inv.reminder_level]
+    ]
 
 
-def run_dunning(session: Session, today: date | None, settings: Settings, actor: str = "system",
-                reason: str | None = None) -> DunningResult:
+def run_dunning(
+    session: Session, today: date | None, settings: Settings, actor: str = "system", reason: str | None = None
+) -> DunningResult:
     """The daily dunning job: next reminder level where due, then every affected customer's state.
     Idempotent for a given day (a level is issued once per invoice: unique (invoice, level)).
     `today` None is today in the company zone; a future date is refused and an earlier one needs
@@ -161,9 +241,15 @@ def run_dunning(session: Session, today: date | None, settings: Settings, actor:
 
     today = action_date(session, "dunning", today, reason=reason, actor=actor, settings=settings)
     result = DunningResult()
-    open_invoices = session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
-                                                       Invoice.status == InvoiceStatus.OPEN,
-                                                       Invoice.due_date < today).order_by(Invoice.id)).all()
+    open_invoices = session.exec(
+        select(Invoice)
+        .where(
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status == InvoiceStatus.OPEN,
+            Invoice.due_date < today,
+        )
+        .order_by(Invoice.id)
+    ).all()
     customers = set()
     for invoice in open_invoices:
         customers.add(invoice.customer_id)
@@ -171,8 +257,9 @@ def run_dunning(session: Session, today: date | None, settings: Settings, actor:
         levels = settings.billing_reminder_days
         if invoice.reminder_level < len(levels) and days >= levels[invoice.reminder_level]:
             result.reminders.append(issue_reminder(session, invoice, today, settings, actor).id)
-    flagged = session.exec(select(BillingProfile.customer_id).where(
-        BillingProfile.overdue_state != OverdueState.GOOD)).all()
+    flagged = session.exec(
+        select(BillingProfile.customer_id).where(BillingProfile.overdue_state != OverdueState.GOOD)
+    ).all()
     for customer_id in sorted(customers | set(flagged)):
         refresh_customer(session, customer_id, today, settings, actor, result)
     session.commit()

@@ -11,19 +11,24 @@ from noxus.billing.models import BillingProfile, Document, Invoice, InvoiceKind,
 from noxus.billing.money import chf
 from noxus.core.settings import Settings
 
-SUBJECT = {"fr": "{title} {number} — NoxusTime", "de": "{title} {number} — NoxusTime",
-           "en": "{title} {number} — NoxusTime"}
+SUBJECT = {
+    "fr": "{title} {number} — NoxusTime",
+    "de": "{title} {number} — NoxusTime",
+    "en": "{title} {number} — NoxusTime",
+}
 BODY = {
     "fr": "Madame, Monsieur,\n\nVeuillez trouver ci-joint {title_l} {number} du {date} d'un montant de CHF "
-          "{total}, payable jusqu'au {due}.\n\nMeilleures salutations\n{creditor}\n",
+    "{total}, payable jusqu'au {due}.\n\nMeilleures salutations\n{creditor}\n",
     "de": "Sehr geehrte Damen und Herren\n\nIm Anhang finden Sie {title_l} {number} vom {date} über CHF {total}, "
-          "zahlbar bis {due}.\n\nFreundliche Grüsse\n{creditor}\n",
+    "zahlbar bis {due}.\n\nFreundliche Grüsse\n{creditor}\n",
     "en": "Dear customer,\n\nPlease find attached {title_l} {number} of {date} for CHF {total}, payable by "
-          "{due}.\n\nKind regards\n{creditor}\n",
+    "{due}.\n\nKind regards\n{creditor}\n",
 }
-ARTICLE = {"fr": {"invoice": "la facture", "credit_note": "la note de crédit"},
-           "de": {"invoice": "die Rechnung", "credit_note": "die Gutschrift"},
-           "en": {"invoice": "invoice", "credit_note": "credit note"}}
+ARTICLE = {
+    "fr": {"invoice": "la facture", "credit_note": "la note de crédit"},
+    "de": {"invoice": "die Rechnung", "credit_note": "die Gutschrift"},
+    "en": {"invoice": "invoice", "credit_note": "credit note"},
+}
 
 
 def profile_of(session: Session, customer_id: int) -> BillingProfile:
@@ -36,12 +41,23 @@ def profile_of(session: Session, customer_id: int) -> BillingProfile:
 def render_invoice(session: Session, invoice: Invoice, settings: Settings) -> bytes:
     credited = session.get(Invoice, invoice.credited_invoice_id) if invoice.credited_invoice_id else None
     assert invoice.id is not None, "a stored invoice"
-    return documents.invoice_pdf(invoice, lines_of(session, invoice.id), profile_of(session, invoice.customer_id),
-                                 settings, credited_number=credited.number if credited else None)
+    return documents.invoice_pdf(
+        invoice,
+        lines_of(session, invoice.id),
+        profile_of(session, invoice.customer_id),
+        settings,
+        credited_number=credited.number if credited else None,
+    )
 
 
-def issue_draft(session: Session, invoice_id: int, settings: Settings, today: date, actor: str = "system",
-                documents: bool = True) -> Invoice:
+def issue_draft(
+    session: Session,
+    invoice_id: int,
+    settings: Settings,
+    today: date,
+    actor: str = "system",
+    documents: bool = True,
+) -> Invoice:
     """draft -> open, dated `today`: issue date today, due date from it, the next gapless number,
     then (documents) the PDF and the e-mail. The caller commits."""
     inv = session.get(Invoice, invoice_id)
@@ -59,8 +75,14 @@ def issue_draft(session: Session, invoice_id: int, settings: Settings, today: da
     return inv
 
 
-def issue_drafts(session: Session, invoice_ids: list[int], settings: Settings, today: date,
-                 actor: str = "system", documents: bool = True) -> list[Invoice]:
+def issue_drafts(
+    session: Session,
+    invoice_ids: list[int],
+    settings: Settings,
+    today: date,
+    actor: str = "system",
+    documents: bool = True,
+) -> list[Invoice]:
     """Issue several drafts in one transaction, in id order (numbers follow that order)."""
     return [issue_draft(session, i, settings, today, actor, documents) for i in sorted(invoice_ids)]
 
@@ -72,10 +94,14 @@ def auto_issue(session: Session, settings: Settings, today: date, actor: str = "
     from datetime import UTC, datetime, time
     from zoneinfo import ZoneInfo
 
-    cutoff = datetime.combine(today - timedelta(days=settings.billing_auto_issue_days), time.max,
-                              ZoneInfo(settings.timezone)).astimezone(UTC)
-    ids = session.exec(select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT, Invoice.run_key.is_not(None),
-                                                Invoice.created_at <= cutoff)).all()
+    cutoff = datetime.combine(
+        today - timedelta(days=settings.billing_auto_issue_days), time.max, ZoneInfo(settings.timezone)
+    ).astimezone(UTC)
+    ids = session.exec(
+        select(Invoice.id).where(
+            Invoice.status == InvoiceStatus.DRAFT, Invoice.run_key.is_not(None), Invoice.created_at <= cutoff
+        )
+    ).all()
     issued = issue_drafts(session, list(ids), settings, today, actor)
     session.commit()
     return issued
@@ -86,22 +112,44 @@ def issue(session: Session, invoice: Invoice, settings: Settings, actor: str = "
     if invoice.number is None:
         raise ValueError(f"invoice {invoice.id} is a draft: finalize it before sending it")
     kind = "credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice"
-    existing = session.exec(select(Document).where(Document.invoice_id == invoice.id,
-                                                   Document.kind == kind)).first()
+    existing = session.exec(
+        select(Document).where(Document.invoice_id == invoice.id, Document.kind == kind)
+    ).first()
     if existing is not None:
         return existing
     profile = profile_of(session, invoice.customer_id)
     pdf = render_invoice(session, invoice, settings)
-    doc = outbox.store_document(session, kind=kind, customer_id=invoice.customer_id, invoice_id=invoice.id,
-                                filename=f"{kind}-{invoice.number}.pdf", pdf=pdf)
+    doc = outbox.store_document(
+        session,
+        kind=kind,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        filename=f"{kind}-{invoice.number}.pdf",
+        pdf=pdf,
+    )
     lang = invoice.language if invoice.language in BODY else "fr"
     title = documents.labels(lang)[kind]
-    outbox.enqueue(session, profile.invoice_email,
-                   SUBJECT[lang].format(title=title, number=invoice.number),
-                   BODY[lang].format(title_l=ARTICLE[lang][kind], number=invoice.number,
-                                     date=documents.fmt_date(invoice.issue_date), total=chf(invoice.total),
-                                     due=documents.fmt_date(invoice.due_date),
-                                     creditor=settings.billing_creditor_name), doc)
-    audit.record(session, "invoice.sent", actor=actor, customer_id=invoice.customer_id, invoice_id=invoice.id,
-                 document_id=doc.id, to=profile.invoice_email)
+    outbox.enqueue(
+        session,
+        profile.invoice_email,
+        SUBJECT[lang].format(title=title, number=invoice.number),
+        BODY[lang].format(
+            title_l=ARTICLE[lang][kind],
+            number=invoice.number,
+            date=documents.fmt_date(invoice.issue_date),
+            total=chf(invoice.total),
+            due=documents.fmt_date(invoice.due_date),
+            creditor=settings.billing_creditor_name,
+        ),
+        doc,
+    )
+    audit.record(
+        session,
+        "invoice.sent",
+        actor=actor,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        document_id=doc.id,
+        to=profile.invoice_email,
+    )
     return doc

@@ -20,8 +20,14 @@ class InvoiceFilter:
     number: str | None = None  # part of the number
 
 
-def filtered(session: Session, f: InvoiceFilter, *, today: date | None = None, limit: int = 200,
-             where: Callable | None = None) -> list[Invoice]:
+def filtered(
+    session: Session,
+    f: InvoiceFilter,
+    *,
+    today: date | None = None,
+    limit: int = 200,
+    where: Callable | None = None,
+) -> list[Invoice]:
     q = select(Invoice)
     if where is not None:
         q = where(q)

@@ -67,8 +67,9 @@ class RetrievalStatus(StrEnum):
 RETRIEVAL_TRANSITIONS: dict[RetrievalStatus, frozenset[RetrievalStatus]] = {
     RetrievalStatus.FLAGGED: frozenset({RetrievalStatus.NOTIFIED, RetrievalStatus.CANCELLED}),
     RetrievalStatus.NOTIFIED: frozenset({RetrievalStatus.SCHEDULED, RetrievalStatus.CANCELLED}),
-    RetrievalStatus.SCHEDULED: frozenset({RetrievalStatus.SCHEDULED, RetrievalStatus.COMPLETED,
-                                          RetrievalStatus.CANCELLED}),
+    RetrievalStatus.SCHEDULED: frozenset(
+        {RetrievalStatus.SCHEDULED, RetrievalStatus.COMPLETED, RetrievalStatus.CANCELLED}
+    ),
     RetrievalStatus.COMPLETED: frozenset(),
     RetrievalStatus.CANCELLED: frozenset(),
 }
@@ -428,7 +429,9 @@ class RetrievalCase(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
     reason: str = Field(max_length=32)  # unpaid | contract_end
-    contract_id: int | None = Field(default=None, foreign_key="billing_contract.id")  # contract_end: whose kiosks
+    contract_id: int | None = Field(
+        default=None, foreign_key="billing_contract.id"
+    )  # contract_end: whose kiosks
     status: str = Field(default=RetrievalStatus.FLAGGED, max_length=12)
     opened_on: date
     amount_due: int  # centimes, at the time of the notice
@@ -464,4 +467,3 @@ class Document(SQLModel, table=True):
     filename: str = Field(max_length=120)
     pdf: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-

@@ -39,9 +39,30 @@ from noxus.web.templating import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
 # Words the templates translate from data (`{{ _(invoice.status) }}`): listed so extraction finds them.
-STATE_WORDS = [lazy_gettext(w) for w in (
-    "draft", "open", "paid", "void", "overdue", "invoice", "credit_note", "good", "reminder", "suspended",
-    "retrieval", "queued", "sending", "sent", "failed", "cancelled", "matched", "unmatched", "ignored")]
+STATE_WORDS = [
+    lazy_gettext(w)
+    for w in (
+        "draft",
+        "open",
+        "paid",
+        "void",
+        "overdue",
+        "invoice",
+        "credit_note",
+        "good",
+        "reminder",
+        "suspended",
+        "retrieval",
+        "queued",
+        "sending",
+        "sent",
+        "failed",
+        "cancelled",
+        "matched",
+        "unmatched",
+        "ignored",
+    )
+]
 FormStr = Annotated[str, Form()]
 OptStr = Annotated[str, Form()]
 
@@ -53,15 +74,32 @@ def _back(url: str = "/billing", **params) -> RedirectResponse:
 
 
 def _page(request: Request, user, name: str, **ctx) -> HTMLResponse:
-    return templates.TemplateResponse(request, name, {
-        "user": user, "csrf": user.csrf_token or "", "msg": flash.read(request, "msg"),
-        "err": flash.read(request, "err"), **ctx})
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": user.csrf_token or "",
+            "msg": flash.read(request, "msg"),
+            "err": flash.read(request, "err"),
+            **ctx,
+        },
+    )
 
 
-def _confirm(request: Request, user, title: str, consequences: list[str], action: str, fields: dict) -> HTMLResponse:
+def _confirm(
+    request: Request, user, title: str, consequences: list[str], action: str, fields: dict
+) -> HTMLResponse:
     """The confirmation step: what will happen, and the same form again with confirmed=1."""
-    return _page(request, user, "billing_confirm.html", title=title, consequences=consequences, action=action,
-                 fields={k: v for k, v in fields.items() if v is not None})
+    return _page(
+        request,
+        user,
+        "billing_confirm.html",
+        title=title,
+        consequences=consequences,
+        action=action,
+        fields={k: v for k, v in fields.items() if v is not None},
+    )
 
 
 def _customers(session) -> dict[int, str]:
@@ -69,6 +107,7 @@ def _customers(session) -> dict[int, str]:
 
 
 # --- overview ------------------------------------------------------------------------------------
+
 
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, settings: SettingsDep, user: BillingStaff):
@@ -78,15 +117,28 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep, user:
     for inv in session.exec(select(Invoice).where(Invoice.status == "open")):
         balances[inv.customer_id] = balances.get(inv.customer_id, 0) + inv.balance
     cases = session.exec(select(RetrievalCase).order_by(RetrievalCase.id.desc()).limit(50)).all()
-    return _page(request, user, "billing_overview.html", customers=_customers(session), profiles=profiles,
-                 balances=balances, cases=cases, open_states=OPEN_STATES, today=today,
-                 zone=ZoneInfo(settings.timezone), standings=standings(session, None, today, settings),
-                 unmatched=payments.unmatched(session), preview=drafts.preview(session),
-                 failed_mails=session.exec(select(func.count()).select_from(OutboxMail)
-                                           .where(OutboxMail.status == "failed")).one())
+    return _page(
+        request,
+        user,
+        "billing_overview.html",
+        customers=_customers(session),
+        profiles=profiles,
+        balances=balances,
+        cases=cases,
+        open_states=OPEN_STATES,
+        today=today,
+        zone=ZoneInfo(settings.timezone),
+        standings=standings(session, None, today, settings),
+        unmatched=payments.unmatched(session),
+        preview=drafts.preview(session),
+        failed_mails=session.exec(
+            select(func.count()).select_from(OutboxMail).where(OutboxMail.status == "failed")
+        ).one(),
+    )
 
 
 # --- the run and its drafts --------------------------------------------------------------------------
+
 
 def _month(period: str) -> date | None:
     try:
@@ -101,9 +153,17 @@ def run(session: SessionDep, settings: SettingsDep, user: BillingStaff, period: 
     if day is None:
         return _back(err=_("Period %(p)s is not a month like 2026-03.", p=period))
     r = run_month(session, day, settings, actor=user.actor)
-    return _back("/billing/drafts", period=f"{day:%Y-%m}",
-                 msg=_("Run %(p)s: %(n)s drafts to review, %(e)s already invoiced.", p=f"{day:%Y-%m}",
-                       n=len(r.created), e=r.existing), err="; ".join(r.errors))
+    return _back(
+        "/billing/drafts",
+        period=f"{day:%Y-%m}",
+        msg=_(
+            "Run %(p)s: %(n)s drafts to review, %(e)s already invoiced.",
+            p=f"{day:%Y-%m}",
+            n=len(r.created),
+            e=r.existing,
+        ),
+        err="; ".join(r.errors),
+    )
 
 
 @router.get("/drafts", response_class=HTMLResponse)
@@ -112,13 +172,27 @@ def drafts_page(request: Request, session: SessionDep, user: BillingStaff, perio
     q = select(Invoice).where(Invoice.status == "draft").order_by(Invoice.customer_id, Invoice.id)
     if month:
         q = q.where(Invoice.period == month)
-    return _page(request, user, "billing_drafts.html", preview=drafts.preview(session, month),
-                 drafts=session.exec(q).all(), customers=_customers(session), period=period)
+    return _page(
+        request,
+        user,
+        "billing_drafts.html",
+        preview=drafts.preview(session, month),
+        drafts=session.exec(q).all(),
+        customers=_customers(session),
+        period=period,
+    )
 
 
 @router.post("/drafts/issue")
-def issue(request: Request, session: SessionDep, settings: SettingsDep, user: BillingStaff, period: OptStr = "",
-          invoice_id: OptStr = "", confirmed: OptStr = ""):
+def issue(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    period: OptStr = "",
+    invoice_id: OptStr = "",
+    confirmed: OptStr = "",
+):
     q = select(Invoice).where(Invoice.status == "draft")
     if invoice_id:
         q = q.where(Invoice.id == int(invoice_id))
@@ -127,12 +201,22 @@ def issue(request: Request, session: SessionDep, settings: SettingsDep, user: Bi
     todo = session.exec(q.order_by(Invoice.id)).all()
     today = company_today(settings)
     if not confirmed:
-        return _confirm(request, user, _("Issue %(n)s invoices", n=len(todo)), [
-            _("Each gets the next number, is dated %(d)s and falls due on %(due)s.", d=format_date(today),
-              due=format_date(today + timedelta(days=settings.billing_payment_days))),
-            _("Its PDF is stored and e-mailed to the customer's invoice address."),
-            _("Total: %(t)s.", t=format_chf(sum(i.total for i in todo)))],
-            "/billing/drafts/issue", {"period": period, "invoice_id": invoice_id})
+        return _confirm(
+            request,
+            user,
+            _("Issue %(n)s invoices", n=len(todo)),
+            [
+                _(
+                    "Each gets the next number, is dated %(d)s and falls due on %(due)s.",
+                    d=format_date(today),
+                    due=format_date(today + timedelta(days=settings.billing_payment_days)),
+                ),
+                _("Its PDF is stored and e-mailed to the customer's invoice address."),
+                _("Total: %(t)s.", t=format_chf(sum(i.total for i in todo))),
+            ],
+            "/billing/drafts/issue",
+            {"period": period, "invoice_id": invoice_id},
+        )
     try:
         issued = issuing.issue_drafts(session, [i.id for i in todo], settings, today, user.actor)
     except InvoiceStateError as exc:
@@ -144,9 +228,20 @@ def issue(request: Request, session: SessionDep, settings: SettingsDep, user: Bi
 
 # --- invoices --------------------------------------------------------------------------------------
 
+
 @router.get("/invoices", response_class=HTMLResponse)
-def invoices(request: Request, session: SessionDep, settings: SettingsDep, user: BillingStaff, status: str = "",
-             customer_id: str = "", period: str = "", min_total: str = "", max_total: str = "", number: str = ""):
+def invoices(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    status: str = "",
+    customer_id: str = "",
+    period: str = "",
+    min_total: str = "",
+    max_total: str = "",
+    number: str = "",
+):
     errors = {}
     f = InvoiceFilter(status=status or None, number=number or None)
     if customer_id:
@@ -162,8 +257,16 @@ def invoices(request: Request, session: SessionDep, settings: SettingsDep, user:
             except ValueError:
                 errors[name] = _("Enter an amount in CHF, for example 1'234.50.")
     found = filtered(session, f, today=company_today(settings), limit=500)
-    return _page(request, user, "billing_invoices.html", invoices=found, customers=_customers(session),
-                 values=dict(request.query_params), errors=errors, today=company_today(settings))
+    return _page(
+        request,
+        user,
+        "billing_invoices.html",
+        invoices=found,
+        customers=_customers(session),
+        values=dict(request.query_params),
+        errors=errors,
+        today=company_today(settings),
+    )
 
 
 def _get_invoice(session, invoice_id: int) -> Invoice:
@@ -179,19 +282,37 @@ def invoice_detail(request: Request, invoice_id: int, session: SessionDep, user:
     from noxus.billing.models import Document, Reminder
 
     notes = session.exec(select(Invoice).where(Invoice.credited_invoice_id == inv.id)).all()
-    return _page(request, user, "billing_invoice.html", inv=inv, lines=lines_of(session, inv.id),
-                 customer=session.get(Customer, inv.customer_id), notes=notes,
-                 credited=session.get(Invoice, inv.credited_invoice_id) if inv.credited_invoice_id else None,
-                 reminders=session.exec(select(Reminder).where(Reminder.invoice_id == inv.id)).all(),
-                 payments=session.exec(select(Payment).where(Payment.invoice_id == inv.id)).all(),
-                 documents=session.exec(select(Document.id, Document.kind, Document.filename)
-                                        .where(Document.invoice_id == inv.id)).all(),
-                 values={}, errors={})
+    return _page(
+        request,
+        user,
+        "billing_invoice.html",
+        inv=inv,
+        lines=lines_of(session, inv.id),
+        customer=session.get(Customer, inv.customer_id),
+        notes=notes,
+        credited=session.get(Invoice, inv.credited_invoice_id) if inv.credited_invoice_id else None,
+        reminders=session.exec(select(Reminder).where(Reminder.invoice_id == inv.id)).all(),
+        payments=session.exec(select(Payment).where(Payment.invoice_id == inv.id)).all(),
+        documents=session.exec(
+            select(Document.id, Document.kind, Document.filename).where(Document.invoice_id == inv.id)
+        ).all(),
+        values={},
+        errors={},
+    )
 
 
 @router.post("/invoices/{invoice_id}/lines", response_class=HTMLResponse)
-def edit_line(request: Request, invoice_id: int, session: SessionDep, user: BillingStaff, description: OptStr = "",
-              quantity: OptStr = "1", unit_price: OptStr = "", position: OptStr = "", remove: OptStr = ""):
+def edit_line(
+    request: Request,
+    invoice_id: int,
+    session: SessionDep,
+    user: BillingStaff,
+    description: OptStr = "",
+    quantity: OptStr = "1",
+    unit_price: OptStr = "",
+    position: OptStr = "",
+    remove: OptStr = "",
+):
     """Change (position), add (no position) or remove a line of a draft."""
     errors = {}
     try:
@@ -210,29 +331,52 @@ def edit_line(request: Request, invoice_id: int, session: SessionDep, user: Bill
             except ValueError:
                 errors["quantity"] = _("Enter a number more than 0, for example 1 or 0.5.")
             if not errors:
-                drafts.set_line(session, invoice_id, position=int(position) if position else None,
-                                description=description, quantity=quantity, unit_price=price, actor=user.actor)
+                drafts.set_line(
+                    session,
+                    invoice_id,
+                    position=int(position) if position else None,
+                    description=description,
+                    quantity=quantity,
+                    unit_price=price,
+                    actor=user.actor,
+                )
     except InvoiceStateError as exc:
         session.rollback()
         return _back(f"/billing/invoices/{invoice_id}", err=str(exc))
     if errors:
         session.rollback()
         page = invoice_detail(request, invoice_id, session, user)
-        page.context.update(values={"description": description, "quantity": quantity, "unit_price": unit_price,
-                                    "position": position}, errors=errors)
+        page.context.update(
+            values={
+                "description": description,
+                "quantity": quantity,
+                "unit_price": unit_price,
+                "position": position,
+            },
+            errors=errors,
+        )
         return templates.TemplateResponse(request, "billing_invoice.html", page.context, status_code=422)
     session.commit()
     return _back(f"/billing/invoices/{invoice_id}", msg=_("Draft updated."))
 
 
 @router.post("/invoices/{invoice_id}/delete")
-def delete_draft(request: Request, invoice_id: int, session: SessionDep, user: BillingStaff, confirmed: OptStr = ""):
+def delete_draft(
+    request: Request, invoice_id: int, session: SessionDep, user: BillingStaff, confirmed: OptStr = ""
+):
     inv = _get_invoice(session, invoice_id)
     if not confirmed:
-        return _confirm(request, user, _("Delete draft %(id)s", id=inv.id), [
-            _("The draft of %(t)s is discarded; nothing was sent.", t=format_chf(inv.total)),
-            _("The contract's month is drafted again by the next run, with the data of that day.")],
-            f"/billing/invoices/{invoice_id}/delete", {})
+        return _confirm(
+            request,
+            user,
+            _("Delete draft %(id)s", id=inv.id),
+            [
+                _("The draft of %(t)s is discarded; nothing was sent.", t=format_chf(inv.total)),
+                _("The contract's month is drafted again by the next run, with the data of that day."),
+            ],
+            f"/billing/invoices/{invoice_id}/delete",
+            {},
+        )
     try:
         drafts.delete_draft(session, invoice_id, user.actor)
     except InvoiceStateError as exc:
@@ -243,8 +387,16 @@ def delete_draft(request: Request, invoice_id: int, session: SessionDep, user: B
 
 
 @router.post("/invoices/{invoice_id}/credit")
-def credit_note(request: Request, invoice_id: int, session: SessionDep, settings: SettingsDep, user: BillingStaff,
-                reason: OptStr = "", amount: OptStr = "", confirmed: OptStr = ""):
+def credit_note(
+    request: Request,
+    invoice_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    reason: OptStr = "",
+    amount: OptStr = "",
+    confirmed: OptStr = "",
+):
     inv = _get_invoice(session, invoice_id)
     centimes = None
     try:
@@ -257,18 +409,37 @@ def credit_note(request: Request, invoice_id: int, session: SessionDep, settings
     except ValueError as exc:
         return _back(f"/billing/invoices/{invoice_id}", err=str(exc))
     if not confirmed:
-        what = format_chf(centimes) if centimes is not None else _("the whole invoice (it becomes void if open)")
-        return _confirm(request, user, _("Credit note against %(n)s", n=inv.number), [
-            _("A credit note of %(what)s, numbered and dated today, is issued.", what=what),
-            _("Its PDF is e-mailed to the customer."), _("Reason: %(r)s", r=reason)],
-            f"/billing/invoices/{invoice_id}/credit", {"reason": reason, "amount": amount})
+        what = (
+            format_chf(centimes) if centimes is not None else _("the whole invoice (it becomes void if open)")
+        )
+        return _confirm(
+            request,
+            user,
+            _("Credit note against %(n)s", n=inv.number),
+            [
+                _("A credit note of %(what)s, numbered and dated today, is issued.", what=what),
+                _("Its PDF is e-mailed to the customer."),
+                _("Reason: %(r)s", r=reason),
+            ],
+            f"/billing/invoices/{invoice_id}/credit",
+            {"reason": reason, "amount": amount},
+        )
     today = company_today(settings)
     try:
         if centimes is None:
-            note = credit(session, inv, issue_date=today, iban=settings.billing_iban, reason=reason, actor=user.actor)
+            note = credit(
+                session, inv, issue_date=today, iban=settings.billing_iban, reason=reason, actor=user.actor
+            )
         else:
-            note = credit_amount(session, inv, centimes, issue_date=today, iban=settings.billing_iban, reason=reason,
-                                 actor=user.actor)
+            note = credit_amount(
+                session,
+                inv,
+                centimes,
+                issue_date=today,
+                iban=settings.billing_iban,
+                reason=reason,
+                actor=user.actor,
+            )
         issuing.issue(session, note, settings, user.actor)
     except InvoiceStateError as exc:
         session.rollback()
@@ -280,40 +451,70 @@ def credit_note(request: Request, invoice_id: int, session: SessionDep, settings
 
 # --- dunning -----------------------------------------------------------------------------------------
 
+
 @router.post("/dunning")
-def run_dunning(request: Request, session: SessionDep, settings: SettingsDep, user: BillingStaff, day: OptStr = "",
-                reason: OptStr = "", confirmed: OptStr = ""):
+def run_dunning(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    day: OptStr = "",
+    reason: OptStr = "",
+    confirmed: OptStr = "",
+):
     today = company_today(settings)
     try:
         when = date.fromisoformat(day) if day else None
     except ValueError:
         return _back(err=_("Enter a date as dd.mm.yyyy."))
     if when is not None and when > today:
-        return _back(err=_("Dunning cannot be dated in the future: %(d)s is after today (%(t)s).",
-                           d=format_date(when), t=format_date(today)))
+        return _back(
+            err=_(
+                "Dunning cannot be dated in the future: %(d)s is after today (%(t)s).",
+                d=format_date(when),
+                t=format_date(today),
+            )
+        )
     if when is not None and when < today and not reason.strip():
         return _back(err=_("A back-dated dunning needs a reason."))
     if not confirmed:
         due = dunning.due_reminders(session, when or today, settings)
-        return _confirm(request, user, _("Run dunning for %(d)s", d=format_date(when or today)), [
-            _("%(n)s reminders are issued, each with its fee, and e-mailed.", n=len(due)),
-            *[_("Invoice %(n)s: reminder %(l)s", n=inv.number, l=level) for inv, level in due[:50]],
-            _("Customers reaching the suspension level are suspended; §7.6 cases open where due.")],
-            "/billing/dunning", {"day": day, "reason": reason})
+        return _confirm(
+            request,
+            user,
+            _("Run dunning for %(d)s", d=format_date(when or today)),
+            [
+                _("%(n)s reminders are issued, each with its fee, and e-mailed.", n=len(due)),
+                *[_("Invoice %(n)s: reminder %(l)s", n=inv.number, l=level) for inv, level in due[:50]],
+                _("Customers reaching the suspension level are suspended; §7.6 cases open where due."),
+            ],
+            "/billing/dunning",
+            {"day": day, "reason": reason},
+        )
     try:
         r = dunning.run_dunning(session, when, settings, user.actor, reason=reason)
     except BusinessDateError as exc:
         return _back(err=str(exc))
-    return _back(msg=_("Dunning: %(r)s reminders, %(c)s retrieval cases.", r=len(r.reminders),
-                       c=len(r.retrieval_cases)))
+    return _back(
+        msg=_(
+            "Dunning: %(r)s reminders, %(c)s retrieval cases.", r=len(r.reminders), c=len(r.retrieval_cases)
+        )
+    )
 
 
 # --- payments ------------------------------------------------------------------------------------------
 
+
 @router.post("/camt054", response_class=HTMLResponse)
-def import_camt(request: Request, session: SessionDep, user: BillingStaff,
-                file: Annotated[UploadFile | None, File()] = None, content: OptStr = "", filename: OptStr = "",
-                confirmed: OptStr = ""):
+def import_camt(
+    request: Request,
+    session: SessionDep,
+    user: BillingStaff,
+    file: Annotated[UploadFile | None, File()] = None,
+    content: OptStr = "",
+    filename: OptStr = "",
+    confirmed: OptStr = "",
+):
     data = base64.b64decode(content) if content else (file.file.read() if file else b"")
     filename = filename or (file.filename if file else "camt.xml")
     try:
@@ -322,15 +523,35 @@ def import_camt(request: Request, session: SessionDep, user: BillingStaff,
         return _back(err=_("%(f)s: %(e)s — nothing was imported.", f=filename, e=str(exc)))
     if not confirmed:
         credits = [t for t in txs if t.credit and t.booked]
-        return _confirm(request, user, _("Import %(f)s", f=filename), [
-            _("%(n)s credits, total %(t)s, are recorded as payments.", n=len(credits),
-              t=format_chf(sum(t.amount for t in credits))),
-            _("Invoices they pay become paid; customers with nothing left past due return to good standing.")],
-            "/billing/camt054", {"content": base64.b64encode(data).decode(), "filename": filename})
+        return _confirm(
+            request,
+            user,
+            _("Import %(f)s", f=filename),
+            [
+                _(
+                    "%(n)s credits, total %(t)s, are recorded as payments.",
+                    n=len(credits),
+                    t=format_chf(sum(t.amount for t in credits)),
+                ),
+                _(
+                    "Invoices they pay become paid; customers with nothing left past due return to good standing."
+                ),
+            ],
+            "/billing/camt054",
+            {"content": base64.b64encode(data).decode(), "filename": filename},
+        )
     r = payments.import_camt054(session, data, actor=user.actor)
     session.commit()
-    return _back(msg=_("%(f)s: %(n)s new (%(m)s matched, %(u)s unmatched), %(d)s already imported.", f=filename,
-                       n=r.new, m=r.matched, u=r.unmatched, d=r.duplicates))
+    return _back(
+        msg=_(
+            "%(f)s: %(n)s new (%(m)s matched, %(u)s unmatched), %(d)s already imported.",
+            f=filename,
+            n=r.new,
+            m=r.matched,
+            u=r.unmatched,
+            d=r.duplicates,
+        )
+    )
 
 
 @router.get("/payments/{payment_id}", response_class=HTMLResponse)
@@ -338,24 +559,48 @@ def payment_page(request: Request, payment_id: int, session: SessionDep, user: B
     payment = session.get(Payment, payment_id)
     if payment is None:
         raise HTTPException(404, _("Payment %(id)s does not exist.", id=payment_id))
-    return _page(request, user, "billing_payment.html", payment=payment,
-                 suggestions=payments.suggestions(session, payment_id) if payment.status == "unmatched" else [],
-                 customers=_customers(session))
+    return _page(
+        request,
+        user,
+        "billing_payment.html",
+        payment=payment,
+        suggestions=payments.suggestions(session, payment_id) if payment.status == "unmatched" else [],
+        customers=_customers(session),
+    )
 
 
 @router.post("/payments/{payment_id}/assign")
-def assign(request: Request, payment_id: int, session: SessionDep, user: BillingStaff, invoice_number: FormStr,
-           confirmed: OptStr = ""):
+def assign(
+    request: Request,
+    payment_id: int,
+    session: SessionDep,
+    user: BillingStaff,
+    invoice_number: FormStr,
+    confirmed: OptStr = "",
+):
     inv = session.exec(select(Invoice).where(Invoice.number == invoice_number.strip())).first()
     if inv is None:
-        return _back(f"/billing/payments/{payment_id}", err=_("No invoice is numbered %(n)s.", n=invoice_number))
+        return _back(
+            f"/billing/payments/{payment_id}", err=_("No invoice is numbered %(n)s.", n=invoice_number)
+        )
     payment = session.get(Payment, payment_id)
     if not confirmed and payment is not None:
-        return _confirm(request, user, _("Assign payment %(id)s to %(n)s", id=payment_id, n=inv.number), [
-            _("%(a)s is applied to invoice %(n)s (balance %(b)s).", a=format_chf(payment.amount), n=inv.number,
-              b=format_chf(inv.balance)),
-            _("If nothing is left past due, the customer returns to good standing.")],
-            f"/billing/payments/{payment_id}/assign", {"invoice_number": invoice_number})
+        return _confirm(
+            request,
+            user,
+            _("Assign payment %(id)s to %(n)s", id=payment_id, n=inv.number),
+            [
+                _(
+                    "%(a)s is applied to invoice %(n)s (balance %(b)s).",
+                    a=format_chf(payment.amount),
+                    n=inv.number,
+                    b=format_chf(inv.balance),
+                ),
+                _("If nothing is left past due, the customer returns to good standing."),
+            ],
+            f"/billing/payments/{payment_id}/assign",
+            {"invoice_number": invoice_number},
+        )
     try:
         payments.assign(session, payment_id, inv.id, user.actor)
     except payments.PaymentError as exc:
@@ -367,21 +612,39 @@ def assign(request: Request, payment_id: int, session: SessionDep, user: Billing
 
 # --- §7.6 cases ----------------------------------------------------------------------------------------
 
+
 def _local(value: str, settings) -> datetime | None:
     return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(settings.timezone)) if value else None
 
 
 @router.post("/cases/{case_id}/notice-sent")
-def notice_sent(request: Request, case_id: int, session: SessionDep, settings: SettingsDep, user: BillingStaff,
-                channel: FormStr, sent_at: OptStr = "", reason: OptStr = "", confirmed: OptStr = ""):
+def notice_sent(
+    request: Request,
+    case_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    channel: FormStr,
+    sent_at: OptStr = "",
+    reason: OptStr = "",
+    confirmed: OptStr = "",
+):
     if not confirmed:
-        return _confirm(request, user, _("Record the §7.6 notice of case %(id)s as sent", id=case_id), [
-            _("The case moves to notified; the retrieval visit can then be booked."),
-            _("Sent: %(w)s by %(c)s", w=sent_at or _("now"), c=channel)],
-            f"/billing/cases/{case_id}/notice-sent", {"channel": channel, "sent_at": sent_at, "reason": reason})
+        return _confirm(
+            request,
+            user,
+            _("Record the §7.6 notice of case %(id)s as sent", id=case_id),
+            [
+                _("The case moves to notified; the retrieval visit can then be booked."),
+                _("Sent: %(w)s by %(c)s", w=sent_at or _("now"), c=channel),
+            ],
+            f"/billing/cases/{case_id}/notice-sent",
+            {"channel": channel, "sent_at": sent_at, "reason": reason},
+        )
     try:
-        retrieval.record_notice_sent(session, case_id, _local(sent_at, settings), channel, user.actor, reason,
-                                     settings)
+        retrieval.record_notice_sent(
+            session, case_id, _local(sent_at, settings), channel, user.actor, reason, settings
+        )
     except ValueError as exc:
         session.rollback()
         return _back(err=str(exc))
@@ -390,12 +653,25 @@ def notice_sent(request: Request, case_id: int, session: SessionDep, settings: S
 
 
 @router.post("/cases/{case_id}/visit")
-def visit(request: Request, case_id: int, session: SessionDep, settings: SettingsDep, user: BillingStaff,
-          start: FormStr, end: FormStr, confirmed: OptStr = ""):
+def visit(
+    request: Request,
+    case_id: int,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: BillingStaff,
+    start: FormStr,
+    end: FormStr,
+    confirmed: OptStr = "",
+):
     if not confirmed:
-        return _confirm(request, user, _("Book the retrieval visit of case %(id)s", id=case_id), [
-            _("The case's kiosks are scheduled for retrieval on %(s)s.", s=start.replace("T", " "))],
-            f"/billing/cases/{case_id}/visit", {"start": start, "end": end})
+        return _confirm(
+            request,
+            user,
+            _("Book the retrieval visit of case %(id)s", id=case_id),
+            [_("The case's kiosks are scheduled for retrieval on %(s)s.", s=start.replace("T", " "))],
+            f"/billing/cases/{case_id}/visit",
+            {"start": start, "end": end},
+        )
     try:
         retrieval.schedule_visit(session, case_id, _local(start, settings), _local(end, settings), user.actor)
     except ValueError as exc:
@@ -406,12 +682,23 @@ def visit(request: Request, case_id: int, session: SessionDep, settings: Setting
 
 
 @router.post("/cases/{case_id}/retrieved")
-def retrieved(request: Request, case_id: int, session: SessionDep, user: TechStaff, kiosk_id: FormStr,
-              confirmed: OptStr = ""):
+def retrieved(
+    request: Request,
+    case_id: int,
+    session: SessionDep,
+    user: TechStaff,
+    kiosk_id: FormStr,
+    confirmed: OptStr = "",
+):
     if not confirmed:
-        return _confirm(request, user, _("Kiosk %(k)s retrieved", k=kiosk_id), [
-            _("The kiosk leaves the customer's premises in the asset register.")],
-            f"/billing/cases/{case_id}/retrieved", {"kiosk_id": kiosk_id})
+        return _confirm(
+            request,
+            user,
+            _("Kiosk %(k)s retrieved", k=kiosk_id),
+            [_("The kiosk leaves the customer's premises in the asset register.")],
+            f"/billing/cases/{case_id}/retrieved",
+            {"kiosk_id": kiosk_id},
+        )
     try:
         retrieval.mark_retrieved(session, case_id, kiosk_id, user.actor)
     except ValueError as exc:
@@ -423,13 +710,16 @@ def retrieved(request: Request, case_id: int, session: SessionDep, user: TechSta
 
 # --- the outbox ----------------------------------------------------------------------------------------
 
+
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(request: Request, session: SessionDep, user: BillingStaff, status: str = ""):
     q = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(300)
     if status:
         q = q.where(OutboxMail.status == status)
     counts = dict(session.exec(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all())
-    return _page(request, user, "billing_outbox.html", mails=session.exec(q).all(), counts=counts, status=status)
+    return _page(
+        request, user, "billing_outbox.html", mails=session.exec(q).all(), counts=counts, status=status
+    )
 
 
 @router.get("/outbox/{mail_id}", response_class=HTMLResponse)
@@ -441,14 +731,32 @@ def outbox_mail(request: Request, mail_id: int, session: SessionDep, user: Billi
 
 
 @router.post("/outbox/{mail_id}/{action}")
-def outbox_action(request: Request, mail_id: int, action: str, session: SessionDep, user: BillingStaff,
-                  confirmed: OptStr = ""):
+def outbox_action(
+    request: Request,
+    mail_id: int,
+    action: str,
+    session: SessionDep,
+    user: BillingStaff,
+    confirmed: OptStr = "",
+):
     if action not in ("cancel", "retry"):
         raise HTTPException(404, _("Unknown action."))
     if not confirmed:
-        text = _("The mail is not sent.") if action == "cancel" else _("The mail is queued again and sent by the next delivery.")
-        return _confirm(request, user, _("Cancel mail %(id)s", id=mail_id) if action == "cancel"
-                        else _("Send mail %(id)s again", id=mail_id), [text], f"/billing/outbox/{mail_id}/{action}", {})
+        text = (
+            _("The mail is not sent.")
+            if action == "cancel"
+            else _("The mail is queued again and sent by the next delivery.")
+        )
+        return _confirm(
+            request,
+            user,
+            _("Cancel mail %(id)s", id=mail_id)
+            if action == "cancel"
+            else _("Send mail %(id)s again", id=mail_id),
+            [text],
+            f"/billing/outbox/{mail_id}/{action}",
+            {},
+        )
     try:
         outbox.cancel(session, mail_id, user.actor) if action == "cancel" else outbox.retry(session, mail_id)
     except outbox.OutboxError as exc:
@@ -456,4 +764,3 @@ def outbox_action(request: Request, mail_id: int, action: str, session: SessionD
         return _back("/billing/outbox", err=str(exc))
     session.commit()
     return _back("/billing/outbox", msg=_("Mail %(id)s: done.", id=mail_id))
-

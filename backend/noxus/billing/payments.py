@@ -31,8 +31,9 @@ def invoice_for_reference(session: Session, reference: str | None) -> Invoice | 
     ref = normalize(reference)
     if ref is None:
         return None
-    return session.exec(select(Invoice).where(Invoice.reference == ref,
-                                              Invoice.kind == InvoiceKind.INVOICE)).first()
+    return session.exec(
+        select(Invoice).where(Invoice.reference == ref, Invoice.kind == InvoiceKind.INVOICE)
+    ).first()
 
 
 def apply(session: Session, payment: Payment, invoice: Invoice, actor: str = "system") -> None:
@@ -48,9 +49,18 @@ def apply(session: Session, payment: Payment, invoice: Invoice, actor: str = "sy
     payment.applied, payment.unapplied = applied, payment.amount - applied
     invoice.amount_paid += applied
     session.add_all([payment, invoice])
-    audit.record(session, "payment.applied", actor=actor, customer_id=invoice.customer_id,
-                 invoice_id=invoice.id, payment_id=payment.id, amount=payment.amount, applied=applied,
-                 unapplied=payment.unapplied, balance=invoice.balance)
+    audit.record(
+        session,
+        "payment.applied",
+        actor=actor,
+        customer_id=invoice.customer_id,
+        invoice_id=invoice.id,
+        payment_id=payment.id,
+        amount=payment.amount,
+        applied=applied,
+        unapplied=payment.unapplied,
+        balance=invoice.balance,
+    )
     if invoice.status == InvoiceStatus.OPEN and invoice.balance <= 0:
         invoice.paid_on = payment.value_date
         transition(session, invoice, InvoiceStatus.PAID, actor, payment_id=payment.id)
@@ -59,20 +69,47 @@ def apply(session: Session, payment: Payment, invoice: Invoice, actor: str = "sy
     refresh_customer(session, invoice.customer_id, payment.value_date, actor=actor)
 
 
-def record(session: Session, *, bank_ref: str, amount: int, value_date: date, source: str,
-           reference: str | None = None, debtor_name: str | None = None, currency: str = "CHF",
-           invoice_id: int | None = None, note: str | None = None, actor: str = "system") -> Payment | None:
+def record(
+    session: Session,
+    *,
+    bank_ref: str,
+    amount: int,
+    value_date: date,
+    source: str,
+    reference: str | None = None,
+    debtor_name: str | None = None,
+    currency: str = "CHF",
+    invoice_id: int | None = None,
+    note: str | None = None,
+    actor: str = "system",
+) -> Payment | None:
     """Store one payment and match it; None when the bank reference was already imported."""
     if amount <= 0:
         raise PaymentError(f"payment amount must be positive, got {amount} centimes")
     if session.exec(select(Payment.id).where(Payment.bank_ref == bank_ref)).first() is not None:
         return None
-    payment = Payment(bank_ref=bank_ref, source=source, amount=amount, currency=currency, value_date=value_date,
-                      reference=reference, debtor_name=debtor_name, unapplied=amount, note=note)
+    payment = Payment(
+        bank_ref=bank_ref,
+        source=source,
+        amount=amount,
+        currency=currency,
+        value_date=value_date,
+        reference=reference,
+        debtor_name=debtor_name,
+        unapplied=amount,
+        note=note,
+    )
     session.add(payment)
     session.flush()
-    audit.record(session, "payment.received", actor=actor, payment_id=payment.id, amount=amount,
-                 bank_ref=bank_ref, reference=reference)
+    audit.record(
+        session,
+        "payment.received",
+        actor=actor,
+        payment_id=payment.id,
+        amount=amount,
+        bank_ref=bank_ref,
+        reference=reference,
+    )
     invoice = session.get(Invoice, invoice_id) if invoice_id else invoice_for_reference(session, reference)
     if invoice is not None and currency == "CHF":
         apply(session, payment, invoice, actor)
@@ -86,9 +123,18 @@ def import_camt054(session: Session, xml: bytes, actor: str = "system") -> Impor
         if not tx.credit or not tx.booked:
             result.skipped.append(f"{tx.bank_ref}: {'not booked' if tx.credit else 'debit'}")
             continue
-        payment = record(session, bank_ref=tx.bank_ref, amount=tx.amount, value_date=tx.value_date,
-                         source="camt054", reference=tx.reference, debtor_name=tx.debtor_name,
-                         currency=tx.currency, note=tx.unstructured, actor=actor)
+        payment = record(
+            session,
+            bank_ref=tx.bank_ref,
+            amount=tx.amount,
+            value_date=tx.value_date,
+            source="camt054",
+            reference=tx.reference,
+            debtor_name=tx.debtor_name,
+            currency=tx.currency,
+            note=tx.unstructured,
+            actor=actor,
+        )
         if payment is None:
             result.duplicates += 1
             continue
@@ -127,7 +173,13 @@ def _words(text: str | None) -> set[str]:
     import re
 
     return {w for w in re.findall(r"[a-z0-9àâäéèêëïîôöùûüç]+", (text or "").casefold()) if len(w) > 2} - {
-        "sa", "sàrl", "sarl", "gmbh", "ag", "the"}
+        "sa",
+        "sàrl",
+        "sarl",
+        "gmbh",
+        "ag",
+        "the",
+    }
 
 
 def suggestions(session: Session, payment_id: int, limit: int = 5) -> list[Suggestion]:
@@ -144,8 +196,9 @@ def suggestions(session: Session, payment_id: int, limit: int = 5) -> list[Sugge
     debtor = _words(payment.debtor_name)
     names = dict(session.exec(select(BillingProfile.customer_id, BillingProfile.legal_name)).all())
     out = []
-    for inv in session.exec(select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE,
-                                                  Invoice.status == InvoiceStatus.OPEN)):
+    for inv in session.exec(
+        select(Invoice).where(Invoice.kind == InvoiceKind.INVOICE, Invoice.status == InvoiceStatus.OPEN)
+    ):
         score, reasons = 0, []
         if inv.reference and (normalize(payment.reference) == inv.reference or inv.reference in compact):
             score += 100

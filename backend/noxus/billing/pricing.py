@@ -26,26 +26,40 @@ class PricingError(ValueError):
 
 
 def plan_version_on(session: Session, plan_id: int, day: date) -> PlanVersion:
-    version = session.exec(select(PlanVersion).where(PlanVersion.plan_id == plan_id,
-                                                     PlanVersion.effective_from <= day)
-                           .order_by(PlanVersion.effective_from.desc()).limit(1)).first()
+    version = session.exec(
+        select(PlanVersion)
+        .where(PlanVersion.plan_id == plan_id, PlanVersion.effective_from <= day)
+        .order_by(PlanVersion.effective_from.desc())
+        .limit(1)
+    ).first()
     if version is None:
-        raise PricingError(f"plan {plan_id} has no price list version in force on {day}; "
-                           "add one with an earlier effective date")
+        raise PricingError(
+            f"plan {plan_id} has no price list version in force on {day}; "
+            "add one with an earlier effective date"
+        )
     return version
 
 
 def prices_on(session: Session, contract: Contract, day: date) -> Prices:
     v = plan_version_on(session, contract.plan_id, day)
-    prices = Prices(v.monthly_fee, v.monthly_fee_per_kiosk, v.users_included,
-                    v.price_per_additional_user, v.setup_fee)
-    rev = session.exec(select(PriceRevision).where(PriceRevision.contract_id == contract.id,
-                                                   PriceRevision.effective_from <= day)
-                       .order_by(PriceRevision.effective_from.desc()).limit(1)).first()
+    prices = Prices(
+        v.monthly_fee, v.monthly_fee_per_kiosk, v.users_included, v.price_per_additional_user, v.setup_fee
+    )
+    rev = session.exec(
+        select(PriceRevision)
+        .where(PriceRevision.contract_id == contract.id, PriceRevision.effective_from <= day)
+        .order_by(PriceRevision.effective_from.desc())
+        .limit(1)
+    ).first()
     # A price list version newer than the revision re-bases the contract on the new list.
     if rev is not None and rev.effective_from >= v.effective_from:
-        prices = Prices(rev.monthly_fee, rev.monthly_fee_per_kiosk, v.users_included,
-                        rev.price_per_additional_user, v.setup_fee)
+        prices = Prices(
+            rev.monthly_fee,
+            rev.monthly_fee_per_kiosk,
+            v.users_included,
+            rev.price_per_additional_user,
+            v.setup_fee,
+        )
     return prices
 
 
@@ -56,28 +70,46 @@ def index_value(session: Session, year: int, name: str = "CPI") -> Decimal:
     return Decimal(row.value)
 
 
-def revise_prices(session: Session, contract: Contract, year: int, announced_on: date,
-                  effective_from: date, *, cap_bp: int = 500, notice_days: int = 30,
-                  index_name: str = "CPI") -> PriceRevision:
+def revise_prices(
+    session: Session,
+    contract: Contract,
+    year: int,
+    announced_on: date,
+    effective_from: date,
+    *,
+    cap_bp: int = 500,
+    notice_days: int = 30,
+    index_name: str = "CPI",
+) -> PriceRevision:
     """Annual revision P(N) = P(N-1) x I(N) / I(N-1), the factor capped at 1 + cap (default 5 %),
     effective no earlier than `notice_days` after the customer was told."""
     if not contract.index_revision:
         raise PricingError(f"contract {contract.id} has no index clause; set index_revision first")
     if (effective_from - announced_on).days < notice_days:
-        raise PricingError(f"a revision must be announced {notice_days} days ahead: "
-                           f"announced {announced_on}, effective {effective_from}")
-    existing = session.exec(select(PriceRevision).where(PriceRevision.contract_id == contract.id,
-                                                        PriceRevision.effective_from == effective_from)).first()
+        raise PricingError(
+            f"a revision must be announced {notice_days} days ahead: "
+            f"announced {announced_on}, effective {effective_from}"
+        )
+    existing = session.exec(
+        select(PriceRevision).where(
+            PriceRevision.contract_id == contract.id, PriceRevision.effective_from == effective_from
+        )
+    ).first()
     if existing is not None:
         return existing
     prev, cur = index_value(session, year - 1, index_name), index_value(session, year, index_name)
     factor = min(cur / prev, 1 + Decimal(cap_bp) / 10000)
     base = prices_on(session, contract, effective_from)
     rev = PriceRevision(
-        contract_id=contract.id, effective_from=effective_from, announced_on=announced_on,
-        index_previous=str(prev), index_current=str(cur), factor=str(factor.quantize(Decimal("0.000001"))),
+        contract_id=contract.id,
+        effective_from=effective_from,
+        announced_on=announced_on,
+        index_previous=str(prev),
+        index_current=str(cur),
+        factor=str(factor.quantize(Decimal("0.000001"))),
         monthly_fee=round_centimes(base.monthly_fee * factor),
         monthly_fee_per_kiosk=round_centimes(base.monthly_fee_per_kiosk * factor),
-        price_per_additional_user=round_centimes(base.price_per_additional_user * factor))
+        price_per_additional_user=round_centimes(base.price_per_additional_user * factor),
+    )
     session.add(rev)
     return rev

@@ -130,8 +130,10 @@ def draw_payment_slip(c: Canvas, bill: QRBill) -> None:
     if ref:
         section(bill.label("Reference"), [ref])
     if bill.additional_information:
-        section(bill.label("Additional information"), [bill.additional_information[i:i + 45]
-                                                       for i in range(0, len(bill.additional_information), 45)])
+        section(
+            bill.label("Additional information"),
+            [bill.additional_information[i : i + 45] for i in range(0, len(bill.additional_information), 45)],
+        )
     if debtor:
         section(bill.label("Payable by"), debtor)
     c.restoreState()

@@ -68,8 +68,11 @@ def _commit(session, what: str) -> None:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise HTTPException(409, f"{what}: it refers to something that does not exist or duplicates "
-                                 "an existing entry; check the ids and unique fields") from None
+        raise HTTPException(
+            409,
+            f"{what}: it refers to something that does not exist or duplicates "
+            "an existing entry; check the ids and unique fields",
+        ) from None
 
 
 def _invoice_public(inv: Invoice) -> InvoicePublic:
@@ -91,6 +94,7 @@ def _refused(session, exc: Exception, status: int = 409):
 
 
 # --- profiles, plans, contracts --------------------------------------------------------------------
+
 
 @router.put("/customers/{customer_id}/profile", response_model=BillingProfilePublic)
 def put_profile(customer_id: int, data: BillingProfileCreate, session: SessionDep, user: BillingStaff):
@@ -116,11 +120,19 @@ def get_profile(customer_id: int, session: SessionDep, user: BillingStaff):
 
 
 @router.get("/customers/{customer_id}/standing")
-def get_standing(customer_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser):
+def get_standing(
+    customer_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser
+):
     scope.check(customer_id, "customer")
     s = standing(session, customer_id, company_today(settings), settings)
-    return {"customer_id": customer_id, "state": s.state.value, "reminder_level": s.reminder_level,
-            "invoice_number": s.invoice_number, "due_date": s.due_date, "past_due_balance": s.past_due_balance}
+    return {
+        "customer_id": customer_id,
+        "state": s.state.value,
+        "reminder_level": s.reminder_level,
+        "invoice_number": s.invoice_number,
+        "due_date": s.due_date,
+        "past_due_balance": s.past_due_balance,
+    }
 
 
 @router.post("/plans", response_model=PlanPublic, status_code=201)
@@ -160,7 +172,9 @@ def _contract(session, contract_id: int) -> Contract:
 
 
 @router.post("/contracts/{contract_id}/kiosks", status_code=201)
-def contract_kiosk_attach(contract_id: int, data: ContractKioskChange, session: SessionDep, user: BillingStaff):
+def contract_kiosk_attach(
+    contract_id: int, data: ContractKioskChange, session: SessionDep, user: BillingStaff
+):
     try:
         row = attach_kiosk(session, _contract(session, contract_id), data.kiosk_id, data.on, user.actor)
     except ContractError as exc:
@@ -170,8 +184,9 @@ def contract_kiosk_attach(contract_id: int, data: ContractKioskChange, session: 
 
 
 @router.post("/contracts/{contract_id}/kiosks/{kiosk_id}/detach")
-def contract_kiosk_detach(contract_id: int, kiosk_id: str, data: ContractKioskChange, session: SessionDep,
-                          user: BillingStaff):
+def contract_kiosk_detach(
+    contract_id: int, kiosk_id: str, data: ContractKioskChange, session: SessionDep, user: BillingStaff
+):
     try:
         row = detach_kiosk(session, _contract(session, contract_id), kiosk_id, data.on, user.actor)
     except ContractError as exc:
@@ -184,8 +199,9 @@ def contract_kiosk_detach(contract_id: int, kiosk_id: str, data: ContractKioskCh
 def end(contract_id: int, data: ContractEnd, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     contract = _contract(session, contract_id)
     try:
-        notes = end_contract(session, contract, data.end_date, data.cause, company_today(settings), settings,
-                             actor=user.actor)
+        notes = end_contract(
+            session, contract, data.end_date, data.cause, company_today(settings), settings, actor=user.actor
+        )
     except ContractError as exc:
         _refused(session, exc)
     session.commit()
@@ -194,19 +210,31 @@ def end(contract_id: int, data: ContractEnd, session: SessionDep, settings: Sett
 
 # --- runs, drafts and invoices ---------------------------------------------------------------------
 
+
 @router.post("/runs", response_model=RunPublic)
 def run(data: RunRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     """Draft the month's invoices (nothing is numbered nor sent: review, then issue)."""
     result = run_month(session, data.period, settings, actor=user.actor)
-    return RunPublic(period=result.period, created=len(result.created), existing=result.existing,
-                     nothing_due=result.nothing_due, errors=result.errors)
+    return RunPublic(
+        period=result.period,
+        created=len(result.created),
+        existing=result.existing,
+        nothing_due=result.nothing_due,
+        errors=result.errors,
+    )
 
 
 @router.get("/drafts/preview", response_model=PreviewPublic)
 def drafts_preview(session: SessionDep, user: BillingStaff, period: date | None = None):
     p = drafts.preview(session, period.replace(day=1) if period else None)
-    return PreviewPublic(period=p.period, drafts=p.drafts, subtotal=p.subtotal, vat_total=p.vat_total,
-                         total=p.total, customers=[c.__dict__ for c in p.customers])
+    return PreviewPublic(
+        period=p.period,
+        drafts=p.drafts,
+        subtotal=p.subtotal,
+        vat_total=p.vat_total,
+        total=p.total,
+        customers=[c.__dict__ for c in p.customers],
+    )
 
 
 @router.post("/drafts/issue", response_model=list[InvoicePublic])
@@ -216,8 +244,13 @@ def issue_drafts(data: IssueRequest, session: SessionDep, settings: SettingsDep,
     if ids is None:
         if data.period is None:
             raise HTTPException(422, "name the drafts (invoice_ids) or the run (period) to issue")
-        ids = list(session.exec(select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT,
-                                                         Invoice.period == data.period.replace(day=1))))
+        ids = list(
+            session.exec(
+                select(Invoice.id).where(
+                    Invoice.status == InvoiceStatus.DRAFT, Invoice.period == data.period.replace(day=1)
+                )
+            )
+        )
     try:
         issued = issuing.issue_drafts(session, ids, settings, company_today(settings), user.actor)
     except InvoiceStateError as exc:
@@ -229,8 +262,15 @@ def issue_drafts(data: IssueRequest, session: SessionDep, settings: SettingsDep,
 @router.put("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
 def edit_line(invoice_id: int, position: int, data: LineEdit, session: SessionDep, user: BillingStaff):
     try:
-        inv = drafts.set_line(session, invoice_id, position=position, description=data.description,
-                              quantity=data.quantity, unit_price=data.unit_price, actor=user.actor)
+        inv = drafts.set_line(
+            session,
+            invoice_id,
+            position=position,
+            description=data.description,
+            quantity=data.quantity,
+            unit_price=data.unit_price,
+            actor=user.actor,
+        )
     except InvoiceStateError as exc:
         _refused(session, exc)
     except ValueError as exc:
@@ -242,8 +282,15 @@ def edit_line(invoice_id: int, position: int, data: LineEdit, session: SessionDe
 @router.post("/invoices/{invoice_id}/lines", response_model=InvoicePublic, status_code=201)
 def add_line(invoice_id: int, data: LineEdit, session: SessionDep, user: BillingStaff):
     try:
-        inv = drafts.set_line(session, invoice_id, position=None, description=data.description,
-                              quantity=data.quantity, unit_price=data.unit_price, actor=user.actor)
+        inv = drafts.set_line(
+            session,
+            invoice_id,
+            position=None,
+            description=data.description,
+            quantity=data.quantity,
+            unit_price=data.unit_price,
+            actor=user.actor,
+        )
     except InvoiceStateError as exc:
         _refused(session, exc)
     except ValueError as exc:
@@ -275,14 +322,25 @@ def delete_draft(invoice_id: int, session: SessionDep, user: BillingStaff):
 
 
 @router.get("/invoices", response_model=list[InvoicePublic])
-def list_invoices(session: SessionDep, scope: TenantScope, user: AnyUser, customer_id: int | None = None,
-                  status: str | None = None, period: date | None = None, min_total: int | None = None,
-                  max_total: int | None = None, limit: int = 200):
+def list_invoices(
+    session: SessionDep,
+    scope: TenantScope,
+    user: AnyUser,
+    customer_id: int | None = None,
+    status: str | None = None,
+    period: date | None = None,
+    min_total: int | None = None,
+    max_total: int | None = None,
+    limit: int = 200,
+):
     from noxus.billing.listing import InvoiceFilter, filtered
 
-    f = InvoiceFilter(customer_id=customer_id, status=status, period=period, min_total=min_total,
-                      max_total=max_total)
-    invoices = filtered(session, f, limit=min(limit, 1000), where=lambda q: scope.where(q, Invoice.customer_id))
+    f = InvoiceFilter(
+        customer_id=customer_id, status=status, period=period, min_total=min_total, max_total=max_total
+    )
+    invoices = filtered(
+        session, f, limit=min(limit, 1000), where=lambda q: scope.where(q, Invoice.customer_id)
+    )
     return [_invoice_public(i) for i in invoices]
 
 
@@ -298,33 +356,41 @@ def get_lines(invoice_id: int, session: SessionDep, scope: TenantScope, user: An
 
 
 @router.get("/invoices/{invoice_id}/pdf", response_class=Response)
-def invoice_pdf(invoice_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser):
+def invoice_pdf(
+    invoice_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser
+):
     inv = _invoice(session, invoice_id, scope)
     if inv.number is None:
         raise HTTPException(409, "a draft has no PDF: issue it first")
-    doc = session.exec(select(Document).where(Document.invoice_id == inv.id,
-                                              Document.kind.in_(["invoice", "credit_note"]))).first()
+    doc = session.exec(
+        select(Document).where(Document.invoice_id == inv.id, Document.kind.in_(["invoice", "credit_note"]))
+    ).first()
     pdf = doc.pdf if doc else issuing.render_invoice(session, inv, settings)
-    return Response(pdf, media_type="application/pdf",
-                    headers={"Content-Disposition": content_disposition(
-                        f"{inv.kind}-{inv.number}.pdf", "inline")})
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": content_disposition(f"{inv.kind}-{inv.number}.pdf", "inline")},
+    )
 
 
 @router.get("/invoices/{invoice_id}/qrbill.svg", response_class=Response)
-def invoice_qr_svg(invoice_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                   user: AnyUser):
+def invoice_qr_svg(
+    invoice_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: AnyUser
+):
     from noxus.billing.documents import qr_bill_svg
 
     inv = _invoice(session, invoice_id, scope)
     if inv.reference is None:
         raise HTTPException(409, "only an issued invoice has a QR-bill")
-    return Response(qr_bill_svg(inv, issuing.profile_of(session, inv.customer_id), settings),
-                    media_type="image/svg+xml")
+    return Response(
+        qr_bill_svg(inv, issuing.profile_of(session, inv.customer_id), settings), media_type="image/svg+xml"
+    )
 
 
 @router.post("/invoices/{invoice_id}/credit-notes", response_model=InvoicePublic, status_code=201)
-def credit_note(invoice_id: int, data: CreditNoteRequest, session: SessionDep, settings: SettingsDep,
-                user: BillingStaff):
+def credit_note(
+    invoice_id: int, data: CreditNoteRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff
+):
     """A full credit note (no amount: the invoice is voided if open) or a partial one (amount,
     VAT included), dated today, numbered NC-…, with its own PDF and e-mail."""
     inv = session.get(Invoice, invoice_id)
@@ -333,11 +399,24 @@ def credit_note(invoice_id: int, data: CreditNoteRequest, session: SessionDep, s
     today = company_today(settings)
     try:
         if data.amount is None:
-            note = credit(session, inv, issue_date=today, iban=settings.billing_iban, reason=data.reason,
-                          actor=user.actor)
+            note = credit(
+                session,
+                inv,
+                issue_date=today,
+                iban=settings.billing_iban,
+                reason=data.reason,
+                actor=user.actor,
+            )
         else:
-            note = credit_amount(session, inv, data.amount, issue_date=today, iban=settings.billing_iban,
-                                 reason=data.reason, actor=user.actor)
+            note = credit_amount(
+                session,
+                inv,
+                data.amount,
+                issue_date=today,
+                iban=settings.billing_iban,
+                reason=data.reason,
+                actor=user.actor,
+            )
         issuing.issue(session, note, settings, user.actor)
     except InvoiceStateError as exc:
         _refused(session, exc, 422 if data.amount is not None and data.amount <= 0 else 409)
@@ -348,15 +427,31 @@ def credit_note(invoice_id: int, data: CreditNoteRequest, session: SessionDep, s
 
 # --- payments --------------------------------------------------------------------------------------
 
+
 @router.post("/payments", response_model=PaymentPublic, status_code=201)
 def manual_payment(data: PaymentEntry, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     bank_ref = data.bank_ref or f"manual-{utcnow():%Y%m%d%H%M%S%f}"
     try:
-        value_date = action_date(session, "a payment", data.value_date, reason=data.note, actor=user.actor,
-                                 settings=settings, bank_ref=bank_ref)
-        payment = payments.record(session, bank_ref=bank_ref, amount=data.amount, value_date=value_date,
-                                  source="manual", reference=data.reference, invoice_id=data.invoice_id,
-                                  note=data.note, actor=user.actor)
+        value_date = action_date(
+            session,
+            "a payment",
+            data.value_date,
+            reason=data.note,
+            actor=user.actor,
+            settings=settings,
+            bank_ref=bank_ref,
+        )
+        payment = payments.record(
+            session,
+            bank_ref=bank_ref,
+            amount=data.amount,
+            value_date=value_date,
+            source="manual",
+            reference=data.reference,
+            invoice_id=data.invoice_id,
+            note=data.note,
+            actor=user.actor,
+        )
     except (payments.PaymentError, BusinessDateError) as exc:
         _refused(session, exc, 422)
     if payment is None:
@@ -372,8 +467,13 @@ def import_camt(session: SessionDep, user: BillingStaff, file: Annotated[UploadF
     except camt.CamtError as exc:
         _refused(session, ValueError(f"{file.filename}: {exc}"), 422)
     session.commit()
-    return {"new": result.new, "duplicates": result.duplicates, "matched": result.matched,
-            "unmatched": result.unmatched, "skipped": result.skipped}
+    return {
+        "new": result.new,
+        "duplicates": result.duplicates,
+        "matched": result.matched,
+        "unmatched": result.unmatched,
+        "skipped": result.skipped,
+    }
 
 
 @router.get("/payments/unmatched", response_model=list[PaymentPublic])
@@ -387,9 +487,17 @@ def match_suggestions(payment_id: int, session: SessionDep, user: BillingStaff):
         found = payments.suggestions(session, payment_id)
     except payments.PaymentError as exc:
         raise HTTPException(404, str(exc)) from None
-    return [MatchSuggestionPublic(invoice_id=s.invoice.id, number=s.invoice.number,
-                                  customer_id=s.invoice.customer_id, balance=s.invoice.balance, score=s.score,
-                                  reasons=s.reasons) for s in found]
+    return [
+        MatchSuggestionPublic(
+            invoice_id=s.invoice.id,
+            number=s.invoice.number,
+            customer_id=s.invoice.customer_id,
+            balance=s.invoice.balance,
+            score=s.score,
+            reasons=s.reasons,
+        )
+        for s in found
+    ]
 
 
 @router.post("/payments/{payment_id}/assign", response_model=PaymentPublic)
@@ -404,6 +512,7 @@ def assign(payment_id: int, invoice_id: int, session: SessionDep, user: BillingS
 
 # --- dunning and retrieval -------------------------------------------------------------------------
 
+
 @router.post("/dunning/run")
 def run_dunning(data: DunningRequest, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     """Reminders, suspensions, §7.6 cases due today (a past day only with a reason; never a future one)."""
@@ -411,14 +520,20 @@ def run_dunning(data: DunningRequest, session: SessionDep, settings: SettingsDep
         r = dunning.run_dunning(session, data.day, settings, user.actor, reason=data.reason)
     except BusinessDateError as exc:
         _refused(session, exc, 422)
-    return {"reminders": len(r.reminders), "suspended": r.suspended, "retrieval_cases": r.retrieval_cases,
-            "cleared": r.cleared}
+    return {
+        "reminders": len(r.reminders),
+        "suspended": r.suspended,
+        "retrieval_cases": r.retrieval_cases,
+        "cleared": r.cleared,
+    }
 
 
 @router.get("/retrieval-cases", response_model=list[RetrievalCasePublic])
 def list_cases(session: SessionDep, user: BillingStaff):
-    return [RetrievalCasePublic.model_validate(c)
-            for c in session.exec(select(RetrievalCase).order_by(RetrievalCase.id.desc()))]
+    return [
+        RetrievalCasePublic.model_validate(c)
+        for c in session.exec(select(RetrievalCase).order_by(RetrievalCase.id.desc()))
+    ]
 
 
 def _case_call(session, fn, *args) -> RetrievalCasePublic:
@@ -431,9 +546,19 @@ def _case_call(session, fn, *args) -> RetrievalCasePublic:
 
 
 @router.post("/retrieval-cases/{case_id}/notice-sent", response_model=RetrievalCasePublic)
-def notice_sent(case_id: int, data: NoticeSent, session: SessionDep, settings: SettingsDep, user: BillingStaff):
-    return _case_call(session, retrieval.record_notice_sent, case_id, data.sent_at, data.channel, user.actor,
-                      data.reason, settings)
+def notice_sent(
+    case_id: int, data: NoticeSent, session: SessionDep, settings: SettingsDep, user: BillingStaff
+):
+    return _case_call(
+        session,
+        retrieval.record_notice_sent,
+        case_id,
+        data.sent_at,
+        data.channel,
+        user.actor,
+        data.reason,
+        settings,
+    )
 
 
 @router.post("/retrieval-cases/{case_id}/visit", response_model=RetrievalCasePublic)

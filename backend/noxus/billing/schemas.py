@@ -153,6 +153,7 @@ class MatchSuggestionPublic(SQLModel):
 
 # --- set-up forms (billing/setup_pages.py): amounts typed in CHF, one translated message per field ---
 
+
 def _form_chf(value) -> int:
     from noxus.core.i18n import gettext as _
 

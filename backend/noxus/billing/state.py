@@ -65,15 +65,22 @@ class Standing:
         return self.state.value
 
 
-def standings(session: Session, customer_ids: list[int] | None, today: date,
-              settings: Settings | None = None) -> dict[int, Standing]:
+def standings(
+    session: Session, customer_ids: list[int] | None, today: date, settings: Settings | None = None
+) -> dict[int, Standing]:
     """Standings of many customers in three set-based queries (customers not in the result: good)."""
     settings = settings or get_settings()
     balance = Invoice.total + Invoice.fees_charged - Invoice.amount_paid - Invoice.amount_credited
-    q = (select(Invoice.customer_id, Invoice.id, Invoice.number, Invoice.due_date, balance)
-         .where(Invoice.kind == InvoiceKind.INVOICE, Invoice.status == InvoiceStatus.OPEN,
-                Invoice.due_date < today, balance > 0)
-         .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id))
+    q = (
+        select(Invoice.customer_id, Invoice.id, Invoice.number, Invoice.due_date, balance)
+        .where(
+            Invoice.kind == InvoiceKind.INVOICE,
+            Invoice.status == InvoiceStatus.OPEN,
+            Invoice.due_date < today,
+            balance > 0,
+        )
+        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
+    )
     if customer_ids is not None:
         q = q.where(Invoice.customer_id.in_(customer_ids))
     rows = session.exec(q).all()
@@ -82,15 +89,23 @@ def standings(session: Session, customer_ids: list[int] | None, today: date,
     invoice_ids = [r[1] for r in rows]
     levels: dict[int, int] = {}
     for chunk in range(0, len(invoice_ids), 5000):
-        part = invoice_ids[chunk:chunk + 5000]
-        for inv_id, level in session.exec(select(Reminder.invoice_id, func.max(Reminder.level))
-                                          .where(Reminder.invoice_id.in_(part), Reminder.issued_on <= today)
-                                          .group_by(Reminder.invoice_id)):
+        part = invoice_ids[chunk : chunk + 5000]
+        for inv_id, level in session.exec(
+            select(Reminder.invoice_id, func.max(Reminder.level))
+            .where(Reminder.invoice_id.in_(part), Reminder.issued_on <= today)
+            .group_by(Reminder.invoice_id)
+        ):
             levels[inv_id] = level
     customers = sorted({r[0] for r in rows})
-    in_retrieval = set(session.exec(select(RetrievalCase.customer_id).where(
-        RetrievalCase.customer_id.in_(customers), RetrievalCase.reason == "unpaid",
-        RetrievalCase.status.in_(OPEN_CASE_STATES))).all())
+    in_retrieval = set(
+        session.exec(
+            select(RetrievalCase.customer_id).where(
+                RetrievalCase.customer_id.in_(customers),
+                RetrievalCase.reason == "unpaid",
+                RetrievalCase.status.in_(OPEN_CASE_STATES),
+            )
+        ).all()
+    )
     result: dict[int, Standing] = {}
     by_customer: dict[int, list] = {}
     for r in rows:
@@ -111,8 +126,9 @@ def standings(session: Session, customer_ids: list[int] | None, today: date,
 
 
 def standing(session: Session, customer_id: int, today: date, settings: Settings | None = None) -> Standing:
-    return standings(session, [customer_id], today, settings).get(customer_id,
-                                                                  Standing(customer_id, CustomerState.GOOD))
+    return standings(session, [customer_id], today, settings).get(
+        customer_id, Standing(customer_id, CustomerState.GOOD)
+    )
 
 
 @dataclass(frozen=True)
@@ -135,15 +151,22 @@ class Restrictions:
             return None
         s = self.standing
         action = {"exports": "HR exports are", "badges": "new badges are"}.get(what, f"{what} is")
-        return (f"{action} suspended for this customer: invoice {s.invoice_number} (due {s.due_date:%d.%m.%Y}) "
-                f"is unpaid after {s.reminder_level} reminder(s); CHF {chf(s.past_due_balance)} past due. "
-                "Recording punches continues. Pay the invoice or contact NOXUS billing to lift it.")
+        return (
+            f"{action} suspended for this customer: invoice {s.invoice_number} (due {s.due_date:%d.%m.%Y}) "
+            f"is unpaid after {s.reminder_level} reminder(s); CHF {chf(s.past_due_balance)} past due. "
+            "Recording punches continues. Pay the invoice or contact NOXUS billing to lift it."
+        )
 
 
-def restrictions(session: Session, customer_id: int, today: date, settings: Settings | None = None) -> Restrictions:
+def restrictions(
+    session: Session, customer_id: int, today: date, settings: Settings | None = None
+) -> Restrictions:
     """For other contexts (HR exports, badges): what is blocked for this customer on `today`."""
     settings = settings or get_settings()
     s = standing(session, customer_id, today, settings)
-    blocked = frozenset(w for w in settings.billing_suspend_restricts if w in RESTRICTABLE) if s.blocking \
+    blocked = (
+        frozenset(w for w in settings.billing_suspend_restricts if w in RESTRICTABLE)
+        if s.blocking
         else frozenset()
+    )
     return Restrictions(s, blocked)

@@ -26,8 +26,17 @@ def vaud_holidays(year: int) -> set[date]:
     september = date(year, 9, 1)
     first_sunday = september + timedelta(days=(6 - september.weekday()) % 7)
     jeune = first_sunday + timedelta(days=15)  # Lundi du Jeûne fédéral: Monday after the 3rd Sunday
-    return {date(year, 1, 1), date(year, 1, 2), e - timedelta(days=2), e + timedelta(days=1),
-            e + timedelta(days=39), e + timedelta(days=50), date(year, 8, 1), jeune, date(year, 12, 25)}
+    return {
+        date(year, 1, 1),
+        date(year, 1, 2),
+        e - timedelta(days=2),
+        e + timedelta(days=1),
+        e + timedelta(days=39),
+        e + timedelta(days=50),
+        date(year, 8, 1),
+        jeune,
+        date(year, 12, 25),
+    }
 
 
 def is_working_day(day: date) -> bool:

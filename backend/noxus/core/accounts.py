@@ -192,7 +192,9 @@ def principal_from_token(session: Session, raw: str) -> Principal | None:
     if not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     row = session.exec(
-        select(ApiToken, User).join(User, col(User.id) == ApiToken.user_id).where(ApiToken.token_hash == _sha256(raw))
+        select(ApiToken, User)
+        .join(User, col(User.id) == ApiToken.user_id)
+        .where(ApiToken.token_hash == _sha256(raw))
     ).first()
     if row is None:
         return None
@@ -212,7 +214,9 @@ def principal_from_token(session: Session, raw: str) -> Principal | None:
 # --- web sessions -------------------------------------------------------------------------------
 
 
-def create_web_session(session: Session, user: User, settings: Settings, ip: str = "") -> tuple[WebSession, str]:
+def create_web_session(
+    session: Session, user: User, settings: Settings, ip: str = ""
+) -> tuple[WebSession, str]:
     assert user.id is not None, "a stored user"
     raw = secrets.token_urlsafe(32)
     ws = WebSession(
@@ -264,7 +268,9 @@ def revoke_all_credentials(session: Session, user: User) -> None:
     for t in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
         t.revoked_at = now
         session.add(t)
-    for s in session.exec(select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))):
+    for s in session.exec(
+        select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+    ):
         s.revoked_at = now
         session.add(s)
 
@@ -277,17 +283,25 @@ def csrf_matches(principal: Principal, sent: str | None) -> bool:
 
 # --- invitations (a one-time link to set the password) ------------------------------------------
 
+
 def create_invitation(session: Session, user: User, actor: str, hours: int) -> tuple[Invitation, str]:
     """A new one-time link for `user`; earlier unused links of the user stop working. Returns the
     row and the raw token (it goes into the e-mail, never into the database)."""
     now = utcnow()
-    for old in session.exec(select(Invitation).where(Invitation.user_id == user.id, Invitation.used_at.is_(None),
-                                                     Invitation.revoked_at.is_(None))):
+    for old in session.exec(
+        select(Invitation).where(
+            Invitation.user_id == user.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None)
+        )
+    ):
         old.revoked_at = now
         session.add(old)
     raw = secrets.token_urlsafe(32)
-    inv = Invitation(user_id=user.id, token_hash=_sha256(raw), created_by=actor[:120],
-                     expires_at=now + timedelta(hours=hours))
+    inv = Invitation(
+        user_id=user.id,
+        token_hash=_sha256(raw),
+        created_by=actor[:120],
+        expires_at=now + timedelta(hours=hours),
+    )
     session.add(inv)
     session.flush()
     return inv, raw
@@ -298,8 +312,11 @@ def find_invitation(session: Session, raw: str) -> tuple[Invitation, User] | Non
     user active)."""
     if not raw or len(raw) > 200:
         return None
-    row = session.exec(select(Invitation, User).join(User, User.id == Invitation.user_id)
-                       .where(Invitation.token_hash == _sha256(raw))).first()
+    row = session.exec(
+        select(Invitation, User)
+        .join(User, User.id == Invitation.user_id)
+        .where(Invitation.token_hash == _sha256(raw))
+    ).first()
     if row is None:
         return None
     inv, user = row

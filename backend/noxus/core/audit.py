@@ -154,12 +154,18 @@ def verify(session: Session) -> VerifyResult:
     n = 0
     for e in iter_entries(session):
         if e.prev_hash != prev:
-            return VerifyResult(False, n, e.id, f"entry {e.id}: link to the previous entry is broken "
-                                "(an entry was removed or inserted)")
+            return VerifyResult(
+                False,
+                n,
+                e.id,
+                f"entry {e.id}: link to the previous entry is broken (an entry was removed or inserted)",
+            )
         if entry_hash(prev, e) != e.hash:
             return VerifyResult(False, n, e.id, f"entry {e.id}: content does not match its hash (edited)")
         if e.personal and e.personal != ERASED and personal_digest(e.personal) != e.personal_digest:
-            return VerifyResult(False, n, e.id, f"entry {e.id}: personal data does not match its digest (edited)")
+            return VerifyResult(
+                False, n, e.id, f"entry {e.id}: personal data does not match its digest (edited)"
+            )
         prev = e.hash
         n += 1
     return VerifyResult(True, n)
@@ -171,17 +177,37 @@ def head(session: Session) -> tuple[int, str]:
     return n, _last_hash(session)
 
 
-EXPORT_FIELDS = ["id", "at", "actor", "action", "object_type", "object_id", "customer_id", "detail",
-                 "personal", "personal_digest", "prev_hash", "hash"]
+EXPORT_FIELDS = [
+    "id",
+    "at",
+    "actor",
+    "action",
+    "object_type",
+    "object_id",
+    "customer_id",
+    "detail",
+    "personal",
+    "personal_digest",
+    "prev_hash",
+    "hash",
+]
 
 
 def export_rows(entries: list[AuditEntry]) -> list[dict]:
     return [
         {
-            "id": e.id, "at": _at_text(e.at), "actor": e.actor, "action": e.action,
-            "object_type": e.object_type, "object_id": e.object_id, "customer_id": e.customer_id,
-            "detail": e.detail, "personal": e.personal, "personal_digest": e.personal_digest,
-            "prev_hash": e.prev_hash, "hash": e.hash,
+            "id": e.id,
+            "at": _at_text(e.at),
+            "actor": e.actor,
+            "action": e.action,
+            "object_type": e.object_type,
+            "object_id": e.object_id,
+            "customer_id": e.customer_id,
+            "detail": e.detail,
+            "personal": e.personal,
+            "personal_digest": e.personal_digest,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
         }
         for e in entries
     ]
@@ -193,6 +219,8 @@ def export_csv(entries: list[AuditEntry]) -> str:
     w.writeheader()
     for row in export_rows(entries):
         row["detail"] = json.dumps(row["detail"], sort_keys=True, ensure_ascii=False)
-        row["personal"] = json.dumps(row["personal"], sort_keys=True, ensure_ascii=False) if row["personal"] else ""
+        row["personal"] = (
+            json.dumps(row["personal"], sort_keys=True, ensure_ascii=False) if row["personal"] else ""
+        )
         w.writerow(row)
     return buf.getvalue()

@@ -183,7 +183,9 @@ def format_date(value: date | datetime | None, zone: ZoneInfo | str | None = Non
     return babel_dates.format_date(value, DATE_PATTERN, locale=babel_locale())
 
 
-def format_time(value: datetime | time | None, zone: ZoneInfo | str | None = None, seconds: bool = False) -> str:
+def format_time(
+    value: datetime | time | None, zone: ZoneInfo | str | None = None, seconds: bool = False
+) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
@@ -286,7 +288,9 @@ class LanguageMiddleware:
         async def send_with_cookie(message: dict) -> None:
             if asked and message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers.append((b"set-cookie", f"{COOKIE}={asked}; Path=/; Max-Age=31536000; SameSite=Lax".encode()))
+                headers.append(
+                    (b"set-cookie", f"{COOKIE}={asked}; Path=/; Max-Age=31536000; SameSite=Lax".encode())
+                )
                 message = {**message, "headers": headers}
             await send(message)
 

@@ -53,7 +53,9 @@ class OutboxMail(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     category: str = Field(default="", max_length=32, index=True)  # invoice, reminder, notice, invitation…
-    customer_id: int | None = Field(default=None, index=True)  # for filtering only (no FK: core knows no context)
+    customer_id: int | None = Field(
+        default=None, index=True
+    )  # for filtering only (no FK: core knows no context)
     to_addr: str = Field(max_length=254)
     subject: str = Field(max_length=200)
     body: str
@@ -91,11 +93,25 @@ def load_attachment(session: Session, ref: str) -> Attachment | None:
     return loader(session, int(ident))
 
 
-def enqueue(session: Session, to_addr: str, subject: str, body: str, attachment: str | None = None, *,
-            category: str = "", customer_id: int | None = None) -> OutboxMail:
+def enqueue(
+    session: Session,
+    to_addr: str,
+    subject: str,
+    body: str,
+    attachment: str | None = None,
+    *,
+    category: str = "",
+    customer_id: int | None = None,
+) -> OutboxMail:
     """Store a mail in the caller's transaction; it goes out once that transaction commits."""
-    mail = OutboxMail(to_addr=to_addr, subject=subject[:200], body=body, attachment=attachment,
-                      category=category, customer_id=customer_id)
+    mail = OutboxMail(
+        to_addr=to_addr,
+        subject=subject[:200],
+        body=body,
+        attachment=attachment,
+        category=category,
+        customer_id=customer_id,
+    )
     session.add(mail)
     return mail
 
@@ -119,21 +135,29 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[int
     """Claim up to `limit` due mails for this deliverer and commit the claim; returns their ids.
     Due: queued and next_attempt_at reached, or sending with an expired lease."""
     token = str(uuid.uuid4())
-    due = (select(OutboxMail.id)
-           .where(((OutboxMail.status == MailStatus.QUEUED) & (OutboxMail.next_attempt_at <= now))
-                  | ((OutboxMail.status == MailStatus.SENDING) & (OutboxMail.claimed_until < now)))
-           .order_by(OutboxMail.id).limit(limit))
+    due = (
+        select(OutboxMail.id)
+        .where(
+            ((OutboxMail.status == MailStatus.QUEUED) & (OutboxMail.next_attempt_at <= now))
+            | ((OutboxMail.status == MailStatus.SENDING) & (OutboxMail.claimed_until < now))
+        )
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    )
     if session.get_bind().dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # The status condition is repeated in the UPDATE: on SQLite it is what makes the claim
     # exclusive (the statement runs under the database write lock).
-    stmt = (update(OutboxMail)
-            .where(OutboxMail.id.in_(due.scalar_subquery()),
-                   OutboxMail.status.in_([MailStatus.QUEUED, MailStatus.SENDING]))
-            .values(status=MailStatus.SENDING, claim_token=token,
-                    claimed_until=now + timedelta(seconds=LEASE_S))
-            .returning(OutboxMail.id)
-            .execution_options(synchronize_session=False))
+    stmt = (
+        update(OutboxMail)
+        .where(
+            OutboxMail.id.in_(due.scalar_subquery()),
+            OutboxMail.status.in_([MailStatus.QUEUED, MailStatus.SENDING]),
+        )
+        .values(status=MailStatus.SENDING, claim_token=token, claimed_until=now + timedelta(seconds=LEASE_S))
+        .returning(OutboxMail.id)
+        .execution_options(synchronize_session=False)
+    )
     ids = sorted(session.execute(stmt).scalars().all())
     session.commit()
     return ids
@@ -172,7 +196,9 @@ def deliver(session: Session, settings: Settings, now: datetime | None = None, l
                 else:
                     mail.status = MailStatus.QUEUED
                     mail.next_attempt_at = now + timedelta(seconds=BACKOFF_BASE_S * 2 ** (mail.attempts - 1))
-                log.warning("mail %s to %s not sent (attempt %d): %s", mail.id, mail.to_addr, mail.attempts, exc)
+                log.warning(
+                    "mail %s to %s not sent (attempt %d): %s", mail.id, mail.to_addr, mail.attempts, exc
+                )
             mail.claim_token, mail.claimed_until = None, None
             session.add(mail)
             session.commit()

@@ -32,7 +32,13 @@ from noxus.core import accounts, i18n
 from noxus.core.deps import SessionDep
 from noxus.core.principal import ALL_ROLES, CUSTOMER_ROLES, STAFF_ROLES, Principal, Role
 
-__all__ = ["ALL_ROLES", "CUSTOMER_ROLES", "STAFF_ROLES", "Principal", "Role"]  # re-exported: one import for routes
+__all__ = [
+    "ALL_ROLES",
+    "CUSTOMER_ROLES",
+    "STAFF_ROLES",
+    "Principal",
+    "Role",
+]  # re-exported: one import for routes
 
 SESSION_COOKIE = "noxus_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -194,7 +200,9 @@ class Scope:
                 raise HTTPException(status.HTTP_404_NOT_FOUND, detail="customer not found")
             return own
         if requested is None:
-            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="customer_id is required: staff must say which customer")
+            raise HTTPException(
+                status.HTTP_400_BAD_REQUEST, detail="customer_id is required: staff must say which customer"
+            )
         return requested
 
     @classmethod

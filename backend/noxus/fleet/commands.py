@@ -39,11 +39,20 @@ def _auth(settings: Settings) -> dict | None:
 
 def _publish(settings: Settings, topic: str, payload: bytes, retain: bool = False) -> None:
     try:
-        mqtt_publish.single(topic, payload, qos=1, retain=retain, hostname=settings.mqtt_host,
-                            port=settings.mqtt_port, auth=_auth(settings),
-                            client_id=f"noxus-cmd-{secrets.token_hex(4)}")
+        mqtt_publish.single(
+            topic,
+            payload,
+            qos=1,
+            retain=retain,
+            hostname=settings.mqtt_host,
+            port=settings.mqtt_port,
+            auth=_auth(settings),
+            client_id=f"noxus-cmd-{secrets.token_hex(4)}",
+        )
     except OSError as e:
-        raise CommandError(f"the broker at {settings.mqtt_host}:{settings.mqtt_port} is not reachable ({e})") from None
+        raise CommandError(
+            f"the broker at {settings.mqtt_host}:{settings.mqtt_port} is not reachable ({e})"
+        ) from None
 
 
 def tz_block(zone_name: str, now: datetime) -> dict:
@@ -62,15 +71,27 @@ def tz_block(zone_name: str, now: datetime) -> dict:
 
 
 def build_config(session: Session, kiosk: Kiosk, zone_name: str, now: datetime) -> dict:
-    config = {"config_version": int(now.timestamp()), "cooldown_ms": COOLDOWN_MS, "telemetry_s": TELEMETRY_S,
-              "enroll_timeout_s": ENROLL_TIMEOUT_S, "tz": tz_block(zone_name, now)}
+    config = {
+        "config_version": int(now.timestamp()),
+        "cooldown_ms": COOLDOWN_MS,
+        "telemetry_s": TELEMETRY_S,
+        "enroll_timeout_s": ENROLL_TIMEOUT_S,
+        "tz": tz_block(zone_name, now),
+    }
     if badge_names_provider is not None and kiosk.customer_id is not None:
         config["badges"] = badge_names_provider(session, kiosk.customer_id)
     return config
 
 
-def send(session: Session, settings: Settings, kiosk: Kiosk, command: str, actor: str,
-         zone_name: str = "Europe/Zurich", now: datetime | None = None) -> str:
+def send(
+    session: Session,
+    settings: Settings,
+    kiosk: Kiosk,
+    command: str,
+    actor: str,
+    zone_name: str = "Europe/Zurich",
+    now: datetime | None = None,
+) -> str:
     """Send one command; returns its id (the kiosk's `cmd/result` names it). The caller commits
     (the audit entry)."""
     if command not in COMMANDS:
@@ -79,8 +100,12 @@ def send(session: Session, settings: Settings, kiosk: Kiosk, command: str, actor
     cmd_id = f"c-{int(time.time())}-{secrets.token_hex(2)}"
     if command == "push_config":
         config = build_config(session, kiosk, zone_name, now)
-        _publish(settings, protocol.topic(kiosk.id, protocol.CONFIG), protocol.encode_message(kiosk.id, config),
-                 retain=True)
+        _publish(
+            settings,
+            protocol.topic(kiosk.id, protocol.CONFIG),
+            protocol.encode_message(kiosk.id, config),
+            retain=True,
+        )
         detail = {"config_version": config["config_version"], "badges": len(config.get("badges", {}))}
     else:
         body = {"id": cmd_id, "cmd": command, "args": {}}

@@ -37,8 +37,11 @@ class DeploymentError(ValueError):
 def follow(session: Session, kiosk: Kiosk, at: datetime, actor: str) -> None:
     """Called by change_status after it set kiosk.customer_id/site_id: close
     the open deployment if the kiosk left it, open one where it now is."""
-    current = session.exec(select(KioskDeployment).where(
-        KioskDeployment.kiosk_id == kiosk.id, KioskDeployment.valid_to.is_(None))).first()
+    current = session.exec(
+        select(KioskDeployment).where(
+            KioskDeployment.kiosk_id == kiosk.id, KioskDeployment.valid_to.is_(None)
+        )
+    ).first()
     here = (kiosk.customer_id, kiosk.site_id)
     if current is not None and (current.customer_id, current.site_id) == here:
         return
@@ -48,26 +51,41 @@ def follow(session: Session, kiosk: Kiosk, at: datetime, actor: str) -> None:
         current.valid_to = at
         session.add(current)
     if kiosk.customer_id is not None:
-        session.add(KioskDeployment(kiosk_id=kiosk.id, customer_id=kiosk.customer_id, site_id=kiosk.site_id,
-                                    valid_from=at, actor=actor[:120]))
+        session.add(
+            KioskDeployment(
+                kiosk_id=kiosk.id,
+                customer_id=kiosk.customer_id,
+                site_id=kiosk.site_id,
+                valid_from=at,
+                actor=actor[:120],
+            )
+        )
 
 
-def deploy(session: Session, kiosk_id: str, site_id: int, actor: str, at: datetime | None = None,
-           reason: str = "") -> KioskDeployment:
+def deploy(
+    session: Session, kiosk_id: str, site_id: int, actor: str, at: datetime | None = None, reason: str = ""
+) -> KioskDeployment:
     """Install a kiosk at a site (from stock) or move it to another site (of
     the same or another customer) from `at` (default now). Returns the new
     deployment. Raises DeploymentError / TransitionError saying what to do."""
     from noxus.fleet import status
 
     kiosk = _kiosk(session, kiosk_id)
-    status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site_id, at=at or utcnow(),
-                         reason=reason)
+    status.change_status(
+        session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site_id, at=at or utcnow(), reason=reason
+    )
     session.flush()
     return _open(session, kiosk_id)
 
 
-def undeploy(session: Session, kiosk_id: str, actor: str, at: datetime | None = None, reason: str = "",
-             to: KioskStatus = KioskStatus.RETRIEVED) -> KioskDeployment | None:
+def undeploy(
+    session: Session,
+    kiosk_id: str,
+    actor: str,
+    at: datetime | None = None,
+    reason: str = "",
+    to: KioskStatus = KioskStatus.RETRIEVED,
+) -> KioskDeployment | None:
     """The kiosk leaves its customer at `at` (default now): retrieved, broken
     or lost. Returns the deployment it closed (None if it was at no customer)."""
     from noxus.fleet import status
@@ -80,17 +98,23 @@ def undeploy(session: Session, kiosk_id: str, actor: str, at: datetime | None = 
 
 
 def history(session: Session, kiosk_id: str) -> list[KioskDeployment]:
-    return list(session.exec(select(KioskDeployment).where(KioskDeployment.kiosk_id == kiosk_id)
-                             .order_by(KioskDeployment.valid_from, KioskDeployment.id)))
+    return list(
+        session.exec(
+            select(KioskDeployment)
+            .where(KioskDeployment.kiosk_id == kiosk_id)
+            .order_by(KioskDeployment.valid_from, KioskDeployment.id)
+        )
+    )
 
 
-def intervals(session: Session, kiosk_ids: Iterable[str], lo: datetime | None = None,
-              hi: datetime | None = None) -> dict[str, list[Interval]]:
+def intervals(
+    session: Session, kiosk_ids: Iterable[str], lo: datetime | None = None, hi: datetime | None = None
+) -> dict[str, list[Interval]]:
     """Deployments of these kiosks overlapping [lo, hi), per kiosk, oldest first."""
     ids = sorted(set(kiosk_ids))
     out: dict[str, list[Interval]] = defaultdict(list)
     for i in range(0, len(ids), 2000):
-        q = select(KioskDeployment).where(KioskDeployment.kiosk_id.in_(ids[i:i + 2000]))
+        q = select(KioskDeployment).where(KioskDeployment.kiosk_id.in_(ids[i : i + 2000]))
         if hi is not None:
             q = q.where(KioskDeployment.valid_from < hi)
         if lo is not None:
@@ -116,8 +140,11 @@ def _kiosk(session: Session, kiosk_id: str) -> Kiosk:
 
 
 def _open(session: Session, kiosk_id: str) -> KioskDeployment | None:
-    return session.exec(select(KioskDeployment).where(
-        KioskDeployment.kiosk_id == kiosk_id, KioskDeployment.valid_to.is_(None))).first()
+    return session.exec(
+        select(KioskDeployment).where(
+            KioskDeployment.kiosk_id == kiosk_id, KioskDeployment.valid_to.is_(None)
+        )
+    ).first()
 
 
 def serves_clause(kiosk_col, when, customer_id: int, or_nobody: bool = True):
@@ -128,8 +155,12 @@ def serves_clause(kiosk_col, when, customer_id: int, or_nobody: bool = True):
 
     def covering(*extra):
         d = KioskDeployment
-        return exists().where(d.kiosk_id == kiosk_col, d.valid_from <= when,
-                              or_(d.valid_to.is_(None), when < d.valid_to), *extra)
+        return exists().where(
+            d.kiosk_id == kiosk_col,
+            d.valid_from <= when,
+            or_(d.valid_to.is_(None), when < d.valid_to),
+            *extra,
+        )
 
     mine = covering(KioskDeployment.customer_id == customer_id)
     return or_(mine, and_(not_(covering()))) if or_nobody else mine

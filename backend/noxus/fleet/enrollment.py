@@ -149,8 +149,9 @@ class ClaimPublic(SQLModel):
 def normalize_uid(uid: str) -> str:
     u = uid.strip().upper().replace(":", "").replace("-", "")
     if not UID_RE.match(u):
-        raise EnrollmentError(f"board id {uid!r} is not 8..64 hex digits (read it with "
-                              "`noxus-provision list`)", 422)
+        raise EnrollmentError(
+            f"board id {uid!r} is not 8..64 hex digits (read it with `noxus-provision list`)", 422
+        )
     return u
 
 
@@ -175,15 +176,18 @@ def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
     site = _site(session, data.site_id, data.customer_id)
     kiosk = session.exec(select(Kiosk).where(Kiosk.serial == uid)).first()
     if kiosk is not None and data.kiosk_id and kiosk.id != data.kiosk_id:
-        raise EnrollmentError(f"board {uid} is already kiosk {kiosk.id}: enroll it under that id "
-                              "(omit --kiosk-id), or retire that kiosk first")
+        raise EnrollmentError(
+            f"board {uid} is already kiosk {kiosk.id}: enroll it under that id "
+            "(omit --kiosk-id), or retire that kiosk first"
+        )
     if kiosk is None:
         kiosk_id = data.kiosk_id or default_kiosk_id(uid)
         other = session.get(Kiosk, kiosk_id)
         if other is not None and other.serial not in (None, uid):
             raise EnrollmentError(f"kiosk id {kiosk_id} belongs to board {other.serial}: choose another id")
-        kiosk = fleet.register(session, KioskCreate(id=kiosk_id, name=data.name, serial=uid, model=data.model),
-                               actor=actor)
+        kiosk = fleet.register(
+            session, KioskCreate(id=kiosk_id, name=data.name, serial=uid, model=data.model), actor=actor
+        )
         session.flush()
     elif data.name:
         kiosk.name = data.name
@@ -194,19 +198,30 @@ def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
             raise EnrollmentError(
                 f"board {uid} is kiosk {kiosk.id}, enrolled to customer {kiosk.customer_id} "
                 f"(site {kiosk.site_id}). To move it to customer {site.customer_id}, record its "
-                "retrieval first (fleet: status retrieved, then in_stock), then enroll it again.")
+                "retrieval first (fleet: status retrieved, then in_stock), then enroll it again."
+            )
         if kiosk.site_id != site.id and st == KioskStatus.DEPLOYED:
-            fleet_status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site.id,
-                                       reason="moved by noxus-provision enroll")
+            fleet_status.change_status(
+                session,
+                kiosk,
+                KioskStatus.DEPLOYED,
+                actor,
+                site_id=site.id,
+                reason="moved by noxus-provision enroll",
+            )
         return kiosk
     if st == KioskStatus.RETRIEVED:  # back at NOXUS and refurbished: through stock to the new site
-        fleet_status.change_status(session, kiosk, KioskStatus.IN_STOCK, actor,
-                                   reason="re-enrolled by noxus-provision")
+        fleet_status.change_status(
+            session, kiosk, KioskStatus.IN_STOCK, actor, reason="re-enrolled by noxus-provision"
+        )
     elif st != KioskStatus.IN_STOCK:
-        raise EnrollmentError(f"kiosk {kiosk.id} (board {uid}) is {st.value}: put it back in stock in the "
-                              "fleet register before enrolling it")
-    fleet_status.change_status(session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site.id,
-                               reason="enrolled by noxus-provision")
+        raise EnrollmentError(
+            f"kiosk {kiosk.id} (board {uid}) is {st.value}: put it back in stock in the "
+            "fleet register before enrolling it"
+        )
+    fleet_status.change_status(
+        session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site.id, reason="enrolled by noxus-provision"
+    )
     return kiosk
 
 
@@ -218,16 +233,19 @@ def kiosk_ca_pem(settings: Settings) -> str | None:
     if not settings.kiosk_mqtt_tls:
         return None
     if not settings.kiosk_mqtt_ca_file:
-        raise BrokerConfigError("kiosks connect over TLS (NOXUS_KIOSK_MQTT_TLS) but no CA to pin is set: "
-                                "set NOXUS_KIOSK_MQTT_CA_FILE to the broker's CA (PEM), see docs/security.md")
+        raise BrokerConfigError(
+            "kiosks connect over TLS (NOXUS_KIOSK_MQTT_TLS) but no CA to pin is set: "
+            "set NOXUS_KIOSK_MQTT_CA_FILE to the broker's CA (PEM), see docs/security.md"
+        )
     try:
         return pathlib.Path(settings.kiosk_mqtt_ca_file).read_text()
     except OSError as e:
         raise BrokerConfigError(f"NOXUS_KIOSK_MQTT_CA_FILE cannot be read: {e}") from None
 
 
-def mint_credentials(session: Session, settings: Settings, kiosk: Kiosk, actor: str,
-                     store: PasswordFile | None = None) -> MqttAccount:
+def mint_credentials(
+    session: Session, settings: Settings, kiosk: Kiosk, actor: str, store: PasswordFile | None = None
+) -> MqttAccount:
     """A fresh password for the kiosk's own account (user name = kiosk id), returned once."""
     ca_pem = kiosk_ca_pem(settings)
     store = store or PasswordFile.from_settings(settings)
@@ -239,13 +257,20 @@ def mint_credentials(session: Session, settings: Settings, kiosk: Kiosk, actor: 
     row.minted_at, row.minted_by, row.revoked_at = utcnow(), actor[:120], None
     row.mints += 1
     session.add(row)
-    return MqttAccount(host=settings.kiosk_mqtt_host, port=settings.kiosk_mqtt_port,
-                       tls=settings.kiosk_mqtt_tls, username=kiosk.id, password=password,
-                       ca_pem=ca_pem, server_hostname=settings.kiosk_mqtt_server_hostname)
+    return MqttAccount(
+        host=settings.kiosk_mqtt_host,
+        port=settings.kiosk_mqtt_port,
+        tls=settings.kiosk_mqtt_tls,
+        username=kiosk.id,
+        password=password,
+        ca_pem=ca_pem,
+        server_hostname=settings.kiosk_mqtt_server_hostname,
+    )
 
 
-def revoke_credentials(session: Session, settings: Settings, kiosk_id: str,
-                       store: PasswordFile | None = None) -> None:
+def revoke_credentials(
+    session: Session, settings: Settings, kiosk_id: str, store: PasswordFile | None = None
+) -> None:
     """The kiosk can no longer connect (retrieved, stolen, replaced)."""
     store = store or PasswordFile.from_settings(settings)
     store.remove(kiosk_id)
@@ -257,20 +282,29 @@ def revoke_credentials(session: Session, settings: Settings, kiosk_id: str,
 
 def enrolled(session: Session, kiosk: Kiosk, mqtt: MqttAccount | None) -> KioskEnrolled:
     site = session.get(Site, kiosk.site_id)
-    return KioskEnrolled(kiosk_id=kiosk.id, name=kiosk.name, board_uid=kiosk.serial or "",
-                         customer_id=kiosk.customer_id, site_id=kiosk.site_id, site_timezone=site.timezone,
-                         enrolled_at=kiosk.installed_at or utcnow(), mqtt=mqtt)
+    return KioskEnrolled(
+        kiosk_id=kiosk.id,
+        name=kiosk.name,
+        board_uid=kiosk.serial or "",
+        customer_id=kiosk.customer_id,
+        site_id=kiosk.site_id,
+        site_timezone=site.timezone,
+        enrolled_at=kiosk.installed_at or utcnow(),
+        mqtt=mqtt,
+    )
 
 
-def issue(session: Session, settings: Settings, kiosk: Kiosk, actor: str,
-          store: PasswordFile | None = None) -> KioskEnrolled:
+def issue(
+    session: Session, settings: Settings, kiosk: Kiosk, actor: str, store: PasswordFile | None = None
+) -> KioskEnrolled:
     """The one way a kiosk gets credentials (technician's enroll or a redeemed claim):
     a fresh password, the CA to pin, its placement."""
     return enrolled(session, kiosk, mint_credentials(session, settings, kiosk, actor, store))
 
 
-def enroll(session: Session, settings: Settings, data: KioskEnroll, actor: str,
-           store: PasswordFile | None = None) -> KioskEnrolled:
+def enroll(
+    session: Session, settings: Settings, data: KioskEnroll, actor: str, store: PasswordFile | None = None
+) -> KioskEnrolled:
     return issue(session, settings, place_kiosk(session, data, actor), actor, store)
 
 
@@ -302,17 +336,23 @@ def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskCl
         if same.board_uid == uid and same.status == ClaimStatus.PENDING:
             return same  # the kiosk retried: idempotent
         raise EnrollmentError("this claim code is already in use: the kiosk must draw a new one")
-    for old in session.exec(select(KioskClaim).where(KioskClaim.board_uid == uid,
-                                                     KioskClaim.status == ClaimStatus.PENDING)):
+    for old in session.exec(
+        select(KioskClaim).where(KioskClaim.board_uid == uid, KioskClaim.status == ClaimStatus.PENDING)
+    ):
         if _aware(old.expires_at) > utcnow():
             # Whoever knows a board id must not replace the code a genuine kiosk shows.
             raise EnrollmentError(
                 f"board {uid} already waits with another claim code (since {old.created_at:%Y-%m-%d %H:%M} "
-                "UTC): a technician must cancel that claim at /enrollment/claims before a new code counts")
+                "UTC): a technician must cancel that claim at /enrollment/claims before a new code counts"
+            )
         old.status = ClaimStatus.SUPERSEDED  # expired: a new code may replace it
         session.add(old)
-    claim = KioskClaim(code_hash=h, board_uid=uid, model=data.model,
-                       expires_at=utcnow() + timedelta(hours=settings.claim_ttl_hours))
+    claim = KioskClaim(
+        code_hash=h,
+        board_uid=uid,
+        model=data.model,
+        expires_at=utcnow() + timedelta(hours=settings.claim_ttl_hours),
+    )
     session.add(claim)
     session.flush()
     return claim
@@ -331,24 +371,37 @@ def approve_claim(session: Session, data: ClaimApprove, actor: str) -> KioskClai
         raise EnrollmentError(f"this claim was already {claim.status} (kiosk {claim.kiosk_id})")
     if _aware(claim.expires_at) <= utcnow():
         raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
-    kiosk = place_kiosk(session, KioskEnroll(board_uid=claim.board_uid, site_id=data.site_id,
-                                             customer_id=data.customer_id, kiosk_id=data.kiosk_id,
-                                             name=data.name, model=claim.model), actor)
+    kiosk = place_kiosk(
+        session,
+        KioskEnroll(
+            board_uid=claim.board_uid,
+            site_id=data.site_id,
+            customer_id=data.customer_id,
+            kiosk_id=data.kiosk_id,
+            name=data.name,
+            model=claim.model,
+        ),
+        actor,
+    )
     claim.status, claim.kiosk_id = ClaimStatus.APPROVED, kiosk.id
     claim.approved_by, claim.approved_at = actor[:120], utcnow()
     session.add(claim)
     return claim
 
 
-def redeem_claim(session: Session, settings: Settings, data: ClaimRedeem,
-                 store: PasswordFile | None = None) -> KioskEnrolled | None:
+def redeem_claim(
+    session: Session, settings: Settings, data: ClaimRedeem, store: PasswordFile | None = None
+) -> KioskEnrolled | None:
     """The kiosk's poll: None while pending; its config once approved; then never again."""
     claim = _claim_by_code(session, data.code)
     if claim.board_uid != normalize_uid(data.board_uid):
         raise EnrollmentError("no kiosk waits with this claim code: check the code on its display", 404)
     if claim.status == ClaimStatus.DELIVERED:
-        raise EnrollmentError("the credentials for this claim were already delivered; if the kiosk lost "
-                              "them, a technician must enroll it again", 410)
+        raise EnrollmentError(
+            "the credentials for this claim were already delivered; if the kiosk lost "
+            "them, a technician must enroll it again",
+            410,
+        )
     if claim.status == ClaimStatus.PENDING:
         if _aware(claim.expires_at) <= utcnow():
             raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)

@@ -56,7 +56,8 @@ class PasswordFile:
         if not settings.mqtt_password_file:
             raise BrokerConfigError(
                 "kiosk MQTT accounts cannot be created: set NOXUS_MQTT_PASSWORD_FILE to Mosquitto's "
-                "password_file (and NOXUS_MQTT_RELOAD_COMMAND), see docs/provisioning.md")
+                "password_file (and NOXUS_MQTT_RELOAD_COMMAND), see docs/provisioning.md"
+            )
         return cls(settings.mqtt_password_file, settings.mqtt_reload_command)
 
     def _rewrite(self, username: str, line: str | None) -> None:
@@ -98,18 +99,27 @@ class PasswordFile:
     def reload(self) -> None:
         if not self.reload_command:
             return
-        done = subprocess.run(shlex.split(self.reload_command), capture_output=True, text=True, timeout=30, check=False)
+        done = subprocess.run(
+            shlex.split(self.reload_command), capture_output=True, text=True, timeout=30, check=False
+        )
         if done.returncode != 0:
-            raise BrokerConfigError(f"`{self.reload_command}` failed ({done.returncode}): "
-                                    f"{done.stderr.strip()[:200]}; Mosquitto still has the old accounts")
+            raise BrokerConfigError(
+                f"`{self.reload_command}` failed ({done.returncode}): "
+                f"{done.stderr.strip()[:200]}; Mosquitto still has the old accounts"
+            )
 
 
 def wait_for_birth(settings: Settings, kiosk_id: str, not_boot: int | None, timeout: float) -> dict | None:
     """The kiosk's state message once it says online with a boot number other than
     `not_boot` (the boot seen before the reboot); None after `timeout` seconds.
     Reads the retained message too, so a kiosk that came up before we asked counts."""
-    return _watch(settings, kiosk_id, protocol.STATE, timeout, _state_if(
-        kiosk_id, lambda s: s["online"] and (not_boot is None or s.get("boot") != not_boot)))
+    return _watch(
+        settings,
+        kiosk_id,
+        protocol.STATE,
+        timeout,
+        _state_if(kiosk_id, lambda s: s["online"] and (not_boot is None or s.get("boot") != not_boot)),
+    )
 
 
 def current_state(settings: Settings, kiosk_id: str, wait: float = 1.0) -> dict | None:
@@ -129,8 +139,11 @@ def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> st
     """Put the kiosk in enrollment mode and return the UID of the next enrollment tap
     (a punch of kind "enroll") it sends. The command goes out only once we are
     subscribed, so a quick tap cannot slip between the two."""
-    command = {"id": "enr-" + secrets.token_hex(4), "cmd": "enrollment_mode",
-               "args": {"taps": 1, "timeout_s": int(timeout)}}
+    command = {
+        "id": "enr-" + secrets.token_hex(4),
+        "cmd": "enrollment_mode",
+        "args": {"taps": 1, "timeout_s": int(timeout)},
+    }
 
     def pick(msg):
         if msg.retain:
@@ -143,9 +156,16 @@ def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> st
                 return {"uid": p.uid}
         return None
 
-    found = _watch(settings, kiosk_id, protocol.PUNCH, timeout, pick,
-                   on_subscribed=lambda client: client.publish(
-                       protocol.topic(kiosk_id, protocol.CMD), protocol.encode_message(kiosk_id, command), qos=1))
+    found = _watch(
+        settings,
+        kiosk_id,
+        protocol.PUNCH,
+        timeout,
+        pick,
+        on_subscribed=lambda client: client.publish(
+            protocol.topic(kiosk_id, protocol.CMD), protocol.encode_message(kiosk_id, command), qos=1
+        ),
+    )
     return found["uid"] if found else None
 
 
@@ -155,8 +175,9 @@ def _client(settings: Settings, client_id: str) -> mqtt.Client:
     return client
 
 
-def _watch(settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick,
-           on_subscribed=None) -> dict | None:
+def _watch(
+    settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick, on_subscribed=None
+) -> dict | None:
     """Subscribe to one of the kiosk's topics; the first message `pick` turns into a dict."""
     found: dict = {}
     refused: list[str] = []
@@ -186,8 +207,9 @@ def _watch(settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick,
     try:
         client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
     except OSError as e:  # ssl.SSLError too: a certificate the backend does not trust
-        raise BrokerConfigError(f"the backend cannot reach the broker at {settings.mqtt_host}:"
-                                f"{settings.mqtt_port} ({e})") from None
+        raise BrokerConfigError(
+            f"the backend cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port} ({e})"
+        ) from None
     client.loop_start()
     try:
         deadline = time.monotonic() + timeout
@@ -196,7 +218,8 @@ def _watch(settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick,
         client.disconnect()
         client.loop_stop()
     if refused:
-        raise BrokerConfigError(f"the broker refused the backend's MQTT account ({refused[0]}): "
-                                "check NOXUS_MQTT_USERNAME / NOXUS_MQTT_PASSWORD")
+        raise BrokerConfigError(
+            f"the broker refused the backend's MQTT account ({refused[0]}): "
+            "check NOXUS_MQTT_USERNAME / NOXUS_MQTT_PASSWORD"
+        )
     return dict(found) if found else None
-

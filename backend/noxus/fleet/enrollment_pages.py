@@ -18,16 +18,35 @@ router = APIRouter(prefix="/enrollment", include_in_schema=False)
 MESSAGES = {"approved": lazy_gettext("The kiosk is approved: it fetches its credentials at its next poll.")}
 
 
-def _page(request: Request, session, user, status_code: int = 200, values: dict | None = None,
-          errors: dict | None = None, msg: str | None = None) -> HTMLResponse:
+def _page(
+    request: Request,
+    session,
+    user,
+    status_code: int = 200,
+    values: dict | None = None,
+    errors: dict | None = None,
+    msg: str | None = None,
+) -> HTMLResponse:
     from noxus.tenancy.models import Customer, Site
 
     customers = {c.id: c.name for c in session.exec(select(Customer))}
-    sites = [(s.id, f"{customers.get(s.customer_id, '?')} — {s.name}")
-             for s in session.exec(select(Site).order_by(col(Site.customer_id), col(Site.name)))]
-    return templates.TemplateResponse(request, "enrollment_claims.html", {
-        "claims": svc.list_claims(session), "sites": sites, "csrf": user.csrf_token or "",
-        "msg": msg, "values": values or {}, "errors": errors or {}}, status_code=status_code)
+    sites = [
+        (s.id, f"{customers.get(s.customer_id, '?')} — {s.name}")
+        for s in session.exec(select(Site).order_by(col(Site.customer_id), col(Site.name)))
+    ]
+    return templates.TemplateResponse(
+        request,
+        "enrollment_claims.html",
+        {
+            "claims": svc.list_claims(session),
+            "sites": sites,
+            "csrf": user.csrf_token or "",
+            "msg": msg,
+            "values": values or {},
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/claims", response_class=HTMLResponse)

@@ -49,8 +49,10 @@ def _enrolled_kiosk(session, kiosk_id: str) -> Kiosk:
     kiosk = _kiosk(session, kiosk_id)
     cred = session.get(svc.KioskCredential, kiosk_id)
     if cred is None or cred.revoked_at is not None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            detail=f"kiosk {kiosk_id} has no MQTT account: enroll it with noxus-provision")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            detail=f"kiosk {kiosk_id} has no MQTT account: enroll it with noxus-provision",
+        )
     return kiosk
 
 
@@ -78,8 +80,9 @@ def revoke_kiosk_credentials(kiosk_id: str, session: SessionDep, settings: Setti
 
 
 @router.get("/kiosks/{kiosk_id}/state", response_model=KioskState)
-def kiosk_state(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
-                wait: float = 1.0):
+def kiosk_state(
+    kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff, wait: float = 1.0
+):
     """The retained state message on noxus/v1/<kiosk_id>/state, as the broker holds it."""
     _enrolled_kiosk(session, kiosk_id)
     try:
@@ -89,8 +92,14 @@ def kiosk_state(kiosk_id: str, session: SessionDep, settings: SettingsDep, user:
 
 
 @router.get("/kiosks/{kiosk_id}/birth", response_model=KioskState)
-def kiosk_birth(kiosk_id: str, session: SessionDep, settings: SettingsDep, user: TechStaff,
-                not_boot: int | None = None, timeout: float = 20.0):
+def kiosk_birth(
+    kiosk_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: TechStaff,
+    not_boot: int | None = None,
+    timeout: float = 20.0,
+):
     """Long poll: the kiosk's birth (online: true) with a boot number other than not_boot;
     state null when none came within the timeout (ask again)."""
     _enrolled_kiosk(session, kiosk_id)
@@ -130,16 +139,25 @@ def enroll_tap(kiosk_id: str, data: EnrollTap, session: SessionDep, settings: Se
 def _limit(request: Request, settings, board_uid: str) -> None:
     source = request.client.host if request.client else "?"
     wait = claim_limits.limits(settings.claim_rate_per_source, settings.claim_rate_per_board).check(
-        source, board_uid)
+        source, board_uid
+    )
     if wait is not None:
-        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, headers={"Retry-After": str(int(wait) + 1)},
-                            detail="too many claim requests from this address or for this board: "
-                                   "wait and poll less often")
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(int(wait) + 1)},
+            detail="too many claim requests from this address or for this board: wait and poll less often",
+        )
 
 
-@router.post("/claims", status_code=status.HTTP_202_ACCEPTED, dependencies=[Public],
-             responses={409: {"description": "this board already waits with another code"},
-                        429: {"description": "rate limited per source and per board"}})
+@router.post(
+    "/claims",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[Public],
+    responses={
+        409: {"description": "this board already waits with another code"},
+        429: {"description": "rate limited per source and per board"},
+    },
+)
 def open_claim(data: svc.ClaimOpen, request: Request, session: SessionDep, settings: SettingsDep):
     """A kiosk without credentials announces the code it shows; staff approve it."""
     _limit(request, settings, data.board_uid)
@@ -152,11 +170,18 @@ def open_claim(data: svc.ClaimOpen, request: Request, session: SessionDep, setti
     return {"status": "pending"}
 
 
-@router.post("/claims/redeem", response_model=svc.KioskEnrolled, dependencies=[Public],
-             responses={202: {"description": "not approved yet: poll again"},
-                        410: {"description": "already delivered or expired"}})
-def redeem_claim(data: svc.ClaimRedeem, request: Request, session: SessionDep, settings: SettingsDep,
-                 response: Response):
+@router.post(
+    "/claims/redeem",
+    response_model=svc.KioskEnrolled,
+    dependencies=[Public],
+    responses={
+        202: {"description": "not approved yet: poll again"},
+        410: {"description": "already delivered or expired"},
+    },
+)
+def redeem_claim(
+    data: svc.ClaimRedeem, request: Request, session: SessionDep, settings: SettingsDep, response: Response
+):
     _limit(request, settings, data.board_uid)
     try:
         result = svc.redeem_claim(session, settings, data)
@@ -165,8 +190,11 @@ def redeem_claim(data: svc.ClaimRedeem, request: Request, session: SessionDep, s
         raise _fail(e) from None
     session.commit()
     if result is None:
-        return Response(status_code=status.HTTP_202_ACCEPTED, content='{"status":"pending"}',
-                        media_type="application/json")
+        return Response(
+            status_code=status.HTTP_202_ACCEPTED,
+            content='{"status":"pending"}',
+            media_type="application/json",
+        )
     return result
 
 

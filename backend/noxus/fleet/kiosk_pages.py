@@ -99,8 +99,12 @@ def _names(session, model, ids):
 
 
 def _site_options(session) -> list[tuple[str, str]]:
-    rows = session.exec(select(Site, Customer).join(Customer, Customer.id == Site.customer_id)
-                        .where(Customer.archived_at.is_(None)).order_by(Customer.name, Site.name)).all()
+    rows = session.exec(
+        select(Site, Customer)
+        .join(Customer, Customer.id == Site.customer_id)
+        .where(Customer.archived_at.is_(None))
+        .order_by(Customer.name, Site.name)
+    ).all()
     return [(str(s.id), f"{c.name} — {s.name}") for s, c in rows]
 
 
@@ -109,42 +113,107 @@ def _zone(session, kiosk: Kiosk, settings) -> ZoneInfo:
     return ZoneInfo(site.timezone if site else settings.timezone)
 
 
-def _page(request: Request, session, settings, user: Principal, kiosk: Kiosk, status_code: int = 200,
-          values: dict | None = None, errors: dict | None = None, form: str = "") -> HTMLResponse:
+def _page(
+    request: Request,
+    session,
+    settings,
+    user: Principal,
+    kiosk: Kiosk,
+    status_code: int = 200,
+    values: dict | None = None,
+    errors: dict | None = None,
+    form: str = "",
+) -> HTMLResponse:
     now = utcnow()
     points = telemetry.history(session, kiosk.id, now - timedelta(days=7), now)
     history = lifecycle.history(session, kiosk.id)
     msg = MESSAGES.get(request.query_params.get("msg", ""))
     current = KioskStatus(kiosk.status)
-    return templates.TemplateResponse(request, "fleet_kiosk.html", {
-        "user": user, "csrf": user.csrf_token or "", "msg": str(msg) if msg else None,
-        "k": kiosk, "conn": monitor.connection(kiosk, now, settings), "connection_names": CONNECTION_NAMES,
-        "zone": _zone(session, kiosk, settings),
-        "history": history, "alerts": service.list_alerts(session, kiosk.id, 50),
-        "deployments": deployments.history(session, kiosk.id),
-        "fill_chart": line_chart([(p.at, p.fill) for p in points if p.fill is not None], y_max=1.0,
-                                 y_label=lambda v: f"{round(v * 100)} %", x_label=format_date,
-                                 title=_("Journal fill, last 7 days"), width=480, height=110),
-        "pending_chart": line_chart([(p.at, float(p.pending)) for p in points if p.pending is not None],
-                                    y_label=lambda v: format_decimal(v, 0), x_label=format_date,
-                                    title=_("Punches waiting on the kiosk, last 7 days"), width=480, height=110),
-        "customers": _names(session, Customer, [kiosk.customer_id] + [e.customer_id for e in history]
-                            + [d.customer_id for d in deployments.history(session, kiosk.id)]),
-        "sites": _names(session, Site, [kiosk.site_id] + [e.site_id for e in history]
-                        + [d.site_id for d in deployments.history(session, kiosk.id)]),
-        "samples": len(points),
-        "status_names": {s.value: str(n) for s, n in STATUS_NAMES.items()},
-        "next_statuses": [(s.value, str(STATUS_NAMES[s])) for s in sorted(lifecycle.TRANSITIONS[current])],
-        "site_options": _site_options(session), "command_names": {k: str(v) for k, v in COMMAND_NAMES.items()},
-        "can_act": user.role in (Role.ADMIN, Role.TECHNICIAN),
-        "values": values or {}, "errors": errors or {}, "form": form}, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        "fleet_kiosk.html",
+        {
+            "user": user,
+            "csrf": user.csrf_token or "",
+            "msg": str(msg) if msg else None,
+            "k": kiosk,
+            "conn": monitor.connection(kiosk, now, settings),
+            "connection_names": CONNECTION_NAMES,
+            "zone": _zone(session, kiosk, settings),
+            "history": history,
+            "alerts": service.list_alerts(session, kiosk.id, 50),
+            "deployments": deployments.history(session, kiosk.id),
+            "fill_chart": line_chart(
+                [(p.at, p.fill) for p in points if p.fill is not None],
+                y_max=1.0,
+                y_label=lambda v: f"{round(v * 100)} %",
+                x_label=format_date,
+                title=_("Journal fill, last 7 days"),
+                width=480,
+                height=110,
+            ),
+            "pending_chart": line_chart(
+                [(p.at, float(p.pending)) for p in points if p.pending is not None],
+                y_label=lambda v: format_decimal(v, 0),
+                x_label=format_date,
+                title=_("Punches waiting on the kiosk, last 7 days"),
+                width=480,
+                height=110,
+            ),
+            "customers": _names(
+                session,
+                Customer,
+                [kiosk.customer_id]
+                + [e.customer_id for e in history]
+                + [d.customer_id for d in deployments.history(session, kiosk.id)],
+            ),
+            "sites": _names(
+                session,
+                Site,
+                [kiosk.site_id]
+                + [e.site_id for e in history]
+                + [d.site_id for d in deployments.history(session, kiosk.id)],
+            ),
+            "samples": len(points),
+            "status_names": {s.value: str(n) for s, n in STATUS_NAMES.items()},
+            "next_statuses": [
+                (s.value, str(STATUS_NAMES[s])) for s in sorted(lifecycle.TRANSITIONS[current])
+            ],
+            "site_options": _site_options(session),
+            "command_names": {k: str(v) for k, v in COMMAND_NAMES.items()},
+            "can_act": user.role in (Role.ADMIN, Role.TECHNICIAN),
+            "values": values or {},
+            "errors": errors or {},
+            "form": form,
+        },
+        status_code=status_code,
+    )
 
 
-def _confirm(request: Request, user: Principal, title: str, text: str, button: str, action: str,
-             cancel: str, hidden: dict) -> HTMLResponse:
-    return templates.TemplateResponse(request, "confirm.html", {
-        "user": user, "csrf": user.csrf_token or "", "title": title, "text": text, "button": button,
-        "action": action, "cancel": cancel, "hidden": {**hidden, "confirmed": "yes"}})
+def _confirm(
+    request: Request,
+    user: Principal,
+    title: str,
+    text: str,
+    button: str,
+    action: str,
+    cancel: str,
+    hidden: dict,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        "confirm.html",
+        {
+            "user": user,
+            "csrf": user.csrf_token or "",
+            "title": title,
+            "text": text,
+            "button": button,
+            "action": action,
+            "cancel": cancel,
+            "hidden": {**hidden, "confirmed": "yes"},
+        },
+    )
 
 
 # --- register ------------------------------------------------------------------------------------
@@ -152,8 +221,11 @@ def _confirm(request: Request, user: Principal, title: str, text: str, button: s
 
 @router.get("/register", response_class=HTMLResponse)
 def register_page(request: Request, user: FleetOperator):
-    return templates.TemplateResponse(request, "fleet_register.html", {
-        "user": user, "csrf": user.csrf_token or "", "values": {}, "errors": {}})
+    return templates.TemplateResponse(
+        request,
+        "fleet_register.html",
+        {"user": user, "csrf": user.csrf_token or "", "values": {}, "errors": {}},
+    )
 
 
 @router.post("/register", response_class=HTMLResponse)
@@ -171,8 +243,12 @@ async def register_submit(request: Request, session: SessionDep, user: FleetOper
             audit(session, user.actor, "register", "kiosk", kiosk.id, None, {"serial": kiosk.serial})
             session.commit()
             return RedirectResponse(f"/fleet/{kiosk.id}?msg=registered", status_code=303)
-    return templates.TemplateResponse(request, "fleet_register.html", {
-        "user": user, "csrf": user.csrf_token or "", "values": values, "errors": errors}, status_code=422)
+    return templates.TemplateResponse(
+        request,
+        "fleet_register.html",
+        {"user": user, "csrf": user.csrf_token or "", "values": values, "errors": errors},
+        status_code=422,
+    )
 
 
 # --- the technician's visits ---------------------------------------------------------------------
@@ -189,23 +265,46 @@ def visits_page(request: Request, session: SessionDep, settings: SettingsDep, us
     kiosks = service.list_kiosks(session, [KioskStatus.RETRIEVAL_SCHEDULED, KioskStatus.RETRIEVAL_ELIGIBLE])
     visit_at = {}
     for k in kiosks:
-        ev = session.exec(select(KioskStatusEvent).where(
-            KioskStatusEvent.kiosk_id == k.id, KioskStatusEvent.to_status == KioskStatus.RETRIEVAL_SCHEDULED)
-            .order_by(KioskStatusEvent.id.desc())).first()
+        ev = session.exec(
+            select(KioskStatusEvent)
+            .where(
+                KioskStatusEvent.kiosk_id == k.id,
+                KioskStatusEvent.to_status == KioskStatus.RETRIEVAL_SCHEDULED,
+            )
+            .order_by(KioskStatusEvent.id.desc())
+        ).first()
         visit_at[k.id] = ev.scheduled_for if ev else None
     since = utcnow() - timedelta(days=RECENT_INSTALLATIONS_DAYS)
-    installs = session.exec(select(KioskDeployment).where(KioskDeployment.valid_from >= since)
-                            .order_by(KioskDeployment.valid_from.desc())).all()
+    installs = session.exec(
+        select(KioskDeployment)
+        .where(KioskDeployment.valid_from >= since)
+        .order_by(KioskDeployment.valid_from.desc())
+    ).all()
     site_ids = [k.site_id for k in kiosks] + [d.site_id for d in installs]
     sites = {s.id: s for s in session.exec(select(Site).where(Site.id.in_([i for i in site_ids if i])))}
     customer_ids = [k.customer_id for k in kiosks] + [d.customer_id for d in installs]
-    customers = {c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([i for i in customer_ids if i])))}
-    scheduled = sorted((k for k in kiosks if k.status == KioskStatus.RETRIEVAL_SCHEDULED),
-                       key=lambda k: (visit_at[k.id] is None, visit_at[k.id] or utcnow()))
-    return templates.TemplateResponse(request, "fleet_visits.html", {
-        "user": user, "scheduled": scheduled, "flagged": [k for k in kiosks if k.status != KioskStatus.RETRIEVAL_SCHEDULED],
-        "visit_at": visit_at, "installs": installs, "sites": sites, "customers": customers,
-        "zone": ZoneInfo(settings.timezone), "days": RECENT_INSTALLATIONS_DAYS})
+    customers = {
+        c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([i for i in customer_ids if i])))
+    }
+    scheduled = sorted(
+        (k for k in kiosks if k.status == KioskStatus.RETRIEVAL_SCHEDULED),
+        key=lambda k: (visit_at[k.id] is None, visit_at[k.id] or utcnow()),
+    )
+    return templates.TemplateResponse(
+        request,
+        "fleet_visits.html",
+        {
+            "user": user,
+            "scheduled": scheduled,
+            "flagged": [k for k in kiosks if k.status != KioskStatus.RETRIEVAL_SCHEDULED],
+            "visit_at": visit_at,
+            "installs": installs,
+            "sites": sites,
+            "customers": customers,
+            "zone": ZoneInfo(settings.timezone),
+            "days": RECENT_INSTALLATIONS_DAYS,
+        },
+    )
 
 
 # --- the kiosk page ------------------------------------------------------------------------------
@@ -223,8 +322,9 @@ def _local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 @router.post("/{kiosk_id}/status", response_class=HTMLResponse)
-async def change_status(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
-                        user: FleetOperator) -> Response:
+async def change_status(
+    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
+) -> Response:
     kiosk = _kiosk(session, kiosk_id)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("status", "site_id", "at", "scheduled_for", "reason")}
@@ -244,50 +344,101 @@ async def change_status(kiosk_id: str, request: Request, session: SessionDep, se
                 text = _("Kiosk %(id)s becomes: %(status)s.", id=kiosk.id, status=str(STATUS_NAMES[to]))
                 if site is not None and to == KioskStatus.DEPLOYED:
                     text += " " + _("Site: %(site)s.", site=site.name)
-                return _confirm(request, user, _("Change the status of kiosk %(id)s?", id=kiosk.id), text,
-                                _("Change the status"), f"/fleet/{kiosk.id}/status", f"/fleet/{kiosk.id}", values)
+                return _confirm(
+                    request,
+                    user,
+                    _("Change the status of kiosk %(id)s?", id=kiosk.id),
+                    text,
+                    _("Change the status"),
+                    f"/fleet/{kiosk.id}/status",
+                    f"/fleet/{kiosk.id}",
+                    values,
+                )
             try:
-                lifecycle.change_status(session, kiosk, to, user.actor, site_id=data.site_id,
-                                        at=_local_to_utc(data.at, zone),
-                                        scheduled_for=_local_to_utc(data.scheduled_for, zone), reason=data.reason)
+                lifecycle.change_status(
+                    session,
+                    kiosk,
+                    to,
+                    user.actor,
+                    site_id=data.site_id,
+                    at=_local_to_utc(data.at, zone),
+                    scheduled_for=_local_to_utc(data.scheduled_for, zone),
+                    reason=data.reason,
+                )
             except lifecycle.TransitionError as e:
                 session.rollback()
                 errors = {"status": str(e)}
             else:
-                audit(session, user.actor, "status", "kiosk", kiosk.id, kiosk.customer_id,
-                      {"to": to.value, "site_id": kiosk.site_id, "reason": data.reason})
+                audit(
+                    session,
+                    user.actor,
+                    "status",
+                    "kiosk",
+                    kiosk.id,
+                    kiosk.customer_id,
+                    {"to": to.value, "site_id": kiosk.site_id, "reason": data.reason},
+                )
                 session.commit()
                 return RedirectResponse(f"/fleet/{kiosk.id}?msg=status", status_code=303)
     return _page(request, session, settings, user, kiosk, 422, values, errors, "status")
 
 
 @router.post("/{kiosk_id}/command", response_class=HTMLResponse)
-async def send_command(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
-                       user: FleetOperator) -> Response:
+async def send_command(
+    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
+) -> Response:
     kiosk = _kiosk(session, kiosk_id)
     form = await request.form()
     command = str(form.get("command", "")).strip()
     if command not in commands.COMMANDS:
-        return _page(request, session, settings, user, kiosk, 422, {"command": command},
-                     {"command": _("Choose one of the proposed values.")}, "command")
+        return _page(
+            request,
+            session,
+            settings,
+            user,
+            kiosk,
+            422,
+            {"command": command},
+            {"command": _("Choose one of the proposed values.")},
+            "command",
+        )
     if form.get("confirmed") != "yes":
-        return _confirm(request, user, _("Send a command to kiosk %(id)s?", id=kiosk.id),
-                        str(COMMAND_NAMES[command]), _("Send"), f"/fleet/{kiosk.id}/command",
-                        f"/fleet/{kiosk.id}", {"command": command})
+        return _confirm(
+            request,
+            user,
+            _("Send a command to kiosk %(id)s?", id=kiosk.id),
+            str(COMMAND_NAMES[command]),
+            _("Send"),
+            f"/fleet/{kiosk.id}/command",
+            f"/fleet/{kiosk.id}",
+            {"command": command},
+        )
     site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
     try:
-        commands.send(session, settings, kiosk, command, user.actor, site.timezone if site else settings.timezone)
+        commands.send(
+            session, settings, kiosk, command, user.actor, site.timezone if site else settings.timezone
+        )
     except commands.CommandError as e:
         session.rollback()
-        return _page(request, session, settings, user, kiosk, 503, {"command": command},
-                     {"command": _("The command could not be sent: %(why)s", why=str(e))}, "command")
+        return _page(
+            request,
+            session,
+            settings,
+            user,
+            kiosk,
+            503,
+            {"command": command},
+            {"command": _("The command could not be sent: %(why)s", why=str(e))},
+            "command",
+        )
     session.commit()
     return RedirectResponse(f"/fleet/{kiosk.id}?msg=command", status_code=303)
 
 
 @router.post("/{kiosk_id}/firmware", response_class=HTMLResponse)
-async def set_firmware(kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep,
-                       user: FleetOperator) -> Response:
+async def set_firmware(
+    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
+) -> Response:
     kiosk = _kiosk(session, kiosk_id)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("firmware_target", "firmware_target_hash")}
@@ -295,16 +446,31 @@ async def set_firmware(kiosk_id: str, request: Request, session: SessionDep, set
     if data is None:
         return _page(request, session, settings, user, kiosk, 422, values, errors, "firmware")
     if form.get("confirmed") != "yes":
-        return _confirm(request, user, _("Set the expected firmware of kiosk %(id)s?", id=kiosk.id),
-                        _("Expected: %(fw)s. A kiosk reporting another version raises a firmware alert.",
-                          fw=data.firmware_target or _("any")),
-                        _("Save"), f"/fleet/{kiosk.id}/firmware", f"/fleet/{kiosk.id}", values)
+        return _confirm(
+            request,
+            user,
+            _("Set the expected firmware of kiosk %(id)s?", id=kiosk.id),
+            _(
+                "Expected: %(fw)s. A kiosk reporting another version raises a firmware alert.",
+                fw=data.firmware_target or _("any"),
+            ),
+            _("Save"),
+            f"/fleet/{kiosk.id}/firmware",
+            f"/fleet/{kiosk.id}",
+            values,
+        )
     before = [kiosk.firmware_target, kiosk.firmware_target_hash]
     kiosk.firmware_target, kiosk.firmware_target_hash = data.firmware_target, data.firmware_target_hash
     session.add(kiosk)
     monitor.check_firmware(session, kiosk, utcnow())
-    audit(session, user.actor, "firmware_target", "kiosk", kiosk.id, kiosk.customer_id,
-          {"from": before, "to": [data.firmware_target, data.firmware_target_hash]})
+    audit(
+        session,
+        user.actor,
+        "firmware_target",
+        "kiosk",
+        kiosk.id,
+        kiosk.customer_id,
+        {"from": before, "to": [data.firmware_target, data.firmware_target_hash]},
+    )
     session.commit()
     return RedirectResponse(f"/fleet/{kiosk.id}?msg=firmware", status_code=303)
-

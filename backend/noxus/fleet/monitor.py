@@ -12,16 +12,18 @@ from noxus.fleet import telemetry
 from noxus.fleet.models import Kiosk, KioskAlert, KioskStatus
 from noxus.fleet.status import AT_CUSTOMER
 
-CONDITIONS = ("offline", "journal_fill", "clock_skew", "low_flash", "firmware_mismatch",
-              "repeated_reboots")
+CONDITIONS = ("offline", "journal_fill", "clock_skew", "low_flash", "firmware_mismatch", "repeated_reboots")
 # Two skew samples at least this far apart (server time): a backlog drained
 # after an outage delivers old telemetry in a burst, which must not look like skew.
 SKEW_CONFIRM_S = 30
 
 
 def open_alert(session: Session, kiosk_id: str, kind: str, detail: str, now: datetime) -> KioskAlert | None:
-    existing = session.exec(select(KioskAlert).where(
-        KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None))).first()
+    existing = session.exec(
+        select(KioskAlert).where(
+            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
+        )
+    ).first()
     if existing is not None:
         return None
     alert = KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail, created_at=now)
@@ -30,15 +32,21 @@ def open_alert(session: Session, kiosk_id: str, kind: str, detail: str, now: dat
 
 
 def resolve(session: Session, kiosk_id: str, kind: str, now: datetime) -> None:
-    for alert in session.exec(select(KioskAlert).where(
-            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None))):
+    for alert in session.exec(
+        select(KioskAlert).where(
+            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
+        )
+    ):
         alert.resolved_at = now
         session.add(alert)
 
 
 def open_kinds(session: Session, kiosk_id: str) -> set[str]:
-    return set(session.exec(select(KioskAlert.kind).where(
-        KioskAlert.kiosk_id == kiosk_id, KioskAlert.resolved_at.is_(None))).all())
+    return set(
+        session.exec(
+            select(KioskAlert.kind).where(KioskAlert.kiosk_id == kiosk_id, KioskAlert.resolved_at.is_(None))
+        ).all()
+    )
 
 
 def _set(session, kiosk_id, kind, active: bool, detail: str, now, known_open: set[str] | None = None) -> None:
@@ -56,12 +64,17 @@ def _set(session, kiosk_id, kind, active: bool, detail: str, now, known_open: se
 
 def is_online(kiosk: Kiosk, now: datetime, settings: Settings) -> bool:
     """Birth seen and a heartbeat within fleet_offline_after_s."""
-    return bool(kiosk.online and kiosk.last_seen
-                and kiosk.last_seen >= now - timedelta(seconds=settings.fleet_offline_after_s))
+    return bool(
+        kiosk.online
+        and kiosk.last_seen
+        and kiosk.last_seen >= now - timedelta(seconds=settings.fleet_offline_after_s)
+    )
 
 
 # Statuses in which nobody expects the kiosk to be connected (grey, never red).
-NOT_IN_SERVICE = frozenset({KioskStatus.IN_STOCK, KioskStatus.RETRIEVED, KioskStatus.BROKEN, KioskStatus.LOST})
+NOT_IN_SERVICE = frozenset(
+    {KioskStatus.IN_STOCK, KioskStatus.RETRIEVED, KioskStatus.BROKEN, KioskStatus.LOST}
+)
 
 
 def connection(kiosk: Kiosk, now: datetime, settings: Settings) -> str:
@@ -78,11 +91,22 @@ def check_firmware(session: Session, kiosk: Kiosk, now: datetime) -> None:
     wrong = []
     if kiosk.firmware_target and kiosk.firmware and kiosk.firmware != kiosk.firmware_target:
         wrong.append(f"runs {kiosk.firmware}, expected {kiosk.firmware_target}")
-    if kiosk.firmware_target_hash and kiosk.firmware_hash and kiosk.firmware_hash != kiosk.firmware_target_hash:
-        wrong.append(f"image hash {kiosk.firmware_hash[:16]}… is not the released "
-                     f"{kiosk.firmware_target_hash[:16]}…")
-    _set(session, kiosk.id, "firmware_mismatch", bool(wrong),
-         "; ".join(wrong) + ": update it (noxus kiosk show) or fix firmware_target", now)
+    if (
+        kiosk.firmware_target_hash
+        and kiosk.firmware_hash
+        and kiosk.firmware_hash != kiosk.firmware_target_hash
+    ):
+        wrong.append(
+            f"image hash {kiosk.firmware_hash[:16]}… is not the released {kiosk.firmware_target_hash[:16]}…"
+        )
+    _set(
+        session,
+        kiosk.id,
+        "firmware_mismatch",
+        bool(wrong),
+        "; ".join(wrong) + ": update it (noxus kiosk show) or fix firmware_target",
+        now,
+    )
 
 
 def note_boot(session: Session, kiosk: Kiosk, boot: int, now: datetime, settings: Settings) -> None:
@@ -98,9 +122,14 @@ def note_boot(session: Session, kiosk: Kiosk, boot: int, now: datetime, settings
     else:
         kiosk.reboot_count += 1
     if kiosk.reboot_count >= settings.fleet_reboot_alert_count:
-        open_alert(session, kiosk.id, "repeated_reboots",
-                   f"{kiosk.reboot_count} reboots within {settings.fleet_reboot_window_minutes} min "
-                   "(power supply, watchdog or crash loop): check the kiosk on site", now)
+        open_alert(
+            session,
+            kiosk.id,
+            "repeated_reboots",
+            f"{kiosk.reboot_count} reboots within {settings.fleet_reboot_window_minutes} min "
+            "(power supply, watchdog or crash loop): check the kiosk on site",
+            now,
+        )
 
 
 def on_telemetry(session: Session, kiosk: Kiosk, body: dict, now: datetime, settings: Settings) -> None:
@@ -108,13 +137,27 @@ def on_telemetry(session: Session, kiosk: Kiosk, body: dict, now: datetime, sett
     known = open_kinds(session, kiosk.id)
     fill = body.get("fill")
     if isinstance(fill, (int, float)) and not isinstance(fill, bool):
-        _set(session, kiosk.id, "journal_fill", fill >= settings.fleet_journal_alert_fill,
-             f"journal {fill:.0%} full: the kiosk cannot deliver punches (network or backend); "
-             "it stops recording when full", now, known)
+        _set(
+            session,
+            kiosk.id,
+            "journal_fill",
+            fill >= settings.fleet_journal_alert_fill,
+            f"journal {fill:.0%} full: the kiosk cannot deliver punches (network or backend); "
+            "it stops recording when full",
+            now,
+            known,
+        )
     flash = body.get("flash_free")
     if isinstance(flash, int) and not isinstance(flash, bool):
-        _set(session, kiosk.id, "low_flash", flash < settings.fleet_low_flash_bytes,
-             f"{flash // 1024} KiB of flash free (< {settings.fleet_low_flash_bytes // 1024} KiB)", now, known)
+        _set(
+            session,
+            kiosk.id,
+            "low_flash",
+            flash < settings.fleet_low_flash_bytes,
+            f"{flash // 1024} KiB of flash free (< {settings.fleet_low_flash_bytes // 1024} KiB)",
+            now,
+            known,
+        )
 
     skew = None
     ts = body.get("ts")
@@ -122,13 +165,26 @@ def on_telemetry(session: Session, kiosk: Kiosk, body: dict, now: datetime, sett
         skew = round(ts / 1000 - now.timestamp(), 3)
         limit = settings.fleet_clock_skew_s
         prev, prev_at = kiosk.clock_skew_s, kiosk.last_telemetry_at
-        confirmed = (skew > limit  # ahead: no delivery delay explains that
-                     or (prev is not None and abs(prev) > limit and prev_at is not None
-                         and (now - prev_at).total_seconds() >= SKEW_CONFIRM_S))
+        confirmed = (
+            skew > limit  # ahead: no delivery delay explains that
+            or (
+                prev is not None
+                and abs(prev) > limit
+                and prev_at is not None
+                and (now - prev_at).total_seconds() >= SKEW_CONFIRM_S
+            )
+        )
         if abs(skew) <= limit or confirmed:
-            _set(session, kiosk.id, "clock_skew", abs(skew) > limit,
-                 f"kiosk clock is {skew:+.0f} s off (limit {limit} s): check its NTP/RTC; "
-                 "its punches carry that time", now, known)
+            _set(
+                session,
+                kiosk.id,
+                "clock_skew",
+                abs(skew) > limit,
+                f"kiosk clock is {skew:+.0f} s off (limit {limit} s): check its NTP/RTC; "
+                "its punches carry that time",
+                now,
+                known,
+            )
     kiosk.clock_skew_s = skew
     kiosk.last_telemetry_at = now
     telemetry.add_sample(session, kiosk.id, now, body, skew)
@@ -140,8 +196,9 @@ def sweep(session: Session, now: datetime, settings: Settings) -> dict:
     old telemetry is folded. The caller commits."""
     stale = now - timedelta(seconds=settings.fleet_offline_after_s)
     went_offline = 0
-    for kiosk in session.exec(select(Kiosk).where(Kiosk.online.is_(True),
-                                                  or_(Kiosk.last_seen.is_(None), Kiosk.last_seen < stale))):
+    for kiosk in session.exec(
+        select(Kiosk).where(Kiosk.online.is_(True), or_(Kiosk.last_seen.is_(None), Kiosk.last_seen < stale))
+    ):
         kiosk.online = False
         session.add(kiosk)
         went_offline += 1
@@ -151,13 +208,21 @@ def sweep(session: Session, now: datetime, settings: Settings) -> dict:
         since = kiosk.last_seen or kiosk.installed_at
         if not is_online(kiosk, now, settings) and since is not None and since < alert_before:
             minutes = int((now - since).total_seconds() // 60)
-            if open_alert(session, kiosk.id, "offline",
-                          f"no heartbeat for {minutes} min (site {kiosk.site_id}): check power and "
-                          "network on site", now):
+            if open_alert(
+                session,
+                kiosk.id,
+                "offline",
+                f"no heartbeat for {minutes} min (site {kiosk.site_id}): check power and network on site",
+                now,
+            ):
                 alerted += 1
-        if (kiosk.reboot_window_start is not None and kiosk.reboot_count
-                and now - kiosk.reboot_window_start > timedelta(minutes=settings.fleet_reboot_window_minutes)):
+        if (
+            kiosk.reboot_window_start is not None
+            and kiosk.reboot_count
+            and now - kiosk.reboot_window_start > timedelta(minutes=settings.fleet_reboot_window_minutes)
+        ):
             resolve(session, kiosk.id, "repeated_reboots", now)
-    folded = telemetry.downsample(session, now, settings.fleet_telemetry_raw_hours,
-                                  settings.fleet_telemetry_keep_days)
+    folded = telemetry.downsample(
+        session, now, settings.fleet_telemetry_raw_hours, settings.fleet_telemetry_keep_days
+    )
     return {"went_offline": went_offline, "offline_alerts": alerted, "telemetry_folded": folded}

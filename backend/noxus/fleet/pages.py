@@ -20,16 +20,26 @@ from noxus.web.templating import templates
 
 router = APIRouter(prefix="/fleet", include_in_schema=False, dependencies=[StaffRule])
 
+
 def _percent(v: float) -> str:
     return f"{round(v * 100)} %"
 
 
 def _charts(fills, pendings, kiosk_id: str) -> tuple:
     """Journal fill (0–100 %) and punches waiting on the kiosk over the last 24 h."""
-    fill = line_chart(fills.get(kiosk_id, []), y_max=1.0, y_label=_percent, x_label=format_time,
-                      title=_("Journal fill, last 24 h"))
-    pending = line_chart(pendings.get(kiosk_id, []), y_label=lambda v: format_decimal(v, 0),
-                         x_label=format_time, title=_("Punches waiting on the kiosk, last 24 h"))
+    fill = line_chart(
+        fills.get(kiosk_id, []),
+        y_max=1.0,
+        y_label=_percent,
+        x_label=format_time,
+        title=_("Journal fill, last 24 h"),
+    )
+    pending = line_chart(
+        pendings.get(kiosk_id, []),
+        y_label=lambda v: format_decimal(v, 0),
+        x_label=format_time,
+        title=_("Punches waiting on the kiosk, last 24 h"),
+    )
     return fill, pending
 
 
@@ -55,13 +65,27 @@ def overview(request: Request, session: SessionDep, settings: SettingsDep):
     rows = []
     for k in kiosks:
         fill_chart, pending_chart = _charts(fills, pendings, k.id)
-        rows.append({"k": k, "conn": monitor.connection(k, now, settings),
-                     "fill_chart": fill_chart, "pending_chart": pending_chart,
-                     "fill": (k.telemetry or {}).get("fill"), "pending": (k.telemetry or {}).get("pending"),
-                     "alerts": sorted(set(alerts.get(k.id, [])))})
-    return templates.TemplateResponse(request, "fleet_overview.html", {
-        "rows": rows, "zone": ZoneInfo(settings.timezone),
-        "customers": _names(session, Customer, [k.customer_id for k in kiosks]),
-        "sites": _names(session, Site, [k.site_id for k in kiosks]),
-        "online": sum(r["conn"] == "online" for r in rows), "connection_names": CONNECTION_NAMES,
-        "status_names": STATUS_NAMES})
+        rows.append(
+            {
+                "k": k,
+                "conn": monitor.connection(k, now, settings),
+                "fill_chart": fill_chart,
+                "pending_chart": pending_chart,
+                "fill": (k.telemetry or {}).get("fill"),
+                "pending": (k.telemetry or {}).get("pending"),
+                "alerts": sorted(set(alerts.get(k.id, []))),
+            }
+        )
+    return templates.TemplateResponse(
+        request,
+        "fleet_overview.html",
+        {
+            "rows": rows,
+            "zone": ZoneInfo(settings.timezone),
+            "customers": _names(session, Customer, [k.customer_id for k in kiosks]),
+            "sites": _names(session, Site, [k.site_id for k in kiosks]),
+            "online": sum(r["conn"] == "online" for r in rows),
+            "connection_names": CONNECTION_NAMES,
+            "status_names": STATUS_NAMES,
+        },
+    )

@@ -18,15 +18,22 @@ S = KioskStatus
 def kiosks_at_customer(session: Session, customer_id: int, kiosk_ids: list[str] | None = None) -> list[Kiosk]:
     """The customer's kiosks still on its premises (deployed or being retrieved); only those of
     `kiosk_ids` when given (the kiosks of one contract)."""
-    q = select(Kiosk).where(Kiosk.customer_id == customer_id,
-                            Kiosk.status.in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]))
+    q = select(Kiosk).where(
+        Kiosk.customer_id == customer_id,
+        Kiosk.status.in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]),
+    )
     if kiosk_ids is not None:
         q = q.where(Kiosk.id.in_(kiosk_ids))
     return list(session.exec(q.order_by(Kiosk.id)))
 
 
-def mark_retrieval_eligible(session: Session, customer_id: int, reason: str,
-                            actor: str = "billing", kiosk_ids: list[str] | None = None) -> list[str]:
+def mark_retrieval_eligible(
+    session: Session,
+    customer_id: int,
+    reason: str,
+    actor: str = "billing",
+    kiosk_ids: list[str] | None = None,
+) -> list[str]:
     """Every deployed kiosk of the customer (or of `kiosk_ids`) becomes retrieval eligible; returns their ids."""
     flagged = []
     for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
@@ -36,8 +43,14 @@ def mark_retrieval_eligible(session: Session, customer_id: int, reason: str,
     return flagged
 
 
-def schedule_retrieval(session: Session, customer_id: int, visit: datetime, reason: str,
-                       actor: str = "billing", kiosk_ids: list[str] | None = None) -> list[str]:
+def schedule_retrieval(
+    session: Session,
+    customer_id: int,
+    visit: datetime,
+    reason: str,
+    actor: str = "billing",
+    kiosk_ids: list[str] | None = None,
+) -> list[str]:
     done = []
     for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
         if kiosk.status == S.DEPLOYED:
@@ -47,8 +60,13 @@ def schedule_retrieval(session: Session, customer_id: int, visit: datetime, reas
     return done
 
 
-def cancel_retrieval(session: Session, customer_id: int, reason: str, actor: str = "billing",
-                     kiosk_ids: list[str] | None = None) -> list[str]:
+def cancel_retrieval(
+    session: Session,
+    customer_id: int,
+    reason: str,
+    actor: str = "billing",
+    kiosk_ids: list[str] | None = None,
+) -> list[str]:
     """The debt is paid: kiosks flagged or scheduled for retrieval go back to deployed."""
     restored = []
     for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
@@ -58,8 +76,9 @@ def cancel_retrieval(session: Session, customer_id: int, reason: str, actor: str
     return restored
 
 
-def mark_retrieved(session: Session, kiosk_id: str, actor: str, at: datetime | None = None,
-                   reason: str = "") -> Kiosk:
+def mark_retrieved(
+    session: Session, kiosk_id: str, actor: str, at: datetime | None = None, reason: str = ""
+) -> Kiosk:
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:
         raise ValueError(f"kiosk {kiosk_id} is not in the register")

@@ -36,15 +36,20 @@ def kiosk_public(kiosk: Kiosk, settings: Settings) -> KioskPublic:
 def get_kiosk(session: Session, kiosk_id: str) -> Kiosk:
     kiosk = session.get(Kiosk, kiosk_id)
     if kiosk is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND,
-                            f"kiosk {kiosk_id} is not in the register: POST /api/v1/kiosks to add it")
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            f"kiosk {kiosk_id} is not in the register: POST /api/v1/kiosks to add it",
+        )
     return kiosk
 
 
 @router.get("", response_model=list[KioskPublic])
-def list_kiosks(session: SessionDep, settings: SettingsDep,
-                status_: Annotated[list[KioskStatus] | None, Query(alias="status")] = None,
-                customer_id: int | None = None):
+def list_kiosks(
+    session: SessionDep,
+    settings: SettingsDep,
+    status_: Annotated[list[KioskStatus] | None, Query(alias="status")] = None,
+    customer_id: int | None = None,
+):
     return [kiosk_public(k, settings) for k in service.list_kiosks(session, status_, customer_id)]
 
 
@@ -57,8 +62,12 @@ def register_kiosk(data: KioskCreate, session: SessionDep, settings: SettingsDep
 
 
 @router.get("/alerts", response_model=list[KioskAlertPublic])
-def list_alerts(session: SessionDep, kiosk_id: str | None = None, open_only: bool = False,
-                limit: int = Query(100, ge=1, le=1000)):
+def list_alerts(
+    session: SessionDep,
+    kiosk_id: str | None = None,
+    open_only: bool = False,
+    limit: int = Query(100, ge=1, le=1000),
+):
     return service.list_alerts(session, kiosk_id, limit, open_only)
 
 
@@ -76,14 +85,23 @@ def update_kiosk(kiosk_id: str, data: KioskUpdate, session: SessionDep, settings
 
 
 @router.post("/{kiosk_id}/status", response_model=KioskPublic)
-def change_status(kiosk_id: str, change: StatusChange, session: SessionDep, settings: SettingsDep,
-                  user: StaffOnly):
+def change_status(
+    kiosk_id: str, change: StatusChange, session: SessionDep, settings: SettingsDep, user: StaffOnly
+):
     """Move the kiosk along its life cycle (docs/fleet.md); 409 names the allowed next statuses."""
     kiosk = get_kiosk(session, kiosk_id)
     try:
-        lifecycle.change_status(session, kiosk, change.status, change.actor or user.actor,
-                                customer_id=change.customer_id, site_id=change.site_id, at=change.at,
-                                scheduled_for=change.scheduled_for, reason=change.reason)
+        lifecycle.change_status(
+            session,
+            kiosk,
+            change.status,
+            change.actor or user.actor,
+            customer_id=change.customer_id,
+            site_id=change.site_id,
+            at=change.at,
+            scheduled_for=change.scheduled_for,
+            reason=change.reason,
+        )
     except lifecycle.TransitionError as e:
         raise HTTPException(status.HTTP_409_CONFLICT, str(e)) from e
     session.commit()
@@ -98,8 +116,13 @@ def status_history(kiosk_id: str, session: SessionDep):
 
 
 @router.get("/{kiosk_id}/telemetry", response_model=list[TelemetryPoint])
-def telemetry_history(kiosk_id: str, session: SessionDep, since: datetime | None = None,
-                      until: datetime | None = None, limit: int = Query(2000, ge=1, le=10000)):
+def telemetry_history(
+    kiosk_id: str,
+    session: SessionDep,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = Query(2000, ge=1, le=10000),
+):
     """Oldest first: hourly rows for the folded past, one row a minute for the
     last fleet_telemetry_raw_hours. Default: the last 24 hours."""
     get_kiosk(session, kiosk_id)

@@ -47,8 +47,11 @@ def raise_alert(session: Session, kiosk_id: str, kind: str, detail: str) -> None
 def resolve_alerts(session: Session, kiosk_id: str, kind: str, now: datetime | None = None) -> int:
     """Close every open alert of `kind` on a kiosk (e.g. seq_gap once its
     written-off punches arrived after all); returns how many were open."""
-    open_ = session.exec(select(KioskAlert).where(
-        KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None))).all()
+    open_ = session.exec(
+        select(KioskAlert).where(
+            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
+        )
+    ).all()
     for alert in open_:
         alert.resolved_at = now or utcnow()
     return len(open_)
@@ -96,8 +99,9 @@ def record_telemetry(session: Session, kiosk_id: str, message: dict, now: dateti
     monitor.on_telemetry(session, kiosk, body, now, settings)
 
 
-def list_kiosks(session: Session, status_in: Sequence[str] | None = None,
-                customer_id: int | None = None) -> Sequence[Kiosk]:
+def list_kiosks(
+    session: Session, status_in: Sequence[str] | None = None, customer_id: int | None = None
+) -> Sequence[Kiosk]:
     q = select(Kiosk).order_by(Kiosk.id)
     if status_in:
         q = q.where(Kiosk.status.in_(list(status_in)))
@@ -106,8 +110,9 @@ def list_kiosks(session: Session, status_in: Sequence[str] | None = None,
     return session.exec(q).all()
 
 
-def list_alerts(session: Session, kiosk_id: str | None = None, limit: int = 100,
-                open_only: bool = False) -> Sequence[KioskAlert]:
+def list_alerts(
+    session: Session, kiosk_id: str | None = None, limit: int = 100, open_only: bool = False
+) -> Sequence[KioskAlert]:
     q = select(KioskAlert).order_by(KioskAlert.id.desc()).limit(limit)
     if kiosk_id:
         q = q.where(KioskAlert.kiosk_id == kiosk_id)

@@ -14,8 +14,9 @@ S = KioskStatus
 TRANSITIONS: dict[KioskStatus, frozenset[KioskStatus]] = {
     S.IN_STOCK: frozenset({S.DEPLOYED, S.BROKEN, S.LOST}),
     # deployed -> deployed is a move to another site of a customer
-    S.DEPLOYED: frozenset({S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED, S.RETRIEVED,
-                           S.BROKEN, S.LOST}),
+    S.DEPLOYED: frozenset(
+        {S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED, S.RETRIEVED, S.BROKEN, S.LOST}
+    ),
     # the debt is paid: back to deployed
     S.RETRIEVAL_ELIGIBLE: frozenset({S.RETRIEVAL_SCHEDULED, S.DEPLOYED, S.BROKEN, S.LOST}),
     # visit cancelled (-> eligible) or debt paid (-> deployed)
@@ -40,17 +41,26 @@ def _site_customer(session: Session, site_id: int) -> int | None:
     return None if site is None else site.customer_id
 
 
-def change_status(session: Session, kiosk: Kiosk, to: KioskStatus | str, actor: str, *,
-                  customer_id: int | None = None, site_id: int | None = None,
-                  at: datetime | None = None, scheduled_for: datetime | None = None,
-                  reason: str = "") -> KioskStatusEvent:
+def change_status(
+    session: Session,
+    kiosk: Kiosk,
+    to: KioskStatus | str,
+    actor: str,
+    *,
+    customer_id: int | None = None,
+    site_id: int | None = None,
+    at: datetime | None = None,
+    scheduled_for: datetime | None = None,
+    reason: str = "",
+) -> KioskStatusEvent:
     """Apply one transition and record it. Raises TransitionError with what to do."""
     to = KioskStatus(to)
     current = KioskStatus(kiosk.status)
     if to not in TRANSITIONS[current]:
         allowed = ", ".join(sorted(TRANSITIONS[current])) or "none"
-        raise TransitionError(f"kiosk {kiosk.id} is {current.value}: it cannot become {to.value} "
-                              f"(allowed next: {allowed})")
+        raise TransitionError(
+            f"kiosk {kiosk.id} is {current.value}: it cannot become {to.value} (allowed next: {allowed})"
+        )
     if not actor:
         raise TransitionError("say who made the change (actor)")
     at = at or utcnow()
@@ -77,9 +87,17 @@ def change_status(session: Session, kiosk: Kiosk, to: KioskStatus | str, actor: 
         kiosk.customer_id, kiosk.site_id = None, None
     from_status = current.value
     kiosk.status = to.value
-    event = KioskStatusEvent(kiosk_id=kiosk.id, from_status=from_status, to_status=to.value,
-                             customer_id=kiosk.customer_id, site_id=kiosk.site_id, at=at,
-                             scheduled_for=scheduled_for, actor=actor[:120], reason=reason[:500])
+    event = KioskStatusEvent(
+        kiosk_id=kiosk.id,
+        from_status=from_status,
+        to_status=to.value,
+        customer_id=kiosk.customer_id,
+        site_id=kiosk.site_id,
+        at=at,
+        scheduled_for=scheduled_for,
+        actor=actor[:120],
+        reason=reason[:500],
+    )
     session.add(kiosk)
     session.add(event)
     deployments.follow(session, kiosk, at, actor)
@@ -87,10 +105,22 @@ def change_status(session: Session, kiosk: Kiosk, to: KioskStatus | str, actor: 
 
 
 def record_initial(session: Session, kiosk: Kiosk, actor: str) -> None:
-    session.add(KioskStatusEvent(kiosk_id=kiosk.id, from_status=None, to_status=kiosk.status,
-                                 actor=actor[:120], reason="registered"))
+    session.add(
+        KioskStatusEvent(
+            kiosk_id=kiosk.id,
+            from_status=None,
+            to_status=kiosk.status,
+            actor=actor[:120],
+            reason="registered",
+        )
+    )
 
 
 def history(session: Session, kiosk_id: str) -> list[KioskStatusEvent]:
-    return list(session.exec(select(KioskStatusEvent).where(KioskStatusEvent.kiosk_id == kiosk_id)
-                             .order_by(col(KioskStatusEvent.at), col(KioskStatusEvent.id))))
+    return list(
+        session.exec(
+            select(KioskStatusEvent)
+            .where(KioskStatusEvent.kiosk_id == kiosk_id)
+            .order_by(col(KioskStatusEvent.at), col(KioskStatusEvent.id))
+        )
+    )

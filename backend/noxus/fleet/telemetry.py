@@ -24,12 +24,19 @@ def _num(v):
     return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
 
-def add_sample(session: Session, kiosk_id: str, at: datetime, body: dict,
-               clock_skew_s: float | None) -> KioskTelemetry:
-    row = KioskTelemetry(kiosk_id=kiosk_id, at=at, fill=_num(body.get("fill")),
-                         pending=_int(body.get("pending")), flash_free=_int(body.get("flash_free")),
-                         clock_skew_s=clock_skew_s, boot=_int(body.get("boot")),
-                         uptime_ms=_int(body.get("uptime_ms")))
+def add_sample(
+    session: Session, kiosk_id: str, at: datetime, body: dict, clock_skew_s: float | None
+) -> KioskTelemetry:
+    row = KioskTelemetry(
+        kiosk_id=kiosk_id,
+        at=at,
+        fill=_num(body.get("fill")),
+        pending=_int(body.get("pending")),
+        flash_free=_int(body.get("flash_free")),
+        clock_skew_s=clock_skew_s,
+        boot=_int(body.get("boot")),
+        uptime_ms=_int(body.get("uptime_ms")),
+    )
     session.add(row)
     return row
 
@@ -47,8 +54,9 @@ def _fold_into(hour: KioskTelemetry, r: KioskTelemetry) -> None:
     hour.fill = _max(hour.fill, r.fill)
     hour.pending = _max(hour.pending, r.pending)
     hour.flash_free = _min(hour.flash_free, r.flash_free)
-    if r.clock_skew_s is not None and (hour.clock_skew_s is None
-                                       or abs(r.clock_skew_s) > abs(hour.clock_skew_s)):
+    if r.clock_skew_s is not None and (
+        hour.clock_skew_s is None or abs(r.clock_skew_s) > abs(hour.clock_skew_s)
+    ):
         hour.clock_skew_s = r.clock_skew_s
     if r.boot is not None:
         hour.boot, hour.uptime_ms = r.boot, r.uptime_ms
@@ -59,16 +67,23 @@ def downsample(session: Session, now: datetime, raw_hours: int, keep_days: int) 
     caller commits. Returns the number of raw rows folded. Idempotent: an hour
     already folded (e.g. partly, by an earlier run) is extended, not duplicated."""
     cutoff = (now - timedelta(hours=raw_hours)).replace(minute=0, second=0, microsecond=0)
-    raws = session.exec(select(KioskTelemetry).where(
-        KioskTelemetry.resolution == "raw", KioskTelemetry.at < cutoff)
-        .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at).limit(FOLD_BATCH)).all()
+    raws = session.exec(
+        select(KioskTelemetry)
+        .where(KioskTelemetry.resolution == "raw", KioskTelemetry.at < cutoff)
+        .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at)
+        .limit(FOLD_BATCH)
+    ).all()
     buckets: dict[tuple[str, datetime], list[KioskTelemetry]] = defaultdict(list)
     for r in raws:
         buckets[(r.kiosk_id, r.at.replace(minute=0, second=0, microsecond=0))].append(r)
     for (kiosk_id, hour_at), rows in buckets.items():
-        hour = session.exec(select(KioskTelemetry).where(
-            KioskTelemetry.kiosk_id == kiosk_id, KioskTelemetry.resolution == "hour",
-            KioskTelemetry.at == hour_at)).first()
+        hour = session.exec(
+            select(KioskTelemetry).where(
+                KioskTelemetry.kiosk_id == kiosk_id,
+                KioskTelemetry.resolution == "hour",
+                KioskTelemetry.at == hour_at,
+            )
+        ).first()
         if hour is None:
             hour = KioskTelemetry(kiosk_id=kiosk_id, resolution="hour", at=hour_at, samples=0)
             session.add(hour)
@@ -76,29 +91,42 @@ def downsample(session: Session, now: datetime, raw_hours: int, keep_days: int) 
             _fold_into(hour, r)
     if raws:
         session.execute(delete(KioskTelemetry).where(KioskTelemetry.id.in_([r.id for r in raws])))
-    session.execute(delete(KioskTelemetry).where(
-        KioskTelemetry.resolution == "hour", KioskTelemetry.at < now - timedelta(days=keep_days)))
+    session.execute(
+        delete(KioskTelemetry).where(
+            KioskTelemetry.resolution == "hour", KioskTelemetry.at < now - timedelta(days=keep_days)
+        )
+    )
     return len(raws)
 
 
-def history(session: Session, kiosk_id: str, since: datetime, until: datetime,
-            limit: int = 5000) -> list[KioskTelemetry]:
+def history(
+    session: Session, kiosk_id: str, since: datetime, until: datetime, limit: int = 5000
+) -> list[KioskTelemetry]:
     """Hourly rows for the folded past, raw rows after: one series, oldest first."""
-    return list(session.exec(select(KioskTelemetry).where(
-        KioskTelemetry.kiosk_id == kiosk_id, KioskTelemetry.at >= since, KioskTelemetry.at <= until)
-        .order_by(KioskTelemetry.at, KioskTelemetry.id).limit(limit)))
+    return list(
+        session.exec(
+            select(KioskTelemetry)
+            .where(
+                KioskTelemetry.kiosk_id == kiosk_id, KioskTelemetry.at >= since, KioskTelemetry.at <= until
+            )
+            .order_by(KioskTelemetry.at, KioskTelemetry.id)
+            .limit(limit)
+        )
+    )
 
 
-def recent_series(session: Session, kiosk_ids: list[str], since: datetime,
-                  field: str = "fill") -> dict[str, list[tuple[datetime, float]]]:
+def recent_series(
+    session: Session, kiosk_ids: list[str], since: datetime, field: str = "fill"
+) -> dict[str, list[tuple[datetime, float]]]:
     """One value series per kiosk (for sparklines), in a single query."""
     if not kiosk_ids:
         return {}
     col = getattr(KioskTelemetry, field)
     out: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
-    for kiosk_id, at, value in session.execute(select(
-            KioskTelemetry.kiosk_id, KioskTelemetry.at, col).where(
-            KioskTelemetry.kiosk_id.in_(kiosk_ids), KioskTelemetry.at >= since, col.is_not(None))
-            .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at)):
+    for kiosk_id, at, value in session.execute(
+        select(KioskTelemetry.kiosk_id, KioskTelemetry.at, col)
+        .where(KioskTelemetry.kiosk_id.in_(kiosk_ids), KioskTelemetry.at >= since, col.is_not(None))
+        .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at)
+    ):
         out[kiosk_id].append((at, float(value)))
     return out

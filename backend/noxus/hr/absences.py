@@ -21,10 +21,10 @@ DEFAULT_KINDS = (
     ("vacation", True, True, True),
     ("sick", True, False, True),
     ("accident", True, False, True),
-    ("military", True, False, True),     # military / civil / civil protection service (EO)
-    ("maternity", True, False, True),    # maternity / paternity / adoption leave (EO)
+    ("military", True, False, True),  # military / civil / civil protection service (EO)
+    ("maternity", True, False, True),  # maternity / paternity / adoption leave (EO)
     ("training", True, False, True),
-    ("paid_leave", True, False, True),   # wedding, moving, bereavement... (CO art. 329 al. 3)
+    ("paid_leave", True, False, True),  # wedding, moving, bereavement... (CO art. 329 al. 3)
     ("unpaid_leave", True, False, False),
     ("overtime_comp", False, False, True),  # a day off taken from the overtime balance
 )
@@ -39,8 +39,12 @@ KIND_NAMES = {
     "unpaid_leave": lazy_gettext("Unpaid leave"),
     "overtime_comp": lazy_gettext("Overtime compensation"),
 }
-PORTION_NAMES = {FULL: lazy_gettext("whole day"), AM: lazy_gettext("morning"), PM: lazy_gettext("afternoon"),
-                 HOURS: lazy_gettext("hours")}
+PORTION_NAMES = {
+    FULL: lazy_gettext("whole day"),
+    AM: lazy_gettext("morning"),
+    PM: lazy_gettext("afternoon"),
+    HOURS: lazy_gettext("hours"),
+}
 
 
 def kind_name(k: AbsenceKind) -> str:
@@ -49,11 +53,18 @@ def kind_name(k: AbsenceKind) -> str:
 
 def ensure_kinds(session: Session, customer_id: int) -> list[AbsenceKind]:
     """The customer's absence types, creating the Swiss defaults on first use."""
-    have = {k.code: k for k in session.exec(select(AbsenceKind).where(AbsenceKind.customer_id == customer_id))}
+    have = {
+        k.code: k for k in session.exec(select(AbsenceKind).where(AbsenceKind.customer_id == customer_id))
+    }
     for code, credits, vacation, paid in DEFAULT_KINDS:
         if code not in have:
-            k = AbsenceKind(customer_id=customer_id, code=code, credits_target=credits, consumes_vacation=vacation,
-                            paid=paid)
+            k = AbsenceKind(
+                customer_id=customer_id,
+                code=code,
+                credits_target=credits,
+                consumes_vacation=vacation,
+                paid=paid,
+            )
             session.add(k)
             have[code] = k
     session.flush()
@@ -61,9 +72,17 @@ def ensure_kinds(session: Session, customer_id: int) -> list[AbsenceKind]:
     return sorted(have.values(), key=lambda k: (order.get(k.code, 99), k.code))
 
 
-def listing(session: Session, scope: Scope, employee_id: int | None = None, first: date | None = None,
-            last: date | None = None, customer_id: int | None = None) -> list[AbsenceRecord]:
-    stmt = scope.where(select(AbsenceRecord), AbsenceRecord.customer_id).where(AbsenceRecord.cancelled_at.is_(None))
+def listing(
+    session: Session,
+    scope: Scope,
+    employee_id: int | None = None,
+    first: date | None = None,
+    last: date | None = None,
+    customer_id: int | None = None,
+) -> list[AbsenceRecord]:
+    stmt = scope.where(select(AbsenceRecord), AbsenceRecord.customer_id).where(
+        AbsenceRecord.cancelled_at.is_(None)
+    )
     if employee_id is not None:
         stmt = stmt.where(AbsenceRecord.employee_id == employee_id)
     if customer_id is not None:
@@ -85,8 +104,13 @@ def _months(first: date, last: date):
 def _ensure_open(session: Session, customer_id: int, first: date, last: date) -> None:
     for y, m in _months(first, last):
         if periods.is_closed(session, customer_id, y, m):
-            raise Locked(_("%(month)s is closed: reopen it (Month close page, with a reason) before changing "
-                           "its absences") % {"month": f"{y}-{m:02d}"})
+            raise Locked(
+                _(
+                    "%(month)s is closed: reopen it (Month close page, with a reason) before changing "
+                    "its absences"
+                )
+                % {"month": f"{y}-{m:02d}"}
+            )
 
 
 def _halves(a) -> set[str]:
@@ -95,8 +119,10 @@ def _halves(a) -> set[str]:
 
 def validate(data: AbsenceCreate) -> None:
     if data.last < data.first:
-        raise HRError(_("the absence ends (%(last)s) before it starts (%(first)s): swap the dates")
-                      % {"first": data.first.strftime("%d.%m.%Y"), "last": data.last.strftime("%d.%m.%Y")})
+        raise HRError(
+            _("the absence ends (%(last)s) before it starts (%(first)s): swap the dates")
+            % {"first": data.first.strftime("%d.%m.%Y"), "last": data.last.strftime("%d.%m.%Y")}
+        )
     if (data.last - data.first).days > 366:
         raise HRError(_("an absence lasts at most a year: enter longer ones year by year"))
     if data.portion not in PORTIONS:
@@ -116,18 +142,46 @@ def create(session: Session, scope: Scope, data: AbsenceCreate, actor: str) -> A
     _ensure_open(session, emp.customer_id, data.first, data.last)
     for other in listing(session, Scope.only([emp.customer_id]), emp.id, data.first, data.last):
         if _halves(other) & _halves(data):
-            raise Conflict(_("%(name)s is already absent from %(first)s to %(last)s (%(type)s): change or "
-                             "cancel that absence first") % {
-                "name": f"{emp.first_name} {emp.last_name}", "first": other.first.strftime("%d.%m.%Y"),
-                "last": other.last.strftime("%d.%m.%Y"), "type": kind_name(kinds[other.type_id])})
-    rec = AbsenceRecord(customer_id=emp.customer_id, employee_id=emp.id, type_id=data.type_id, first=data.first,
-                        last=data.last, portion=data.portion, minutes=data.minutes if data.portion == HOURS else 0,
-                        reason=data.reason.strip(), author=actor)
+            raise Conflict(
+                _(
+                    "%(name)s is already absent from %(first)s to %(last)s (%(type)s): change or "
+                    "cancel that absence first"
+                )
+                % {
+                    "name": f"{emp.first_name} {emp.last_name}",
+                    "first": other.first.strftime("%d.%m.%Y"),
+                    "last": other.last.strftime("%d.%m.%Y"),
+                    "type": kind_name(kinds[other.type_id]),
+                }
+            )
+    rec = AbsenceRecord(
+        customer_id=emp.customer_id,
+        employee_id=emp.id,
+        type_id=data.type_id,
+        first=data.first,
+        last=data.last,
+        portion=data.portion,
+        minutes=data.minutes if data.portion == HOURS else 0,
+        reason=data.reason.strip(),
+        author=actor,
+    )
     session.add(rec)
     session.flush()
-    audit.record(session, emp.customer_id, actor, "absence.create", "absence", rec.id, employee_id=emp.id,
-                 type=kinds[data.type_id].code, first=rec.first, last=rec.last, portion=rec.portion,
-                 minutes=rec.minutes, reason=rec.reason)
+    audit.record(
+        session,
+        emp.customer_id,
+        actor,
+        "absence.create",
+        "absence",
+        rec.id,
+        employee_id=emp.id,
+        type=kinds[data.type_id].code,
+        first=rec.first,
+        last=rec.last,
+        portion=rec.portion,
+        minutes=rec.minutes,
+        reason=rec.reason,
+    )
     return rec
 
 
@@ -138,14 +192,23 @@ def get(session: Session, scope: Scope, absence_id: int) -> AbsenceRecord:
     return a
 
 
-def cancel(session: Session, scope: Scope, absence_id: int, actor: str, reason: str,
-           at: datetime | None = None) -> AbsenceRecord:
+def cancel(
+    session: Session, scope: Scope, absence_id: int, actor: str, reason: str, at: datetime | None = None
+) -> AbsenceRecord:
     a = get(session, scope, absence_id)
     _ensure_open(session, a.customer_id, a.first, a.last)
     if len(reason.strip()) < 3:
         raise HRError(_("cancelling an absence needs a reason"))
     a.cancelled_at, a.cancelled_by = at or utcnow(), actor
     session.add(a)
-    audit.record(session, a.customer_id, actor, "absence.cancel", "absence", a.id, employee_id=a.employee_id,
-                 reason=reason.strip())
+    audit.record(
+        session,
+        a.customer_id,
+        actor,
+        "absence.cancel",
+        "absence",
+        a.id,
+        employee_id=a.employee_id,
+        reason=reason.strip(),
+    )
     return a

@@ -19,27 +19,27 @@ from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from zoneinfo import ZoneInfo
 
-MISSING_OUT = "missing_out"      # IN without OUT within max_shift: HR must add the OUT
-OPEN = "open"                    # IN without OUT yet, still within max_shift (at work now)
-ESTIMATED = "estimated_time"     # a punch's time was estimated (kiosk clock unset)
-AFTER_CLOSE = "after_close"      # a raw punch arrived after its month was closed: not counted until reopened
+MISSING_OUT = "missing_out"  # IN without OUT within max_shift: HR must add the OUT
+OPEN = "open"  # IN without OUT yet, still within max_shift (at work now)
+ESTIMATED = "estimated_time"  # a punch's time was estimated (kiosk clock unset)
+AFTER_CLOSE = "after_close"  # a raw punch arrived after its month was closed: not counted until reopened
 EXCEPTIONS = (MISSING_OUT, ESTIMATED, AFTER_CLOSE)
 
 
 @dataclass
 class EffectivePunch:
-    at: datetime                      # UTC instant used for pairing
-    punch_id: int | None = None       # raw punch (None: added by HR)
+    at: datetime  # UTC instant used for pairing
+    punch_id: int | None = None  # raw punch (None: added by HR)
     correction_id: int | None = None  # the add, or the latest move/void
     kiosk_id: str | None = None
-    raw_at: datetime | None = None    # what the kiosk said (None when estimated or added)
+    raw_at: datetime | None = None  # what the kiosk said (None when estimated or added)
     estimated: bool = False
     moved: bool = False
     voided: bool = False
     added: bool = False
-    merged: bool = False              # duplicate tap inside the cooldown
-    after_close: bool = False         # arrived after its month was closed (then also voided)
-    direction: str = ""               # "in" / "out" once paired
+    merged: bool = False  # duplicate tap inside the cooldown
+    after_close: bool = False  # arrived after its month was closed (then also voided)
+    direction: str = ""  # "in" / "out" once paired
 
     @property
     def key(self) -> str:
@@ -63,11 +63,11 @@ class Day:
     shifts: list[Shift] = field(default_factory=list)
     target_seconds: int = 0
     exceptions: list[str] = field(default_factory=list)
-    holiday: str | None = None        # public or company holiday (name in the page's language)
+    holiday: str | None = None  # public or company holiday (name in the page's language)
     absences: list = field(default_factory=list)  # worktime.AbsenceDay of the day
-    credited_seconds: int = 0         # absence time counted as worked (vacation, sickness...)
-    night_seconds: int = 0            # of the shifts starting that day, inside the night window
-    sunday_seconds: int = 0           # of the shifts starting that day, inside the Sunday window
+    credited_seconds: int = 0  # absence time counted as worked (vacation, sickness...)
+    night_seconds: int = 0  # of the shifts starting that day, inside the night window
+    sunday_seconds: int = 0  # of the shifts starting that day, inside the Sunday window
 
     # cached: exports read each total several times; a Day is built once, complete
     @cached_property
@@ -96,8 +96,9 @@ class Day:
         return self.shifts[-1].end.at if self.shifts and self.shifts[-1].end else None
 
 
-def pair(punches: list[EffectivePunch], cooldown: timedelta, max_shift: timedelta,
-         now: datetime | None = None) -> list[Shift]:
+def pair(
+    punches: list[EffectivePunch], cooldown: timedelta, max_shift: timedelta, now: datetime | None = None
+) -> list[Shift]:
     """Shifts from effective punches (any order; voided ones are ignored)."""
     now = now or datetime.now(UTC)
     live = sorted((p for p in punches if not p.voided), key=lambda p: (p.at, p.key))
@@ -134,9 +135,17 @@ def local_days(start: date, end: date) -> list[date]:
     return [start + timedelta(days=n) for n in range((end - start).days + 1)]
 
 
-def days(punches: list[EffectivePunch], zone: ZoneInfo, first: date, last: date, weekly_minutes: int,
-         cooldown: timedelta, max_shift: timedelta, now: datetime | None = None,
-         active: tuple[date, date | None] | None = None) -> list[Day]:
+def days(
+    punches: list[EffectivePunch],
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+    weekly_minutes: int,
+    cooldown: timedelta,
+    max_shift: timedelta,
+    now: datetime | None = None,
+    active: tuple[date, date | None] | None = None,
+) -> list[Day]:
     """Attendance for each local day in [first, last]."""
     by_day: dict[date, list[Shift]] = defaultdict(list)
     for s in pair(punches, cooldown, max_shift, now):

@@ -10,10 +10,24 @@ from noxus.core.audit_entry import AuditEntry
 from noxus.hr.schemas import AuditPublic
 
 
-def record(session: Session, customer_id: int, actor: str, action: str, entity: str,
-           entity_id: int | None = None, **detail: Any) -> AuditEntry:
-    return audit.record(session, actor, action, entity, "" if entity_id is None else entity_id,
-                        customer_id=customer_id, personal={k: _plain(v) for k, v in detail.items()} or None)
+def record(
+    session: Session,
+    customer_id: int,
+    actor: str,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    **detail: Any,
+) -> AuditEntry:
+    return audit.record(
+        session,
+        actor,
+        action,
+        entity,
+        "" if entity_id is None else entity_id,
+        customer_id=customer_id,
+        personal={k: _plain(v) for k, v in detail.items()} or None,
+    )
 
 
 def _plain(v: Any) -> Any:
@@ -25,15 +39,32 @@ def _plain(v: Any) -> Any:
 HR_OBJECTS = ("employee", "badge", "correction", "period", "absence")
 
 
-def events(session: Session, customer_id: int, entity: str | None = None, entity_id: int | None = None,
-           limit: int = 200) -> list[AuditPublic]:
+def events(
+    session: Session,
+    customer_id: int,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    limit: int = 200,
+) -> list[AuditPublic]:
     """HR's entries of the audit log, newest first, as HR reads them."""
     stmt = select(AuditEntry).where(AuditEntry.customer_id == customer_id)
-    stmt = stmt.where(AuditEntry.object_type == entity) if entity else stmt.where(
-        AuditEntry.object_type.in_(HR_OBJECTS))
+    stmt = (
+        stmt.where(AuditEntry.object_type == entity)
+        if entity
+        else stmt.where(AuditEntry.object_type.in_(HR_OBJECTS))
+    )
     if entity_id is not None:
         stmt = stmt.where(AuditEntry.object_id == str(entity_id))
     rows = session.exec(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
-    return [AuditPublic(id=e.id, at=e.at, actor=e.actor, action=e.action, entity=e.object_type,
-                        entity_id=int(e.object_id) if e.object_id.isdigit() else None, detail=e.shown())
-            for e in rows]
+    return [
+        AuditPublic(
+            id=e.id,
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            entity=e.object_type,
+            entity_id=int(e.object_id) if e.object_id.isdigit() else None,
+            detail=e.shown(),
+        )
+        for e in rows
+    ]

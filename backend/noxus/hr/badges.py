@@ -25,7 +25,9 @@ def get(session: Session, scope: Scope, badge_id: int) -> Badge:
     return b
 
 
-def listing(session: Session, scope: Scope, employee_id: int | None = None, uid: str | None = None) -> list[Badge]:
+def listing(
+    session: Session, scope: Scope, employee_id: int | None = None, uid: str | None = None
+) -> list[Badge]:
     stmt = scope.where(select(Badge), Badge.customer_id)
     if employee_id is not None:
         stmt = stmt.where(Badge.employee_id == employee_id)
@@ -45,17 +47,34 @@ def assign(session: Session, scope: Scope, data: BadgeAssign, actor: str) -> Bad
     start = data.valid_from or utcnow()
     if start.tzinfo is None:
         raise HRError("valid_from needs a time zone (e.g. 2026-03-01T08:00:00+01:00)")
-    clash = session.exec(select(Badge).where(
-        Badge.customer_id == emp.customer_id, Badge.uid == data.uid,
-        or_(Badge.valid_to.is_(None), Badge.valid_to > start))).first()
+    clash = session.exec(
+        select(Badge).where(
+            Badge.customer_id == emp.customer_id,
+            Badge.uid == data.uid,
+            or_(Badge.valid_to.is_(None), Badge.valid_to > start),
+        )
+    ).first()
     if clash:
-        raise Conflict(f"badge {data.uid} is already given to employee {clash.employee_id} since "
-                       f"{clash.valid_from:%Y-%m-%d %H:%M} UTC: end that badge first (lost/replaced/revoked)")
-    badge = Badge(customer_id=emp.customer_id, uid=data.uid, employee_id=emp.id, valid_from=start.astimezone(UTC))
+        raise Conflict(
+            f"badge {data.uid} is already given to employee {clash.employee_id} since "
+            f"{clash.valid_from:%Y-%m-%d %H:%M} UTC: end that badge first (lost/replaced/revoked)"
+        )
+    badge = Badge(
+        customer_id=emp.customer_id, uid=data.uid, employee_id=emp.id, valid_from=start.astimezone(UTC)
+    )
     session.add(badge)
     session.flush()
-    audit.record(session, emp.customer_id, actor, "badge.assign", "badge", badge.id, uid=data.uid,
-                 employee_id=emp.id, valid_from=badge.valid_from)
+    audit.record(
+        session,
+        emp.customer_id,
+        actor,
+        "badge.assign",
+        "badge",
+        badge.id,
+        uid=data.uid,
+        employee_id=emp.id,
+        valid_from=badge.valid_from,
+    )
     return badge
 
 
@@ -63,7 +82,9 @@ def end(session: Session, badge: Badge, state: str, actor: str, at: datetime | N
     if state not in END_STATES:
         raise HRError(f"state must be one of {', '.join(END_STATES)}, got {state!r}")
     if badge.valid_to is not None:
-        raise Conflict(f"badge {badge.uid} already ended on {badge.valid_to:%Y-%m-%d %H:%M} UTC ({badge.state})")
+        raise Conflict(
+            f"badge {badge.uid} already ended on {badge.valid_to:%Y-%m-%d %H:%M} UTC ({badge.state})"
+        )
     at = (at or utcnow()).astimezone(UTC)
     if at < badge.valid_from:
         raise HRError("the end is before the badge became valid: give a later time")
@@ -73,21 +94,32 @@ def end(session: Session, badge: Badge, state: str, actor: str, at: datetime | N
     return badge
 
 
-def unknown(session: Session, scope: Scope, customer_id: int | None = None, limit: int = 200,
-            since: datetime | None = None, until: datetime | None = None) -> list[UnknownBadge]:
+def unknown(
+    session: Session,
+    scope: Scope,
+    customer_id: int | None = None,
+    limit: int = 200,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[UnknownBadge]:
     """UIDs punched on a customer's kiosks that no badge of that customer
     covered at the punch instant. Punches on kiosks not deployed to a customer
     cannot be placed in a tenant: only NOXUS staff see those."""
     when = func.coalesce(Punch.ts, Punch.received_at)
-    covered = select(Badge.id).where(Badge.uid == Punch.badge_uid, when >= Badge.valid_from,
-                                     or_(Badge.valid_to.is_(None), when < Badge.valid_to))
+    covered = select(Badge.id).where(
+        Badge.uid == Punch.badge_uid,
+        when >= Badge.valid_from,
+        or_(Badge.valid_to.is_(None), when < Badge.valid_to),
+    )
     kcol = getattr(Kiosk, "customer_id", None)
     stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(Punch.kind == "punch")
     if since is not None:
         stmt = stmt.where(when >= since)
     if until is not None:
         stmt = stmt.where(when < until)
-    visible = [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
+    visible = (
+        [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
+    )
     if kcol is not None:
         stmt = stmt.join(Kiosk, Kiosk.id == Punch.kiosk_id)
         if visible is not None:
@@ -95,15 +127,20 @@ def unknown(session: Session, scope: Scope, customer_id: int | None = None, limi
         covered = covered.where(or_(kcol.is_(None), Badge.customer_id == kcol))
     elif not scope.all:
         return []
-    stmt = stmt.where(~covered.exists()).group_by(Punch.badge_uid).order_by(func.max(when).desc()).limit(limit)
+    stmt = (
+        stmt.where(~covered.exists()).group_by(Punch.badge_uid).order_by(func.max(when).desc()).limit(limit)
+    )
     out = []
     for uid, n, first, last in session.exec(stmt).all():
         kq = select(Punch.kiosk_id).where(Punch.badge_uid == uid)
         if kcol is not None and visible is not None:  # only this tenant's kiosks
             kq = kq.join(Kiosk, Kiosk.id == Punch.kiosk_id).where(kcol.in_(visible))
         kiosks = session.exec(kq.distinct().limit(10)).all()
-        out.append(UnknownBadge(uid=uid, punches=n, first_at=_aware(first), last_at=_aware(last),
-                                kiosks=list(kiosks)))
+        out.append(
+            UnknownBadge(
+                uid=uid, punches=n, first_at=_aware(first), last_at=_aware(last), kiosks=list(kiosks)
+            )
+        )
     return out
 
 

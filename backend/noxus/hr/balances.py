@@ -24,11 +24,11 @@ class MonthSummary:
     overtime_seconds: int = 0
     night_seconds: int = 0
     sunday_seconds: int = 0
-    balance_seconds: int = 0          # this month's own: worked + credited - target
-    carried_in_seconds: int = 0       # running balance at the start of the month
-    absences: dict[str, int] = field(default_factory=dict)        # type code -> seconds
+    balance_seconds: int = 0  # this month's own: worked + credited - target
+    carried_in_seconds: int = 0  # running balance at the start of the month
+    absences: dict[str, int] = field(default_factory=dict)  # type code -> seconds
     absence_days: dict[str, float] = field(default_factory=dict)  # type code -> days
-    vacation_taken: float = 0.0       # this month, days
+    vacation_taken: float = 0.0  # this month, days
     vacation: "Vacation | None" = None
     exceptions: int = 0
     open_shifts: int = 0
@@ -42,10 +42,10 @@ class MonthSummary:
 @dataclass
 class Vacation:
     year: int
-    entitlement: float    # days of the year (pro rata), plus the opening balance in its year
-    taken: float          # up to the end of the month asked
-    planned: float        # later in the year
-    carried: float        # remaining from the previous years
+    entitlement: float  # days of the year (pro rata), plus the opening balance in its year
+    taken: float  # up to the end of the month asked
+    planned: float  # later in the year
+    carried: float  # remaining from the previous years
 
     @property
     def remaining(self) -> float:
@@ -89,9 +89,11 @@ def _snapshots(session: Session, ids: list[int], year: int, month: int) -> dict[
     out: dict[int, MonthSnapshot] = {}
     key = year * 12 + month - 1
     for i in range(0, len(ids), 2000):
-        for s in session.exec(select(MonthSnapshot).where(MonthSnapshot.employee_id.in_(ids[i:i + 2000]))):
+        for s in session.exec(select(MonthSnapshot).where(MonthSnapshot.employee_id.in_(ids[i : i + 2000]))):
             k = s.year * 12 + s.month - 1
-            if k < key and (s.employee_id not in out or k > out[s.employee_id].year * 12 + out[s.employee_id].month - 1):
+            if k < key and (
+                s.employee_id not in out or k > out[s.employee_id].year * 12 + out[s.employee_id].month - 1
+            ):
                 out[s.employee_id] = s
     return out
 
@@ -100,8 +102,16 @@ def _prev(year: int, month: int) -> tuple[int, int]:
     return (year - 1, 12) if month == 1 else (year, month - 1)
 
 
-def year_months(session: Session, customer_id: int, employees: list[Employee], year: int, settings: Settings,
-                lang: str = "fr", now: datetime | None = None, progress=None) -> list[list[MonthSummary]]:
+def year_months(
+    session: Session,
+    customer_id: int,
+    employees: list[Employee],
+    year: int,
+    settings: Settings,
+    lang: str = "fr",
+    now: datetime | None = None,
+    progress=None,
+) -> list[list[MonthSummary]]:
     """The twelve months of `year` (no 93-day cap: month by month, the balance
     carried from one to the next)."""
     out: list[list[MonthSummary]] = []
@@ -115,9 +125,18 @@ def year_months(session: Session, customer_id: int, employees: list[Employee], y
     return out
 
 
-def months(session: Session, customer_id: int, employees: list[Employee], year: int, month: int,
-           settings: Settings, lang: str = "fr", now: datetime | None = None,
-           progress=None, carried: dict[int, int] | None = None) -> list[MonthSummary]:
+def months(
+    session: Session,
+    customer_id: int,
+    employees: list[Employee],
+    year: int,
+    month: int,
+    settings: Settings,
+    lang: str = "fr",
+    now: datetime | None = None,
+    progress=None,
+    carried: dict[int, int] | None = None,
+) -> list[MonthSummary]:
     """Summaries of the month for `employees` of one customer, each with the
     balance carried in from its opening balance or last snapshot (or from
     `carried`: employee id -> balance at the end of the previous month, when
@@ -129,17 +148,34 @@ def months(session: Session, customer_id: int, employees: list[Employee], year: 
     snaps = _snapshots(session, ids, year, month)
     cache: dict = {}
     known = facts.load(session, customer_id, employees, first, last, lang, cache)
-    sheets = timesheets.compute(session, customer_id, employees, first, last, settings, now=now, lang=lang,
-                                known=known, check=False, progress=progress)
+    sheets = timesheets.compute(
+        session,
+        customer_id,
+        employees,
+        first,
+        last,
+        settings,
+        now=now,
+        lang=lang,
+        known=known,
+        check=False,
+        progress=progress,
+    )
     out = {s.employee.id: summarize(s, rule, year, month) for s in sheets}
     # carry: start from the last snapshot (or the opening balance), add the months in between
     gaps: dict[date, list[Employee]] = defaultdict(list)
     for e in employees:
         snap = snaps.get(e.id)
         f = known[e.id]
-        if carried is not None and e.id in carried and not (snap and (snap.year, snap.month) == _prev(year, month)):
+        if (
+            carried is not None
+            and e.id in carried
+            and not (snap and (snap.year, snap.month) == _prev(year, month))
+        ):
             # the caller's running balance (a snapshot of the previous month wins: it is what payroll got)
-            out[e.id].carried_in_seconds = carried[e.id] if date(year, month, 1) > f.start else f.opening_seconds
+            out[e.id].carried_in_seconds = (
+                carried[e.id] if date(year, month, 1) > f.start else f.opening_seconds
+            )
             continue
         if snap is not None:
             out[e.id].carried_in_seconds = snap.carried_seconds
@@ -153,10 +189,21 @@ def months(session: Session, customer_id: int, employees: list[Employee], year: 
     for gap_first, emps in gaps.items():
         gap_last = first - timedelta(days=1)
         gfacts = facts.load(session, customer_id, emps, gap_first, gap_last, lang, cache)
-        for s in timesheets.compute(session, customer_id, emps, gap_first, gap_last, settings, now=now, lang=lang,
-                                    known=gfacts, check=False):
+        for s in timesheets.compute(
+            session,
+            customer_id,
+            emps,
+            gap_first,
+            gap_last,
+            settings,
+            now=now,
+            lang=lang,
+            known=gfacts,
+            check=False,
+        ):
             out[s.employee.id].carried_in_seconds += sum(
-                d.worked_seconds + d.credited_seconds - d.target_seconds for d in s.days)
+                d.worked_seconds + d.credited_seconds - d.target_seconds for d in s.days
+            )
     for e in employees:
         out[e.id].vacation = vacation(known[e.id], year, last)
     return [out[e.id] for e in employees]

@@ -27,13 +27,19 @@ def _ticks(lo: float, hi: float, n: int = 5) -> list[float]:
     return out
 
 
-def _frame(title: str, unit: str, ticks: list[float], y, labels: list[tuple[float, str]], legend: list) -> list[str]:
+def _frame(
+    title: str, unit: str, ticks: list[float], y, labels: list[tuple[float, str]], legend: list
+) -> list[str]:
     mid = TOP + (H - TOP - BOTTOM) / 2
-    parts = [(f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
-              f'aria-label="{escape(title)}" class="chart" font-family="sans-serif" font-size="11">'),
-             f'<title>{escape(title)}</title>',
-             f'<text x="{LEFT}" y="14" font-weight="600">{escape(title)}</text>',
-             f'<text x="12" y="{mid}" transform="rotate(-90 12 {mid})" text-anchor="middle">{escape(unit)}</text>']
+    parts = [
+        (
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {W} {H}" role="img" '
+            f'aria-label="{escape(title)}" class="chart" font-family="sans-serif" font-size="11">'
+        ),
+        f"<title>{escape(title)}</title>",
+        f'<text x="{LEFT}" y="14" font-weight="600">{escape(title)}</text>',
+        f'<text x="12" y="{mid}" transform="rotate(-90 12 {mid})" text-anchor="middle">{escape(unit)}</text>',
+    ]
     for t in ticks:
         yy = y(t)
         parts.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{yy:.1f}" y2="{yy:.1f}" stroke="#e3e6ea"/>')
@@ -51,8 +57,9 @@ def _frame(title: str, unit: str, ticks: list[float], y, labels: list[tuple[floa
     return parts
 
 
-def weekly_bars(weeks: list[tuple[str, float, float]], title: str, unit: str, target_name: str,
-                worked_name: str) -> Markup:
+def weekly_bars(
+    weeks: list[tuple[str, float, float]], title: str, unit: str, target_name: str, worked_name: str
+) -> Markup:
     """weeks: (label, target hours, worked hours)."""
     hi = max([1.0] + [max(t, w) for _, t, w in weeks])
     ticks = _ticks(0, hi)
@@ -64,13 +71,15 @@ def weekly_bars(weeks: list[tuple[str, float, float]], title: str, unit: str, ta
     n = max(1, len(weeks))
     slot = (W - LEFT - RIGHT) / n
     bw = min(22, slot / 3)
-    labels = [(LEFT + slot * (i + .5), lab) for i, (lab, _, _) in enumerate(weeks)]
+    labels = [(LEFT + slot * (i + 0.5), lab) for i, (lab, _, _) in enumerate(weeks)]
     parts = _frame(title, unit, ticks, y, labels, [(TARGET, target_name), (WORKED, worked_name)])
     for i, (lab, t, w) in enumerate(weeks):
-        cx = LEFT + slot * (i + .5)
+        cx = LEFT + slot * (i + 0.5)
         for dx, v, color, name in ((-bw, t, TARGET, target_name), (0, w, WORKED, worked_name)):
-            parts.append(f'<rect x="{cx + dx:.1f}" y="{y(v):.1f}" width="{bw:.1f}" height="{y(0) - y(v):.1f}" '
-                         f'fill="{color}"><title>{escape(lab)} · {escape(name)}: {v:.2f} {escape(unit)}</title></rect>')
+            parts.append(
+                f'<rect x="{cx + dx:.1f}" y="{y(v):.1f}" width="{bw:.1f}" height="{y(0) - y(v):.1f}" '
+                f'fill="{color}"><title>{escape(lab)} · {escape(name)}: {v:.2f} {escape(unit)}</title></rect>'
+            )
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -86,14 +95,16 @@ def balance_line(points: list[tuple[str, float]], title: str, unit: str, name: s
 
     n = max(1, len(points))
     slot = (W - LEFT - RIGHT) / n
-    labels = [(LEFT + slot * (i + .5), lab) for i, (lab, _) in enumerate(points)]
+    labels = [(LEFT + slot * (i + 0.5), lab) for i, (lab, _) in enumerate(points)]
     parts = _frame(title, unit, ticks, y, labels, [(LINE, name)])
-    coords = [(LEFT + slot * (i + .5), y(v)) for i, (_, v) in enumerate(points)]
+    coords = [(LEFT + slot * (i + 0.5), y(v)) for i, (_, v) in enumerate(points)]
     if coords:
         pts = " ".join(f"{x:.1f},{yy:.1f}" for x, yy in coords)
         parts.append(f'<polyline fill="none" stroke="{LINE}" stroke-width="2" points="{pts}"/>')
     for (x, yy), (lab, v) in zip(coords, points, strict=False):
-        parts.append(f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3.5" fill="{NEG if v < 0 else LINE}">'
-                     f'<title>{escape(lab)}: {v:+.2f} {escape(unit)}</title></circle>')
+        parts.append(
+            f'<circle cx="{x:.1f}" cy="{yy:.1f}" r="3.5" fill="{NEG if v < 0 else LINE}">'
+            f"<title>{escape(lab)}: {v:+.2f} {escape(unit)}</title></circle>"
+        )
     parts.append("</svg>")
     return Markup("".join(parts))

@@ -17,8 +17,12 @@ def export(
     first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
     last: Annotated[str, typer.Option("--to", help="last day, YYYY-MM-DD")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="csv, csv-excel, xlsx or pdf")] = "csv",
-    out: Annotated[pathlib.Path | None, typer.Option("--out", "-o", help="file (default: the export's name)")] = None,
-    employee: Annotated[list[int] | None, typer.Option("--employee", "-e", help="employee id (repeat)")] = None,
+    out: Annotated[
+        pathlib.Path | None, typer.Option("--out", "-o", help="file (default: the export's name)")
+    ] = None,
+    employee: Annotated[
+        list[int] | None, typer.Option("--employee", "-e", help="employee id (repeat)")
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="fr or en (PDF and XLSX labels)")] = "fr",
 ) -> None:
     """Write the timesheets of a customer (or some employees) for a period."""
@@ -37,8 +41,17 @@ def export(
         raise typer.Exit(2) from None
     with Session(get_engine()) as session:
         try:
-            f = export_service.build(session, Scope.everything(), customer, d1, d2, fmt, employee or None,
-                                     "en" if lang == "en" else "fr", get_settings())
+            f = export_service.build(
+                session,
+                Scope.everything(),
+                customer,
+                d1,
+                d2,
+                fmt,
+                employee or None,
+                "en" if lang == "en" else "fr",
+                get_settings(),
+            )
         except HRError as e:
             console.print(f"[red]{e}[/red]")
             raise typer.Exit(2) from None
@@ -54,7 +67,9 @@ def payroll(
     month: Annotated[int, typer.Option("--month", help="1-12; leave out with --annual")] = 0,
     annual: Annotated[bool, typer.Option("--annual", help="the annual summary instead of one month")] = False,
     fmt: Annotated[str, typer.Option("--format", "-f", help="xlsx or csv-excel")] = "xlsx",
-    out: Annotated[pathlib.Path | None, typer.Option("--out", "-o", help="file (default: the export's name)")] = None,
+    out: Annotated[
+        pathlib.Path | None, typer.Option("--out", "-o", help="file (default: the export's name)")
+    ] = None,
     lang: Annotated[str, typer.Option("--lang", help="fr, de or en (XLSX headers)")] = "fr",
 ) -> None:
     """Payroll export of a month (a row per employee) or the annual summary (docs/exports.md)."""
@@ -67,9 +82,19 @@ def payroll(
 
     with Session(get_engine()) as session:
         try:
-            f = payroll_service.build(session, customer, {"kind": "annual" if annual else "payroll", "year": year,
-                                                          "month": month, "format": fmt, "lang": lang},
-                                      get_settings(), actor="cli")
+            f = payroll_service.build(
+                session,
+                customer,
+                {
+                    "kind": "annual" if annual else "payroll",
+                    "year": year,
+                    "month": month,
+                    "format": fmt,
+                    "lang": lang,
+                },
+                get_settings(),
+                actor="cli",
+            )
             session.commit()
         except HRError as e:
             console.print(f"[red]{e}[/red]")
@@ -84,7 +109,9 @@ def close(
     customer: Annotated[int, typer.Option("--customer", "-c", help="customer id")],
     year: Annotated[int, typer.Option("--year")],
     month: Annotated[int, typer.Option("--month")],
-    acknowledge: Annotated[bool, typer.Option("--acknowledge", help="close although the checklist has items")] = False,
+    acknowledge: Annotated[
+        bool, typer.Option("--acknowledge", help="close although the checklist has items")
+    ] = False,
     actor: Annotated[str, typer.Option("--actor", help="who closes (audit log)")] = "cli",
 ) -> None:
     """Close an ended month: prints the checklist; with --acknowledge, closes and stores the balances."""
@@ -112,8 +139,15 @@ def close(
 @app.command("absence")
 def absence(
     employee: Annotated[int, typer.Option("--employee", "-e", help="employee id")],
-    kind: Annotated[str, typer.Option("--type", "-t", help="vacation, sick, accident, military, maternity, "
-                                      "training, paid_leave, unpaid_leave, overtime_comp")],
+    kind: Annotated[
+        str,
+        typer.Option(
+            "--type",
+            "-t",
+            help="vacation, sick, accident, military, maternity, "
+            "training, paid_leave, unpaid_leave, overtime_comp",
+        ),
+    ],
     first: Annotated[str, typer.Option("--from", help="first day, YYYY-MM-DD")],
     last: Annotated[str | None, typer.Option("--to", help="last day (default: --from)")] = None,
     portion: Annotated[str, typer.Option("--portion", help="day, am, pm or hours")] = "day",
@@ -137,9 +171,20 @@ def absence(
             if kind not in kinds:
                 raise HRError(f"unknown absence type {kind!r}: use one of {', '.join(kinds)}")
             d1 = date.fromisoformat(first)
-            rec = absences.create(session, Scope.everything(), AbsenceCreate(
-                employee_id=emp.id, type_id=kinds[kind].id, first=d1, last=date.fromisoformat(last) if last else d1,
-                portion=portion, minutes=minutes, reason=reason), actor)
+            rec = absences.create(
+                session,
+                Scope.everything(),
+                AbsenceCreate(
+                    employee_id=emp.id,
+                    type_id=kinds[kind].id,
+                    first=d1,
+                    last=date.fromisoformat(last) if last else d1,
+                    portion=portion,
+                    minutes=minutes,
+                    reason=reason,
+                ),
+                actor,
+            )
             session.commit()
             rec_id = rec.id
         except (HRError, ValueError) as e:

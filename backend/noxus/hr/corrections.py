@@ -28,23 +28,37 @@ def _raw_of_employee(session: Session, emp, punch_id: int) -> Punch:
     p = session.get(Punch, punch_id)
     if p is not None:
         when = p.ts or p.received_at
-        badge = session.exec(select(Badge).where(
-            Badge.customer_id == emp.customer_id, Badge.employee_id == emp.id, Badge.uid == p.badge_uid,
-            Badge.valid_from <= when)).all()
+        badge = session.exec(
+            select(Badge).where(
+                Badge.customer_id == emp.customer_id,
+                Badge.employee_id == emp.id,
+                Badge.uid == p.badge_uid,
+                Badge.valid_from <= when,
+            )
+        ).all()
         if any(b.valid_to is None or when < b.valid_to for b in badge):
-            ok = session.exec(select(func.count()).select_from(Punch).where(
-                Punch.id == punch_id, kiosk_clause(emp.customer_id))).one()
+            ok = session.exec(
+                select(func.count())
+                .select_from(Punch)
+                .where(Punch.id == punch_id, kiosk_clause(emp.customer_id))
+            ).one()
             if ok:
                 return p
-    raise NotFound(f"punch {punch_id} is not a punch of employee {emp.id}: pick it from the employee's day view")
+    raise NotFound(
+        f"punch {punch_id} is not a punch of employee {emp.id}: pick it from the employee's day view"
+    )
 
 
 def _current_instant(session: Session, target_key: tuple[str, int], employee_id: int, raw: Punch | None):
     """Where a punch is now (after earlier corrections): the old instant a change moves away from."""
     col = PunchCorrection.punch_id if target_key[0] == "p" else PunchCorrection.target_id
-    last = session.exec(select(PunchCorrection).where(col == target_key[1], PunchCorrection.employee_id ==
-                                                      employee_id, PunchCorrection.action == "move")
-                        .order_by(PunchCorrection.id.desc())).first()
+    last = session.exec(
+        select(PunchCorrection)
+        .where(
+            col == target_key[1], PunchCorrection.employee_id == employee_id, PunchCorrection.action == "move"
+        )
+        .order_by(PunchCorrection.id.desc())
+    ).first()
     if last is not None:
         return last.ts
     if raw is not None:
@@ -69,7 +83,9 @@ def create(session: Session, scope: Scope, data: CorrectionCreate, actor: str, s
         touched.append(ts)
     else:
         if (data.punch_id is None) == (data.target_id is None):
-            raise HRError(f"a '{action}' needs exactly one of punch_id (raw punch) or target_id (added punch)")
+            raise HRError(
+                f"a '{action}' needs exactly one of punch_id (raw punch) or target_id (added punch)"
+            )
         if action is CorrectionAction.MOVE and ts is None:
             raise HRError("a 'move' needs ts, the punch's right time")
         if action is CorrectionAction.VOID and ts is not None:
@@ -90,12 +106,29 @@ def create(session: Session, scope: Scope, data: CorrectionCreate, actor: str, s
             touched.append(ts)
     # months are closed per customer, in the customer's zone
     periods.ensure_open(session, emp.customer_id, touched, customer_zone(session, emp.customer_id, settings))
-    c = PunchCorrection(customer_id=emp.customer_id, employee_id=emp.id, action=action.value,
-                        punch_id=data.punch_id, target_id=data.target_id, ts=ts, author=actor,
-                        reason=data.reason.strip())
+    c = PunchCorrection(
+        customer_id=emp.customer_id,
+        employee_id=emp.id,
+        action=action.value,
+        punch_id=data.punch_id,
+        target_id=data.target_id,
+        ts=ts,
+        author=actor,
+        reason=data.reason.strip(),
+    )
     session.add(c)
     session.flush()
-    audit.record(session, emp.customer_id, actor, f"correction.{action.value}", "correction", c.id,
-                 employee_id=emp.id, punch_id=data.punch_id, target_id=data.target_id, ts=ts,
-                 reason=c.reason)
+    audit.record(
+        session,
+        emp.customer_id,
+        actor,
+        f"correction.{action.value}",
+        "correction",
+        c.id,
+        employee_id=emp.id,
+        punch_id=data.punch_id,
+        target_id=data.target_id,
+        ts=ts,
+        reason=c.reason,
+    )
     return c

@@ -20,7 +20,6 @@ from noxus.tenancy.models import Site
 LOOKBACKS = (timedelta(days=8), timedelta(days=40), timedelta(days=120))
 
 
-
 def rules(settings: Settings) -> tuple[timedelta, timedelta]:
     return timedelta(seconds=settings.hr_duplicate_tap_seconds), timedelta(hours=settings.hr_max_shift_hours)
 
@@ -30,13 +29,16 @@ def customer_zone(session: Session, customer_id: int, settings: Settings) -> Zon
     return ZoneInfo(site.timezone if site else settings.timezone)
 
 
-def employee_zone(session: Session, employee: Employee, settings: Settings,
-                  cache: dict | None = None) -> ZoneInfo:
+def employee_zone(
+    session: Session, employee: Employee, settings: Settings, cache: dict | None = None
+) -> ZoneInfo:
     cache = {} if cache is None else cache
     key = ("site", employee.site_id) if employee.site_id is not None else ("customer", employee.customer_id)
     if key not in cache:
         site = session.get(Site, employee.site_id) if employee.site_id is not None else None
-        cache[key] = ZoneInfo(site.timezone) if site else customer_zone(session, employee.customer_id, settings)
+        cache[key] = (
+            ZoneInfo(site.timezone) if site else customer_zone(session, employee.customer_id, settings)
+        )
     return cache[key]
 
 
@@ -67,7 +69,8 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
     Badges are matched in Python: a join on validity ranges makes PostgreSQL's
     planner pick a nested loop (30 s for 1 000 employees instead of 0.3 s)."""
     bq = select(Badge.uid, Badge.employee_id, Badge.valid_from, Badge.valid_to).where(
-        Badge.customer_id == customer_id)
+        Badge.customer_id == customer_id
+    )
     if employee_ids is not None:
         bq = bq.where(Badge.employee_id.in_(list(employee_ids)))
     by_uid: dict[str, list] = defaultdict(list)
@@ -76,21 +79,32 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
     if not by_uid:
         return []
     # plain columns, not ORM objects: an export reads tens of thousands of rows
-    cols = (Punch.id, Punch.kiosk_id, Punch.epoch, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
-            Punch.badge_uid)
+    cols = (
+        Punch.id,
+        Punch.kiosk_id,
+        Punch.epoch,
+        Punch.ts,
+        Punch.boot,
+        Punch.uptime_ms,
+        Punch.received_at,
+        Punch.badge_uid,
+    )
     base = select(*cols).where(Punch.kind == "punch")
     if punch_ids:
         base = base.where(Punch.id.in_(list(punch_ids)))
     else:
         # sargable on (badge_uid, ts); clock-less punches are found by arrival
         # (their estimate is never later than it) and placed in Python
-        base = base.where(or_(and_(Punch.ts >= lo, Punch.ts < hi),
-                              and_(Punch.ts.is_(None), Punch.received_at >= lo,
-                                   Punch.received_at < hi + ESTIMATE_SLACK)))
+        base = base.where(
+            or_(
+                and_(Punch.ts >= lo, Punch.ts < hi),
+                and_(Punch.ts.is_(None), Punch.received_at >= lo, Punch.received_at < hi + ESTIMATE_SLACK),
+            )
+        )
     uids = sorted(by_uid)
     found = []
     for i in range(0, len(uids), UID_CHUNK):
-        found += session.execute(base.where(Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all()
+        found += session.execute(base.where(Punch.badge_uid.in_(uids[i : i + UID_CHUNK]))).all()
     placed = place(session, found)
     out = []
     for r in found:
@@ -99,14 +113,21 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
             continue  # the kiosk served another customer then
         for start, end, emp in by_uid[r.badge_uid]:
             if start <= p.at and (end is None or p.at < end):
-                out.append(RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp,
-                                  p.at, p.estimated))
+                out.append(
+                    RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp, p.at, p.estimated)
+                )
                 break
     return out
 
 
-def load(session: Session, customer_id: int, employee_ids: list[int] | None, start: datetime, end: datetime,
-         settings: Settings) -> dict[int, list[EffectivePunch]]:
+def load(
+    session: Session,
+    customer_id: int,
+    employee_ids: list[int] | None,
+    start: datetime,
+    end: datetime,
+    settings: Settings,
+) -> dict[int, list[EffectivePunch]]:
     """Effective punches per employee needed to pair every shift starting in [start, end)."""
     _, max_shift = rules(settings)
     closed = _closed_months(session, customer_id, customer_zone(session, customer_id, settings))
@@ -131,8 +152,9 @@ def load(session: Session, customer_id: int, employee_ids: list[int] | None, sta
 
 def _closed_months(session: Session, customer_id: int, zone: ZoneInfo):
     """(zone, {(year, month): closed_at}) of the customer's closed months."""
-    locks = session.exec(select(PeriodLock).where(PeriodLock.customer_id == customer_id,
-                                                  PeriodLock.closed.is_(True))).all()
+    locks = session.exec(
+        select(PeriodLock).where(PeriodLock.customer_id == customer_id, PeriodLock.closed.is_(True))
+    ).all()
     return zone, {(lk.year, lk.month): lk.closed_at for lk in locks}
 
 
@@ -174,7 +196,9 @@ def _corrections(session, customer_id, employee_ids) -> list[PunchCorrection]:
     return list(session.exec(stmt.order_by(PunchCorrection.id)).all())
 
 
-def apply_corrections(by_emp: dict[int, dict[str, EffectivePunch]], corrections: list[PunchCorrection]) -> None:
+def apply_corrections(
+    by_emp: dict[int, dict[str, EffectivePunch]], corrections: list[PunchCorrection]
+) -> None:
     for c in corrections:
         punches = by_emp[c.employee_id]
         if c.action == "add":

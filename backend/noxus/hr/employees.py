@@ -24,8 +24,14 @@ def listing(session: Session, scope: Scope, customer_id: int | None = None, q: s
     if q:
         like = f"%{q.lower()}%"
         from sqlalchemy import func, or_
-        stmt = stmt.where(or_(func.lower(Employee.last_name).like(like), func.lower(Employee.first_name).like(like),
-                              func.lower(Employee.personnel_number).like(like)))
+
+        stmt = stmt.where(
+            or_(
+                func.lower(Employee.last_name).like(like),
+                func.lower(Employee.first_name).like(like),
+                func.lower(Employee.personnel_number).like(like),
+            )
+        )
     return list(session.exec(stmt.order_by(Employee.last_name, Employee.first_name, Employee.id)).all())
 
 
@@ -33,16 +39,29 @@ def create(session: Session, customer_id: int, data: EmployeeCreate, actor: str)
     if session.get(Customer, customer_id) is None:
         raise NotFound(f"customer {customer_id} not found")
     _check_site(session, customer_id, data.site_id)
-    dup = session.exec(select(Employee).where(Employee.customer_id == customer_id,
-                                              Employee.personnel_number == data.personnel_number)).first()
+    dup = session.exec(
+        select(Employee).where(
+            Employee.customer_id == customer_id, Employee.personnel_number == data.personnel_number
+        )
+    ).first()
     if dup:
-        raise Conflict(f"personnel number {data.personnel_number} is already used by employee {dup.id} "
-                       f"({dup.first_name} {dup.last_name}): choose another number")
+        raise Conflict(
+            f"personnel number {data.personnel_number} is already used by employee {dup.id} "
+            f"({dup.first_name} {dup.last_name}): choose another number"
+        )
     emp = Employee(**data.model_dump(exclude={"customer_id"}), customer_id=customer_id)
     session.add(emp)
     session.flush()
-    audit.record(session, customer_id, actor, "employee.create", "employee", emp.id,
-                 name=f"{emp.first_name} {emp.last_name}", personnel_number=emp.personnel_number)
+    audit.record(
+        session,
+        customer_id,
+        actor,
+        "employee.create",
+        "employee",
+        emp.id,
+        name=f"{emp.first_name} {emp.last_name}",
+        personnel_number=emp.personnel_number,
+    )
     return emp
 
 
@@ -56,8 +75,9 @@ def update(session: Session, emp: Employee, data: EmployeeUpdate, actor: str) ->
     if emp.active_to is not None and emp.active_to < emp.active_from:
         raise Conflict("active_to is before active_from: give a later date")
     session.add(emp)
-    audit.record(session, emp.customer_id, actor, "employee.update", "employee", emp.id,
-                 before=before, after=changes)
+    audit.record(
+        session, emp.customer_id, actor, "employee.update", "employee", emp.id, before=before, after=changes
+    )
     return emp
 
 

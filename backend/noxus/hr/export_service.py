@@ -20,9 +20,18 @@ class ExportFile:
     media_type: str
 
 
-def build(session: Session, scope: Scope, customer_id: int | None, first: date, last: date, fmt: str,
-          employee_ids: list[int] | None = None, lang: str = "fr", settings: Settings | None = None,
-          actor: str | None = None) -> ExportFile:
+def build(
+    session: Session,
+    scope: Scope,
+    customer_id: int | None,
+    first: date,
+    last: date,
+    fmt: str,
+    employee_ids: list[int] | None = None,
+    lang: str = "fr",
+    settings: Settings | None = None,
+    actor: str | None = None,
+) -> ExportFile:
     """The export file; with `actor`, the export (whose, which period, how many people) is
     recorded in the hash-chained audit log in the caller's transaction."""
     settings = settings or Settings()
@@ -41,8 +50,11 @@ def build(session: Session, scope: Scope, customer_id: int | None, first: date, 
             raise HRError("give customer_id (or employee ids): which customer's timesheets to export")
         if not scope.allows(customer_id) or session.get(Customer, customer_id) is None:
             raise NotFound(f"customer {customer_id} not found")
-        emps = [e for e in employees.listing(session, scope, customer_id)
-                if e.active_from <= last and (e.active_to is None or e.active_to >= first)]
+        emps = [
+            e
+            for e in employees.listing(session, scope, customer_id)
+            if e.active_from <= last and (e.active_to is None or e.active_to >= first)
+        ]
     sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
     customer = session.get(Customer, customer_id)
     who = emps[0].personnel_number if employee_ids and len(emps) == 1 else "all"
@@ -50,8 +62,15 @@ def build(session: Session, scope: Scope, customer_id: int | None, first: date, 
     if actor:
         from noxus.core import audit
 
-        audit.record(session, actor, "export", "timesheets", "", customer_id, {
-            "first": first.isoformat(), "last": last.isoformat(), "format": fmt, "employees": len(emps)})
+        audit.record(
+            session,
+            actor,
+            "export",
+            "timesheets",
+            "",
+            customer_id,
+            {"first": first.isoformat(), "last": last.isoformat(), "format": fmt, "employees": len(emps)},
+        )
     return ExportFile(content, exports.filename(fmt, first, last, who), exports.FORMATS[fmt].media_type)
 
 
@@ -59,5 +78,6 @@ def response(f: ExportFile):
     """The one download response of every export route (API and pages)."""
     from fastapi.responses import Response
 
-    return Response(f.content, media_type=f.media_type,
-                    headers={"Content-Disposition": content_disposition(f.filename)})
+    return Response(
+        f.content, media_type=f.media_type, headers={"Content-Disposition": content_disposition(f.filename)}
+    )

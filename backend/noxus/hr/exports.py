@@ -20,9 +20,25 @@ from noxus.hr.timesheets import Timesheet, hours
 
 # Stable, English, machine-readable column names (docs/exports.md): payroll
 # tools map these, so they never change with the UI language.
-COLUMNS = ["personnel_number", "last_name", "first_name", "date", "weekday", "first_in", "last_out",
-           "worked_minutes", "break_minutes", "target_minutes", "balance_minutes", "worked_hhmm",
-           "balance_hhmm", "exceptions", "credited_minutes", "absences", "holiday"]
+COLUMNS = [
+    "personnel_number",
+    "last_name",
+    "first_name",
+    "date",
+    "weekday",
+    "first_in",
+    "last_out",
+    "worked_minutes",
+    "break_minutes",
+    "target_minutes",
+    "balance_minutes",
+    "worked_hhmm",
+    "balance_hhmm",
+    "exceptions",
+    "credited_minutes",
+    "absences",
+    "holiday",
+]
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -33,8 +49,11 @@ def safe_text(value: str) -> str:
 
 
 def exception_label(code: str) -> str:
-    return {MISSING_OUT: _("Missing OUT"), ESTIMATED: _("Estimated time (kiosk clock unset)"),
-            AFTER_CLOSE: _("Arrived after close (not counted)")}.get(code, code)
+    return {
+        MISSING_OUT: _("Missing OUT"),
+        ESTIMATED: _("Estimated time (kiosk clock unset)"),
+        AFTER_CLOSE: _("Arrived after close (not counted)"),
+    }.get(code, code)
 
 
 @dataclass(frozen=True)
@@ -63,11 +82,25 @@ def rows(sheets: list[Timesheet]):
     for s in sheets:
         e = s.employee
         for d in s.days:
-            yield [safe_text(e.personnel_number), safe_text(e.last_name), safe_text(e.first_name),
-                   d.day.isoformat(), d.day.isoweekday(), _time(d.first_in, s), _time(d.last_out, s),
-                   d.worked_seconds // 60, d.break_seconds // 60, d.target_seconds // 60, d.balance_seconds // 60,
-                   hours(d.worked_seconds), hours(d.balance_seconds), " ".join(d.exceptions),
-                   d.credited_seconds // 60, _absences(d), safe_text(d.holiday or "")]
+            yield [
+                safe_text(e.personnel_number),
+                safe_text(e.last_name),
+                safe_text(e.first_name),
+                d.day.isoformat(),
+                d.day.isoweekday(),
+                _time(d.first_in, s),
+                _time(d.last_out, s),
+                d.worked_seconds // 60,
+                d.break_seconds // 60,
+                d.target_seconds // 60,
+                d.balance_seconds // 60,
+                hours(d.worked_seconds),
+                hours(d.balance_seconds),
+                " ".join(d.exceptions),
+                d.credited_seconds // 60,
+                _absences(d),
+                safe_text(d.holiday or ""),
+            ]
 
 
 def to_csv(sheets: list[Timesheet], excel: bool = False) -> bytes:
@@ -125,8 +158,8 @@ class XlsxWriter:
         self.ws.append(out)
 
 
-HOURS_FMT = "0.00"          # decimal hours: Excel shows negative numbers (a negative time is ####)
-DURATION_FMT = "[h]:mm"     # worked, breaks, target: never negative
+HOURS_FMT = "0.00"  # decimal hours: Excel shows negative numbers (a negative time is ####)
+DURATION_FMT = "[h]:mm"  # worked, breaks, target: never negative
 TIME_FMT = "hh:mm"
 DATE_FMT = "dd.mm.yyyy"
 
@@ -141,33 +174,78 @@ def to_xlsx(sheets: list[Timesheet], lang: str = "fr") -> bytes:
         wb = Workbook(write_only=True)
         ws = wb.create_sheet(_("Timesheet"))
         x = XlsxWriter(ws)
-        x.head([_("Personnel no."), _("Last name"), _("First name"), _("Date"), _("In"), _("Out"), _("Worked"),
-                _("Breaks"), _("Target"), _("Balance (h)"), _("Absences"), _("Holiday"), _("Exceptions")],
-               [12, 20, 16, 11, 7, 7, 9, 9, 9, 10, 16, 18, 24])
+        x.head(
+            [
+                _("Personnel no."),
+                _("Last name"),
+                _("First name"),
+                _("Date"),
+                _("In"),
+                _("Out"),
+                _("Worked"),
+                _("Breaks"),
+                _("Target"),
+                _("Balance (h)"),
+                _("Absences"),
+                _("Holiday"),
+                _("Exceptions"),
+            ],
+            [12, 20, 16, 11, 7, 7, 9, 9, 9, 10, 16, 18, 24],
+        )
         for s in sheets:
             e = s.employee
             for d in s.days:
                 who = [x.text(e.personnel_number), x.text(e.last_name), x.text(e.first_name)]
                 first_in = d.first_in.astimezone(s.zone).time().replace(tzinfo=None) if d.first_in else None
                 last_out = d.last_out.astimezone(s.zone).time().replace(tzinfo=None) if d.last_out else None
-                ws.append([*who, x.num(d.day, DATE_FMT), x.num(first_in, TIME_FMT), x.num(last_out, TIME_FMT),
-                           x.num(d.worked_seconds / 86400, DURATION_FMT),
-                           x.num(d.break_seconds / 86400, DURATION_FMT),
-                           x.num(d.target_seconds / 86400, DURATION_FMT),
-                           x.num(round(d.balance_seconds / 3600, 2), HOURS_FMT),
-                           ", ".join(a.absence.kind.name for a in d.absences), x.text(d.holiday or ""),
-                           ", ".join(exception_label(c) for c in d.exceptions)])
+                ws.append(
+                    [
+                        *who,
+                        x.num(d.day, DATE_FMT),
+                        x.num(first_in, TIME_FMT),
+                        x.num(last_out, TIME_FMT),
+                        x.num(d.worked_seconds / 86400, DURATION_FMT),
+                        x.num(d.break_seconds / 86400, DURATION_FMT),
+                        x.num(d.target_seconds / 86400, DURATION_FMT),
+                        x.num(round(d.balance_seconds / 3600, 2), HOURS_FMT),
+                        ", ".join(a.absence.kind.name for a in d.absences),
+                        x.text(d.holiday or ""),
+                        ", ".join(exception_label(c) for c in d.exceptions),
+                    ]
+                )
         tot = wb.create_sheet(_("Total"))
         t = XlsxWriter(tot)
-        t.head([_("Personnel no."), _("Last name"), _("First name"), _("From"), _("To"), _("Worked"), _("Breaks"),
-                _("Target"), _("Balance (h)"), _("Exceptions")], [12, 20, 16, 11, 11, 10, 10, 10, 10, 10])
+        t.head(
+            [
+                _("Personnel no."),
+                _("Last name"),
+                _("First name"),
+                _("From"),
+                _("To"),
+                _("Worked"),
+                _("Breaks"),
+                _("Target"),
+                _("Balance (h)"),
+                _("Exceptions"),
+            ],
+            [12, 20, 16, 11, 11, 10, 10, 10, 10, 10],
+        )
         for s in sheets:
             e = s.employee
-            tot.append([t.text(e.personnel_number), t.text(e.last_name), t.text(e.first_name),
-                        t.num(s.first, DATE_FMT), t.num(s.last, DATE_FMT),
-                        t.num(s.worked_seconds / 86400, DURATION_FMT), t.num(s.break_seconds / 86400, DURATION_FMT),
-                        t.num(s.target_seconds / 86400, DURATION_FMT),
-                        t.num(round(s.balance_seconds / 3600, 2), HOURS_FMT), len(s.exceptions)])
+            tot.append(
+                [
+                    t.text(e.personnel_number),
+                    t.text(e.last_name),
+                    t.text(e.first_name),
+                    t.num(s.first, DATE_FMT),
+                    t.num(s.last, DATE_FMT),
+                    t.num(s.worked_seconds / 86400, DURATION_FMT),
+                    t.num(s.break_seconds / 86400, DURATION_FMT),
+                    t.num(s.target_seconds / 86400, DURATION_FMT),
+                    t.num(round(s.balance_seconds / 3600, 2), HOURS_FMT),
+                    len(s.exceptions),
+                ]
+            )
         buf = io.BytesIO()
         wb.save(buf)
         return buf.getvalue()
@@ -192,33 +270,67 @@ def to_pdf(sheets: list[Timesheet], lang: str = "fr", customer_name: str = "") -
             pdf.set_font("Helvetica", "B", 14)
             pdf.cell(0, 8, _latin1(_("Monthly timesheet")), new_x="LMARGIN", new_y="NEXT")
             pdf.set_font("Helvetica", "", 10)
-            pdf.cell(0, 6, _latin1(f"{e.last_name} {e.first_name} - {_('Personnel no.')} "
-                                   f"{e.personnel_number}" + (f" - {customer_name}" if customer_name else "")),
-                     new_x="LMARGIN", new_y="NEXT")
-            pdf.cell(0, 6, _latin1(f"{_('Period')}: {format_date(s.first)} - {format_date(s.last)} ({s.zone.key})"),
-                     new_x="LMARGIN", new_y="NEXT")
+            pdf.cell(
+                0,
+                6,
+                _latin1(
+                    f"{e.last_name} {e.first_name} - {_('Personnel no.')} "
+                    f"{e.personnel_number}" + (f" - {customer_name}" if customer_name else "")
+                ),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
+            pdf.cell(
+                0,
+                6,
+                _latin1(f"{_('Period')}: {format_date(s.first)} - {format_date(s.last)} ({s.zone.key})"),
+                new_x="LMARGIN",
+                new_y="NEXT",
+            )
             pdf.ln(2)
             pdf.set_font("Helvetica", "B", 9)
-            for w, label in zip(widths, (_("Date"), _("In / out"), _("Worked"), _("Breaks"), _("Balance"),
-                                         _("Exceptions")), strict=True):
+            for w, label in zip(
+                widths,
+                (_("Date"), _("In / out"), _("Worked"), _("Breaks"), _("Balance"), _("Exceptions")),
+                strict=True,
+            ):
                 pdf.cell(w, 6, _latin1(label), border=1)
             pdf.ln()
             pdf.set_font("Helvetica", "", 8)
             for d in s.days:
-                inout = ", ".join(f"{_time(sh.start.at, s)}-{_time(sh.end.at, s) if sh.end else '?'}"
-                                  for sh in d.shifts)
+                inout = ", ".join(
+                    f"{_time(sh.start.at, s)}-{_time(sh.end.at, s) if sh.end else '?'}" for sh in d.shifts
+                )
                 notes = [exception_label(x).split(" (")[0] for x in d.exceptions]
                 notes += [a.absence.kind.name for a in d.absences] + ([d.holiday] if d.holiday else [])
-                cells = (f"{format_weekday(d.day)} {d.day:%d.%m}", inout, hours(d.worked_seconds),
-                         hours(d.break_seconds), hours(d.balance_seconds), ", ".join(notes)[:26])
+                cells = (
+                    f"{format_weekday(d.day)} {d.day:%d.%m}",
+                    inout,
+                    hours(d.worked_seconds),
+                    hours(d.break_seconds),
+                    hours(d.balance_seconds),
+                    ", ".join(notes)[:26],
+                )
                 for w, v in zip(widths, cells, strict=False):
                     pdf.cell(w, 5, _latin1(v), border=1)
                 pdf.ln()
             pdf.set_font("Helvetica", "B", 9)
-            pdf.cell(widths[0] + widths[1], 6, _latin1(f"{_('Total')} ({_('Target')} "
-                                                       f"{hours(s.target_seconds)})"), border=1)
-            for w, v in zip(widths[2:], (hours(s.worked_seconds), hours(s.break_seconds), hours(s.balance_seconds),
-                                         str(len(s.exceptions))), strict=True):
+            pdf.cell(
+                widths[0] + widths[1],
+                6,
+                _latin1(f"{_('Total')} ({_('Target')} {hours(s.target_seconds)})"),
+                border=1,
+            )
+            for w, v in zip(
+                widths[2:],
+                (
+                    hours(s.worked_seconds),
+                    hours(s.break_seconds),
+                    hours(s.balance_seconds),
+                    str(len(s.exceptions)),
+                ),
+                strict=True,
+            ):
                 pdf.cell(w, 6, v, border=1)
             pdf.ln(18)
             pdf.set_font("Helvetica", "", 9)

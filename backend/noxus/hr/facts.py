@@ -42,9 +42,10 @@ def public_holidays(canton: str, year: int, lang: str = "fr") -> tuple[tuple[dat
 @dataclass
 class Facts:
     """Everything a day's target depends on, for one employee."""
+
     schedules: list[worktime.Schedule]
-    start: date                  # first tracked day
-    end: date | None             # last employed day
+    start: date  # first tracked day
+    end: date | None  # last employed day
     opening_seconds: int = 0
     opening_vacation_days: float = 0.0
     holidays: dict[date, worktime.Holiday] = field(default_factory=dict)
@@ -67,8 +68,11 @@ def policy(session: Session, customer_id: int) -> HRPolicy:
 
 def windows(p: HRPolicy) -> worktime.Windows:
     d = worktime.Windows()
-    return worktime.Windows(_hhmm(p.night_start, d.night_start), _hhmm(p.night_end, d.night_end),
-                            _hhmm(p.sunday_start, d.sunday_start))
+    return worktime.Windows(
+        _hhmm(p.night_start, d.night_start),
+        _hhmm(p.night_end, d.night_end),
+        _hhmm(p.sunday_start, d.sunday_start),
+    )
 
 
 def canton_of(session: Session, employee: Employee, cache: dict) -> str:
@@ -79,8 +83,11 @@ def canton_of(session: Session, employee: Employee, cache: dict) -> str:
         site = session.get(Site, employee.site_id) if employee.site_id is not None else None
         canton = site.canton if site is not None else None
         if not canton:
-            canton = session.exec(select(Site.canton).where(Site.customer_id == employee.customer_id,
-                                                            Site.canton.is_not(None)).order_by(Site.id)).first()
+            canton = session.exec(
+                select(Site.canton)
+                .where(Site.customer_id == employee.customer_id, Site.canton.is_not(None))
+                .order_by(Site.id)
+            ).first()
         if not canton:
             c = session.get(Customer, employee.customer_id)
             canton = c.canton if c is not None else None
@@ -96,8 +103,15 @@ def to_kind(k: AbsenceKind, name: str) -> worktime.AbsenceType:
     return worktime.AbsenceType(k.code, name, k.credits_target, k.consumes_vacation, k.paid)
 
 
-def load(session: Session, customer_id: int, employees: list[Employee], first: date, last: date,
-         lang: str = "fr", cache: dict | None = None) -> dict[int, Facts]:
+def load(
+    session: Session,
+    customer_id: int,
+    employees: list[Employee],
+    first: date,
+    last: date,
+    lang: str = "fr",
+    cache: dict | None = None,
+) -> dict[int, Facts]:
     """Facts of `employees` for the days [first, last] (a handful of queries, whatever their number)."""
     cache = {} if cache is None else cache
     ids = [e.id for e in employees]
@@ -106,26 +120,51 @@ def load(session: Session, customer_id: int, employees: list[Employee], first: d
     absences: dict[int, list[worktime.Absence]] = defaultdict(list)
     ktypes = kinds(session, customer_id)
     for i in range(0, len(ids), 2000):
-        chunk = ids[i:i + 2000]
-        for s in session.exec(select(WorkSchedule).where(WorkSchedule.employee_id.in_(chunk))
-                              .order_by(WorkSchedule.valid_from)):
-            sched[s.employee_id].append(worktime.Schedule(
-                s.valid_from, s.percent, s.weekly_minutes, s.working_days,
-                tuple(s.weekday_minutes) if s.weekday_minutes else None, s.vacation_days))
+        chunk = ids[i : i + 2000]
+        for s in session.exec(
+            select(WorkSchedule).where(WorkSchedule.employee_id.in_(chunk)).order_by(WorkSchedule.valid_from)
+        ):
+            sched[s.employee_id].append(
+                worktime.Schedule(
+                    s.valid_from,
+                    s.percent,
+                    s.weekly_minutes,
+                    s.working_days,
+                    tuple(s.weekday_minutes) if s.weekday_minutes else None,
+                    s.vacation_days,
+                )
+            )
         for o in session.exec(select(OpeningBalance).where(OpeningBalance.employee_id.in_(chunk))):
             opening[o.employee_id] = o
-        for a in session.exec(select(AbsenceRecord).where(
-                AbsenceRecord.employee_id.in_(chunk), AbsenceRecord.cancelled_at.is_(None),
-                AbsenceRecord.first <= date(last.year, 12, 31)).order_by(AbsenceRecord.id)):
+        for a in session.exec(
+            select(AbsenceRecord)
+            .where(
+                AbsenceRecord.employee_id.in_(chunk),
+                AbsenceRecord.cancelled_at.is_(None),
+                AbsenceRecord.first <= date(last.year, 12, 31),
+            )
+            .order_by(AbsenceRecord.id)
+        ):
             k = ktypes[a.type_id]
-            absences[a.employee_id].append(worktime.Absence(to_kind(k, kind_name(k)), a.first, a.last,
-                                                            a.portion, a.minutes, a.id))
+            absences[a.employee_id].append(
+                worktime.Absence(to_kind(k, kind_name(k)), a.first, a.last, a.portion, a.minutes, a.id)
+            )
     # whole years: vacation looks at every day of the years it covers
-    y0 = min([first.year] + [min(e.active_from, opening[e.id].tracked_from if e.id in opening else e.active_from).year
-                             for e in employees])
+    y0 = min(
+        [first.year]
+        + [
+            min(e.active_from, opening[e.id].tracked_from if e.id in opening else e.active_from).year
+            for e in employees
+        ]
+    )
     hfirst, hlast = date(max(y0, first.year - 10), 1, 1), date(last.year, 12, 31)
-    extra = list(session.exec(select(ExtraDay).where(ExtraDay.customer_id == customer_id, ExtraDay.day >= hfirst,
-                                                     ExtraDay.day <= hlast)))
+    extra = list(
+        session.exec(
+            select(ExtraDay).where(
+                ExtraDay.customer_id == customer_id, ExtraDay.day >= hfirst, ExtraDay.day <= hlast
+            )
+        )
+    )
     out = {}
     for e in employees:
         canton = canton_of(session, e, cache)
@@ -142,6 +181,13 @@ def load(session: Session, customer_id: int, employees: list[Employee], first: d
         o = opening.get(e.id)
         schedules = sched.get(e.id) or [worktime.Schedule(e.active_from, 100, e.weekly_minutes)]
         start = max(e.active_from, o.tracked_from) if o else e.active_from
-        out[e.id] = Facts(schedules, start, e.active_to, (o.overtime_minutes * 60) if o else 0,
-                          (o.vacation_days_x2 / 2) if o else 0.0, cache[hkey], absences.get(e.id, []))
+        out[e.id] = Facts(
+            schedules,
+            start,
+            e.active_to,
+            (o.overtime_minutes * 60) if o else 0,
+            (o.vacation_days_x2 / 2) if o else 0.0,
+            cache[hkey],
+            absences.get(e.id, []),
+        )
     return out

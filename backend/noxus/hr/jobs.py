@@ -38,14 +38,21 @@ def file(job: ExportJob):
     from noxus.hr.export_service import ExportFile
 
     if job.state != "done" or job.content is None:
-        raise Conflict(_("export %(id)s is not ready (%(state)s): wait for it to finish", id=job.id,
-                         state=state(job)))
+        raise Conflict(
+            _("export %(id)s is not ready (%(state)s): wait for it to finish", id=job.id, state=state(job))
+        )
     return ExportFile(job.content, job.filename, job.media_type)
 
 
 def recent(session: Session, customer_id: int, limit: int = 10) -> list[ExportJob]:
-    return list(session.exec(select(ExportJob).where(ExportJob.customer_id == customer_id)
-                             .order_by(ExportJob.id.desc()).limit(limit)).all())
+    return list(
+        session.exec(
+            select(ExportJob)
+            .where(ExportJob.customer_id == customer_id)
+            .order_by(ExportJob.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def state(job: ExportJob, now: datetime | None = None) -> str:
@@ -74,8 +81,14 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
             s.commit()
 
         try:
-            f = payroll_service.build(s, job.customer_id, {**(job.params or {}), "kind": job.kind}, settings,
-                                      progress=progress, actor=job.created_by)
+            f = payroll_service.build(
+                s,
+                job.customer_id,
+                {**(job.params or {}), "kind": job.kind},
+                settings,
+                progress=progress,
+                actor=job.created_by,
+            )
         except Exception as e:  # noqa: BLE001 - any failure is shown to HR on the job page
             s.rollback()
             job = s.get(ExportJob, job_id)
@@ -92,7 +105,8 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
 
 
 def start(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> threading.Thread:
-    t = threading.Thread(target=run, args=(engine, job_id, settings, lang), name=f"hr-export-{job_id}",
-                         daemon=True)
+    t = threading.Thread(
+        target=run, args=(engine, job_id, settings, lang), name=f"hr-export-{job_id}", daemon=True
+    )
     t.start()
     return t

@@ -14,8 +14,14 @@ MAX_BADGES = 5000  # the firmware's limit for one config (docs/firmware.md)
 def badge_names(session: Session, customer_id: int) -> dict[str, str]:
     now = utcnow()
     rows = session.exec(
-        select(Badge.uid, Employee.first_name).join(Employee, Employee.id == Badge.employee_id)
-        .where(Badge.customer_id == customer_id, Badge.valid_from <= now,
-               or_(Badge.valid_to.is_(None), Badge.valid_to > now))
-        .order_by(Badge.uid).limit(MAX_BADGES)).all()
+        select(Badge.uid, Employee.first_name)
+        .join(Employee, Employee.id == Badge.employee_id)
+        .where(
+            Badge.customer_id == customer_id,
+            Badge.valid_from <= now,
+            or_(Badge.valid_to.is_(None), Badge.valid_to > now),
+        )
+        .order_by(Badge.uid)
+        .limit(MAX_BADGES)
+    ).all()
     return {uid: first for uid, first in rows}

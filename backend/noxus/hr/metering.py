@@ -29,8 +29,9 @@ def month_bounds(year: int, month: int, zone: ZoneInfo = METERING_ZONE) -> tuple
     return start.astimezone(UTC), end.astimezone(UTC)
 
 
-def active_user_ids(session: Session, customer_id: int, year: int, month: int,
-                    mode: str = "punched") -> set[int]:
+def active_user_ids(
+    session: Session, customer_id: int, year: int, month: int, mode: str = "punched"
+) -> set[int]:
     """Employees of `customer_id` counted as active users in the month.
 
     mode "punched": at least one raw punch (kind "punch") placed in the month
@@ -42,25 +43,40 @@ def active_user_ids(session: Session, customer_id: int, year: int, month: int,
     if mode not in MODES:
         raise ValueError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
     start, end = month_bounds(year, month)
-    overlaps = and_(Badge.customer_id == customer_id, Badge.valid_from < end,
-                    or_(Badge.valid_to.is_(None), Badge.valid_to > start))
+    overlaps = and_(
+        Badge.customer_id == customer_id,
+        Badge.valid_from < end,
+        or_(Badge.valid_to.is_(None), Badge.valid_to > start),
+    )
     if mode == "badge":
         return set(session.exec(select(Badge.employee_id).where(overlaps).distinct()).all())
     by_uid: dict[str, list] = {}
-    for uid, emp, vf, vt in session.execute(select(Badge.uid, Badge.employee_id, Badge.valid_from,
-                                                   Badge.valid_to).where(overlaps)).all():
+    for uid, emp, vf, vt in session.execute(
+        select(Badge.uid, Badge.employee_id, Badge.valid_from, Badge.valid_to).where(overlaps)
+    ).all():
         by_uid.setdefault(uid, []).append((vf, vt, emp))
     uids = sorted(by_uid)
     # Candidates in SQL (an estimate is never later than the arrival, and at
     # most ESTIMATE_SLACK earlier), placed and filtered in Python.
-    window = or_(and_(Punch.ts >= start, Punch.ts < end),
-                 and_(Punch.ts.is_(None), Punch.received_at >= start, Punch.received_at < end + ESTIMATE_SLACK))
-    cols = (Punch.id, Punch.kiosk_id, Punch.epoch, Punch.ts, Punch.boot, Punch.uptime_ms, Punch.received_at,
-            Punch.badge_uid)
+    window = or_(
+        and_(Punch.ts >= start, Punch.ts < end),
+        and_(Punch.ts.is_(None), Punch.received_at >= start, Punch.received_at < end + ESTIMATE_SLACK),
+    )
+    cols = (
+        Punch.id,
+        Punch.kiosk_id,
+        Punch.epoch,
+        Punch.ts,
+        Punch.boot,
+        Punch.uptime_ms,
+        Punch.received_at,
+        Punch.badge_uid,
+    )
     found = []
     for i in range(0, len(uids), UID_CHUNK):
-        found += session.execute(select(*cols).where(Punch.kind == "punch", window,
-                                                     Punch.badge_uid.in_(uids[i:i + UID_CHUNK]))).all()
+        found += session.execute(
+            select(*cols).where(Punch.kind == "punch", window, Punch.badge_uid.in_(uids[i : i + UID_CHUNK]))
+        ).all()
     placed = place(session, found)
     active: set[int] = set()
     for r in found:

@@ -12,6 +12,7 @@ from noxus.core.types import BigIntPK, UTCDateTime, utcnow
 
 # --- employees and badges ---------------------------------------------------------------------
 
+
 class EmployeeBase(SQLModel):
     first_name: str = Field(max_length=100)
     last_name: str = Field(max_length=100)
@@ -26,7 +27,9 @@ class EmployeeBase(SQLModel):
 
 
 class Employee(EmployeeBase, table=True):
-    __table_args__ = (UniqueConstraint("customer_id", "personnel_number", name="uq_employee_personnel_number"),)
+    __table_args__ = (
+        UniqueConstraint("customer_id", "personnel_number", name="uq_employee_personnel_number"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     customer_id: int = Field(foreign_key="customer.id", index=True)
@@ -56,8 +59,9 @@ class Badge(SQLModel, table=True):
 
 # --- corrections, locks, audit ----------------------------------------------------------------
 
+
 class CorrectionAction(StrEnum):
-    ADD = "add"    # a punch the kiosk never saw (forgotten badge, missing OUT)
+    ADD = "add"  # a punch the kiosk never saw (forgotten badge, missing OUT)
     MOVE = "move"  # a raw or added punch at another instant (also: fix an estimated time)
     VOID = "void"  # a raw or added punch that must not count (double tap, wrong person)
 
@@ -100,9 +104,8 @@ class PeriodLock(SQLModel, table=True):
     reopen_reason: str | None = Field(default=None, max_length=500)
 
 
-
-
 # --- working time, holidays, absences, balances (issue 14) ---------------------------------------
+
 
 class WorkSchedule(SQLModel, table=True):
     """An employee's contract from `valid_from` on, until the next row (docs/hr.md)."""
@@ -116,9 +119,9 @@ class WorkSchedule(SQLModel, table=True):
     valid_from: date
     percent: int = Field(default=100, ge=0, le=100)
     weekly_minutes: int = Field(default=2520, ge=0, le=7 * 24 * 60)  # the company's full-time week
-    working_days: str = Field(default="12345", max_length=7)           # ISO weekdays
+    working_days: str = Field(default="12345", max_length=7)  # ISO weekdays
     weekday_minutes: list | None = Field(default=None, sa_column=Column(JSON))  # Mon..Sun, overrides
-    vacation_days: int = Field(default=20, ge=0, le=60)                # per year, full time
+    vacation_days: int = Field(default=20, ge=0, le=60)  # per year, full time
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -144,7 +147,7 @@ class HRPolicy(SQLModel, table=True):
     overtime_rule: str = Field(default="weekly", max_length=8)  # weekly | daily
     night_start: str = Field(default="23:00", max_length=5)
     night_end: str = Field(default="06:00", max_length=5)
-    sunday_start: str = Field(default="23:00", max_length=5)    # on Saturday, for 24 h
+    sunday_start: str = Field(default="23:00", max_length=5)  # on Saturday, for 24 h
 
 
 class ExtraDay(SQLModel, table=True):
@@ -213,9 +216,9 @@ class MonthSnapshot(SQLModel, table=True):
     overtime_seconds: int
     night_seconds: int
     sunday_seconds: int
-    balance_seconds: int        # the month's own balance
-    carried_seconds: int        # running balance at the end of the month
-    vacation_taken_x2: int      # half days
+    balance_seconds: int  # the month's own balance
+    carried_seconds: int  # running balance at the end of the month
+    vacation_taken_x2: int  # half days
     absences: dict | None = Field(default=None, sa_column=Column(JSON))  # code -> seconds
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

@@ -67,18 +67,29 @@ FormInt = Annotated[int, Form()]
 FormDate = Annotated[date, Form()]
 
 LABELS = {
-    "lost": lazy_gettext("Lost"), "replaced": lazy_gettext("Replaced"), "revoked": lazy_gettext("Revoked"),
-    "active": lazy_gettext("Active"), "add": lazy_gettext("Add"), "move": lazy_gettext("Move"),
-    "void": lazy_gettext("Void"), "exception": lazy_gettext("Open exception"),
-    "open_shift": lazy_gettext("Shift still open"), "unknown_badge": lazy_gettext("Unknown badge"),
+    "lost": lazy_gettext("Lost"),
+    "replaced": lazy_gettext("Replaced"),
+    "revoked": lazy_gettext("Revoked"),
+    "active": lazy_gettext("Active"),
+    "add": lazy_gettext("Add"),
+    "move": lazy_gettext("Move"),
+    "void": lazy_gettext("Void"),
+    "exception": lazy_gettext("Open exception"),
+    "open_shift": lazy_gettext("Shift still open"),
+    "unknown_badge": lazy_gettext("Unknown badge"),
     "absence_overlap": lazy_gettext("Absence on a day with punches"),
 }
 MESSAGES = {
-    "employee_created": lazy_gettext("Employee created"), "correction_saved": lazy_gettext("Correction saved"),
-    "badge_assigned": lazy_gettext("Badge assigned"), "badge_ended": lazy_gettext("Badge ended"),
-    "absence_saved": lazy_gettext("Absence saved"), "absence_cancelled": lazy_gettext("Absence cancelled"),
-    "schedule_saved": lazy_gettext("Working time saved"), "opening_saved": lazy_gettext("Opening balance saved"),
-    "month_closed": lazy_gettext("Month closed"), "month_reopened": lazy_gettext("Month reopened"),
+    "employee_created": lazy_gettext("Employee created"),
+    "correction_saved": lazy_gettext("Correction saved"),
+    "badge_assigned": lazy_gettext("Badge assigned"),
+    "badge_ended": lazy_gettext("Badge ended"),
+    "absence_saved": lazy_gettext("Absence saved"),
+    "absence_cancelled": lazy_gettext("Absence cancelled"),
+    "schedule_saved": lazy_gettext("Working time saved"),
+    "opening_saved": lazy_gettext("Opening balance saved"),
+    "month_closed": lazy_gettext("Month closed"),
+    "month_reopened": lazy_gettext("Month reopened"),
 }
 
 
@@ -108,17 +119,41 @@ def _customer(request: Request, session: Session, scope: Scope) -> Customer:
     return c
 
 
-def _render(request: Request, name: str, user: Principal, session: Session, scope: Scope, customer: Customer,
-            settings, status_code: int = 200, **ctx) -> HTMLResponse:
+def _render(
+    request: Request,
+    name: str,
+    user: Principal,
+    session: Session,
+    scope: Scope,
+    customer: Customer,
+    settings,
+    status_code: int = 200,
+    **ctx,
+) -> HTMLResponse:
     customers = session.exec(scope.where(select(Customer), Customer.id).order_by(Customer.name)).all()
     zone = effective.customer_zone(session, customer.id, settings)
     msg = request.query_params.get("msg") or ""
-    return templates.TemplateResponse(request, name, {
-        "user": user, "customer": customer, "customers": customers if scope.all else [],
-        "lang": current_language(), "label": label, "zone": zone, "csrf": user.csrf_token or "",
-        "msg": str(MESSAGES[msg]) if msg in MESSAGES else None, "err": ctx.pop("err", None)
-        or flash.read(request, "err"), "cq": f"customer_id={customer.id}", "wd": format_weekday,
-        "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours, **ctx}, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "customer": customer,
+            "customers": customers if scope.all else [],
+            "lang": current_language(),
+            "label": label,
+            "zone": zone,
+            "csrf": user.csrf_token or "",
+            "msg": str(MESSAGES[msg]) if msg in MESSAGES else None,
+            "err": ctx.pop("err", None) or flash.read(request, "err"),
+            "cq": f"customer_id={customer.id}",
+            "wd": format_weekday,
+            "fmt_local": lambda dt: _local(dt, zone),
+            "hours": timesheets.hours,
+            **ctx,
+        },
+        status_code=status_code,
+    )
 
 
 def _local(dt: datetime | None, zone: ZoneInfo) -> str:
@@ -136,7 +171,11 @@ def _error_text(e: Exception) -> str:
 def _back(path: str, customer_id: int, **params) -> RedirectResponse:
     """Redirect after a POST; an error banner travels signed (noxus.web.flash), a message as a known key."""
     err = params.pop("err", None)
-    q = {"customer_id": customer_id, **{k: v for k, v in params.items() if v is not None}, **flash.params(err=err)}
+    q = {
+        "customer_id": customer_id,
+        **{k: v for k, v in params.items() if v is not None},
+        **flash.params(err=err),
+    }
     return RedirectResponse(f"{path}?{urlencode(q)}", status_code=303)
 
 
@@ -158,14 +197,32 @@ def hr_home(request: Request, user: HRReader):
 
 # --- employees --------------------------------------------------------------------------------
 
+
 @router.get("/employees", response_class=HTMLResponse)
-def employees_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                   user: HRReader, q: str = ""):
+def employees_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    q: str = "",
+):
     c = _customer(request, session, scope)
     emps = employees.listing(session, scope, c.id, q)
     current = {b.employee_id: b.uid for b in badges.listing(session, scope) if b.valid_to is None}
-    return _render(request, "hr_employees.html", user, session, scope, c, settings, employees=emps, q=q,
-                   current_badge=current, today=date.today())
+    return _render(
+        request,
+        "hr_employees.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        employees=emps,
+        q=q,
+        current_badge=current,
+        today=date.today(),
+    )
 
 
 class EmployeeForm(SQLModel):
@@ -179,8 +236,9 @@ class EmployeeForm(SQLModel):
 
 
 @router.post("/employees", response_class=HTMLResponse)
-async def employees_create(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                           user: HRAdmin):
+async def employees_create(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin
+):
     raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
     scope.check(customer_id, "customer")
@@ -191,37 +249,79 @@ async def employees_create(request: Request, session: SessionDep, settings: Sett
     if data is not None:
         form = EmployeeForm.model_validate(data)
         try:
-            emp = employees.create(session, customer_id, EmployeeCreate(
-                first_name=form.first_name, last_name=form.last_name, personnel_number=form.personnel_number,
-                weekly_minutes=round(form.weekly_hours * 60), active_from=form.active_from), user.actor)
+            emp = employees.create(
+                session,
+                customer_id,
+                EmployeeCreate(
+                    first_name=form.first_name,
+                    last_name=form.last_name,
+                    personnel_number=form.personnel_number,
+                    weekly_minutes=round(form.weekly_hours * 60),
+                    active_from=form.active_from,
+                ),
+                user.actor,
+            )
         except HRError as e:
             session.rollback()
             errors = {"personnel_number": str(e)}
     if emp is None:
-        return await run_in_threadpool(_employees_form_again, request, session, settings, scope, user,
-                                       customer_id, raw, errors)
+        return await run_in_threadpool(
+            _employees_form_again, request, session, settings, scope, user, customer_id, raw, errors
+        )
     session.commit()
     return _back(f"/hr/employees/{emp.id}", customer_id or emp.customer_id, msg="employee_created")
 
 
-def _employees_form_again(request, session, settings, scope, user, customer_id, values, errors) -> HTMLResponse:
+def _employees_form_again(
+    request, session, settings, scope, user, customer_id, values, errors
+) -> HTMLResponse:
     c = session.get(Customer, customer_id) if customer_id else None
     if c is None:
         raise HTTPException(404, "customer not found")
     emps = employees.listing(session, scope, c.id, "")
     current = {b.employee_id: b.uid for b in badges.listing(session, scope) if b.valid_to is None}
-    return _render(request, "hr_employees.html", user, session, scope, c, settings, employees=emps, q="",
-                   current_badge=current, today=date.today(), values=values, errors=errors, status_code=422)
+    return _render(
+        request,
+        "hr_employees.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        employees=emps,
+        q="",
+        current_badge=current,
+        today=date.today(),
+        values=values,
+        errors=errors,
+        status_code=422,
+    )
 
 
 @router.get("/employees/{employee_id}", response_class=HTMLResponse)
-def employee_page(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                  scope: TenantScope, user: HRReader, month: str | None = None):
+def employee_page(
+    employee_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    month: str | None = None,
+):
     return _employee_view(request, session, settings, scope, user, employee_id, month)
 
 
-def _employee_view(request, session, settings, scope, user, employee_id: int, month: str | None,
-                   status_code: int = 200, **ctx) -> HTMLResponse:
+def _employee_view(
+    request,
+    session,
+    settings,
+    scope,
+    user,
+    employee_id: int,
+    month: str | None,
+    status_code: int = 200,
+    **ctx,
+) -> HTMLResponse:
     emp = _employee_or_404(session, scope, employee_id)
     employees.record_staff_read(session, user, emp, "page")
     c = session.get(Customer, emp.customer_id)
@@ -233,8 +333,9 @@ def _employee_view(request, session, settings, scope, user, employee_id: int, mo
         y, m = year, mon - i
         while m < 1:
             y, m = y - 1, m + 12
-        [ms] = balances.months(session, emp.customer_id, [emp], y, m, settings, current_language(),
-                               carried=carried)
+        [ms] = balances.months(
+            session, emp.customer_id, [emp], y, m, settings, current_language(), carried=carried
+        )
         carried = {emp.id: ms.carried_out_seconds}
         chain.append(ms)
     summary = chain[-1]
@@ -246,25 +347,54 @@ def _employee_view(request, session, settings, scope, user, employee_id: int, mo
     session.commit()
     scheds = contracts.schedules(session, emp.id)
     current = [x for x in scheds if x.valid_from <= last]
-    weeks = [(w["week"].split("-")[1], w["target_seconds"] / 3600, w["worked_seconds"] / 3600) for w in sheet.weeks()]
+    weeks = [
+        (w["week"].split("-")[1], w["target_seconds"] / 3600, w["worked_seconds"] / 3600)
+        for w in sheet.weeks()
+    ]
     return _render(
-        request, "hr_employee.html", user, session, scope, c, settings, status_code=status_code, emp=emp, sheet=sheet,
-        summary=summary, punches_by_day=punches_by_day, month=f"{year}-{mon:02d}",
-        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"), next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
+        request,
+        "hr_employee.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        status_code=status_code,
+        emp=emp,
+        sheet=sheet,
+        summary=summary,
+        punches_by_day=punches_by_day,
+        month=f"{year}-{mon:02d}",
+        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"),
+        next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
         closed=periods.is_closed(session, emp.customer_id, year, mon),
         badges=badges.listing(session, scope, employee_id=emp.id),
-        corrections=corrections.listing(session, scope, emp.id, 50), kinds=kinds,
-        kinds_by_id={k.id: k for k in kinds}, kind_name=absences.kind_name,
+        corrections=corrections.listing(session, scope, emp.id, 50),
+        kinds=kinds,
+        kinds_by_id={k.id: k for k in kinds},
+        kind_name=absences.kind_name,
         portions=[(k, str(v)) for k, v in absences.PORTION_NAMES.items()],
         portion_names={k: str(v) for k, v in absences.PORTION_NAMES.items()},
-        absence_rows=absences.listing(session, scope, emp.id, first - timedelta(days=62), last + timedelta(days=366)),
-        schedule=current[-1] if current else (scheds[0] if scheds else None), opening=contracts.opening(session, emp.id),
-        chart_weeks=charts.weekly_bars(weeks, _("Target and worked time per week, %(month)s",
-                                                month=format_month(year, mon)), _("hours"), _("Target"), _("Worked")),
-        chart_balance=charts.balance_line([(f"{m.month:02d}.{m.year % 100:02d}", m.carried_out_seconds / 3600)
-                                           for m in chain], _("Balance at the end of each month"), _("hours"),
-                                          _("Balance carried")),
-        **ctx)
+        absence_rows=absences.listing(
+            session, scope, emp.id, first - timedelta(days=62), last + timedelta(days=366)
+        ),
+        schedule=current[-1] if current else (scheds[0] if scheds else None),
+        opening=contracts.opening(session, emp.id),
+        chart_weeks=charts.weekly_bars(
+            weeks,
+            _("Target and worked time per week, %(month)s", month=format_month(year, mon)),
+            _("hours"),
+            _("Target"),
+            _("Worked"),
+        ),
+        chart_balance=charts.balance_line(
+            [(f"{m.month:02d}.{m.year % 100:02d}", m.carried_out_seconds / 3600) for m in chain],
+            _("Balance at the end of each month"),
+            _("hours"),
+            _("Balance carried"),
+        ),
+        **ctx,
+    )
 
 
 def _employee_or_404(session, scope, employee_id) -> Employee:
@@ -282,17 +412,34 @@ def _month(value: str | None) -> tuple[int, int]:
         except ValueError:
             y, m = 0, 0
         if not (2000 <= y <= 2100 and 1 <= m <= 12):
-            raise HTTPException(422, PageError(_("%(value)s is not a month: give it as 2026-03 (a year 2000-2100 "
-                                                 "and a month 1-12)", value=value)))
+            raise HTTPException(
+                422,
+                PageError(
+                    _(
+                        "%(value)s is not a month: give it as 2026-03 (a year 2000-2100 and a month 1-12)",
+                        value=value,
+                    )
+                ),
+            )
         return y, m
     today = datetime.now(UTC).date()
     return today.year, today.month
 
 
 @router.post("/employees/{employee_id}/corrections")
-def correction_create(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                      scope: TenantScope, user: HRAdmin, action: FormStr, reason: FormStr = "",
-                      at: FormStr = "", ref: FormStr = "", month: FormStr = ""):
+def correction_create(
+    employee_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    action: FormStr,
+    reason: FormStr = "",
+    at: FormStr = "",
+    ref: FormStr = "",
+    month: FormStr = "",
+):
     """`ref` names the punch to move/void: p<raw punch id> or c<added punch's correction id>."""
     emp = _employee_or_404(session, scope, employee_id)
     zone = effective.employee_zone(session, emp, settings)
@@ -300,9 +447,20 @@ def correction_create(employee_id: int, request: Request, session: SessionDep, s
     target_id = int(ref[1:]) if ref[:1] == "c" and ref[1:].isdigit() else None
     try:
         ts = _parse_local(at, zone) if at and action != "void" else None
-        corrections.create(session, scope, CorrectionCreate(
-            employee_id=emp.id, action=action, punch_id=punch_id, target_id=target_id, ts=ts,
-            reason=reason.strip() or "-"), user.actor, settings)
+        corrections.create(
+            session,
+            scope,
+            CorrectionCreate(
+                employee_id=emp.id,
+                action=action,
+                punch_id=punch_id,
+                target_id=target_id,
+                ts=ts,
+                reason=reason.strip() or "-",
+            ),
+            user.actor,
+            settings,
+        )
     except (HRError, ValueError) as e:
         session.rollback()
         return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
@@ -311,6 +469,7 @@ def correction_create(employee_id: int, request: Request, session: SessionDep, s
 
 
 # --- absences, working time, opening balance ------------------------------------------------------
+
 
 class AbsenceForm(SQLModel):
     type_id: int
@@ -334,8 +493,14 @@ def _minutes(text: str) -> int | None:
 
 
 @router.post("/employees/{employee_id}/absences", response_class=HTMLResponse)
-async def absence_create(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                         scope: TenantScope, user: HRAdmin):
+async def absence_create(
+    employee_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+):
     """Enter an absence; on bad input the page comes back with what was typed and a message per field."""
     emp = _employee_or_404(session, scope, employee_id)
     raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
@@ -348,23 +513,62 @@ async def absence_create(employee_id: int, request: Request, session: SessionDep
             errors["minutes"] = _("give the hours of absence per day (between 0:01 and 24:00)")
     if form is not None and not errors:
         try:
-            absences.create(session, scope, AbsenceCreate(
-                employee_id=emp.id, type_id=form.type_id, first=form.first, last=form.last or form.first,
-                portion=form.portion, minutes=minutes, reason=form.reason), user.actor)
+            absences.create(
+                session,
+                scope,
+                AbsenceCreate(
+                    employee_id=emp.id,
+                    type_id=form.type_id,
+                    first=form.first,
+                    last=form.last or form.first,
+                    portion=form.portion,
+                    minutes=minutes,
+                    reason=form.reason,
+                ),
+                user.actor,
+            )
         except HRError as e:
             session.rollback()
-            return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=e.status_code,
-                                  err=_error_text(e), form_values=raw, form_errors={})
+            return _employee_view(
+                request,
+                session,
+                settings,
+                scope,
+                user,
+                emp.id,
+                month,
+                status_code=e.status_code,
+                err=_error_text(e),
+                form_values=raw,
+                form_errors={},
+            )
         session.commit()
         return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="absence_saved")
-    return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=422,
-                          err=_("The absence was not saved: correct the marked fields."), form_values=raw,
-                          form_errors=errors)
+    return _employee_view(
+        request,
+        session,
+        settings,
+        scope,
+        user,
+        emp.id,
+        month,
+        status_code=422,
+        err=_("The absence was not saved: correct the marked fields."),
+        form_values=raw,
+        form_errors=errors,
+    )
 
 
 @router.post("/employees/{employee_id}/absences/{absence_id}/cancel")
-def absence_cancel(employee_id: int, absence_id: int, session: SessionDep, scope: TenantScope, user: HRAdmin,
-                   reason: FormStr = "", month: FormStr = ""):
+def absence_cancel(
+    employee_id: int,
+    absence_id: int,
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    reason: FormStr = "",
+    month: FormStr = "",
+):
     emp = _employee_or_404(session, scope, employee_id)
     try:
         absences.cancel(session, scope, absence_id, user.actor, reason)
@@ -376,8 +580,14 @@ def absence_cancel(employee_id: int, absence_id: int, session: SessionDep, scope
 
 
 @router.post("/employees/{employee_id}/schedule", response_class=HTMLResponse)
-async def schedule_set(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                       scope: TenantScope, user: HRAdmin):
+async def schedule_set(
+    employee_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+):
     emp = _employee_or_404(session, scope, employee_id)
     raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
     month = raw.pop("month", None) or None
@@ -393,8 +603,19 @@ async def schedule_set(employee_id: int, request: Request, session: SessionDep, 
         except HRError as e:
             session.rollback()
             errors = {"percent" if not 0 <= form.percent <= 100 else "__all__": str(e)}
-    return _employee_view(request, session, settings, scope, user, emp.id, month, status_code=422,
-                          err=next(iter(errors.values())), form_values=raw, form_errors=errors)
+    return _employee_view(
+        request,
+        session,
+        settings,
+        scope,
+        user,
+        emp.id,
+        month,
+        status_code=422,
+        err=next(iter(errors.values())),
+        form_values=raw,
+        form_errors=errors,
+    )
 
 
 class OpeningForm(SQLModel):
@@ -404,8 +625,14 @@ class OpeningForm(SQLModel):
 
 
 @router.post("/employees/{employee_id}/opening", response_class=HTMLResponse)
-async def opening_set(employee_id: int, request: Request, session: SessionDep, settings: SettingsDep,
-                      scope: TenantScope, user: HRAdmin):
+async def opening_set(
+    employee_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+):
     emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
     raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     month = raw.pop("month", "")
@@ -420,39 +647,80 @@ async def opening_set(employee_id: int, request: Request, session: SessionDep, s
             errors = {"overtime": _("%(value)s is not a duration like 12:30", value=form.overtime)}
         else:
             try:
-                contracts.set_opening(session, scope, emp.id, OpeningBalanceSet(
-                    tracked_from=form.tracked_from, overtime_minutes=sign * minutes,
-                    vacation_days=form.vacation_days), user.actor)
+                contracts.set_opening(
+                    session,
+                    scope,
+                    emp.id,
+                    OpeningBalanceSet(
+                        tracked_from=form.tracked_from,
+                        overtime_minutes=sign * minutes,
+                        vacation_days=form.vacation_days,
+                    ),
+                    user.actor,
+                )
             except (HRError, ValueError) as e:
                 session.rollback()
                 errors = {"tracked_from": _error_text(e)}
     if errors:
-        return await run_in_threadpool(_employee_view, request, session, settings, scope, user, emp.id,
-                                       month or None, 422, opening_values=raw, opening_errors=errors)
+        return await run_in_threadpool(
+            _employee_view,
+            request,
+            session,
+            settings,
+            scope,
+            user,
+            emp.id,
+            month or None,
+            422,
+            opening_values=raw,
+            opening_errors=errors,
+        )
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="opening_saved")
 
 
 # --- badges -------------------------------------------------------------------------------------
 
+
 @router.get("/badges", response_class=HTMLResponse)
-def badges_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                user: HRReader):
+def badges_page(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     return _badges_page(request, session, settings, scope, user)
 
 
-def _badges_page(request, session, settings, scope, user, customer_id: int | None = None,
-                 values: dict | None = None, errors: dict | None = None) -> HTMLResponse:
+def _badges_page(
+    request,
+    session,
+    settings,
+    scope,
+    user,
+    customer_id: int | None = None,
+    values: dict | None = None,
+    errors: dict | None = None,
+) -> HTMLResponse:
     c = session.get(Customer, customer_id) if customer_id else _customer(request, session, scope)
     if c is None:
         raise HTTPException(404, "customer not found")
     tenant = Scope.only([c.id])
     all_badges = badges.listing(session, tenant)
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
-    return _render(request, "hr_badges.html", user, session, scope, c, settings, badges=all_badges, names=names,
-                   unknown=badges.unknown(session, scope, c.id),
-                   prefill=request.query_params.get("uid", ""), values=values or {}, errors=errors or {},
-                   status_code=422 if errors else 200)
+    return _render(
+        request,
+        "hr_badges.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        badges=all_badges,
+        names=names,
+        unknown=badges.unknown(session, scope, c.id),
+        prefill=request.query_params.get("uid", ""),
+        values=values or {},
+        errors=errors or {},
+        status_code=422 if errors else 200,
+    )
 
 
 class BadgeForm(SQLModel):
@@ -462,8 +730,9 @@ class BadgeForm(SQLModel):
 
 
 @router.post("/badges", response_class=HTMLResponse)
-async def badges_assign(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                        user: HRAdmin):
+async def badges_assign(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin
+):
     raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
     customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
     scope.check(customer_id, "customer")
@@ -474,8 +743,12 @@ async def badges_assign(request: Request, session: SessionDep, settings: Setting
         if start is not None and start.tzinfo is None:
             start = start.replace(tzinfo=UTC)
         try:
-            badges.assign(session, scope, BadgeAssign(uid=form.uid, employee_id=form.employee_id, valid_from=start),
-                          user.actor)
+            badges.assign(
+                session,
+                scope,
+                BadgeAssign(uid=form.uid, employee_id=form.employee_id, valid_from=start),
+                user.actor,
+            )
         except ValidationError as e:
             session.rollback()
             errors = {"uid": " ".join(dict.fromkeys(errors_by_field(e).values()))}
@@ -483,15 +756,17 @@ async def badges_assign(request: Request, session: SessionDep, settings: Setting
             session.rollback()
             errors = {"uid": str(e)}
     if errors:
-        return await run_in_threadpool(_badges_page, request, session, settings, scope, user, customer_id,
-                                       raw, errors)
+        return await run_in_threadpool(
+            _badges_page, request, session, settings, scope, user, customer_id, raw, errors
+        )
     session.commit()
     return _back("/hr/badges", customer_id or 0, msg="badge_assigned")
 
 
 @router.post("/badges/{badge_id}/end")
-def badges_end(badge_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRAdmin,
-               state: FormStr):
+def badges_end(
+    badge_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRAdmin, state: FormStr
+):
     try:
         b = badges.get(session, scope, badge_id)
         badges.end(session, b, state, user.actor)
@@ -506,21 +781,30 @@ def badges_end(badge_id: int, request: Request, session: SessionDep, scope: Tena
 
 # --- live punches, exceptions, corrections, periods, exports ------------------------------------
 
+
 @router.get("/punches", response_class=HTMLResponse)
-def punches_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                 user: HRReader):
+def punches_page(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     from sqlalchemy import or_
 
     from noxus.hr.models import Badge
 
     rows = session.exec(
-        select(Punch, Employee).join(Badge, Badge.uid == Punch.badge_uid)
+        select(Punch, Employee)
+        .join(Badge, Badge.uid == Punch.badge_uid)
         .join(Employee, Employee.id == Badge.employee_id)
-        .where(Badge.customer_id == c.id, Punch.kind == "punch", effective.kiosk_clause(c.id),
-               Badge.valid_from <= effective.WHEN,
-               or_(Badge.valid_to.is_(None), Badge.valid_to > effective.WHEN))
-        .order_by(Punch.id.desc()).limit(100)).all()
+        .where(
+            Badge.customer_id == c.id,
+            Punch.kind == "punch",
+            effective.kiosk_clause(c.id),
+            Badge.valid_from <= effective.WHEN,
+            or_(Badge.valid_to.is_(None), Badge.valid_to > effective.WHEN),
+        )
+        .order_by(Punch.id.desc())
+        .limit(100)
+    ).all()
     return _render(request, "hr_punches.html", user, session, scope, c, settings, rows=rows)
 
 
@@ -530,8 +814,15 @@ def _period(first: date | None, last: date | None) -> tuple[date, date]:
 
 
 @router.get("/exceptions", response_class=HTMLResponse)
-def exceptions_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                    user: HRReader, first: date | None = None, last: date | None = None):
+def exceptions_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    first: date | None = None,
+    last: date | None = None,
+):
     c = _customer(request, session, scope)
     first, last = _period(first, last)
     error, items = None, []
@@ -541,24 +832,51 @@ def exceptions_page(request: Request, session: SessionDep, settings: SettingsDep
             items += [(s.employee, d, code) for d, code in s.exceptions]
     except HRError as e:
         error = str(e)
-    return _render(request, "hr_exceptions.html", user, session, scope, c, settings, items=items, first=first,
-                   last=last, error=error)
+    return _render(
+        request,
+        "hr_exceptions.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        items=items,
+        first=first,
+        last=last,
+        error=error,
+    )
 
 
 @router.get("/corrections", response_class=HTMLResponse)
-def corrections_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                     user: HRReader):
+def corrections_page(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     tenant = Scope.only([c.id])
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
-    return _render(request, "hr_corrections.html", user, session, scope, c, settings,
-                   corrections=corrections.listing(session, tenant), names=names,
-                   events=audit.events(session, c.id, limit=100))
+    return _render(
+        request,
+        "hr_corrections.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        corrections=corrections.listing(session, tenant),
+        names=names,
+        events=audit.events(session, c.id, limit=100),
+    )
 
 
 @router.get("/periods", response_class=HTMLResponse)
-def periods_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                 user: HRReader, month: str | None = None):
+def periods_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    month: str | None = None,
+):
     """The close of a month: pick it, review its checklist, acknowledge, close."""
     c = _customer(request, session, scope)
     today = datetime.now(UTC).date()
@@ -570,20 +888,43 @@ def periods_page(request: Request, session: SessionDep, settings: SettingsDep, s
             checks, _s = periods.checklist(session, c.id, year, mon, settings)
         except HRError as e:
             error = str(e)
-    return _render(request, "hr_periods.html", user, session, scope, c, settings, locks=periods.listing(session, c.id),
-                   month=f"{year}-{mon:02d}", month_name=format_month(year, mon), checks=checks, err=error,
-                   is_closed=periods.is_closed(session, c.id, year, mon))
+    return _render(
+        request,
+        "hr_periods.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        locks=periods.listing(session, c.id),
+        month=f"{year}-{mon:02d}",
+        month_name=format_month(year, mon),
+        checks=checks,
+        err=error,
+        is_closed=periods.is_closed(session, c.id, year, mon),
+    )
 
 
 @router.post("/periods")
-def periods_post(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin,
-                 customer_id: FormInt, year: FormInt, month: FormInt, op: FormStr, reason: FormStr = "",
-                 acknowledged: FormStr = ""):
+def periods_post(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    customer_id: FormInt,
+    year: FormInt,
+    month: FormInt,
+    op: FormStr,
+    reason: FormStr = "",
+    acknowledged: FormStr = "",
+):
     scope.check(customer_id, "customer")
     try:
         if op == "close":
-            periods.close_month(session, customer_id, year, month, user.actor, settings,
-                                acknowledged=acknowledged == "yes")
+            periods.close_month(
+                session, customer_id, year, month, user.actor, settings, acknowledged=acknowledged == "yes"
+            )
         else:
             periods.reopen(session, customer_id, year, month, user.actor, reason)
     except HRError as e:
@@ -595,28 +936,56 @@ def periods_post(request: Request, session: SessionDep, settings: SettingsDep, s
 
 # --- present now ------------------------------------------------------------------------------------
 
+
 @router.get("/present", response_class=HTMLResponse)
-def present_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader):
+def present_page(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     """Who is in right now; the list refreshes itself (static/hr.js polls /hr/present/rows)."""
     c = _customer(request, session, scope)
-    return _render(request, "hr_present.html", user, session, scope, c, settings,
-                   rows=presence.present(session, c.id, settings), now=datetime.now(UTC))
+    return _render(
+        request,
+        "hr_present.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        rows=presence.present(session, c.id, settings),
+        now=datetime.now(UTC),
+    )
 
 
 @router.get("/present/rows", response_class=HTMLResponse)
-def present_rows(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader):
+def present_rows(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     zone = effective.customer_zone(session, c.id, settings)
-    return templates.TemplateResponse(request, "hr_present_rows.html", {
-        "rows": presence.present(session, c.id, settings), "now": datetime.now(UTC),
-        "fmt_local": lambda dt: _local(dt, zone), "hours": timesheets.hours})
+    return templates.TemplateResponse(
+        request,
+        "hr_present_rows.html",
+        {
+            "rows": presence.present(session, c.id, settings),
+            "now": datetime.now(UTC),
+            "fmt_local": lambda dt: _local(dt, zone),
+            "hours": timesheets.hours,
+        },
+    )
 
 
 # --- team: balances and charts of every employee ------------------------------------------------------
 
+
 @router.get("/team", response_class=HTMLResponse)
-def team_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
-              month: str | None = None):
+def team_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    month: str | None = None,
+):
     c = _customer(request, session, scope)
     year, mon = _month(month)
     emps = payroll_service._employees(session, c.id, year, mon)
@@ -637,39 +1006,93 @@ def team_page(request: Request, session: SessionDep, settings: SettingsDep, scop
             acc[1] += w["worked_seconds"] / 3600
     first, last = timesheets.month_period(year, mon)
     return _render(
-        request, "hr_team.html", user, session, scope, c, settings, rows=rows, month=f"{year}-{mon:02d}",
-        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"), next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
-        chart_weeks=charts.weekly_bars([(k, v[0], v[1]) for k, v in weeks.items()],
-                                       _("Team: target and worked time per week, %(month)s",
-                                         month=format_month(year, mon)), _("hours"), _("Target"), _("Worked")),
+        request,
+        "hr_team.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        rows=rows,
+        month=f"{year}-{mon:02d}",
+        prev_m=(first - timedelta(days=1)).strftime("%Y-%m"),
+        next_m=(last + timedelta(days=1)).strftime("%Y-%m"),
+        chart_weeks=charts.weekly_bars(
+            [(k, v[0], v[1]) for k, v in weeks.items()],
+            _("Team: target and worked time per week, %(month)s", month=format_month(year, mon)),
+            _("hours"),
+            _("Target"),
+            _("Worked"),
+        ),
         chart_balance=charts.balance_line(
-            [(f"{ms[0].month:02d}.{ms[0].year % 100:02d}", sum(x.carried_out_seconds for x in ms) / 3600)
-             for ms in chain if ms], _("Team: sum of the balances at the end of each month"), _("hours"),
-            _("Balance carried")))
+            [
+                (f"{ms[0].month:02d}.{ms[0].year % 100:02d}", sum(x.carried_out_seconds for x in ms) / 3600)
+                for ms in chain
+                if ms
+            ],
+            _("Team: sum of the balances at the end of each month"),
+            _("hours"),
+            _("Balance carried"),
+        ),
+    )
 
 
 # --- exports -----------------------------------------------------------------------------------------
 
+
 @router.get("/exports", response_class=HTMLResponse)
-def exports_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                 user: HRReader):
+def exports_page(
+    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     today = datetime.now(UTC).date()
     first, last = timesheets.month_period(today.year, today.month)
     prev = today.replace(day=1) - timedelta(days=1)
-    return _render(request, "hr_exports.html", user, session, scope, c, settings,
-                   employees=employees.listing(session, scope, c.id), first=first, last=last, prev=prev,
-                   jobs=jobs.recent(session, c.id), job_state=jobs.state)
+    return _render(
+        request,
+        "hr_exports.html",
+        user,
+        session,
+        scope,
+        c,
+        settings,
+        employees=employees.listing(session, scope, c.id),
+        first=first,
+        last=last,
+        prev=prev,
+        jobs=jobs.recent(session, c.id),
+        job_state=jobs.state,
+    )
 
 
 @router.get("/exports/download")
-def exports_download(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                     user: HRReader, first: date, last: date, format: str = "xlsx", customer_id: int | None = None,
-                     employee_id: str = "", lang: str = ""):
+def exports_download(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    first: date,
+    last: date,
+    format: str = "xlsx",
+    customer_id: int | None = None,
+    employee_id: str = "",
+    lang: str = "",
+):
     try:
         ids = [int(employee_id)] if employee_id else None
-        f = export_service.build(session, scope, customer_id, first, last, format, ids,
-                                 normalise(lang) or current_language(), settings, actor=user.actor)
+        f = export_service.build(
+            session,
+            scope,
+            customer_id,
+            first,
+            last,
+            format,
+            ids,
+            normalise(lang) or current_language(),
+            settings,
+            actor=user.actor,
+        )
         session.commit()
     except HRError as e:
         raise HTTPException(e.status_code, PageError(str(e))) from None
@@ -677,14 +1100,25 @@ def exports_download(request: Request, session: SessionDep, settings: SettingsDe
 
 
 @router.post("/payroll")
-def payroll_start(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
-                  customer_id: FormInt, year: FormStr = "", month: FormStr = "", kind: FormStr = "payroll",
-                  format: FormStr = "xlsx"):
+def payroll_start(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: FormInt,
+    year: FormStr = "",
+    month: FormStr = "",
+    kind: FormStr = "payroll",
+    format: FormStr = "xlsx",
+):
     """Payroll exports run in the background: a job row, a worker thread, a page with its progress."""
     scope.check(customer_id, "customer")
     lang = current_language()
     try:
-        params = payroll_service.check({"kind": kind, "year": year, "month": month, "format": format, "lang": lang})
+        params = payroll_service.check(
+            {"kind": kind, "year": year, "month": month, "format": format, "lang": lang}
+        )
         job = jobs.submit(session, customer_id, params["kind"], params, user.actor)
     except HRError as e:
         session.rollback()
@@ -695,23 +1129,34 @@ def payroll_start(request: Request, session: SessionDep, settings: SettingsDep, 
 
 
 @router.get("/payroll/{job_id}", response_class=HTMLResponse)
-def payroll_job_page(job_id: int, request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                     user: HRReader):
+def payroll_job_page(
+    job_id: int,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+):
     c = _customer(request, session, scope)
     job = _job_or_404(session, c.id, job_id)
     return _render(request, "hr_job.html", user, session, scope, c, settings, job=job, state=jobs.state(job))
 
 
 @router.get("/payroll/{job_id}/progress", response_class=HTMLResponse)
-def payroll_job_progress(job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader):
+def payroll_job_progress(
+    job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     job = _job_or_404(session, c.id, job_id)
-    return templates.TemplateResponse(request, "hr_job_progress.html", {
-        "job": job, "state": jobs.state(job), "cq": f"customer_id={c.id}"})
+    return templates.TemplateResponse(
+        request, "hr_job_progress.html", {"job": job, "state": jobs.state(job), "cq": f"customer_id={c.id}"}
+    )
 
 
 @router.get("/payroll/{job_id}/download")
-def payroll_job_download(job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader):
+def payroll_job_download(
+    job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader
+):
     c = _customer(request, session, scope)
     try:
         f = jobs.file(_job_or_404(session, c.id, job_id))

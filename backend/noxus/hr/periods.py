@@ -21,8 +21,11 @@ def _check(year: int, month: int) -> None:
 
 
 def get(session: Session, customer_id: int, year: int, month: int) -> PeriodLock | None:
-    return session.exec(select(PeriodLock).where(PeriodLock.customer_id == customer_id, PeriodLock.year == year,
-                                                 PeriodLock.month == month)).first()
+    return session.exec(
+        select(PeriodLock).where(
+            PeriodLock.customer_id == customer_id, PeriodLock.year == year, PeriodLock.month == month
+        )
+    ).first()
 
 
 def is_closed(session: Session, customer_id: int, year: int, month: int) -> bool:
@@ -31,8 +34,13 @@ def is_closed(session: Session, customer_id: int, year: int, month: int) -> bool
 
 
 def listing(session: Session, customer_id: int) -> list[PeriodLock]:
-    return list(session.exec(select(PeriodLock).where(PeriodLock.customer_id == customer_id)
-                             .order_by(PeriodLock.year.desc(), PeriodLock.month.desc())).all())
+    return list(
+        session.exec(
+            select(PeriodLock)
+            .where(PeriodLock.customer_id == customer_id)
+            .order_by(PeriodLock.year.desc(), PeriodLock.month.desc())
+        ).all()
+    )
 
 
 def close(session: Session, customer_id: int, year: int, month: int, actor: str, **detail) -> PeriodLock:
@@ -45,7 +53,9 @@ def close(session: Session, customer_id: int, year: int, month: int, actor: str,
     lock.closed, lock.closed_at, lock.closed_by = True, utcnow(), actor
     session.add(lock)
     session.flush()
-    audit.record(session, customer_id, actor, "month.close", "period", lock.id, year=year, month=month, **detail)
+    audit.record(
+        session, customer_id, actor, "month.close", "period", lock.id, year=year, month=month, **detail
+    )
     return lock
 
 
@@ -59,10 +69,14 @@ def reopen(session: Session, customer_id: int, year: int, month: int, actor: str
     lock.closed, lock.reopened_at, lock.reopened_by, lock.reopen_reason = False, utcnow(), actor, reason
     session.add(lock)
     # the snapshot was the month's balance at close: recomputed from facts until closed again
-    session.execute(delete(MonthSnapshot).where(MonthSnapshot.customer_id == customer_id,
-                                                MonthSnapshot.year == year, MonthSnapshot.month == month))
-    audit.record(session, customer_id, actor, "month.reopen", "period", lock.id, year=year, month=month,
-                 reason=reason)
+    session.execute(
+        delete(MonthSnapshot).where(
+            MonthSnapshot.customer_id == customer_id, MonthSnapshot.year == year, MonthSnapshot.month == month
+        )
+    )
+    audit.record(
+        session, customer_id, actor, "month.reopen", "period", lock.id, year=year, month=month, reason=reason
+    )
     return lock
 
 
@@ -71,8 +85,10 @@ def ensure_open(session: Session, customer_id: int, instants: list[datetime], zo
     for at in instants:
         local = at.astimezone(zone)
         if is_closed(session, customer_id, local.year, local.month):
-            raise Locked(f"{local.year}-{local.month:02d} is closed: reopen it (Period close page, "
-                         f"with a reason) before changing punches of {local:%d.%m.%Y}")
+            raise Locked(
+                f"{local.year}-{local.month:02d} is closed: reopen it (Period close page, "
+                f"with a reason) before changing punches of {local:%d.%m.%Y}"
+            )
 
 
 # Month close with a pre-close checklist and the balance snapshot (issue 14).
@@ -92,12 +108,21 @@ class Check:
 def ensure_ended(session: Session, customer_id: int, year: int, month: int, today: date) -> None:
     _check(year, month)
     if (year, month) >= (today.year, today.month):
-        raise HRError(_("%(month)s has not ended yet: a month can be closed from the 1st of the next month")
-                      % {"month": f"{year}-{month:02d}"})
+        raise HRError(
+            _("%(month)s has not ended yet: a month can be closed from the 1st of the next month")
+            % {"month": f"{year}-{month:02d}"}
+        )
 
 
-def checklist(session: Session, customer_id: int, year: int, month: int, settings, now: datetime | None = None,
-              lang: str = "fr") -> tuple[list[Check], list]:
+def checklist(
+    session: Session,
+    customer_id: int,
+    year: int,
+    month: int,
+    settings,
+    now: datetime | None = None,
+    lang: str = "fr",
+) -> tuple[list[Check], list]:
     """What HR must look at before closing: open exceptions, shifts still open,
     unknown badges punched in the month, absences on days with punches.
     Returns (checks, month summaries)."""
@@ -106,8 +131,11 @@ def checklist(session: Session, customer_id: int, year: int, month: int, setting
 
     first, last = balances.month_bounds(year, month)
     scope = Scope.only([customer_id])
-    emps = [e for e in employees.listing(session, scope, customer_id)
-            if e.active_from <= last and (e.active_to is None or e.active_to >= first)]
+    emps = [
+        e
+        for e in employees.listing(session, scope, customer_id)
+        if e.active_from <= last and (e.active_to is None or e.active_to >= first)
+    ]
     summaries = balances.months(session, customer_id, emps, year, month, settings, lang, now=now)
     checks: list[Check] = []
     for m in summaries:
@@ -119,8 +147,15 @@ def checklist(session: Session, customer_id: int, year: int, month: int, setting
             if any(s.status == "open" for s in d.shifts):
                 checks.append(Check("open_shift", e.id, name, d.day))
             if d.worked_seconds and any(a.absence.portion == "day" and a.seconds for a in d.absences):
-                checks.append(Check("absence_overlap", e.id, name, d.day,
-                                    ", ".join(a.absence.kind.name for a in d.absences)))
+                checks.append(
+                    Check(
+                        "absence_overlap",
+                        e.id,
+                        name,
+                        d.day,
+                        ", ".join(a.absence.kind.name for a in d.absences),
+                    )
+                )
     zone = effective.customer_zone(session, customer_id, settings)
     lo, hi = effective.local_range(zone, first, last)
     for u in badges.unknown(session, scope, customer_id, since=lo, until=hi):
@@ -128,8 +163,16 @@ def checklist(session: Session, customer_id: int, year: int, month: int, setting
     return checks, summaries
 
 
-def close_month(session: Session, customer_id: int, year: int, month: int, actor: str, settings,
-                acknowledged: bool = False, now: datetime | None = None) -> PeriodLock:
+def close_month(
+    session: Session,
+    customer_id: int,
+    year: int,
+    month: int,
+    actor: str,
+    settings,
+    acknowledged: bool = False,
+    now: datetime | None = None,
+) -> PeriodLock:
     """Close an ended month: refused while the checklist has items HR has not
     acknowledged; stores each employee's month snapshot (the carried balance)."""
     now = now or utcnow()
@@ -137,14 +180,31 @@ def close_month(session: Session, customer_id: int, year: int, month: int, actor
     ensure_ended(session, customer_id, year, month, now.astimezone(zone).date())
     checks, summaries = checklist(session, customer_id, year, month, settings, now)
     if checks and not acknowledged:
-        raise Conflict(_("%(n)s item(s) of the checklist are open: review them and tick "
-                         "\"I have reviewed the checklist\" to close anyway") % {"n": len(checks)})
+        raise Conflict(
+            _(
+                "%(n)s item(s) of the checklist are open: review them and tick "
+                '"I have reviewed the checklist" to close anyway'
+            )
+            % {"n": len(checks)}
+        )
     lock = close(session, customer_id, year, month, actor, checks=len(checks))
     for m in summaries:
-        session.add(MonthSnapshot(
-            customer_id=customer_id, employee_id=m.employee.id, year=year, month=month,
-            worked_seconds=m.worked_seconds, target_seconds=m.target_seconds, credited_seconds=m.credited_seconds,
-            overtime_seconds=m.overtime_seconds, night_seconds=m.night_seconds, sunday_seconds=m.sunday_seconds,
-            balance_seconds=m.balance_seconds, carried_seconds=m.carried_out_seconds,
-            vacation_taken_x2=round(m.vacation_taken * 2), absences=m.absences))
+        session.add(
+            MonthSnapshot(
+                customer_id=customer_id,
+                employee_id=m.employee.id,
+                year=year,
+                month=month,
+                worked_seconds=m.worked_seconds,
+                target_seconds=m.target_seconds,
+                credited_seconds=m.credited_seconds,
+                overtime_seconds=m.overtime_seconds,
+                night_seconds=m.night_seconds,
+                sunday_seconds=m.sunday_seconds,
+                balance_seconds=m.balance_seconds,
+                carried_seconds=m.carried_out_seconds,
+                vacation_taken_x2=round(m.vacation_taken * 2),
+                absences=m.absences,
+            )
+        )
     return lock

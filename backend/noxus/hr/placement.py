@@ -43,8 +43,11 @@ def anchors(session: Session, rows) -> dict[tuple[str, int, int], datetime]:
     keys = {(r.kiosk_id, getattr(r, "epoch", 0) or 0, r.boot) for r in rows if r.ts is None}
     out = {}
     for kiosk_id, epoch, boot in keys:
-        arrivals = session.exec(select(Punch.received_at, Punch.uptime_ms).where(
-            Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.boot == boot, Punch.ts.is_(None))).all()
+        arrivals = session.exec(
+            select(Punch.received_at, Punch.uptime_ms).where(
+                Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.boot == boot, Punch.ts.is_(None)
+            )
+        ).all()
         out[(kiosk_id, epoch, boot)] = min(r - timedelta(milliseconds=u or 0) for r, u in arrivals)
     return out
 

@@ -24,11 +24,16 @@ class Present:
     site: str
 
 
-def present(session: Session, customer_id: int, settings: Settings, now: datetime | None = None) -> list[Present]:
+def present(
+    session: Session, customer_id: int, settings: Settings, now: datetime | None = None
+) -> list[Present]:
     now = now or datetime.now(UTC)
     cooldown, max_shift = effective.rules(settings)
-    emps = {e.id: e for e in employees.listing(session, Scope.only([customer_id]), customer_id)
-            if e.active_to is None or e.active_to >= now.date()}
+    emps = {
+        e.id: e
+        for e in employees.listing(session, Scope.only([customer_id]), customer_id)
+        if e.active_to is None or e.active_to >= now.date()
+    }
     if not emps:
         return []
     loaded = effective.load(session, customer_id, list(emps), now - max_shift, now, settings)
@@ -40,6 +45,15 @@ def present(session: Session, customer_id: int, settings: Settings, now: datetim
         if shifts and shifts[-1].status == attendance.OPEN and shifts[-1].start.at <= now:
             e, p = emps[emp_id], shifts[-1].start
             k = kiosks.get(p.kiosk_id) if p.kiosk_id else None
-            out.append(Present(e.id, f"{e.last_name} {e.first_name}", e.personnel_number, p.at, p.kiosk_id,
-                               (k.name or k.id) if k else "", sites.get(getattr(k, "site_id", None), "")))
+            out.append(
+                Present(
+                    e.id,
+                    f"{e.last_name} {e.first_name}",
+                    e.personnel_number,
+                    p.at,
+                    p.kiosk_id,
+                    (k.name or k.id) if k else "",
+                    sites.get(getattr(k, "site_id", None), ""),
+                )
+            )
     return sorted(out, key=lambda x: x.since)

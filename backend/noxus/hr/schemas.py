@@ -134,6 +134,7 @@ class AuditPublic(SQLModel):
 
 class PunchView(SQLModel):
     """A punch as HR sees it: raw (kiosk) and corrected side by side."""
+
     key: str
     punch_id: int | None
     correction_id: int | None
@@ -197,6 +198,7 @@ class ExceptionPublic(SQLModel):
 # --- working time, absences, balances (issue 14) -------------------------------------------------
 # Bounds are checked by the services (contracts.check_schedule, absences.validate) so that the
 # message is in the reader's language, the same for the API and the pages.
+
 
 class ScheduleCreate(SQLModel):
     valid_from: date
@@ -308,7 +310,7 @@ class MonthBalancePublic(SQLModel):
 
 
 class ChecklistItem(SQLModel):
-    kind: str          # exception | open_shift | unknown_badge | absence_overlap
+    kind: str  # exception | open_shift | unknown_badge | absence_overlap
     employee_id: int | None = None
     employee: str = ""
     day: date | None = None

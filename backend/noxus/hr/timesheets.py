@@ -64,14 +64,18 @@ class Timesheet:
         out: OrderedDict[str, dict] = OrderedDict()
         for d in self.days:
             y, w, _ = d.day.isocalendar()
-            row = out.setdefault(f"{y}-W{w:02d}", {"week": f"{y}-W{w:02d}", "worked_seconds": 0,
-                                                  "break_seconds": 0, "target_seconds": 0})
+            row = out.setdefault(
+                f"{y}-W{w:02d}",
+                {"week": f"{y}-W{w:02d}", "worked_seconds": 0, "break_seconds": 0, "target_seconds": 0},
+            )
             row["worked_seconds"] += d.worked_seconds
             row["break_seconds"] += d.break_seconds
             row["target_seconds"] += d.target_seconds
             row["credited_seconds"] = row.get("credited_seconds", 0) + d.credited_seconds
         for row in out.values():
-            row["balance_seconds"] = row["worked_seconds"] + row.pop("credited_seconds") - row["target_seconds"]
+            row["balance_seconds"] = (
+                row["worked_seconds"] + row.pop("credited_seconds") - row["target_seconds"]
+            )
         return list(out.values())
 
 
@@ -86,13 +90,25 @@ def check_period(first: date, last: date, settings: Settings) -> None:
         raise HRError(f"the period ends ({last}) before it starts ({first}): swap the dates")
     n = (last - first).days + 1
     if n > settings.hr_max_period_days:
-        raise HRError(f"the period has {n} days; at most {settings.hr_max_period_days} per request: "
-                      "split it into months")
+        raise HRError(
+            f"the period has {n} days; at most {settings.hr_max_period_days} per request: "
+            "split it into months"
+        )
 
 
-def compute(session: Session, customer_id: int, employees: list[Employee], first: date, last: date,
-            settings: Settings, now: datetime | None = None, lang: str = "fr", known: dict | None = None,
-            check: bool = True, progress=None) -> list[Timesheet]:
+def compute(
+    session: Session,
+    customer_id: int,
+    employees: list[Employee],
+    first: date,
+    last: date,
+    settings: Settings,
+    now: datetime | None = None,
+    lang: str = "fr",
+    known: dict | None = None,
+    check: bool = True,
+    progress=None,
+) -> list[Timesheet]:
     """Timesheets of `employees` (all of `customer_id`) for local days [first, last]:
     attendance from effective punches, targets from the working-time facts."""
     if check:
@@ -115,7 +131,7 @@ def compute(session: Session, customer_id: int, employees: list[Employee], first
         zone = zones[key]
         start, end = effective.local_range(zone, first, last)
         for i in range(0, len(emps), CHUNK):
-            part = emps[i:i + CHUNK]
+            part = emps[i : i + CHUNK]
             loaded = effective.load(session, customer_id, [e.id for e in part], start, end, settings)
             for e in part:
                 punches = loaded.get(e.id, [])
@@ -123,9 +139,14 @@ def compute(session: Session, customer_id: int, employees: list[Employee], first
                 f = known[e.id]
                 for d in ds:
                     _plan_day(d, f.plan(d.day), zone, win)
-                shown = sorted((p for p in punches if start <= p.at < end or (p.voided and p.raw_at and
-                                                                             start <= p.raw_at < end)),
-                               key=lambda p: (p.at, p.key))
+                shown = sorted(
+                    (
+                        p
+                        for p in punches
+                        if start <= p.at < end or (p.voided and p.raw_at and start <= p.raw_at < end)
+                    ),
+                    key=lambda p: (p.at, p.key),
+                )
                 sheets[e.id] = Timesheet(e, zone, first, last, ds, shown, f)
             done += len(part)
             if progress is not None:

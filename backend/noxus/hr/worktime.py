@@ -16,12 +16,13 @@ PORTIONS = (FULL, AM, PM, HOURS)
 @dataclass(frozen=True)
 class Schedule:
     """The contract from `valid_from` on (until the next schedule)."""
+
     valid_from: date
-    percent: int = 100              # employment percentage, 0-100
-    weekly_minutes: int = 2520      # full-time week of the company (42 h)
-    working_days: str = "12345"     # ISO weekdays worked (1 = Monday)
+    percent: int = 100  # employment percentage, 0-100
+    weekly_minutes: int = 2520  # full-time week of the company (42 h)
+    working_days: str = "12345"  # ISO weekdays worked (1 = Monday)
     weekday_minutes: tuple[int, ...] | None = None  # the employee's own target Mon..Sun (not scaled)
-    vacation_days: int = 20         # per year, full-time, five-day week
+    vacation_days: int = 20  # per year, full-time, five-day week
 
     def base_target(self, day: date) -> int:
         """Seconds owed on `day` before holidays and absences."""
@@ -50,7 +51,7 @@ class Holiday:
 class AbsenceType:
     code: str
     name: str
-    credits_target: bool = True     # the time counts as if worked (else it stays owed: overtime compensation)
+    credits_target: bool = True  # the time counts as if worked (else it stays owed: overtime compensation)
     consumes_vacation: bool = False
     paid: bool = True
 
@@ -61,7 +62,7 @@ class Absence:
     first: date
     last: date
     portion: str = FULL
-    minutes: int = 0                # for HOURS: per day
+    minutes: int = 0  # for HOURS: per day
     id: int | None = None
 
     def covers(self, day: date) -> bool:
@@ -71,15 +72,15 @@ class Absence:
 @dataclass
 class AbsenceDay:
     absence: Absence
-    seconds: int            # the part of the day's target it covers
-    vacation_days: float    # 1, 0.5 or hours/target
+    seconds: int  # the part of the day's target it covers
+    vacation_days: float  # 1, 0.5 or hours/target
 
 
 @dataclass
 class DayPlan:
     day: date
-    base_seconds: int = 0          # schedule target (0: not employed / not tracked / day off)
-    target_seconds: int = 0        # after holidays
+    base_seconds: int = 0  # schedule target (0: not employed / not tracked / day off)
+    target_seconds: int = 0  # after holidays
     holiday: str | None = None
     absences: list[AbsenceDay] = field(default_factory=list)
 
@@ -98,8 +99,14 @@ def schedule_on(schedules: list[Schedule], day: date) -> Schedule | None:
     return current
 
 
-def plan(day: date, schedules: list[Schedule], start: date, end: date | None,
-         holidays: dict[date, Holiday], absences: Iterable[Absence]) -> DayPlan:
+def plan(
+    day: date,
+    schedules: list[Schedule],
+    start: date,
+    end: date | None,
+    holidays: dict[date, Holiday],
+    absences: Iterable[Absence],
+) -> DayPlan:
     """What is owed on one day. `start`/`end`: the first and last tracked day
     (employment start or the opening balance's date, employment end)."""
     p = DayPlan(day)
@@ -136,10 +143,12 @@ def plan(day: date, schedules: list[Schedule], start: date, end: date | None,
 
 # --- night and Sunday time ----------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Windows:
     """Swiss labour law (ArG art. 10, 16, 18): night work 23:00-06:00, Sunday
     work from Saturday 23:00 to Sunday 23:00. Configurable per customer."""
+
     night_start: time = time(23, 0)
     night_end: time = time(6, 0)
     sunday_start: time = time(23, 0)  # on Saturday; the window lasts 24 hours

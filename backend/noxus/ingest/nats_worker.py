@@ -39,8 +39,10 @@ RETRY_MIN_S = 0.5  # database retry backoff, as the MQTT worker
 RETRY_MAX_S = 10.0
 FETCH_WAIT_S = 1.0  # a pull request waits this long for the first message
 # Everything a kiosk publishes; `cmd/result` becomes two tokens.
-SUBJECTS = [f"{protocol.TOPIC_ROOT.replace('/', '.')}*.{leaf.replace('/', '.')}"
-            for leaf in (protocol.PUNCH, protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT)]
+SUBJECTS = [
+    f"{protocol.TOPIC_ROOT.replace('/', '.')}*.{leaf.replace('/', '.')}"
+    for leaf in (protocol.PUNCH, protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT)
+]
 
 
 def subject_of(topic: str) -> str:
@@ -56,17 +58,26 @@ async def ensure_stream(js, settings: Settings) -> None:
     """Create the ingest stream and the workers' durable consumer if missing
     (idempotent: every worker does it at start)."""
     config = api.StreamConfig(
-        name=settings.nats_stream, subjects=SUBJECTS, retention=api.RetentionPolicy.WORK_QUEUE,
-        storage=api.StorageType.FILE, num_replicas=settings.nats_stream_replicas,
-        max_age=settings.nats_max_age_days * 86400.0)
+        name=settings.nats_stream,
+        subjects=SUBJECTS,
+        retention=api.RetentionPolicy.WORK_QUEUE,
+        storage=api.StorageType.FILE,
+        num_replicas=settings.nats_stream_replicas,
+        max_age=settings.nats_max_age_days * 86400.0,
+    )
     try:
         await js.stream_info(settings.nats_stream)
     except NotFoundError:
         await js.add_stream(config)
     consumer = api.ConsumerConfig(
-        durable_name=settings.nats_durable, ack_policy=api.AckPolicy.EXPLICIT,
-        ack_wait=settings.nats_ack_wait_s, max_ack_pending=settings.nats_max_ack_pending,
-        deliver_policy=api.DeliverPolicy.ALL, max_deliver=-1, num_replicas=settings.nats_stream_replicas)
+        durable_name=settings.nats_durable,
+        ack_policy=api.AckPolicy.EXPLICIT,
+        ack_wait=settings.nats_ack_wait_s,
+        max_ack_pending=settings.nats_max_ack_pending,
+        deliver_policy=api.DeliverPolicy.ALL,
+        max_deliver=-1,
+        num_replicas=settings.nats_stream_replicas,
+    )
     try:
         await js.consumer_info(settings.nats_stream, settings.nats_durable)
     except NotFoundError:
@@ -103,8 +114,12 @@ class NatsIngestWorker:
                 metrics.DB_UP.set(0)
                 if self.stopping.is_set():
                     raise
-                log.warning("database error, %d messages wait (retry in %.1fs): %s",
-                            len(msgs), delay, str(e).splitlines()[0])
+                log.warning(
+                    "database error, %d messages wait (retry in %.1fs): %s",
+                    len(msgs),
+                    delay,
+                    str(e).splitlines()[0],
+                )
                 for m in msgs:  # keep them ours: no redelivery to a worker that would fail too
                     try:
                         await m.in_progress()
@@ -125,8 +140,9 @@ class NatsIngestWorker:
         for m in msgs:
             await m.ack()
         for (kiosk_id, epoch), upto in outcome.acks.items():
-            await self.nc.publish(subject_of(protocol.topic(kiosk_id, protocol.ACK)),
-                                  protocol.encode_ack(kiosk_id, upto, epoch))
+            await self.nc.publish(
+                subject_of(protocol.topic(kiosk_id, protocol.ACK)), protocol.encode_ack(kiosk_id, upto, epoch)
+            )
         now = time.monotonic()
         metrics.ACK_LATENCY.observe(now - arrived)
         metrics.MESSAGES.inc(len(msgs))
@@ -153,9 +169,16 @@ class NatsIngestWorker:
     async def run_async(self) -> None:
         s = self.settings
         self.nc = await nats.connect(
-            servers=s.nats_servers, name=s.ingest_client_id, user=s.mqtt_username, password=s.mqtt_password,
-            max_reconnect_attempts=-1, reconnect_time_wait=0.5, connect_timeout=2,
-            reconnected_cb=self._connected, disconnected_cb=self._disconnected)
+            servers=s.nats_servers,
+            name=s.ingest_client_id,
+            user=s.mqtt_username,
+            password=s.mqtt_password,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.5,
+            connect_timeout=2,
+            reconnected_cb=self._connected,
+            disconnected_cb=self._disconnected,
+        )
         js = self.nc.jetstream(timeout=10)
         while True:  # the stream may be electing a leader right after a cluster start
             try:
@@ -168,8 +191,13 @@ class NatsIngestWorker:
                 log.warning("JetStream not ready (%s); retrying", e)
                 await asyncio.sleep(1)
         metrics.CONNECTED.set(1)
-        log.info("consuming %s/%s from %s as %s", s.nats_stream, s.nats_durable, ", ".join(s.nats_servers),
-                 s.ingest_client_id)
+        log.info(
+            "consuming %s/%s from %s as %s",
+            s.nats_stream,
+            s.nats_durable,
+            ", ".join(s.nats_servers),
+            s.ingest_client_id,
+        )
         try:
             while not self.stopping.is_set():
                 try:
@@ -183,8 +211,12 @@ class NatsIngestWorker:
                     await asyncio.sleep(0.2)
         finally:
             await self.nc.close()
-            log.info("stopped: %d stored, %d duplicates, %d dead letters", self.totals.stored,
-                     self.totals.duplicates, self.totals.dead)
+            log.info(
+                "stopped: %d stored, %d duplicates, %d dead letters",
+                self.totals.stored,
+                self.totals.duplicates,
+                self.totals.dead,
+            )
 
     def run(self) -> None:
         metrics.serve_worker_metrics(self.settings)

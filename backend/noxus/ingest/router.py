@@ -13,8 +13,13 @@ def punch_public(p: Punch) -> PunchPublic:
 
 
 @router.get("/punches", response_model=list[PunchPublic])
-def list_punches(session: SessionDep, kiosk_id: str | None = None, badge_uid: str | None = None,
-                 after_id: int = 0, limit: int = Query(100, ge=1, le=1000)):
+def list_punches(
+    session: SessionDep,
+    kiosk_id: str | None = None,
+    badge_uid: str | None = None,
+    after_id: int = 0,
+    limit: int = Query(100, ge=1, le=1000),
+):
     """Latest first; page with after_id for oldest-first reading of new punches."""
     q = select(Punch)
     if kiosk_id:
@@ -31,5 +36,13 @@ def list_punches(session: SessionDep, kiosk_id: str | None = None, badge_uid: st
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
 def list_dead_letters(session: SessionDep, limit: int = Query(100, ge=1, le=1000)):
     rows = session.exec(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))
-    return [DeadLetterPublic(id=d.id, received_at=d.received_at, topic=d.topic, reason=d.reason,
-                             payload_preview=d.payload[:200].decode("utf-8", "replace")) for d in rows]
+    return [
+        DeadLetterPublic(
+            id=d.id,
+            received_at=d.received_at,
+            topic=d.topic,
+            reason=d.reason,
+            payload_preview=d.payload[:200].decode("utf-8", "replace"),
+        )
+        for d in rows
+    ]

@@ -78,8 +78,10 @@ def _pg_unnest(session: Session, table, rows: list[dict], conflict: list[str], r
     cols = list(rows[0])
     arrays = ", ".join(f"CAST(:{c} AS {_pg_array_type(table.c[c])})" for c in cols)
     ret = ", ".join(col.key for col in returning)
-    sql = text(f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
-               f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING" + (f" RETURNING {ret}" if ret else ""))
+    sql = text(
+        f"INSERT INTO {table.name} ({', '.join(cols)}) SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT ({', '.join(conflict)}) DO NOTHING" + (f" RETURNING {ret}" if ret else "")
+    )
     result = session.execute(sql, {c: [r[c] for r in rows] for c in cols})
     return list(result.all()) if ret else []
 
@@ -92,8 +94,17 @@ def _dead(session: Session, outcome: Outcome, msg: Incoming, reason: str) -> Non
 
 def _row(kiosk_id: str, epoch: int, p: protocol.Punch) -> dict:
     ts = None if p.ts_ms is None else datetime.fromtimestamp(p.ts_ms / 1000, UTC)
-    return {"kiosk_id": kiosk_id, "epoch": epoch, "seq": p.seq, "badge_uid": p.uid, "kind": p.kind, "ts": ts,
-            "boot": p.boot, "uptime_ms": p.uptime_ms, "received_at": datetime.now(UTC)}
+    return {
+        "kiosk_id": kiosk_id,
+        "epoch": epoch,
+        "seq": p.seq,
+        "badge_uid": p.uid,
+        "kind": p.kind,
+        "ts": ts,
+        "boot": p.boot,
+        "uptime_ms": p.uptime_ms,
+        "received_at": datetime.now(UTC),
+    }
 
 
 def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = False) -> Outcome:
@@ -132,14 +143,20 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
     for kiosk_id in sorted(batches):
         if kiosk_id not in known:
             for msg, _ in batches.pop(kiosk_id):
-                _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}': register it first "
-                      "(noxus kiosk add, or POST /api/v1/kiosks)")
+                _dead(
+                    session,
+                    outcome,
+                    msg,
+                    f"unknown kiosk '{kiosk_id}': register it first "
+                    "(noxus kiosk add, or POST /api/v1/kiosks)",
+                )
             continue
         for _, batch in batches[kiosk_id]:
             rows.extend(_row(kiosk_id, batch.epoch, p) for p in batch.punches)
     rows.sort(key=lambda r: (r["kiosk_id"], r["epoch"], r["seq"]))
-    inserted = _insert(session, Punch, rows, ["kiosk_id", "epoch", "seq"],
-                       (Punch.kiosk_id, Punch.epoch, Punch.seq))
+    inserted = _insert(
+        session, Punch, rows, ["kiosk_id", "epoch", "seq"], (Punch.kiosk_id, Punch.epoch, Punch.seq)
+    )
     outcome.stored = len(inserted)
     outcome.duplicates = len(rows) - len(inserted)
     if outcome.duplicates:
@@ -180,17 +197,24 @@ def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inse
     dup = {tuple(r[k] for k in key): r for r in rows if tuple(r[k] for k in key) not in inserted}
     for kiosk_id, epoch in sorted({(k, e) for k, e, _ in dup}):
         seqs = [s for k, e, s in dup if (k, e) == (kiosk_id, epoch)]
-        stored = session.execute(select(Punch.seq, Punch.badge_uid, Punch.ts).where(
-            Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.seq.in_(seqs))).all()
+        stored = session.execute(
+            select(Punch.seq, Punch.badge_uid, Punch.ts).where(
+                Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.seq.in_(seqs)
+            )
+        ).all()
         for seq, uid, ts in stored:
             new = dup[(kiosk_id, epoch, seq)]
-            if new["badge_uid"] != uid or (new["ts"] is not None and ts is not None
-                                           and abs((new["ts"] - ts).total_seconds()) > 0.001):
+            if new["badge_uid"] != uid or (
+                new["ts"] is not None and ts is not None and abs((new["ts"] - ts).total_seconds()) > 0.001
+            ):
                 outcome.duplicates -= 1
-                _dead(session, outcome, Incoming(protocol.topic(kiosk_id, protocol.PUNCH),
-                                                 json.dumps(_jsonable(new)).encode()),
-                      f"seq {seq} reused by kiosk '{kiosk_id}' for a different punch "
-                      f"(stored {uid}, got {new['badge_uid']}): its journal was reset")
+                _dead(
+                    session,
+                    outcome,
+                    Incoming(protocol.topic(kiosk_id, protocol.PUNCH), json.dumps(_jsonable(new)).encode()),
+                    f"seq {seq} reused by kiosk '{kiosk_id}' for a different punch "
+                    f"(stored {uid}, got {new['badge_uid']}): its journal was reset",
+                )
                 fleet.raise_alert(session, kiosk_id, "seq_reused", f"seq {seq} reused")
 
 
@@ -206,11 +230,15 @@ def _advance_cursor(session, outcome, kiosk_id, epoch, items, duplicates, insert
     word: a batch whose `from` (the lowest seq it still holds) is above it.
     A gap inside or between batches is never written off, it is waited for, so
     reordered or pipelined batches never free a punch the backend lacks."""
-    _insert(session, IngestCursor, [{"kiosk_id": kiosk_id, "epoch": epoch, "acked_seq": 0}],
-            ["kiosk_id", "epoch"])
+    _insert(
+        session, IngestCursor, [{"kiosk_id": kiosk_id, "epoch": epoch, "acked_seq": 0}], ["kiosk_id", "epoch"]
+    )
     # Row lock: on PostgreSQL several workers may ack the same kiosk.
-    cursor = session.exec(select(IngestCursor).where(
-        IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch == epoch).with_for_update()).one()
+    cursor = session.exec(
+        select(IngestCursor)
+        .where(IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch == epoch)
+        .with_for_update()
+    ).one()
     here = (Punch.kiosk_id == kiosk_id, Punch.epoch == epoch)
     cursor.duplicates += duplicates
     mark = cursor.acked_seq
@@ -228,21 +256,27 @@ def _advance_cursor(session, outcome, kiosk_id, epoch, items, duplicates, insert
     gone_below = max(b.held_from for _, b in items)
     if gone_below - 1 > mark:
         top = gone_below - 1
-        stored = session.exec(select(func.count()).select_from(Punch).where(
-            *here, Punch.seq > mark, Punch.seq <= top)).one()
+        stored = session.exec(
+            select(func.count()).select_from(Punch).where(*here, Punch.seq > mark, Punch.seq <= top)
+        ).one()
         missing = top - mark - stored
         if missing:
             cursor.lost += missing
             outcome.lost += missing
-            fleet.raise_alert(session, kiosk_id, "seq_gap",
-                              f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
-                              "the backend and are no longer on the kiosk")
+            fleet.raise_alert(
+                session,
+                kiosk_id,
+                "seq_gap",
+                f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
+                "the backend and are no longer on the kiosk",
+            )
         mark = top
     # Then every stored seq that follows without a hole (this group's, an
     # earlier resend's, another worker's).
     while True:
-        page = session.execute(select(Punch.seq).where(
-            *here, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)).all()
+        page = session.execute(
+            select(Punch.seq).where(*here, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)
+        ).all()
         for (seq,) in page:
             if seq != mark + 1:
                 break
@@ -257,5 +291,11 @@ def _advance_cursor(session, outcome, kiosk_id, epoch, items, duplicates, insert
 
 def _lost_elsewhere(session, kiosk_id, epoch) -> bool:
     """Seqs still written off in another epoch of the kiosk's journals."""
-    return session.exec(select(func.count()).select_from(IngestCursor).where(
-        IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch != epoch, IngestCursor.lost > 0)).one() > 0
+    return (
+        session.exec(
+            select(func.count())
+            .select_from(IngestCursor)
+            .where(IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch != epoch, IngestCursor.lost > 0)
+        ).one()
+        > 0
+    )

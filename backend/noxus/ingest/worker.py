@@ -44,8 +44,12 @@ class IngestWorker:
         self.connected = threading.Event()
         self.totals = Outcome()
         self.client = mqtt.Client(
-            CallbackAPIVersion.VERSION2, client_id=settings.ingest_client_id,
-            clean_session=settings.ingest_clean_session, protocol=mqtt.MQTTv311, manual_ack=True)
+            CallbackAPIVersion.VERSION2,
+            client_id=settings.ingest_client_id,
+            clean_session=settings.ingest_clean_session,
+            protocol=mqtt.MQTTv311,
+            manual_ack=True,
+        )
         tls.configure_mqtt(self.client, settings)
         self.client.reconnect_delay_set(1, 5)
         # Acks we have not sent yet are inflight for the broker; let it hand us a
@@ -62,12 +66,15 @@ class IngestWorker:
             log.error("broker refused the connection: %s", reason)
             return
         group = self.settings.ingest_share_group
-        client.subscribe([(f"$share/{group}/{protocol.TOPIC_ROOT}+/{leaf}", 1)
-                          for leaf in SUBSCRIBED_LEAVES])
+        client.subscribe([(f"$share/{group}/{protocol.TOPIC_ROOT}+/{leaf}", 1) for leaf in SUBSCRIBED_LEAVES])
         self.connected.set()
         metrics.CONNECTED.set(1)
-        log.info("connected to %s:%s as %s", self.settings.mqtt_host, self.settings.mqtt_port,
-                 self.settings.ingest_client_id)
+        log.info(
+            "connected to %s:%s as %s",
+            self.settings.mqtt_host,
+            self.settings.mqtt_port,
+            self.settings.ingest_client_id,
+        )
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props):
         self.connected.clear()
@@ -105,8 +112,12 @@ class IngestWorker:
                 metrics.DB_UP.set(0)
                 if self.stopping.is_set():
                     raise
-                log.warning("database error, %d messages wait (retry in %.1fs): %s",
-                            len(group), delay, str(e).splitlines()[0])
+                log.warning(
+                    "database error, %d messages wait (retry in %.1fs): %s",
+                    len(group),
+                    delay,
+                    str(e).splitlines()[0],
+                )
                 time.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_S)
 
@@ -121,8 +132,9 @@ class IngestWorker:
             self.client.ack(msg.mid, msg.qos)
             metrics.ACK_LATENCY.observe(now - arrived)
         for (kiosk_id, epoch), upto in outcome.acks.items():
-            self.client.publish(protocol.topic(kiosk_id, protocol.ACK),
-                                protocol.encode_ack(kiosk_id, upto, epoch), qos=1)
+            self.client.publish(
+                protocol.topic(kiosk_id, protocol.ACK), protocol.encode_ack(kiosk_id, upto, epoch), qos=1
+            )
         metrics.MESSAGES.inc(len(group))
         metrics.GROUP_SIZE.observe(len(group))
         metrics.STORED.inc(outcome.stored)
@@ -148,8 +160,12 @@ class IngestWorker:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
-            log.info("stopped: %d stored, %d duplicates, %d dead letters", self.totals.stored,
-                     self.totals.duplicates, self.totals.dead)
+            log.info(
+                "stopped: %d stored, %d duplicates, %d dead letters",
+                self.totals.stored,
+                self.totals.duplicates,
+                self.totals.dead,
+            )
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):

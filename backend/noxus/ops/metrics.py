@@ -24,17 +24,24 @@ def fleet_registry(session: Session, settings: Settings) -> CollectorRegistry:
 
     registry = CollectorRegistry(auto_describe=False)
     fresh = utcnow() - timedelta(seconds=settings.fleet_offline_after_s)
-    online = session.exec(select(func.count()).select_from(Kiosk).where(
-        Kiosk.online.is_(True), Kiosk.last_seen >= fresh)).one()
+    online = session.exec(
+        select(func.count()).select_from(Kiosk).where(Kiosk.online.is_(True), Kiosk.last_seen >= fresh)
+    ).one()
     by_status = dict(session.exec(select(Kiosk.status, func.count()).group_by(Kiosk.status)).all())
-    alerts = dict(session.exec(select(KioskAlert.kind, func.count()).where(
-        KioskAlert.resolved_at.is_(None)).group_by(KioskAlert.kind)).all())
+    alerts = dict(
+        session.exec(
+            select(KioskAlert.kind, func.count())
+            .where(KioskAlert.resolved_at.is_(None))
+            .group_by(KioskAlert.kind)
+        ).all()
+    )
     dead = session.exec(select(func.count()).select_from(DeadLetter)).one()
 
     class _Fleet:
         def collect(self):
-            yield GaugeMetricFamily("noxus_kiosks_online", "Kiosks with a birth and a recent heartbeat",
-                                    value=online)
+            yield GaugeMetricFamily(
+                "noxus_kiosks_online", "Kiosks with a birth and a recent heartbeat", value=online
+            )
             g = GaugeMetricFamily("noxus_kiosks", "Kiosks in the register by asset status", labels=["status"])
             for s in KioskStatus:
                 g.add_metric([s.value], by_status.get(s.value, 0))

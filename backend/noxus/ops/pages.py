@@ -25,9 +25,16 @@ def home(request: Request, session: SessionDep, settings: SettingsDep):
     punches = session.exec(select(Punch).order_by(Punch.id.desc()).limit(50)).all()
     now = utcnow()
     kiosks = [{"k": k, "conn": monitor.connection(k, now, settings)} for k in fleet.list_kiosks(session)]
-    return templates.TemplateResponse(request, "home.html", {
-        "punches": punches, "kiosks": kiosks, "connection_names": CONNECTION_NAMES,
-        "alerts": fleet.list_alerts(session, limit=10), "zone": zone,
-        # a real count: ids have gaps (retention, PostgreSQL conflicts)
-        "total": session.exec(select(func.count()).select_from(Punch)).one(),
-    })
+    return templates.TemplateResponse(
+        request,
+        "home.html",
+        {
+            "punches": punches,
+            "kiosks": kiosks,
+            "connection_names": CONNECTION_NAMES,
+            "alerts": fleet.list_alerts(session, limit=10),
+            "zone": zone,
+            # a real count: ids have gaps (retention, PostgreSQL conflicts)
+            "total": session.exec(select(func.count()).select_from(Punch)).one(),
+        },
+    )

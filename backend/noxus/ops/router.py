@@ -40,13 +40,14 @@ def _check_broker(host: str, port: int) -> str | None:
 
 @router.get("/readyz")
 def readyz(session: SessionDep, settings: SettingsDep, response: Response):
-    checks = {"database": _check_db(session),
-              "broker": _check_broker(settings.mqtt_host, settings.mqtt_port)}
+    checks = {"database": _check_db(session), "broker": _check_broker(settings.mqtt_host, settings.mqtt_port)}
     ready = all(v is None for v in checks.values())
     if not ready:
         response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    return {"status": "ready" if ready else "not ready",
-            "checks": {k: "ok" if v is None else v for k, v in checks.items()}}
+    return {
+        "status": "ready" if ready else "not ready",
+        "checks": {k: "ok" if v is None else v for k, v in checks.items()},
+    }
 
 
 @router.get("/metrics")

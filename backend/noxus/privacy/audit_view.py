@@ -107,18 +107,26 @@ def events(session: Session, scope: Scope, zone: ZoneInfo, f: Filters) -> tuple[
     for e in rows:
         ids.setdefault(e.object_type, set()).add(e.object_id)
     names = {
-        "employee": _names(session, Employee, ids.get("employee", set()), lambda r: f"{r.first_name} {r.last_name}"),
+        "employee": _names(
+            session, Employee, ids.get("employee", set()), lambda r: f"{r.first_name} {r.last_name}"
+        ),
         "customer": _names(session, Customer, ids.get("customer", set()), lambda r: r.name),
         "user": _names(session, User, ids.get("user", set()), lambda r: r.username),
     }
     out = []
     for e in rows:
         name = names.get(e.object_type, {}).get(e.object_id) or (
-            f"#{e.object_id}" if e.object_id.isdigit() else e.object_id)  # kiosk ids are their names
+            f"#{e.object_id}" if e.object_id.isdigit() else e.object_id
+        )  # kiosk ids are their names
         template = OBJECTS.get(e.object_type)
         obj = str(template) % {"name": name} if template else f"{e.object_type} {name}".strip()
         verb = VERBS.get(e.action.rsplit(".", 1)[-1])
-        sentence = (str(verb) % {"actor": _person(e.actor), "object": obj} if verb else
-                    _("%(actor)s: %(action)s on %(object)s.", actor=_person(e.actor), action=e.action, object=obj))
+        sentence = (
+            str(verb) % {"actor": _person(e.actor), "object": obj}
+            if verb
+            else _(
+                "%(actor)s: %(action)s on %(object)s.", actor=_person(e.actor), action=e.action, object=obj
+            )
+        )
         out.append(Event(e.id or 0, e.at, _person(e.actor), sentence))
     return out, (rows[-1].id if more and rows else None)

@@ -58,8 +58,13 @@ def backup(url: str, out_dir: pathlib.Path, now: datetime | None = None) -> path
         target = out_dir / f"noxus-{stamp}.pgdump"
         tmp = target.with_suffix(".partial")
         args, env = _pg_args(url)
-        r = subprocess.run(["pg_dump", "-Fc", "--no-owner", "-f", str(tmp), *args], env=env,
-                           capture_output=True, text=True, check=False)
+        r = subprocess.run(
+            ["pg_dump", "-Fc", "--no-owner", "-f", str(tmp), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if r.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise BackupError(f"pg_dump failed: {r.stderr.strip()}")
@@ -120,8 +125,13 @@ def restore(path: pathlib.Path, url: str) -> None:
         if not url.startswith("postgresql"):
             raise BackupError("a .pgdump backup restores into a PostgreSQL URL only")
         args, env = _pg_args(url)
-        r = subprocess.run(["pg_restore", "--no-owner", "--exit-on-error", *args, str(path)], env=env,
-                           capture_output=True, text=True, check=False)
+        r = subprocess.run(
+            ["pg_restore", "--no-owner", "--exit-on-error", *args, str(path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if r.returncode != 0:
             raise BackupError(f"pg_restore failed: {r.stderr.strip()}")
     else:

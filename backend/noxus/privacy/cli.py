@@ -38,8 +38,9 @@ def audit_verify() -> None:
 
 
 @audit_app.command("export")
-def audit_export(out: pathlib.Path,
-                 fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv") -> None:
+def audit_export(
+    out: pathlib.Path, fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv"
+) -> None:
     """Write the whole chain (with hashes) to a file."""
     from noxus.core import audit
 
@@ -64,7 +65,9 @@ def audit_head() -> None:
 
 @privacy_app.command("retention")
 def privacy_retention(
-    out: Annotated[pathlib.Path, typer.Option(help="where contract-end bundles go")] = pathlib.Path("var/exports"),
+    out: Annotated[pathlib.Path, typer.Option(help="where contract-end bundles go")] = pathlib.Path(
+        "var/exports"
+    ),
 ) -> None:
     """Delete time records past each customer's retention; handle ended contracts."""
     from noxus.privacy import retention
@@ -96,7 +99,9 @@ def backup_cmd(
     console.print(f"backup written: {path}" + (f"; {len(gone)} old backup(s) deleted" if gone else ""))
 
 
-def restore_cmd(path: pathlib.Path, url: Annotated[str, typer.Option(help="a NEW, empty database URL")]) -> None:
+def restore_cmd(
+    path: pathlib.Path, url: Annotated[str, typer.Option(help="a NEW, empty database URL")]
+) -> None:
     """Restore a backup into a fresh database (then point NOXUS_DATABASE_URL at it)."""
     from noxus.privacy import backup
 

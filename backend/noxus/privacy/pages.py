@@ -22,11 +22,30 @@ def _day(text: str | None) -> date | None:
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin,
-               person: str = "", kiosk: str = "", first: str = "", last: str = "", before_id: int | None = None):
+def audit_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    person: str = "",
+    kiosk: str = "",
+    first: str = "",
+    last: str = "",
+    before_id: int | None = None,
+):
     zone = ZoneInfo(settings.timezone)
-    filters = audit_view.Filters(person=person, kiosk=kiosk, first=_day(first), last=_day(last), before_id=before_id)
+    filters = audit_view.Filters(
+        person=person, kiosk=kiosk, first=_day(first), last=_day(last), before_id=before_id
+    )
     events, next_id = audit_view.events(session, scope, zone, filters)
-    return templates.TemplateResponse(request, "audit_log.html", {
-        "events": events, "next_id": next_id, "zone": zone,
-        "values": {"person": person, "kiosk": kiosk, "first": first, "last": last}})
+    return templates.TemplateResponse(
+        request,
+        "audit_log.html",
+        {
+            "events": events,
+            "next_id": next_id,
+            "zone": zone,
+            "values": {"person": person, "kiosk": kiosk, "first": first, "last": last},
+        },
+    )

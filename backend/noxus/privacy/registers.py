@@ -43,8 +43,9 @@ def dsr_public(r: DataSubjectRequest) -> DataSubjectRequestPublic:
     return DataSubjectRequestPublic(**r.model_dump(), overdue=overdue)
 
 
-def open_dsr(session: Session, scope: Scope, data: DataSubjectRequestCreate, actor: Principal,
-             settings: Settings) -> DataSubjectRequest:
+def open_dsr(
+    session: Session, scope: Scope, data: DataSubjectRequestCreate, actor: Principal, settings: Settings
+) -> DataSubjectRequest:
     if data.kind not in DSR_KINDS:
         raise PrivacyError(f"unknown request kind {data.kind!r}; use one of {', '.join(DSR_KINDS)}")
     customer_id = scope.resolve_customer(data.customer_id)
@@ -52,14 +53,26 @@ def open_dsr(session: Session, scope: Scope, data: DataSubjectRequestCreate, act
     if received.tzinfo is None:
         raise PrivacyError("received_at needs a time zone (e.g. 2026-11-25T10:00:00+01:00)")
     r = DataSubjectRequest(
-        customer_id=customer_id, employee_id=data.employee_id, subject=data.subject, kind=data.kind,
-        received_at=received, deadline_at=received + timedelta(days=settings.dsr_deadline_days),
-        handled_by=actor.actor, notes=data.notes,
+        customer_id=customer_id,
+        employee_id=data.employee_id,
+        subject=data.subject,
+        kind=data.kind,
+        received_at=received,
+        deadline_at=received + timedelta(days=settings.dsr_deadline_days),
+        handled_by=actor.actor,
+        notes=data.notes,
     )
     session.add(r)
     session.flush()
-    audit.record(session, actor.actor, "create", "dsr", r.id, customer_id,
-                 {"kind": r.kind, "employee_id": r.employee_id})
+    audit.record(
+        session,
+        actor.actor,
+        "create",
+        "dsr",
+        r.id,
+        customer_id,
+        {"kind": r.kind, "employee_id": r.employee_id},
+    )
     return r
 
 
@@ -101,8 +114,11 @@ def record_breach(session: Session, data: BreachCreate, actor: Principal, settin
     if detected.tzinfo is None:
         raise PrivacyError("detected_at needs a time zone")
     b = Breach(
-        detected_at=detected, notify_deadline_at=detected + timedelta(hours=settings.breach_notify_hours),
-        description=data.description, customer_ids=sorted(set(data.customer_ids)), recorded_by=actor.actor,
+        detected_at=detected,
+        notify_deadline_at=detected + timedelta(hours=settings.breach_notify_hours),
+        description=data.description,
+        customer_ids=sorted(set(data.customer_ids)),
+        recorded_by=actor.actor,
     )
     session.add(b)
     session.flush()
@@ -111,13 +127,16 @@ def record_breach(session: Session, data: BreachCreate, actor: Principal, settin
         from noxus.core import outbox
 
         outbox.enqueue(
-            session, settings.breach_contact_email,
+            session,
+            settings.breach_contact_email,
             f"NoxusTime: data breach #{b.id} recorded, notify by {b.notify_deadline_at:%Y-%m-%d %H:%M} UTC",
             f"A personal data breach was recorded by {b.recorded_by}.\n\n"
             f"Detected: {b.detected_at:%Y-%m-%d %H:%M} UTC\n"
             f"Notify the authority (FDPIC) and the customers by: {b.notify_deadline_at:%Y-%m-%d %H:%M} UTC "
             f"({settings.breach_notify_hours} h)\nCustomers affected: {b.customer_ids or 'none named'}\n\n"
-            f"{b.description}\n", category="breach")
+            f"{b.description}\n",
+            category="breach",
+        )
     return b
 
 

@@ -44,8 +44,12 @@ def years_before(now: datetime, years: int) -> datetime:
 def _customer_punch_ids(session: Session, customer_id: int, cutoff: datetime | None) -> list[int]:
     """Punches attributable to the customer: read with one of its badges, or on its kiosks."""
     when = subject.WHEN
-    on_badge = and_(Badge.uid == Punch.badge_uid, Badge.customer_id == customer_id, when >= Badge.valid_from,
-                    or_(Badge.valid_to.is_(None), when < Badge.valid_to))
+    on_badge = and_(
+        Badge.uid == Punch.badge_uid,
+        Badge.customer_id == customer_id,
+        when >= Badge.valid_from,
+        or_(Badge.valid_to.is_(None), when < Badge.valid_to),
+    )
     q1 = select(Punch.id).join(Badge, on_badge)
     # ... and every punch taken on a kiosk while it was deployed at the customer
     # (noxus.fleet.deployments), not on the kiosks it has today.
@@ -65,15 +69,23 @@ def _customer_punch_ids(session: Session, customer_id: int, cutoff: datetime | N
 def _deployed_kiosks(session: Session, customer_id: int) -> list[str]:
     from noxus.fleet.deployments import KioskDeployment
 
-    return list(session.exec(select(KioskDeployment.kiosk_id).where(
-        KioskDeployment.customer_id == customer_id).distinct()).all())
+    return list(
+        session.exec(
+            select(KioskDeployment.kiosk_id).where(KioskDeployment.customer_id == customer_id).distinct()
+        ).all()
+    )
 
 
 def delete_time_records(session: Session, customer_id: int, cutoff: datetime | None) -> dict[str, int]:
     """Delete the customer's punches (and corrections) older than cutoff (None: all)."""
     punch_ids = _customer_punch_ids(session, customer_id, cutoff)
-    corr = select(PunchCorrection.id, PunchCorrection.target_id, PunchCorrection.punch_id,
-                  PunchCorrection.ts, PunchCorrection.created_at).where(PunchCorrection.customer_id == customer_id)
+    corr = select(
+        PunchCorrection.id,
+        PunchCorrection.target_id,
+        PunchCorrection.punch_id,
+        PunchCorrection.ts,
+        PunchCorrection.created_at,
+    ).where(PunchCorrection.customer_id == customer_id)
     rows = session.exec(corr).all()
     doomed_punches = set(punch_ids)
     doomed: set[int] = set()
@@ -113,7 +125,9 @@ def customer_bundle(session: Session, customer_id: int) -> bytes:
     """The contract-end return: one ZIP holding every employee's export bundle."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for emp in session.exec(select(Employee).where(Employee.customer_id == customer_id).order_by(Employee.id)):
+        for emp in session.exec(
+            select(Employee).where(Employee.customer_id == customer_id).order_by(Employee.id)
+        ):
             z.writestr(f"employee-{emp.id}.zip", subject.bundle_zip(subject.collect(session, emp)))
     return out.getvalue()
 
@@ -133,8 +147,9 @@ def end_contract(session: Session, customer_id: int, action: str, out_dir: pathl
     return result
 
 
-def run(session: Session, settings: Settings, now: datetime | None = None,
-        out_dir: pathlib.Path | None = None) -> RetentionReport:
+def run(
+    session: Session, settings: Settings, now: datetime | None = None, out_dir: pathlib.Path | None = None
+) -> RetentionReport:
     now = now or utcnow()
     rep = RetentionReport()
     for cust in session.exec(select(Customer).order_by(Customer.id)).all():

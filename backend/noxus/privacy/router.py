@@ -42,14 +42,20 @@ def list_requests(session: SessionDep, scope: TenantScope, user: HRAdmin, open_o
 
 
 @router.post("/api/v1/privacy/requests", response_model=DataSubjectRequestPublic, status_code=201)
-def open_request(data: DataSubjectRequestCreate, session: SessionDep, settings: SettingsDep,
-                 scope: TenantScope, user: HRAdmin):
+def open_request(
+    data: DataSubjectRequestCreate,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+):
     if data.employee_id is not None:
         emp = session.get(Employee, data.employee_id)
         if emp is None or not scope.allows(emp.customer_id):
             raise HTTPException(404, detail=f"employee {data.employee_id} not found")
-        data.customer_id = scope.resolve_customer(data.customer_id if data.customer_id is not None
-                                                  else emp.customer_id)
+        data.customer_id = scope.resolve_customer(
+            data.customer_id if data.customer_id is not None else emp.customer_id
+        )
         if data.customer_id != emp.customer_id:
             raise HTTPException(400, detail="the employee belongs to another customer")
     if data.customer_id is not None and session.get(Customer, data.customer_id) is None:
@@ -64,8 +70,9 @@ def open_request(data: DataSubjectRequestCreate, session: SessionDep, settings: 
 
 
 @router.patch("/api/v1/privacy/requests/{dsr_id}", response_model=DataSubjectRequestPublic)
-def update_request(dsr_id: int, data: DataSubjectRequestUpdate, session: SessionDep, scope: TenantScope,
-                   user: HRAdmin):
+def update_request(
+    dsr_id: int, data: DataSubjectRequestUpdate, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     try:
         r = registers.update_dsr(session, registers.get_dsr(session, scope, dsr_id), data, user)
     except registers.PrivacyError as e:
@@ -85,16 +92,22 @@ def _employee(session, scope, employee_id: int) -> Employee:
     return emp
 
 
-@router.get("/api/v1/privacy/employees/{employee_id}/export",
-            responses={200: {"content": {"application/zip": {}}}}, response_class=Response)
+@router.get(
+    "/api/v1/privacy/employees/{employee_id}/export",
+    responses={200: {"content": {"application/zip": {}}}},
+    response_class=Response,
+)
 def export_employee(employee_id: int, session: SessionDep, scope: TenantScope, user: HRAdmin):
     """Everything about one employee (profile, badges, punches, corrections, HR audit, requests):
     a ZIP holding employee.json and one CSV per section."""
     emp = _employee(session, scope, employee_id)
     content = subject.export(session, emp, user.actor)
     session.commit()
-    return Response(content, media_type="application/zip", headers={
-        "Content-Disposition": content_disposition(f"employee-{emp.id}-export.zip")})
+    return Response(
+        content,
+        media_type="application/zip",
+        headers={"Content-Disposition": content_disposition(f"employee-{emp.id}-export.zip")},
+    )
 
 
 class ErasureRequest(SQLModel):
@@ -111,8 +124,9 @@ class ErasureResult(SQLModel):
 
 
 @router.post("/api/v1/privacy/employees/{employee_id}/erase", response_model=ErasureResult)
-def erase_employee(employee_id: int, data: ErasureRequest, session: SessionDep, scope: TenantScope,
-                   user: HRAdmin):
+def erase_employee(
+    employee_id: int, data: ErasureRequest, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     """Anonymise the employee: identity removed, time records kept (totals unchanged) until the
     retention period ends. Irreversible: send {"confirm": true}."""
     emp = _employee(session, scope, employee_id)
@@ -159,7 +173,9 @@ def breach_notified(breach_id: int, session: SessionDep, user: AdminOnly):
 
 
 @router.get("/api/v1/privacy/policies/{customer_id}", response_model=PrivacyPolicyPublic)
-def get_policy(customer_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin):
+def get_policy(
+    customer_id: int, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin
+):
     scope.check(customer_id, "customer")
     if session.get(Customer, customer_id) is None:
         raise HTTPException(404, detail="customer not found")
@@ -167,8 +183,9 @@ def get_policy(customer_id: int, session: SessionDep, settings: SettingsDep, sco
 
 
 @router.put("/api/v1/privacy/policies/{customer_id}", response_model=PrivacyPolicyPublic)
-def set_policy(customer_id: int, data: PrivacyPolicyUpdate, session: SessionDep, settings: SettingsDep,
-               user: AdminOnly):
+def set_policy(
+    customer_id: int, data: PrivacyPolicyUpdate, session: SessionDep, settings: SettingsDep, user: AdminOnly
+):
     if session.get(Customer, customer_id) is None:
         raise HTTPException(404, detail="customer not found")
     if data.contract_ended_at is not None and data.contract_ended_at.tzinfo is None:
@@ -197,8 +214,15 @@ class VerifyPublic(SQLModel):
 
 
 @router.get("/api/v1/audit", response_model=list[AuditEntryPublic])
-def list_audit(session: SessionDep, scope: TenantScope, user: HRAdmin, object_type: str | None = None,
-               object_id: str | None = None, before_id: int | None = None, limit: int = 200):
+def list_audit(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    before_id: int | None = None,
+    limit: int = 200,
+):
     """Newest first. Customer HR admins see the entries about their own customer."""
     stmt = scope.where(select(AuditEntry), AuditEntry.customer_id)
     if object_type:
@@ -210,17 +234,26 @@ def list_audit(session: SessionDep, scope: TenantScope, user: HRAdmin, object_ty
     return session.exec(stmt.order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000)))).all()
 
 
-@router.get("/api/v1/audit/export.csv", response_class=Response,
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/api/v1/audit/export.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}}
+)
 def export_audit(session: SessionDep, user: AdminOnly):
     """The whole chain as CSV, with hashes, so it can be verified outside NoxusTime."""
     body = audit.export_csv(list(audit.iter_entries(session)))
-    return Response(body, media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": 'attachment; filename="noxus-audit.csv"'})
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="noxus-audit.csv"'},
+    )
 
 
 @router.get("/api/v1/audit/verify", response_model=VerifyPublic)
 def verify_audit(session: SessionDep, user: AdminOnly):
     r = audit.verify(session)
-    return VerifyPublic(ok=r.ok, checked=r.checked, first_bad_id=r.first_bad_id, problem=r.problem,
-                        head_hash=audit.head(session)[1])
+    return VerifyPublic(
+        ok=r.ok,
+        checked=r.checked,
+        first_bad_id=r.first_bad_id,
+        problem=r.problem,
+        head_hash=audit.head(session)[1],
+    )

@@ -50,8 +50,11 @@ def _row(obj: Any, fields: list[str] | None = None) -> dict:
 def punches_of(session: Session, emp: Employee) -> list[Punch]:
     """Raw punches read with one of the employee's badges while it was theirs."""
     on_badge = and_(
-        Badge.uid == Punch.badge_uid, Badge.employee_id == emp.id, Badge.customer_id == emp.customer_id,
-        WHEN >= Badge.valid_from, or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to),
+        Badge.uid == Punch.badge_uid,
+        Badge.employee_id == emp.id,
+        Badge.customer_id == emp.customer_id,
+        WHEN >= Badge.valid_from,
+        or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to),
     )
     stmt = select(Punch).join(Badge, on_badge).order_by(WHEN, Punch.id)
     seen: dict[int, Punch] = {}
@@ -68,8 +71,9 @@ def collect(session: Session, emp: Employee) -> dict[str, Any]:
     punch_fields = ["id", "kiosk_id", "seq", "badge_uid", "kind", "ts", "boot", "uptime_ms", "received_at"]
     badge_ids = [b.id for b in badges]
     corr_ids = [c.id for c in corrections]
-    events = session.exec(select(AuditEntry).where(_about(emp.id, badge_ids, corr_ids))
-                          .order_by(AuditEntry.id)).all()
+    events = session.exec(
+        select(AuditEntry).where(_about(emp.id, badge_ids, corr_ids)).order_by(AuditEntry.id)
+    ).all()
     requests = session.exec(select(DataSubjectRequest).where(DataSubjectRequest.employee_id == emp.id)).all()
     return {
         "format": "noxus-subject-export/1",
@@ -84,18 +88,28 @@ def collect(session: Session, emp: Employee) -> dict[str, Any]:
 
 
 def _audit_row(e: AuditEntry) -> dict[str, Any]:
-    return {"id": e.id, "at": _plain(e.at), "actor": e.actor, "action": e.action,
-            "object_type": e.object_type, "object_id": e.object_id, "detail": e.shown()}
+    return {
+        "id": e.id,
+        "at": _plain(e.at),
+        "actor": e.actor,
+        "action": e.action,
+        "object_type": e.object_type,
+        "object_id": e.object_id,
+        "detail": e.shown(),
+    }
 
 
 def _about(emp_id: int, badge_ids: list[int], corr_ids: list[int]):
     """Audit entries about this person: the employee, their badges, their corrections."""
     clauses = [and_(AuditEntry.object_type == "employee", AuditEntry.object_id == str(emp_id))]
     if badge_ids:
-        clauses.append(and_(AuditEntry.object_type == "badge", AuditEntry.object_id.in_([str(i) for i in badge_ids])))
+        clauses.append(
+            and_(AuditEntry.object_type == "badge", AuditEntry.object_id.in_([str(i) for i in badge_ids]))
+        )
     if corr_ids:
-        clauses.append(and_(AuditEntry.object_type == "correction",
-                            AuditEntry.object_id.in_([str(i) for i in corr_ids])))
+        clauses.append(
+            and_(AuditEntry.object_type == "correction", AuditEntry.object_id.in_([str(i) for i in corr_ids]))
+        )
     return or_(*clauses)
 
 
@@ -107,7 +121,9 @@ def _csv(rows: list[dict]) -> str:
     w = csv.DictWriter(buf, fieldnames=fields or ["empty"])
     w.writeheader()
     for r in rows:
-        w.writerow({k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for k, v in r.items()})
+        w.writerow(
+            {k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v for k, v in r.items()}
+        )
     return buf.getvalue()
 
 
@@ -127,8 +143,15 @@ def bundle_zip(data: dict[str, Any]) -> bytes:
 
 def export(session: Session, emp: Employee, actor: str) -> bytes:
     data = collect(session, emp)
-    audit.record(session, actor, "export", "employee", emp.id, emp.customer_id,
-                 {"punches": len(data["punches"]), "badges": len(data["badges"])})
+    audit.record(
+        session,
+        actor,
+        "export",
+        "employee",
+        emp.id,
+        emp.customer_id,
+        {"punches": len(data["punches"]), "badges": len(data["badges"])},
+    )
     return bundle_zip(data)
 
 
@@ -144,8 +167,9 @@ def anonymise(session: Session, emp: Employee, actor: str, reason: str = "erasur
     for c in corrections:
         c.reason = ERASED  # free text written about the person
         session.add(c)
-    events = session.exec(select(AuditEntry).where(
-        _about(emp.id, [b.id for b in badges], [c.id for c in corrections]))).all()
+    events = session.exec(
+        select(AuditEntry).where(_about(emp.id, [b.id for b in badges], [c.id for c in corrections]))
+    ).all()
     audit.erase_personal(list(events))  # the erasure rule of the audit log (noxus.core.audit)
     for e in events:
         session.add(e)

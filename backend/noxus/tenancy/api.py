@@ -58,11 +58,13 @@ def show_customer(customer_id: int, session: SessionDep, scope: TenantScope):
 
 
 @router.patch("/customers/{customer_id}", response_model=CustomerPublic)
-def update_customer(customer_id: int, data: CustomerUpdate, session: SessionDep, scope: TenantScope,
-                    user: BillingStaff):
+def update_customer(
+    customer_id: int, data: CustomerUpdate, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
     try:
-        customer = service.update_customer(session, service.get_customer(session, scope, customer_id), data,
-                                           user.actor)
+        customer = service.update_customer(
+            session, service.get_customer(session, scope, customer_id), data, user.actor
+        )
     except TenancyError as e:
         raise _http(e) from None
     session.commit()
@@ -73,7 +75,9 @@ def update_customer(customer_id: int, data: CustomerUpdate, session: SessionDep,
 @router.post("/customers/{customer_id}/archive", response_model=CustomerPublic)
 def archive_customer(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
     try:
-        customer = service.archive_customer(session, service.get_customer(session, scope, customer_id), user.actor)
+        customer = service.archive_customer(
+            session, service.get_customer(session, scope, customer_id), user.actor
+        )
     except TenancyError as e:
         raise _http(e) from None
     session.commit()
@@ -84,7 +88,9 @@ def archive_customer(customer_id: int, session: SessionDep, scope: TenantScope, 
 @router.post("/customers/{customer_id}/restore", response_model=CustomerPublic)
 def restore_customer(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
     try:
-        customer = service.restore_customer(session, service.get_customer(session, scope, customer_id), user.actor)
+        customer = service.restore_customer(
+            session, service.get_customer(session, scope, customer_id), user.actor
+        )
     except TenancyError as e:
         raise _http(e) from None
     session.commit()

@@ -45,20 +45,35 @@ def _invalid(e: ValidationError) -> None:
 def customer_add(
     name: str,
     legal_name: str = typer.Option(..., help="as in the commercial register (70 characters at most)"),
-    street: str = typer.Option(...), postcode: str = typer.Option(...), town: str = typer.Option(...),
+    street: str = typer.Option(...),
+    postcode: str = typer.Option(...),
+    town: str = typer.Option(...),
     contact_name: str = typer.Option(..., help="receives §7.6 notices"),
     contact_email: str = typer.Option(...),
     language: str = typer.Option(..., help="fr, de, it or en"),
     canton: str = typer.Option(..., help="two letters: VD, BE, ZH…"),
-    house_num: str = "", country: str = "CH", contact_phone: str = "",
+    house_num: str = "",
+    country: str = "CH",
+    contact_phone: str = "",
     vat_number: str = typer.Option(None, help="CHE-123.456.789 or CHE-123.456.789 MWST"),
 ) -> None:
     """Create a customer; prints its id."""
     try:
-        data = CustomerCreate(name=name, legal_name=legal_name, vat_number=vat_number or None, street=street,
-                              house_num=house_num, postcode=postcode, town=town, country=country,
-                              contact_name=contact_name, contact_email=contact_email,
-                              contact_phone=contact_phone, language=language, canton=canton)
+        data = CustomerCreate(
+            name=name,
+            legal_name=legal_name,
+            vat_number=vat_number or None,
+            street=street,
+            house_num=house_num,
+            postcode=postcode,
+            town=town,
+            country=country,
+            contact_name=contact_name,
+            contact_email=contact_email,
+            contact_phone=contact_phone,
+            language=language,
+            canton=canton,
+        )
     except ValidationError as e:
         _invalid(e)
     with _session() as s:
@@ -73,10 +88,19 @@ def customer_add(
 @customer_app.command("edit")
 def customer_edit(
     customer_id: int,
-    name: str | None = None, legal_name: str | None = None, vat_number: str | None = None, street: str | None = None,
-    house_num: str | None = None, postcode: str | None = None, town: str | None = None, country: str | None = None,
-    contact_name: str | None = None, contact_email: str | None = None, contact_phone: str | None = None,
-    language: str | None = None, canton: str | None = None,
+    name: str | None = None,
+    legal_name: str | None = None,
+    vat_number: str | None = None,
+    street: str | None = None,
+    house_num: str | None = None,
+    postcode: str | None = None,
+    town: str | None = None,
+    country: str | None = None,
+    contact_name: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    language: str | None = None,
+    canton: str | None = None,
 ) -> None:
     """Change some fields of a customer (only the options given)."""
     given = {k: v for k, v in locals().items() if k != "customer_id" and v is not None}
@@ -117,17 +141,31 @@ def customer_list(search: str = "", archived: bool = False) -> None:
         t = Table("id", "name", "town", "canton", "lang", "state", "balance")
         for c in rows:
             a = accounts.get(c.id)
-            t.add_row(str(c.id), c.name + (" (archived)" if c.archived_at else ""), c.town, c.canton or "",
-                      c.language, a.state if a else "", format_chf(a.balance) if a else "")
+            t.add_row(
+                str(c.id),
+                c.name + (" (archived)" if c.archived_at else ""),
+                c.town,
+                c.canton or "",
+                c.language,
+                a.state if a else "",
+                format_chf(a.balance) if a else "",
+            )
         console.print(t)
 
 
 @site_app.command("add")
-def site_add(customer_id: int, name: str, canton: str = typer.Option(..., help="two letters: VD, BE…"),
-             address: str = "", timezone: str = "Europe/Zurich") -> None:
+def site_add(
+    customer_id: int,
+    name: str,
+    canton: str = typer.Option(..., help="two letters: VD, BE…"),
+    address: str = "",
+    timezone: str = "Europe/Zurich",
+) -> None:
     """Create a site of a customer; prints its id."""
     try:
-        data = SiteCreate(customer_id=customer_id, name=name, canton=canton, address=address, timezone=timezone)
+        data = SiteCreate(
+            customer_id=customer_id, name=name, canton=canton, address=address, timezone=timezone
+        )
     except ValidationError as e:
         _invalid(e)
     with _session() as s:
@@ -140,8 +178,13 @@ def site_add(customer_id: int, name: str, canton: str = typer.Option(..., help="
 
 
 @site_app.command("edit")
-def site_edit(site_id: int, name: str | None = None, canton: str | None = None, address: str | None = None,
-              timezone: str | None = None) -> None:
+def site_edit(
+    site_id: int,
+    name: str | None = None,
+    canton: str | None = None,
+    address: str | None = None,
+    timezone: str | None = None,
+) -> None:
     """Change some fields of a site."""
     given = {k: v for k, v in locals().items() if k != "site_id" and v is not None}
     try:
@@ -162,7 +205,9 @@ def site_list(customer_id: int = typer.Option(None, "--customer")) -> None:
     with _session() as s:
         t = Table("id", "customer", "name", "canton", "time zone", "address")
         for site in service.list_sites(s, ALL, customer_id):
-            t.add_row(str(site.id), str(site.customer_id), site.name, site.canton or "", site.timezone, site.address)
+            t.add_row(
+                str(site.id), str(site.customer_id), site.name, site.canton or "", site.timezone, site.address
+            )
         console.print(t)
 
 

@@ -60,8 +60,12 @@ def _vat(value: str | None) -> str | None:
             return ch_vat.format(ch_vat.validate(value))
         return ch_uid.format(ch_uid.validate(value))
     except StdnumError:
-        raise ValueError(_("Not a valid Swiss UID or VAT number (e.g. CHE-123.456.789 or "
-                           "CHE-123.456.789 MWST): check the digits.")) from None
+        raise ValueError(
+            _(
+                "Not a valid Swiss UID or VAT number (e.g. CHE-123.456.789 or "
+                "CHE-123.456.789 MWST): check the digits."
+            )
+        ) from None
 
 
 def _language(value: str | None) -> str | None:

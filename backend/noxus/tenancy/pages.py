@@ -38,19 +38,42 @@ STATES = {
     "suspended": lazy_gettext("suspended"),
     "retrieval": lazy_gettext("retrieval"),
 }
-CUSTOMER_FIELDS = ("name", "legal_name", "vat_number", "street", "house_num", "postcode", "town", "country",
-                   "contact_name", "contact_email", "contact_phone", "language", "canton")
+CUSTOMER_FIELDS = (
+    "name",
+    "legal_name",
+    "vat_number",
+    "street",
+    "house_num",
+    "postcode",
+    "town",
+    "country",
+    "contact_name",
+    "contact_email",
+    "contact_phone",
+    "language",
+    "canton",
+)
 SITE_FIELDS = ("name", "address", "canton", "timezone")
 
 
 def _render(request: Request, name: str, user: Principal, status_code: int = 200, **ctx) -> HTMLResponse:
     msg = MESSAGES.get(request.query_params.get("msg", ""))
-    return templates.TemplateResponse(request, name, {
-        "user": user, "csrf": user.csrf_token or "", "msg": str(msg) if msg else None,
-        "cantons": cantons.CANTONS,
-        "canton_options": [(code, f"{code} — {name}") for code, name in cantons.CANTONS.items()],
-        "states": STATES, "can_write": user.role in CUSTOMER_WRITERS,
-        "can_write_sites": user.role in SITE_WRITERS, **ctx}, status_code=status_code)
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": user.csrf_token or "",
+            "msg": str(msg) if msg else None,
+            "cantons": cantons.CANTONS,
+            "canton_options": [(code, f"{code} — {name}") for code, name in cantons.CANTONS.items()],
+            "states": STATES,
+            "can_write": user.role in CUSTOMER_WRITERS,
+            "can_write_sites": user.role in SITE_WRITERS,
+            **ctx,
+        },
+        status_code=status_code,
+    )
 
 
 def _not_found(e: TenancyError) -> HTTPException:
@@ -72,17 +95,31 @@ def _form(data, fields) -> dict[str, str]:
 
 
 @router.get("/customers", response_class=HTMLResponse)
-def customers_page(request: Request, session: SessionDep, scope: TenantScope, user: StaffOnly,
-                   q: str = "", archived: bool = False):
+def customers_page(
+    request: Request,
+    session: SessionDep,
+    scope: TenantScope,
+    user: StaffOnly,
+    q: str = "",
+    archived: bool = False,
+):
     rows = service.list_customers(session, scope, q, archived)
-    return _render(request, "tenancy_customers.html", user, customers=rows, q=q, archived=archived,
-                   accounts=service.accounts(session, [c.id for c in rows]))
+    return _render(
+        request,
+        "tenancy_customers.html",
+        user,
+        customers=rows,
+        q=q,
+        archived=archived,
+        accounts=service.accounts(session, [c.id for c in rows]),
+    )
 
 
 @router.get("/customers/new", response_class=HTMLResponse)
 def customer_new(request: Request, user: BillingStaff):
-    return _render(request, "tenancy_customer_form.html", user, customer=None,
-                   values={"country": "CH"}, errors={})
+    return _render(
+        request, "tenancy_customer_form.html", user, customer=None, values={"country": "CH"}, errors={}
+    )
 
 
 @router.post("/customers/new", response_class=HTMLResponse)
@@ -97,29 +134,45 @@ async def customer_create(request: Request, session: SessionDep, user: BillingSt
         except TenancyError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "tenancy_customer_form.html", user, 422, customer=None,
-                   values=_form(form, CUSTOMER_FIELDS), errors=errors)
+    return _render(
+        request,
+        "tenancy_customer_form.html",
+        user,
+        422,
+        customer=None,
+        values=_form(form, CUSTOMER_FIELDS),
+        errors=errors,
+    )
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
-def customer_page(customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: StaffOnly):
+def customer_page(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: StaffOnly
+):
     customer = _customer(session, scope, customer_id)
-    return _render(request, "tenancy_customer.html", user, customer=customer,
-                   account=service.accounts(session, [customer.id]).get(customer.id),
-                   sites=service.list_sites(session, scope, customer.id))
+    return _render(
+        request,
+        "tenancy_customer.html",
+        user,
+        customer=customer,
+        account=service.accounts(session, [customer.id]).get(customer.id),
+        sites=service.list_sites(session, scope, customer.id),
+    )
 
 
 @router.get("/customers/{customer_id}/edit", response_class=HTMLResponse)
-def customer_edit(customer_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                  user: BillingStaff):
+def customer_edit(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
     customer = _customer(session, scope, customer_id)
     values = {k: "" if getattr(customer, k) is None else str(getattr(customer, k)) for k in CUSTOMER_FIELDS}
     return _render(request, "tenancy_customer_form.html", user, customer=customer, values=values, errors={})
 
 
 @router.post("/customers/{customer_id}/edit", response_class=HTMLResponse)
-async def customer_save(customer_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                        user: BillingStaff) -> Response:
+async def customer_save(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+) -> Response:
     customer = _customer(session, scope, customer_id)
     form = await request.form()
     # an edit form sends every field: required ones must stay filled, so validate as a creation
@@ -134,27 +187,45 @@ async def customer_save(customer_id: int, request: Request, session: SessionDep,
         except TenancyError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "tenancy_customer_form.html", user, 422, customer=customer,
-                   values=_form(form, CUSTOMER_FIELDS), errors=errors)
+    return _render(
+        request,
+        "tenancy_customer_form.html",
+        user,
+        422,
+        customer=customer,
+        values=_form(form, CUSTOMER_FIELDS),
+        errors=errors,
+    )
 
 
 def _confirm(request: Request, user: Principal, customer, action: str) -> HTMLResponse:
     if action == "archive":
         title = _("Archive customer %(name)s?", name=customer.name)
-        text = _("The customer leaves the lists and pickers. Nothing is deleted: invoices, punches and "
-                 "the audit trail stay, and you can restore it at any time.")
+        text = _(
+            "The customer leaves the lists and pickers. Nothing is deleted: invoices, punches and "
+            "the audit trail stay, and you can restore it at any time."
+        )
         button = _("Archive")
     else:
         title = _("Restore customer %(name)s?", name=customer.name)
         text = _("The customer comes back into the lists and pickers.")
         button = _("Restore")
-    return _render(request, "confirm.html", user, title=title, text=text, button=button,
-                   action=f"/customers/{customer.id}/{action}", cancel=f"/customers/{customer.id}")
+    return _render(
+        request,
+        "confirm.html",
+        user,
+        title=title,
+        text=text,
+        button=button,
+        action=f"/customers/{customer.id}/{action}",
+        cancel=f"/customers/{customer.id}",
+    )
 
 
 @router.get("/customers/{customer_id}/archive", response_class=HTMLResponse)
-def customer_archive_confirm(customer_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                             user: BillingStaff):
+def customer_archive_confirm(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
     return _confirm(request, user, _customer(session, scope, customer_id), "archive")
 
 
@@ -166,8 +237,9 @@ def customer_archive(customer_id: int, session: SessionDep, scope: TenantScope, 
 
 
 @router.get("/customers/{customer_id}/restore", response_class=HTMLResponse)
-def customer_restore_confirm(customer_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                             user: BillingStaff):
+def customer_restore_confirm(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
     return _confirm(request, user, _customer(session, scope, customer_id), "restore")
 
 
@@ -181,17 +253,24 @@ def customer_restore(customer_id: int, session: SessionDep, scope: TenantScope, 
 # --- sites ---------------------------------------------------------------------------------------
 
 
-
 @router.get("/customers/{customer_id}/sites/new", response_class=HTMLResponse)
 def site_new(customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter):
     customer = _customer(session, scope, customer_id)
-    return _render(request, "tenancy_site_form.html", user, customer=customer, site=None,
-                   values={"timezone": "Europe/Zurich", "canton": ""}, errors={})
+    return _render(
+        request,
+        "tenancy_site_form.html",
+        user,
+        customer=customer,
+        site=None,
+        values={"timezone": "Europe/Zurich", "canton": ""},
+        errors={},
+    )
 
 
 @router.post("/customers/{customer_id}/sites/new", response_class=HTMLResponse)
-async def site_create(customer_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                      user: SiteWriter) -> Response:
+async def site_create(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter
+) -> Response:
     customer = _customer(session, scope, customer_id)
     form = await request.form()
     data, errors = validate_form(SiteCreate, {**form, "customer_id": customer.id})
@@ -203,36 +282,61 @@ async def site_create(customer_id: int, request: Request, session: SessionDep, s
         except TenancyError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "tenancy_site_form.html", user, 422, customer=customer, site=None,
-                   values=_form(form, SITE_FIELDS), errors=errors)
+    return _render(
+        request,
+        "tenancy_site_form.html",
+        user,
+        422,
+        customer=customer,
+        site=None,
+        values=_form(form, SITE_FIELDS),
+        errors=errors,
+    )
 
 
 @router.get("/sites/{site_id}/edit", response_class=HTMLResponse)
 def site_edit(site_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter):
     site = _site(session, scope, site_id)
     values = {k: "" if getattr(site, k) is None else str(getattr(site, k)) for k in SITE_FIELDS}
-    return _render(request, "tenancy_site_form.html", user, customer=_customer(session, scope, site.customer_id),
-                   site=site, values=values, errors={})
+    return _render(
+        request,
+        "tenancy_site_form.html",
+        user,
+        customer=_customer(session, scope, site.customer_id),
+        site=site,
+        values=values,
+        errors={},
+    )
 
 
 @router.post("/sites/{site_id}/edit", response_class=HTMLResponse)
-async def site_save(site_id: int, request: Request, session: SessionDep, scope: TenantScope,
-                    user: SiteWriter) -> Response:
+async def site_save(
+    site_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter
+) -> Response:
     site = _site(session, scope, site_id)
     customer = _customer(session, scope, site.customer_id)
     form = await request.form()
     data, errors = validate_form(SiteCreate, {**form, "customer_id": site.customer_id})
     if data is not None:
         try:
-            service.update_site(session, site, SiteUpdate.model_validate(data.model_dump(exclude={"customer_id"})),
-                                user.actor)
+            service.update_site(
+                session, site, SiteUpdate.model_validate(data.model_dump(exclude={"customer_id"})), user.actor
+            )
             session.commit()
             return RedirectResponse(f"/customers/{customer.id}?msg=site_saved", status_code=303)
         except TenancyError as e:
             session.rollback()
             errors = {e.field or "__all__": str(e)}
-    return _render(request, "tenancy_site_form.html", user, 422, customer=customer, site=site,
-                   values=_form(form, SITE_FIELDS), errors=errors)
+    return _render(
+        request,
+        "tenancy_site_form.html",
+        user,
+        422,
+        customer=customer,
+        site=site,
+        values=_form(form, SITE_FIELDS),
+        errors=errors,
+    )
 
 
 def _site(session, scope, site_id: int):

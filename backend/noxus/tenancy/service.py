@@ -75,9 +75,14 @@ def list_customers(session: Session, scope: Scope, q: str = "", archived: bool =
     q = (q or "").strip()
     if q:
         like = f"%{q.lower()}%"
-        stmt = stmt.where(or_(func.lower(Customer.name).like(like), func.lower(Customer.legal_name).like(like),
-                              func.lower(Customer.town).like(like),
-                              func.lower(func.coalesce(Customer.vat_number, "")).like(like)))
+        stmt = stmt.where(
+            or_(
+                func.lower(Customer.name).like(like),
+                func.lower(Customer.legal_name).like(like),
+                func.lower(Customer.town).like(like),
+                func.lower(func.coalesce(Customer.vat_number, "")).like(like),
+            )
+        )
     return list(session.exec(stmt))
 
 
@@ -93,8 +98,9 @@ def _check_unique_name(session: Session, name: str, except_id: int | None = None
     if except_id is not None:
         stmt = stmt.where(Customer.id != except_id)
     if session.exec(stmt).first() is not None:
-        raise TenancyError(_("A customer named %(name)s already exists: choose another name.", name=name),
-                           field="name")
+        raise TenancyError(
+            _("A customer named %(name)s already exists: choose another name.", name=name), field="name"
+        )
 
 
 def create_customer(session: Session, data: CustomerCreate, actor: str) -> Customer:
@@ -169,13 +175,23 @@ def _check_unique_site(session: Session, customer_id: int, name: str, except_id:
 def create_site(session: Session, scope: Scope, data: SiteCreate, actor: str) -> Site:
     customer = get_customer(session, scope, data.customer_id)
     if customer.archived_at is not None:
-        raise TenancyError(_("Customer %(name)s is archived: restore it before adding a site.",
-                             name=customer.name), field="customer_id")
+        raise TenancyError(
+            _("Customer %(name)s is archived: restore it before adding a site.", name=customer.name),
+            field="customer_id",
+        )
     _check_unique_site(session, customer.id, data.name)
     site = Site.model_validate(data)
     session.add(site)
     session.flush()
-    audit(session, actor, "create", "site", site.id, site.customer_id, {"name": site.name, "canton": site.canton})
+    audit(
+        session,
+        actor,
+        "create",
+        "site",
+        site.id,
+        site.customer_id,
+        {"name": site.name, "canton": site.canton},
+    )
     return site
 
 

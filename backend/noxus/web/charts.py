@@ -22,8 +22,16 @@ class Chart:
     title: str
 
 
-def line_chart(series: list[tuple[datetime, float]], *, title: str, y_max: float | None = None,
-               y_label: callable = str, x_label: callable = str, width: int = 180, height: int = 56) -> Chart | None:
+def line_chart(
+    series: list[tuple[datetime, float]],
+    *,
+    title: str,
+    y_max: float | None = None,
+    y_label: callable = str,
+    x_label: callable = str,
+    width: int = 180,
+    height: int = 56,
+) -> Chart | None:
     """A chart of (time, value) points from 0 to y_max (the series' maximum when None)."""
     if len(series) < 2:
         return None
@@ -33,7 +41,18 @@ def line_chart(series: list[tuple[datetime, float]], *, title: str, y_max: float
     top = y_max if y_max is not None else (max(v for _, v in series) or 1.0)
     span_t = (t1 - t0) or 1.0
     pts = " ".join(
-        f"{left + (t.timestamp() - t0) / span_t * w:.1f},{top_pad + h - min(v, top) / top * h:.1f}" for t, v in series
+        f"{left + (t.timestamp() - t0) / span_t * w:.1f},{top_pad + h - min(v, top) / top * h:.1f}"
+        for t, v in series
     )
-    return Chart(width, height, left, bottom, pts, y_label(top), y_label(0), x_label(series[0][0]),
-                 x_label(series[-1][0]), title)
+    return Chart(
+        width,
+        height,
+        left,
+        bottom,
+        pts,
+        y_label(top),
+        y_label(0),
+        x_label(series[0][0]),
+        x_label(series[-1][0]),
+        title,
+    )

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from urllib.parse import quote
 
-_UNSAFE_ASCII = re.compile(r'[^A-Za-z0-9._\-+()\[\] ]')
+_UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._\-+()\[\] ]")
 
 
 def ascii_fallback(name: str) -> str:
@@ -20,5 +20,6 @@ def ascii_fallback(name: str) -> str:
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """`attachment; filename="<ascii>"; filename*=UTF-8''<percent-encoded>`."""
-    return (f'{disposition}; filename="{ascii_fallback(filename)}"; '
-            f"filename*=UTF-8''{quote(filename, safe='')}")
+    return (
+        f"{disposition}; filename=\"{ascii_fallback(filename)}\"; filename*=UTF-8''{quote(filename, safe='')}"
+    )

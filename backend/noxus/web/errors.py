@@ -98,8 +98,13 @@ def install(app: FastAPI) -> None:
     async def _crash(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         # this handler runs outside the middleware stack: negotiate the language again
-        i18n.set_language(i18n.negotiate(request.query_params.get("lang"), request.cookies.get(i18n.COOKIE),
-                                         request.headers.get("accept-language")))
+        i18n.set_language(
+            i18n.negotiate(
+                request.query_params.get("lang"),
+                request.cookies.get(i18n.COOKIE),
+                request.headers.get("accept-language"),
+            )
+        )
         if wants_html(request):
             return render_error(request, 500)
         from fastapi.responses import JSONResponse

@@ -71,7 +71,9 @@ def blank_to_none(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def validate_form(schema: type[BaseModel], data: Mapping[str, Any]) -> tuple[BaseModel | None, dict[str, str]]:
+def validate_form(
+    schema: type[BaseModel], data: Mapping[str, Any]
+) -> tuple[BaseModel | None, dict[str, str]]:
     """(model, {}) when valid, else (None, field -> message)."""
     try:
         return schema.model_validate(blank_to_none(data)), {}

@@ -73,8 +73,12 @@ def nav_entries(request) -> list[tuple[str, str]]:
     if principal is None:
         return []
     rules = _page_rules(request.app)
-    return [(path, str(label)) for path, label in MENU
-            if rules.get(path) == "public" or (isinstance(rules.get(path), frozenset) and principal.role in rules[path])]
+    return [
+        (path, str(label))
+        for path, label in MENU
+        if rules.get(path) == "public"
+        or (isinstance(rules.get(path), frozenset) and principal.role in rules[path])
+    ]
 
 
 env.globals["nav_entries"] = nav_entries

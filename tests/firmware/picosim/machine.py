@@ -7,6 +7,7 @@ resets = [0]
 
 with open("hardware/pinmap.json") as _f:
     import json as _json
+
     CS_PIN = _json.load(_f)["pico_w"]["reader"]["cs"]
 
 

@@ -26,10 +26,21 @@ def done(kiosk):
 gc.collect()
 k = main.run("kiosk.json", done=done)
 gc.collect()
-print("DONE " + json.dumps({"taps": k.taps, "last_seq": k.journal.last_seq, "acked": k.journal.acked,
-                            "polls": simctl.CHIP.polls, "heap_free": gc.mem_free(),
-                            "heap_alloc": gc.mem_alloc(), "reader_errors": k.reader.errors,
-                            "pending": k.journal.pending(),
-                            "tls": k.link.tls if k.link is not None else None,
-                            "link_error": k.link.last_error if k.link is not None else None}))
+print(
+    "DONE "
+    + json.dumps(
+        {
+            "taps": k.taps,
+            "last_seq": k.journal.last_seq,
+            "acked": k.journal.acked,
+            "polls": simctl.CHIP.polls,
+            "heap_free": gc.mem_free(),
+            "heap_alloc": gc.mem_alloc(),
+            "reader_errors": k.reader.errors,
+            "pending": k.journal.pending(),
+            "tls": k.link.tls if k.link is not None else None,
+            "link_error": k.link.last_error if k.link is not None else None,
+        }
+    )
+)
 k.link.stop() if k.link is not None else None

@@ -1,5 +1,6 @@
 """Entry for the simulated Raspberry Pi: the real firmware/ports/pi code on
 CPython with fake spidev/RPi.GPIO and the scripted badge field (simctl)."""
+
 import json
 
 import simctl
@@ -12,6 +13,16 @@ def done(kiosk):
 
 
 k = main.run("kiosk.json", done=done)
-print("DONE " + json.dumps({"taps": k.taps, "last_seq": k.journal.last_seq, "acked": k.journal.acked,
-                            "reader_errors": k.reader.errors}), flush=True)
+print(
+    "DONE "
+    + json.dumps(
+        {
+            "taps": k.taps,
+            "last_seq": k.journal.last_seq,
+            "acked": k.journal.acked,
+            "reader_errors": k.reader.errors,
+        }
+    ),
+    flush=True,
+)
 k.link.stop()

@@ -1,4 +1,5 @@
 """Fake spidev: each xfer2 is one chip-select frame to the scripted fake MFRC522."""
+
 import simctl
 
 

@@ -10,15 +10,25 @@ router = APIRouter(prefix="/api/v1/hr/badges", tags=["hr"])
 
 
 @router.get("", response_model=list[BadgePublic])
-def list_badges(session: SessionDep, scope: TenantScope, user: HRReader, employee_id: int | None = None,
-                uid: str | None = None):
+def list_badges(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRReader,
+    employee_id: int | None = None,
+    uid: str | None = None,
+):
     with http_errors():
         return badges.listing(session, scope, employee_id, uid)
 
 
 @router.get("/unknown", response_model=list[UnknownBadge])
-def list_unknown_badges(session: SessionDep, scope: TenantScope, user: HRReader,
-                        customer_id: int | None = None, limit: int = Query(200, ge=1, le=1000)):
+def list_unknown_badges(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: int | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+):
     """UIDs punched on this customer's kiosks that no badge covered: assign them (POST /badges)."""
     if customer_id is not None:
         scope.check(customer_id, "customer")

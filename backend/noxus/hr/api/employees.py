@@ -10,8 +10,9 @@ router = APIRouter(prefix="/api/v1/hr/employees", tags=["hr"])
 
 
 @router.get("", response_model=list[EmployeePublic])
-def list_employees(session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None,
-                   q: str = ""):
+def list_employees(
+    session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None, q: str = ""
+):
     return employees.listing(session, scope, customer_id, q)
 
 
@@ -34,8 +35,9 @@ def get_employee(employee_id: int, session: SessionDep, scope: TenantScope, user
 
 
 @router.patch("/{employee_id}", response_model=EmployeePublic)
-def update_employee(employee_id: int, data: EmployeeUpdate, session: SessionDep, scope: TenantScope,
-                    user: HRAdmin):
+def update_employee(
+    employee_id: int, data: EmployeeUpdate, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     with http_errors():
         emp = employees.update(session, employees.get(session, scope, employee_id), data, user.actor)
     session.commit()

@@ -17,7 +17,9 @@ def list_periods(session: SessionDep, scope: TenantScope, user: HRReader, custom
 @router.post("/periods/close", response_model=PeriodPublic)
 def close_period(data: PeriodClose, session: SessionDep, scope: TenantScope, user: HRAdmin):
     with http_errors():
-        lock = periods.close(session, scope.resolve_customer(data.customer_id), data.year, data.month, user.actor)
+        lock = periods.close(
+            session, scope.resolve_customer(data.customer_id), data.year, data.month, user.actor
+        )
     session.commit()
     session.refresh(lock)
     return lock
@@ -26,14 +28,22 @@ def close_period(data: PeriodClose, session: SessionDep, scope: TenantScope, use
 @router.post("/periods/reopen", response_model=PeriodPublic)
 def reopen_period(data: PeriodReopen, session: SessionDep, scope: TenantScope, user: HRAdmin):
     with http_errors():
-        lock = periods.reopen(session, scope.resolve_customer(data.customer_id), data.year, data.month,
-                              user.actor, data.reason)
+        lock = periods.reopen(
+            session, scope.resolve_customer(data.customer_id), data.year, data.month, user.actor, data.reason
+        )
     session.commit()
     session.refresh(lock)
     return lock
 
 
 @router.get("/audit", response_model=list[AuditPublic])
-def list_audit(session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None,
-               entity: str | None = None, entity_id: int | None = None, limit: int = Query(200, ge=1, le=1000)):
+def list_audit(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: int | None = None,
+    entity: str | None = None,
+    entity_id: int | None = None,
+    limit: int = Query(200, ge=1, le=1000),
+):
     return audit.events(session, scope.resolve_customer(customer_id), entity, entity_id, limit)

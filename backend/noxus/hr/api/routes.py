@@ -5,5 +5,12 @@ from fastapi import APIRouter
 from noxus.hr.api import badges, corrections, employees, periods, timesheets, worktime
 
 router = APIRouter()
-for r in (employees.router, badges.router, corrections.router, periods.router, timesheets.router, worktime.router):
+for r in (
+    employees.router,
+    badges.router,
+    corrections.router,
+    periods.router,
+    timesheets.router,
+    worktime.router,
+):
     router.include_router(r)

@@ -16,8 +16,15 @@ router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
 
 
 @router.get("/timesheets/{employee_id}", response_model=TimesheetPublic)
-def get_timesheet(employee_id: int, first: date, last: date, session: SessionDep, settings: SettingsDep,
-                  scope: TenantScope, user: HRReader):
+def get_timesheet(
+    employee_id: int,
+    first: date,
+    last: date,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+):
     """Days [first, last] in the site's zone: shifts, breaks, balance, exceptions,
     and every punch raw and corrected."""
     with http_errors():
@@ -27,24 +34,59 @@ def get_timesheet(employee_id: int, first: date, last: date, session: SessionDep
 
 
 @router.get("/exceptions", response_model=list[ExceptionPublic])
-def list_exceptions(first: date, last: date, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                    user: HRReader, customer_id: int | None = None):
+def list_exceptions(
+    first: date,
+    last: date,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: int | None = None,
+):
     customer_id = scope.resolve_customer(customer_id)
     with http_errors():
         emps = employees.listing(session, scope, customer_id)
         sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
-    return [ExceptionPublic(employee_id=s.employee.id, employee=f"{s.employee.last_name} {s.employee.first_name}",
-                            day=d, code=c) for s in sheets for d, c in s.exceptions]
+    return [
+        ExceptionPublic(
+            employee_id=s.employee.id,
+            employee=f"{s.employee.last_name} {s.employee.first_name}",
+            day=d,
+            code=c,
+        )
+        for s in sheets
+        for d, c in s.exceptions
+    ]
 
 
-@router.get("/exports", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}})
-def export_timesheets(first: date, last: date, session: SessionDep, settings: SettingsDep, scope: TenantScope,
-                      user: HRReader, format: str = "csv", customer_id: int | None = None,
-                      employee_id: Annotated[list[int] | None, Query()] = None, lang: str = ""):
+@router.get(
+    "/exports", response_class=Response, responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}}
+)
+def export_timesheets(
+    first: date,
+    last: date,
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    format: str = "csv",
+    customer_id: int | None = None,
+    employee_id: Annotated[list[int] | None, Query()] = None,
+    lang: str = "",
+):
     """Timesheets as csv, csv-excel (';' and BOM), xlsx or pdf; columns in docs/exports.md."""
     with http_errors():
-        f = export_service.build(session, scope, customer_id, first, last, format, employee_id,
-                                 normalise(lang) or current_language(), settings, actor=user.actor)
+        f = export_service.build(
+            session,
+            scope,
+            customer_id,
+            first,
+            last,
+            format,
+            employee_id,
+            normalise(lang) or current_language(),
+            settings,
+            actor=user.actor,
+        )
         session.commit()
     return export_service.response(f)

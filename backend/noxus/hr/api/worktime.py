@@ -45,6 +45,7 @@ router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
 
 # --- schedules, opening balances, days off, policy ---------------------------------------------
 
+
 @router.get("/employees/{employee_id}/schedules", response_model=list[SchedulePublic])
 def list_schedules(employee_id: int, session: SessionDep, scope: TenantScope, user: HRReader):
     with http_errors():
@@ -52,9 +53,12 @@ def list_schedules(employee_id: int, session: SessionDep, scope: TenantScope, us
     return contracts.schedules(session, emp.id)
 
 
-@router.post("/employees/{employee_id}/schedules", response_model=SchedulePublic,
-             status_code=status.HTTP_201_CREATED)
-def set_schedule(employee_id: int, data: ScheduleCreate, session: SessionDep, scope: TenantScope, user: HRAdmin):
+@router.post(
+    "/employees/{employee_id}/schedules", response_model=SchedulePublic, status_code=status.HTTP_201_CREATED
+)
+def set_schedule(
+    employee_id: int, data: ScheduleCreate, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     """The contract from `valid_from` on: percentage, weekly target or per-weekday targets, working days."""
     with http_errors():
         row = contracts.set_schedule(session, scope, employee_id, data, user.actor)
@@ -64,8 +68,9 @@ def set_schedule(employee_id: int, data: ScheduleCreate, session: SessionDep, sc
 
 
 @router.put("/employees/{employee_id}/opening-balance", response_model=OpeningBalancePublic)
-def set_opening(employee_id: int, data: OpeningBalanceSet, session: SessionDep, scope: TenantScope,
-                user: HRAdmin):
+def set_opening(
+    employee_id: int, data: OpeningBalanceSet, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     """Overtime (minutes) and vacation days at `tracked_from`; nothing is owed before that day."""
     with http_errors():
         row = contracts.set_opening(session, scope, employee_id, data, user.actor)
@@ -75,14 +80,24 @@ def set_opening(employee_id: int, data: OpeningBalanceSet, session: SessionDep, 
 
 
 @router.get("/days-off", response_model=list[ExtraDayPublic])
-def list_days_off(session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None,
-                  year: int | None = None):
+def list_days_off(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: int | None = None,
+    year: int | None = None,
+):
     return contracts.extra_days(session, scope.resolve_customer(customer_id), year)
 
 
 @router.post("/days-off", response_model=ExtraDayPublic, status_code=status.HTTP_201_CREATED)
-def add_day_off(data: ExtraDayCreate, session: SessionDep, scope: TenantScope, user: HRAdmin,
-                customer_id: int | None = None):
+def add_day_off(
+    data: ExtraDayCreate,
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    customer_id: int | None = None,
+):
     """A company holiday (share 100) or a half day (share 50, e.g. 24 December)."""
     with http_errors():
         row = contracts.add_extra_day(session, scope.resolve_customer(customer_id), data, user.actor)
@@ -92,8 +107,9 @@ def add_day_off(data: ExtraDayCreate, session: SessionDep, scope: TenantScope, u
 
 
 @router.put("/policy", response_model=PolicyUpdate)
-def set_policy(data: PolicyUpdate, session: SessionDep, scope: TenantScope, user: HRAdmin,
-               customer_id: int | None = None):
+def set_policy(
+    data: PolicyUpdate, session: SessionDep, scope: TenantScope, user: HRAdmin, customer_id: int | None = None
+):
     """Overtime per week or per day; night and Sunday windows."""
     with http_errors():
         row = contracts.set_policy(session, scope.resolve_customer(customer_id), data, user.actor)
@@ -103,17 +119,34 @@ def set_policy(data: PolicyUpdate, session: SessionDep, scope: TenantScope, user
 
 # --- absences ------------------------------------------------------------------------------------
 
+
 @router.get("/absence-types", response_model=list[AbsenceKindPublic])
-def list_absence_types(session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None):
+def list_absence_types(
+    session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None
+):
     kinds = absences.ensure_kinds(session, scope.resolve_customer(customer_id))
     session.commit()
-    return [AbsenceKindPublic(id=k.id, code=k.code, name=absences.kind_name(k), credits_target=k.credits_target,
-                              consumes_vacation=k.consumes_vacation, paid=k.paid) for k in kinds]
+    return [
+        AbsenceKindPublic(
+            id=k.id,
+            code=k.code,
+            name=absences.kind_name(k),
+            credits_target=k.credits_target,
+            consumes_vacation=k.consumes_vacation,
+            paid=k.paid,
+        )
+        for k in kinds
+    ]
 
 
 @router.get("/absences", response_model=list[AbsencePublic])
-def list_absences(session: SessionDep, scope: TenantScope, user: HRReader, employee_id: int | None = None,
-                  customer_id: int | None = None):
+def list_absences(
+    session: SessionDep,
+    scope: TenantScope,
+    user: HRReader,
+    employee_id: int | None = None,
+    customer_id: int | None = None,
+):
     return absences.listing(session, scope, employee_id, customer_id=customer_id)
 
 
@@ -128,7 +161,9 @@ def create_absence(data: AbsenceCreate, session: SessionDep, scope: TenantScope,
 
 
 @router.post("/absences/{absence_id}/cancel", response_model=AbsencePublic)
-def cancel_absence(absence_id: int, data: AbsenceCancel, session: SessionDep, scope: TenantScope, user: HRAdmin):
+def cancel_absence(
+    absence_id: int, data: AbsenceCancel, session: SessionDep, scope: TenantScope, user: HRAdmin
+):
     with http_errors():
         row = absences.cancel(session, scope, absence_id, user.actor, data.reason)
     session.commit()
@@ -138,22 +173,46 @@ def cancel_absence(absence_id: int, data: AbsenceCancel, session: SessionDep, sc
 
 # --- balances, month close -------------------------------------------------------------------------
 
+
 def _month_public(m: balances.MonthSummary) -> MonthBalancePublic:
     v = m.vacation
     return MonthBalancePublic(
-        employee_id=m.employee.id, personnel_number=m.employee.personnel_number, year=m.year, month=m.month,
-        worked_seconds=m.worked_seconds, target_seconds=m.target_seconds, credited_seconds=m.credited_seconds,
-        overtime_seconds=m.overtime_seconds, night_seconds=m.night_seconds, sunday_seconds=m.sunday_seconds,
-        balance_seconds=m.balance_seconds, carried_in_seconds=m.carried_in_seconds,
-        carried_out_seconds=m.carried_out_seconds, absences=m.absences,
-        vacation=VacationPublic(year=v.year, entitlement=v.entitlement, taken=v.taken, planned=v.planned,
-                                carried=v.carried, remaining=v.remaining))
+        employee_id=m.employee.id,
+        personnel_number=m.employee.personnel_number,
+        year=m.year,
+        month=m.month,
+        worked_seconds=m.worked_seconds,
+        target_seconds=m.target_seconds,
+        credited_seconds=m.credited_seconds,
+        overtime_seconds=m.overtime_seconds,
+        night_seconds=m.night_seconds,
+        sunday_seconds=m.sunday_seconds,
+        balance_seconds=m.balance_seconds,
+        carried_in_seconds=m.carried_in_seconds,
+        carried_out_seconds=m.carried_out_seconds,
+        absences=m.absences,
+        vacation=VacationPublic(
+            year=v.year,
+            entitlement=v.entitlement,
+            taken=v.taken,
+            planned=v.planned,
+            carried=v.carried,
+            remaining=v.remaining,
+        ),
+    )
 
 
 @router.get("/balances", response_model=list[MonthBalancePublic])
-def month_balances(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
-                   year: int = Query(ge=2000, le=2100), month: int = Query(ge=1, le=12),
-                   customer_id: int | None = None, employee_id: int | None = None):
+def month_balances(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(ge=1, le=12),
+    customer_id: int | None = None,
+    employee_id: int | None = None,
+):
     """Each employee's month computed from the facts, with the balance carried in and out."""
     with http_errors():
         if employee_id is not None:
@@ -167,9 +226,15 @@ def month_balances(session: SessionDep, settings: SettingsDep, scope: TenantScop
 
 
 @router.get("/periods/checklist", response_model=list[ChecklistItem])
-def close_checklist(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
-                    year: int = Query(ge=2000, le=2100), month: int = Query(ge=1, le=12),
-                    customer_id: int | None = None):
+def close_checklist(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(ge=1, le=12),
+    customer_id: int | None = None,
+):
     """What to review before closing: open exceptions, open shifts, unknown badges, absences over punches."""
     with http_errors():
         checks, _ = periods.checklist(session, scope.resolve_customer(customer_id), year, month, settings)
@@ -177,13 +242,27 @@ def close_checklist(session: SessionDep, settings: SettingsDep, scope: TenantSco
 
 
 @router.post("/periods/close-month", response_model=PeriodPublic)
-def close_month(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin,
-                year: int = Query(ge=2000, le=2100), month: int = Query(ge=1, le=12),
-                acknowledged: bool = False, customer_id: int | None = None):
+def close_month(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRAdmin,
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(ge=1, le=12),
+    acknowledged: bool = False,
+    customer_id: int | None = None,
+):
     """Close an ended month and store its balances; 409 while the checklist is not acknowledged."""
     with http_errors():
-        lock = periods.close_month(session, scope.resolve_customer(customer_id), year, month, user.actor, settings,
-                                   acknowledged=acknowledged)
+        lock = periods.close_month(
+            session,
+            scope.resolve_customer(customer_id),
+            year,
+            month,
+            user.actor,
+            settings,
+            acknowledged=acknowledged,
+        )
     session.commit()
     session.refresh(lock)
     return lock
@@ -191,30 +270,64 @@ def close_month(session: SessionDep, settings: SettingsDep, scope: TenantScope, 
 
 # --- payroll exports (synchronous, or as a background job) -----------------------------------------
 
-@router.get("/payroll", response_class=Response,
-            responses={200: {"content": {"text/csv": {}, payroll_service.payroll.XLSX: {}}}})
-def payroll_export(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader, year: int,
-                   month: int = 0, kind: Literal["payroll", "annual"] = "payroll",
-                   format: Literal["xlsx", "csv-excel"] = "xlsx", customer_id: int | None = None, lang: str = ""):
+
+@router.get(
+    "/payroll",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}, payroll_service.payroll.XLSX: {}}}},
+)
+def payroll_export(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    year: int,
+    month: int = 0,
+    kind: Literal["payroll", "annual"] = "payroll",
+    format: Literal["xlsx", "csv-excel"] = "xlsx",
+    customer_id: int | None = None,
+    lang: str = "",
+):
     """The month's payroll (a row per employee) or the annual summary; columns in docs/exports.md."""
     customer_id = scope.resolve_customer(customer_id)
     with http_errors():
-        f = payroll_service.build(session, customer_id, {"kind": kind, "year": year, "month": month,
-                                                         "format": format, "lang": lang or current_language()},
-                                  settings, actor=user.actor)
+        f = payroll_service.build(
+            session,
+            customer_id,
+            {
+                "kind": kind,
+                "year": year,
+                "month": month,
+                "format": format,
+                "lang": lang or current_language(),
+            },
+            settings,
+            actor=user.actor,
+        )
     session.commit()
     return export_service.response(f)
 
 
 @router.post("/payroll/jobs", response_model=ExportJobPublic, status_code=status.HTTP_202_ACCEPTED)
-def payroll_job(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader, year: int,
-                month: int = 0, kind: Literal["payroll", "annual"] = "payroll",
-                format: Literal["xlsx", "csv-excel"] = "xlsx", customer_id: int | None = None, lang: str = ""):
+def payroll_job(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    year: int,
+    month: int = 0,
+    kind: Literal["payroll", "annual"] = "payroll",
+    format: Literal["xlsx", "csv-excel"] = "xlsx",
+    customer_id: int | None = None,
+    lang: str = "",
+):
     """Start the export in the background; poll GET /payroll/jobs/{id}, then download."""
     customer_id = scope.resolve_customer(customer_id)
     lang = lang or current_language()
     with http_errors():
-        params = payroll_service.check({"kind": kind, "year": year, "month": month, "format": format, "lang": lang})
+        params = payroll_service.check(
+            {"kind": kind, "year": year, "month": month, "format": format, "lang": lang}
+        )
         job = jobs.submit(session, customer_id, kind, params, user.actor)
     session.commit()
     jobs.start(session.get_bind(), job.id, settings, lang)
@@ -222,21 +335,31 @@ def payroll_job(session: SessionDep, settings: SettingsDep, scope: TenantScope, 
 
 
 def _job_public(job) -> ExportJobPublic:
-    return ExportJobPublic(id=job.id, kind=job.kind, state=jobs.state(job), done=job.done, total=job.total,
-                           filename=job.filename, error=job.error, created_at=job.created_at,
-                           finished_at=job.finished_at)
+    return ExportJobPublic(
+        id=job.id,
+        kind=job.kind,
+        state=jobs.state(job),
+        done=job.done,
+        total=job.total,
+        filename=job.filename,
+        error=job.error,
+        created_at=job.created_at,
+        finished_at=job.finished_at,
+    )
 
 
 @router.get("/payroll/jobs/{job_id}", response_model=ExportJobPublic)
-def payroll_job_status(job_id: int, session: SessionDep, scope: TenantScope, user: HRReader,
-                       customer_id: int | None = None):
+def payroll_job_status(
+    job_id: int, session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None
+):
     with http_errors():
         return _job_public(jobs.get(session, scope.resolve_customer(customer_id), job_id))
 
 
 @router.get("/payroll/jobs/{job_id}/download", response_class=Response)
-def payroll_job_download(job_id: int, session: SessionDep, scope: TenantScope, user: HRReader,
-                         customer_id: int | None = None):
+def payroll_job_download(
+    job_id: int, session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None
+):
     with http_errors():
         job = jobs.get(session, scope.resolve_customer(customer_id), job_id)
         f = jobs.file(job)
@@ -245,10 +368,20 @@ def payroll_job_download(job_id: int, session: SessionDep, scope: TenantScope, u
 
 # --- presence ----------------------------------------------------------------------------------------
 
+
 @router.get("/present", response_model=list[PresentPublic])
-def present_now(session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader,
-                customer_id: int | None = None):
+def present_now(
+    session: SessionDep,
+    settings: SettingsDep,
+    scope: TenantScope,
+    user: HRReader,
+    customer_id: int | None = None,
+):
     """Who is in right now: an open shift (IN without OUT, younger than the longest shift)."""
     rows = presence.present(session, scope.resolve_customer(customer_id), settings)
-    return [PresentPublic(employee_id=p.employee_id, employee=p.employee, since=p.since, kiosk_id=p.kiosk_id,
-                          site=p.site) for p in rows]
+    return [
+        PresentPublic(
+            employee_id=p.employee_id, employee=p.employee, since=p.since, kiosk_id=p.kiosk_id, site=p.site
+        )
+        for p in rows
+    ]

@@ -1,4 +1,5 @@
 """Fake RPi.GPIO: records pin levels."""
+
 BCM = 11
 OUT = 0
 IN = 1
