@@ -189,6 +189,67 @@ def test_the_list_shows_state_and_balance_from_billing(noxus_app, login_as, engi
     assert "overdue" in page and "CHF\u00a0123.45" in page
     api = TestClient(noxus_app, base_url="https://testserver").get("/api/v1/customers").json()
     assert api[0]["account_state"] == "overdue" and api[0]["balance"] == 12345
+    assert "en retard" in c.get("/customers?lang=fr").text
+    assert "überfällig" in c.get("/customers?lang=de").text
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_customer_in_first_reminder_reads_so_in_french_and_german_on_every_page_showing_its_state(
+    noxus_app, login_as, engine
+):
+    from noxus.billing.models import BillingProfile, Invoice, Reminder
+
+    with Session(engine) as s:
+        cust = Customer(name="Boulangerie Favre", language="fr", canton="VD")
+        s.add(cust)
+        s.flush()
+        s.add(
+            BillingProfile(
+                customer_id=cust.id,
+                legal_name="Favre SA",
+                street="Rue",
+                postcode="1000",
+                town="Lausanne",
+                invoice_email="f@f.ch",
+                contact_name="F",
+                contact_email="f@f.ch",
+                contact_street="Rue",
+                contact_postcode="1000",
+                contact_town="Lausanne",
+            )
+        )
+        inv = Invoice(
+            customer_id=cust.id,
+            status="open",
+            issue_date=date(2026, 10, 1),
+            due_date=date(2026, 10, 11),
+            total=12345,
+            reminder_level=1,
+        )
+        s.add(inv)
+        s.flush()
+        for level in (1,):
+            s.add(
+                Reminder(
+                    invoice_id=inv.id,
+                    level=level,
+                    issued_on=date(2026, 10, 10 + 10 * level),
+                    fee=0,
+                    interest=0,
+                    amount_due=12345,
+                )
+            )
+        s.commit()
+        cid = cust.id
+    login_as("admin")
+    c = TestClient(noxus_app, base_url="https://testserver", headers={"accept": "text/html"})
+    for lang, words in (("fr", "en rappel 1"), ("de", "in Mahnstufe 1"), ("en", "in reminder 1")):
+        for url in ("/customers", f"/customers/{cid}", "/billing"):
+            page = c.get(f"{url}?lang={lang}").text
+            assert words in page, (lang, url)
+            assert "reminder 1" not in page.replace("in reminder 1", ""), (lang, url)
+    api = TestClient(noxus_app, base_url="https://testserver").get("/api/v1/customers").json()
+    assert api[0]["account_state"] == "reminder 1"  # the API keeps the machine word
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)

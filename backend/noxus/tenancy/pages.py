@@ -32,12 +32,6 @@ MESSAGES = {
     "site_created": lazy_gettext("The site was created."),
     "site_saved": lazy_gettext("The site was saved."),
 }
-STATES = {
-    "good": lazy_gettext("good"),
-    "overdue": lazy_gettext("overdue"),
-    "suspended": lazy_gettext("suspended"),
-    "retrieval": lazy_gettext("retrieval"),
-}
 CUSTOMER_FIELDS = (
     "name",
     "legal_name",
@@ -67,7 +61,7 @@ def _render(request: Request, name: str, user: Principal, status_code: int = 200
             "msg": str(msg) if msg else None,
             "cantons": cantons.CANTONS,
             "canton_options": [(code, f"{code} — {name}") for code, name in cantons.CANTONS.items()],
-            "states": STATES,
+            "state_label": service.account_state_label,
             "can_write": user.role in CUSTOMER_WRITERS,
             "can_write_sites": user.role in SITE_WRITERS,
             **ctx,

@@ -9,6 +9,7 @@ from sqlmodel import Session, select
 
 from noxus.core.audit import record as audit
 from noxus.core.i18n import gettext as _
+from noxus.core.i18n import lazy_gettext
 from noxus.core.security import Scope
 from noxus.core.types import utcnow
 from noxus.tenancy.models import (
@@ -42,8 +43,25 @@ def customer_language(session: Session, customer_id: int) -> str | None:
 
 @dataclass(frozen=True)
 class Account:
-    state: str  # good | overdue | suspended | retrieval (billing's overdue states)
+    state: str  # good | overdue | reminder N | suspended | retrieval (billing's overdue states)
     balance: int  # centimes owed (negative: the customer's credit)
+
+
+ACCOUNT_STATES = {
+    "good": lazy_gettext("good"),
+    "overdue": lazy_gettext("overdue"),
+    "suspended": lazy_gettext("suspended"),
+    "retrieval": lazy_gettext("retrieval"),
+}
+
+
+def account_state_label(state: str) -> str:
+    """An account state as people read it, in the page's language ("reminder 2" → "in reminder 2");
+    the API and the CLI keep the machine word."""
+    word, _sep, level = state.partition(" ")
+    if word == "reminder":
+        return _("in reminder %(n)s", n=level or "1")
+    return str(ACCOUNT_STATES.get(word, state))
 
 
 # Tenancy knows nothing of billing: billing registers this at app start (noxus.main), as
