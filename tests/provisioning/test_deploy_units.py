@@ -57,8 +57,14 @@ def test_no_default_password_is_shipped_and_the_install_step_generates_one(tmp_p
         for line in (tmp_path / "etc/noxus/noxus.env").read_text().splitlines()
         if line and not line.startswith("#")
     )
-    assert len(env["NOXUS_MQTT_PASSWORD"]) >= 32 and len(done) == 2
+    assert len(env["NOXUS_MQTT_PASSWORD"]) >= 32 and len(done) == 3
     assert oct((tmp_path / "etc/noxus/noxus.env").stat().st_mode & 0o777) == "0o640"
+    from noxus.privacy import backup
+
+    key_file = tmp_path / env["NOXUS_BACKUP_KEY_FILE"].lstrip("/")
+    assert (
+        oct(key_file.stat().st_mode & 0o777) == "0o640" and len(backup.parse_key(key_file.read_text())) == 32
+    )
     store = PasswordFile(str(tmp_path) + env["NOXUS_MQTT_PASSWORD_FILE"])
     assert store.users() == ["noxus-backend"]
     assert install.main("/etc/noxus/noxus.env", root=str(tmp_path)) == []  # a rerun keeps the secrets

@@ -3,6 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -92,6 +93,12 @@ class Settings(BaseSettings):
     flash_secret: str | None = None
     backup_dir: str = "var/backups"
     backup_keep_days: int = 7
+    # Backups are encrypted (AES-256-GCM, docs/security.md "Backups"); none is written without a
+    # key. NOXUS_BACKUP_KEY or a file holding it (NOXUS_BACKUP_KEY_FILE), made by `noxus backup-key`;
+    # after a rotation the previous keys stay in NOXUS_BACKUP_OLD_KEYS (a JSON list) for restores.
+    backup_key: SecretStr | None = None
+    backup_key_file: str | None = None
+    backup_old_keys: list[SecretStr] = []
     # billing (docs/billing.md): the creditor printed on QR-bills and the dunning policy
     # The shipped values are placeholders: production refuses to start with them (billing/config.py).
     billing_creditor_name: str = "NOXUS Informatique SàRL"

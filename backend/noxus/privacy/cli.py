@@ -85,13 +85,14 @@ def privacy_retention(
 def backup_cmd(
     out_dir: Annotated[pathlib.Path | None, typer.Option("--dir", help="default NOXUS_BACKUP_DIR")] = None,
 ) -> None:
-    """Back up the database (SQLite or PostgreSQL), then delete backups 7 days old or older."""
+    """Back up the database (SQLite or PostgreSQL) encrypted with NOXUS_BACKUP_KEY, then delete
+    backups 7 days old or older."""
     from noxus.privacy import backup
 
     st = get_settings()
     d = out_dir or pathlib.Path(st.backup_dir)
     try:
-        path = backup.backup(st.database_url, d)
+        path = backup.backup(st.database_url, d, backup.backup_key(st))
     except backup.BackupError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
@@ -99,14 +100,22 @@ def backup_cmd(
     console.print(f"backup written: {path}" + (f"; {len(gone)} old backup(s) deleted" if gone else ""))
 
 
+def backup_key_cmd() -> None:
+    """Print a new random backup key (for NOXUS_BACKUP_KEY; keep a copy off this host)."""
+    from noxus.privacy import backup
+
+    typer.echo(backup.new_key())
+
+
 def restore_cmd(
     path: pathlib.Path, url: Annotated[str, typer.Option(help="a NEW, empty database URL")]
 ) -> None:
-    """Restore a backup into a fresh database (then point NOXUS_DATABASE_URL at it)."""
+    """Restore a backup into a fresh database (then point NOXUS_DATABASE_URL at it). The file is
+    authenticated whole with the configured backup keys before anything is written."""
     from noxus.privacy import backup
 
     try:
-        backup.restore(path, url)
+        backup.restore(path, url, backup.keys_from(get_settings()))
     except backup.BackupError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(1) from None
@@ -117,4 +126,5 @@ def register(app: typer.Typer) -> None:
     app.add_typer(audit_app, name="audit")
     app.add_typer(privacy_app, name="privacy")
     app.command("backup")(backup_cmd)
+    app.command("backup-key")(backup_key_cmd)
     app.command("restore")(restore_cmd)
