@@ -90,7 +90,7 @@ class AclMosquitto(Mosquitto):
         if not self.passwd.exists():
             PasswordFile(self.passwd).set(BACKEND_USER, BACKEND_PASSWORD)
         conf = self.data / "mosquitto.conf"
-        conf.write_text(ACL_CONF.format(port=self.port, data=self.data))
+        conf.write_text(ACL_CONF.format(port=self.port, data=self.data) + self.extra_conf)
         self.proc = subprocess.Popen(
             [self.exe, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )
@@ -99,7 +99,15 @@ class AclMosquitto(Mosquitto):
 
 
 class BackendProc:
-    def __init__(self, tmp: pathlib.Path, broker: AclMosquitto):
+    """ssl: (certfile, keyfile) serves the API over HTTPS; env: more settings."""
+
+    def __init__(
+        self,
+        tmp: pathlib.Path,
+        broker: AclMosquitto,
+        ssl: tuple[pathlib.Path, pathlib.Path] | None = None,
+        env: dict[str, str] | None = None,
+    ):
         from noxus.core import accounts
         from noxus.core.db import make_engine
         from noxus.core.migrate import upgrade
@@ -140,7 +148,8 @@ class BackendProc:
             self.site_a, self.site_a2, self.site_b = sa.id, sa2.id, sb.id
             self.employee = emp.id
         port = free_port()
-        self.url = f"http://127.0.0.1:{port}"
+        self.url = f"{'https' if ssl else 'http'}://127.0.0.1:{port}"
+        extra = env or {}
         env = {
             **os.environ,
             "NOXUS_DATABASE_URL": self.db_url,
@@ -152,7 +161,9 @@ class BackendProc:
             "NOXUS_MQTT_RELOAD_COMMAND": f"kill -HUP {broker.proc.pid}",
             "NOXUS_KIOSK_MQTT_HOST": "127.0.0.1",
             "NOXUS_KIOSK_MQTT_PORT": str(broker.port),
+            **extra,
         }
+        tls_args = ["--ssl-certfile", str(ssl[0]), "--ssl-keyfile", str(ssl[1])] if ssl else []
         self.proc = subprocess.Popen(
             [
                 sys.executable,
@@ -165,6 +176,7 @@ class BackendProc:
                 str(port),
                 "--log-level",
                 "warning",
+                *tls_args,
             ],
             env=env,
             cwd=tmp,

@@ -42,7 +42,19 @@ def tap_plan(sim):
         n += 1
 
 
+def claim_first(path):
+    """No kiosk.json but a claim.json beside it: claim the credentials first
+    (firmware/core/claim.py; the board id comes from claim.json on the simulator)."""
+    from firmware.core import claim, fsutil
+    i = path.rfind("/")
+    claim_path = (path[:i + 1] if i >= 0 else "") + claim.CLAIM_FILE
+    if fsutil.exists(path) or not fsutil.exists(claim_path):
+        return
+    claim.run_blocking(claim.Claimer(claim_path, path, model="sim"))
+
+
 def main(path):
+    claim_first(path)
     with open(path) as f:
         cfg = json.load(f)
     sim = cfg.get("sim", {})
