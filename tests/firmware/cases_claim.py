@@ -10,11 +10,24 @@ from firmware.core import claim as C
 from firmware.core import fsutil
 
 UID = "E6614103E7452D2F"
-ENROLLED = {"kiosk_id": "nx-e6614103e7452d2f", "name": "", "board_uid": UID, "customer_id": 3,
-            "site_id": 12, "site_timezone": "Europe/Zurich", "enrolled_at": "2026-11-30T18:00:00",
-            "mqtt": {"host": "mqtt.noxus.example.ch", "port": 8883, "tls": True, "username": "nx-e6614103e7452d2f",
-                     "password": "s3cret", "ca_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-                     "server_hostname": None}}
+ENROLLED = {
+    "kiosk_id": "nx-e6614103e7452d2f",
+    "name": "",
+    "board_uid": UID,
+    "customer_id": 3,
+    "site_id": 12,
+    "site_timezone": "Europe/Zurich",
+    "enrolled_at": "2026-11-30T18:00:00",
+    "mqtt": {
+        "host": "mqtt.noxus.example.ch",
+        "port": 8883,
+        "tls": True,
+        "username": "nx-e6614103e7452d2f",
+        "password": "s3cret",
+        "ca_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        "server_hostname": None,
+    },
+}
 _n = [0]
 
 
@@ -50,9 +63,14 @@ class Api:
 
 def make(post, code="K7QPM-3XH2W", **more):
     d = scratch()
-    cfg = {"v": 1, "api": "http://127.0.0.1:8000", "tls": False, "board_uid": UID,
-           "wifi": {"ssid": "Atelier", "password": "pw", "country": "CH"},
-           "config": {"pinmap": "hardware/pinmap.json"}}
+    cfg = {
+        "v": 1,
+        "api": "http://127.0.0.1:8000",
+        "tls": False,
+        "board_uid": UID,
+        "wifi": {"ssid": "Atelier", "password": "pw", "country": "CH"},
+        "config": {"pinmap": "hardware/pinmap.json"},
+    }
     if code:
         cfg["code"] = code
     cfg.update(more)
@@ -60,8 +78,9 @@ def make(post, code="K7QPM-3XH2W", **more):
         f.write(json.dumps(cfg))
     lines = []
     shown = []
-    c = C.Claimer(d + "/claim.json", d + "/kiosk.json", out=lines.append, show=shown.append,
-                  rand=lambda: 0.5, post=post)
+    c = C.Claimer(
+        d + "/claim.json", d + "/kiosk.json", out=lines.append, show=shown.append, rand=lambda: 0.5, post=post
+    )
     return c, d, lines, shown
 
 
@@ -71,7 +90,10 @@ def case_shows_the_prepared_code_announces_then_polls():
     eq(shown, ["K7QPM-3XH2W"])
     assert "claim code: K7QPM-3XH2W (board " + UID + ")" in lines[0], lines
     eq(c.step(0), C.POLL)
-    eq(api.calls[0], ("/api/v1/enrollment/claims", {"board_uid": UID, "code": "K7QPM-3XH2W", "model": "pico-w"}))
+    eq(
+        api.calls[0],
+        ("/api/v1/enrollment/claims", {"board_uid": UID, "code": "K7QPM-3XH2W", "model": "pico-w"}),
+    )
     assert not c.due(1000)  # not at once: the first poll waits the jittered base delay
     eq(c.step(c.next_ms), C.POLL)
     eq(api.calls[1], ("/api/v1/enrollment/claims/redeem", {"board_uid": UID, "code": "K7QPM-3XH2W"}))
@@ -106,8 +128,11 @@ def case_a_429_waits_the_servers_retry_after():
 
 def case_a_cancelled_or_expired_code_is_replaced_by_a_new_one_kept_in_claim_json():
     for status in (404, 410):
-        api = Api((202, None, None), (status, None, {"detail": "no kiosk waits with this claim code"}),
-                  (202, None, None))
+        api = Api(
+            (202, None, None),
+            (status, None, {"detail": "no kiosk waits with this claim code"}),
+            (202, None, None),
+        )
         c, d, lines, shown = make(api)
         c.step(0)
         c.step(c.next_ms)
@@ -160,8 +185,17 @@ def case_approval_stores_ca_and_kiosk_json_and_removes_claim_json():
     eq(c.step(c.next_ms), C.DONE)
     cfg = json.loads(fsutil.read(d + "/kiosk.json"))
     eq(cfg["kiosk_id"], "nx-e6614103e7452d2f")
-    eq(cfg["broker"], {"host": "mqtt.noxus.example.ch", "port": 8883, "tls": True, "ca_file": d + "/ca.pem",
-                       "username": "nx-e6614103e7452d2f", "password": "s3cret"})
+    eq(
+        cfg["broker"],
+        {
+            "host": "mqtt.noxus.example.ch",
+            "port": 8883,
+            "tls": True,
+            "ca_file": d + "/ca.pem",
+            "username": "nx-e6614103e7452d2f",
+            "password": "s3cret",
+        },
+    )
     eq(cfg["wifi"]["ssid"], "Atelier")
     eq(cfg["pinmap"], "hardware/pinmap.json")
     eq(cfg["site"], {"id": 12, "customer_id": 3, "timezone": "Europe/Zurich"})
@@ -171,8 +205,10 @@ def case_approval_stores_ca_and_kiosk_json_and_removes_claim_json():
 
 
 def case_plain_http_or_no_pinned_ca_is_refused_with_what_to_do():
-    for more, words in (({"tls": True}, "plain http"),
-                        ({"tls": True, "api": "https://noxus.example.ch"}, "no ca_file")):
+    for more, words in (
+        ({"tls": True}, "plain http"),
+        ({"tls": True, "api": "https://noxus.example.ch"}, "no ca_file"),
+    ):
         try:
             make(Api(), **more)
         except C.ClaimError as e:
@@ -183,7 +219,7 @@ def case_plain_http_or_no_pinned_ca_is_refused_with_what_to_do():
 
 def case_http_reader_takes_length_chunked_and_until_close():
     eq(C._read_body(io.BytesIO(b'{"a": 1}xx'), 8, False), b'{"a": 1}')
-    eq(C._read_body(io.BytesIO(b"4\r\n{\"a\"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n"), None, True), b'{"a": 1}')
+    eq(C._read_body(io.BytesIO(b'4\r\n{"a"\r\n3\r\n: 1\r\n1\r\n}\r\n0\r\n\r\n'), None, True), b'{"a": 1}')
     eq(C._read_body(io.BytesIO(b"[1, 2]"), None, False), b"[1, 2]")
     try:
         C._read_body(io.BytesIO(b"x"), C.MAX_BODY + 1, False)

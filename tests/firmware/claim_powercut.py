@@ -16,8 +16,14 @@ from cases_claim import ENROLLED, UID
 
 from firmware.core import claim as C
 
-CLAIM = {"v": 1, "api": "http://127.0.0.1:8000", "tls": False, "board_uid": UID, "code": "K7QPM-3XH2W",
-         "wifi": {"ssid": "Atelier", "password": "pw"}}
+CLAIM = {
+    "v": 1,
+    "api": "http://127.0.0.1:8000",
+    "tls": False,
+    "board_uid": UID,
+    "code": "K7QPM-3XH2W",
+    "wifi": {"ssid": "Atelier", "password": "pw"},
+}
 
 
 def ok_answer(host, port, path, body, ctx):
