@@ -57,6 +57,17 @@ def test_money_is_written_with_the_swiss_apostrophe_and_point_in_every_language(
         with i18n.use_language(lang):
             assert i18n.format_chf(123450) == "CHF\u00a01'234.50"
             assert i18n.format_chf(Decimal(-20)) == "CHF\u00a0-20.00"
+            # Babel alone drops a pair of apostrophes as a quoted literal: 1234567.89 lost its grouping
+            assert i18n.format_chf(123456789) == "CHF\u00a01'234'567.89"
+
+
+def test_large_numbers_keep_every_group_separator_and_rates_lose_needless_zeros():
+    with i18n.use_language("de"):
+        assert i18n.format_decimal(Decimal("1234567.5")) == "1'234'567.50"
+        assert (i18n.format_rate(810), i18n.format_rate(800)) == ("8.1", "8")
+    with i18n.use_language("fr"):
+        assert i18n.format_decimal(Decimal("1234567.5")) == "1'234'567,50"
+        assert i18n.format_rate(770) == "7,7"
 
 
 def test_dates_are_dd_mm_yyyy_and_times_24h_in_the_site_zone():

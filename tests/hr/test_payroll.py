@@ -129,3 +129,26 @@ def test_a_payroll_export_is_audited_with_its_scope(world, session, engine):
     assert e.object_type == "payroll" and e.customer_id == world.a.id and e.actor == "rh.alpha"
     assert e.detail == {"kind": "payroll", "year": 2026, "month": 3, "format": "csv-excel", "employees": 1}
     assert audit.verify(session).ok
+
+
+def test_timesheet_xlsx_and_pdf_headers_come_from_the_catalogs_in_the_readers_language(
+    world, session, tmp_path
+):
+    import pypdfium2
+
+    _march(world, session)
+    emps = employees.listing(session, Scope.everything(), world.a.id)
+    sheets = timesheets.compute(session, world.a.id, emps, date(2026, 3, 1), date(2026, 3, 31), S, now=NOW)
+    path = tmp_path / "t.xlsx"
+    path.write_bytes(exports.to_xlsx(sheets, "de"))
+    book = load_workbook(path)
+    assert book.sheetnames == ["Zeiterfassung", "Total"]
+    head = [c.value for c in book.worksheets[0][1]]
+    assert head[:4] == ["Personalnr.", "Nachname", "Vorname", "Datum"] and "Saldo (h)" in head
+    pdf = pypdfium2.PdfDocument(exports.to_pdf(sheets, "de", "Alpha AG"))
+    text = "".join(p.get_textpage().get_text_range() for p in pdf)
+    assert (
+        "Monatliche Zeiterfassung" in text and "Gearbeitet" in text and "Unterschrift Mitarbeiter/in" in text
+    )
+    # the CSV keeps its stable machine column names whatever the language (docs/exports.md)
+    assert exports.to_csv(sheets).decode().startswith("personnel_number,last_name,first_name,date,")

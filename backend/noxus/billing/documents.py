@@ -1,6 +1,12 @@
 """PDF documents: invoice and credit note with the Swiss QR-bill (payment part and receipt,
-drawn by the `qrbill` package, embedded as vector graphics), reminders, and the §7.6 written
-notice to the contact person. French by default; German and English labels exist.
+drawn by the `qrbill` package's data, see qrslip.py), reminders, and the §7.6 written notice to
+the contact person; and the e-mails that carry them.
+
+Every word comes from the gettext catalogs the pages use (noxus/locale), in the customer's
+language (`invoice.language`, set from the customer when the invoice was drafted; the notice is
+written in the caller's `use_language`). Amounts `CHF 1'234.50` and dates `dd.mm.yyyy` through
+Babel (noxus.core.i18n). The labels of the QR-bill's payment part are the official SIX wording,
+which `qrbill` carries in each language.
 
 Rendering is deterministic for a given invoice, so a stored PDF can be re-rendered identically.
 """
@@ -15,106 +21,25 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen.canvas import Canvas
 
 from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceLine, LineKind
-from noxus.billing.money import chf, qr_amount
+from noxus.billing.money import qr_amount
 from noxus.billing.qrslip import draw_payment_slip
+from noxus.core.i18n import format_chf, format_date, format_rate, use_language
 from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 
-LABELS = {
-    "fr": {
-        "invoice": "Facture",
-        "credit_note": "Note de crédit",
-        "reminder": "Rappel",
-        "number": "N°",
-        "date": "Date",
-        "due": "Échéance",
-        "period": "Période",
-        "description": "Désignation",
-        "qty": "Qté",
-        "unit": "Prix unitaire",
-        "amount": "Montant CHF",
-        "vat": "TVA",
-        "subtotal": "Sous-total hors TVA",
-        "rounding": "Arrondi",
-        "total": "Total CHF",
-        "vat_on": "TVA {rate} % sur CHF {base}",
-        "payable": "Payable net à {days} jours (CG §7.1).",
-        "reference": "Référence",
-        "customer": "Client",
-        "credits": "Crédite la facture",
-        "reminder_intro": "Sauf erreur de notre part, la facture ci-dessous reste impayée à ce jour.",
-        "reminder_fee": "Frais de rappel",
-        "interest": "Intérêts moratoires",
-        "open": "Solde dû",
-        "pay_by": "Merci de régler le montant dû d'ici le {date}.",
-    },
-    "de": {
-        "invoice": "Rechnung",
-        "credit_note": "Gutschrift",
-        "reminder": "Mahnung",
-        "number": "Nr.",
-        "date": "Datum",
-        "due": "Fällig",
-        "period": "Periode",
-        "description": "Bezeichnung",
-        "qty": "Menge",
-        "unit": "Einzelpreis",
-        "amount": "Betrag CHF",
-        "vat": "MWST",
-        "subtotal": "Zwischensumme exkl. MWST",
-        "rounding": "Rundung",
-        "total": "Total CHF",
-        "vat_on": "MWST {rate} % auf CHF {base}",
-        "payable": "Zahlbar netto innert {days} Tagen.",
-        "reference": "Referenz",
-        "customer": "Kunde",
-        "credits": "Gutschrift zu Rechnung",
-        "reminder_intro": "Die folgende Rechnung ist gemäss unserer Buchhaltung noch offen.",
-        "reminder_fee": "Mahngebühr",
-        "interest": "Verzugszins",
-        "open": "Offener Betrag",
-        "pay_by": "Bitte begleichen Sie den Betrag bis am {date}.",
-    },
-    "en": {
-        "invoice": "Invoice",
-        "credit_note": "Credit note",
-        "reminder": "Reminder",
-        "number": "No.",
-        "date": "Date",
-        "due": "Due",
-        "period": "Period",
-        "description": "Description",
-        "qty": "Qty",
-        "unit": "Unit price",
-        "amount": "Amount CHF",
-        "vat": "VAT",
-        "subtotal": "Subtotal excl. VAT",
-        "rounding": "Rounding",
-        "total": "Total CHF",
-        "vat_on": "VAT {rate} % on CHF {base}",
-        "payable": "Payable net within {days} days.",
-        "reference": "Reference",
-        "customer": "Customer",
-        "credits": "Credits invoice",
-        "reminder_intro": "According to our records the invoice below is still unpaid.",
-        "reminder_fee": "Reminder fee",
-        "interest": "Late interest",
-        "open": "Amount due",
-        "pay_by": "Please pay the amount due by {date}.",
-    },
-}
+
+def amount(centimes: int) -> str:
+    """A table cell under a `… CHF` heading: `1'234.50`."""
+    return format_chf(centimes, symbol=False)
 
 
-def labels(language: str) -> dict[str, str]:
-    return LABELS.get(language, LABELS["fr"])
-
-
-def fmt_date(day: date) -> str:
-    return day.strftime("%d.%m.%Y")
+def title_of(invoice: Invoice) -> str:
+    return _("Credit note") if invoice.kind == InvoiceKind.CREDIT_NOTE else _("Invoice")
 
 
 def rate_text(bp: int) -> str:
-    return f"{bp // 100}.{bp % 100:02d}".rstrip("0").rstrip(".")
+    """A VAT rate in basis points as the language writes it: `8.1` (de), `8,1` (fr)."""
+    return format_rate(bp)
 
 
 @dataclass(frozen=True)
@@ -190,12 +115,15 @@ def qr_bill(
 
 def qr_bill_svg(invoice: Invoice, profile: BillingProfile, settings: Settings) -> str:
     out = io.StringIO()
-    qr_bill(invoice, profile, settings, invoice.total, _message(invoice)).as_svg(out, full_page=False)
+    with use_language(invoice.language):
+        message = _message(invoice)
+    qr_bill(invoice, profile, settings, invoice.total, message).as_svg(out, full_page=False)
     return out.getvalue()
 
 
 def _message(invoice: Invoice) -> str:
-    return f"{labels(invoice.language)['invoice']} {invoice.number}"
+    """The QR-bill's additional information, read by the payer's bank app."""
+    return f"{title_of(invoice)} {invoice.number}"
 
 
 class _Page:
@@ -237,9 +165,34 @@ class _Page:
             (self.c.drawRightString if align == "r" else self.c.drawString)(x * mm, self.y, text)
         self.y -= 5 * mm
 
+    def sum_row(self, label: str, centimes: int, bold: bool = False) -> None:
+        """A label on the left, an amount in the right-hand column."""
+        self.row([(20, label, "l"), (190, amount(centimes), "r")], bold=bold)
 
-def _draw_qr(canvas: Canvas, bill: QRBill) -> None:
-    draw_payment_slip(canvas, bill)  # the payment part sits at the bottom of the A4 page
+
+class _Letter:
+    """One PDF: letterhead, the recipient's address, pages; `done()` gives the bytes.
+    The invoice, the reminder and the notice differ only in what comes between."""
+
+    def __init__(self, settings: Settings, title: str, to: Party):
+        self.settings = settings
+        self._buf = io.BytesIO()
+        self.canvas = Canvas(self._buf, pagesize=A4, invariant=1)
+        self.canvas.setTitle(title)
+        self.page = _Page(self.canvas, settings)
+        self.page.address(to)
+
+    def new_page(self) -> _Page:
+        self.canvas.showPage()
+        self.page = _Page(self.canvas, self.settings)
+        return self.page
+
+    def done(self, bill: QRBill | None = None) -> bytes:
+        if bill is not None:
+            draw_payment_slip(self.canvas, bill)  # the payment part sits at the bottom of the page
+        self.canvas.showPage()
+        self.canvas.save()
+        return self._buf.getvalue()
 
 
 def invoice_pdf(
@@ -249,61 +202,81 @@ def invoice_pdf(
     settings: Settings,
     credited_number: str | None = None,
 ) -> bytes:
-    lb = labels(invoice.language)
-    buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=A4, invariant=1)
-    title = lb["credit_note"] if invoice.kind == InvoiceKind.CREDIT_NOTE else lb["invoice"]
-    canvas.setTitle(f"{title} {invoice.number}")
-    page = _Page(canvas, settings)
-    page.address(debtor(profile))
-    page.title(f"{title} {lb['number']} {invoice.number}")
-    page.text(
-        f"{lb['date']}: {fmt_date(invoice.issue_date)}    {lb['due']}: {fmt_date(invoice.due_date)}"
-        f"    {lb['customer']}: {invoice.customer_id}"
-    )
-    if credited_number:
-        page.text(f"{lb['credits']} {credited_number}")
-    page.y -= 3 * mm
-    page.row(
-        [
-            (20, lb["description"], "l"),
-            (130, lb["qty"], "r"),
-            (155, lb["unit"], "r"),
-            (170, lb["vat"], "r"),
-            (190, lb["amount"], "r"),
-        ],
-        bold=True,
-    )
-    for ln in lines:
-        if ln.kind == LineKind.ROUNDING:
-            continue
+    with use_language(invoice.language):
+        title = title_of(invoice)
+        letter = _Letter(settings, f"{title} {invoice.number}", debtor(profile))
+        page = letter.page
+        page.title(_("%(title)s no. %(number)s", title=title, number=invoice.number))
+        page.text(
+            "    ".join(
+                (
+                    _("Date: %(date)s", date=format_date(invoice.issue_date)),
+                    _("Due: %(date)s", date=format_date(invoice.due_date)),
+                    _("Customer no. %(id)s", id=invoice.customer_id),
+                )
+            )
+        )
+        if credited_number:
+            page.text(_("Credits invoice %(number)s", number=credited_number))
+        page.y -= 3 * mm
         page.row(
             [
-                (20, ln.description[:70], "l"),
-                (130, ln.quantity, "r"),
-                (155, chf(ln.unit_price), "r"),
-                (170, f"{rate_text(ln.vat_rate_bp)} %" if ln.vat_rate_bp is not None else "", "r"),
-                (190, chf(ln.amount), "r"),
-            ]
+                (20, _("Description"), "l"),
+                (130, _("Qty"), "r"),
+                (155, _("Unit price"), "r"),
+                (170, _("VAT"), "r"),
+                (190, _("Amount CHF"), "r"),
+            ],
+            bold=True,
         )
-        if page.y < 120 * mm:  # keep the payment part free: continue on a new page
-            canvas.showPage()
-            page = _Page(canvas, settings)
-    page.y -= 2 * mm
-    page.row([(20, lb["subtotal"], "l"), (190, chf(invoice.subtotal), "r")])
-    for rate, base, vat in invoice.vat_breakdown or []:
-        page.row([(20, lb["vat_on"].format(rate=rate_text(rate), base=chf(base)), "l"), (190, chf(vat), "r")])
-    if invoice.rounding:
-        page.row([(20, lb["rounding"], "l"), (190, chf(invoice.rounding), "r")])
-    page.row([(20, lb["total"], "l"), (190, chf(invoice.total), "r")], bold=True)
-    if invoice.kind == InvoiceKind.INVOICE:
+        for ln in lines:
+            if ln.kind == LineKind.ROUNDING:
+                continue
+            page.row(
+                [
+                    (20, ln.description[:70], "l"),
+                    (130, ln.quantity, "r"),
+                    (155, amount(ln.unit_price), "r"),
+                    (170, f"{rate_text(ln.vat_rate_bp)} %" if ln.vat_rate_bp is not None else "", "r"),
+                    (190, amount(ln.amount), "r"),
+                ]
+            )
+            if page.y < 120 * mm:  # keep the payment part free: continue on a new page
+                page = letter.new_page()
+        page.y -= 2 * mm
+        page.sum_row(_("Subtotal excl. VAT"), invoice.subtotal)
+        for rate, base, vat in invoice.vat_breakdown or []:
+            page.sum_row(_("VAT %(rate)s %% on %(base)s", rate=rate_text(rate), base=format_chf(base)), vat)
+        if invoice.rounding:
+            page.sum_row(_("Rounding"), invoice.rounding)
+        page.sum_row(_("Total CHF"), invoice.total, bold=True)
+        if invoice.kind != InvoiceKind.INVOICE:
+            return letter.done()
         page.y -= 3 * mm
-        page.text(lb["payable"].format(days=(invoice.due_date - invoice.issue_date).days))
-        page.text(f"{lb['reference']}: {invoice.reference}")
-        _draw_qr(canvas, qr_bill(invoice, profile, settings, invoice.total, _message(invoice)))
-    canvas.showPage()
-    canvas.save()
-    return buf.getvalue()
+        page.text(
+            _(
+                "Payable net within %(days)s days (terms §7.1).",
+                days=(invoice.due_date - invoice.issue_date).days,
+            )
+        )
+        page.text(_("Reference: %(reference)s", reference=invoice.reference))
+        return letter.done(qr_bill(invoice, profile, settings, invoice.total, _message(invoice)))
+
+
+def reminder_title(invoice: Invoice, level: int) -> str:
+    """`Rappel 2 — facture 2026-000014`: the PDF's heading and the e-mail's subject."""
+    return _("Reminder %(level)s — invoice %(number)s", level=level, number=invoice.number)
+
+
+def reminder_fees(fees: list[tuple[int, int, int]]) -> list[tuple[str, int]]:
+    """(level, fee, interest) of every reminder so far -> labelled amounts, in the language being
+    written."""
+    rows: list[tuple[str, int]] = []
+    for level, fee, interest in fees:
+        rows.append((_("Reminder fee (%(level)s)", level=level), fee))
+        if interest:
+            rows.append((_("Late interest (%(level)s)", level=level), interest))
+    return rows
 
 
 def reminder_pdf(
@@ -313,47 +286,38 @@ def reminder_pdf(
     *,
     level: int,
     issued_on: date,
-    fees: list[tuple[str, int]],
+    fees: list[tuple[int, int, int]],
     amount_due: int,
     pay_by: date,
 ) -> bytes:
-    """A reminder: the unpaid invoice, this and earlier fees and interest, and a QR-bill for the
-    whole amount due with the invoice's own reference (so the payment matches the invoice)."""
-    lb = labels(invoice.language)
-    buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=A4, invariant=1)
-    canvas.setTitle(f"{lb['reminder']} {level} {invoice.number}")
-    page = _Page(canvas, settings)
-    page.address(debtor(profile))
-    page.title(f"{level}. {lb['reminder']} — {lb['invoice']} {invoice.number}")
-    page.text(f"{lb['date']}: {fmt_date(issued_on)}")
-    page.text(lb["reminder_intro"])
-    page.y -= 3 * mm
-    heading = (
-        f"{lb['invoice']} {invoice.number} {lb['date']} {fmt_date(invoice.issue_date)}, "
-        f"{lb['due']} {fmt_date(invoice.due_date)}"
-    )
-    page.row([(20, heading, "l"), (190, chf(invoice.total), "r")])
-    if invoice.amount_paid or invoice.amount_credited:
-        page.row([(20, "./.", "l"), (190, chf(-(invoice.amount_paid + invoice.amount_credited)), "r")])
-    for label, amount in fees:
-        page.row([(20, label, "l"), (190, chf(amount), "r")])
-    page.row([(20, lb["open"], "l"), (190, chf(amount_due), "r")], bold=True)
-    page.y -= 3 * mm
-    page.text(lb["pay_by"].format(date=fmt_date(pay_by)))
-    _draw_qr(
-        canvas,
-        qr_bill(
-            invoice,
-            profile,
-            settings,
-            amount_due,
-            f"{level}. {lb['reminder']} {lb['invoice']} {invoice.number}",
-        ),
-    )
-    canvas.showPage()
-    canvas.save()
-    return buf.getvalue()
+    """A reminder: the unpaid invoice, this and earlier fees and interest (level, fee, interest),
+    and a QR-bill for the whole amount due with the invoice's own reference (so the payment
+    matches the invoice)."""
+    with use_language(invoice.language):
+        title = reminder_title(invoice, level)
+        letter = _Letter(settings, title, debtor(profile))
+        page = letter.page
+        page.title(title)
+        page.text(_("Date: %(date)s", date=format_date(issued_on)))
+        page.text(_("According to our records the invoice below is still unpaid."))
+        page.y -= 3 * mm
+        page.sum_row(
+            _(
+                "Invoice %(number)s of %(date)s, due %(due)s",
+                number=invoice.number,
+                date=format_date(invoice.issue_date),
+                due=format_date(invoice.due_date),
+            ),
+            invoice.total,
+        )
+        if invoice.amount_paid or invoice.amount_credited:
+            page.sum_row(_("Paid or credited"), -(invoice.amount_paid + invoice.amount_credited))
+        for label, centimes in reminder_fees(fees):
+            page.sum_row(label, centimes)
+        page.sum_row(_("Amount due CHF"), amount_due, bold=True)
+        page.y -= 3 * mm
+        page.text(_("Please pay the amount due by %(date)s.", date=format_date(pay_by)))
+        return letter.done(qr_bill(invoice, profile, settings, amount_due, title))
 
 
 def retrieval_notice_pdf(
@@ -368,12 +332,9 @@ def retrieval_notice_pdf(
 ) -> bytes:
     """§7.6 written notice to the contact person: kiosks (id, serial, site), amounts due, deadline.
     In the language being written (the caller's `use_language(customer language)`)."""
-    buf = io.BytesIO()
-    canvas = Canvas(buf, pagesize=A4, invariant=1)
-    canvas.setTitle(_("Notice of retrieval of the NoxusTime equipment"))
-    page = _Page(canvas, settings)
-    page.address(contact(profile))
-    page.text(_("%(town)s, %(date)s", town=settings.billing_creditor_town, date=fmt_date(issued_on)))
+    letter = _Letter(settings, _("Notice of retrieval of the NoxusTime equipment"), contact(profile))
+    page = letter.page
+    page.text(_("%(town)s, %(date)s", town=settings.billing_creditor_town, date=format_date(issued_on)))
     page.y -= 2 * mm
     page.title(_("Notice of retrieval of the NoxusTime equipment (terms §7.6)"))
     page.text(_("Customer: %(name)s", name=profile.legal_name))
@@ -384,8 +345,8 @@ def retrieval_notice_pdf(
         _("the NoxusTime kiosks, which are its property (§11.3),"),
         _(
             "unless the amount due of CHF %(amount)s reaches us by %(deadline)s.",
-            amount=chf(amount_due),
-            deadline=fmt_date(deadline),
+            amount=amount(amount_due),
+            deadline=format_date(deadline),
         ),
         _("Your employees' punches keep being recorded and no data is deleted."),
     ):
@@ -399,12 +360,12 @@ def retrieval_notice_pdf(
         page.row(
             [
                 (20, inv.number or "", "l"),
-                (60, fmt_date(inv.issue_date), "l"),
-                (90, fmt_date(inv.due_date), "l"),
-                (190, chf(inv.balance), "r"),
+                (60, format_date(inv.issue_date), "l"),
+                (90, format_date(inv.due_date), "l"),
+                (190, amount(inv.balance), "r"),
             ]
         )
-    page.row([(20, _("Total due"), "l"), (190, chf(amount_due), "r")], bold=True)
+    page.sum_row(_("Total due"), amount_due, bold=True)
     page.y -= 3 * mm
     page.row([(20, _("Kiosk"), "l"), (60, _("Serial number"), "l"), (110, _("Site"), "l")], bold=True)
     for kiosk_id, serial, site in kiosks:
@@ -414,6 +375,51 @@ def retrieval_notice_pdf(
     page.text(_("08:00–12:00 and 13:30–18:00."))
     page.y -= 5 * mm
     page.text(settings.billing_creditor_name, bold=True)
-    canvas.showPage()
-    canvas.save()
-    return buf.getvalue()
+    return letter.done()
+
+
+# --- the e-mails that carry them ------------------------------------------------------------------
+
+
+def invoice_mail(invoice: Invoice, settings: Settings) -> tuple[str, str]:
+    """(subject, body) of the e-mail carrying an invoice or credit note, in its language."""
+    with use_language(invoice.language):
+        title = title_of(invoice)
+        if invoice.kind == InvoiceKind.CREDIT_NOTE:
+            what = _(
+                "Please find attached credit note %(number)s of %(date)s for %(total)s.",
+                number=invoice.number,
+                date=format_date(invoice.issue_date),
+                total=format_chf(invoice.total),
+            )
+        else:
+            what = _(
+                "Please find attached invoice %(number)s of %(date)s for %(total)s, payable by %(due)s.",
+                number=invoice.number,
+                date=format_date(invoice.issue_date),
+                total=format_chf(invoice.total),
+                due=format_date(invoice.due_date),
+            )
+        subject = f"{title} {invoice.number} — NoxusTime"
+        return subject, _letter_body(_("Dear Sir or Madam,"), [what], settings)
+
+
+def reminder_mail(invoice: Invoice, level: int, pay_by: date, settings: Settings) -> tuple[str, str]:
+    with use_language(invoice.language):
+        return reminder_title(invoice, level), _letter_body(
+            _("Dear Sir or Madam,"),
+            [
+                _(
+                    "According to our records invoice %(number)s of %(date)s is still unpaid.",
+                    number=invoice.number,
+                    date=format_date(invoice.issue_date),
+                ),
+                _("Amount due: %(amount)s", amount=format_chf(invoice.balance)),
+                _("Please pay the amount due by %(date)s.", date=format_date(pay_by)),
+            ],
+            settings,
+        )
+
+
+def _letter_body(salutation: str, paragraphs: list[str], settings: Settings) -> str:
+    return "\n\n".join([salutation, *paragraphs, _("Kind regards")]) + f"\n{settings.billing_creditor_name}\n"

@@ -21,7 +21,7 @@ from sqlmodel import Session, select
 from noxus.billing import audit, documents, outbox, retrieval
 from noxus.billing.issuing import profile_of
 from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceStatus, OverdueState, Reminder
-from noxus.billing.money import chf, round_centimes
+from noxus.billing.money import round_centimes
 from noxus.billing.run import add_months
 from noxus.core.settings import Settings, get_settings
 from noxus.core.types import utcnow
@@ -78,15 +78,9 @@ def issue_reminder(
     )
     session.add_all([invoice, reminder])
     session.flush()
-    lb = documents.labels(invoice.language)
     history = session.exec(
         select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level)
     ).all()
-    fees = []
-    for r in history:
-        fees.append((f"{lb['reminder_fee']} ({r.level}.)", r.fee))
-        if r.interest:
-            fees.append((f"{lb['interest']} ({r.level}.)", r.interest))
     profile = profile_of(session, invoice.customer_id)
     pay_by = today + timedelta(days=settings.billing_payment_days)
     pdf = documents.reminder_pdf(
@@ -95,7 +89,7 @@ def issue_reminder(
         settings,
         level=level,
         issued_on=today,
-        fees=fees,
+        fees=[(r.level, r.fee, r.interest) for r in history],
         amount_due=invoice.balance,
         pay_by=pay_by,
     )
@@ -108,14 +102,8 @@ def issue_reminder(
         filename=f"rappel-{level}-{invoice.number}.pdf",
         pdf=pdf,
     )
-    outbox.enqueue(
-        session,
-        profile.invoice_email,
-        f"{level}. {lb['reminder']} — {lb['invoice']} {invoice.number}",
-        f"{lb['reminder_intro']}\n{lb['open']}: CHF {chf(invoice.balance)}\n"
-        f"{lb['pay_by'].format(date=documents.fmt_date(pay_by))}\n\n{settings.billing_creditor_name}\n",
-        doc,
-    )
+    subject, body = documents.reminder_mail(invoice, level, pay_by, settings)
+    outbox.enqueue(session, profile.invoice_email, subject, body, doc)
     audit.record(
         session,
         "invoice.reminded",

@@ -8,27 +8,7 @@ from sqlmodel import Session, select
 from noxus.billing import audit, documents, outbox
 from noxus.billing.invoices import InvoiceStateError, finalize, lines_of
 from noxus.billing.models import BillingProfile, Document, Invoice, InvoiceKind, InvoiceStatus
-from noxus.billing.money import chf
 from noxus.core.settings import Settings
-
-SUBJECT = {
-    "fr": "{title} {number} — NoxusTime",
-    "de": "{title} {number} — NoxusTime",
-    "en": "{title} {number} — NoxusTime",
-}
-BODY = {
-    "fr": "Madame, Monsieur,\n\nVeuillez trouver ci-joint {title_l} {number} du {date} d'un montant de CHF "
-    "{total}, payable jusqu'au {due}.\n\nMeilleures salutations\n{creditor}\n",
-    "de": "Sehr geehrte Damen und Herren\n\nIm Anhang finden Sie {title_l} {number} vom {date} über CHF {total}, "
-    "zahlbar bis {due}.\n\nFreundliche Grüsse\n{creditor}\n",
-    "en": "Dear customer,\n\nPlease find attached {title_l} {number} of {date} for CHF {total}, payable by "
-    "{due}.\n\nKind regards\n{creditor}\n",
-}
-ARTICLE = {
-    "fr": {"invoice": "la facture", "credit_note": "la note de crédit"},
-    "de": {"invoice": "die Rechnung", "credit_note": "die Gutschrift"},
-    "en": {"invoice": "invoice", "credit_note": "credit note"},
-}
 
 
 def profile_of(session: Session, customer_id: int) -> BillingProfile:
@@ -127,22 +107,8 @@ def issue(session: Session, invoice: Invoice, settings: Settings, actor: str = "
         filename=f"{kind}-{invoice.number}.pdf",
         pdf=pdf,
     )
-    lang = invoice.language if invoice.language in BODY else "fr"
-    title = documents.labels(lang)[kind]
-    outbox.enqueue(
-        session,
-        profile.invoice_email,
-        SUBJECT[lang].format(title=title, number=invoice.number),
-        BODY[lang].format(
-            title_l=ARTICLE[lang][kind],
-            number=invoice.number,
-            date=documents.fmt_date(invoice.issue_date),
-            total=chf(invoice.total),
-            due=documents.fmt_date(invoice.due_date),
-            creditor=settings.billing_creditor_name,
-        ),
-        doc,
-    )
+    subject, body = documents.invoice_mail(invoice, settings)
+    outbox.enqueue(session, profile.invoice_email, subject, body, doc)
     audit.record(
         session,
         "invoice.sent",

@@ -18,7 +18,6 @@ from noxus.billing.models import (
     RetrievalKiosk,
     RetrievalStatus,
 )
-from noxus.billing.money import chf
 from noxus.billing.support_hours import check_visit
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
@@ -96,8 +95,8 @@ def flag_unpaid(
     session.flush()
     flagged = fleet.mark_retrieval_eligible(session, customer_id, f"§7.6 unpaid, case {case.id}", actor)
     session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
+    from noxus.core.i18n import format_date, use_language
     from noxus.core.i18n import gettext as _
-    from noxus.core.i18n import use_language
     from noxus.tenancy.service import customer_language
 
     with use_language(customer_language(session, customer_id) or profile.language):
@@ -127,8 +126,8 @@ def flag_unpaid(
             + _(
                 "Please find attached our notice of retrieval of the NoxusTime kiosks. Amount due: "
                 "CHF %(amount)s, to be paid by %(deadline)s. A payment before the visit cancels it.",
-                amount=chf(amount_due),
-                deadline=documents.fmt_date(deadline),
+                amount=documents.amount(amount_due),
+                deadline=format_date(deadline),
             )
             + f"\n\n{settings.billing_creditor_name}\n",
             doc,

@@ -216,7 +216,22 @@ def format_decimal(value: float | Decimal | None, places: int = 2) -> str:
     if value is None:
         return ""
     pattern = "#,##0" + ("." + "0" * places if places else "")
-    return babel_numbers.format_decimal(value, format=pattern, locale=babel_locale())
+    return _swiss_number(value, pattern, babel_locale())
+
+
+def format_rate(basis_points: int) -> str:
+    """A percentage rate kept in basis points, without needless zeros: 810 -> `8.1` (de), `8,1` (fr)."""
+    return _swiss_number(Decimal(basis_points) / 100, "0.##", babel_locale())
+
+
+def _swiss_number(value: float | Decimal, pattern: str, locale: Locale | str) -> str:
+    """Babel's pattern output with the locale's symbols. Babel reads a pair of apostrophes in its
+    own output as a quoted literal and drops them, and the Swiss group symbol is an apostrophe
+    (`1'234'567.00` came out `1234567.00`): format with the unambiguous symbols of `en`, then
+    put the locale's in their place."""
+    text = babel_numbers.format_decimal(value, format=pattern, locale="en")
+    swap = {",": babel_numbers.get_group_symbol(locale), ".": babel_numbers.get_decimal_symbol(locale)}
+    return "".join(swap.get(ch, ch) for ch in text)
 
 
 def chf(centimes: int | None) -> Decimal | None:
@@ -231,7 +246,7 @@ def format_chf(amount: int | Decimal | None, *, centimes: bool | None = None, sy
         centimes = isinstance(amount, int)
     francs = Decimal(amount) / 100 if centimes else Decimal(amount)
     # Swiss practice for money in every national language: point and apostrophe.
-    text = babel_numbers.format_decimal(francs, format="#,##0.00;-#,##0.00", locale="de_CH")
+    text = _swiss_number(francs, "#,##0.00;-#,##0.00", "de_CH")
     return f"CHF\u00a0{text}" if symbol else text
 
 
