@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from noxus.core.db import new_session
 from noxus.core.settings import get_settings
 
 console = Console()
@@ -16,14 +17,6 @@ token_app = typer.Typer(help="API bearer tokens (provisioning CLI, scripts)", no
 
 def _actor() -> str:
     return f"cli:{getpass.getuser()}"
-
-
-def _session():
-    from sqlmodel import Session
-
-    from noxus.core.db import get_engine
-
-    return Session(get_engine())
 
 
 @user_app.command("create")
@@ -50,7 +43,7 @@ def user_create(
     except ValueError as e:
         console.print(f"[red]{e}[/red]")
         raise typer.Exit(2) from None
-    with _session() as s:
+    with new_session() as s:
         try:
             u = accounts.create_user(s, data)
         except accounts.AccountError as e:
@@ -87,7 +80,7 @@ def user_invite(
     except ValueError:
         console.print(f"[red]unknown role {role!r}[/red]")
         raise typer.Exit(2) from None
-    with _session() as s:
+    with new_session() as s:
         try:
             u = invitations.invite(
                 s,
@@ -113,7 +106,7 @@ def _set_user(username: str, **changes) -> None:
     from noxus.core import accounts, audit
     from noxus.core.security import Role
 
-    with _session() as s:
+    with new_session() as s:
         u = accounts.get_user(s, username)
         if u is None:
             console.print(f"[red]no user {username!r}[/red]")
@@ -170,7 +163,7 @@ def user_unlock(username: str) -> None:
     """Lift a log-in lock-out before it expires."""
     from noxus.core import accounts, audit
 
-    with _session() as s:
+    with new_session() as s:
         u = accounts.get_user(s, username)
         if u is None:
             console.print(f"[red]no user {username!r}[/red]")
@@ -188,7 +181,7 @@ def token_create(
     """Create a bearer token for a user; the token is printed once."""
     from noxus.core import accounts, audit
 
-    with _session() as s:
+    with new_session() as s:
         u = accounts.get_user(s, username)
         if u is None:
             console.print(f"[red]no user {username!r}: create it with `noxus user create`[/red]")
@@ -207,7 +200,7 @@ def token_revoke(token_id: int) -> None:
     from noxus.core import accounts, audit
     from noxus.core.users import ApiToken
 
-    with _session() as s:
+    with new_session() as s:
         t = s.get(ApiToken, token_id)
         if t is None:
             console.print(f"[red]no token {token_id}[/red]")

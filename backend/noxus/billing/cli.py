@@ -11,6 +11,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from noxus.core.db import new_session
 from noxus.core.settings import get_settings
 
 app = typer.Typer(help="Billing: invoices, payments, dunning, retrieval", no_args_is_help=True)
@@ -21,14 +22,6 @@ def _today() -> date:
     from noxus.billing.dates import company_today
 
     return company_today(get_settings())
-
-
-def _session():
-    from sqlmodel import Session
-
-    from noxus.core.db import get_engine
-
-    return Session(get_engine())
 
 
 def _check_config() -> None:
@@ -58,7 +51,7 @@ def run(
     from noxus.billing.run import run_month
 
     day = _month(period)
-    with _session() as s:
+    with new_session() as s:
         r = run_month(s, day, get_settings(), actor="cli")
     console.print(
         f"{day:%Y-%m}: {len(r.created)} drafts created, {r.existing} already invoiced, "
@@ -74,7 +67,7 @@ def drafts_cmd(period: str = typer.Option(None, help="YYYY-MM (default: every dr
     from noxus.billing.drafts import preview
     from noxus.core.i18n import format_chf
 
-    with _session() as s:
+    with new_session() as s:
         p = preview(s, _month(period) if period else None)
     for c in p.customers:
         console.print(f"customer {c.customer_id}: {c.drafts} draft(s), total {format_chf(c.total)}")
@@ -97,7 +90,7 @@ def issue_cmd(
     from noxus.billing.models import Invoice, InvoiceStatus
 
     _check_config()
-    with _session() as s:
+    with new_session() as s:
         q = select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT)
         if invoice:
             q = q.where(Invoice.id.in_(invoice))
@@ -123,7 +116,7 @@ def dunning_cmd(
     from noxus.billing.dunning import due_reminders, run_dunning
 
     when = date.fromisoformat(day) if day else None
-    with _session() as s:
+    with new_session() as s:
         if not yes:
             due = due_reminders(s, when or _today(), get_settings())
             for inv, level in due:
@@ -158,7 +151,7 @@ def credit_cmd(
     from noxus.billing.schemas import parse_chf
 
     settings = get_settings()
-    with _session() as s:
+    with new_session() as s:
         inv = s.exec(select(Invoice).where(Invoice.number == number)).first()
         if inv is None:
             console.print(f"[red]no invoice numbered {number}[/red]")
@@ -196,7 +189,7 @@ def import_camt(files: list[pathlib.Path]) -> None:
     from noxus.billing.camt import CamtError
     from noxus.billing.payments import import_camt054
 
-    with _session() as s:
+    with new_session() as s:
         for f in files:
             try:
                 r = import_camt054(s, f.read_bytes(), actor="cli")
@@ -216,7 +209,7 @@ def send() -> None:
     """Send the e-mails waiting in the outbox (retries with backoff; safe in several processes)."""
     from noxus.core.outbox import deliver
 
-    with _session() as s:
+    with new_session() as s:
         console.print(f"{deliver(s, get_settings())} e-mails sent")
 
 
@@ -232,7 +225,7 @@ def daily(loop: bool = typer.Option(False, help="stay running and repeat every h
     _check_config()
     while True:
         settings = get_settings()
-        with _session() as s:
+        with new_session() as s:
             created = sum(len(r.created) for r in catch_up(s, settings, actor="scheduler"))
             issued = auto_issue(s, settings, _today(), actor="scheduler")
             r = run_dunning(s, None, settings, actor="scheduler")

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 from noxus.core.passwords import hash_password, verify_password
 from noxus.core.principal import CUSTOMER_ROLES, Principal, Role
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import aware, id_of, utcnow
 from noxus.core.users import ApiToken, Invitation, LoginAttempt, User, UserCreate, WebSession
 
 TOKEN_PREFIX = "nxt_"
@@ -29,13 +29,6 @@ class AccountError(ValueError):
 
 def _sha256(raw: str) -> str:
     return hashlib.sha256(raw.encode()).hexdigest()
-
-
-def _aware(dt):
-    # SQLite returns naive datetimes when a value did not pass through UTCDateTime (defensive)
-    from datetime import UTC
-
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
 
 
 # --- users --------------------------------------------------------------------------------------
@@ -110,7 +103,7 @@ class LoginResult:
 def ip_failures(session: Session, ip: str, settings: Settings) -> int:
     since = utcnow() - timedelta(minutes=settings.login_ip_window_minutes)
     stmt = select(func.count()).where(
-        LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        LoginAttempt.ip == ip, col(LoginAttempt.success).is_(False), LoginAttempt.at >= since
     )
     return session.exec(stmt).one()
 
@@ -130,9 +123,9 @@ def authenticate(session: Session, settings: Settings, username: str, password: 
         return LoginResult(None, "rate_limited", settings.login_ip_window_minutes * 60)
 
     user = get_user(session, username)
-    if user is not None and user.locked_until is not None and _aware(user.locked_until) > now:
+    if user is not None and user.locked_until is not None and aware(user.locked_until) > now:
         record(False, "locked")
-        return LoginResult(None, "locked", int((_aware(user.locked_until) - now).total_seconds()) + 1)
+        return LoginResult(None, "locked", int((aware(user.locked_until) - now).total_seconds()) + 1)
 
     ok, new_hash = verify_password(password or "", user.password_hash if user else None)
     if user is None:
@@ -202,9 +195,9 @@ def principal_from_token(session: Session, raw: str) -> Principal | None:
     now = utcnow()
     if token.revoked_at is not None or not user.active:
         return None
-    if token.expires_at is not None and _aware(token.expires_at) <= now:
+    if token.expires_at is not None and aware(token.expires_at) <= now:
         return None
-    if token.last_used_at is None or now - _aware(token.last_used_at) > LAST_USED_GRANULARITY:
+    if token.last_used_at is None or now - aware(token.last_used_at) > LAST_USED_GRANULARITY:
         token.last_used_at = now
         session.add(token)
         session.commit()
@@ -242,7 +235,7 @@ def find_web_session(session: Session, raw: str) -> tuple[WebSession, User] | No
     if row is None:
         return None
     ws, user = row
-    if ws.revoked_at is not None or _aware(ws.expires_at) <= utcnow() or not user.active:
+    if ws.revoked_at is not None or aware(ws.expires_at) <= utcnow() or not user.active:
         return None
     return ws, user
 
@@ -265,11 +258,13 @@ def revoke_web_session(session: Session, raw: str) -> None:
 def revoke_all_credentials(session: Session, user: User) -> None:
     """On deactivation or role change: every token and session of the user stops working."""
     now = utcnow()
-    for t in session.exec(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))):
+    for t in session.exec(
+        select(ApiToken).where(ApiToken.user_id == user.id, col(ApiToken.revoked_at).is_(None))
+    ):
         t.revoked_at = now
         session.add(t)
     for s in session.exec(
-        select(WebSession).where(WebSession.user_id == user.id, WebSession.revoked_at.is_(None))
+        select(WebSession).where(WebSession.user_id == user.id, col(WebSession.revoked_at).is_(None))
     ):
         s.revoked_at = now
         session.add(s)
@@ -290,14 +285,16 @@ def create_invitation(session: Session, user: User, actor: str, hours: int) -> t
     now = utcnow()
     for old in session.exec(
         select(Invitation).where(
-            Invitation.user_id == user.id, Invitation.used_at.is_(None), Invitation.revoked_at.is_(None)
+            Invitation.user_id == user.id,
+            col(Invitation.used_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
         )
     ):
         old.revoked_at = now
         session.add(old)
     raw = secrets.token_urlsafe(32)
     inv = Invitation(
-        user_id=user.id,
+        user_id=id_of(user),
         token_hash=_sha256(raw),
         created_by=actor[:120],
         expires_at=now + timedelta(hours=hours),
@@ -314,13 +311,13 @@ def find_invitation(session: Session, raw: str) -> tuple[Invitation, User] | Non
         return None
     row = session.exec(
         select(Invitation, User)
-        .join(User, User.id == Invitation.user_id)
+        .join(User, col(User.id) == col(Invitation.user_id))
         .where(Invitation.token_hash == _sha256(raw))
     ).first()
     if row is None:
         return None
     inv, user = row
-    if inv.used_at is not None or inv.revoked_at is not None or _aware(inv.expires_at) <= utcnow():
+    if inv.used_at is not None or inv.revoked_at is not None or aware(inv.expires_at) <= utcnow():
         return None
     if not user.active:
         return None

@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.audit_entry import AuditEntry, AuditEntryPublic  # noqa: F401  (the table, re-exported)
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 
 GENESIS = "0" * 64
 # any 64-bit constant: serialises appends on PostgreSQL (SQLite serialises writers anyway,
@@ -82,7 +82,7 @@ def entry_hash(prev_hash: str, entry: AuditEntry) -> str:
 
 
 def _last_hash(session: Session) -> str:
-    last = session.exec(select(AuditEntry.hash).order_by(AuditEntry.id.desc()).limit(1)).first()
+    last = session.exec(select(AuditEntry.hash).order_by(col(AuditEntry.id).desc()).limit(1)).first()
     return last or GENESIS
 
 
@@ -99,7 +99,7 @@ def record(
     """Append an entry in the caller's transaction (it is committed with the change it records).
     `personal`: data about a person that an erasure must be able to remove (see module doc)."""
     if session.get_bind().dialect.name == "postgresql":
-        session.exec(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
     # JSON round trip: what is hashed is exactly what the database gives back
     detail = json.loads(json.dumps(detail or {}, default=str))
     kept, digest = None, ""
@@ -138,12 +138,12 @@ def iter_entries(session: Session, batch: int = 1000) -> Iterator[AuditEntry]:
     last_id = 0
     while True:
         rows = session.exec(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
+            select(AuditEntry).where(col(AuditEntry.id) > last_id).order_by(col(AuditEntry.id)).limit(batch)
         ).all()
         if not rows:
             return
         yield from rows
-        last_id = rows[-1].id
+        last_id = id_of(rows[-1])
 
 
 def verify(session: Session) -> VerifyResult:
@@ -173,7 +173,7 @@ def verify(session: Session) -> VerifyResult:
 
 def head(session: Session) -> tuple[int, str]:
     """(number of entries, hash of the newest): an anchor to keep elsewhere."""
-    n = session.exec(text("SELECT COUNT(*) FROM audit_entry")).one()[0]
+    n = session.execute(text("SELECT COUNT(*) FROM audit_entry")).one()[0]
     return n, _last_hash(session)
 
 

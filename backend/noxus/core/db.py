@@ -37,6 +37,11 @@ def get_engine() -> Engine:
     return make_engine(get_settings().database_url)
 
 
+def new_session() -> Session:
+    """A session on the configured database for commands and jobs: `with new_session() as s:`."""
+    return Session(get_engine())
+
+
 def get_session() -> Iterator[Session]:
     with Session(get_engine()) as session:
         yield session

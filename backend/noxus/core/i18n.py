@@ -143,7 +143,8 @@ def ngettext(singular: str, plural: str, n: int, **variables: object) -> str:
 
 
 def pgettext(context: str, message: str, **variables: object) -> str:
-    text = translations(current_language()).pgettext(context, message)
+    # babel types pgettext as returning `object` (a missing key may come back as is)
+    text = str(translations(current_language()).pgettext(context, message))
     return text % variables if variables else text
 
 

@@ -25,7 +25,7 @@ from email.message import EmailMessage
 from enum import StrEnum
 
 from sqlalchemy import update
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from noxus.core import tls
 from noxus.core.settings import Settings
@@ -138,10 +138,10 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[int
     due = (
         select(OutboxMail.id)
         .where(
-            ((OutboxMail.status == MailStatus.QUEUED) & (OutboxMail.next_attempt_at <= now))
-            | ((OutboxMail.status == MailStatus.SENDING) & (OutboxMail.claimed_until < now))
+            ((col(OutboxMail.status) == MailStatus.QUEUED) & (col(OutboxMail.next_attempt_at) <= now))
+            | ((col(OutboxMail.status) == MailStatus.SENDING) & (col(OutboxMail.claimed_until) < now))
         )
-        .order_by(OutboxMail.id)
+        .order_by(col(OutboxMail.id))
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
@@ -151,11 +151,11 @@ def claim(session: Session, now: datetime, limit: int = CLAIM_BATCH) -> list[int
     stmt = (
         update(OutboxMail)
         .where(
-            OutboxMail.id.in_(due.scalar_subquery()),
-            OutboxMail.status.in_([MailStatus.QUEUED, MailStatus.SENDING]),
+            col(OutboxMail.id).in_(due.scalar_subquery()),
+            col(OutboxMail.status).in_([MailStatus.QUEUED, MailStatus.SENDING]),
         )
         .values(status=MailStatus.SENDING, claim_token=token, claimed_until=now + timedelta(seconds=LEASE_S))
-        .returning(OutboxMail.id)
+        .returning(col(OutboxMail.id))
         .execution_options(synchronize_session=False)
     )
     ids = sorted(session.execute(stmt).scalars().all())
@@ -184,6 +184,8 @@ def deliver(session: Session, settings: Settings, now: datetime | None = None, l
         handled += len(ids)
         for mail_id in ids:
             mail = session.get(OutboxMail, mail_id, populate_existing=True)
+            if mail is None:  # claimed ids are committed rows; an outside delete is skipped
+                continue
             mail.attempts += 1
             try:
                 _smtp_send(settings, message(session, mail, settings))

@@ -1,6 +1,7 @@
 """Column types shared by every context."""
 
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import BigInteger, DateTime, Integer
 from sqlalchemy.types import TypeDecorator
@@ -30,3 +31,24 @@ class UTCDateTime(TypeDecorator):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def aware(dt: datetime | str) -> datetime:
+    """`dt` as a UTC-aware datetime. UTCDateTime columns come back aware, but SQLite
+    returns naive datetimes for values that did not pass through it, and aggregates
+    of datetimes (min, max) as text."""
+    if isinstance(dt, str):
+        dt = datetime.fromisoformat(dt)
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+class _Stored(Protocol):
+    id: int | None
+
+
+def id_of(row: _Stored) -> int:
+    """The primary key of a stored row: SQLModel types `id` as `int | None` because a
+    row has none before it is flushed; past that point a missing id is a bug."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has no id yet: add and flush it first")
+    return row.id

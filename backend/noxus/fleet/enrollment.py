@@ -14,7 +14,7 @@ from pydantic import field_validator
 from sqlmodel import Field, Session, SQLModel, select
 
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import aware, utcnow
 from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
 from noxus.fleet.enrollment_mqtt import BrokerConfigError, PasswordFile, new_password
@@ -322,12 +322,6 @@ def _code_hash(code: str) -> str:
     return hashlib.sha256(normalize_code(code).encode()).hexdigest()
 
 
-def _aware(dt: datetime) -> datetime:
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskClaim:
     """A kiosk without credentials announces itself with the code on its display."""
     uid, h = normalize_uid(data.board_uid), _code_hash(data.code)
@@ -339,7 +333,7 @@ def open_claim(session: Session, settings: Settings, data: ClaimOpen) -> KioskCl
     for old in session.exec(
         select(KioskClaim).where(KioskClaim.board_uid == uid, KioskClaim.status == ClaimStatus.PENDING)
     ):
-        if _aware(old.expires_at) > utcnow():
+        if aware(old.expires_at) > utcnow():
             # Whoever knows a board id must not replace the code a genuine kiosk shows.
             raise EnrollmentError(
                 f"board {uid} already waits with another claim code (since {old.created_at:%Y-%m-%d %H:%M} "
@@ -369,7 +363,7 @@ def approve_claim(session: Session, data: ClaimApprove, actor: str) -> KioskClai
     claim = _claim_by_code(session, data.code)
     if claim.status != ClaimStatus.PENDING:
         raise EnrollmentError(f"this claim was already {claim.status} (kiosk {claim.kiosk_id})")
-    if _aware(claim.expires_at) <= utcnow():
+    if aware(claim.expires_at) <= utcnow():
         raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
     kiosk = place_kiosk(
         session,
@@ -403,7 +397,7 @@ def redeem_claim(
             410,
         )
     if claim.status == ClaimStatus.PENDING:
-        if _aware(claim.expires_at) <= utcnow():
+        if aware(claim.expires_at) <= utcnow():
             raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
         return None
     result = issue(session, settings, session.get(Kiosk, claim.kiosk_id), "claim:" + str(claim.id), store)

@@ -7,7 +7,7 @@ from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
 from noxus.core.security import Scope
-from noxus.core.types import utcnow
+from noxus.core.types import aware, utcnow
 from noxus.fleet.models import Kiosk
 from noxus.hr import audit, employees
 from noxus.hr.errors import Conflict, HRError, NotFound
@@ -137,14 +137,6 @@ def unknown(
             kq = kq.join(Kiosk, Kiosk.id == Punch.kiosk_id).where(kcol.in_(visible))
         kiosks = session.exec(kq.distinct().limit(10)).all()
         out.append(
-            UnknownBadge(
-                uid=uid, punches=n, first_at=_aware(first), last_at=_aware(last), kiosks=list(kiosks)
-            )
+            UnknownBadge(uid=uid, punches=n, first_at=aware(first), last_at=aware(last), kiosks=list(kiosks))
         )
     return out
-
-
-def _aware(dt):
-    if isinstance(dt, str):  # SQLite returns aggregates of datetimes as text
-        dt = datetime.fromisoformat(dt)
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)

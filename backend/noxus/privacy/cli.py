@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from noxus.core.db import new_session
 from noxus.core.settings import get_settings
 
 console = Console()
@@ -14,20 +15,12 @@ audit_app = typer.Typer(help="The hash-chained audit log", no_args_is_help=True)
 privacy_app = typer.Typer(help="Data protection jobs", no_args_is_help=True)
 
 
-def _session():
-    from sqlmodel import Session
-
-    from noxus.core.db import get_engine
-
-    return Session(get_engine())
-
-
 @audit_app.command("verify")
 def audit_verify() -> None:
     """Walk the chain; exit status 1 and the first bad entry if it was tampered with."""
     from noxus.core import audit
 
-    with _session() as s:
+    with new_session() as s:
         r = audit.verify(s)
         _n, head = audit.head(s)
     if r.ok:
@@ -44,7 +37,7 @@ def audit_export(
     """Write the whole chain (with hashes) to a file."""
     from noxus.core import audit
 
-    with _session() as s:
+    with new_session() as s:
         entries = list(audit.iter_entries(s))
     if fmt == "json":
         out.write_text(json.dumps(audit.export_rows(entries), ensure_ascii=False, indent=1))
@@ -58,7 +51,7 @@ def audit_head() -> None:
     """Print the entry count and newest hash: keep it outside the database (detects truncation)."""
     from noxus.core import audit
 
-    with _session() as s:
+    with new_session() as s:
         n, head = audit.head(s)
     typer.echo(f"{n} {head}")
 
@@ -72,7 +65,7 @@ def privacy_retention(
     """Delete time records past each customer's retention; handle ended contracts."""
     from noxus.privacy import retention
 
-    with _session() as s:
+    with new_session() as s:
         rep = retention.run(s, get_settings(), out_dir=out)
         s.commit()
     for cid, res in rep.customers.items():

@@ -7,7 +7,7 @@ from sqlmodel import Session, col, select
 from noxus.core import audit
 from noxus.core.security import Principal, Scope
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import aware, utcnow
 from noxus.privacy.models import (
     Breach,
     BreachCreate,
@@ -32,14 +32,8 @@ class NotFound(PrivacyError):
     pass
 
 
-def _aware(dt):
-    from datetime import UTC
-
-    return dt if dt is None or dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def dsr_public(r: DataSubjectRequest) -> DataSubjectRequestPublic:
-    overdue = r.status not in DSR_CLOSED and _aware(r.deadline_at) < utcnow()
+    overdue = r.status not in DSR_CLOSED and aware(r.deadline_at) < utcnow()
     return DataSubjectRequestPublic(**r.model_dump(), overdue=overdue)
 
 
@@ -105,7 +99,7 @@ def update_dsr(session: Session, r: DataSubjectRequest, data: DataSubjectRequest
 
 
 def breach_public(b: Breach) -> BreachPublic:
-    overdue = b.notified_at is None and _aware(b.notify_deadline_at) < utcnow()
+    overdue = b.notified_at is None and aware(b.notify_deadline_at) < utcnow()
     return BreachPublic(**b.model_dump(), overdue=overdue)
 
 

@@ -2,13 +2,16 @@
 scripts. Errors are the same sentences as on the pages; the exit code is 2 on bad input."""
 
 import getpass
+from collections.abc import Callable
+from typing import NoReturn, TypeVar
 
 import typer
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from rich.console import Console
 from rich.table import Table
 from sqlmodel import Session
 
+from noxus.core.db import new_session
 from noxus.core.security import Scope
 from noxus.tenancy import service
 from noxus.tenancy.models import CustomerCreate, CustomerUpdate, SiteCreate, SiteUpdate
@@ -24,21 +27,38 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
-def _session() -> Session:
-    from noxus.core.db import get_engine
-
-    return Session(get_engine())
-
-
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     console.print(f"[red]{message}[/red]")
     raise typer.Exit(2)
 
 
-def _invalid(e: ValidationError) -> None:
+def _invalid(e: ValidationError) -> NoReturn:
     from noxus.web.forms import errors_by_field
 
     _fail("; ".join(f"{k}: {v}" for k, v in errors_by_field(e).items()))
+
+
+M = TypeVar("M", bound=BaseModel)
+T = TypeVar("T")
+
+
+def _checked(schema: type[M], **fields: object) -> M:
+    """The command's options as `schema`, or exit 2 naming each wrong option."""
+    try:
+        return schema.model_validate(fields)
+    except ValidationError as e:
+        _invalid(e)
+
+
+def _apply(change: Callable[[Session], T], said: Callable[[T], str]) -> None:
+    """Run a service change and commit it; a refusal exits 2 with its sentence."""
+    with new_session() as s:
+        try:
+            row = change(s)
+        except TenancyError as e:
+            _fail(str(e))
+        s.commit()
+        console.print(said(row))
 
 
 @customer_app.command("add")
@@ -58,31 +78,26 @@ def customer_add(
     vat_number: str = typer.Option(None, help="CHE-123.456.789 or CHE-123.456.789 MWST"),
 ) -> None:
     """Create a customer; prints its id."""
-    try:
-        data = CustomerCreate(
-            name=name,
-            legal_name=legal_name,
-            vat_number=vat_number or None,
-            street=street,
-            house_num=house_num,
-            postcode=postcode,
-            town=town,
-            country=country,
-            contact_name=contact_name,
-            contact_email=contact_email,
-            contact_phone=contact_phone,
-            language=language,
-            canton=canton,
-        )
-    except ValidationError as e:
-        _invalid(e)
-    with _session() as s:
-        try:
-            c = service.create_customer(s, data, _actor())
-        except TenancyError as e:
-            _fail(str(e))
-        s.commit()
-        console.print(f"customer [bold]{c.id}[/bold] {c.name} created")
+    data = _checked(
+        CustomerCreate,
+        name=name,
+        legal_name=legal_name,
+        vat_number=vat_number or None,
+        street=street,
+        house_num=house_num,
+        postcode=postcode,
+        town=town,
+        country=country,
+        contact_name=contact_name,
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        language=language,
+        canton=canton,
+    )
+    _apply(
+        lambda s: service.create_customer(s, data, _actor()),
+        lambda c: f"customer [bold]{c.id}[/bold] {c.name} created",
+    )
 
 
 @customer_app.command("edit")
@@ -104,30 +119,20 @@ def customer_edit(
 ) -> None:
     """Change some fields of a customer (only the options given)."""
     given = {k: v for k, v in locals().items() if k != "customer_id" and v is not None}
-    try:
-        data = CustomerUpdate(**given)
-    except ValidationError as e:
-        _invalid(e)
-    with _session() as s:
-        try:
-            c = service.update_customer(s, service.get_customer(s, ALL, customer_id), data, _actor())
-        except TenancyError as e:
-            _fail(str(e))
-        s.commit()
-        console.print(f"customer [bold]{c.id}[/bold] saved")
+    data = _checked(CustomerUpdate, **given)
+    _apply(
+        lambda s: service.update_customer(s, service.get_customer(s, ALL, customer_id), data, _actor()),
+        lambda c: f"customer [bold]{c.id}[/bold] saved",
+    )
 
 
 @customer_app.command("archive")
 def customer_archive(customer_id: int, restore: bool = typer.Option(False, help="undo an archive")) -> None:
     """Archive a customer (nothing is deleted), or restore it with --restore."""
-    with _session() as s:
-        try:
-            c = service.get_customer(s, ALL, customer_id)
-        except TenancyError as e:
-            _fail(str(e))
-        (service.restore_customer if restore else service.archive_customer)(s, c, _actor())
-        s.commit()
-        console.print(f"customer [bold]{c.id}[/bold] {'restored' if restore else 'archived'}")
+    _apply(
+        lambda s: service.set_archived(s, service.get_customer(s, ALL, customer_id), not restore, _actor()),
+        lambda c: f"customer [bold]{c.id}[/bold] {'restored' if restore else 'archived'}",
+    )
 
 
 @customer_app.command("list")
@@ -135,12 +140,9 @@ def customer_list(search: str = "", archived: bool = False) -> None:
     """Customers with their state and balance (when billing knows them)."""
     from noxus.core.i18n import format_chf
 
-    with _session() as s:
-        rows = service.list_customers(s, ALL, search, archived)
-        accounts = service.accounts(s, [c.id for c in rows])
+    with new_session() as s:
         t = Table("id", "name", "town", "canton", "lang", "state", "balance")
-        for c in rows:
-            a = accounts.get(c.id)
+        for c, a in service.list_customers_with_accounts(s, ALL, search, archived):
             t.add_row(
                 str(c.id),
                 c.name + (" (archived)" if c.archived_at else ""),
@@ -162,19 +164,13 @@ def site_add(
     timezone: str = "Europe/Zurich",
 ) -> None:
     """Create a site of a customer; prints its id."""
-    try:
-        data = SiteCreate(
-            customer_id=customer_id, name=name, canton=canton, address=address, timezone=timezone
-        )
-    except ValidationError as e:
-        _invalid(e)
-    with _session() as s:
-        try:
-            site = service.create_site(s, ALL, data, _actor())
-        except TenancyError as e:
-            _fail(str(e))
-        s.commit()
-        console.print(f"site [bold]{site.id}[/bold] {site.name} created")
+    data = _checked(
+        SiteCreate, customer_id=customer_id, name=name, canton=canton, address=address, timezone=timezone
+    )
+    _apply(
+        lambda s: service.create_site(s, ALL, data, _actor()),
+        lambda site: f"site [bold]{site.id}[/bold] {site.name} created",
+    )
 
 
 @site_app.command("edit")
@@ -187,22 +183,16 @@ def site_edit(
 ) -> None:
     """Change some fields of a site."""
     given = {k: v for k, v in locals().items() if k != "site_id" and v is not None}
-    try:
-        data = SiteUpdate(**given)
-    except ValidationError as e:
-        _invalid(e)
-    with _session() as s:
-        try:
-            site = service.update_site(s, service.get_site(s, ALL, site_id), data, _actor())
-        except TenancyError as e:
-            _fail(str(e))
-        s.commit()
-        console.print(f"site [bold]{site.id}[/bold] saved")
+    data = _checked(SiteUpdate, **given)
+    _apply(
+        lambda s: service.update_site(s, service.get_site(s, ALL, site_id), data, _actor()),
+        lambda site: f"site [bold]{site.id}[/bold] saved",
+    )
 
 
 @site_app.command("list")
 def site_list(customer_id: int = typer.Option(None, "--customer")) -> None:
-    with _session() as s:
+    with new_session() as s:
         t = Table("id", "customer", "name", "canton", "time zone", "address")
         for site in service.list_sites(s, ALL, customer_id):
             t.add_row(

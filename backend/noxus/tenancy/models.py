@@ -9,8 +9,9 @@ import re
 import zoneinfo
 from datetime import datetime
 
-from pydantic import ConfigDict, field_validator
+from pydantic import ValidationInfo, field_validator
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 from stdnum.ch import uid as ch_uid
 from stdnum.ch import vat as ch_vat
 from stdnum.exceptions import ValidationError as StdnumError
@@ -105,38 +106,24 @@ def _timezone(value: str | None) -> str | None:
     return value
 
 
+# field -> its check; a schema checks the fields of this list it has
+CHECKS = {
+    "vat_number": _vat,
+    "language": _language,
+    "canton": _canton,
+    "contact_email": _email,
+    "country": _country,
+    "timezone": _timezone,
+}
+
+
 class _Checked(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
 
-    @field_validator("vat_number", check_fields=False)
+    @field_validator(*CHECKS, check_fields=False)
     @classmethod
-    def _v_vat(cls, v):
-        return _vat(v)
-
-    @field_validator("language", check_fields=False)
-    @classmethod
-    def _v_language(cls, v):
-        return _language(v)
-
-    @field_validator("canton", check_fields=False)
-    @classmethod
-    def _v_canton(cls, v):
-        return _canton(v)
-
-    @field_validator("contact_email", check_fields=False)
-    @classmethod
-    def _v_email(cls, v):
-        return _email(v)
-
-    @field_validator("country", check_fields=False)
-    @classmethod
-    def _v_country(cls, v):
-        return _country(v)
-
-    @field_validator("timezone", check_fields=False)
-    @classmethod
-    def _v_timezone(cls, v):
-        return _timezone(v)
+    def _check(cls, v: str | None, info: ValidationInfo) -> str | None:
+        return CHECKS[info.field_name or ""](v)
 
 
 class CustomerCreate(_Checked):

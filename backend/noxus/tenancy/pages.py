@@ -2,17 +2,21 @@
 and their sites. Forms post back; on a mistake the page comes again with what was typed and one
 message per field (noxus.web.forms), in the page's language; on success POST/redirect/GET."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import BaseModel
+from sqlmodel import Session
 
 from noxus.core.deps import SessionDep
 from noxus.core.i18n import gettext as _
 from noxus.core.i18n import lazy_gettext
-from noxus.core.security import BillingStaff, Principal, Role, StaffOnly, TenantScope, require_roles
+from noxus.core.security import BillingStaff, Principal, Role, Scope, StaffOnly, TenantScope, require_roles
+from noxus.core.types import id_of
 from noxus.tenancy import cantons, service
-from noxus.tenancy.models import CustomerCreate, CustomerUpdate, SiteCreate, SiteUpdate
+from noxus.tenancy.models import Customer, CustomerCreate, CustomerUpdate, Site, SiteCreate, SiteUpdate
 from noxus.tenancy.service import TenancyError
 from noxus.web.errors import PageError
 from noxus.web.forms import validate_form
@@ -74,15 +78,57 @@ def _not_found(e: TenancyError) -> HTTPException:
     return HTTPException(e.status, detail=PageError(str(e)))
 
 
-def _customer(session, scope, customer_id: int):
+def _customer(session: Session, scope: Scope, customer_id: int) -> Customer:
     try:
         return service.get_customer(session, scope, customer_id)
     except TenancyError as e:
         raise _not_found(e) from None
 
 
-def _form(data, fields) -> dict[str, str]:
+def _site(session: Session, scope: Scope, site_id: int) -> Site:
+    try:
+        return service.get_site(session, scope, site_id)
+    except TenancyError as e:
+        raise _not_found(e) from None
+
+
+def _form(data: Any, fields: tuple[str, ...]) -> dict[str, str]:
     return {k: str(data.get(k, "")) for k in fields}
+
+
+def _values(row: Customer | Site, fields: tuple[str, ...]) -> dict[str, str]:
+    return {k: "" if getattr(row, k) is None else str(getattr(row, k)) for k in fields}
+
+
+async def _submit(
+    request: Request,
+    session: Session,
+    user: Principal,
+    schema: type[BaseModel],
+    save: Callable[[Any], str],
+    page: tuple[str, tuple[str, ...]],
+    fixed: dict[str, Any] | None = None,
+    **ctx: Any,
+) -> Response:
+    """A form post: validated by `schema` (with `fixed` values the form may not change), saved by
+    `save(data)`, which returns where to go; any refusal comes back on the form `page`
+    (template, fields) with what was typed and one message per field."""
+    form = await request.form()
+    data, errors = validate_form(schema, {**form, **(fixed or {})})
+    if data is not None:
+        try:
+            target = save(data)
+            session.commit()
+            return RedirectResponse(target, status_code=303)
+        except TenancyError as e:
+            session.rollback()
+            errors = {e.field or "__all__": str(e)}
+    template, fields = page
+    return _render(request, template, user, 422, values=_form(form, fields), errors=errors, **ctx)
+
+
+CUSTOMER_FORM = ("tenancy_customer_form.html", CUSTOMER_FIELDS)
+SITE_FORM = ("tenancy_site_form.html", SITE_FIELDS)
 
 
 # --- customers -----------------------------------------------------------------------------------
@@ -97,16 +143,8 @@ def customers_page(
     q: str = "",
     archived: bool = False,
 ):
-    rows = service.list_customers(session, scope, q, archived)
-    return _render(
-        request,
-        "tenancy_customers.html",
-        user,
-        customers=rows,
-        q=q,
-        archived=archived,
-        accounts=service.accounts(session, [c.id for c in rows]),
-    )
+    rows = service.list_customers_with_accounts(session, scope, q, archived)
+    return _render(request, "tenancy_customers.html", user, customers=rows, q=q, archived=archived)
 
 
 @router.get("/customers/new", response_class=HTMLResponse)
@@ -118,25 +156,10 @@ def customer_new(request: Request, user: BillingStaff):
 
 @router.post("/customers/new", response_class=HTMLResponse)
 async def customer_create(request: Request, session: SessionDep, user: BillingStaff) -> Response:
-    form = await request.form()
-    data, errors = validate_form(CustomerCreate, form)
-    if data is not None:
-        try:
-            customer = service.create_customer(session, data, user.actor)
-            session.commit()
-            return RedirectResponse(f"/customers/{customer.id}?msg=created", status_code=303)
-        except TenancyError as e:
-            session.rollback()
-            errors = {e.field or "__all__": str(e)}
-    return _render(
-        request,
-        "tenancy_customer_form.html",
-        user,
-        422,
-        customer=None,
-        values=_form(form, CUSTOMER_FIELDS),
-        errors=errors,
-    )
+    def save(data: CustomerCreate) -> str:
+        return f"/customers/{id_of(service.create_customer(session, data, user.actor))}?msg=created"
+
+    return await _submit(request, session, user, CustomerCreate, save, CUSTOMER_FORM, customer=None)
 
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
@@ -149,7 +172,7 @@ def customer_page(
         "tenancy_customer.html",
         user,
         customer=customer,
-        account=service.accounts(session, [customer.id]).get(customer.id),
+        account=service.account(session, customer),
         sites=service.list_sites(session, scope, customer.id),
     )
 
@@ -159,7 +182,7 @@ def customer_edit(
     customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
 ):
     customer = _customer(session, scope, customer_id)
-    values = {k: "" if getattr(customer, k) is None else str(getattr(customer, k)) for k in CUSTOMER_FIELDS}
+    values = _values(customer, CUSTOMER_FIELDS)
     return _render(request, "tenancy_customer_form.html", user, customer=customer, values=values, errors={})
 
 
@@ -168,31 +191,18 @@ async def customer_save(
     customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
 ) -> Response:
     customer = _customer(session, scope, customer_id)
-    form = await request.form()
-    # an edit form sends every field: required ones must stay filled, so validate as a creation
-    data, errors = validate_form(CustomerCreate, form)
-    if data is not None:
-        try:
-            update = CustomerUpdate.model_validate(data.model_dump())
-            update.vat_number = data.vat_number  # an emptied UID is removed
-            service.update_customer(session, customer, update, user.actor)
-            session.commit()
-            return RedirectResponse(f"/customers/{customer.id}?msg=saved", status_code=303)
-        except TenancyError as e:
-            session.rollback()
-            errors = {e.field or "__all__": str(e)}
-    return _render(
-        request,
-        "tenancy_customer_form.html",
-        user,
-        422,
-        customer=customer,
-        values=_form(form, CUSTOMER_FIELDS),
-        errors=errors,
-    )
+
+    def save(data: CustomerCreate) -> str:
+        # an edit form sends every field: required ones must stay filled, so it validates as a creation
+        update = CustomerUpdate.model_validate(data.model_dump())
+        update.vat_number = data.vat_number  # an emptied UID is removed
+        service.update_customer(session, customer, update, user.actor)
+        return f"/customers/{customer.id}?msg=saved"
+
+    return await _submit(request, session, user, CustomerCreate, save, CUSTOMER_FORM, customer=customer)
 
 
-def _confirm(request: Request, user: Principal, customer, action: str) -> HTMLResponse:
+def _confirm(request: Request, user: Principal, customer: Customer, action: str) -> HTMLResponse:
     if action == "archive":
         title = _("Archive customer %(name)s?", name=customer.name)
         text = _(
@@ -216,6 +226,13 @@ def _confirm(request: Request, user: Principal, customer, action: str) -> HTMLRe
     )
 
 
+def _set_archived(session: Session, scope: Scope, user: Principal, customer_id: int, archived: bool):
+    service.set_archived(session, _customer(session, scope, customer_id), archived, user.actor)
+    session.commit()
+    msg = "archived" if archived else "restored"
+    return RedirectResponse(f"/customers/{customer_id}?msg={msg}", status_code=303)
+
+
 @router.get("/customers/{customer_id}/archive", response_class=HTMLResponse)
 def customer_archive_confirm(
     customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
@@ -225,9 +242,7 @@ def customer_archive_confirm(
 
 @router.post("/customers/{customer_id}/archive")
 def customer_archive(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
-    service.archive_customer(session, _customer(session, scope, customer_id), user.actor)
-    session.commit()
-    return RedirectResponse(f"/customers/{customer_id}?msg=archived", status_code=303)
+    return _set_archived(session, scope, user, customer_id, True)
 
 
 @router.get("/customers/{customer_id}/restore", response_class=HTMLResponse)
@@ -239,9 +254,7 @@ def customer_restore_confirm(
 
 @router.post("/customers/{customer_id}/restore")
 def customer_restore(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
-    service.restore_customer(session, _customer(session, scope, customer_id), user.actor)
-    session.commit()
-    return RedirectResponse(f"/customers/{customer_id}?msg=restored", status_code=303)
+    return _set_archived(session, scope, user, customer_id, False)
 
 
 # --- sites ---------------------------------------------------------------------------------------
@@ -266,39 +279,27 @@ async def site_create(
     customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter
 ) -> Response:
     customer = _customer(session, scope, customer_id)
-    form = await request.form()
-    data, errors = validate_form(SiteCreate, {**form, "customer_id": customer.id})
-    if data is not None:
-        try:
-            service.create_site(session, scope, data, user.actor)
-            session.commit()
-            return RedirectResponse(f"/customers/{customer.id}?msg=site_created", status_code=303)
-        except TenancyError as e:
-            session.rollback()
-            errors = {e.field or "__all__": str(e)}
-    return _render(
-        request,
-        "tenancy_site_form.html",
-        user,
-        422,
-        customer=customer,
-        site=None,
-        values=_form(form, SITE_FIELDS),
-        errors=errors,
+
+    def save(data: SiteCreate) -> str:
+        service.create_site(session, scope, data, user.actor)
+        return f"/customers/{customer.id}?msg=site_created"
+
+    fixed = {"customer_id": customer.id}
+    return await _submit(
+        request, session, user, SiteCreate, save, SITE_FORM, fixed, customer=customer, site=None
     )
 
 
 @router.get("/sites/{site_id}/edit", response_class=HTMLResponse)
 def site_edit(site_id: int, request: Request, session: SessionDep, scope: TenantScope, user: SiteWriter):
     site = _site(session, scope, site_id)
-    values = {k: "" if getattr(site, k) is None else str(getattr(site, k)) for k in SITE_FIELDS}
     return _render(
         request,
         "tenancy_site_form.html",
         user,
         customer=_customer(session, scope, site.customer_id),
         site=site,
-        values=values,
+        values=_values(site, SITE_FIELDS),
         errors={},
     )
 
@@ -309,32 +310,13 @@ async def site_save(
 ) -> Response:
     site = _site(session, scope, site_id)
     customer = _customer(session, scope, site.customer_id)
-    form = await request.form()
-    data, errors = validate_form(SiteCreate, {**form, "customer_id": site.customer_id})
-    if data is not None:
-        try:
-            service.update_site(
-                session, site, SiteUpdate.model_validate(data.model_dump(exclude={"customer_id"})), user.actor
-            )
-            session.commit()
-            return RedirectResponse(f"/customers/{customer.id}?msg=site_saved", status_code=303)
-        except TenancyError as e:
-            session.rollback()
-            errors = {e.field or "__all__": str(e)}
-    return _render(
-        request,
-        "tenancy_site_form.html",
-        user,
-        422,
-        customer=customer,
-        site=site,
-        values=_form(form, SITE_FIELDS),
-        errors=errors,
+
+    def save(data: SiteCreate) -> str:
+        update = SiteUpdate.model_validate(data.model_dump(exclude={"customer_id"}))
+        service.update_site(session, site, update, user.actor)
+        return f"/customers/{customer.id}?msg=site_saved"
+
+    fixed = {"customer_id": site.customer_id}
+    return await _submit(
+        request, session, user, SiteCreate, save, SITE_FORM, fixed, customer=customer, site=site
     )
-
-
-def _site(session, scope, site_id: int):
-    try:
-        return service.get_site(session, scope, site_id)
-    except TenancyError as e:
-        raise _not_found(e) from None

@@ -5,13 +5,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from noxus.core.audit import record as audit
 from noxus.core.i18n import gettext as _
 from noxus.core.i18n import lazy_gettext
 from noxus.core.security import Scope
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 from noxus.tenancy.models import (
     Customer,
     CustomerCreate,
@@ -76,6 +77,10 @@ def accounts(session: Session, customer_ids: Sequence[int]) -> Mapping[int, Acco
     return account_provider(session, customer_ids)
 
 
+def account(session: Session, customer: Customer) -> Account | None:
+    return accounts(session, [id_of(customer)]).get(id_of(customer))
+
+
 def public(customer: Customer, account: Account | None = None) -> CustomerPublic:
     data = customer.model_dump()
     if account is not None:
@@ -89,7 +94,7 @@ def public(customer: Customer, account: Account | None = None) -> CustomerPublic
 def list_customers(session: Session, scope: Scope, q: str = "", archived: bool = False) -> list[Customer]:
     stmt = scope.where(select(Customer), Customer.id).order_by(func.lower(Customer.name))
     if not archived:
-        stmt = stmt.where(Customer.archived_at.is_(None))
+        stmt = stmt.where(col(Customer.archived_at).is_(None))
     q = (q or "").strip()
     if q:
         like = f"%{q.lower()}%"
@@ -104,18 +109,32 @@ def list_customers(session: Session, scope: Scope, q: str = "", archived: bool =
     return list(session.exec(stmt))
 
 
+def list_customers_with_accounts(
+    session: Session, scope: Scope, q: str = "", archived: bool = False
+) -> list[tuple[Customer, Account | None]]:
+    """`list_customers`, each with its account as billing knows it (None without billing)."""
+    rows = list_customers(session, scope, q, archived)
+    found = accounts(session, [id_of(c) for c in rows])
+    return [(c, found.get(id_of(c))) for c in rows]
+
+
 def get_customer(session: Session, scope: Scope, customer_id: int) -> Customer:
     customer = session.get(Customer, customer_id)
-    if customer is None or not scope.allows(customer.id):
+    if customer is None or not scope.allows(id_of(customer)):
         raise TenancyError(_("Customer %(id)s does not exist.", id=customer_id), status=404)
     return customer
 
 
-def _check_unique_name(session: Session, name: str, except_id: int | None = None) -> None:
-    stmt = select(Customer.id).where(func.lower(Customer.name) == name.lower())
+def _taken(session: Session, same: SelectOfScalar, id_column: int | None, except_id: int | None) -> bool:
+    """True when `same` finds a row other than the one being edited (`except_id`)."""
     if except_id is not None:
-        stmt = stmt.where(Customer.id != except_id)
-    if session.exec(stmt).first() is not None:
+        same = same.where(col(id_column) != except_id)
+    return session.exec(same).first() is not None
+
+
+def _check_unique_name(session: Session, name: str, except_id: int | None = None) -> None:
+    same = select(Customer.id).where(func.lower(Customer.name) == name.lower())
+    if _taken(session, same, Customer.id, except_id):
         raise TenancyError(
             _("A customer named %(name)s already exists: choose another name.", name=name), field="name"
         )
@@ -147,29 +166,29 @@ def update_customer(session: Session, customer: Customer, data: CustomerUpdate, 
     return customer
 
 
-def archive_customer(session: Session, customer: Customer, actor: str) -> Customer:
+def set_archived(session: Session, customer: Customer, archived: bool, actor: str) -> Customer:
     """Archived customers leave lists and pickers; nothing is deleted (invoices, punches and the
-    audit trail keep pointing at them). `restore_customer` undoes it."""
-    if customer.archived_at is None:
-        customer.archived_at = utcnow()
+    audit trail keep pointing at them). `archived=False` restores one."""
+    if (customer.archived_at is not None) != archived:
+        customer.archived_at = utcnow() if archived else None
         session.add(customer)
-        audit(session, actor, "archive", "customer", customer.id, customer.id)
+        audit(session, actor, "archive" if archived else "restore", "customer", customer.id, customer.id)
     return customer
+
+
+def archive_customer(session: Session, customer: Customer, actor: str) -> Customer:
+    return set_archived(session, customer, True, actor)
 
 
 def restore_customer(session: Session, customer: Customer, actor: str) -> Customer:
-    if customer.archived_at is not None:
-        customer.archived_at = None
-        session.add(customer)
-        audit(session, actor, "restore", "customer", customer.id, customer.id)
-    return customer
+    return set_archived(session, customer, False, actor)
 
 
 # --- sites -------------------------------------------------------------------------------------
 
 
 def list_sites(session: Session, scope: Scope, customer_id: int | None = None) -> list[Site]:
-    stmt = scope.where(select(Site), Site.customer_id).order_by(Site.customer_id, func.lower(Site.name))
+    stmt = scope.where(select(Site), Site.customer_id).order_by(col(Site.customer_id), func.lower(Site.name))
     if customer_id is not None:
         stmt = stmt.where(Site.customer_id == customer_id)
     return list(session.exec(stmt))
@@ -183,10 +202,8 @@ def get_site(session: Session, scope: Scope, site_id: int) -> Site:
 
 
 def _check_unique_site(session: Session, customer_id: int, name: str, except_id: int | None = None) -> None:
-    stmt = select(Site.id).where(Site.customer_id == customer_id, func.lower(Site.name) == name.lower())
-    if except_id is not None:
-        stmt = stmt.where(Site.id != except_id)
-    if session.exec(stmt).first() is not None:
+    same = select(Site.id).where(Site.customer_id == customer_id, func.lower(Site.name) == name.lower())
+    if _taken(session, same, Site.id, except_id):
         raise TenancyError(_("This customer already has a site named %(name)s.", name=name), field="name")
 
 
@@ -197,7 +214,7 @@ def create_site(session: Session, scope: Scope, data: SiteCreate, actor: str) ->
             _("Customer %(name)s is archived: restore it before adding a site.", name=customer.name),
             field="customer_id",
         )
-    _check_unique_site(session, customer.id, data.name)
+    _check_unique_site(session, id_of(customer), data.name)
     site = Site.model_validate(data)
     session.add(site)
     session.flush()

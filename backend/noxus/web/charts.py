@@ -4,6 +4,7 @@ what a person can read without hovering. `line_chart()` returns the geometry; th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,8 +28,8 @@ def line_chart(
     *,
     title: str,
     y_max: float | None = None,
-    y_label: callable = str,
-    x_label: callable = str,
+    y_label: Callable[[float], str] = str,
+    x_label: Callable[[datetime], str] = str,
     width: int = 180,
     height: int = 56,
 ) -> Chart | None:

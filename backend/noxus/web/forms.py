@@ -7,7 +7,7 @@ No Pydantic text reaches the page: each error type maps to a sentence of the cat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -71,9 +71,10 @@ def blank_to_none(data: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def validate_form(
-    schema: type[BaseModel], data: Mapping[str, Any]
-) -> tuple[BaseModel | None, dict[str, str]]:
+M = TypeVar("M", bound=BaseModel)
+
+
+def validate_form(schema: type[M], data: Mapping[str, Any]) -> tuple[M | None, dict[str, str]]:
     """(model, {}) when valid, else (None, field -> message)."""
     try:
         return schema.model_validate(blank_to_none(data)), {}
