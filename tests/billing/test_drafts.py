@@ -1,6 +1,7 @@
 """Draft -> review -> issue, business dates, credit notes, catch-up, contract kiosks, match
 suggestions, amounts as typed, placeholder creditor data — each with a frozen clock."""
 
+import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -393,3 +394,23 @@ def test_a_german_speaking_customers_invoice_reminder_and_notice_are_german(sess
     assert "Mahnung" in "".join(
         p.get_textpage().get_text_range() for p in pypdfium2.PdfDocument(reminder.pdf)
     )
+
+
+def test_the_issued_invoice_page_shows_its_reference_and_opens_its_pdf_for_billing_staff_only(
+    noxus_app, session, books, meter, settings
+):
+    books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
+    session.commit()
+    with at(2026, 1, 2):
+        inv = session.get(Invoice, issued_run(session, date(2026, 1, 1), settings, meter=meter).created[0])
+    override_principal(noxus_app, Role.BILLING)
+    client = TestClient(noxus_app)
+    page = client.get(f"/billing/invoices/{inv.id}").text
+    assert f'id="invoice-reference">{inv.reference}<' in page
+    (link,) = re.findall(r'href="(/billing/documents/\d+)" data-kind="invoice"', page)
+    pdf = client.get(link)
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and "inline" in pdf.headers["content-disposition"]
+    assert client.get("/billing/documents/999999").status_code == 404
+    override_principal(noxus_app, Role.HR_ADMIN, customer_id=inv.customer_id)
+    assert client.get(link, headers={"accept": "text/html"}).status_code == 403

@@ -1,13 +1,16 @@
-"""NOXUS onboards a customer in a real browser (Debian's chromium through Playwright), from an
-empty database: a NOXUS admin creates the customer and its site, registers and installs a kiosk
-there and invites the customer's HR admin; the HR admin sets a password from the invitation
-e-mail (delivered by `noxus billing send` to a local SMTP server), creates an employee and gives
-them a badge; a simulated MicroPython kiosk sends punches over the real MQTT path; the HR admin
-sees them and exports the timesheet. No step touches the database or a JSON endpoint: the pages,
-the CLI a NOXUS operator runs, the kiosk and the mail.
+"""NOXUS runs a customer's whole life in a real browser (Debian's chromium through Playwright), from
+an empty database: a NOXUS admin creates the customer and its site, a plan with a price version
+typed in CHF and a contract, registers and installs a kiosk there and adds it to the contract, and
+invites the customer's HR admin; the HR admin sets a password from the invitation e-mail (delivered
+by `noxus billing send`, the scheduler's job, to a local SMTP server), creates employees and gives
+them badges; a simulated MicroPython kiosk sends punches over the real MQTT path (a Mosquitto of
+the test's own, the real ingest worker); the HR admin sees the timesheet and exports it; NOXUS runs
+the month (drafts, review, issue) and opens the invoice PDF, whose QR-bill decodes (zxing-cpp) to
+the invoice's amount and reference. No step touches the database, Python internals or a JSON
+endpoint: the pages, the CLI a NOXUS operator runs, the kiosk and the mail.
 
-Not covered here yet: the contract with a plan (billing's set-up forms) and the invoice's QR-bill;
-tests/billing covers the invoice and QR-bill from the API side."""
+The contract starts on the first day of a coming month (subscriptions are billed in advance): its
+first invoice holds whole months only, so the amounts do not depend on the day the test runs."""
 
 import csv
 import io
@@ -17,8 +20,12 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
+from datetime import date, timedelta
 
+import pypdfium2
 import pytest
+import zxingcpp
 from aiosmtpd.controller import Controller
 
 from devstack.broker import wait_port
@@ -36,7 +43,8 @@ ARGS = [
 ]
 ADMIN_PASSWORD = "operator journey password"
 HR_PASSWORD = "hr admin journey password"
-UID = "04A1B2C3"
+UIDS = {"007": "04A1B2C3", "008": "04A1B2C4"}
+DEADLINE_S = 60  # safety deadline of every wait on a condition
 
 sync_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -64,7 +72,8 @@ class Inbox:
 
 
 @pytest.fixture
-def stack(tmp_path, sqlite_template, broker):
+def stack(tmp_path, sqlite_template, private_broker):
+    broker = private_broker
     shutil.copy(sqlite_template, tmp_path / "journey.db")
     inbox = Inbox()
     smtp_port = _free_port()
@@ -135,11 +144,42 @@ def browser():
         b.close()
 
 
-def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_kiosk(
+def first_of_a_coming_month() -> date:
+    """The first day of next month, or of the one after when next month starts tomorrow: a contract
+    cannot start before the customer exists, and the test may cross midnight."""
+    day = date.today() + timedelta(days=2)
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def wait_for_page(page, url: str, condition, what: str) -> None:
+    """Reload `url` until `condition(page)` holds (data arriving from another process)."""
+    deadline = time.monotonic() + DEADLINE_S
+    while True:
+        page.goto(url)
+        if condition(page):
+            return
+        assert time.monotonic() < deadline, f"no {what} after {DEADLINE_S} s"
+        page.wait_for_load_state("networkidle")
+
+
+def confirm(page) -> None:
+    """The confirmation page of an action that changes a customer's state or sends mail."""
+    page.click("form:has(input[name=confirmed]) button")
+
+
+def decode_qr(pdf: bytes) -> list[str]:
+    image = pypdfium2.PdfDocument(pdf)[0].render(scale=300 / 72).to_pil()
+    return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
+
+
+def test_noxus_onboards_a_customer_and_bills_it_while_its_hr_admin_sees_punches_from_a_real_kiosk(
     stack, browser, tmp_path
 ):
     base = stack["base"]
-    noxus = browser.new_context(locale="fr-CH", viewport={"width": 1200, "height": 900}).new_page()
+    start = first_of_a_coming_month()
+    noxus = browser.new_context(
+        locale="fr-CH", viewport={"width": 1200, "height": 900}, accept_downloads=True
+    ).new_page()
     noxus.set_default_timeout(60_000)
 
     # NOXUS admin logs in and lands on the overview
@@ -183,6 +223,33 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     noxus.wait_for_url(re.compile(r".*msg=site_created"))
     assert "Atelier Bulle" in noxus.inner_text("#sites")
 
+    # a plan whose prices are typed in CHF as people type them
+    noxus.goto(f"{base}/billing/plans")
+    plan = "form[action='/billing/plans']"
+    noxus.fill(f"{plan} [name=code]", "ATELIER")
+    noxus.fill(f"{plan} [name=name]", "Atelier")
+    noxus.fill(f"{plan} [name=effective_from]", start.replace(month=1).isoformat())
+    noxus.fill(f"{plan} [name=monthly_fee]", "120.00")
+    noxus.fill(f"{plan} [name=monthly_fee_per_kiosk]", "4,50")
+    noxus.fill(f"{plan} [name=users_included]", "10")
+    noxus.fill(f"{plan} [name=price_per_additional_user]", "6.00")
+    noxus.fill(f"{plan} [name=setup_fee]", "1'200.00")
+    noxus.click(f"{plan} button")
+    noxus.wait_for_url(re.compile(r".*/billing/plans\?.*"))
+    assert "ATELIER" in noxus.inner_text("main")
+
+    # the contract, from the first day of a coming month; its billing profile comes from the
+    # customer's record (the confirmation says so)
+    noxus.goto(f"{base}/billing/contracts")
+    noxus.select_option("#f-customer_id", label="Menuiserie Dubois")
+    noxus.select_option("#f-plan_id", label="ATELIER — Atelier")
+    noxus.fill("#f-start_date", start.isoformat())
+    noxus.click("form[action='/billing/contracts'] button")
+    assert "claire@dubois.example" in noxus.inner_text("main")
+    confirm(noxus)
+    noxus.wait_for_url(re.compile(r".*/billing/contracts/\d+\?.*"))
+    contract_url = noxus.url.split("?")[0]
+
     # a kiosk registered and installed at the site, after a confirmation
     noxus.goto(f"{base}/fleet/register")
     noxus.fill("#f-id", "K-J1")
@@ -196,6 +263,15 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     noxus.wait_for_url(f"{base}/fleet/K-J1?msg=status")
     assert noxus.get_attribute("#kiosk-status", "data-status") == "deployed"
 
+    # ...and added to the contract from its first day: the per-kiosk fee follows it
+    noxus.goto(contract_url)
+    noxus.select_option("#f-kiosk_id", "K-J1")
+    noxus.fill("#f-on", start.isoformat())
+    noxus.click(f"form[action='{contract_url.removeprefix(base)}/kiosks'] button")
+    confirm(noxus)
+    noxus.wait_for_url(re.compile(re.escape(contract_url) + r"\?.*"))
+    assert "K-J1" in noxus.inner_text("main table")
+
     # the customer's HR admin is invited (confirmation first: it sends an e-mail)
     noxus.goto(f"{base}/users/new")
     noxus.fill("#f-email", "claire@dubois.example")
@@ -208,7 +284,7 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
 
     # the outbox goes out (the scheduler's job) to the local SMTP server
     subprocess.run([*stack["cli"], "billing", "send"], env=stack["env"], check=True, capture_output=True)
-    [mail] = stack["inbox"].messages
+    [mail] = [m for m in stack["inbox"].messages if "/invitation/" in m]
     link = re.search(r"(http://127\.0\.0\.1:\d+/invitation/[A-Za-z0-9_-]+)", mail).group(1)
 
     # the HR admin chooses a password and logs in: HR lands on HR
@@ -224,27 +300,31 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     hr.click("form[action='/login'] button")
     hr.wait_for_url(re.compile(r".*/hr/employees.*"))
 
-    # an employee and their badge
-    hr.fill("form[action='/hr/employees'] input[name=first_name]", "Léa")
-    hr.fill("form[action='/hr/employees'] input[name=last_name]", "Dupré")
-    hr.fill("form[action='/hr/employees'] input[name=personnel_number]", "007")
-    hr.click("form[action='/hr/employees'] button")
-    hr.wait_for_url(re.compile(r".*/hr/employees/\d+.*msg=employee_created.*"))
-    assert "Dupré" in hr.inner_text("main")
-    hr.goto(f"{base}/hr/badges")
-    hr.fill("form.card[action='/hr/badges'] input[name=uid]", UID)
-    hr.select_option("form.card[action='/hr/badges'] select[name=employee_id]", label="Dupré Léa")
-    hr.click("form.card[action='/hr/badges'] button")
-    hr.wait_for_load_state()
-    assert UID in hr.inner_text("#badges")
+    # two employees and their badges
+    employee_urls = {}
+    for number, (first, last) in {"007": ("Léa", "Dupré"), "008": ("Marc", "Rossier")}.items():
+        hr.goto(f"{base}/hr/employees")
+        hr.fill("form[action='/hr/employees'] input[name=first_name]", first)
+        hr.fill("form[action='/hr/employees'] input[name=last_name]", last)
+        hr.fill("form[action='/hr/employees'] input[name=personnel_number]", number)
+        hr.click("form[action='/hr/employees'] button")
+        hr.wait_for_url(re.compile(r".*/hr/employees/\d+.*msg=employee_created.*"))
+        assert last in hr.inner_text("main")
+        employee_urls[number] = hr.url.split("?")[0]
+        hr.goto(f"{base}/hr/badges")
+        hr.fill("form.card[action='/hr/badges'] input[name=uid]", UIDS[number])
+        hr.select_option("form.card[action='/hr/badges'] select[name=employee_id]", label=f"{last} {first}")
+        hr.click("form.card[action='/hr/badges'] button")
+        hr.wait_for_load_state()
+        assert UIDS[number] in hr.inner_text("#badges")
 
-    # the kiosk taps the badge twice (IN, OUT) and drains its journal over MQTT
+    # the kiosk taps each badge twice (IN, OUT) and drains its journal over MQTT
     cfg = write_config(
         tmp_path / "K-J1",
         "K-J1",
         stack["broker"].port,
-        uids=[UID],
-        taps=2,
+        uids=list(UIDS.values()),
+        taps=4,
         poll_ms=5,
         cooldown_ms=0,
         gap_polls=50,
@@ -254,11 +334,23 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     )
     kiosk = spawn(cfg, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert kiosk.wait(120) == 0
+    wait_for_page(
+        hr,
+        f"{base}/hr/punches",
+        lambda p: (
+            p.inner_text("#punches").count("Dupré") == 2 and p.inner_text("#punches").count("Rossier") == 2
+        ),
+        "four punches on the punches page",
+    )
+    punch_day = re.search(r"(\d{2})\.(\d{2})\.(\d{4})", hr.inner_text("#punches"))
+    day = date(int(punch_day.group(3)), int(punch_day.group(2)), int(punch_day.group(1)))
 
-    hr.goto(f"{base}/hr/punches")
-    assert hr.inner_text("#punches").count("Dupré") == 2
+    # Léa's timesheet shows the day of her punches
+    hr.goto(f"{employee_urls['007']}?month={day:%Y-%m}")
+    assert hr.locator(f"#timesheet #day-{day.isoformat()}").count() == 1
+    assert re.search(r"\d{1,2}:\d{2}", hr.inner_text(f"#day-{day.isoformat()}"))
 
-    # the timesheet export (CSV for Swiss Excel) carries Léa's day
+    # the timesheet export (CSV for Swiss Excel) carries both employees' day
     hr.goto(f"{base}/hr/exports")
     hr.select_option("#export-format", "csv")
     with hr.expect_download() as dl:
@@ -267,4 +359,41 @@ def test_noxus_onboards_a_customer_whose_hr_admin_then_sees_punches_from_a_real_
     dl.value.save_as(path)
     rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
     assert any("007" in row and "Dupré" in row for row in rows[1:]), rows[:3]
+    assert any("008" in row and "Rossier" in row for row in rows[1:]), rows[:3]
     hr.screenshot(path=os.environ.get("NOXUS_SCREENSHOT", str(tmp_path / "hr.png")), full_page=True)
+
+    # NOXUS runs the month: drafts, review, issue
+    period = f"{start:%Y-%m}"
+    noxus.goto(f"{base}/billing")
+    noxus.fill("form[action='/billing/run'] input[name=period]", period)
+    noxus.click("form[action='/billing/run'] button")
+    noxus.wait_for_url(re.compile(r".*/billing/drafts\?.*"))
+    assert "Menuiserie Dubois" in noxus.inner_text("main")
+    noxus.click("main table a[href^='/billing/invoices/'] >> nth=0")
+    noxus.wait_for_url(re.compile(r".*/billing/invoices/\d+$"))
+    invoice_url = noxus.url
+    lines = noxus.inner_text("main table")
+    # set-up fee, one whole month of subscription, one kiosk; no user beyond the 10 included
+    assert "1’200.00" in lines or "1'200.00" in lines, lines
+    assert "120.00" in lines and "4.50" in lines, lines
+    noxus.click("form[action='/billing/drafts/issue'] button")
+    confirm(noxus)
+    noxus.wait_for_url(re.compile(r".*/billing/invoices\?.*"))
+    noxus.goto(invoice_url)
+    reference = noxus.inner_text("#invoice-reference").strip()
+    total_shown = noxus.inner_text("#invoice-total")
+
+    # the invoice PDF, opened from the invoice page; its QR-bill pays exactly this invoice
+    with noxus.expect_response(re.compile(r".*/billing/documents/\d+$")) as opened:
+        noxus.click("#documents a[data-kind=invoice]")
+    assert opened.value.ok and opened.value.header_value("content-type") == "application/pdf"
+    # chromium shows it in its viewer, which keeps the bytes to itself: the same URL again, with
+    # the same session, gives the document as saved from the viewer
+    (payload,) = decode_qr(noxus.context.request.get(opened.value.url).body())
+    f = payload.replace("\r\n", "\n").split("\n")
+    assert f[0:3] == ["SPC", "0200", "1"]
+    # net 1'324.50, VAT 8.1 % 107.28, total 1'431.78 rounded to 1'431.80
+    assert f[18:20] == ["1431.80", "CHF"], f[18:20]
+    assert "1’431.80" in total_shown or "1'431.80" in total_shown, total_shown
+    assert f[20:27] == ["S", "Menuiserie Dubois Sàrl", "Rue de la Gare", "12", "1630", "Bulle", "CH"]
+    assert f[27] == "QRR" and f[28] == reference.replace(" ", "")

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import func, select
 
 from noxus.billing import camt, drafts, dunning, issuing, payments, retrieval
@@ -36,6 +36,7 @@ from noxus.core.security import BillingStaff, TechStaff
 from noxus.tenancy.models import Customer
 from noxus.tenancy.service import account_state_label
 from noxus.web import flash
+from noxus.web.download import content_disposition
 from noxus.web.templating import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
@@ -304,6 +305,22 @@ def invoice_detail(request: Request, invoice_id: int, session: SessionDep, user:
         ).all(),
         values={},
         errors={},
+    )
+
+
+@router.get("/documents/{document_id}", response_class=Response)
+def document_pdf(document_id: int, session: SessionDep, user: BillingStaff):
+    """A PDF as it was sent (invoice, credit note, reminder, notice), opened from the invoice page
+    with the staff's session: the page links here, not to the JSON API."""
+    from noxus.billing.models import Document
+
+    doc = session.get(Document, document_id)
+    if doc is None:
+        raise HTTPException(404, _("Document %(id)s does not exist.", id=document_id))
+    return Response(
+        doc.pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": content_disposition(doc.filename, "inline")},
     )
 
 
