@@ -12,11 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import func, text
+from sqlalchemy import BigInteger, String, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, select
 
 from firmware.core import protocol
+from noxus.core.types import UTCDateTime
 from noxus.fleet import service as fleet
 from noxus.fleet.models import KioskCreate
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
@@ -169,10 +170,7 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
     new_seqs: dict[tuple[str, int], list[int]] = defaultdict(list)
     for kiosk_id, epoch, seq in inserted:
         new_seqs[(kiosk_id, epoch)].append(seq)
-    for key, items in sorted(journals.items()):
-        new = new_seqs[key]
-        dup = sum(len(b.punches) for _, b in items) - len(new)
-        outcome.acks[key] = _advance_cursor(session, outcome, key[0], key[1], items, dup, new)
+    outcome.acks.update(_advance_cursors(session, outcome, journals, new_seqs))
 
     for msg, kiosk_id, leaf in others:
         if kiosk_id not in known:
@@ -192,110 +190,232 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
 def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inserted: set) -> None:
     """A resend carries the same punch; a different punch under a stored seq
     means the kiosk reused seqs (journal wiped): keep it as a dead letter so
-    it is not lost, and tell the fleet."""
+    it is not lost, and tell the fleet. One query for the whole group."""
     key = ("kiosk_id", "epoch", "seq")
     dup = {tuple(r[k] for k in key): r for r in rows if tuple(r[k] for k in key) not in inserted}
-    for kiosk_id, epoch in sorted({(k, e) for k, e, _ in dup}):
-        seqs = [s for k, e, s in dup if (k, e) == (kiosk_id, epoch)]
-        stored = session.execute(
-            select(Punch.seq, Punch.badge_uid, Punch.ts).where(
-                Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.seq.in_(seqs)
+    with_v, params = _relation(
+        session, "v", {"kiosk_id": "text", "epoch": "bigint", "seq": "bigint"}, sorted(dup)
+    )
+    stored = session.execute(
+        text(
+            f"{with_v} SELECT p.kiosk_id, p.epoch, p.seq, p.badge_uid, p.ts FROM punch p "
+            "JOIN v ON p.kiosk_id = v.kiosk_id AND p.epoch = v.epoch AND p.seq = v.seq "
+            "ORDER BY p.kiosk_id, p.epoch, p.seq"
+        ).columns(kiosk_id=String, epoch=BigInteger, seq=BigInteger, badge_uid=String, ts=UTCDateTime),
+        params,
+    ).all()
+    for kiosk_id, epoch, seq, uid, ts in stored:
+        new = dup[(kiosk_id, epoch, seq)]
+        if new["badge_uid"] != uid or (
+            new["ts"] is not None and ts is not None and abs((new["ts"] - ts).total_seconds()) > 0.001
+        ):
+            outcome.duplicates -= 1
+            _dead(
+                session,
+                outcome,
+                Incoming(protocol.topic(kiosk_id, protocol.PUNCH), json.dumps(_jsonable(new)).encode()),
+                f"seq {seq} reused by kiosk '{kiosk_id}' for a different punch "
+                f"(stored {uid}, got {new['badge_uid']}): its journal was reset",
             )
-        ).all()
-        for seq, uid, ts in stored:
-            new = dup[(kiosk_id, epoch, seq)]
-            if new["badge_uid"] != uid or (
-                new["ts"] is not None and ts is not None and abs((new["ts"] - ts).total_seconds()) > 0.001
-            ):
-                outcome.duplicates -= 1
-                _dead(
-                    session,
-                    outcome,
-                    Incoming(protocol.topic(kiosk_id, protocol.PUNCH), json.dumps(_jsonable(new)).encode()),
-                    f"seq {seq} reused by kiosk '{kiosk_id}' for a different punch "
-                    f"(stored {uid}, got {new['badge_uid']}): its journal was reset",
-                )
-                fleet.raise_alert(session, kiosk_id, "seq_reused", f"seq {seq} reused")
+            fleet.raise_alert(session, kiosk_id, "seq_reused", f"seq {seq} reused")
 
 
 def _jsonable(row: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _advance_cursor(session, outcome, kiosk_id, epoch, items, duplicates, inserted_seqs) -> int:
-    """Move the kiosk's cursor and return the ack.
+def _relation(session: Session, name: str, columns: dict[str, str], rows: list[tuple]) -> tuple[str, dict]:
+    """`WITH name(columns) AS (...)`: the group's rows as one relation a single
+    statement joins, bound as one array per column (PostgreSQL) or one JSON
+    document (SQLite). The SQL text does not depend on the group's size (one
+    plan, no bound-parameter limit). `columns` maps names to 'text'/'bigint'."""
+    names = list(columns)
+    if session.get_bind().dialect.name == "postgresql":
+        arrays = ", ".join(f"CAST(:{name}_{c} AS {t}[])" for c, t in columns.items())
+        params = {f"{name}_{c}": [r[i] for r in rows] for i, c in enumerate(names)}
+        source = f"SELECT * FROM unnest({arrays})"
+    else:
+        picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
+        params = {name: json.dumps(rows)}
+        source = f"SELECT {picks} FROM json_each(:{name})"
+    return f"WITH {name}({', '.join(names)}) AS ({source})", params
+
+
+def _advance_cursors(session: Session, outcome: Outcome, journals: dict, new_seqs: dict) -> dict:
+    """Move every cursor of the group and return the acks, (kiosk, epoch) -> upto.
 
     The ack (`upto`) is the highest seq such that every seq up to it is either
     stored or written off as lost. A seq is written off only on the kiosk's
     word: a batch whose `from` (the lowest seq it still holds) is above it.
     A gap inside or between batches is never written off, it is waited for, so
-    reordered or pipelined batches never free a punch the backend lacks."""
+    reordered or pipelined batches never free a punch the backend lacks.
+
+    Set-based: a storm brings a small batch from each of thousands of kiosks,
+    so a fixed number of statements per group, whatever its kiosks (create
+    missing cursors, lock and read all, count the written-off ranges, find the
+    contiguous runs, write all); only the rare alert paths query per kiosk."""
+    keys = sorted(journals)
+    if not keys:
+        return {}
     _insert(
-        session, IngestCursor, [{"kiosk_id": kiosk_id, "epoch": epoch, "acked_seq": 0}], ["kiosk_id", "epoch"]
+        session,
+        IngestCursor,
+        [{"kiosk_id": k, "epoch": e, "acked_seq": 0, "duplicates": 0, "lost": 0} for k, e in keys],
+        ["kiosk_id", "epoch"],
     )
-    # Row lock: on PostgreSQL several workers may ack the same kiosk.
-    cursor = session.exec(
-        select(IngestCursor)
-        .where(IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch == epoch)
-        .with_for_update()
-    ).one()
-    here = (Punch.kiosk_id == kiosk_id, Punch.epoch == epoch)
-    cursor.duplicates += duplicates
-    mark = cursor.acked_seq
-    # Late arrivals: a seq at or below the cursor that was inserted only now
-    # had been written off as lost (the cursor passes a seq only when it is
-    # stored or written off), so it is no longer lost.
-    late = sum(1 for s in inserted_seqs if s <= mark)
-    if late:
-        cursor.lost = max(0, cursor.lost - late)
-        outcome.recovered += late
-        if cursor.lost == 0 and not _lost_elsewhere(session, kiosk_id, epoch):
-            fleet.resolve_alerts(session, kiosk_id, "seq_gap")
+    cursors = _lock_cursors(session, keys)
     # The kiosk no longer holds anything below the highest `from` it sent
     # (it never takes a freed seq back): what is missing there is gone.
-    gone_below = max(b.held_from for _, b in items)
-    if gone_below - 1 > mark:
-        top = gone_below - 1
-        stored = session.exec(
-            select(func.count()).select_from(Punch).where(*here, Punch.seq > mark, Punch.seq <= top)
-        ).one()
-        missing = top - mark - stored
-        if missing:
-            cursor.lost += missing
-            outcome.lost += missing
-            fleet.raise_alert(
-                session,
-                kiosk_id,
-                "seq_gap",
-                f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
-                "the backend and are no longer on the kiosk",
-            )
-        mark = top
+    tops = {key: max(b.held_from for _, b in journals[key]) - 1 for key in keys}
+    write_off = [
+        (k, e, cursors[(k, e)][0], tops[(k, e)]) for k, e in keys if tops[(k, e)] > cursors[(k, e)][0]
+    ]
+    stored_below = _count_stored(session, write_off)
+    marks = {}
+    for key in keys:
+        kiosk_id, epoch = key
+        mark, dups, lost = cursors[key]
+        dups += sum(len(b.punches) for _, b in journals[key]) - len(new_seqs[key])
+        # Late arrivals: a seq at or below the cursor that was inserted only now
+        # had been written off as lost (the cursor passes a seq only when it is
+        # stored or written off), so it is no longer lost.
+        late = sum(1 for s in new_seqs[key] if s <= mark)
+        if late:
+            lost = max(0, lost - late)
+            outcome.recovered += late
+            cursors[key] = (mark, dups, lost)
+            if lost == 0 and not _lost_elsewhere(session, kiosk_id, epoch, cursors):
+                fleet.resolve_alerts(session, kiosk_id, "seq_gap")
+        top = tops[key]
+        if top > mark:
+            missing = top - mark - stored_below.get(key, 0)
+            if missing:
+                lost += missing
+                outcome.lost += missing
+                fleet.raise_alert(
+                    session,
+                    kiosk_id,
+                    "seq_gap",
+                    f"{missing} punch(es) between seq {mark + 1} and {top} never reached "
+                    "the backend and are no longer on the kiosk",
+                )
+            mark = top
+        cursors[key] = (mark, dups, lost)
+        marks[key] = mark
     # Then every stored seq that follows without a hole (this group's, an
     # earlier resend's, another worker's).
-    while True:
-        page = session.execute(
-            select(Punch.seq).where(*here, Punch.seq > mark).order_by(Punch.seq).limit(CURSOR_PAGE)
-        ).all()
-        for (seq,) in page:
-            if seq != mark + 1:
-                break
-            mark = seq
+    acks = _contiguous(session, marks)
+    with_v, params = _relation(
+        session,
+        "v",
+        {
+            "kiosk_id": "text",
+            "epoch": "bigint",
+            "acked_seq": "bigint",
+            "duplicates": "bigint",
+            "lost": "bigint",
+        },
+        [(k, e, acks[(k, e)], cursors[(k, e)][1], cursors[(k, e)][2]) for k, e in keys],
+    )
+    session.execute(
+        text(
+            f"{with_v} UPDATE ingest_cursor SET acked_seq = v.acked_seq, duplicates = v.duplicates, "
+            "lost = v.lost FROM v WHERE ingest_cursor.kiosk_id = v.kiosk_id AND ingest_cursor.epoch = v.epoch"
+        ),
+        params,
+    )
+    return acks
+
+
+def _lock_cursors(session: Session, keys: list[tuple[str, int]]) -> dict:
+    """(kiosk, epoch) -> [acked_seq, duplicates, lost], rows locked in one
+    order (PostgreSQL: several workers may ack the same kiosk)."""
+    with_v, params = _relation(session, "v", {"kiosk_id": "text", "epoch": "bigint"}, keys)
+    lock = " FOR UPDATE OF c" if session.get_bind().dialect.name == "postgresql" else ""
+    rows = session.execute(
+        text(
+            f"{with_v} SELECT c.kiosk_id, c.epoch, c.acked_seq, c.duplicates, c.lost FROM ingest_cursor c "
+            f"JOIN v ON c.kiosk_id = v.kiosk_id AND c.epoch = v.epoch ORDER BY c.kiosk_id, c.epoch{lock}"
+        ),
+        params,
+    ).all()
+    return {(k, e): (acked, dups, lost) for k, e, acked, dups, lost in rows}
+
+
+def _count_stored(session: Session, ranges: list[tuple[str, int, int, int]]) -> dict:
+    """(kiosk, epoch) -> how many seqs in (lo, hi] are stored, for every range at once."""
+    if not ranges:
+        return {}
+    with_v, params = _relation(
+        session, "v", {"kiosk_id": "text", "epoch": "bigint", "lo": "bigint", "hi": "bigint"}, ranges
+    )
+    rows = session.execute(
+        text(
+            f"{with_v} SELECT p.kiosk_id, p.epoch, count(*) FROM punch p JOIN v ON p.kiosk_id = v.kiosk_id "
+            "AND p.epoch = v.epoch AND p.seq > v.lo AND p.seq <= v.hi GROUP BY p.kiosk_id, p.epoch"
+        ),
+        params,
+    ).all()
+    return {(k, e): n for k, e, n in rows}
+
+
+def _contiguous(session: Session, marks: dict) -> dict:
+    """(kiosk, epoch) -> the end of the run of stored seqs that follows its mark
+    without a hole, for every key at once. Seqs are unique, so within a run
+    seq - mark equals the seq's rank; at the first hole it exceeds it for good.
+    Read CURSOR_PAGE seqs per key and step, so a long backlog stays bounded."""
+    ends = dict(marks)
+    todo = sorted(marks)
+    while todo:
+        with_v, params = _relation(
+            session,
+            "v",
+            {"kiosk_id": "text", "epoch": "bigint", "mark": "bigint"},
+            [(k, e, ends[(k, e)]) for k, e in todo],
+        )
+        params["page"] = CURSOR_PAGE
+        if session.get_bind().dialect.name == "postgresql":
+            # LATERAL: an index range scan per key, where a plain join would
+            # let the planner hash the whole punch table.
+            seqs = (
+                "v CROSS JOIN LATERAL (SELECT p.seq FROM punch p WHERE p.kiosk_id = v.kiosk_id "
+                "AND p.epoch = v.epoch AND p.seq > v.mark ORDER BY p.seq LIMIT :page) AS p"
+            )
         else:
-            if len(page) == CURSOR_PAGE:
-                continue
-        break
-    cursor.acked_seq = mark
-    return mark
+            seqs = (
+                "v JOIN punch p ON p.kiosk_id = v.kiosk_id AND p.epoch = v.epoch "
+                "AND p.seq > v.mark AND p.seq <= v.mark + :page"
+            )
+        rows = session.execute(
+            text(
+                f"{with_v} SELECT kiosk_id, epoch, count(*) FROM ("
+                "SELECT v.kiosk_id, v.epoch, p.seq - v.mark - row_number() OVER "
+                f"(PARTITION BY v.kiosk_id, v.epoch ORDER BY p.seq) AS hole FROM {seqs}) AS run "
+                "WHERE hole = 0 GROUP BY kiosk_id, epoch"
+            ),
+            params,
+        ).all()
+        todo = []
+        for k, e, n in rows:
+            ends[(k, e)] += n
+            if n == CURSOR_PAGE:
+                todo.append((k, e))
+    return ends
 
 
-def _lost_elsewhere(session, kiosk_id, epoch) -> bool:
-    """Seqs still written off in another epoch of the kiosk's journals."""
+def _lost_elsewhere(session: Session, kiosk_id: str, epoch: int, group: dict) -> bool:
+    """Seqs still written off in another epoch of the kiosk's journals: the
+    group's cursors as they stand now, the others as stored."""
+    if any(k == kiosk_id and e != epoch and c[2] > 0 for (k, e), c in group.items()):
+        return True
+    others = [e for k, e in group if k == kiosk_id]
     return (
         session.exec(
             select(func.count())
             .select_from(IngestCursor)
-            .where(IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch != epoch, IngestCursor.lost > 0)
+            .where(
+                IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch.not_in(others), IngestCursor.lost > 0
+            )
         ).one()
         > 0
     )
