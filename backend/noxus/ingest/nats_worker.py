@@ -26,17 +26,14 @@ from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from firmware.core import protocol
 from noxus.core.settings import Settings
-from noxus.ingest import metrics
-from noxus.ingest.service import Incoming, Outcome, ingest
+from noxus.ingest import groups, metrics
+from noxus.ingest.service import Incoming, Outcome
 
 log = logging.getLogger("noxus.ingest")
 
-RETRY_MIN_S = 0.5  # database retry backoff, as the MQTT worker
-RETRY_MAX_S = 10.0
 FETCH_WAIT_S = 1.0  # a pull request waits this long for the first message
 # Everything a kiosk publishes; `cmd/result` becomes two tokens.
 SUBJECTS = [
@@ -92,41 +89,24 @@ class NatsIngestWorker:
         self.totals = Outcome()
         self.nc = None
 
-    def _commit(self, incoming: list[Incoming]) -> Outcome:
-        """One transaction; raises if the database refuses (the caller retries)."""
-        started = time.monotonic()
-        with Session(self.engine) as session:
-            outcome = ingest(session, incoming, self.settings.ingest_accept_unknown_kiosks)
-            session.commit()
-        metrics.COMMIT_SECONDS.observe(time.monotonic() - started)
-        return outcome
-
     async def _commit_retrying(self, msgs) -> Outcome:
         incoming = [Incoming(topic_of(m.subject), m.data) for m in msgs]
-        delay = RETRY_MIN_S
-        while True:
+        for delay in groups.retry_delays():
             try:
-                outcome = await asyncio.to_thread(self._commit, incoming)
-                metrics.DB_UP.set(1)
-                return outcome
+                return await asyncio.to_thread(
+                    groups.commit, self.engine, incoming, self.settings.ingest_accept_unknown_kiosks
+                )
             except Exception as e:  # database down or busy: retry, never ack
-                metrics.DB_ERRORS.inc()
-                metrics.DB_UP.set(0)
+                groups.refused(len(msgs), delay, e)
                 if self.stopping.is_set():
                     raise
-                log.warning(
-                    "database error, %d messages wait (retry in %.1fs): %s",
-                    len(msgs),
-                    delay,
-                    str(e).splitlines()[0],
-                )
                 for m in msgs:  # keep them ours: no redelivery to a worker that would fail too
                     try:
                         await m.in_progress()
                     except Exception as e:  # noqa: BLE001  (the broker is down too: it redelivers later)
                         log.debug("in_progress not sent: %s", e)
                 await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+        raise AssertionError("retry_delays() never ends")
 
     async def process_once(self, psub) -> int:
         try:
@@ -139,23 +119,10 @@ class NatsIngestWorker:
         # redelivery, which the service stores as a duplicate (nothing twice).
         for m in msgs:
             await m.ack()
-        for (kiosk_id, epoch), upto in outcome.acks.items():
-            await self.nc.publish(
-                subject_of(protocol.topic(kiosk_id, protocol.ACK)), protocol.encode_ack(kiosk_id, upto, epoch)
-            )
-        now = time.monotonic()
-        metrics.ACK_LATENCY.observe(now - arrived)
-        metrics.MESSAGES.inc(len(msgs))
-        metrics.GROUP_SIZE.observe(len(msgs))
-        metrics.STORED.inc(outcome.stored)
-        metrics.DUPLICATES.inc(outcome.duplicates)
-        metrics.DEAD.inc(outcome.dead)
-        metrics.LOST.inc(outcome.lost)
-        t = self.totals
-        t.stored += outcome.stored
-        t.duplicates += outcome.duplicates
-        t.dead += outcome.dead
-        t.lost += outcome.lost
+        for topic, payload in groups.app_acks(outcome):
+            await self.nc.publish(subject_of(topic), payload)
+        metrics.ACK_LATENCY.observe(time.monotonic() - arrived)
+        groups.account(self.totals, outcome, len(msgs))
         return len(msgs)
 
     async def _connected(self, *_):
@@ -211,12 +178,7 @@ class NatsIngestWorker:
                     await asyncio.sleep(0.2)
         finally:
             await self.nc.close()
-            log.info(
-                "stopped: %d stored, %d duplicates, %d dead letters",
-                self.totals.stored,
-                self.totals.duplicates,
-                self.totals.dead,
-            )
+            groups.stopped(self.totals)
 
     def run(self) -> None:
         metrics.serve_worker_metrics(self.settings)

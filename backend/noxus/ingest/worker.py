@@ -19,18 +19,15 @@ import time
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from firmware.core import protocol
 from noxus.core import tls
 from noxus.core.settings import Settings
-from noxus.ingest import metrics
-from noxus.ingest.service import Incoming, Outcome, ingest
+from noxus.ingest import groups, metrics
+from noxus.ingest.service import Incoming, Outcome
 
 log = logging.getLogger("noxus.ingest")
 
-RETRY_MIN_S = 0.5  # database retry backoff: quick for a blip...
-RETRY_MAX_S = 10.0  # ...patient for an outage
 SUBSCRIBED_LEAVES = (protocol.PUNCH, protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT)
 
 
@@ -97,29 +94,15 @@ class IngestWorker:
 
     def _commit(self, group: list[tuple[mqtt.MQTTMessage, float]]) -> Outcome:
         incoming = [Incoming(m.topic, bytes(m.payload)) for m, _ in group]
-        delay = RETRY_MIN_S
-        while True:
+        for delay in groups.retry_delays():
             try:
-                started = time.monotonic()
-                with Session(self.engine) as session:
-                    outcome = ingest(session, incoming, self.settings.ingest_accept_unknown_kiosks)
-                    session.commit()
-                metrics.COMMIT_SECONDS.observe(time.monotonic() - started)
-                metrics.DB_UP.set(1)
-                return outcome
+                return groups.commit(self.engine, incoming, self.settings.ingest_accept_unknown_kiosks)
             except Exception as e:  # database down or busy: retry, never ack
-                metrics.DB_ERRORS.inc()
-                metrics.DB_UP.set(0)
+                groups.refused(len(group), delay, e)
                 if self.stopping.is_set():
                     raise
-                log.warning(
-                    "database error, %d messages wait (retry in %.1fs): %s",
-                    len(group),
-                    delay,
-                    str(e).splitlines()[0],
-                )
                 time.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_S)
+        raise AssertionError("retry_delays() never ends")
 
     def process_once(self) -> int:
         group = self._next_group()
@@ -131,23 +114,9 @@ class IngestWorker:
         for msg, arrived in group:
             self.client.ack(msg.mid, msg.qos)
             metrics.ACK_LATENCY.observe(now - arrived)
-        for (kiosk_id, epoch), upto in outcome.acks.items():
-            self.client.publish(
-                protocol.topic(kiosk_id, protocol.ACK), protocol.encode_ack(kiosk_id, upto, epoch), qos=1
-            )
-        metrics.MESSAGES.inc(len(group))
-        metrics.GROUP_SIZE.observe(len(group))
-        metrics.STORED.inc(outcome.stored)
-        metrics.DUPLICATES.inc(outcome.duplicates)
-        metrics.DEAD.inc(outcome.dead)
-        metrics.LOST.inc(outcome.lost)
-        t = self.totals
-        t.stored += outcome.stored
-        t.duplicates += outcome.duplicates
-        t.dead += outcome.dead
-        t.lost += outcome.lost
-        if outcome.dead or outcome.lost:
-            log.warning("%d dead letter(s), %d lost seq(s) in this group", outcome.dead, outcome.lost)
+        for topic, payload in groups.app_acks(outcome):
+            self.client.publish(topic, payload, qos=1)
+        groups.account(self.totals, outcome, len(group))
         return len(group)
 
     def run(self) -> None:
@@ -160,12 +129,7 @@ class IngestWorker:
         finally:
             self.client.disconnect()
             self.client.loop_stop()
-            log.info(
-                "stopped: %d stored, %d duplicates, %d dead letters",
-                self.totals.stored,
-                self.totals.duplicates,
-                self.totals.dead,
-            )
+            groups.stopped(self.totals)
 
     def install_signal_handlers(self) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
