@@ -1,4 +1,4 @@
-"""python -m bench [--punches N] [--single N] [--db sqlite,postgresql] [--no-write]
+"""python -m bench [--punches N] [--single N] [--db sqlite,postgresql] [--workers 1,2] [--no-write]
 
 Runs (a), (b), (c) for each database on one private Mosquitto and prints the
 table; writes it into docs/benchmarks.md unless --no-write.
@@ -46,20 +46,25 @@ def _check_stored(engine, prefix: str, expected: int) -> None:
         raise SystemExit(f"{prefix}: {stored} punches stored, expected {expected}: not exactly once")
 
 
-def run_database(name: str, url: str, port: int, workloads: list[Workload], tag: str) -> list[report.Row]:
+def run_database(
+    name: str, url: str, port: int, workloads: list[Workload], tag: str, workers: int = 1
+) -> list[report.Row]:
     engine = make_engine(url)
     rows = []
+    tag = f"{tag}w{workers}"
     for w in workloads:
         databases.register_kiosks(
             engine, w.kiosk_ids(f"b{w.per_message}{tag}") + w.kiosk_ids(f"c{w.per_message}{tag}")
         )
     databases.register_kiosks(engine, [f"warm{tag}-00"])
     version = databases.server_version(engine)
-    worker = scenarios.IngestWorkerProcess(url, port)
+    # Several workers share `$share/ingest`: the broker deals them the batches.
+    procs = [scenarios.IngestWorkerProcess(url, port) for _ in range(workers)]
     try:
         scenarios.warm_up(port, f"warm{tag}")
         for w in workloads:
-            print(f"[{name}] {w.label}: {w.punches} punches in {w.messages} messages", flush=True)
+            label = w.label + (f", {workers} workers" if workers > 1 else "")
+            print(f"[{name}] {label}: {w.punches} punches in {w.messages} messages", flush=True)
             a = scenarios.raw_mqtt(port, w)
             print(f"  (a) raw MQTT        {a:7.2f} s", flush=True)
             b = scenarios.raw_insert(engine, w, f"b{w.per_message}{tag}")
@@ -67,11 +72,12 @@ def run_database(name: str, url: str, port: int, workloads: list[Workload], tag:
             c = scenarios.durable_ingest(port, w, f"c{w.per_message}{tag}")
             print(f"  (c) durable ingest  {c:7.2f} s", flush=True)
             _check_stored(engine, f"c{w.per_message}{tag}", w.punches)
-            row = report.Row(version, w.label, w.punches, w.messages, a, b, c)
+            row = report.Row(version, label, w.punches, w.messages, a, b, c)
             print(f"  c/a = {row.c_over_a:.0%}   c/b = {row.c_over_b:.0%}", flush=True)
             rows.append(row)
     finally:
-        worker.stop()
+        for proc in procs:
+            proc.stop()
         engine.dispose()
     return rows
 
@@ -81,7 +87,9 @@ def run_rounds(name: str, url: str, port: int, workloads: list[Workload], args) 
     machine drifts); the table keeps the median of each."""
     rounds = []
     for r in range(args.rounds):
-        rounds.append(run_database(name, url, port, workloads, f"r{r}"))
+        rounds.append(
+            [row for n in args.workers for row in run_database(name, url, port, workloads, f"r{r}", n)]
+        )
     return [report.median(list(same)) for same in zip(*rounds, strict=True)]
 
 
@@ -97,6 +105,12 @@ def main(argv=None) -> None:
     ap.add_argument("--kiosks", type=int, default=10)
     ap.add_argument("--rounds", type=int, default=3, help="repetitions; the table shows medians")
     ap.add_argument("--db", default="sqlite,postgresql")
+    ap.add_argument(
+        "--workers",
+        type=lambda v: [int(n) for n in v.split(",")],
+        default=[1],
+        help="ingest worker processes, e.g. 1,2 (each count measured in turn)",
+    )
     ap.add_argument("--out", type=pathlib.Path, default=REPO / "docs" / "benchmarks.md")
     ap.add_argument(
         "--autosave",
@@ -134,7 +148,7 @@ def main(argv=None) -> None:
         (
             f"Run of {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench` "
             f"(`--punches {args.punches} --batch {args.batch} --single {args.single} --kiosks {args.kiosks} "
-            f"--rounds {args.rounds}`): "
+            f"--rounds {args.rounds} --workers {','.join(map(str, args.workers))}`): "
             f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
             f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
             "changes; "

@@ -3,6 +3,8 @@ its row locks (punch index entries, ingest cursors, kiosk rows) in one global
 order, kiosk id then seq, so two workers wait for each other but never
 deadlock (a deadlock costs deadlock_timeout, a retry and kiosk resends)."""
 
+import json
+
 from noxus.fleet import service
 from noxus.fleet.models import KioskCreate
 from noxus.ingest.models import Punch
@@ -59,14 +61,25 @@ def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_o
         stored = [(p.kiosk_id, p.seq) for p in s.exec(select(Punch).order_by(Punch.id))]
     assert stored == [("K1", 1), ("K1", 2), ("K2", 1), ("K3", 1), ("K3", 2), ("K3", 3), ("K3", 4)]
 
+    def flat(value):
+        # A group's keys are bound as one array per column (PostgreSQL) or one JSON document (SQLite).
+        if isinstance(value, str) and value.startswith("["):
+            value = json.loads(value)
+        if isinstance(value, dict):  # executemany: one dict per row
+            value = list(value.values())
+        if isinstance(value, (list, tuple)):
+            return [v for item in value for v in flat(item)]
+        return [value]
+
     def kiosks_in(fragment):
         out = []
         for stmt, params in statements:
             if fragment in stmt:
-                values = params.values() if isinstance(params, dict) else params
-                out += [v for v in values if isinstance(v, str) and v in ("K1", "K2", "K3")]
+                out += [v for v in flat(params) if isinstance(v, str) and v in ("K1", "K2", "K3")]
         return out
 
+    locks = [stmt for stmt, _ in statements if "FROM ingest_cursor" in stmt]
+    assert len(locks) == 1 and "ORDER BY c.kiosk_id, c.epoch" in locks[0]  # the locks' order
     cursor_reads = kiosks_in("FROM ingest_cursor")
     assert cursor_reads == sorted(cursor_reads) and set(cursor_reads) == {"K1", "K2", "K3"}
     kiosk_updates = kiosks_in("UPDATE kiosk SET")

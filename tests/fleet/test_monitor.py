@@ -7,6 +7,7 @@ from noxus.fleet import service
 from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate, KioskTelemetry
 from noxus.fleet.monitor import sweep
 from noxus.fleet.status import change_status
+from sqlalchemy import event
 from sqlmodel import Session, select
 
 T0 = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
@@ -141,3 +142,38 @@ def test_telemetry_older_than_48_hours_is_folded_into_hourly_rows(engine):
         assert sweep(s, now, get_settings())["telemetry_folded"] == 0  # idempotent
         raw = s.exec(select(KioskTelemetry).where(KioskTelemetry.resolution == "raw")).all()
         assert len(raw) == 60
+
+
+def _births_in_one_batch(engine, prefix: str, n: int) -> tuple[int, Session]:
+    """n kiosks with a wrong firmware: a first birth opens firmware_mismatch,
+    a second one (right firmware) resolves it, all in one batch()."""
+    s = Session(engine)
+    ids = [f"{prefix}{i:03d}" for i in range(n)]
+    for kiosk_id in ids:
+        service.register(s, KioskCreate(id=kiosk_id, firmware_target="1.4.0"))
+    s.commit()
+    selects = []
+    listener = lambda _c, _cur, stmt, *_: selects.append(stmt) if stmt.lstrip().startswith("SELECT") else None  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        with service.batch(s, ids):
+            for kiosk_id in ids:
+                for fw in ("1.3.9", "1.4.0"):
+                    birth = {"v": 1, "kiosk": kiosk_id, "online": True, "boot": 1, "fw": fw}
+                    service.record_state(s, kiosk_id, birth, now=T0)
+        s.flush()
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    return len(selects), s
+
+
+def test_a_batch_of_births_reads_each_kiosk_and_its_alerts_once_for_all(engine):
+    few, s = _births_in_one_batch(engine, "A", 3)
+    with s:
+        assert [(a.kiosk_id, a.resolved_at) for a in alerts(s, "firmware_mismatch")] == [
+            (f"A{i:03d}", T0) for i in range(3)
+        ]
+        assert all(k.online and k.firmware == "1.4.0" for k in s.exec(select(Kiosk)))
+    many, s = _births_in_one_batch(engine, "B", 30)
+    s.close()
+    assert few == many  # queries per group, not per kiosk

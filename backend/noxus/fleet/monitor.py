@@ -3,9 +3,11 @@ firmware_mismatch, repeated_reboots) is opened once and resolved when the
 condition clears; event alerts (seq_gap, seq_reused, raised by ingest) are
 one row per event. Thresholds come from Settings (fleet_*)."""
 
+import contextlib
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from noxus.core.settings import Settings
 from noxus.fleet import telemetry
@@ -18,30 +20,76 @@ CONDITIONS = ("offline", "journal_fill", "clock_skew", "low_flash", "firmware_mi
 SKEW_CONFIRM_S = 30
 
 
-def open_alert(session: Session, kiosk_id: str, kind: str, detail: str, now: datetime) -> KioskAlert | None:
-    existing = session.exec(
-        select(KioskAlert).where(
-            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
+OPEN_ALERTS = "fleet_open_alerts"  # Session.info key of the batch cache (see batch())
+
+
+@contextlib.contextmanager
+def batch(session: Session, kiosk_ids: Iterable[str]) -> Iterator[None]:
+    """Many kiosks' states and heartbeats in one transaction (an ingest group):
+    their rows and open alerts are read with one query each, and the alert
+    rules below consult that instead of one query per kiosk and rule. Every
+    change goes through these functions, so the cache stays what the session
+    would read."""
+    ids = sorted(set(kiosk_ids))
+    cache: dict[str, list[KioskAlert]] = {kiosk_id: [] for kiosk_id in ids}
+    kiosks = []  # held: the session's identity map keeps them only while referenced
+    if ids:
+        kiosks = list(session.exec(select(Kiosk).where(col(Kiosk.id).in_(ids))))
+        for alert in session.exec(
+            select(KioskAlert).where(col(KioskAlert.kiosk_id).in_(ids), col(KioskAlert.resolved_at).is_(None))
+        ):
+            cache[alert.kiosk_id].append(alert)
+    session.info[OPEN_ALERTS] = cache
+    try:
+        yield
+    finally:
+        session.info.pop(OPEN_ALERTS, None)
+        del kiosks
+
+
+def open_alerts(session: Session, kiosk_id: str, kind: str) -> list[KioskAlert]:
+    cache = session.info.get(OPEN_ALERTS, {})
+    if kiosk_id in cache:
+        return [a for a in cache[kiosk_id] if a.kind == kind and a.resolved_at is None]
+    return list(
+        session.exec(
+            select(KioskAlert).where(
+                KioskAlert.kiosk_id == kiosk_id,
+                KioskAlert.kind == kind,
+                col(KioskAlert.resolved_at).is_(None),
+            )
         )
-    ).first()
-    if existing is not None:
+    )
+
+
+def add_alert(session: Session, alert: KioskAlert) -> None:
+    session.add(alert)
+    cache = session.info.get(OPEN_ALERTS, {})
+    if alert.kiosk_id in cache:
+        cache[alert.kiosk_id].append(alert)
+
+
+def open_alert(session: Session, kiosk_id: str, kind: str, detail: str, now: datetime) -> KioskAlert | None:
+    if open_alerts(session, kiosk_id, kind):
         return None
     alert = KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail, created_at=now)
-    session.add(alert)
+    add_alert(session, alert)
     return alert
 
 
-def resolve(session: Session, kiosk_id: str, kind: str, now: datetime) -> None:
-    for alert in session.exec(
-        select(KioskAlert).where(
-            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
-        )
-    ):
+def resolve(session: Session, kiosk_id: str, kind: str, now: datetime) -> int:
+    """Close every open alert of `kind` on a kiosk; returns how many were open."""
+    open_ = open_alerts(session, kiosk_id, kind)
+    for alert in open_:
         alert.resolved_at = now
         session.add(alert)
+    return len(open_)
 
 
 def open_kinds(session: Session, kiosk_id: str) -> set[str]:
+    cache = session.info.get(OPEN_ALERTS, {})
+    if kiosk_id in cache:
+        return {a.kind for a in cache[kiosk_id] if a.resolved_at is None}
     return set(
         session.exec(
             select(KioskAlert.kind).where(KioskAlert.kiosk_id == kiosk_id, KioskAlert.resolved_at.is_(None))

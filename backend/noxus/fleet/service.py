@@ -1,7 +1,8 @@
 """Fleet operations other contexts call (ingest reports state, telemetry and
 alerts here; billing flags kiosks for retrieval through fleet.retrieval)."""
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlmodel import Session, select
@@ -39,22 +40,21 @@ def update(session: Session, kiosk: Kiosk, data: KioskUpdate) -> Kiosk:
     return kiosk
 
 
+def batch(session: Session, kiosk_ids: Iterable[str]) -> contextlib.AbstractContextManager[None]:
+    """Record many kiosks' states and heartbeats with one read of their rows
+    and open alerts (an ingest group), not a few queries per kiosk."""
+    return monitor.batch(session, kiosk_ids)
+
+
 def raise_alert(session: Session, kiosk_id: str, kind: str, detail: str) -> None:
     """An event alert (one row per event), e.g. seq_gap from ingest."""
-    session.add(KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail))
+    monitor.add_alert(session, KioskAlert(kiosk_id=kiosk_id, kind=kind, detail=detail))
 
 
 def resolve_alerts(session: Session, kiosk_id: str, kind: str, now: datetime | None = None) -> int:
     """Close every open alert of `kind` on a kiosk (e.g. seq_gap once its
     written-off punches arrived after all); returns how many were open."""
-    open_ = session.exec(
-        select(KioskAlert).where(
-            KioskAlert.kiosk_id == kiosk_id, KioskAlert.kind == kind, KioskAlert.resolved_at.is_(None)
-        )
-    ).all()
-    for alert in open_:
-        alert.resolved_at = now or utcnow()
-    return len(open_)
+    return monitor.resolve(session, kiosk_id, kind, now or utcnow())
 
 
 def record_state(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:

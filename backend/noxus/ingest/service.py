@@ -172,18 +172,20 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
         new_seqs[(kiosk_id, epoch)].append(seq)
     outcome.acks.update(_advance_cursors(session, outcome, journals, new_seqs))
 
-    for msg, kiosk_id, leaf in others:
-        if kiosk_id not in known:
-            _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}'")
-            continue
-        decode = protocol.decode_state if leaf == protocol.STATE else protocol.decode_message
-        body, err = decode(msg.payload, kiosk_id)
-        if err:
-            _dead(session, outcome, msg, err)
-        elif leaf == protocol.STATE:
-            fleet.record_state(session, kiosk_id, body)
-        elif leaf == protocol.TELEMETRY:
-            fleet.record_telemetry(session, kiosk_id, body)
+    # Births and heartbeats: each kiosk's row and open alerts read once for the group.
+    with fleet.batch(session, [k for _, k, _ in others if k in known]):
+        for msg, kiosk_id, leaf in others:
+            if kiosk_id not in known:
+                _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}'")
+                continue
+            decode = protocol.decode_state if leaf == protocol.STATE else protocol.decode_message
+            body, err = decode(msg.payload, kiosk_id)
+            if err:
+                _dead(session, outcome, msg, err)
+            elif leaf == protocol.STATE:
+                fleet.record_state(session, kiosk_id, body)
+            elif leaf == protocol.TELEMETRY:
+                fleet.record_telemetry(session, kiosk_id, body)
     return outcome
 
 
