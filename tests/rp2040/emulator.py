@@ -21,12 +21,36 @@ from tests.support.cache import cache_dir, writable, writable_cache_dir
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 BUILD_SCRIPT = REPO / "scripts" / "build_rp2.sh"
-MANIFEST = REPO / "scripts" / "rp2" / "manifest.py"
+MANIFEST = REPO / "firmware" / "manifest.py"
+# what scripts/build_rp2.sh freezes into the image (its `frozen_key`)
+FROZEN = ("firmware/__init__.py", "firmware/ports/__init__.py", "firmware/core", "firmware/ports/pico")
+
+
+def build_key() -> str:
+    """The stamp scripts/build_rp2.sh writes, computed the same way: the script and the
+    manifest, then every frozen source (ours and chumicro-mqtt's), in C-locale path order."""
+    import chumicro_mqtt
+
+    site = pathlib.Path(chumicro_mqtt.__file__).parent.parent
+    # find names ours relative to the repository and the library's absolute: that is the order
+    roots = [pathlib.Path(r) for r in FROZEN] + sorted(site.glob("chumicro_*"))
+    files = []
+    for root in roots:
+        full = REPO / root  # an absolute root stays itself
+        for f in [full] if full.is_file() else full.rglob("*.py"):
+            if f.suffix == ".py" and "__pycache__" not in f.parts:
+                files.append(str(root / f.relative_to(full)) if full.is_dir() else str(root))
+    frozen = hashlib.sha256()
+    for name in sorted(files):
+        frozen.update((REPO / name).read_bytes())
+    tree = hashlib.sha256(BUILD_SCRIPT.read_bytes() + MANIFEST.read_bytes()).hexdigest()[:16]
+    return f"{tree}-{frozen.hexdigest()[:16]}"
 
 
 def built(folder: pathlib.Path) -> bool:
-    """A finished scripts/build_rp2.sh run of this very script and manifest (its stamp)."""
-    key = hashlib.sha256(BUILD_SCRIPT.read_bytes() + MANIFEST.read_bytes()).hexdigest()[:16]
+    """A finished scripts/build_rp2.sh run of this very script, manifest and frozen code (its stamp):
+    a user who may not write the system cache uses it only then."""
+    key = build_key()
     try:
         stamp = (folder / "stamp").read_text().strip()
     except OSError:

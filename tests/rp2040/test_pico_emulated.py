@@ -34,6 +34,7 @@ def report(**figures):
         data = {}
     data.update(figures)
     try:
+        RESULTS.parent.mkdir(parents=True, exist_ok=True)  # the user's own cache may not exist yet
         RESULTS.write_text(json.dumps(data, indent=1))
     except OSError:
         pass
