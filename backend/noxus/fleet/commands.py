@@ -1,8 +1,9 @@
-"""Commands staff send to a kiosk from its page (or `noxus kiosk command`): reboot, enrollment
-mode, push config. A command is one MQTT message on `noxus/v1/<kiosk>/cmd` (QoS 1), the config a
+"""Commands staff send to a kiosk from its page (or `noxus fleet command`): reboot, enrollment
+mode, push config; and the firmware it is expected to run (its page, or `noxus fleet firmware`). A command is one MQTT message on `noxus/v1/<kiosk>/cmd` (QoS 1), the config a
 retained message on `noxus/v1/<kiosk>/config` (docs/firmware.md); the kiosk answers on
 `cmd/result`. Every command is audited with who sent it."""
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -10,12 +11,17 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.publish as mqtt_publish
-from sqlmodel import Session
+from pydantic import ConfigDict, field_validator
+from sqlmodel import Field, Session, SQLModel
 
 from firmware.core import protocol
 from noxus.core.audit import record as audit
+from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
+from noxus.core.types import utcnow
+from noxus.fleet import monitor
 from noxus.fleet.models import Kiosk
+from noxus.tenancy.models import Site
 
 COMMANDS = ("reboot", "enroll", "push_config")
 ENROLL_TIMEOUT_S = 60  # as the firmware's default enroll_timeout_s
@@ -29,6 +35,45 @@ badge_names_provider: Callable[[Session, int], dict[str, str]] | None = None
 
 class CommandError(RuntimeError):
     pass
+
+
+class FirmwareTarget(SQLModel):
+    """The firmware a kiosk should run (empty: any), as typed on its page or given to the CLI."""
+
+    model_config = ConfigDict(str_strip_whitespace=True)
+    firmware_target: str | None = Field(default=None, max_length=64)
+    firmware_target_hash: str | None = Field(default=None, max_length=80)
+
+    @field_validator("firmware_target_hash")
+    @classmethod
+    def _hex(cls, v: str | None) -> str | None:
+        if v is not None and not re.fullmatch(r"[0-9a-fA-F]{8,80}", v):
+            raise ValueError(_("Hexadecimal digits only (the image's SHA-256)."))
+        return v.lower() if v else v
+
+
+def site_zone(session: Session, kiosk: Kiosk, settings: Settings) -> str:
+    """The time zone of the kiosk's site (the company's when it is at none)."""
+    site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
+    return site.timezone if site else settings.timezone
+
+
+def set_firmware_target(session: Session, kiosk: Kiosk, target: FirmwareTarget, actor: str) -> None:
+    """Save the expected firmware; a kiosk reporting another version raises a firmware alert at
+    once. Audited; the caller commits."""
+    before = [kiosk.firmware_target, kiosk.firmware_target_hash]
+    kiosk.firmware_target, kiosk.firmware_target_hash = target.firmware_target, target.firmware_target_hash
+    session.add(kiosk)
+    monitor.check_firmware(session, kiosk, utcnow())
+    audit(
+        session,
+        actor,
+        "firmware_target",
+        "kiosk",
+        kiosk.id,
+        kiosk.customer_id,
+        {"from": before, "to": [target.firmware_target, target.firmware_target_hash]},
+    )
 
 
 def _auth(settings: Settings) -> dict | None:

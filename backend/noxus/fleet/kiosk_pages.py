@@ -55,19 +55,6 @@ class StatusForm(SQLModel):
     reason: str = Field(default="", max_length=500)
 
 
-class FirmwareForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
-    firmware_target: str | None = Field(default=None, max_length=64)
-    firmware_target_hash: str | None = Field(default=None, max_length=80)
-
-    @field_validator("firmware_target_hash")
-    @classmethod
-    def _hex(cls, v: str | None) -> str | None:
-        if v is not None and not re.fullmatch(r"[0-9a-fA-F]{8,80}", v):
-            raise ValueError(_("Hexadecimal digits only (the image's SHA-256)."))
-        return v.lower() if v else v
-
-
 class RegisterForm(SQLModel):
     model_config = ConfigDict(str_strip_whitespace=True)
     id: str = Field(min_length=1, max_length=32)
@@ -109,8 +96,7 @@ def _site_options(session) -> list[tuple[str, str]]:
 
 
 def _zone(session, kiosk: Kiosk, settings) -> ZoneInfo:
-    site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
-    return ZoneInfo(site.timezone if site else settings.timezone)
+    return ZoneInfo(commands.site_zone(session, kiosk, settings))
 
 
 def _page(
@@ -413,10 +399,9 @@ async def send_command(
             f"/fleet/{kiosk.id}",
             {"command": command},
         )
-    site = session.get(Site, kiosk.site_id) if kiosk.site_id else None
     try:
         commands.send(
-            session, settings, kiosk, command, user.actor, site.timezone if site else settings.timezone
+            session, settings, kiosk, command, user.actor, commands.site_zone(session, kiosk, settings)
         )
     except commands.CommandError as e:
         session.rollback()
@@ -442,7 +427,7 @@ async def set_firmware(
     kiosk = _kiosk(session, kiosk_id)
     form = await request.form()
     values = {k: str(form.get(k, "")) for k in ("firmware_target", "firmware_target_hash")}
-    data, errors = validate_form(FirmwareForm, values)
+    data, errors = validate_form(commands.FirmwareTarget, values)
     if data is None:
         return _page(request, session, settings, user, kiosk, 422, values, errors, "firmware")
     if form.get("confirmed") != "yes":
@@ -459,18 +444,6 @@ async def set_firmware(
             f"/fleet/{kiosk.id}",
             values,
         )
-    before = [kiosk.firmware_target, kiosk.firmware_target_hash]
-    kiosk.firmware_target, kiosk.firmware_target_hash = data.firmware_target, data.firmware_target_hash
-    session.add(kiosk)
-    monitor.check_firmware(session, kiosk, utcnow())
-    audit(
-        session,
-        user.actor,
-        "firmware_target",
-        "kiosk",
-        kiosk.id,
-        kiosk.customer_id,
-        {"from": before, "to": [data.firmware_target, data.firmware_target_hash]},
-    )
+    commands.set_firmware_target(session, kiosk, data, user.actor)
     session.commit()
     return RedirectResponse(f"/fleet/{kiosk.id}?msg=firmware", status_code=303)
