@@ -21,8 +21,8 @@ class FakeMeter:
     def set(self, customer_id: int, year: int, month: int, users: int) -> None:
         self.counts[(customer_id, year, month)] = users
 
-    def __call__(self, session, customer_id, year, month, mode="punched") -> int:
-        return self.counts.get((customer_id, year, month), 0)
+    def __call__(self, session, customer_ids, year, month, mode="punched") -> dict[int, int]:
+        return {cid: self.counts.get((cid, year, month), 0) for cid in customer_ids}
 
 
 def billing_settings(**overrides) -> Settings:

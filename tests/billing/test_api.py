@@ -36,7 +36,7 @@ def test_staff_run_import_and_customer_sees_only_its_invoices(app, session, book
     a, _ = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=0)
     b, _ = books.customer("Beta SA", start=date(2026, 1, 1), kiosks=0)
     session.commit()
-    monkeypatch.setattr("noxus.billing.run.hr_meter", lambda *a, **k: 0)
+    monkeypatch.setattr("noxus.billing.run.hr_meter", lambda s, ids, *a, **k: dict.fromkeys(ids, 0))
     staff = as_user(app, Role.BILLING)
     r = staff.post("/api/v1/billing/runs", json={"period": "2026-01-01"})
     assert r.status_code == 200, r.text

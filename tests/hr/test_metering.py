@@ -1,6 +1,6 @@
 from datetime import UTC, datetime
 
-from noxus.hr.metering import active_user_ids, active_users
+from noxus.hr.metering import active_user_ids, active_users, active_users_by_customer
 from noxus.hr.models import Badge
 
 from .conftest import zh
@@ -55,3 +55,29 @@ def test_punches_on_another_customers_kiosk_do_not_make_an_active_user(world, se
     world.punch("04A1", zh(2026, 3, 2, 8), kiosk="KB")
     session.commit()
     assert active_users(session, world.a.id, 2026, 3) == 0
+
+
+def test_many_customers_at_once_count_as_each_one_alone(world, session):
+    """What billing's monthly run asks: one call for every customer of the run."""
+    world.employee(uid="04A1")
+    world.employee(uid="04A2")
+    world.employee(customer=world.b, uid="04B1")
+    world.punch("04A1", zh(2026, 3, 2, 8))
+    world.punch("04A2", zh(2026, 3, 3, 8))
+    world.punch("04B1", zh(2026, 3, 4, 8))
+    session.commit()
+    ids = [world.a.id, world.b.id, 999_999]
+    assert (
+        active_users_by_customer(session, ids, 2026, 3)
+        == {
+            world.a.id: 2,
+            world.b.id: 1,
+            999_999: 0,
+        }
+        == {cid: active_users(session, cid, 2026, 3) for cid in ids}
+    )
+    assert active_users_by_customer(session, ids, 2026, 3, mode="badge") == {
+        world.a.id: 2,
+        world.b.id: 1,
+        999_999: 0,
+    }

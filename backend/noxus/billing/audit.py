@@ -9,6 +9,46 @@ from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
 
 
+def entry(
+    kind: str,
+    *,
+    actor: str = "system",
+    customer_id: int | None = None,
+    invoice_id: int | None = None,
+    case_id: int | None = None,
+    at: datetime | None = None,
+    **detail,
+) -> dict:
+    """The arguments `record` gives the audit log, for `audit.record_many` (bulk appends)."""
+    if case_id is not None:
+        obj, oid = "retrieval_case", case_id
+    elif invoice_id is not None:
+        obj, oid = "invoice", invoice_id
+    elif detail.get("payment_id") is not None:
+        obj, oid = "payment", detail["payment_id"]
+    else:
+        obj, oid = "customer", customer_id
+    extra = {"invoice_id": invoice_id, "case_id": case_id, "effective_at": at}
+    body = {k: v for k, v in {**extra, **detail}.items() if v is not None}
+    return {
+        "actor": actor,
+        "action": kind,
+        "object_type": obj,
+        "object_id": "" if oid is None else oid,
+        "customer_id": customer_id,
+        "detail": body,
+    }
+
+
+def lock_chain(session: Session) -> None:
+    audit.lock_chain(session)
+
+
+def record_many(session: Session, entries: list[dict]) -> int:
+    """Append entries made by `entry`, in order, with one INSERT."""
+    return audit.record_many(session, entries)
+
+
 def record(
     session: Session,
     kind: str,
@@ -21,16 +61,15 @@ def record(
     **detail,
 ) -> AuditEntry:
     """`at`: the business date of the transition when it is not now (a back-dated payment)."""
-    if case_id is not None:
-        obj, oid = "retrieval_case", case_id
-    elif invoice_id is not None:
-        obj, oid = "invoice", invoice_id
-    elif detail.get("payment_id") is not None:
-        obj, oid = "payment", detail["payment_id"]
-    else:
-        obj, oid = "customer", customer_id
-    extra = {"invoice_id": invoice_id, "case_id": case_id, "effective_at": at}
-    body = {k: v for k, v in {**extra, **detail}.items() if v is not None}
+    e = entry(
+        kind, actor=actor, customer_id=customer_id, invoice_id=invoice_id, case_id=case_id, at=at, **detail
+    )
     return audit.record(
-        session, actor, kind, obj, "" if oid is None else oid, customer_id=customer_id, detail=body
+        session,
+        e["actor"],
+        e["action"],
+        e["object_type"],
+        e["object_id"],
+        customer_id=customer_id,
+        detail=e["detail"],
     )

@@ -148,6 +148,21 @@ def next_number(session: Session, name: str) -> int:
     ).scalar_one()
 
 
+def next_numbers(session: Session, name: str, n: int) -> list[int]:
+    """`n` consecutive values of a gapless counter at once (a run issuing its drafts), with one
+    UPDATE; same locking and rollback as `next_number`."""
+    if n <= 0:
+        return []
+    _upsert_sequence(session, name)
+    last = session.execute(
+        update(NumberSequence)
+        .where(NumberSequence.name == name)
+        .values(last_value=NumberSequence.last_value + n)
+        .returning(NumberSequence.last_value)
+    ).scalar_one()
+    return list(range(last - n + 1, last + 1))
+
+
 def format_number(kind: str, year: int, value: int) -> str:
     return f"{NUMBER_PREFIX[InvoiceKind(kind)]}{year}-{value:06d}"
 

@@ -2,6 +2,7 @@
 invoice keeps its prices, because lines are priced at their service date and stored), replaced
 by the contract's own index-revised prices once a revision takes effect."""
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -61,6 +62,47 @@ def prices_on(session: Session, contract: Contract, day: date) -> Prices:
             v.setup_fee,
         )
     return prices
+
+
+class PriceBook:
+    """Every price list version and the revisions of a set of contracts, loaded once (the monthly
+    run): `on` answers what `prices_on` answers, without a query."""
+
+    def __init__(self, session: Session, contract_ids=None) -> None:
+        """`contract_ids`: a list or a SELECT of contract ids (all contracts when None)."""
+        self.versions: dict[int, list[PlanVersion]] = {}
+        for v in session.exec(select(PlanVersion).order_by(PlanVersion.plan_id, PlanVersion.effective_from)):
+            self.versions.setdefault(v.plan_id, []).append(v)
+        self._starts = {pid: [v.effective_from for v in vs] for pid, vs in self.versions.items()}
+        q = select(PriceRevision).order_by(PriceRevision.contract_id, PriceRevision.effective_from)
+        if contract_ids is not None:
+            q = q.where(PriceRevision.contract_id.in_(contract_ids))
+        self.revisions: dict[int, list[PriceRevision]] = {}
+        for r in session.exec(q):
+            self.revisions.setdefault(r.contract_id, []).append(r)
+        self._rev_starts = {cid: [r.effective_from for r in rs] for cid, rs in self.revisions.items()}
+
+    def on(self, plan_id: int, contract_id: int, day: date) -> Prices:
+        i = bisect_right(self._starts.get(plan_id, []), day)
+        if i == 0:
+            raise PricingError(
+                f"plan {plan_id} has no price list version in force on {day}; "
+                "add one with an earlier effective date"
+            )
+        v = self.versions[plan_id][i - 1]
+        j = bisect_right(self._rev_starts.get(contract_id, []), day)
+        rev = self.revisions[contract_id][j - 1] if j else None
+        if rev is not None and rev.effective_from >= v.effective_from:
+            return Prices(
+                rev.monthly_fee,
+                rev.monthly_fee_per_kiosk,
+                v.users_included,
+                rev.price_per_additional_user,
+                v.setup_fee,
+            )
+        return Prices(
+            v.monthly_fee, v.monthly_fee_per_kiosk, v.users_included, v.price_per_additional_user, v.setup_fee
+        )
 
 
 def index_value(session: Session, year: int, name: str = "CPI") -> Decimal:

@@ -27,9 +27,13 @@ def scor(customer_id: int, invoice_id: int) -> str:
     return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
 
 
+def reference_of(customer_id: int, invoice_id: int, iban: str) -> str:
+    return (qrr if is_qr_iban(iban) else scor)(customer_id, invoice_id)
+
+
 def reference_for(invoice: Invoice, iban: str) -> str:
     assert invoice.id is not None, "a stored invoice"
-    return (qrr if is_qr_iban(iban) else scor)(invoice.customer_id, invoice.id)
+    return reference_of(invoice.customer_id, invoice.id, iban)
 
 
 def normalize(reference: str | None) -> str | None:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from noxus.core.audit_entry import AuditEntry, AuditEntryPublic  # noqa: F401  (the table, re-exported)
@@ -98,8 +98,7 @@ def record(
 ) -> AuditEntry:
     """Append an entry in the caller's transaction (it is committed with the change it records).
     `personal`: data about a person that an erasure must be able to remove (see module doc)."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
+    lock_chain(session)
     # JSON round trip: what is hashed is exactly what the database gives back
     detail = json.loads(json.dumps(detail or {}, default=str))
     kept, digest = None, ""
@@ -124,6 +123,63 @@ def record(
     session.add(entry)
     session.flush()
     return entry
+
+
+def lock_chain(session: Session) -> None:
+    """Serialise appends to the chain until the transaction ends (PostgreSQL; SQLite has one
+    writer). A caller that also takes other locks takes this one first, as `record` does."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)").bindparams(k=_PG_LOCK_KEY))
+
+
+def record_many(session: Session, entries: list[dict[str, Any]]) -> int:
+    """Append many entries at once (a monthly invoice run): one lock, one read of the chain's
+    head, one INSERT, in the caller's transaction. Each dict has the arguments of `record`
+    except `personal` (bulk entries carry no personal data); the chain is the one `record`
+    builds, in list order. Returns how many were appended."""
+    from noxus.core.db import reserve_ids
+
+    if not entries:
+        return 0
+    lock_chain(session)
+    prev = _last_hash(session)
+    at = utcnow()
+    ids = reserve_ids(session, AuditEntry.__tablename__, len(entries))
+    rows = []
+    for eid, e in zip(ids, entries, strict=True):
+        object_id = e.get("object_id", "")
+        entry = AuditEntry(
+            at=at,
+            actor=str(e["actor"])[:160],
+            action=e["action"][:64],
+            object_type=e["object_type"][:64],
+            object_id=str(object_id if object_id is not None else "")[:64],
+            customer_id=e.get("customer_id"),
+            detail=json.loads(json.dumps(e.get("detail") or {}, default=str)),
+            personal=None,
+            personal_digest="",
+            prev_hash=prev,
+            hash="",
+        )
+        entry.hash = prev = entry_hash(entry.prev_hash, entry)
+        rows.append(
+            {
+                "id": eid,
+                "at": at,
+                "actor": entry.actor,
+                "action": entry.action,
+                "object_type": entry.object_type,
+                "object_id": entry.object_id,
+                "customer_id": entry.customer_id,
+                "detail": entry.detail,
+                "personal": None,
+                "personal_digest": "",
+                "prev_hash": entry.prev_hash,
+                "hash": entry.hash,
+            }
+        )
+    session.execute(insert(AuditEntry.__table__), rows)  # type: ignore[attr-defined]
+    return len(rows)
 
 
 @dataclass
