@@ -42,9 +42,8 @@ def customer_language(session: Session, customer_id: int) -> str | None:
 def customer_languages(session: Session, customer_ids) -> dict[int, str | None]:
     """`customer_language` for many customers with one query; `customer_ids` is a list or a
     SELECT of ids (a run's contracts' customers)."""
-    return dict(
-        session.execute(select(Customer.id, Customer.language).where(Customer.id.in_(customer_ids))).all()
-    )
+    rows = session.execute(select(Customer.id, Customer.language).where(col(Customer.id).in_(customer_ids)))
+    return {cid: language for cid, language in rows}
 
 
 # --- the customer's account, as billing knows it -----------------------------------------------
