@@ -8,7 +8,9 @@ password never appears on a command line (`mosquitto_passwd -b` would show it in
 (deploy/mosquitto/noxus.acl): its user name is its kiosk id, so it may only
 publish and subscribe under its own noxus/v1/<kiosk_id>/."""
 
+import asyncio
 import base64
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -17,7 +19,6 @@ import secrets
 import shlex
 import subprocess
 import threading
-import time
 
 import paho.mqtt.client as mqtt
 
@@ -109,11 +110,13 @@ class PasswordFile:
             )
 
 
-def wait_for_birth(settings: Settings, kiosk_id: str, not_boot: int | None, timeout: float) -> dict | None:
+async def wait_for_birth(
+    settings: Settings, kiosk_id: str, not_boot: int | None, timeout: float
+) -> dict | None:
     """The kiosk's state message once it says online with a boot number other than
     `not_boot` (the boot seen before the reboot); None after `timeout` seconds.
     Reads the retained message too, so a kiosk that came up before we asked counts."""
-    return _watch(
+    return await _watch_async(
         settings,
         kiosk_id,
         protocol.STATE,
@@ -135,9 +138,8 @@ def _state_if(kiosk_id, accept):
     return pick
 
 
-def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> str | None:
-    """Put the kiosk in enrollment mode and return the UID of the next enrollment tap
-    (a punch of kind "enroll") it sends. The command goes out only once we are
+def _enroll_tap_watch(kiosk_id: str, timeout: float):
+    """(pick, on_subscribed) for the next enrollment tap: the command goes out only once we are
     subscribed, so a quick tap cannot slip between the two."""
     command = {
         "id": "enr-" + secrets.token_hex(4),
@@ -156,16 +158,19 @@ def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> st
                 return {"uid": p.uid}
         return None
 
-    found = _watch(
-        settings,
-        kiosk_id,
-        protocol.PUNCH,
-        timeout,
-        pick,
-        on_subscribed=lambda client: client.publish(
+    def on_subscribed(client):
+        client.publish(
             protocol.topic(kiosk_id, protocol.CMD), protocol.encode_message(kiosk_id, command), qos=1
-        ),
-    )
+        )
+
+    return pick, on_subscribed
+
+
+async def wait_for_enroll_tap(settings: Settings, kiosk_id: str, timeout: float) -> str | None:
+    """Put the kiosk in enrollment mode and return the UID of the next enrollment tap
+    (a punch of kind "enroll") it sends; None after `timeout` seconds."""
+    pick, on_subscribed = _enroll_tap_watch(kiosk_id, timeout)
+    found = await _watch_async(settings, kiosk_id, protocol.PUNCH, timeout, pick, on_subscribed)
     return found["uid"] if found else None
 
 
@@ -175,51 +180,93 @@ def _client(settings: Settings, client_id: str) -> mqtt.Client:
     return client
 
 
+class _Watch:
+    """A subscription to one of the kiosk's topics, connected at once; `signal` is called (from
+    paho's network thread) when `pick` turned a message into a dict or the broker refused us."""
+
+    def __init__(self, settings: Settings, kiosk_id: str, leaf: str, pick, on_subscribed, signal) -> None:
+        self.found: dict = {}
+        self.refused: list[str] = []
+        self._done = threading.Event()
+        topic = protocol.topic(kiosk_id, leaf)
+
+        def finish():
+            if not self._done.is_set():
+                self._done.set()
+                signal()
+
+        def on_connect(client, _u, _f, reason, _p):
+            if reason.is_failure:
+                self.refused.append(str(reason))
+                finish()
+            else:
+                client.subscribe(topic, 1)
+
+        def on_message(_c, _u, msg):
+            value = pick(msg)
+            if value is not None and not self._done.is_set():
+                self.found.update(value)
+                finish()
+
+        def on_subscribe(client, _u, _mid, _codes, _p):
+            if on_subscribed is not None:
+                on_subscribed(client)
+
+        self.client = client = _client(settings, f"noxus-enroll-{kiosk_id}-{secrets.token_hex(3)}")
+        client.on_subscribe = on_subscribe
+        client.on_connect, client.on_message = on_connect, on_message
+        try:
+            client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
+        except OSError as e:  # ssl.SSLError too: a certificate the backend does not trust
+            raise BrokerConfigError(
+                f"the backend cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port} ({e})"
+            ) from None
+        client.loop_start()
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
+
+    def result(self) -> dict | None:
+        if self.refused:
+            raise BrokerConfigError(
+                f"the broker refused the backend's MQTT account ({self.refused[0]}): "
+                "check NOXUS_MQTT_USERNAME / NOXUS_MQTT_PASSWORD"
+            )
+        return dict(self.found) if self.found else None
+
+
 def _watch(
     settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick, on_subscribed=None
 ) -> dict | None:
     """Subscribe to one of the kiosk's topics; the first message `pick` turns into a dict."""
-    found: dict = {}
-    refused: list[str] = []
     event = threading.Event()
-    topic = protocol.topic(kiosk_id, leaf)
-
-    def on_connect(client, _u, _f, reason, _p):
-        if reason.is_failure:
-            refused.append(str(reason))
-            event.set()
-        else:
-            client.subscribe(topic, 1)
-
-    def on_message(_c, _u, msg):
-        value = pick(msg)
-        if value is not None and not event.is_set():
-            found.update(value)
-            event.set()
-
-    def on_subscribe(client, _u, _mid, _codes, _p):
-        if on_subscribed is not None:
-            on_subscribed(client)
-
-    client = _client(settings, f"noxus-enroll-{kiosk_id}-{secrets.token_hex(3)}")
-    client.on_subscribe = on_subscribe
-    client.on_connect, client.on_message = on_connect, on_message
+    w = _Watch(settings, kiosk_id, leaf, pick, on_subscribed, event.set)
     try:
-        client.connect(settings.mqtt_host, settings.mqtt_port, keepalive=30)
-    except OSError as e:  # ssl.SSLError too: a certificate the backend does not trust
-        raise BrokerConfigError(
-            f"the backend cannot reach the broker at {settings.mqtt_host}:{settings.mqtt_port} ({e})"
-        ) from None
-    client.loop_start()
-    try:
-        deadline = time.monotonic() + timeout
-        event.wait(max(0.0, deadline - time.monotonic()))
+        event.wait(max(0.0, timeout))
     finally:
-        client.disconnect()
-        client.loop_stop()
-    if refused:
-        raise BrokerConfigError(
-            f"the broker refused the backend's MQTT account ({refused[0]}): "
-            "check NOXUS_MQTT_USERNAME / NOXUS_MQTT_PASSWORD"
+        w.close()
+    return w.result()
+
+
+async def _watch_async(
+    settings: Settings, kiosk_id: str, leaf: str, timeout: float, pick, on_subscribed=None
+) -> dict | None:
+    """_watch for the long polls of async routes: the wait is an asyncio event, so an open poll
+    holds no thread of the server's worker pool (only paho's own network thread); connecting
+    and disconnecting, which block briefly, borrow a pool thread for that moment."""
+    import anyio.to_thread
+
+    loop = asyncio.get_running_loop()
+    done = asyncio.Event()
+    w = await anyio.to_thread.run_sync(
+        lambda: _Watch(
+            settings, kiosk_id, leaf, pick, on_subscribed, lambda: loop.call_soon_threadsafe(done.set)
         )
-    return dict(found) if found else None
+    )
+    try:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(done.wait(), max(0.0, timeout))
+    finally:
+        await anyio.to_thread.run_sync(w.close)
+    return w.result()

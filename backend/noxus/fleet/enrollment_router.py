@@ -4,6 +4,7 @@ admin role) and kiosks redeeming a claim code (public: the code is the secret)."
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 from sqlmodel import SQLModel
 
 from noxus.core.deps import SessionDep, SettingsDep
@@ -92,7 +93,7 @@ def kiosk_state(
 
 
 @router.get("/kiosks/{kiosk_id}/birth", response_model=KioskState)
-def kiosk_birth(
+async def kiosk_birth(
     kiosk_id: str,
     session: SessionDep,
     settings: SettingsDep,
@@ -101,10 +102,15 @@ def kiosk_birth(
     timeout: float = 20.0,
 ):
     """Long poll: the kiosk's birth (online: true) with a boot number other than not_boot;
-    state null when none came within the timeout (ask again)."""
-    _enrolled_kiosk(session, kiosk_id)
+    state null when none came within the timeout (ask again). Async like enroll_tap."""
+
+    def check() -> None:
+        _enrolled_kiosk(session, kiosk_id)
+        session.rollback()  # the connection goes back to the pool for the wait
+
+    await run_in_threadpool(check)
     try:
-        state = wait_for_birth(settings, kiosk_id, not_boot, min(max(timeout, 0.0), MAX_WAIT_S))
+        state = await wait_for_birth(settings, kiosk_id, not_boot, min(max(timeout, 0.0), MAX_WAIT_S))
     except BrokerConfigError as e:
         raise _fail(e) from None
     return KioskState(kiosk_id=kiosk_id, state=state)
@@ -120,14 +126,24 @@ class TappedBadge(SQLModel):
 
 
 @router.post("/kiosks/{kiosk_id}/enroll-tap", response_model=TappedBadge)
-def enroll_tap(kiosk_id: str, data: EnrollTap, session: SessionDep, settings: SettingsDep, user: TechOrHR):
+async def enroll_tap(
+    kiosk_id: str, data: EnrollTap, session: SessionDep, settings: SettingsDep, user: TechOrHR
+):
     """Put the kiosk in enrollment mode; long poll for the UID of the next badge tapped on it.
-    Customer HR admins may use it on their own kiosks only."""
-    kiosk = _kiosk(session, kiosk_id)
-    scope_for(user).check(kiosk.customer_id, "kiosk")
-    _enrolled_kiosk(session, kiosk_id)
+    Customer HR admins may use it on their own kiosks only.
+
+    Async on purpose: a sync route would hold one of the server's worker threads (40 by default)
+    for the whole wait, so a few dozen open polls would stall every other sync request."""
+
+    def check() -> None:
+        kiosk = _kiosk(session, kiosk_id)
+        scope_for(user).check(kiosk.customer_id, "kiosk")
+        _enrolled_kiosk(session, kiosk_id)
+        session.rollback()  # the connection goes back to the pool for the wait
+
+    await run_in_threadpool(check)
     try:
-        uid = wait_for_enroll_tap(settings, kiosk_id, min(max(data.timeout_s, 1.0), MAX_WAIT_S))
+        uid = await wait_for_enroll_tap(settings, kiosk_id, min(max(data.timeout_s, 1.0), MAX_WAIT_S))
     except BrokerConfigError as e:
         raise _fail(e) from None
     return TappedBadge(kiosk_id=kiosk_id, uid=uid)
