@@ -164,3 +164,18 @@ def serves_clause(kiosk_col, when, customer_id: int, or_nobody: bool = True):
 
     mine = covering(KioskDeployment.customer_id == customer_id)
     return or_(mine, and_(not_(covering()))) if or_nobody else mine
+
+
+def customer_at_clause(kiosk_col, when):
+    """SQL scalar: the customer the kiosk in `kiosk_col` served at instant `when`, NULL when it
+    served nobody then (in stock). The SQL face of `customer_at`, for queries that group punches
+    by the tenant they belong to."""
+    d = KioskDeployment
+    return (
+        select(d.customer_id)
+        .where(d.kiosk_id == kiosk_col, d.valid_from <= when, or_(d.valid_to.is_(None), when < d.valid_to))
+        .order_by(d.valid_from.desc())
+        .limit(1)
+        .correlate_except(d)  # the punch row of the enclosing query, however deeply nested
+        .scalar_subquery()
+    )

@@ -8,8 +8,7 @@ from sqlmodel import Session, select
 
 from noxus.core.security import Scope
 from noxus.core.types import aware, utcnow
-from noxus.fleet.models import Kiosk
-from noxus.hr import audit, employees
+from noxus.hr import audit, employees, placement
 from noxus.hr.errors import Conflict, HRError, NotFound
 from noxus.hr.models import Badge, BadgeState
 from noxus.hr.schemas import BadgeAssign, UnknownBadge, normalize_uid
@@ -102,41 +101,89 @@ def unknown(
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> list[UnknownBadge]:
-    """UIDs punched on a customer's kiosks that no badge of that customer
-    covered at the punch instant. Punches on kiosks not deployed to a customer
-    cannot be placed in a tenant: only NOXUS staff see those."""
-    when = func.coalesce(Punch.ts, Punch.received_at)
+    """UIDs punched on a customer's kiosks that no badge of that customer covered at the punch
+    instant. The customer is the one the kiosk served *at the punch* (noxus.hr.placement), not
+    today: a kiosk moved from A to B leaves the badges tapped at A in A's list. Punches no
+    deployment covers (kiosk in stock) cannot be placed in a tenant: only NOXUS staff see those
+    (unknown when no badge at all covered them).
+
+    Punches with a clock time are grouped in SQL (their instant is `ts`); estimated ones (clock
+    unset, rare) are placed one by one with placement.place, which anchors them on their boot."""
+    visible = (
+        [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
+    )
+    when = Punch.ts
+    cust = placement.customer_clause(when)
     covered = select(Badge.id).where(
         Badge.uid == Punch.badge_uid,
         when >= Badge.valid_from,
         or_(Badge.valid_to.is_(None), when < Badge.valid_to),
+        or_(cust.is_(None), Badge.customer_id == cust),
     )
-    kcol = getattr(Kiosk, "customer_id", None)
-    stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(Punch.kind == "punch")
+    clocked = [Punch.kind == "punch", Punch.ts.is_not(None), ~covered.exists()]
     if since is not None:
-        stmt = stmt.where(when >= since)
+        clocked.append(when >= since)
     if until is not None:
-        stmt = stmt.where(when < until)
-    visible = (
-        [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
-    )
-    if kcol is not None:
-        stmt = stmt.join(Kiosk, Kiosk.id == Punch.kiosk_id)
-        if visible is not None:
-            stmt = stmt.where(kcol.in_(visible))
-        covered = covered.where(or_(kcol.is_(None), Badge.customer_id == kcol))
-    elif not scope.all:
-        return []
-    stmt = (
-        stmt.where(~covered.exists()).group_by(Punch.badge_uid).order_by(func.max(when).desc()).limit(limit)
-    )
+        clocked.append(when < until)
+    if visible is not None:
+        clocked.append(cust.in_(visible))
+
+    def aggregate(uids=None) -> dict[str, list]:
+        stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(*clocked)
+        if uids is not None:
+            stmt = stmt.where(Punch.badge_uid.in_(uids))
+        else:
+            stmt = stmt.order_by(func.max(when).desc()).limit(limit)
+        return {
+            uid: [n, aware(first), aware(last), set()]
+            for uid, n, first, last in session.exec(stmt.group_by(Punch.badge_uid)).all()
+        }
+
+    found = aggregate()
+    # estimated punches: candidates by arrival (an estimate is never later than it), then placed
+    est = select(Punch).where(Punch.kind == "punch", Punch.ts.is_(None))
+    if since is not None:
+        est = est.where(Punch.received_at >= since)
+    if until is not None:
+        est = est.where(Punch.received_at < until + placement.ESTIMATE_SLACK)
+    rows = list(session.exec(est).all())
+    placed = placement.place(session, rows)
+    badges_of: dict[str, list[Badge]] = {}
+    for uids in _chunks(sorted({r.badge_uid for r in rows})):
+        for b in session.exec(select(Badge).where(Badge.uid.in_(uids))).all():
+            badges_of.setdefault(b.uid, []).append(b)
+    lost = []
+    for r in rows:
+        at = placed[r.id].at
+        c = placed[r.id].customer_id
+        if (since is not None and at < since) or (until is not None and at >= until):
+            continue
+        if (c is None and visible is not None) or (visible is not None and c not in visible):
+            continue
+        if any(
+            aware(b.valid_from) <= at
+            and (b.valid_to is None or at < aware(b.valid_to))
+            and (c is None or b.customer_id == c)
+            for b in badges_of.get(r.badge_uid, [])
+        ):
+            continue
+        lost.append((r, at))
+    missing = sorted({r.badge_uid for r, _ in lost} - found.keys())
+    for uids in _chunks(missing):
+        found.update(aggregate(uids))
+    for r, at in lost:
+        g = found.setdefault(r.badge_uid, [0, at, at, set()])
+        g[0], g[1], g[2] = g[0] + 1, min(g[1], at), max(g[2], at)
+        g[3].add(r.kiosk_id)
+    top = sorted(found.items(), key=lambda kv: kv[1][2], reverse=True)[:limit]
     out = []
-    for uid, n, first, last in session.exec(stmt).all():
-        kq = select(Punch.kiosk_id).where(Punch.badge_uid == uid)
-        if kcol is not None and visible is not None:  # only this tenant's kiosks
-            kq = kq.join(Kiosk, Kiosk.id == Punch.kiosk_id).where(kcol.in_(visible))
-        kiosks = session.exec(kq.distinct().limit(10)).all()
-        out.append(
-            UnknownBadge(uid=uid, punches=n, first_at=aware(first), last_at=aware(last), kiosks=list(kiosks))
-        )
+    for uid, (n, first, last, est_kiosks) in top:
+        kq = select(Punch.kiosk_id).where(Punch.badge_uid == uid, *clocked).distinct().limit(10)
+        kiosks = sorted(set(session.exec(kq).all()) | est_kiosks)[:10]
+        out.append(UnknownBadge(uid=uid, punches=n, first_at=first, last_at=last, kiosks=kiosks))
     return out
+
+
+def _chunks(items: list[str], size: int = 1000):
+    for i in range(0, len(items), size):
+        yield items[i : i + size]

@@ -38,6 +38,12 @@ def tenancy_clause(customer_id: int, when=WHEN):
     return deployments.serves_clause(Punch.kiosk_id, when, customer_id)
 
 
+def customer_clause(when=WHEN):
+    """SQL scalar: the customer the punch's kiosk served at `when` (NULL: nobody). Equal to
+    `place()` for punches with a clock time; an estimated punch needs `place()`."""
+    return deployments.customer_at_clause(Punch.kiosk_id, when)
+
+
 def anchors(session: Session, rows) -> dict[tuple[str, int, int], datetime]:
     """Boot start per (kiosk, epoch, boot) of the estimated rows."""
     keys = {(r.kiosk_id, getattr(r, "epoch", 0) or 0, r.boot) for r in rows if r.ts is None}
