@@ -49,7 +49,9 @@ def test_fifty_open_enroll_tap_polls_leave_the_api_answering_and_one_tap_answers
 
     async def scenario():
         transport = httpx.ASGITransport(app=noxus_app)
-        async with httpx.AsyncClient(transport=transport, base_url="https://testserver", timeout=120) as client:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="https://testserver", timeout=120
+        ) as client:
             polls = [
                 asyncio.create_task(
                     client.post("/api/v1/enrollment/kiosks/K-POLL/enroll-tap", json={"timeout_s": 30})
