@@ -11,8 +11,9 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import paho.mqtt.publish as mqtt_publish
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlmodel import Field, Session, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from firmware.core import protocol
 from noxus.core.audit import record as audit
@@ -40,7 +41,7 @@ class CommandError(RuntimeError):
 class FirmwareTarget(SQLModel):
     """The firmware a kiosk should run (empty: any), as typed on its page or given to the CLI."""
 
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     firmware_target: str | None = Field(default=None, max_length=64)
     firmware_target_hash: str | None = Field(default=None, max_length=80)
 
@@ -76,10 +77,13 @@ def set_firmware_target(session: Session, kiosk: Kiosk, target: FirmwareTarget, 
     )
 
 
-def _auth(settings: Settings) -> dict | None:
-    if settings.mqtt_username:
-        return {"username": settings.mqtt_username, "password": settings.mqtt_password}
-    return None
+def _auth(settings: Settings) -> "mqtt_publish.AuthParameter | None":  # a name for type checkers only
+    if not settings.mqtt_username:
+        return None
+    auth: mqtt_publish.AuthParameter = {"username": settings.mqtt_username}
+    if settings.mqtt_password is not None:
+        auth["password"] = settings.mqtt_password
+    return auth
 
 
 def _publish(settings: Settings, topic: str, payload: bytes, retain: bool = False) -> None:
@@ -103,12 +107,18 @@ def _publish(settings: Settings, topic: str, payload: bytes, retain: bool = Fals
 def tz_block(zone_name: str, now: datetime) -> dict:
     """The site's UTC offset now and its next change (DST), as the kiosk's display wants it."""
     zone = ZoneInfo(zone_name)
-    offset = int(now.astimezone(zone).utcoffset().total_seconds() // 60)
+
+    def minutes(at: datetime) -> int:  # an aware datetime always has an offset
+        delta = at.astimezone(zone).utcoffset()
+        assert delta is not None
+        return int(delta.total_seconds() // 60)
+
+    offset = minutes(now)
     nxt = None
     t = int(now.timestamp()) // 3600 * 3600
     for step in range(1, 24 * 366):  # hour by hour over a year: cheap, and DST changes on the hour
         probe = datetime.fromtimestamp(t + step * 3600, UTC)
-        off = int(probe.astimezone(zone).utcoffset().total_seconds() // 60)
+        off = minutes(probe)
         if off != offset:
             nxt = [int(probe.timestamp()), off]
             break

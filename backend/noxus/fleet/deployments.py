@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.types import utcnow
 from noxus.fleet.models import Kiosk, KioskDeployment, KioskStatus
@@ -39,7 +39,7 @@ def follow(session: Session, kiosk: Kiosk, at: datetime, actor: str) -> None:
     the open deployment if the kiosk left it, open one where it now is."""
     current = session.exec(
         select(KioskDeployment).where(
-            KioskDeployment.kiosk_id == kiosk.id, KioskDeployment.valid_to.is_(None)
+            col(KioskDeployment.kiosk_id) == kiosk.id, col(KioskDeployment.valid_to).is_(None)
         )
     ).first()
     here = (kiosk.customer_id, kiosk.site_id)
@@ -75,7 +75,9 @@ def deploy(
         session, kiosk, KioskStatus.DEPLOYED, actor, site_id=site_id, at=at or utcnow(), reason=reason
     )
     session.flush()
-    return _open(session, kiosk_id)
+    opened = _open(session, kiosk_id)
+    assert opened is not None, "change_status to DEPLOYED opens a deployment"
+    return opened
 
 
 def undeploy(
@@ -102,7 +104,7 @@ def history(session: Session, kiosk_id: str) -> list[KioskDeployment]:
         session.exec(
             select(KioskDeployment)
             .where(KioskDeployment.kiosk_id == kiosk_id)
-            .order_by(KioskDeployment.valid_from, KioskDeployment.id)
+            .order_by(col(KioskDeployment.valid_from), col(KioskDeployment.id))
         )
     )
 
@@ -114,12 +116,12 @@ def intervals(
     ids = sorted(set(kiosk_ids))
     out: dict[str, list[Interval]] = defaultdict(list)
     for i in range(0, len(ids), 2000):
-        q = select(KioskDeployment).where(KioskDeployment.kiosk_id.in_(ids[i : i + 2000]))
+        q = select(KioskDeployment).where(col(KioskDeployment.kiosk_id).in_(ids[i : i + 2000]))
         if hi is not None:
             q = q.where(KioskDeployment.valid_from < hi)
         if lo is not None:
-            q = q.where(or_(KioskDeployment.valid_to.is_(None), KioskDeployment.valid_to > lo))
-        for d in session.exec(q.order_by(KioskDeployment.valid_from)):
+            q = q.where(or_(col(KioskDeployment.valid_to).is_(None), col(KioskDeployment.valid_to) > lo))
+        for d in session.exec(q.order_by(col(KioskDeployment.valid_from))):
             out[d.kiosk_id].append(Interval(d.valid_from, d.valid_to, d.customer_id, d.site_id))
     return out
 
@@ -142,7 +144,7 @@ def _kiosk(session: Session, kiosk_id: str) -> Kiosk:
 def _open(session: Session, kiosk_id: str) -> KioskDeployment | None:
     return session.exec(
         select(KioskDeployment).where(
-            KioskDeployment.kiosk_id == kiosk_id, KioskDeployment.valid_to.is_(None)
+            col(KioskDeployment.kiosk_id) == kiosk_id, col(KioskDeployment.valid_to).is_(None)
         )
     ).first()
 
@@ -156,9 +158,9 @@ def serves_clause(kiosk_col, when, customer_id: int, or_nobody: bool = True):
     def covering(*extra):
         d = KioskDeployment
         return exists().where(
-            d.kiosk_id == kiosk_col,
-            d.valid_from <= when,
-            or_(d.valid_to.is_(None), when < d.valid_to),
+            col(d.kiosk_id) == kiosk_col,
+            col(d.valid_from) <= when,
+            or_(col(d.valid_to).is_(None), when < col(d.valid_to)),
             *extra,
         )
 
@@ -173,8 +175,12 @@ def customer_at_clause(kiosk_col, when):
     d = KioskDeployment
     return (
         select(d.customer_id)
-        .where(d.kiosk_id == kiosk_col, d.valid_from <= when, or_(d.valid_to.is_(None), when < d.valid_to))
-        .order_by(d.valid_from.desc())
+        .where(
+            col(d.kiosk_id) == kiosk_col,
+            col(d.valid_from) <= when,
+            or_(col(d.valid_to).is_(None), when < col(d.valid_to)),
+        )
+        .order_by(col(d.valid_from).desc())
         .limit(1)
         .correlate_except(d)  # the punch row of the enclosing query, however deeply nested
         .scalar_subquery()

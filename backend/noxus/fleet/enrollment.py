@@ -11,10 +11,10 @@ import re
 from datetime import datetime, timedelta
 
 from pydantic import field_validator
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from noxus.core.settings import Settings
-from noxus.core.types import aware, utcnow
+from noxus.core.types import aware, id_of, utcnow
 from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
 from noxus.fleet.enrollment_mqtt import BrokerConfigError, PasswordFile, new_password
@@ -206,7 +206,7 @@ def place_kiosk(session: Session, data: KioskEnroll, actor: str) -> Kiosk:
                 kiosk,
                 KioskStatus.DEPLOYED,
                 actor,
-                site_id=site.id,
+                site_id=id_of(site),
                 reason="moved by noxus-provision enroll",
             )
         return kiosk
@@ -281,13 +281,15 @@ def revoke_credentials(
 
 
 def enrolled(session: Session, kiosk: Kiosk, mqtt: MqttAccount | None) -> KioskEnrolled:
-    site = session.get(Site, kiosk.site_id)
+    site = session.get(Site, kiosk.site_id) if kiosk.site_id is not None else None
+    if site is None or kiosk.customer_id is None:
+        raise EnrollmentError(f"kiosk {kiosk.id} is not placed at a site: enroll it at one first")
     return KioskEnrolled(
         kiosk_id=kiosk.id,
         name=kiosk.name,
         board_uid=kiosk.serial or "",
         customer_id=kiosk.customer_id,
-        site_id=kiosk.site_id,
+        site_id=id_of(site),
         site_timezone=site.timezone,
         enrolled_at=kiosk.installed_at or utcnow(),
         mqtt=mqtt,
@@ -400,7 +402,10 @@ def redeem_claim(
         if aware(claim.expires_at) <= utcnow():
             raise EnrollmentError("this claim code expired: restart the kiosk to draw a new one", 410)
         return None
-    result = issue(session, settings, session.get(Kiosk, claim.kiosk_id), "claim:" + str(claim.id), store)
+    kiosk = session.get(Kiosk, claim.kiosk_id) if claim.kiosk_id else None
+    if kiosk is None:
+        raise EnrollmentError(f"the kiosk of claim {claim.id} no longer exists: enroll the board again", 410)
+    result = issue(session, settings, kiosk, "claim:" + str(claim.id), store)
     claim.status, claim.delivered_at = ClaimStatus.DELIVERED, utcnow()
     session.add(claim)
     return result
@@ -418,7 +423,7 @@ def cancel_claim(session: Session, claim_id: int, actor: str) -> KioskClaim:
 
 
 def list_claims(session: Session, pending_only: bool = True) -> list[KioskClaim]:
-    q = select(KioskClaim).order_by(KioskClaim.created_at.desc())
+    q = select(KioskClaim).order_by(col(KioskClaim.created_at).desc())
     if pending_only:
         q = q.where(KioskClaim.status == ClaimStatus.PENDING, KioskClaim.expires_at > utcnow())
     return list(session.exec(q))

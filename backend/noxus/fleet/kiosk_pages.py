@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, field_validator
-from sqlmodel import Field, SQLModel, select
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.main import SQLModelConfig
 
 from noxus.core.audit import record as audit
 from noxus.core.deps import SessionDep, SettingsDep
@@ -47,7 +48,7 @@ MESSAGES = {
 
 
 class StatusForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     status: KioskStatus
     site_id: int | None = None
     at: datetime | None = None  # site wall clock, datetime-local
@@ -56,7 +57,7 @@ class StatusForm(SQLModel):
 
 
 class RegisterForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     id: str = Field(min_length=1, max_length=32)
     name: str = Field(default="", max_length=120)
     serial: str | None = Field(default=None, max_length=64)
@@ -88,8 +89,8 @@ def _names(session, model, ids):
 def _site_options(session) -> list[tuple[str, str]]:
     rows = session.exec(
         select(Site, Customer)
-        .join(Customer, Customer.id == Site.customer_id)
-        .where(Customer.archived_at.is_(None))
+        .join(Customer, col(Customer.id) == col(Site.customer_id))
+        .where(col(Customer.archived_at).is_(None))
         .order_by(Customer.name, Site.name)
     ).all()
     return [(str(s.id), f"{c.name} — {s.name}") for s, c in rows]
@@ -257,20 +258,21 @@ def visits_page(request: Request, session: SessionDep, settings: SettingsDep, us
                 KioskStatusEvent.kiosk_id == k.id,
                 KioskStatusEvent.to_status == KioskStatus.RETRIEVAL_SCHEDULED,
             )
-            .order_by(KioskStatusEvent.id.desc())
+            .order_by(col(KioskStatusEvent.id).desc())
         ).first()
         visit_at[k.id] = ev.scheduled_for if ev else None
     since = utcnow() - timedelta(days=RECENT_INSTALLATIONS_DAYS)
     installs = session.exec(
         select(KioskDeployment)
         .where(KioskDeployment.valid_from >= since)
-        .order_by(KioskDeployment.valid_from.desc())
+        .order_by(col(KioskDeployment.valid_from).desc())
     ).all()
     site_ids = [k.site_id for k in kiosks] + [d.site_id for d in installs]
-    sites = {s.id: s for s in session.exec(select(Site).where(Site.id.in_([i for i in site_ids if i])))}
+    sites = {s.id: s for s in session.exec(select(Site).where(col(Site.id).in_([i for i in site_ids if i])))}
     customer_ids = [k.customer_id for k in kiosks] + [d.customer_id for d in installs]
     customers = {
-        c.id: c for c in session.exec(select(Customer).where(Customer.id.in_([i for i in customer_ids if i])))
+        c.id: c
+        for c in session.exec(select(Customer).where(col(Customer.id).in_([i for i in customer_ids if i])))
     }
     scheduled = sorted(
         (k for k in kiosks if k.status == KioskStatus.RETRIEVAL_SCHEDULED),

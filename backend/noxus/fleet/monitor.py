@@ -92,7 +92,9 @@ def open_kinds(session: Session, kiosk_id: str) -> set[str]:
         return {a.kind for a in cache[kiosk_id] if a.resolved_at is None}
     return set(
         session.exec(
-            select(KioskAlert.kind).where(KioskAlert.kiosk_id == kiosk_id, KioskAlert.resolved_at.is_(None))
+            select(KioskAlert.kind).where(
+                col(KioskAlert.kiosk_id) == kiosk_id, col(KioskAlert.resolved_at).is_(None)
+            )
         ).all()
     )
 
@@ -245,14 +247,16 @@ def sweep(session: Session, now: datetime, settings: Settings) -> dict:
     stale = now - timedelta(seconds=settings.fleet_offline_after_s)
     went_offline = 0
     for kiosk in session.exec(
-        select(Kiosk).where(Kiosk.online.is_(True), or_(Kiosk.last_seen.is_(None), Kiosk.last_seen < stale))
+        select(Kiosk).where(
+            col(Kiosk.online).is_(True), or_(col(Kiosk.last_seen).is_(None), col(Kiosk.last_seen) < stale)
+        )
     ):
         kiosk.online = False
         session.add(kiosk)
         went_offline += 1
     alert_before = now - timedelta(minutes=settings.fleet_offline_alert_minutes)
     alerted = 0
-    for kiosk in session.exec(select(Kiosk).where(Kiosk.status.in_([s.value for s in AT_CUSTOMER]))):
+    for kiosk in session.exec(select(Kiosk).where(col(Kiosk.status).in_([s.value for s in AT_CUSTOMER]))):
         since = kiosk.last_seen or kiosk.installed_at
         if not is_online(kiosk, now, settings) and since is not None and since < alert_before:
             minutes = int((now - since).total_seconds() // 60)

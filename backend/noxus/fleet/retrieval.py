@@ -7,7 +7,7 @@ Written by the billing helper; the fleet context owns it from here on.
 
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.fleet.models import Kiosk, KioskStatus
 from noxus.fleet.status import change_status
@@ -20,10 +20,10 @@ def kiosks_at_customer(session: Session, customer_id: int, kiosk_ids: list[str] 
     `kiosk_ids` when given (the kiosks of one contract)."""
     q = select(Kiosk).where(
         Kiosk.customer_id == customer_id,
-        Kiosk.status.in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]),
+        col(Kiosk.status).in_([S.DEPLOYED, S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED]),
     )
     if kiosk_ids is not None:
-        q = q.where(Kiosk.id.in_(kiosk_ids))
+        q = q.where(col(Kiosk.id).in_(kiosk_ids))
     return list(session.exec(q.order_by(Kiosk.id)))
 
 

@@ -5,7 +5,7 @@ import contextlib
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.settings import get_settings
 from noxus.core.types import utcnow
@@ -16,7 +16,7 @@ from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate, KioskUpdate
 def known_kiosks(session: Session, ids: Sequence[str]) -> set[str]:
     if not ids:
         return set()
-    return set(session.exec(select(Kiosk.id).where(Kiosk.id.in_(ids))).all())
+    return set(session.exec(select(Kiosk.id).where(col(Kiosk.id).in_(ids))).all())
 
 
 def register(session: Session, data: KioskCreate, actor: str = "system") -> Kiosk:
@@ -104,7 +104,7 @@ def list_kiosks(
 ) -> Sequence[Kiosk]:
     q = select(Kiosk).order_by(Kiosk.id)
     if status_in:
-        q = q.where(Kiosk.status.in_(list(status_in)))
+        q = q.where(col(Kiosk.status).in_(list(status_in)))
     if customer_id is not None:
         q = q.where(Kiosk.customer_id == customer_id)
     return session.exec(q).all()
@@ -113,9 +113,9 @@ def list_kiosks(
 def list_alerts(
     session: Session, kiosk_id: str | None = None, limit: int = 100, open_only: bool = False
 ) -> Sequence[KioskAlert]:
-    q = select(KioskAlert).order_by(KioskAlert.id.desc()).limit(limit)
+    q = select(KioskAlert).order_by(col(KioskAlert.id).desc()).limit(limit)
     if kiosk_id:
         q = q.where(KioskAlert.kiosk_id == kiosk_id)
     if open_only:
-        q = q.where(KioskAlert.resolved_at.is_(None))
+        q = q.where(col(KioskAlert.resolved_at).is_(None))
     return session.exec(q).all()

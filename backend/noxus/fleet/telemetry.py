@@ -9,7 +9,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.fleet.models import KioskTelemetry
 
@@ -70,7 +70,7 @@ def downsample(session: Session, now: datetime, raw_hours: int, keep_days: int) 
     raws = session.exec(
         select(KioskTelemetry)
         .where(KioskTelemetry.resolution == "raw", KioskTelemetry.at < cutoff)
-        .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at)
+        .order_by(col(KioskTelemetry.kiosk_id), col(KioskTelemetry.at))
         .limit(FOLD_BATCH)
     ).all()
     buckets: dict[tuple[str, datetime], list[KioskTelemetry]] = defaultdict(list)
@@ -90,10 +90,10 @@ def downsample(session: Session, now: datetime, raw_hours: int, keep_days: int) 
         for r in rows:
             _fold_into(hour, r)
     if raws:
-        session.execute(delete(KioskTelemetry).where(KioskTelemetry.id.in_([r.id for r in raws])))
+        session.execute(delete(KioskTelemetry).where(col(KioskTelemetry.id).in_([r.id for r in raws])))
     session.execute(
         delete(KioskTelemetry).where(
-            KioskTelemetry.resolution == "hour", KioskTelemetry.at < now - timedelta(days=keep_days)
+            col(KioskTelemetry.resolution) == "hour", col(KioskTelemetry.at) < now - timedelta(days=keep_days)
         )
     )
     return len(raws)
@@ -109,7 +109,7 @@ def history(
             .where(
                 KioskTelemetry.kiosk_id == kiosk_id, KioskTelemetry.at >= since, KioskTelemetry.at <= until
             )
-            .order_by(KioskTelemetry.at, KioskTelemetry.id)
+            .order_by(col(KioskTelemetry.at), col(KioskTelemetry.id))
             .limit(limit)
         )
     )
@@ -121,12 +121,16 @@ def recent_series(
     """One value series per kiosk (for sparklines), in a single query."""
     if not kiosk_ids:
         return {}
-    col = getattr(KioskTelemetry, field)
+    value_col = getattr(KioskTelemetry, field)
     out: dict[str, list[tuple[datetime, float]]] = defaultdict(list)
     for kiosk_id, at, value in session.execute(
-        select(KioskTelemetry.kiosk_id, KioskTelemetry.at, col)
-        .where(KioskTelemetry.kiosk_id.in_(kiosk_ids), KioskTelemetry.at >= since, col.is_not(None))
-        .order_by(KioskTelemetry.kiosk_id, KioskTelemetry.at)
+        select(KioskTelemetry.kiosk_id, KioskTelemetry.at, value_col)
+        .where(
+            col(KioskTelemetry.kiosk_id).in_(kiosk_ids),
+            col(KioskTelemetry.at) >= since,
+            value_col.is_not(None),
+        )
+        .order_by(col(KioskTelemetry.kiosk_id), col(KioskTelemetry.at))
     ):
         out[kiosk_id].append((at, float(value)))
     return out

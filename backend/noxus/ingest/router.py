@@ -1,8 +1,9 @@
 from fastapi import APIRouter, Query
-from sqlmodel import select
+from sqlmodel import col, select
 
 from noxus.core.deps import SessionDep
 from noxus.core.security import TechRule
+from noxus.core.types import id_of
 from noxus.ingest.models import DeadLetter, DeadLetterPublic, Punch, PunchPublic
 
 router = APIRouter(prefix="/api/v1", tags=["ingest"], dependencies=[TechRule])  # raw data of every tenant
@@ -27,18 +28,18 @@ def list_punches(
     if badge_uid:
         q = q.where(Punch.badge_uid == badge_uid.upper())
     if after_id:
-        q = q.where(Punch.id > after_id).order_by(Punch.id)
+        q = q.where(col(Punch.id) > after_id).order_by(col(Punch.id))
     else:
-        q = q.order_by(Punch.id.desc())
+        q = q.order_by(col(Punch.id).desc())
     return [punch_public(p) for p in session.exec(q.limit(limit))]
 
 
 @router.get("/dead-letters", response_model=list[DeadLetterPublic])
 def list_dead_letters(session: SessionDep, limit: int = Query(100, ge=1, le=1000)):
-    rows = session.exec(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit))
+    rows = session.exec(select(DeadLetter).order_by(col(DeadLetter.id).desc()).limit(limit))
     return [
         DeadLetterPublic(
-            id=d.id,
+            id=id_of(d),
             received_at=d.received_at,
             topic=d.topic,
             reason=d.reason,

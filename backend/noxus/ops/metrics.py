@@ -10,7 +10,7 @@ from datetime import timedelta
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 import noxus.ingest.metrics  # noqa: F401  (the worker counters, defined in the API process too)
 from noxus.core.settings import Settings
@@ -25,13 +25,15 @@ def fleet_registry(session: Session, settings: Settings) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
     fresh = utcnow() - timedelta(seconds=settings.fleet_offline_after_s)
     online = session.exec(
-        select(func.count()).select_from(Kiosk).where(Kiosk.online.is_(True), Kiosk.last_seen >= fresh)
+        select(func.count())
+        .select_from(Kiosk)
+        .where(col(Kiosk.online).is_(True), col(Kiosk.last_seen) >= fresh)
     ).one()
     by_status = dict(session.exec(select(Kiosk.status, func.count()).group_by(Kiosk.status)).all())
     alerts = dict(
         session.exec(
             select(KioskAlert.kind, func.count())
-            .where(KioskAlert.resolved_at.is_(None))
+            .where(col(KioskAlert.resolved_at).is_(None))
             .group_by(KioskAlert.kind)
         ).all()
     )

@@ -5,7 +5,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import func
-from sqlmodel import select
+from sqlmodel import col, select
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import StaffRule
@@ -22,7 +22,7 @@ router = APIRouter(include_in_schema=False, dependencies=[StaffRule])  # overvie
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, session: SessionDep, settings: SettingsDep):
     zone = ZoneInfo(settings.timezone)
-    punches = session.exec(select(Punch).order_by(Punch.id.desc()).limit(50)).all()
+    punches = session.exec(select(Punch).order_by(col(Punch.id).desc()).limit(50)).all()
     now = utcnow()
     kiosks = [{"k": k, "conn": monitor.connection(k, now, settings)} for k in fleet.list_kiosks(session)]
     return templates.TemplateResponse(

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, delete, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core import audit
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import aware, id_of, utcnow
 from noxus.core.users import LoginAttempt, WebSession
 from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
@@ -45,24 +45,25 @@ def _customer_punch_ids(session: Session, customer_id: int, cutoff: datetime | N
     """Punches attributable to the customer: read with one of its badges, or on its kiosks."""
     when = subject.WHEN
     on_badge = and_(
-        Badge.uid == Punch.badge_uid,
-        Badge.customer_id == customer_id,
+        col(Badge.uid) == col(Punch.badge_uid),
+        col(Badge.customer_id) == customer_id,
         when >= Badge.valid_from,
-        or_(Badge.valid_to.is_(None), when < Badge.valid_to),
+        or_(col(Badge.valid_to).is_(None), when < col(Badge.valid_to)),
     )
-    q1 = select(Punch.id).join(Badge, on_badge)
+    q1 = select(col(Punch.id)).join(Badge, on_badge)
     # ... and every punch taken on a kiosk while it was deployed at the customer
     # (noxus.fleet.deployments), not on the kiosks it has today.
     from noxus.fleet.deployments import serves_clause
 
     served = serves_clause(Punch.kiosk_id, when, customer_id, or_nobody=False)
-    q2 = select(Punch.id).where(served, Punch.kiosk_id.in_(_deployed_kiosks(session, customer_id)))
+    q2 = select(col(Punch.id)).where(served, col(Punch.kiosk_id).in_(_deployed_kiosks(session, customer_id)))
     clauses = [q1, q2]
     ids: set[int] = set()
     for q in clauses:
         if cutoff is not None:
             q = q.where(when < cutoff)
-        ids.update(session.exec(q).all())
+        # a stored key is never NULL: the column is Optional only for rows not yet saved
+        ids.update(i for i in session.exec(q).all() if i is not None)
     return sorted(ids)
 
 
@@ -79,32 +80,28 @@ def _deployed_kiosks(session: Session, customer_id: int) -> list[str]:
 def delete_time_records(session: Session, customer_id: int, cutoff: datetime | None) -> dict[str, int]:
     """Delete the customer's punches (and corrections) older than cutoff (None: all)."""
     punch_ids = _customer_punch_ids(session, customer_id, cutoff)
-    corr = select(
-        PunchCorrection.id,
-        PunchCorrection.target_id,
-        PunchCorrection.punch_id,
-        PunchCorrection.ts,
-        PunchCorrection.created_at,
-    ).where(PunchCorrection.customer_id == customer_id)
-    rows = session.exec(corr).all()
+    # corrections are few next to punches: whole rows keep the walk readable
+    corrections = session.exec(
+        select(PunchCorrection).where(PunchCorrection.customer_id == customer_id)
+    ).all()
     doomed_punches = set(punch_ids)
     doomed: set[int] = set()
-    for cid, _target, pid, ts, created in rows:
-        old = cutoff is None or (ts or created) < cutoff
-        if pid in doomed_punches or (pid is None and old):
-            doomed.add(cid)
+    for c in corrections:
+        old = cutoff is None or (c.ts or c.created_at) < cutoff
+        if c.punch_id in doomed_punches or (c.punch_id is None and old):
+            doomed.add(id_of(c))
     # corrections of doomed corrections go too (FK target_id)
     changed = True
     while changed:
         changed = False
-        for cid, target, *_ in rows:
-            if target in doomed and cid not in doomed:
-                doomed.add(cid)
+        for c in corrections:
+            if c.target_id in doomed and c.id not in doomed:
+                doomed.add(id_of(c))
                 changed = True
     for chunk in _chunks(sorted(doomed)):
-        session.exec(delete(PunchCorrection).where(PunchCorrection.id.in_(chunk)))
+        session.exec(delete(PunchCorrection).where(col(PunchCorrection.id).in_(chunk)))
     for chunk in _chunks(punch_ids):
-        session.exec(delete(Punch).where(Punch.id.in_(chunk)))
+        session.exec(delete(Punch).where(col(Punch.id).in_(chunk)))
     return {"punches": len(punch_ids), "corrections": len(doomed)}
 
 
@@ -126,7 +123,7 @@ def customer_bundle(session: Session, customer_id: int) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
         for emp in session.exec(
-            select(Employee).where(Employee.customer_id == customer_id).order_by(Employee.id)
+            select(Employee).where(col(Employee.customer_id) == customer_id).order_by(col(Employee.id))
         ):
             z.writestr(f"employee-{emp.id}.zip", subject.bundle_zip(subject.collect(session, emp)))
     return out.getvalue()
@@ -152,29 +149,26 @@ def run(
 ) -> RetentionReport:
     now = now or utcnow()
     rep = RetentionReport()
-    for cust in session.exec(select(Customer).order_by(Customer.id)).all():
-        pol = policy_for(session, cust.id, settings)
-        ended = pol.contract_ended_at
-        if ended is not None and ended.tzinfo is None:
-            from datetime import UTC
-
-            ended = ended.replace(tzinfo=UTC)
+    for cust in session.exec(select(Customer).order_by(col(Customer.id))).all():
+        customer_id = id_of(cust)
+        pol = policy_for(session, customer_id, settings)
+        ended = aware(pol.contract_ended_at) if pol.contract_ended_at is not None else None
         if ended is not None and ended <= now and pol.purged_at is None:
-            res = end_contract(session, cust.id, pol.contract_end_action, out_dir)
+            res = end_contract(session, customer_id, pol.contract_end_action, out_dir)
             pol.purged_at = now
             session.add(pol)
             if "bundle" in res:
                 rep.bundles.append(res["bundle"])
         else:
-            res = delete_time_records(session, cust.id, years_before(now, pol.retention_years))
+            res = delete_time_records(session, customer_id, years_before(now, pol.retention_years))
             res["retention_years"] = pol.retention_years
         if any(res.get(k) for k in ("punches", "corrections", "bundle")) or "action" in res:
-            audit.record(session, ACTOR, "retention", "customer", cust.id, cust.id, res)
-        rep.customers[cust.id] = res
+            audit.record(session, ACTOR, "retention", "customer", customer_id, customer_id, res)
+        rep.customers[customer_id] = res
     rep.login_attempts = session.exec(
-        delete(LoginAttempt).where(LoginAttempt.at < now - timedelta(days=SECURITY_LOG_KEEP_DAYS))
+        delete(LoginAttempt).where(col(LoginAttempt.at) < now - timedelta(days=SECURITY_LOG_KEEP_DAYS))
     ).rowcount
     rep.sessions = session.exec(
-        delete(WebSession).where(WebSession.expires_at < now - timedelta(days=SESSION_KEEP_DAYS))
+        delete(WebSession).where(col(WebSession.expires_at) < now - timedelta(days=SESSION_KEEP_DAYS))
     ).rowcount
     return rep

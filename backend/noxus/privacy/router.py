@@ -2,12 +2,13 @@
 retention policy, and the audit log (list, CSV export, chain verification)."""
 
 from fastapi import APIRouter, HTTPException, Response, status
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry, AuditEntryPublic
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AdminOnly, HRAdmin, TenantScope
+from noxus.core.types import id_of
 from noxus.hr.models import Employee
 from noxus.privacy import registers, subject
 from noxus.privacy.models import (
@@ -136,7 +137,7 @@ def erase_employee(
         registers.get_dsr(session, scope, data.dsr_id)
     summary = subject.anonymise(session, emp, user.actor, data.reason[:200])
     session.commit()
-    return ErasureResult(employee_id=emp.id, **summary)
+    return ErasureResult(employee_id=id_of(emp), **summary)
 
 
 # --- breaches -----------------------------------------------------------------------------------
@@ -144,7 +145,7 @@ def erase_employee(
 
 @router.get("/api/v1/privacy/breaches", response_model=list[BreachPublic])
 def list_breaches(session: SessionDep, user: AdminOnly):
-    return [registers.breach_public(b) for b in session.exec(select(Breach).order_by(Breach.id.desc()))]
+    return [registers.breach_public(b) for b in session.exec(select(Breach).order_by(col(Breach.id).desc()))]
 
 
 @router.post("/api/v1/privacy/breaches", response_model=BreachPublic, status_code=201)
@@ -230,8 +231,8 @@ def list_audit(
     if object_id:
         stmt = stmt.where(AuditEntry.object_id == object_id)
     if before_id:
-        stmt = stmt.where(AuditEntry.id < before_id)
-    return session.exec(stmt.order_by(AuditEntry.id.desc()).limit(max(1, min(limit, 1000)))).all()
+        stmt = stmt.where(col(AuditEntry.id) < before_id)
+    return session.exec(stmt.order_by(col(AuditEntry.id).desc()).limit(max(1, min(limit, 1000)))).all()
 
 
 @router.get(

@@ -17,11 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy.models import DataSubjectRequest
@@ -50,29 +50,33 @@ def _row(obj: Any, fields: list[str] | None = None) -> dict:
 def punches_of(session: Session, emp: Employee) -> list[Punch]:
     """Raw punches read with one of the employee's badges while it was theirs."""
     on_badge = and_(
-        Badge.uid == Punch.badge_uid,
-        Badge.employee_id == emp.id,
-        Badge.customer_id == emp.customer_id,
+        col(Badge.uid) == col(Punch.badge_uid),
+        col(Badge.employee_id) == emp.id,
+        col(Badge.customer_id) == emp.customer_id,
         WHEN >= Badge.valid_from,
-        or_(Badge.valid_to.is_(None), WHEN < Badge.valid_to),
+        or_(col(Badge.valid_to).is_(None), WHEN < col(Badge.valid_to)),
     )
-    stmt = select(Punch).join(Badge, on_badge).order_by(WHEN, Punch.id)
+    stmt = select(Punch).join(Badge, on_badge).order_by(WHEN, col(Punch.id))
     seen: dict[int, Punch] = {}
     for p in session.exec(stmt):
-        seen.setdefault(p.id, p)
+        seen.setdefault(id_of(p), p)
     return list(seen.values())
 
 
 def collect(session: Session, emp: Employee) -> dict[str, Any]:
-    badges = session.exec(select(Badge).where(Badge.employee_id == emp.id).order_by(Badge.valid_from)).all()
+    badges = session.exec(
+        select(Badge).where(col(Badge.employee_id) == emp.id).order_by(col(Badge.valid_from))
+    ).all()
     corrections = session.exec(
-        select(PunchCorrection).where(PunchCorrection.employee_id == emp.id).order_by(PunchCorrection.id)
+        select(PunchCorrection)
+        .where(col(PunchCorrection.employee_id) == emp.id)
+        .order_by(col(PunchCorrection.id))
     ).all()
     punch_fields = ["id", "kiosk_id", "seq", "badge_uid", "kind", "ts", "boot", "uptime_ms", "received_at"]
-    badge_ids = [b.id for b in badges]
-    corr_ids = [c.id for c in corrections]
+    badge_ids = [id_of(b) for b in badges]
+    corr_ids = [id_of(c) for c in corrections]
     events = session.exec(
-        select(AuditEntry).where(_about(emp.id, badge_ids, corr_ids)).order_by(AuditEntry.id)
+        select(AuditEntry).where(_about(id_of(emp), badge_ids, corr_ids)).order_by(col(AuditEntry.id))
     ).all()
     requests = session.exec(select(DataSubjectRequest).where(DataSubjectRequest.employee_id == emp.id)).all()
     return {
@@ -101,14 +105,20 @@ def _audit_row(e: AuditEntry) -> dict[str, Any]:
 
 def _about(emp_id: int, badge_ids: list[int], corr_ids: list[int]):
     """Audit entries about this person: the employee, their badges, their corrections."""
-    clauses = [and_(AuditEntry.object_type == "employee", AuditEntry.object_id == str(emp_id))]
+    clauses = [and_(col(AuditEntry.object_type) == "employee", col(AuditEntry.object_id) == str(emp_id))]
     if badge_ids:
         clauses.append(
-            and_(AuditEntry.object_type == "badge", AuditEntry.object_id.in_([str(i) for i in badge_ids]))
+            and_(
+                col(AuditEntry.object_type) == "badge",
+                col(AuditEntry.object_id).in_([str(i) for i in badge_ids]),
+            )
         )
     if corr_ids:
         clauses.append(
-            and_(AuditEntry.object_type == "correction", AuditEntry.object_id.in_([str(i) for i in corr_ids]))
+            and_(
+                col(AuditEntry.object_type) == "correction",
+                col(AuditEntry.object_id).in_([str(i) for i in corr_ids]),
+            )
         )
     return or_(*clauses)
 
@@ -168,7 +178,9 @@ def anonymise(session: Session, emp: Employee, actor: str, reason: str = "erasur
         c.reason = ERASED  # free text written about the person
         session.add(c)
     events = session.exec(
-        select(AuditEntry).where(_about(emp.id, [b.id for b in badges], [c.id for c in corrections]))
+        select(AuditEntry).where(
+            _about(id_of(emp), [id_of(b) for b in badges], [id_of(c) for c in corrections])
+        )
     ).all()
     audit.erase_personal(list(events))  # the erasure rule of the audit log (noxus.core.audit)
     for e in events:
