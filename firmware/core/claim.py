@@ -235,7 +235,8 @@ class Claimer:
         self.path = claim_path
         self.kiosk_path = kiosk_path
         self.root = _dir(kiosk_path)
-        self.uid = (board_uid or self.cfg.get("board_uid") or "").upper()
+        # claim.json's board_uid (simulated kiosks) names the board where the port cannot
+        self.uid = (self.cfg.get("board_uid") or board_uid or "").upper()
         if not self.uid:
             raise ClaimError("no board id: machine.unique_id() is not available")
         self.model = self.cfg.get("model") or model

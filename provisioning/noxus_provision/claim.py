@@ -17,6 +17,7 @@ from noxus_provision.errors import ProvisionError
 ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L, U: read off a small display
 CODE_LEN = 10  # ~49 bits; a claim also expires (claim_ttl_hours) and is bound to the board id
 CLAIM_FILE = "claim.json"
+API_CA_FILE = "api-ca.pem"  # the CA of the API's certificate, pinned by the kiosk (firmware/core/claim.py)
 
 
 def new_code() -> str:
@@ -24,7 +25,17 @@ def new_code() -> str:
     return c[:5] + "-" + c[5:]
 
 
-def prepare(board: Board, api: str, wifi_ssid: str | None, wifi_password: str | None, port: str) -> str:
+def prepare(
+    board: Board,
+    api: str,
+    wifi_ssid: str | None,
+    wifi_password: str | None,
+    port: str,
+    api_ca: bytes | None = None,
+) -> str:
+    """claim.json (and the API's CA the kiosk pins, written first) on the board."""
+    if api_ca:
+        board.write_file(API_CA_FILE, api_ca)
     existing = board.read_file(CLAIM_FILE)
     if existing:  # rerun: keep the code the kiosk may already show
         try:
@@ -32,9 +43,15 @@ def prepare(board: Board, api: str, wifi_ssid: str | None, wifi_password: str | 
         except (ValueError, KeyError):
             pass
     code = new_code()
-    cfg = {"v": 1, "api": api.rstrip("/"), "code": code}
+    cfg: dict = {"v": 1, "api": api.rstrip("/"), "code": code}
+    if api_ca:
+        cfg["ca_file"] = API_CA_FILE
     if wifi_ssid:
         cfg["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or "", "country": "CH"}
+    # what `enroll` would add to kiosk.json for this port (kioskconfig.build)
+    cfg["config"] = (
+        {"pinmap": "hardware/pinmap.json"} if port == "pico" else {"sim": {"taps": 0, "quiet": True}}
+    )
     board.write_file(CLAIM_FILE, json.dumps(cfg, sort_keys=True).encode())
     return code
 

@@ -283,13 +283,24 @@ def claim_prepare(
     wifi_password: Annotated[
         str | None, typer.Option(envvar="NOXUS_WIFI_PASSWORD", show_default=False)
     ] = None,
+    api_ca: Annotated[
+        pathlib.Path | None,
+        typer.Option(help="PEM of the CA that signed the API's certificate; the kiosk pins it"),
+    ] = None,
 ):
-    """Write a claim configuration (backend URL, Wi-Fi, a fresh code) for an installer without a token."""
+    """Write a claim configuration (backend URL, Wi-Fi, a fresh code, the API's CA) for an
+    installer without a token."""
     from noxus_provision import claim as claim_mod
 
+    if api.startswith("https://") and api_ca is None:
+        raise ProvisionError(
+            "the kiosk pins the CA of the API's certificate: pass --api-ca FILE (PEM; for a "
+            "Let's Encrypt certificate, ISRG Root X1), see docs/provisioning.md"
+        )
+    ca = api_ca.read_bytes() if api_ca is not None else None
     dev = pick_device(device)
     with Board(dev) as board:
-        code = claim_mod.prepare(board, api, wifi_ssid, wifi_password, port)
+        code = claim_mod.prepare(board, api, wifi_ssid, wifi_password, port, ca)
     console.print(
         f"claim code [bold]{code}[/]: the kiosk shows it too; staff approve it with "
         f"`noxus-provision claim approve {code} --site N` or in the web UI"

@@ -28,14 +28,24 @@ PORTS = ("pico", "sim")
 SIM_ONLY = {"firmware/core/sim_reader.py"}  # the simulated badge field: never on a real board
 
 BOOT_STUB = """\
-# Written by noxus-provision install: boots the {port} kiosk once it is enrolled.
-try:
-    open("kiosk.json").close()
-except OSError:
-    print("noxus: not enrolled yet (no kiosk.json): run noxus-provision enroll")
-else:
+# Written by noxus-provision install: boots the {port} kiosk once it is enrolled,
+# or claims its credentials first when only claim.json is there (claim codes).
+import os
+
+
+def _has(path):
+    try:
+        os.stat(path)
+        return True
+    except OSError:
+        return False
+
+
+if _has("kiosk.json") or _has("claim.json"):
     import firmware.ports.{port}.main as port
     (port.run if hasattr(port, "run") else port.main)("kiosk.json")
+else:
+    print("noxus: not enrolled yet (no kiosk.json): run noxus-provision enroll")
 """
 
 

@@ -222,3 +222,155 @@ def test_a_kiosk_pinning_another_ca_refuses_the_api_and_says_so(tls_stack, ca, t
             "/api/v1/enrollment/claims", headers={"Authorization": f"Bearer {backend.token}"}
         ).json()
     assert "BADCA00012345678" not in [p["board_uid"] for p in pending]
+
+
+# --- the Pico W program (firmware/ports/pico) under its simulator ------------------------------
+
+FW_TESTS = REPO / "tests" / "firmware"
+PICO_UID = "0102030405060708"  # the simulator's machine.unique_id()
+PICO_HEAP = "208K"  # as the Pico TLS tests (tests/firmware/test_fw_tls.py): 176 KiB minimum plus headroom
+
+
+@pytest.fixture(scope="module")
+def pico_image(tmp_path_factory):
+    """The firmware compiled to .mpy as `noxus-provision install --mpy` sends it (test_fw_pico_port)."""
+    sys.path.insert(0, str(FW_TESTS))
+    try:
+        import test_fw_pico_port
+    finally:
+        sys.path.remove(str(FW_TESTS))
+    out = tmp_path_factory.mktemp("pico-image")
+    pico = test_fw_pico_port
+    pico.mpy_tree(
+        [
+            p
+            for p in (REPO / "firmware").rglob("*.py")
+            if "__pycache__" not in p.parts and p.name != "build.py"
+        ],
+        REPO,
+        out / "lib",
+    )
+    pico.mpy_tree(
+        [p for p in pico.PICOSIM.glob("*.py") if p.name != "run_pico.py"] + [FW_TESTS / "fake_mfrc522.py"],
+        FW_TESTS,
+        out / "sim",
+    )
+    return out
+
+
+def test_a_pico_w_without_display_blinks_prints_its_code_claims_over_https_and_sends_its_tap(
+    tls_stack, ca, tmp_path, pico_image
+):
+    """The Pico W port's boot: claim.json only; its pin map declares a display the simulator does
+    not have, so the code goes to the serial console (and the LED blinks)."""
+    backend = tls_stack
+    d = tmp_path / "pico"
+    (d / "hardware").mkdir(parents=True)
+    (d / "hardware" / "pinmap.json").write_bytes((REPO / "hardware" / "pinmap.json").read_bytes())
+    (d / "api-ca.pem").write_bytes((ca / "ca.crt").read_bytes())
+    (d / "claim.json").write_text(
+        json.dumps(
+            {
+                "v": 1,
+                "api": backend.url,
+                "ca_file": "api-ca.pem",
+                "code": "PQRST-VWXYZ",  # written by noxus-provision claim prepare
+                "wifi": {"ssid": "Atelier", "password": "x", "country": "CH"},
+                "poll": {"floor_ms": 100, "base_ms": 300, "max_ms": 1000},
+                "config": {"pinmap": "hardware/pinmap.json", "poll_ms": 0},
+            }
+        )
+    )
+    (d / "sim.json").write_text(json.dumps({"taps": 1, "offline_taps": 0}))
+    env = {
+        **os.environ,
+        "MICROPYPATH": f".frozen:{pico_image / 'lib'}:{pico_image / 'sim' / 'picosim'}:{pico_image / 'sim'}:"
+        f"{mpylib()}",
+    }
+    out = d / "console.txt"
+
+    def power_on():
+        return subprocess.Popen(
+            [micropython_exe(), "-X", f"heapsize={PICO_HEAP}", str(FW_TESTS / "picosim" / "run_pico.py")],
+            cwd=d,
+            env=env,
+            stdout=open(out, "a"),
+            stderr=subprocess.STDOUT,
+        )
+
+    proc = power_on()
+    try:
+        wait_for(lambda: "claim: announced" in out.read_text(), "the Pico announced its code", proc, out)
+        assert f"claim code: PQRST-VWXYZ (board {PICO_UID})" in out.read_text()
+        with httpx.Client(
+            base_url=backend.url,
+            verify=trust(ca),
+            timeout=30,
+            headers={"Authorization": f"Bearer {backend.token}"},
+        ) as api:
+            r = api.post(
+                "/api/v1/enrollment/claims/approve", json={"code": "pqrst vwxyz", "site_id": backend.site_a}
+            )
+            assert r.status_code == 200, r.text
+        # credentials stored, the board resets (the simulator's machine.reset() exits 3) ...
+        assert proc.wait(DEADLINE_S) == 3, out.read_text()
+        assert "claim: approved, kiosk nx-0102030405060708: credentials stored" in out.read_text()
+        assert not (d / "crash.log").exists() or "Traceback" not in (d / "crash.log").read_text()
+        # ... and boots as an enrolled kiosk
+        proc = power_on()
+        assert proc.wait(DEADLINE_S) == 0, out.read_text()
+        text = out.read_text()
+        done = json.loads([ln for ln in text.splitlines() if ln.startswith("DONE ")][-1][5:])
+        assert done["tls"] is True and done["link_error"] is None, text
+        assert done["acked"] == done["last_seq"] == 1
+        cfg = json.loads((d / "kiosk.json").read_text())
+        assert cfg["kiosk_id"] == f"nx-{PICO_UID.lower()}" and cfg["broker"]["ca_file"] == "ca.pem"
+        assert cfg["wifi"]["ssid"] == "Atelier" and cfg["pinmap"] == "hardware/pinmap.json"
+        assert not (d / "claim.json").exists()
+        with Session(backend.engine) as s:
+            assert s.exec(select(Punch).where(Punch.kiosk_id == f"nx-{PICO_UID.lower()}")).all()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
+def test_the_raspberry_pi_claims_with_cpythons_ssl_and_refuses_another_name(tls_stack, ca, tmp_path):
+    """The same claim code on CPython (the Pi port): the HTTP client reads through makefile(),
+    the pinned CA and the host name are checked by CPython's ssl."""
+    from firmware.core import claim
+    from firmware.core.ticks import ticks_ms
+
+    backend = tls_stack
+    d = tmp_path / "pi"
+    d.mkdir()
+    (d / "api-ca.pem").write_bytes((ca / "ca.crt").read_bytes())
+    base = {"v": 1, "api": backend.url, "ca_file": "api-ca.pem", "code": "TVWXY-ZABCD"}
+    (d / "claim.json").write_text(json.dumps({**base, "server_hostname": "noxus.elsewhere.example"}))
+    lines: list[str] = []
+    wrong = claim.Claimer(
+        str(d / "claim.json"), str(d / "kiosk.json"), "FACE000012345678", "pi", out=lines.append
+    )
+    assert wrong.step(ticks_ms()) == claim.ANNOUNCE
+    assert "refused" in lines[-1] and "check claim.json ca_file" in lines[-1], lines
+
+    (d / "claim.json").write_text(json.dumps(base))
+    c = claim.Claimer(
+        str(d / "claim.json"), str(d / "kiosk.json"), "FACE000012345678", "pi", out=lines.append
+    )
+    assert c.step(ticks_ms()) == claim.POLL
+    assert c.step(c.next_ms) == claim.POLL  # pending: 202
+    with httpx.Client(
+        base_url=backend.url,
+        verify=trust(ca),
+        timeout=30,
+        headers={"Authorization": f"Bearer {backend.token}"},
+    ) as api:
+        r = api.post(
+            "/api/v1/enrollment/claims/approve", json={"code": "TVWXY-ZABCD", "site_id": backend.site_a}
+        )
+        assert r.status_code == 200, r.text
+    assert c.step(c.next_ms) == claim.DONE
+    cfg = json.loads((d / "kiosk.json").read_text())
+    assert cfg["kiosk_id"] == "nx-face000012345678" and cfg["broker"]["port"] > 0
+    assert not (d / "claim.json").exists()

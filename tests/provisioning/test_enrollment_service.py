@@ -193,6 +193,52 @@ def test_staff_approve_a_claim_on_the_claims_page(engine, staff_client):
         assert claim.status == svc.ClaimStatus.APPROVED and claim.kiosk_id == "nx-d1d1d1d1d1d1d1d1"
 
 
+def test_staff_cancel_a_pending_claim_on_the_claims_page_after_a_confirmation_and_it_is_audited(
+    engine, staff_client
+):
+    from noxus.core.audit_entry import AuditEntry
+
+    seed(engine)
+    settings = Settings()
+    with Session(engine) as s:
+        claim = svc.open_claim(s, settings, svc.ClaimOpen(board_uid="D2D2D2D2D2D2D2D2", code="GGGGG-HHHHH"))
+        s.commit()
+        claim_id = claim.id
+    page = staff_client.get("/enrollment/claims")
+    assert f'action="/enrollment/claims/{claim_id}/cancel"' in page.text
+    # first the confirmation page: nothing changes yet
+    r = staff_client.post(f"/enrollment/claims/{claim_id}/cancel", data={}, follow_redirects=False)
+    assert r.status_code == 200 and "D2D2D2D2D2D2D2D2" in r.text and 'name="confirmed" value="yes"' in r.text
+    with Session(engine) as s:
+        assert s.get(svc.KioskClaim, claim_id).status == svc.ClaimStatus.PENDING
+    r = staff_client.post(
+        f"/enrollment/claims/{claim_id}/cancel", data={"confirmed": "yes"}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"].endswith("msg=cancelled")
+    with Session(engine) as s:
+        assert s.get(svc.KioskClaim, claim_id).status == svc.ClaimStatus.SUPERSEDED
+        entry = s.exec(select(AuditEntry).where(AuditEntry.action == "kiosk_claim.cancel")).one()
+        assert entry.object_id == str(claim_id) and entry.detail == {"board_uid": "D2D2D2D2D2D2D2D2"}
+        # the board may now announce another code
+        svc.open_claim(s, settings, svc.ClaimOpen(board_uid="D2D2D2D2D2D2D2D2", code="JJJJJ-KKKKK"))
+    assert "cancelled" in staff_client.get("/enrollment/claims?msg=cancelled").text
+    # twice (another tab): no error page, the list says it is gone
+    again = staff_client.post(
+        f"/enrollment/claims/{claim_id}/cancel", data={"confirmed": "yes"}, follow_redirects=False
+    )
+    assert again.status_code == 303 and again.headers["location"].endswith("msg=gone")
+
+
+def test_claims_page_in_french_and_german_names_the_cancel_button(engine, staff_client):
+    seed(engine)
+    with Session(engine) as s:
+        svc.open_claim(s, Settings(), svc.ClaimOpen(board_uid="D3D3D3D3D3D3D3D3", code="LLLLL-MMMMM"))
+        s.commit()
+    for lang, word in (("fr", "Annuler la réclamation"), ("de", "Anmeldung abbrechen")):
+        page = staff_client.get(f"/enrollment/claims?lang={lang}")
+        assert word in page.text, lang
+
+
 def test_claim_endpoints_are_rate_limited_per_source_and_per_board():
     from noxus.fleet.claim_limits import ClaimLimits
 

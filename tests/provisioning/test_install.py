@@ -92,10 +92,12 @@ def test_claim_prepare_writes_one_code_and_keeps_it_on_a_rerun(simboard):
     from noxus_provision import claim
 
     with Board(simboard.device) as b:
-        code = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim")
-        again = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim")
+        ca = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+        code = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim", ca)
+        again = claim.prepare(b, "https://noxus.example/", "Atelier", "wifi-secret", "sim", ca)
     saved = json.loads((simboard.root / "claim.json").read_text())
     assert code == again == saved["code"] and saved["api"] == "https://noxus.example"
+    assert saved["ca_file"] == "api-ca.pem" and (simboard.root / "api-ca.pem").read_bytes() == ca
     assert len(code.replace("-", "")) == claim.CODE_LEN and set(code) <= set(claim.ALPHABET + "-")
 
 

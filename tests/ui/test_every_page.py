@@ -84,6 +84,11 @@ def server(tmp_path_factory):
             create_user(s, UserCreate(username=role, role=role, password=PASSWORD))
         for role in ("hr_admin", "hr_viewer"):
             create_user(s, UserCreate(username=role, role=role, customer_id=w.a.id, password=PASSWORD))
+        from noxus.core.settings import Settings
+        from noxus.fleet.enrollment import ClaimOpen, open_claim
+
+        # a kiosk waiting with a claim code: the claims page shows its row and its cancel form
+        open_claim(s, Settings(), ClaimOpen(board_uid="E1E1E1E1E1E1E1E1", code="UIUIU-CLAIM"))
         s.commit()
         ids = {"employee_id": emp.id, "customer_id": w.a.id, "site_id": w.site_a.id, "kiosk_id": "K1"}
     engine.dispose()

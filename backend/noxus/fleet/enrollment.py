@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import field_validator
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from noxus.core.audit import record as audit
 from noxus.core.settings import Settings
 from noxus.core.types import aware, id_of, utcnow
 from noxus.fleet import service as fleet
@@ -419,6 +420,14 @@ def cancel_claim(session: Session, claim_id: int, actor: str) -> KioskClaim:
         raise EnrollmentError(f"claim {claim_id} is not pending: nothing to cancel", 404)
     claim.status, claim.approved_by = ClaimStatus.SUPERSEDED, ("cancelled by " + actor)[:120]
     session.add(claim)
+    audit(session, actor, "kiosk_claim.cancel", "kiosk_claim", claim.id, None, {"board_uid": claim.board_uid})
+    return claim
+
+
+def pending_claim(session: Session, claim_id: int) -> KioskClaim:
+    claim = session.get(KioskClaim, claim_id)
+    if claim is None or claim.status != ClaimStatus.PENDING or _aware(claim.expires_at) <= utcnow():
+        raise EnrollmentError(f"claim {claim_id} is not pending: nothing to cancel", 404)
     return claim
 
 

@@ -6,7 +6,8 @@ from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
 
 from noxus.core.deps import SessionDep
-from noxus.core.i18n import lazy_gettext
+from noxus.core.i18n import format_datetime, lazy_gettext
+from noxus.core.i18n import gettext as _
 from noxus.core.security import TechStaff
 from noxus.fleet import enrollment as svc
 from noxus.web.forms import validate_form
@@ -15,7 +16,13 @@ from noxus.web.templating import templates
 router = APIRouter(prefix="/enrollment", include_in_schema=False)
 
 
-MESSAGES = {"approved": lazy_gettext("The kiosk is approved: it fetches its credentials at its next poll.")}
+MESSAGES = {
+    "approved": lazy_gettext("The kiosk is approved: it fetches its credentials at its next poll."),
+    "cancelled": lazy_gettext(
+        "The claim is cancelled: its code can no longer be approved. A genuine kiosk shows a new code."
+    ),
+    "gone": lazy_gettext("That claim is no longer pending (approved, cancelled or expired): nothing to cancel."),
+}
 
 
 def _page(
@@ -68,3 +75,38 @@ async def approve_from_page(request: Request, session: SessionDep, user: TechSta
         return _page(request, session, user, 422, form, {"code": str(e)})
     session.commit()
     return RedirectResponse("/enrollment/claims?msg=approved", status_code=303)
+
+
+@router.post("/claims/{claim_id}/cancel", response_class=HTMLResponse)
+async def cancel_from_page(claim_id: int, request: Request, session: SessionDep, user: TechStaff):
+    """A pending claim that is not genuine (or a kiosk that drew a new code): confirmed on a
+    page first, then cancelled and audited; the board may then announce another code."""
+    form = await request.form()
+    try:
+        claim = svc.pending_claim(session, claim_id)
+    except svc.EnrollmentError:
+        return RedirectResponse("/enrollment/claims?msg=gone", status_code=303)
+    if form.get("confirmed") != "yes":
+        return templates.TemplateResponse(
+            request,
+            "confirm.html",
+            {
+                "user": user,
+                "csrf": user.csrf_token or "",
+                "title": _("Cancel the claim of board %(board)s?", board=claim.board_uid),
+                "text": _(
+                    "The kiosk with board %(board)s has been waiting since %(since)s. Once the claim is "
+                    "cancelled its code can no longer be approved; a genuine kiosk draws a new code at its "
+                    "next poll and shows it.",
+                    board=claim.board_uid,
+                    since=format_datetime(claim.created_at),
+                ),
+                "button": _("Cancel the claim"),
+                "action": f"/enrollment/claims/{claim.id}/cancel",
+                "cancel": "/enrollment/claims",
+                "hidden": {"confirmed": "yes"},
+            },
+        )
+    svc.cancel_claim(session, claim.id, user.actor)
+    session.commit()
+    return RedirectResponse("/enrollment/claims?msg=cancelled", status_code=303)

@@ -35,6 +35,7 @@ OBJECTS = {
     "invoice": lazy_gettext("invoice %(name)s"),
     "retrieval_case": lazy_gettext("retrieval case %(name)s"),
     "payment": lazy_gettext("payment %(name)s"),
+    "kiosk_claim": lazy_gettext("kiosk claim %(name)s"),
 }
 # The verb of an action: its last word (employee.create -> create, invoice.reminded -> reminded).
 VERBS = {
@@ -54,6 +55,7 @@ VERBS = {
     "void": lazy_gettext("%(actor)s voided a punch (%(object)s)."),
     "delete": lazy_gettext("%(actor)s deleted %(object)s."),
     "invite": lazy_gettext("%(actor)s invited %(object)s."),
+    "cancel": lazy_gettext("%(actor)s cancelled %(object)s."),
 }
 
 

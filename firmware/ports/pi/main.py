@@ -49,7 +49,54 @@ def build(cfg):
     return kiosk, port
 
 
+def board_uid():
+    """The Pi's serial number, as noxus-provision pi reads it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() == "Serial" and value.strip().strip("0"):
+                    return value.strip().upper()
+    except OSError:
+        pass
+    try:
+        with open("/sys/firmware/devicetree/base/serial-number", "rb") as f:
+            return f.read().strip(b"\0").strip().decode().upper() or None
+    except OSError:
+        return None
+
+
+def claim_first(path):
+    """No kiosk.json but a claim.json beside it: show the code (display or blink, and
+    the service's journal), claim the credentials over HTTPS, store kiosk.json
+    (firmware/core/claim.py). systemd hears READY and the watchdog meanwhile."""
+    claim_path = os.path.join(os.path.dirname(path) or ".", "claim.json")
+    if os.path.exists(path) or not os.path.exists(claim_path):
+        return
+    from firmware.core import claim
+
+    with open(claim_path) as f:
+        extra = json.load(f).get("config") or {}
+    show = blink = None
+    try:
+        feedback = hw.make_feedback(hw.load_pinmap(extra.get("pinmap", "hardware/pinmap.json")), hw.gpio(), Clock())
+        show, blink = claim.show_on(feedback)
+    except (ImportError, OSError, KeyError, RuntimeError):  # no GPIO here: the journal shows the code
+        pass
+    wdt = hw.SystemdWatchdog()
+    wdt.notify("READY=1")
+
+    def tick(now):
+        wdt.feed()
+        if blink is not None:
+            blink(now)
+
+    claim.run_blocking(claim.Claimer(claim_path, path, board_uid(), "pi",
+                                     out=lambda line: print(line, flush=True), show=show), tick)
+
+
 def run(path, done=None):
+    claim_first(path)
     with open(path) as f:
         cfg = json.load(f)
     kiosk = port = None

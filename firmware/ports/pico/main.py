@@ -37,6 +37,8 @@ from firmware.core.ui.badges import BadgeList
 from firmware.ports.pico import hw
 
 FIRMWARE_HASH_FILE = "firmware.sha"  # written by provisioning: hash of the installed tree
+CLAIM_FILE = "claim.json"  # a kiosk installed without a technician (firmware/core/claim.py)
+CLAIM_CONFIG_RETRY_MS = 60000  # a claim.json that cannot work: reset after a minute (fixed over USB meanwhile)
 MAX_RECORDS = 50000  # 52 790 fit an 848 KiB littlefs with the code frozen (bench)
 
 
@@ -116,7 +118,55 @@ def loop(kiosk, wifi, cfg, done=None):
             sleep_ms(kiosk.poll_ms - spent)
 
 
+def claim_first(path, claim_path=CLAIM_FILE):
+    """No kiosk.json yet but a claim.json: join the network, set the clock (mbedTLS
+    checks the API certificate's dates), show the code (display, or the blink pattern
+    and the serial console), claim the credentials, store kiosk.json, reset."""
+    if fsutil.exists(path) or not fsutil.exists(claim_path):
+        return
+    import binascii
+
+    from firmware.core import claim
+    with open(claim_path) as f:
+        extra = json.load(f)
+    wifi_cfg = {"wifi": extra.get("wifi"), "ethernet": extra.get("ethernet")}
+    extra = extra.get("config") or {}
+    pm = hw.load_pinmap(extra.get("pinmap", "hardware/pinmap.json"), extra.get("board"))
+    clock = Clock(hw.utc_seconds, hw.set_rtc)
+    feedback = hw.make_feedback(pm, clock)
+    show, blink = claim.show_on(feedback)
+    wifi = hw.make_network(pm, wifi_cfg)
+    uid = binascii.hexlify(machine.unique_id()).decode().upper()
+    c = claim.Claimer(claim_path, path, uid, "pico-w", show=show)
+    ntp = [None]  # when to try NTP next; None: not joined yet
+
+    def tick(now):
+        if blink is not None:
+            blink(now)
+        if wifi.poll(now):
+            ntp[0] = now
+        if wifi.up and ntp[0] is not None and ntp[0] is not True and ticks_diff(now, ntp[0]) >= 0:
+            try:
+                hw.sync_ntp(clock, extra.get("ntp_host"))
+                ntp[0] = True
+            except Exception:  # no answer: the certificate's dates cannot be checked yet
+                ntp[0] = ticks_add(now, hw.NTP_RETRY_MS)
+
+    claim.run_blocking(c, tick, lambda now: wifi.up and ntp[0] is True)
+    feedback.green.value(0)
+    # Restart into the kiosk with a fresh heap: the claim's TLS session and HTTP
+    # buffers leave it too fragmented for the MQTT client on the smallest heap.
+    print("claim: restarting with kiosk.json")
+    machine.reset()
+
+
 def run(path="kiosk.json", done=None, wdt=True):
+    try:
+        claim_first(path)
+    except ValueError as e:  # claim.ClaimError: claim.json cannot work; say why, then retry
+        crashlog.note("crash.log", str(e))
+        sleep_ms(CLAIM_CONFIG_RETRY_MS)
+        machine.reset()
     with open(path) as f:
         cfg = json.load(f)
     kiosk = None

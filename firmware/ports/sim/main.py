@@ -50,7 +50,15 @@ def claim_first(path):
     claim_path = (path[:i + 1] if i >= 0 else "") + claim.CLAIM_FILE
     if fsutil.exists(path) or not fsutil.exists(claim_path):
         return
-    claim.run_blocking(claim.Claimer(claim_path, path, model="sim"))
+    uid = None
+    try:  # the simulated board of noxus_provision.simboard has one; claim.json may name another
+        import binascii
+
+        import machine
+        uid = binascii.hexlify(machine.unique_id()).decode()
+    except (ImportError, AttributeError):
+        pass
+    claim.run_blocking(claim.Claimer(claim_path, path, uid, model="sim"))
 
 
 def main(path):
