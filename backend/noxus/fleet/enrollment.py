@@ -426,7 +426,7 @@ def cancel_claim(session: Session, claim_id: int, actor: str) -> KioskClaim:
 
 def pending_claim(session: Session, claim_id: int) -> KioskClaim:
     claim = session.get(KioskClaim, claim_id)
-    if claim is None or claim.status != ClaimStatus.PENDING or _aware(claim.expires_at) <= utcnow():
+    if claim is None or claim.status != ClaimStatus.PENDING or aware(claim.expires_at) <= utcnow():
         raise EnrollmentError(f"claim {claim_id} is not pending: nothing to cancel", 404)
     return claim
 

@@ -21,7 +21,9 @@ MESSAGES = {
     "cancelled": lazy_gettext(
         "The claim is cancelled: its code can no longer be approved. A genuine kiosk shows a new code."
     ),
-    "gone": lazy_gettext("That claim is no longer pending (approved, cancelled or expired): nothing to cancel."),
+    "gone": lazy_gettext(
+        "That claim is no longer pending (approved, cancelled or expired): nothing to cancel."
+    ),
 }
 
 
