@@ -109,6 +109,6 @@ async def cancel_from_page(claim_id: int, request: Request, session: SessionDep,
                 "hidden": {"confirmed": "yes"},
             },
         )
-    svc.cancel_claim(session, claim.id, user.actor)
+    svc.cancel_claim(session, claim_id, user.actor)
     session.commit()
     return RedirectResponse("/enrollment/claims?msg=cancelled", status_code=303)
