@@ -36,6 +36,7 @@ from bench.loadgen import raise_nofile
 from bench.scenarios import raw_mqtt
 from devstack.broker import Mosquitto
 from devstack.nats import NatsCluster
+from firmware.core.pipeline import WINDOW
 from tests.cluster.harness import NatsWorkers
 from tests.fleet.test_backpressure import Workers
 
@@ -114,10 +115,10 @@ class LoadGen:
 
 
 def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathlib.Path) -> dict:
-    root = tmp / f"{kind}-{kiosks}-{n_workers}"
+    root = tmp / f"{kind}-{kiosks}-{n_workers}-{window}"
     root.mkdir()
     broker = Broker(kind, root)
-    prefix = f"S{kind[0]}{kind[-1]}{n_workers}K"
+    prefix = f"S{kind[0]}{kind[-1]}{n_workers}{window or 0}K"
     try:
         with postgres_db() as url:
             engine = make_engine(url)
@@ -151,6 +152,7 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
                         "kiosks": kiosks,
                         "punches": kiosks * punches,
                         "workers": n_workers,
+                        "window": window or WINDOW,
                         "raw_s": raw_s,
                         "first_connect_s": connect_s,
                         "reconnect_s": None,
@@ -175,6 +177,7 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
         "kiosks": kiosks,
         "punches": kiosks * punches,
         "workers": n_workers,
+        "window": window or WINDOW,
         "raw_s": raw_s,
         "first_connect_s": connect_s,
         "reconnect_s": t_up - t0,
@@ -191,20 +194,21 @@ def table(rows: list[dict], note: str) -> str:
         note,
         "",
         (
-            "| broker | workers | kiosks | punches | raw pub→sub | up → all connected | up → all acked "
-            "| storm / raw | punches/s | resends |"
+            "| broker | workers | kiosks | punches | in flight | raw pub→sub | up → all connected "
+            "| up → all acked | storm / raw | punches/s | resends |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         if r["storm_s"] is None:
             lines.append(
-                f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} "
+                f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['window']} "
                 f"| {r['raw_s']:.2f} s | not all within 300 s: {r['stats']} | | | | |"
             )
             continue
         lines.append(
-            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['raw_s']:.2f} s "
+            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['window']} "
+            f"| {r['raw_s']:.2f} s "
             f"| {r['reconnect_s']:.2f} s | {r['storm_s']:.2f} s | {r['storm_s'] / r['raw_s']:.1f}× "
             f"| {r['punches'] / r['storm_s']:.0f} | {r['resent']} |"
         )
@@ -232,7 +236,9 @@ def main() -> None:
     p.add_argument("--punches", type=int, default=10, help="journaled per kiosk while the broker is down")
     p.add_argument("--workers", default="1")
     p.add_argument("--brokers", default="mosquitto,nats3")
-    p.add_argument("--window", type=int, default=None)
+    p.add_argument(
+        "--window", default="", help="batches in flight per kiosk, e.g. 1,4,8 (default: firmware's)"
+    )
     p.add_argument("--no-doc", action="store_true")
     args = p.parse_args()
     why = pg_available()
@@ -245,12 +251,15 @@ def main() -> None:
         for kind in args.brokers.split(","):
             for k in [int(x) for x in args.kiosks.split(",")]:
                 for w in [int(x) for x in args.workers.split(",")]:
-                    rows.append(run(kind, k, args.punches, w, args.window, pathlib.Path(tmp)))
-                    print(rows[-1], flush=True)
+                    for window in [int(x) for x in args.window.split(",")] if args.window else [None]:
+                        rows.append(run(kind, k, args.punches, w, window, pathlib.Path(tmp)))
+                        print(rows[-1], flush=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = (
         f"Measured {now} by `python -m bench.cluster_storm --kiosks {args.kiosks} --punches {args.punches} "
-        f"--workers {args.workers} --brokers {args.brokers}`, {platform.machine()} "
+        f"--workers {args.workers} --brokers {args.brokers}"
+        + (f" --window {args.window}" if args.window else "")
+        + f"`, {platform.machine()} "
         f"{len(os.sched_getaffinity(0))} cores shared with other work (load average {load:.1f} at the start, "
         f"{os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}, PostgreSQL; "
         "every punch stored exactly once in every row."

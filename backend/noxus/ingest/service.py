@@ -198,10 +198,15 @@ def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inse
     with_v, params = _relation(
         session, "v", {"kiosk_id": "text", "epoch": "bigint", "seq": "bigint"}, sorted(dup)
     )
+    on = "p.kiosk_id = v.kiosk_id AND p.epoch = v.epoch AND p.seq = v.seq"
+    # PostgreSQL: LATERAL keeps an index lookup per seq (see _contiguous).
+    if session.get_bind().dialect.name == "postgresql":
+        punches = f"v CROSS JOIN LATERAL (SELECT * FROM punch p WHERE {on}) AS p"
+    else:
+        punches = f"v JOIN punch p ON {on}"
     stored = session.execute(
         text(
-            f"{with_v} SELECT p.kiosk_id, p.epoch, p.seq, p.badge_uid, p.ts FROM punch p "
-            "JOIN v ON p.kiosk_id = v.kiosk_id AND p.epoch = v.epoch AND p.seq = v.seq "
+            f"{with_v} SELECT p.kiosk_id, p.epoch, p.seq, p.badge_uid, p.ts FROM {punches} "
             "ORDER BY p.kiosk_id, p.epoch, p.seq"
         ).columns(kiosk_id=String, epoch=BigInteger, seq=BigInteger, badge_uid=String, ts=UTCDateTime),
         params,
