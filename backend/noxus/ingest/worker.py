@@ -28,6 +28,8 @@ from noxus.ingest.service import Incoming, Outcome
 
 log = logging.getLogger("noxus.ingest")
 
+RECONNECT_MIN_S = 0.1  # paho takes float seconds (its hint says int)
+RECONNECT_MAX_S = 0.5
 SUBSCRIBED_LEAVES = (protocol.PUNCH, protocol.STATE, protocol.TELEMETRY, protocol.CMD_RESULT)
 
 
@@ -48,7 +50,12 @@ class IngestWorker:
             manual_ack=True,
         )
         tls.configure_mqtt(self.client, settings)
-        self.client.reconnect_delay_set(1, 5)
+        # Back before the kiosks: Mosquitto does not restore a `$share`
+        # subscription from its persistence after a restart, so a batch a
+        # kiosk publishes before this worker has subscribed again is dropped
+        # and waits for the kiosk's ack timeout (docs/benchmarks.md, storm).
+        # A worker is one client: retrying every half second costs nothing.
+        self.client.reconnect_delay_set(RECONNECT_MIN_S, RECONNECT_MAX_S)  # type: ignore[arg-type]
         # Acks we have not sent yet are inflight for the broker; let it hand us a
         # full group-commit's worth.
         self.client.max_inflight_messages_set(settings.ingest_max_messages)
