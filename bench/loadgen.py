@@ -264,12 +264,13 @@ def main() -> None:
     p.add_argument("--prefix", default="LG")
     p.add_argument("--window", type=int, default=None, help="batches in flight (default: firmware's WINDOW)")
     p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--ack-timeout-ms", type=int, default=10000)
+    p.add_argument("--ack-timeout-ms", type=int, default=None, help="default: the firmware's ACK_TIMEOUT_MS")
     p.add_argument("--backoff-base-ms", type=int, default=None)
     p.add_argument("--backoff-max-ms", type=int, default=None)
     args = p.parse_args()
-    from firmware.core import reconnect
+    from firmware.core import reconnect, sender
 
+    args.ack_timeout_ms = args.ack_timeout_ms or sender.ACK_TIMEOUT_MS
     args.backoff_base_ms = args.backoff_base_ms or reconnect.RECONNECT_BASE_MS
     args.backoff_max_ms = args.backoff_max_ms or reconnect.RECONNECT_MAX_MS
     limit = raise_nofile(args.kiosks + 100)
