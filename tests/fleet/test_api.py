@@ -106,3 +106,37 @@ def test_metrics_expose_fleet_gauges_and_worker_counters(client, engine):
     assert 'noxus_kiosks{status="in_stock"} 1.0' in text
     assert "noxus_dead_letters 0.0" in text
     assert "noxus_ingest_ack_latency_seconds_bucket" in text  # defined even when no worker runs here
+
+
+def test_commands_and_the_expected_firmware_over_the_api_are_audited_like_the_page(
+    client, app, staff, engine, settings, broker
+):
+    from noxus.core.audit import AuditEntry
+    from noxus.fleet.models import Kiosk, KioskAlert
+    from sqlmodel import select
+
+    with Session(engine) as s:
+        s.add(Kiosk(id="K-A1", firmware="0.9.0", online=True, last_seen=utcnow()))
+        s.commit()
+    assert client.post("/api/v1/kiosks/K-A1/commands", json={"command": "format"}).status_code == 422
+    down = client.post("/api/v1/kiosks/K-A1/commands", json={"command": "reboot"})
+    assert down.status_code == 503 and "not reachable" in down.json()["detail"]  # port 1: no broker
+    settings.mqtt_port = broker.port
+    sent = client.post("/api/v1/kiosks/K-A1/commands", json={"command": "reboot"})
+    assert sent.status_code == 202 and sent.json()["command"] == "reboot" and sent.json()["id"]
+    bad = client.put("/api/v1/kiosks/K-A1/firmware-target", json={"firmware_target_hash": "xyz"})
+    assert bad.status_code == 422
+    r = client.put("/api/v1/kiosks/K-A1/firmware-target", json={"firmware_target": "1.0.0"})
+    assert r.status_code == 200 and r.json()["firmware_target"] == "1.0.0"
+    assert client.get("/api/v1/kiosks/K-NONE").status_code == 404
+    assert client.put("/api/v1/kiosks/K-NONE/firmware-target", json={}).status_code == 404
+    override_principal(app, "billing")  # billing staff read kiosks, they do not act on them
+    assert client.post("/api/v1/kiosks/K-A1/commands", json={"command": "reboot"}).status_code == 403
+    assert client.put("/api/v1/kiosks/K-A1/firmware-target", json={}).status_code == 403
+    with Session(engine) as s:
+        assert [a.kind for a in s.exec(select(KioskAlert))] == ["firmware_mismatch"]
+        entries = s.exec(select(AuditEntry).where(AuditEntry.object_id == "K-A1").order_by(AuditEntry.id))
+        assert [(e.action, e.actor) for e in entries] == [
+            ("command:reboot", "paul#0"),
+            ("firmware_target", "paul#0"),
+        ]

@@ -3,14 +3,14 @@
 from datetime import datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, status
-from sqlmodel import Session
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from sqlmodel import Session, SQLModel
 
 from noxus.core.deps import SessionDep, SettingsDep
-from noxus.core.security import StaffOnly, StaffRule
+from noxus.core.security import Principal, Role, StaffOnly, StaffRule, require_roles
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.fleet import monitor, service, telemetry
+from noxus.fleet import commands, monitor, service, telemetry
 from noxus.fleet import status as lifecycle
 from noxus.fleet.models import (
     Kiosk,
@@ -25,6 +25,18 @@ from noxus.fleet.models import (
 )
 
 router = APIRouter(prefix="/api/v1/kiosks", tags=["fleet"], dependencies=[StaffRule])
+# who acts on kiosks (commands, expected firmware), as on the kiosk's page: administrators, technicians
+FleetOperator = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.TECHNICIAN))]
+
+
+class CommandRequest(SQLModel):
+    command: str  # reboot | enroll | push_config
+
+
+class CommandSent(SQLModel):
+    kiosk_id: str
+    command: str
+    id: str  # the kiosk's cmd/result names it
 
 
 def kiosk_public(kiosk: Kiosk, settings: Settings) -> KioskPublic:
@@ -131,3 +143,43 @@ def telemetry_history(
     if since.tzinfo is None or until.tzinfo is None:
         raise HTTPException(422, "since/until need a UTC offset, e.g. 2026-11-25T10:00:00Z")
     return telemetry.history(session, kiosk_id, since, until, limit)
+
+
+@router.post("/{kiosk_id}/commands", response_model=CommandSent, status_code=status.HTTP_202_ACCEPTED)
+def send_command(
+    kiosk_id: str, body: CommandRequest, session: SessionDep, settings: SettingsDep, user: FleetOperator
+):
+    """Reboot, enrollment mode or push config, as the kiosk's page and `noxus fleet command` send
+    them (audited). 422: unknown command; 503: the broker cannot be reached."""
+    kiosk = get_kiosk(session, kiosk_id)
+    if body.command not in commands.COMMANDS:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY,
+            f"unknown command {body.command!r}: use one of {', '.join(commands.COMMANDS)}",
+        )
+    try:
+        cmd_id = commands.send(
+            session, settings, kiosk, body.command, user.actor, commands.site_zone(session, kiosk, settings)
+        )
+    except commands.CommandError as e:
+        session.rollback()
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(e)) from None
+    session.commit()
+    return CommandSent(kiosk_id=kiosk.id, command=body.command, id=cmd_id)
+
+
+@router.put("/{kiosk_id}/firmware-target", response_model=KioskPublic)
+def set_firmware_target(
+    kiosk_id: str,
+    body: commands.FirmwareTarget,
+    session: SessionDep,
+    settings: SettingsDep,
+    user: FleetOperator,
+):
+    """The firmware the kiosk should run (null: any); a kiosk reporting another version raises a
+    firmware alert at once. Audited, as from the kiosk's page and `noxus fleet firmware`."""
+    kiosk = get_kiosk(session, kiosk_id)
+    commands.set_firmware_target(session, kiosk, body, user.actor)
+    session.commit()
+    session.refresh(kiosk)
+    return kiosk_public(kiosk, settings)
