@@ -9,8 +9,9 @@ import hashlib
 import pathlib
 import re
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from pydantic import field_validator
+from pydantic import AfterValidator, StringConstraints
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from noxus.core.audit import record as audit
@@ -44,23 +45,36 @@ def _check_model(v: str) -> str:
     return v
 
 
+def normalize_uid(uid: str) -> str:
+    u = uid.strip().upper().replace(":", "").replace("-", "")
+    if not UID_RE.match(u):
+        raise EnrollmentError(
+            f"board id {uid!r} is not 8..64 hex digits (read it with `noxus-provision list`)", 422
+        )
+    return u
+
+
+def normalize_code(code: str) -> str:
+    c = code.strip().upper().replace("-", "").replace(" ", "")
+    if not CODE_RE.match(c):
+        raise EnrollmentError("a claim code is 8..32 letters and digits (dashes allowed)", 422)
+    return c
+
+
+# the fields several requests share, each checked and written in one form
+BoardUid = Annotated[str, StringConstraints(max_length=80), AfterValidator(normalize_uid)]
+ClaimCode = Annotated[str, StringConstraints(max_length=40), AfterValidator(normalize_code)]
+BoardModel = Annotated[str, StringConstraints(max_length=16), AfterValidator(_check_model)]
+KIOSK_ID = r"^[A-Za-z0-9_-]{1,32}$"
+
+
 class KioskEnroll(SQLModel):
-    board_uid: str = Field(max_length=80)
+    board_uid: BoardUid
     site_id: int
     customer_id: int | None = None  # checked against the site's customer when given
-    kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
+    kiosk_id: str | None = Field(default=None, max_length=32, regex=KIOSK_ID)
     name: str = Field(default="", max_length=120)
-    model: str = Field(default="pico-w", max_length=16)
-
-    @field_validator("board_uid")
-    @classmethod
-    def _uid(cls, v: str) -> str:
-        return normalize_uid(v)
-
-    @field_validator("model")
-    @classmethod
-    def _model(cls, v: str) -> str:
-        return _check_model(v)
+    model: BoardModel = "pico-w"
 
 
 class MqttAccount(SQLModel):
@@ -84,53 +98,21 @@ class KioskEnrolled(SQLModel):
     mqtt: MqttAccount | None = None
 
 
-class ClaimOpen(SQLModel):
-    board_uid: str = Field(max_length=80)
-    code: str = Field(max_length=40)
-    model: str = Field(default="pico-w", max_length=16)
-
-    @field_validator("board_uid")
-    @classmethod
-    def _uid(cls, v: str) -> str:
-        return normalize_uid(v)
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return normalize_code(v)
-
-    @field_validator("model")
-    @classmethod
-    def _model(cls, v: str) -> str:
-        return _check_model(v)
-
-
 class ClaimRedeem(SQLModel):
-    board_uid: str = Field(max_length=80)
-    code: str = Field(max_length=40)
+    board_uid: BoardUid
+    code: ClaimCode
 
-    @field_validator("board_uid")
-    @classmethod
-    def _uid(cls, v: str) -> str:
-        return normalize_uid(v)
 
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return normalize_code(v)
+class ClaimOpen(ClaimRedeem):
+    model: BoardModel = "pico-w"
 
 
 class ClaimApprove(SQLModel):
-    code: str = Field(max_length=40)
+    code: ClaimCode
     site_id: int
     customer_id: int | None = None
     name: str = Field(default="", max_length=120)
-    kiosk_id: str | None = Field(default=None, max_length=32, regex=r"^[A-Za-z0-9_-]{1,32}$")
-
-    @field_validator("code")
-    @classmethod
-    def _code(cls, v: str) -> str:
-        return normalize_code(v)
+    kiosk_id: str | None = Field(default=None, max_length=32, regex=KIOSK_ID)
 
 
 class ClaimPublic(SQLModel):
@@ -145,15 +127,6 @@ class ClaimPublic(SQLModel):
 
 
 # --- placing a board ----------------------------------------------------------------------------
-
-
-def normalize_uid(uid: str) -> str:
-    u = uid.strip().upper().replace(":", "").replace("-", "")
-    if not UID_RE.match(u):
-        raise EnrollmentError(
-            f"board id {uid!r} is not 8..64 hex digits (read it with `noxus-provision list`)", 422
-        )
-    return u
 
 
 def default_kiosk_id(board_uid: str) -> str:
@@ -312,13 +285,6 @@ def enroll(
 
 
 # --- claim codes --------------------------------------------------------------------------------
-
-
-def normalize_code(code: str) -> str:
-    c = code.strip().upper().replace("-", "").replace(" ", "")
-    if not CODE_RE.match(c):
-        raise EnrollmentError("a claim code is 8..32 letters and digits (dashes allowed)", 422)
-    return c
 
 
 def _code_hash(code: str) -> str:
