@@ -6,7 +6,7 @@ Business dates are "today" in the company zone unless a back-dated one comes wit
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, UploadFile
+from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -329,9 +329,9 @@ def list_invoices(
     customer_id: int | None = None,
     status: str | None = None,
     period: date | None = None,
-    min_total: int | None = None,
-    max_total: int | None = None,
-    limit: int = 200,
+    min_total: int | None = Query(default=None, ge=0, le=10**12),
+    max_total: int | None = Query(default=None, ge=0, le=10**12),
+    limit: int = Query(default=200, ge=1, le=1000),
 ):
     from noxus.billing.listing import InvoiceFilter, filtered
 

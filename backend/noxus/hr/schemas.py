@@ -102,7 +102,7 @@ class CorrectionPublic(SQLModel):
 
 class PeriodClose(SQLModel):
     customer_id: int | None = None
-    year: int
+    year: int = Field(ge=2000, le=2100)
     month: int = Field(ge=1, le=12)
 
 

@@ -1,7 +1,7 @@
 """Data protection API: data-subject requests, employee export and erasure, breaches,
 retention policy, and the audit log (list, CSV export, chain verification)."""
 
-from fastapi import APIRouter, HTTPException, Response, status
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import SQLModel, col, select
 
 from noxus.core import audit
@@ -222,7 +222,7 @@ def list_audit(
     object_type: str | None = None,
     object_id: str | None = None,
     before_id: int | None = None,
-    limit: int = 200,
+    limit: int = Query(default=200, ge=1, le=1000),
 ):
     """Newest first. Customer HR admins see the entries about their own customer."""
     stmt = scope.where(select(AuditEntry), AuditEntry.customer_id)

@@ -85,7 +85,7 @@ def list_days_off(
     scope: TenantScope,
     user: HRReader,
     customer_id: int | None = None,
-    year: int | None = None,
+    year: int | None = Query(default=None, ge=2000, le=2100),
 ):
     return contracts.extra_days(session, scope.resolve_customer(customer_id), year)
 
@@ -281,8 +281,8 @@ def payroll_export(
     settings: SettingsDep,
     scope: TenantScope,
     user: HRReader,
-    year: int,
-    month: int = 0,
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(default=0, ge=0, le=12),
     kind: Literal["payroll", "annual"] = "payroll",
     format: Literal["xlsx", "csv-excel"] = "xlsx",
     customer_id: int | None = None,
@@ -314,8 +314,8 @@ def payroll_job(
     settings: SettingsDep,
     scope: TenantScope,
     user: HRReader,
-    year: int,
-    month: int = 0,
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(default=0, ge=0, le=12),
     kind: Literal["payroll", "annual"] = "payroll",
     format: Literal["xlsx", "csv-excel"] = "xlsx",
     customer_id: int | None = None,
