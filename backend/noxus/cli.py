@@ -30,6 +30,10 @@ app.add_typer(hr_app, name="hr")
 from noxus.billing.cli import app as billing_app
 
 app.add_typer(billing_app, name="billing")
+from noxus.billing import state as billing_state
+from noxus.core import restrictions
+
+restrictions.register(billing_state.refusal)  # `noxus hr export/payroll` refused for a suspended customer
 from noxus.tenancy.cli import register as register_tenancy
 
 register_tenancy(app)  # customer, site

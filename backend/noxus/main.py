@@ -12,10 +12,11 @@ from noxus.auth import web as auth_web
 from noxus.auth.router import router as auth_router
 from noxus.auth.user_pages import router as user_pages
 from noxus.billing import customer_accounts
+from noxus.billing import state as billing_state
 from noxus.billing.pages import router as billing_pages
 from noxus.billing.router import router as billing_router
 from noxus.billing.setup_pages import router as billing_setup_pages
-from noxus.core import i18n
+from noxus.core import i18n, restrictions
 from noxus.fleet import commands as fleet_commands
 from noxus.fleet.enrollment_pages import router as enrollment_pages
 from noxus.fleet.enrollment_router import router as enrollment_router
@@ -44,6 +45,7 @@ def create_app() -> FastAPI:
     app = FastAPI(title="NoxusTime", version="0.1.0")
     i18n.customer_language_resolver = customer_language  # core knows no context: tenancy tells it
     tenancy.account_provider = customer_accounts.summaries  # tenancy knows no billing: billing tells it
+    restrictions.register(billing_state.refusal)  # HR asks core whether billing suspended a customer
     fleet_commands.badge_names_provider = kiosk_badges.badge_names  # fleet knows no HR tables: HR tells it
     auth_web.install(app)
     static = pathlib.Path(__file__).parent / "web" / "static"

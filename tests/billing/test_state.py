@@ -8,6 +8,7 @@ import noxus.billing
 import time_machine
 from noxus.billing import dunning, payments
 from noxus.billing.state import CustomerState, standing, standings
+from noxus.core.i18n import use_language
 from noxus.ingest.models import Punch
 from noxus.ingest.service import Incoming, ingest
 from sqlmodel import func, select
@@ -62,9 +63,12 @@ def test_suspension_refuses_exports_and_badges_naming_the_overdue_invoice(sessio
     assert noxus.billing.restrictions(session, customer.id, date(2026, 1, 20), settings).exports is None
     dun(session, date(2026, 1, 21), settings)
     r = noxus.billing.restrictions(session, customer.id, date(2026, 1, 21), settings)
-    assert "HR exports are suspended" in r.exports and "invoice 2026-000001" in r.exports
-    assert "due 11.01.2026" in r.exports and "Recording punches continues" in r.exports
-    assert "new badges are suspended" in r.badges
+    with use_language("en"):
+        assert "HR exports are suspended" in r.exports and "invoice 2026-000001" in r.exports
+        assert "due 11.01.2026" in r.exports and "Recording punches continues" in r.exports
+        assert "New badges are suspended" in r.badges
+    with use_language("de"):
+        assert r.exports.startswith("HR-Exporte sind für diesen Kunden gesperrt: Rechnung 2026-000001")
 
 
 def test_suspension_blocks_only_what_the_settings_list(session, books, meter):

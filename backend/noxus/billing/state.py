@@ -30,6 +30,8 @@ from noxus.billing.models import (
     RetrievalStatus,
 )
 from noxus.billing.money import chf
+from noxus.core.i18n import format_date
+from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings, get_settings
 
 OPEN_CASE_STATES = (RetrievalStatus.FLAGGED, RetrievalStatus.NOTIFIED, RetrievalStatus.SCHEDULED)
@@ -147,14 +149,28 @@ class Restrictions:
         return self.refusal("badges")
 
     def refusal(self, what: str) -> str | None:
+        """In the current language (the reader's: page, API caller, CLI)."""
         if what not in self.blocked:
             return None
         s = self.standing
-        action = {"exports": "HR exports are", "badges": "new badges are"}.get(what, f"{what} is")
-        return (
-            f"{action} suspended for this customer: invoice {s.invoice_number} (due {s.due_date:%d.%m.%Y}) "
-            f"is unpaid after {s.reminder_level} reminder(s); CHF {chf(s.past_due_balance)} past due. "
-            "Recording punches continues. Pay the invoice or contact NOXUS billing to lift it."
+        facts = {
+            "number": s.invoice_number,
+            "due": format_date(s.due_date),
+            "n": s.reminder_level,
+            "amount": chf(s.past_due_balance),
+        }
+        if what == "badges":
+            return _(
+                "New badges are suspended for this customer: invoice %(number)s (due %(due)s) is unpaid "
+                "after %(n)s reminder(s); CHF %(amount)s past due. Recording punches continues. Pay the "
+                "invoice or contact NOXUS billing to lift it.",
+                **facts,
+            )
+        return _(
+            "HR exports are suspended for this customer: invoice %(number)s (due %(due)s) is unpaid "
+            "after %(n)s reminder(s); CHF %(amount)s past due. Recording punches continues. Pay the "
+            "invoice or contact NOXUS billing to lift it.",
+            **facts,
         )
 
 
@@ -170,3 +186,12 @@ def restrictions(
         else frozenset()
     )
     return Restrictions(s, blocked)
+
+
+def refusal(session: Session, customer_id: int, what: str) -> str | None:
+    """The checker billing registers in noxus.core.restrictions (HR asks it): today in the
+    company zone, the settings of the process."""
+    from noxus.billing.dates import company_today
+
+    settings = get_settings()
+    return restrictions(session, customer_id, company_today(settings), settings).refusal(what)

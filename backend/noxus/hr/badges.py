@@ -6,10 +6,11 @@ from datetime import UTC, datetime
 from sqlalchemy import func, or_
 from sqlmodel import Session, select
 
+from noxus.core.restrictions import BADGES
 from noxus.core.security import Scope
 from noxus.core.types import aware, utcnow
 from noxus.hr import audit, employees, placement
-from noxus.hr.errors import Conflict, HRError, NotFound
+from noxus.hr.errors import Conflict, HRError, NotFound, refuse_if_suspended
 from noxus.hr.models import Badge, BadgeState
 from noxus.hr.schemas import BadgeAssign, UnknownBadge, normalize_uid
 from noxus.ingest.models import Punch
@@ -43,6 +44,7 @@ def assign(session: Session, scope: Scope, data: BadgeAssign, actor: str) -> Bad
     of that UID from valid_from on are then attributed to the employee: the
     attribution is computed from badges, nothing is rewritten."""
     emp = employees.get(session, scope, data.employee_id)
+    refuse_if_suspended(session, emp.customer_id, BADGES)  # badges already given keep working
     start = data.valid_from or utcnow()
     if start.tzinfo is None:
         raise HRError("valid_from needs a time zone (e.g. 2026-03-01T08:00:00+01:00)")

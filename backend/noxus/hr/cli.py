@@ -39,7 +39,9 @@ def export(
     except ValueError:
         console.print(f"[red]--from/--to must be dates like 2026-03-01 (got {first!r}, {last!r})[/red]")
         raise typer.Exit(2) from None
-    with Session(get_engine()) as session:
+    from noxus.core.i18n import use_language
+
+    with Session(get_engine()) as session, use_language(lang):  # refusals in the asked language
         try:
             f = export_service.build(
                 session,
@@ -80,7 +82,9 @@ def payroll(
     from noxus.hr import payroll_service
     from noxus.hr.errors import HRError
 
-    with Session(get_engine()) as session:
+    from noxus.core.i18n import use_language
+
+    with Session(get_engine()) as session, use_language(lang):  # refusals in the asked language
         try:
             f = payroll_service.build(
                 session,

@@ -16,3 +16,19 @@ class Conflict(HRError):
 
 class Locked(Conflict):
     """A change inside a closed month."""
+
+
+class Suspended(HRError):
+    """Refused by the customer's account (billing's suspension: an unpaid invoice)."""
+
+    status_code = 403
+
+
+def refuse_if_suspended(session, customer_id: int, what: str) -> None:
+    """Raise `Suspended` with billing's message (naming the overdue invoice) when the customer's
+    account blocks `what` (noxus.core.restrictions.EXPORTS / BADGES). Punches never ask."""
+    from noxus.core.restrictions import refusal
+
+    message = refusal(session, customer_id, what)
+    if message:
+        raise Suspended(message)

@@ -5,10 +5,11 @@ from datetime import date
 
 from sqlmodel import Session
 
+from noxus.core.restrictions import EXPORTS
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.hr import employees, exports, timesheets
-from noxus.hr.errors import HRError, NotFound
+from noxus.hr.errors import HRError, NotFound, refuse_if_suspended
 from noxus.tenancy.models import Customer
 from noxus.web.download import content_disposition
 
@@ -55,6 +56,7 @@ def build(
             for e in employees.listing(session, scope, customer_id)
             if e.active_from <= last and (e.active_to is None or e.active_to >= first)
         ]
+    refuse_if_suspended(session, customer_id, EXPORTS)
     sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
     customer = session.get(Customer, customer_id)
     who = emps[0].personnel_number if employee_ids and len(emps) == 1 else "all"

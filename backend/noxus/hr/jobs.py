@@ -11,15 +11,18 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from noxus.core.i18n import gettext as _
+from noxus.core.restrictions import EXPORTS
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
-from noxus.hr.errors import Conflict, NotFound
+from noxus.hr.errors import Conflict, NotFound, refuse_if_suspended
 from noxus.hr.models import ExportJob
 
 STALE = timedelta(hours=1)  # a job not finished after an hour lost its worker (process restarted)
 
 
 def submit(session: Session, customer_id: int, kind: str, params: dict, actor: str) -> ExportJob:
+    """Queue an export; refused at once (not as a failed job) while the customer is suspended."""
+    refuse_if_suspended(session, customer_id, EXPORTS)
     job = ExportJob(customer_id=customer_id, kind=kind, params=params, created_by=actor)
     session.add(job)
     session.flush()

@@ -8,11 +8,12 @@ from sqlmodel import Session
 
 from noxus.core.i18n import format_month, use_language
 from noxus.core.i18n import gettext as _
+from noxus.core.restrictions import EXPORTS
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
 from noxus.hr import absences, balances, employees, payroll
 from noxus.hr.balances import MonthSummary, Vacation
-from noxus.hr.errors import HRError, NotFound
+from noxus.hr.errors import HRError, NotFound, refuse_if_suspended
 from noxus.hr.export_service import ExportFile
 from noxus.tenancy.models import Customer
 
@@ -94,6 +95,7 @@ def build(
     customer = session.get(Customer, customer_id)
     if customer is None:
         raise NotFound(_("customer %(id)s not found", id=customer_id))
+    refuse_if_suspended(session, customer_id, EXPORTS)
     now = now or datetime.now(UTC)
     with use_language(p["lang"]):
         kinds = [(k.code, absences.kind_name(k)) for k in absences.ensure_kinds(session, customer_id)]
