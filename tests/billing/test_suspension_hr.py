@@ -70,7 +70,10 @@ def suspended(session, books, meter, billing_checker):
 
 def test_hr_exports_and_new_badges_are_refused_naming_the_overdue_invoice(session, suspended):
     customer, emp, _ = suspended
-    with use_language("en"), pytest.raises(Suspended, match=r"invoice 2026-000001 \(due 11\.01\.2026\)") as exc:
+    with (
+        use_language("en"),
+        pytest.raises(Suspended, match=r"invoice 2026-000001 \(due 11\.01\.2026\)") as exc,
+    ):
         export_service.build(
             session, Scope.everything(), customer.id, date(2026, 1, 1), date(2026, 1, 31), "csv", lang="en"
         )

@@ -78,11 +78,10 @@ def payroll(
     from sqlmodel import Session
 
     from noxus.core.db import get_engine
+    from noxus.core.i18n import use_language
     from noxus.core.settings import get_settings
     from noxus.hr import payroll_service
     from noxus.hr.errors import HRError
-
-    from noxus.core.i18n import use_language
 
     with Session(get_engine()) as session, use_language(lang):  # refusals in the asked language
         try:
