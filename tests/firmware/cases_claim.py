@@ -233,3 +233,52 @@ def case_urls():
     eq(C.split_url("https://noxus.example.ch"), (True, "noxus.example.ch", 443, ""))
     eq(C.split_url("https://10.0.0.2:8443/noxus/"), (True, "10.0.0.2", 8443, "/noxus"))
     eq(C.split_url("http://127.0.0.1:8000"), (False, "127.0.0.1", 8000, ""))
+
+
+class _Pin:
+    def __init__(self):
+        self.values = []
+
+    def value(self, v=None):
+        if v is not None:
+            self.values.append(v)
+
+
+class _Fb:
+    def __init__(self):
+        self.texts = []
+        self.shown = 0
+
+    def fill(self, c):
+        self.texts = []
+
+    def text(self, s, x, y, c=1):
+        self.texts.append(s)
+
+    def show(self):
+        self.shown += 1
+
+
+def case_the_code_goes_on_the_display_when_there_is_one():
+    from firmware.core.ui.display import Screen
+    from firmware.core.ui.pins import PinFeedback
+
+    fb = _Fb()
+    feedback = PinFeedback(_Pin(), _Pin(), _Pin(), Screen(fb))
+    show, blink = C.show_on(feedback)
+    assert blink is None
+    show("K7QPM-3XH2W")
+    eq(fb.texts[:2], ["Code:", "K7QPM-3XH2W"])
+    eq(fb.shown, 1)
+
+
+def case_without_a_display_the_green_led_flashes_twice_every_two_seconds():
+    from firmware.core.ui.pins import PinFeedback
+
+    green = _Pin()
+    show, blink = C.show_on(PinFeedback(green, _Pin(), _Pin(), None))
+    assert show is None
+    green.values = []
+    for t in range(0, 4000, 50):
+        blink(t)
+    eq(green.values, [1, 0, 1, 0, 1, 0, 1, 0])  # on 100, off 200, on 100, off 1600: twice per 2 s

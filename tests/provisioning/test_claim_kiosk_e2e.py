@@ -200,6 +200,61 @@ def test_kiosk_without_credentials_shows_its_code_gets_approved_connects_and_its
             proc.wait(10)
 
 
+def approve(backend, ca, code):
+    with httpx.Client(
+        base_url=backend.url,
+        verify=trust(ca),
+        timeout=30,
+        headers={"Authorization": f"Bearer {backend.token}"},
+    ) as api:
+        r = api.post("/api/v1/enrollment/claims/approve", json={"code": code, "site_id": backend.site_a})
+        assert r.status_code == 200, r.text
+
+
+def test_a_kiosk_that_dies_while_storing_restarts_from_its_claim_with_a_new_code_and_gets_in(
+    tls_stack, ca, tmp_path
+):
+    """The credentials arrive but kiosk.json cannot be written (a directory stands where its
+    temporary file goes: the write fails as a flash dying mid-store would): the kiosk stops with
+    the old state on disk (claim.json intact, no kiosk.json). Restarted, it finds its code
+    delivered already (the API delivers once), draws a new one, is approved again, connects."""
+    backend = tls_stack
+    d = tmp_path / "cut"
+    uid = "C0DE0000CAFE0001"
+    (d / "kiosk.json.tmp").mkdir(parents=True)
+    proc, out = start_kiosk(d, claim_json(backend, d, uid, ca / "ca.crt", code="MNPQR-STVWX"))
+    try:
+        wait_for(lambda: "claim: announced" in out.read_text(), "the kiosk announced its code", proc, out)
+        approve(backend, ca, "MNPQR-STVWX")
+        assert proc.wait(DEADLINE_S) != 0  # died while storing
+        assert not (d / "kiosk.json").exists()
+        assert json.loads((d / "claim.json").read_text())["code"] == "MNPQR-STVWX"  # the old state, whole
+        ca_pem = d / "ca.pem"
+        assert not ca_pem.exists() or ca_pem.read_text() == (ca / "ca.crt").read_text()  # never half
+
+        (d / "kiosk.json.tmp").rmdir()  # the power is back
+        proc, out = start_kiosk(d, json.loads((d / "claim.json").read_text()))
+
+        def codes():
+            return [c for c, _ in CODE_RE.findall(out.read_text())]
+
+        wait_for(lambda: len(codes()) >= 2, "the kiosk shows a new code", proc, out)
+        assert codes()[0] == "MNPQR-STVWX"  # first the code it held, refused as used ...
+        new_code = codes()[-1]
+        assert new_code != "MNPQR-STVWX"  # ... then a new one
+        wait_for(lambda: "claim: announced" in out.read_text(), "the new code announced", proc, out)
+        approve(backend, ca, new_code)
+        assert proc.wait(DEADLINE_S) == 0, out.read_text()
+        cfg = json.loads((d / "kiosk.json").read_text())
+        assert cfg["kiosk_id"] == "nx-c0de0000cafe0001" and not (d / "claim.json").exists()
+        with Session(backend.engine) as s:
+            assert s.exec(select(Punch).where(Punch.kiosk_id == "nx-c0de0000cafe0001")).all()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+
+
 def test_a_kiosk_pinning_another_ca_refuses_the_api_and_says_so(tls_stack, ca, tmp_path):
     backend = tls_stack
     d = tmp_path / "wrong-ca"
