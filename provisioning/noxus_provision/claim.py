@@ -46,6 +46,8 @@ def prepare(
     cfg: dict = {"v": 1, "api": api.rstrip("/"), "code": code}
     if api_ca:
         cfg["ca_file"] = API_CA_FILE
+    if api.startswith("http://"):  # the local demo: the kiosk refuses plain http unless told so
+        cfg["tls"] = False
     if wifi_ssid:
         cfg["wifi"] = {"ssid": wifi_ssid, "password": wifi_password or "", "country": "CH"}
     # what `enroll` would add to kiosk.json for this port (kioskconfig.build)

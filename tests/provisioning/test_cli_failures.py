@@ -80,3 +80,13 @@ def test_a_missing_device_path_is_a_clear_error(tmp_path):
     r = CliRunner().invoke(app, ["install", "--device", str(tmp_path / "ttyACM9"), "--port", "sim"])
     assert r.exit_code == 1
     assert "cannot open" in r.output and "noxus-provision list" in r.output
+
+
+def test_claim_prepare_for_an_https_api_asks_for_the_ca_the_kiosk_pins():
+    r = CliRunner().invoke(
+        app,
+        ["claim", "prepare", "--device", "/dev/null", "--port", "sim"],
+        env={"NOXUS_API": "https://noxus.example.ch"},
+    )
+    assert r.exit_code != 0, r.output
+    assert "--api-ca" in r.output and "pins the CA" in r.output

@@ -101,6 +101,19 @@ def test_claim_prepare_writes_one_code_and_keeps_it_on_a_rerun(simboard):
     assert len(code.replace("-", "")) == claim.CODE_LEN and set(code) <= set(claim.ALPHABET + "-")
 
 
+def test_claim_prepare_for_a_plain_http_demo_api_says_so_and_needs_no_ca(make_board):
+    import json
+
+    from noxus_provision import claim
+
+    board = make_board("demo", "D0D0D0D0D0D0D0D0")
+    with Board(board.device) as b:
+        claim.prepare(b, "http://127.0.0.1:8000", None, None, "sim")
+    saved = json.loads((board.root / "claim.json").read_text())
+    assert saved["tls"] is False and "ca_file" not in saved
+    assert saved["config"] == {"sim": {"taps": 0, "quiet": True}}
+
+
 def test_the_simulated_reader_is_installed_on_simulated_boards_only():
     pico = {f.path for f in firmware_files("pico")}
     assert "firmware/core/sim_reader.py" not in pico and "firmware/ports/pico/main.py" in pico
