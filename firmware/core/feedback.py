@@ -8,7 +8,10 @@ UNKNOWN = "unknown badge"
 FULL = "memory full"
 ERROR = "error"
 ENROLLED = "enrolled"
-ALMOST_FULL = "memory almost full"  # a status, shown on the idle screen
+ENROLL_WAIT = "enroll wait"  # the enroll command: tap the badge to enrol
+ALMOST_FULL = "memory almost full"  # statuses, shown on the idle screen
+ONLINE = "online"
+OFFLINE = "offline"  # followed by the punches waiting, if any
 
 class Feedback:
     """Interface; also a silent implementation."""
@@ -22,6 +25,10 @@ class Feedback:
 
     def tick(self, now_ms):
         """Called every loop: end LEDs, play the rest of a buzzer pattern."""
+
+    def set_texts(self, texts):
+        """Display texts from the config ({event: [line, line]}, docs/firmware.md),
+        or None for the built-in French ones."""
 
 
 class PrintFeedback(Feedback):

@@ -168,6 +168,7 @@ class Kiosk:
         if tz and hasattr(self.clock, "set_zone"):
             nxt = tz.get("next")
             self.clock.set_zone(tz.get("offset_min", 0), tuple(nxt) if nxt else None)
+        self.feedback.set_texts(cfg.get("texts"))
 
     # -- commands the core carries out -------------------------------------
     def arm_enrollment(self, cid, now_ms):
@@ -179,7 +180,7 @@ class Kiosk:
                           "error": "replaced by enrollment %r" % (cid,)})
         self._enroll_id = cid if cid is not None else ""
         self._enroll_until = ticks_add(now_ms, timeout_s * 1000)
-        self.feedback.show(fb.ENROLLED, "Badger SVP")
+        self.feedback.show(fb.ENROLL_WAIT)
         return None
 
     def journal_status(self):

@@ -413,6 +413,129 @@ def case_display_shows_name_then_idle_clock_and_memory_warning():
     eq(ascii_fold("Zoë Müller-Ça"), "Zoe Muller-Ca")
 
 
+GERMAN = {
+    "accepted": ["Guten Tag"],
+    "already recorded": ["Bereits", "erfasst"],
+    "unknown badge": ["Badge unbekannt", "siehe HR"],
+    "enroll wait": ["Badge", "bitte badgen"],
+    "memory almost full": ["Speicher fast", "voll"],
+    "online": ["online"],
+    "offline": ["offline"],
+    "a later key": ["kept, unused"],
+}
+
+
+class Lines:
+    """A framebuf that keeps the lines drawn last."""
+
+    def __init__(self):
+        self.lines = []
+
+    def fill(self, c):
+        self.lines = []
+
+    def text(self, s, x, y, c=1):
+        self.lines.append(s)
+
+    def show(self):
+        pass
+
+
+def _screen_kiosk():
+    class Pin:
+        def value(self, v=None):
+            return 0
+
+    root = scratch("texts")
+    clock = Clock(Src(T0))
+    j = Journal(root + "/journal", seg_records=8, max_records=10).open()
+    screen = Screen(Lines(), clock)
+    cfg = ConfigStore(root + "/cfg")
+    badges = BadgeList(root + "/cfg/badges.bin")
+    fbk = PinFeedback(Pin(), Pin(), Pin(), screen)
+    k = Kiosk("K1", j, Reader(), fbk, clock, config=cfg, badges=badges)
+    k.attach(Link())
+    return k, screen, root, clock, fbk
+
+
+def case_configured_texts_are_shown_and_survive_a_reboot():
+    from firmware.core.ticks import ticks_add, ticks_ms
+
+    k, screen, root, clock, fbk = _screen_kiosk()
+    eq(k.on_config(config_msg(7, texts=GERMAN, badges={"04A1B2C3": "Zoë"})), None)
+    tap(k, A)
+    eq(screen.fb.lines, ["Guten Tag", "Zoe"])
+    tap(k, A, 300)  # the same badge within the cooldown
+    eq(screen.fb.lines, ["Bereits", "erfasst"])
+    tap(k, b"\x04\x99\x98\x97", 10000)
+    eq(screen.fb.lines, ["Badge unbekannt", "siehe HR"])
+    cmd(k, {"id": "c9", "cmd": "enroll"})
+    eq(screen.fb.lines, ["Badge", "bitte badgen"])
+    k.step(ticks_add(ticks_ms(), 61000))  # enrollment timed out, messages expired
+    screen.status(False, 3, True)
+    screen.tick(ticks_add(ticks_ms(), 62000))
+    eq(screen.fb.lines, ["00:00", "offline 3", "Speicher fast", "voll"])
+    # a text the config leaves out keeps its French default
+    screen.event(fb.FULL, "", 10)
+    eq(screen.fb.lines, ["Memoire pleine", "NON enregistre"])
+    # after a reboot the stored config brings the texts back before any message
+    j = Journal(root + "/journal2", seg_records=8, max_records=10).open()
+    screen2 = Screen(Lines(), clock)
+    Kiosk("K1", j, Reader(), PinFeedback(fbk.green, fbk.red, fbk.buzzer, screen2), clock,
+          config=ConfigStore(root + "/cfg"))
+    screen2.event(fb.ACCEPTED, "", 10)
+    eq(screen2.fb.lines, ["Guten Tag", ""])
+
+
+def case_a_config_without_texts_brings_back_the_french_defaults():
+    from firmware.core.ticks import ticks_add, ticks_ms
+
+    k, screen, root, clock, fbk = _screen_kiosk()
+    k.on_config(config_msg(1, texts=GERMAN))
+    eq(k.on_config(config_msg(2)), None)
+    screen.event(fb.ACCEPTED, "Anna", 10)
+    eq(screen.fb.lines, ["Bonjour", "Anna"])
+    screen.status(False, 0, False)
+    screen.tick(ticks_add(ticks_ms(), 1000))
+    eq(screen.fb.lines, ["00:00", "hors ligne"])
+
+
+def case_texts_that_do_not_fit_the_display_reject_the_config():
+    k, screen, root, clock, fbk = _screen_kiosk()
+    k.on_config(config_msg(1, texts={"accepted": ["Guten Tag", ""]}))
+    for bad, why in (
+        ({"accepted": ["Guten Tag, willkommen"]}, "at most 16"),
+        ({"accepted": ["Grüezi"]}, "ASCII"),
+        ({"accepted": "Hallo"}, "one or two lines"),
+        ({"accepted": ["a", "b", "c"]}, "one or two lines"),
+        (["Hallo"], "object"),
+    ):
+        err = k.on_config(config_msg(2, texts=bad))
+        assert err is not None and why in err, (bad, err)
+    eq(k.config.version(), 1)
+    screen.event(fb.ACCEPTED, "", 10)
+    eq(screen.fb.lines, ["Guten Tag", ""])
+
+
+def case_configured_texts_cost_under_two_kilobytes_of_heap_on_micropython():
+    # The display keeps one small dict over the config's own strings. CPython
+    # has no gc.mem_alloc.
+    import gc
+
+    if not hasattr(gc, "mem_alloc"):
+        return
+    import json
+
+    texts = json.loads(json.dumps(GERMAN))  # as the config decoder hands them over
+    screen = Screen(Lines(), None)
+    gc.collect()
+    before = gc.mem_alloc()
+    screen.set_texts(texts)
+    used = gc.mem_alloc() - before
+    print("texts dict heap bytes", used)
+    assert used < 2048, used
+
+
 def case_no_card_polls_allocate_nothing_on_micropython():
     # The whole loop step without a card: driver over SPI (to the fake chip),
     # presence, feedback tick, housekeeping with its once-a-second clock check.

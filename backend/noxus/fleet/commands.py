@@ -17,12 +17,15 @@ from sqlmodel.main import SQLModelConfig
 
 from firmware.core import protocol
 from noxus.core.audit import record as audit
+from noxus.core.i18n import DEFAULT_LANGUAGE
 from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 from noxus.fleet import monitor
+from noxus.fleet.display_texts import display_texts
 from noxus.fleet.models import Kiosk
 from noxus.tenancy.models import Site
+from noxus.tenancy.service import customer_language
 
 COMMANDS = ("reboot", "enroll", "push_config")
 ENROLL_TIMEOUT_S = 60  # as the firmware's default enroll_timeout_s
@@ -126,6 +129,7 @@ def tz_block(zone_name: str, now: datetime) -> dict:
 
 
 def build_config(session: Session, kiosk: Kiosk, zone_name: str, now: datetime) -> dict:
+    """The kiosk's whole configuration (docs/firmware.md), display texts in its customer's language."""
     config = {
         "config_version": int(now.timestamp()),
         "cooldown_ms": COOLDOWN_MS,
@@ -133,6 +137,8 @@ def build_config(session: Session, kiosk: Kiosk, zone_name: str, now: datetime) 
         "enroll_timeout_s": ENROLL_TIMEOUT_S,
         "tz": tz_block(zone_name, now),
     }
+    language = customer_language(session, kiosk.customer_id) if kiosk.customer_id is not None else None
+    config["texts"] = display_texts(language or DEFAULT_LANGUAGE)
     if badge_names_provider is not None and kiosk.customer_id is not None:
         config["badges"] = badge_names_provider(session, kiosk.customer_id)
     return config

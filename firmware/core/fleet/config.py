@@ -11,6 +11,8 @@ from firmware.core import fsutil
 
 DEFAULTS = {"config_version": 0, "cooldown_ms": 3000, "telemetry_s": 60,
             "tz": {"offset_min": 0, "next": None}, "enroll_timeout_s": 60}
+TEXT_COLS = 16  # 8x8 font on the 128 px display
+MAX_TEXTS = 16  # a small dict: the display keeps it in RAM
 LIMITS = {"cooldown_ms": (0, 60000), "telemetry_s": (10, 3600), "enroll_timeout_s": (5, 600)}
 
 
@@ -46,10 +48,34 @@ def validate(d, current_version):
                                     and _is_int(nxt[1]) and -720 <= nxt[1] <= 840):
             return None, None, "tz.next must be [epoch seconds, offset minutes] or null"
         out["tz"] = {"offset_min": tz["offset_min"], "next": nxt}
+    if d.get("texts") is not None:
+        err = _check_texts(d["texts"])
+        if err:
+            return None, None, err
+        out["texts"] = d["texts"]
     badges = d.get("badges")
     if badges is not None and not isinstance(badges, dict):
         return None, None, "badges must be an object {uid: first name}"
     return out, badges, None
+
+
+def _check_texts(texts):
+    """texts: {key: [line] or [line, line]}, printable ASCII (the display's
+    font), 16 columns (docs/firmware.md). Keys the firmware does not know are
+    kept and ignored by the display (a newer backend may send more)."""
+    if not isinstance(texts, dict) or len(texts) > MAX_TEXTS:
+        return "texts must be an object of at most %d entries" % MAX_TEXTS
+    for k in texts:
+        v = texts[k]
+        if not isinstance(v, list) or not 1 <= len(v) <= 2:
+            return "texts.%s must be a list of one or two lines" % k
+        for line in v:
+            if not isinstance(line, str) or len(line) > TEXT_COLS:
+                return "texts.%s: lines are strings of at most %d characters" % (k, TEXT_COLS)
+            for c in line:
+                if not " " <= c <= "~":
+                    return "texts.%s: printable ASCII only (the display's font)" % k
+    return None
 
 
 class ConfigStore:

@@ -43,6 +43,19 @@ class Screen:
         self._dirty = True
         self.lines = ()  # what is on screen, for tests and logs
 
+    def set_texts(self, texts):
+        """The config's texts ({key of TEXTS: [line, line]}, validated ASCII,
+        16 columns) over the built-in ones; None: the built-in ones. One small
+        dict; the strings are the config's own."""
+        if not texts:
+            self.texts = TEXTS
+        else:
+            t = {}
+            for k in TEXTS:
+                t[k] = texts.get(k) or TEXTS[k]
+            self.texts = t
+        self._dirty = True
+
     def _draw(self, lines):
         f = self.fb
         f.fill(0)
@@ -53,7 +66,7 @@ class Screen:
 
     def event(self, event, detail, hold_ms):
         t = self.texts.get(event) or self.texts[fb.ERROR]
-        second = t[1]
+        second = t[1] if len(t) > 1 else ""
         if detail:
             second = ascii_fold(detail)
         self._draw((t[0], second))
@@ -82,12 +95,12 @@ class Screen:
 
     def idle(self, hm):
         clock = "--:--" if hm is None else "%02d:%02d" % hm
-        net = "en ligne" if self._online else "hors ligne"
+        net = self.texts[fb.ONLINE if self._online else fb.OFFLINE][0]
         lines = [clock, net]
         if self._pending and not self._online:
-            lines[1] = "hors ligne %d" % self._pending
+            lines[1] = "%s %d" % (net, self._pending)
         if self._warn:
-            w = self.texts.get(fb.ALMOST_FULL, "Memoire presque pleine")
-            lines.append(w[:COLS].strip())
-            lines.append(w[COLS:COLS * 2].strip())
+            for line in self.texts[fb.ALMOST_FULL]:
+                if line:
+                    lines.append(line)
         self._draw(tuple(lines))

@@ -13,6 +13,7 @@ UNKNOWN = fb.UNKNOWN
 FULL = fb.FULL
 ERROR = fb.ERROR
 ALMOST_FULL = fb.ALMOST_FULL
+ENROLL_WAIT = fb.ENROLL_WAIT
 
 GREEN = 1
 RED = 2
@@ -22,21 +23,26 @@ PATTERNS = {
     ACCEPTED: (GREEN, (80,), 1500),
     ALREADY: (GREEN, (60, 80, 60), 1500),
     ENROLLED: (GREEN, (80, 60, 80, 60, 80), 2000),
+    ENROLL_WAIT: (GREEN, (80,), 2000),
     UNKNOWN: (RED, (400,), 2500),
     FULL: (RED, (300, 150, 300, 150, 300), 4000),
     ERROR: (RED, (700,), 2500),
 }
 
-# Display texts (8x8 font, 16 columns on a 128 px SSD1306): French, the sites'
-# language; config "texts" may replace them.
+# Display texts (8x8 font, 16 columns on a 128 px SSD1306), one or two lines
+# each: French, the built-in default. The config's "texts" (same keys, in the
+# site's language, from the backend's catalogs) replace them (display.py).
 TEXTS = {
     ACCEPTED: ("Bonjour", ""),
     ALREADY: ("Deja", "enregistre"),
     ENROLLED: ("Badge", "enregistre"),
+    ENROLL_WAIT: ("Badge", "Badger SVP"),
     UNKNOWN: ("Badge inconnu", "voir RH"),
     FULL: ("Memoire pleine", "NON enregistre"),
     ERROR: ("Erreur", "reessayer"),
-    ALMOST_FULL: "Memoire presque pleine",
+    ALMOST_FULL: ("Memoire presque", "pleine"),
+    fb.ONLINE: ("en ligne",),
+    fb.OFFLINE: ("hors ligne",),
 }
 
 
@@ -91,6 +97,10 @@ class PinFeedback(fb.Feedback):
                 self._busy = False
         if self.display is not None:
             self.display.tick(now_ms)
+
+    def set_texts(self, texts):
+        if self.display is not None:
+            self.display.set_texts(texts)
 
     def status(self, online, pending, fill, warn=None):
         self._online = online
