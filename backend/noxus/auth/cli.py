@@ -13,6 +13,7 @@ from noxus.core.settings import get_settings
 console = Console()
 user_app = typer.Typer(help="Users and roles", no_args_is_help=True)
 token_app = typer.Typer(help="API bearer tokens (provisioning CLI, scripts)", no_args_is_help=True)
+security_app = typer.Typer(help="The security log (log-in attempts)", no_args_is_help=True)
 
 
 def _actor() -> str:
@@ -211,6 +212,34 @@ def token_revoke(token_id: int) -> None:
     console.print(f"token {token_id} revoked")
 
 
+@security_app.command("log")
+def security_log(
+    person: Annotated[str, typer.Option(help="the start of a user name")] = "",
+    first: Annotated[str, typer.Option("--from", help="first day, yyyy-mm-dd (company zone)")] = "",
+    last: Annotated[str, typer.Option("--to", help="last day, yyyy-mm-dd (company zone)")] = "",
+    failed_only: bool = False,
+    limit: int = 50,
+    lang: str = "en",
+) -> None:
+    """The security log as sentences, newest first, in the company's time zone."""
+    from zoneinfo import ZoneInfo
+
+    from noxus.auth import security_log as log
+    from noxus.core.i18n import format_datetime, use_language
+
+    days = {"--from": first, "--to": last}
+    for option, text in days.items():
+        if text and log.day(text) is None:
+            console.print(f"[red]{option} {text!r} is not a date: give it as 2026-03-31[/red]")
+            raise typer.Exit(2)
+    zone = ZoneInfo(get_settings().timezone)
+    filters = log.Filters(person, log.day(first), log.day(last), failed_only)
+    with _session() as s, use_language(lang):
+        for a in log.attempts(s, zone, filters, max(1, limit)):
+            typer.echo(f"{format_datetime(a.at, zone, seconds=True)}  {log.sentence(a)}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(user_app, name="user")
     app.add_typer(token_app, name="token")
+    app.add_typer(security_app, name="security")

@@ -3,11 +3,14 @@
 Web pages live at /login, /logout, /security/log; the JSON API under /api/v1/auth, /api/v1/users,
 /api/v1/security."""
 
+from datetime import date
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Form, HTTPException, Request, status
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlmodel import select
+from sqlmodel import col, select
 
-from noxus.auth import invitations
+from noxus.auth import invitations, security_log
 from noxus.auth.invitations import UserManager
 from noxus.auth.schemas import InvitationAccept, LoginRequest, Me, UserInvite, UserUpdate
 from noxus.core import accounts, audit
@@ -27,7 +30,6 @@ from noxus.core.users import (
     ApiTokenCreate,
     ApiTokenCreated,
     ApiTokenPublic,
-    LoginAttempt,
     LoginAttemptPublic,
     User,
     UserCreate,
@@ -351,28 +353,51 @@ def unlock_user(user_id: int, session: SessionDep, scope: TenantScope, actor: Us
 # --- security log -------------------------------------------------------------------------------
 
 
-def _attempts(session, limit: int, failed_only: bool):
-    stmt = select(LoginAttempt).order_by(LoginAttempt.id.desc()).limit(max(1, min(limit, 5000)))
-    if failed_only:
-        stmt = stmt.where(LoginAttempt.success.is_(False))
-    return session.exec(stmt).all()
-
-
 @router.get("/api/v1/security/login-attempts", response_model=list[LoginAttemptPublic])
-def login_attempts(session: SessionDep, actor: AdminOnly, limit: int = 200, failed_only: bool = False):
-    return _attempts(session, limit, failed_only)
+def login_attempts(
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AdminOnly,
+    limit: int = 200,
+    failed_only: bool = False,
+    person: str = "",
+    first: date | None = None,
+    last: date | None = None,
+    before_id: int | None = None,
+):
+    """Log-in attempts, newest first; `person` matches the start of the user name, `first` and
+    `last` are days in the company's zone; page with `before_id` (the last id received)."""
+    filters = security_log.Filters(person, first, last, failed_only, before_id)
+    return security_log.attempts(session, ZoneInfo(settings.timezone), filters, max(1, min(limit, 5000)))
 
 
 @router.get("/security/log", response_class=HTMLResponse, include_in_schema=False)
-def security_log_page(request: Request, session: SessionDep, actor: AdminOnly, failed_only: bool = False):
-    locked = session.exec(select(User).where(User.locked_until.is_not(None))).all()
+def security_log_page(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: AdminOnly,
+    person: str = "",
+    first: str = "",
+    last: str = "",
+    failed_only: bool = False,
+    before_id: int | None = None,
+):
+    zone = ZoneInfo(settings.timezone)
+    filters = security_log.Filters(
+        person, security_log.day(first), security_log.day(last), failed_only, before_id
+    )
+    events, next_id = security_log.events(session, zone, filters)
+    locked = session.exec(select(User).where(col(User.locked_until).is_not(None))).all()
     return templates.TemplateResponse(
         request,
         "security_log.html",
         {
-            "attempts": _attempts(session, 500, failed_only),
+            "events": events,
+            "next_id": next_id,
+            "zone": zone,
             "locked": locked,
-            "failed_only": failed_only,
+            "values": {"person": person, "first": first, "last": last, "failed_only": failed_only},
             "user": actor,
         },
     )
