@@ -481,8 +481,14 @@ def case_configured_texts_are_shown_and_survive_a_reboot():
     # after a reboot the stored config brings the texts back before any message
     j = Journal(root + "/journal2", seg_records=8, max_records=10).open()
     screen2 = Screen(Lines(), clock)
-    Kiosk("K1", j, Reader(), PinFeedback(fbk.green, fbk.red, fbk.buzzer, screen2), clock,
-          config=ConfigStore(root + "/cfg"))
+    Kiosk(
+        "K1",
+        j,
+        Reader(),
+        PinFeedback(fbk.green, fbk.red, fbk.buzzer, screen2),
+        clock,
+        config=ConfigStore(root + "/cfg"),
+    )
     screen2.event(fb.ACCEPTED, "", 10)
     eq(screen2.fb.lines, ["Guten Tag", ""])
 

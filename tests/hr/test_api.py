@@ -165,8 +165,8 @@ def test_correction_in_closed_month_is_409_and_reopen_is_audited(app, world, ses
     hr = as_user(app, Role.HR_ADMIN, world.a.id)
     assert hr.post("/api/v1/hr/periods/close", json={"year": 2026, "month": 3}).status_code == 200
     body = {"employee_id": e.id, "action": "add", "ts": "2026-03-02T17:00:00+01:00", "reason": "missing out"}
-    r = hr.post("/api/v1/hr/corrections", json=body)
-    assert r.status_code == 409 and "reopen" in r.json()["detail"]
+    r = hr.post("/api/v1/hr/corrections", json=body, headers={"Accept-Language": "en"})
+    assert r.status_code == 409 and "reopen" in r.json()["detail"]  # in the client's language
     assert (
         hr.post(
             "/api/v1/hr/periods/reopen", json={"year": 2026, "month": 3, "reason": "late fix"}

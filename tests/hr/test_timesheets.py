@@ -154,7 +154,7 @@ def test_correction_in_locked_month_is_refused_until_reopened(world, session):
     periods.close(session, world.a.id, 2026, 3, "hr")
     session.commit()
     add = CorrectionCreate(employee_id=anne.id, action="add", ts=zh(2026, 3, 31, 17), reason="missing out")
-    with pytest.raises(Locked, match="2026-03 is closed"):
+    with pytest.raises(Locked, match="2026-03"):
         corrections.create(session, ALL, add, "hr", S)
     # moving an April punch into March is a change in March too
     april = world.punch("04A1", zh(2026, 4, 1, 8))

@@ -5,7 +5,7 @@ message per field (422); the security layer checks the session cookie and the
 CSRF field of each form."""
 
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -43,7 +43,7 @@ from noxus.hr import (
     presence,
     timesheets,
 )
-from noxus.hr.errors import HRError
+from noxus.hr.errors import HRError, NotFound
 from noxus.hr.exports import exception_label
 from noxus.hr.models import Employee
 from noxus.hr.schemas import (
@@ -177,16 +177,6 @@ def _back(path: str, customer_id: int, **params) -> RedirectResponse:
         **flash.params(err=err),
     }
     return RedirectResponse(f"{path}?{urlencode(q)}", status_code=303)
-
-
-def _parse_local(value: str, zone: ZoneInfo) -> datetime:
-    """A datetime-local form value (site wall clock) to UTC. Ambiguous times
-    in the October DST hour take the first (summer time) occurrence."""
-    try:
-        naive = datetime.fromisoformat(value)
-    except ValueError:
-        raise HRError(f"time {value!r} is not a date and time like 2026-03-02T17:00") from None
-    return naive.replace(tzinfo=zone).astimezone(UTC)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -426,44 +416,87 @@ def _month(value: str | None) -> tuple[int, int]:
     return today.year, today.month
 
 
-@router.post("/employees/{employee_id}/corrections")
-def correction_create(
+class CorrectionForm(SQLModel):
+    action: Literal["add", "move", "void"]
+    reason: str = Field(min_length=3, max_length=500)
+    at: datetime | None = None  # the datetime-local field: the site's wall clock
+    ref: str = ""  # the punch to move/void: p<raw punch id> or c<added punch's correction id>
+
+
+def _save_correction(session, settings, scope, user, emp: Employee, form: CorrectionForm) -> dict[str, str]:
+    """Store the correction; -> {} or a message per field (the caller re-renders the form)."""
+    punch_id = int(form.ref[1:]) if form.ref[:1] == "p" and form.ref[1:].isdigit() else None
+    target_id = int(form.ref[1:]) if form.ref[:1] == "c" and form.ref[1:].isdigit() else None
+    if form.action != "add" and punch_id is None and target_id is None:
+        return {"ref": _("Choose one of the proposed punches.")}
+    if form.action != "void" and form.at is None:
+        return {"at": _("This field is required.")}
+    ts = None
+    if form.at is not None and form.action != "void":
+        at = form.at
+        if at.tzinfo is None:  # in the October DST hour, the first (summer time) occurrence
+            at = at.replace(tzinfo=effective.employee_zone(session, emp, settings))
+        ts = at.astimezone(UTC)
+    where = "ref" if form.action == "void" else "at"
+    try:
+        corrections.create(
+            session,
+            scope,
+            CorrectionCreate(
+                employee_id=emp.id,
+                action=form.action,
+                punch_id=punch_id,
+                target_id=target_id,
+                ts=ts,
+                reason=form.reason,
+            ),
+            user.actor,
+            settings,
+        )
+    except NotFound:
+        session.rollback()
+        return {"ref": _("Choose one of the proposed punches.")}
+    except (HRError, ValueError) as e:
+        session.rollback()
+        return {where: _error_text(e)}
+    return {}
+
+
+@router.post("/employees/{employee_id}/corrections", response_class=HTMLResponse)
+async def correction_create(
     employee_id: int,
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
     scope: TenantScope,
     user: HRAdmin,
-    action: FormStr,
-    reason: FormStr = "",
-    at: FormStr = "",
-    ref: FormStr = "",
-    month: FormStr = "",
 ):
-    """`ref` names the punch to move/void: p<raw punch id> or c<added punch's correction id>."""
-    emp = _employee_or_404(session, scope, employee_id)
-    zone = effective.employee_zone(session, emp, settings)
-    punch_id = int(ref[1:]) if ref[:1] == "p" and ref[1:].isdigit() else None
-    target_id = int(ref[1:]) if ref[:1] == "c" and ref[1:].isdigit() else None
-    try:
-        ts = _parse_local(at, zone) if at and action != "void" else None
-        corrections.create(
+    """Add a missing punch, or move or void one; a refusal re-renders the employee page with a
+    message at the field and what was typed (422)."""
+    emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
+    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    month = raw.pop("month", "")
+    data, errors = validate_form(CorrectionForm, raw)
+    if raw.get("action") != "void" and not raw.get("at", "").strip():
+        errors.setdefault("at", _("This field is required."))  # with the other fields' messages
+    if data is not None and not errors:
+        form = CorrectionForm.model_validate(data)
+        errors = await run_in_threadpool(_save_correction, session, settings, scope, user, emp, form)
+    if errors:
+        return await run_in_threadpool(
+            _employee_view,
+            request,
             session,
-            scope,
-            CorrectionCreate(
-                employee_id=emp.id,
-                action=action,
-                punch_id=punch_id,
-                target_id=target_id,
-                ts=ts,
-                reason=reason.strip() or "-",
-            ),
-            user.actor,
             settings,
+            scope,
+            user,
+            emp.id,
+            month or None,
+            422,
+            fix_form="add" if raw.get("action") == "add" else "move",
+            fix_values=raw,
+            fix_errors=errors,
         )
-    except (HRError, ValueError) as e:
-        session.rollback()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, err=_error_text(e))
     session.commit()
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction_saved")
 

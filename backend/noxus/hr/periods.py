@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, select
 
+from noxus.core.i18n import format_date
 from noxus.core.i18n import gettext as _
 from noxus.core.types import utcnow
 from noxus.hr import audit, effective
@@ -86,8 +87,12 @@ def ensure_open(session: Session, customer_id: int, instants: list[datetime], zo
         local = at.astimezone(zone)
         if is_closed(session, customer_id, local.year, local.month):
             raise Locked(
-                f"{local.year}-{local.month:02d} is closed: reopen it (Period close page, "
-                f"with a reason) before changing punches of {local:%d.%m.%Y}"
+                _(
+                    "%(month)s is closed: reopen it (Month close page, with a reason) before changing "
+                    "punches of %(day)s",
+                    month=f"{local.year}-{local.month:02d}",
+                    day=format_date(local.date()),
+                )
             )
 
 
