@@ -234,7 +234,7 @@ def security_log(
             raise typer.Exit(2)
     zone = ZoneInfo(get_settings().timezone)
     filters = log.Filters(person, log.day(first), log.day(last), failed_only)
-    with _session() as s, use_language(lang):
+    with new_session() as s, use_language(lang):
         for a in log.attempts(s, zone, filters, max(1, limit)):
             typer.echo(f"{format_datetime(a.at, zone, seconds=True)}  {log.sentence(a)}")
 
