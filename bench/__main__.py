@@ -152,7 +152,8 @@ def main(argv=None) -> None:
             f"{platform.machine()}, {os.cpu_count()} CPUs (load average {os.getloadavg()[0]:.1f} at the end), "
             f"Python {platform.python_version()}, {mosquitto} with autosave_on_changes every {args.autosave} "
             "changes; "
-            f"one ingest worker; median of {args.rounds} rounds. Rates are per second of wall-clock time "
+            "one ingest worker unless the row says more; "
+            f"median of {args.rounds} rounds. Rates are per second of wall-clock time "
             "for the whole workload."
         ),
         *notes,
