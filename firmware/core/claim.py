@@ -223,10 +223,11 @@ def kiosk_config(enrolled, claim, ca_path):
 
 class Claimer:
     """claim_path: claim.json; kiosk_path: where kiosk.json goes. out(line):
-    the serial console (and crash log); show(code): the display or LED."""
+    the serial console; note(line): a failure, once per distinct text (the port's
+    crash log, reported with the first birth; default: out); show(code): the display."""
 
     def __init__(self, claim_path, kiosk_path, board_uid=None, model="pico-w", out=print,
-                 show=None, rand=None, post=post_json, urandom=None):
+                 show=None, rand=None, post=post_json, urandom=None, note=None):
         raw = fsutil.read(claim_path)
         if not raw:
             raise ClaimError("%s is missing: run noxus-provision claim prepare" % claim_path)
@@ -241,6 +242,7 @@ class Claimer:
             raise ClaimError("no board id: machine.unique_id() is not available")
         self.model = self.cfg.get("model") or model
         self.out = out
+        self._note = note or out
         self._show = show
         self._post = post
         self._urandom = urandom
@@ -309,9 +311,9 @@ class Claimer:
         self.next_ms = ticks_add(now_ms, ms)
 
     def _error(self, text):
-        if text != self.last_error:  # each distinct failure once on the console
+        if text != self.last_error:  # each distinct failure once: no flash wear on a retry loop
             self.last_error = text
-            self.out(text)
+            self._note(text)
 
     def step(self, now_ms):
         """At most one request, when due. -> the state."""

@@ -429,3 +429,46 @@ def test_the_raspberry_pi_claims_with_cpythons_ssl_and_refuses_another_name(tls_
     cfg = json.loads((d / "kiosk.json").read_text())
     assert cfg["kiosk_id"] == "nx-face000012345678" and cfg["broker"]["port"] > 0
     assert not (d / "claim.json").exists()
+
+
+def test_a_pico_w_pinning_another_ca_refuses_the_api_with_a_crash_log_line(
+    tls_stack, ca, tmp_path, pico_image
+):
+    backend = tls_stack
+    d = tmp_path / "pico-wrong-ca"
+    (d / "hardware").mkdir(parents=True)
+    (d / "hardware" / "pinmap.json").write_bytes((REPO / "hardware" / "pinmap.json").read_bytes())
+    (d / "api-ca.pem").write_bytes((ca / "other.crt").read_bytes())
+    (d / "claim.json").write_text(
+        json.dumps(
+            {
+                "v": 1,
+                "api": backend.url,
+                "ca_file": "api-ca.pem",
+                "code": "HJKMN-PQRST",
+                "wifi": {"ssid": "Atelier", "password": "x"},
+                "config": {"pinmap": "hardware/pinmap.json"},
+            }
+        )
+    )
+    (d / "sim.json").write_text(json.dumps({"taps": 0, "offline_taps": 0}))
+    out = d / "console.txt"
+    proc = subprocess.Popen(
+        [micropython_exe(), "-X", f"heapsize={PICO_HEAP}", str(FW_TESTS / "picosim" / "run_pico.py")],
+        cwd=d,
+        env={
+            **os.environ,
+            "MICROPYPATH": f".frozen:{pico_image / 'lib'}:{pico_image / 'sim' / 'picosim'}:"
+            f"{pico_image / 'sim'}:{mpylib()}",
+        },
+        stdout=open(out, "w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        wait_for(lambda: "refused" in out.read_text(), "the Pico refuses the API", proc, out)
+    finally:
+        proc.kill()
+        proc.wait(10)
+    log = (d / "crash.log").read_text()
+    assert f"claim: {backend.url} refused: The certificate is not correctly signed by the trusted CA" in log
+    assert "check claim.json ca_file" in log and not (d / "kiosk.json").exists()

@@ -91,8 +91,10 @@ def claim_first(path):
         if blink is not None:
             blink(now)
 
+    crash = os.path.join(extra.get("data_dir", "/var/lib/noxus-kiosk"), "crash.log")
     claim.run_blocking(claim.Claimer(claim_path, path, board_uid(), "pi",
-                                     out=lambda line: print(line, flush=True), show=show), tick)
+                                     out=lambda line: print(line, flush=True), show=show,
+                                     note=lambda line: crashlog.note(crash, line)), tick)
 
 
 def run(path, done=None):

@@ -137,7 +137,8 @@ def claim_first(path, claim_path=CLAIM_FILE):
     show, blink = claim.show_on(feedback)
     wifi = hw.make_network(pm, wifi_cfg)
     uid = binascii.hexlify(machine.unique_id()).decode().upper()
-    c = claim.Claimer(claim_path, path, uid, "pico-w", show=show)
+    c = claim.Claimer(claim_path, path, uid, "pico-w", show=show,
+                      note=lambda line: crashlog.note("crash.log", line))  # prints it too
     ntp = [None]  # when to try NTP next; None: not joined yet
 
     def tick(now):
