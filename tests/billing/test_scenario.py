@@ -1,7 +1,11 @@
 """Fourteen months (Nov 2023 - Dec 2024) with a frozen clock and three customers:
-- Ponctuel SA pays every invoice five days after it is issued;
+- Ponctuel SA pays every invoice five days after it is issued (a CHF 10 goodwill credit note on
+  its November 2024 invoice first);
 - Tardif Sàrl pays the March 2024 invoice only after two reminders (suspended in between);
-- Jamais SA stops paying from May 2024, reaches §7.6 retrieval, then pays before the visit.
+- Jamais SA stops paying from May 2024, reaches §7.6 retrieval, then pays before the visit;
+and, from September 2024, Zweifach AG (German-speaking, two contracts) whose second contract ends
+on 30 November while the first runs on. The September run happens late (on the 3rd); the
+October run fails on the 1st and the next day's catch-up invoices the month.
 Every invoice, number, total, state, fee, notice and kiosk status is checked. Prices change on
 1 July 2024 (old invoices keep theirs); VAT moves from 7.7 % to 8.1 % on 1 January 2024."""
 
@@ -10,11 +14,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pypdfium2
+import pytest
 import time_machine
 from noxus.billing import dunning, payments, retrieval
-from noxus.billing.invoices import lines_of
+from noxus.billing.contracts import attach_kiosk, end_contract
+from noxus.billing.invoices import credit_amount, lines_of
 from noxus.billing.models import (
     BillingProfile,
+    Contract,
     Document,
     Invoice,
     InvoiceStatus,
@@ -25,9 +32,10 @@ from noxus.billing.models import (
     RetrievalCase,
     RetrievalStatus,
 )
-from noxus.billing.run import add_months, run_month
+from noxus.billing.run import add_months, catch_up, run_month
 from noxus.core.audit_entry import AuditEntry
 from noxus.core.outbox import OutboxMail
+from noxus.fleet.models import Kiosk
 from sqlmodel import select
 
 from .camtgen import camt054
@@ -37,6 +45,13 @@ ZH = ZoneInfo("Europe/Zurich")
 INCLUDED, PER_USER, PER_KIOSK, SETUP = 10, 350, 1500, 25000
 USERS = {"A": 8, "B": 12, "C": 15}
 KIOSKS = {"A": 1, "B": 1, "C": 2}
+LATE_RUN = date(2024, 9, 3)  # the September run, two days late
+FAILED_RUN = date(2024, 10, 1)  # the October run fails; the daily catch-up of the 2nd invoices it
+SECOND_ENDS = date(2024, 11, 30)  # Zweifach's second contract: last day
+
+
+def broken_meter(*args, **kwargs):
+    raise RuntimeError("database connection lost")
 
 
 def fee_on(day: date) -> int:
@@ -70,7 +85,7 @@ def expected_total(who: str, period: date, adjustment_users: int = 0) -> int:
 
 
 def test_fourteen_months_three_customers(session, books, meter):
-    settings = billing_settings(billing_suspend_at_level=2)
+    settings = billing_settings(billing_suspend_at_level=2, billing_auto_issue_days=0)
     session.add(
         PlanVersion(
             plan_id=books.plan.id,
@@ -86,8 +101,17 @@ def test_fourteen_months_three_customers(session, books, meter):
     for key, name in (("A", "Ponctuel SA"), ("B", "Tardif Sàrl"), ("C", "Jamais SA")):
         customer, _ = books.customer(name, start=date(2023, 11, 1), kiosks=KIOSKS[key])
         who[key] = customer.id
+    # Zweifach AG: German, two contracts from September 2024, one kiosk each
+    zweifach, _first = books.customer("Zweifach AG", start=date(2024, 9, 1), kiosks=1, language="de")
+    second = Contract(customer_id=zweifach.id, plan_id=books.plan.id, start_date=date(2024, 9, 1))
+    session.add(second)
+    session.add(Kiosk(id=f"C{zweifach.id}K9", name="k9", status="deployed", customer_id=zweifach.id))
+    session.flush()
+    attach_kiosk(session, second, f"C{zweifach.id}K9", date(2024, 9, 1))
     session.commit()
     key_of = {v: k for k, v in who.items()}
+    key_of[zweifach.id] = "D"
+    credit_note = None
     # Ponctuel: Feb 2024 counted 8 at the March run; late punches arrive afterwards -> 11 users.
     day = date(2023, 11, 1)
     bank_seq = 0
@@ -101,21 +125,54 @@ def test_fourteen_months_three_customers(session, books, meter):
                     meter.set(cid, prev.year, prev.month, USERS[key])
             if day == date(2024, 3, 2):
                 meter.set(who["A"], 2024, 2, 11)
-            if day.day == 1:
-                # invoice PDFs are covered by test_qrbill; rendering 42 of them here only costs time
+            # Zweifach's contracts invoiced this month (the second has nothing due after its end)
+            due_d = 0 if day < date(2024, 9, 1) else (1 if day > SECOND_ENDS else 2)
+            if day == FAILED_RUN:
+                with pytest.raises(RuntimeError, match="connection lost"):
+                    run_month(session, day, settings, meter=broken_meter, issue=True, issue_documents=False)
+                session.rollback()
+                assert not session.exec(select(Invoice).where(Invoice.period == FAILED_RUN)).all()
+            elif day == FAILED_RUN + timedelta(days=1):
+                # the daily job: every month of the catch-up window, only October is missing
+                results = catch_up(session, settings, meter=meter, issue_documents=False)
+                assert [len(r.created) for r in results][-1] == 3 + due_d
+                assert sum(len(r.created) for r in results) == 3 + due_d
+            elif (day.day == 1 and day != date(2024, 9, 1)) or day == LATE_RUN:
+                # invoice PDFs are covered by test_qrbill; rendering them here only costs time
                 result = run_month(session, day, settings, meter=meter, issue=True, issue_documents=False)
-                assert len(result.created) == 3 and result.errors == []
+                assert len(result.created) == 3 + due_d and result.errors == []
                 assert (
                     run_month(session, day, settings, meter=meter, issue=True, issue_documents=False).created
                     == []
                 )  # idempotent
+            if day == date(2024, 11, 3):  # a goodwill credit of CHF 10.00 on Ponctuel's November invoice
+                nov_a = session.exec(
+                    select(Invoice).where(
+                        Invoice.customer_id == who["A"], Invoice.period == date(2024, 11, 1)
+                    )
+                ).one()
+                credit_note = credit_amount(
+                    session, nov_a, 1000, issue_date=day, iban=settings.billing_iban, reason="kiosk outage"
+                )
+                session.commit()
+            if day == date(2024, 11, 15):  # notice on the second contract; the first runs on
+                end_contract(session, session.get(Contract, second.id), SECOND_ENDS, "notice", day, settings)
+                session.commit()
             dunning.run_dunning(session, day, settings)
             # --- who pays what, when --------------------------------------------------------
             txs = []
-            for inv in session.exec(select(Invoice).where(Invoice.status == InvoiceStatus.OPEN)).all():
+            open_invoices = select(Invoice).where(
+                Invoice.status == InvoiceStatus.OPEN, Invoice.kind == "invoice"
+            )
+            for inv in session.exec(open_invoices).all():
                 k = key_of[inv.customer_id]
                 pays = False
-                if (
+                if k == "D":  # pays on time, except September: after the first (German) reminder
+                    if inv.period == date(2024, 9, 1):
+                        pays = inv.reminder_level == 1 and day == inv.due_date + timedelta(days=15)
+                    else:
+                        pays = day == inv.issue_date + timedelta(days=5)
+                elif (
                     k == "A"
                     or (k == "B" and inv.period != date(2024, 3, 1))
                     or (k == "C" and not date(2024, 5, 1) <= inv.period <= date(2024, 7, 1))
@@ -193,10 +250,18 @@ def test_fourteen_months_three_customers(session, books, meter):
         day += timedelta(days=1)
 
     # --- every invoice: number, total, state ------------------------------------------------------
-    invoices = session.exec(select(Invoice).where(Invoice.kind == "invoice").order_by(Invoice.id)).all()
+    every = session.exec(select(Invoice).where(Invoice.kind == "invoice").order_by(Invoice.id)).all()
+    # gapless, in order, through the late run, the failed one and the catch-up (Zweifach: 2+2+2+1)
+    numbers = [i.number for i in every]
+    assert numbers == [f"2023-{n:06d}" for n in range(1, 7)] + [f"2024-{n:06d}" for n in range(1, 36 + 7 + 1)]
+    invoices = [i for i in every if key_of[i.customer_id] != "D"]
     assert len(invoices) == 14 * 3
-    numbers = [i.number for i in invoices]
-    assert numbers == [f"2023-{n:06d}" for n in range(1, 7)] + [f"2024-{n:06d}" for n in range(1, 37)]
+    # the late run and the catch-up date their invoices the day they happen; due 10 days later
+    by_period = {(key_of[i.customer_id], i.period): i for i in invoices}
+    for period, issued in ((date(2024, 9, 1), LATE_RUN), (date(2024, 10, 1), FAILED_RUN + timedelta(days=1))):
+        assert {(i.issue_date, i.due_date) for (k, p), i in by_period.items() if p == period} == {
+            (issued, issued + timedelta(days=10))
+        }
     for inv in invoices:
         k = key_of[inv.customer_id]
         adj = 1 if (k == "A" and inv.period == date(2024, 4, 1)) else 0
@@ -279,6 +344,50 @@ def test_fourteen_months_three_customers(session, books, meter):
     assert kinds == ["retrieval.flagged", "retrieval.notified", "retrieval.scheduled", "retrieval.cancelled"]
     profile_c = session.exec(select(BillingProfile).where(BillingProfile.customer_id == who["C"])).one()
     assert profile_c.suspended_at is None and profile_c.overdue_state == OverdueState.GOOD
+
+    # --- Ponctuel: the credit note, numbered apart, paid net of it ---------------------------------
+    nov_a = by_period[("A", date(2024, 11, 1))]
+    assert (credit_note.number, credit_note.total, credit_note.credited_invoice_id) == (
+        "NC-2024-000001",
+        -1000,
+        nov_a.id,
+    )
+    assert (nov_a.amount_credited, nov_a.amount_paid, nov_a.status) == (
+        1000,
+        nov_a.total - 1000,
+        InvoiceStatus.PAID,
+    )
+
+    # --- Zweifach: German lines and reminder; the second contract's end flags only its kiosk -------
+    d_invoices = [i for i in every if key_of[i.customer_id] == "D"]
+    assert [(i.period, i.contract_id) for i in d_invoices] == [
+        (p, c)
+        for p in (date(2024, 9, 1), date(2024, 10, 1), date(2024, 11, 1))
+        for c in (_first.id, second.id)
+    ] + [(date(2024, 12, 1), _first.id)]
+    sept = d_invoices[0]
+    assert [ln.description for ln in lines_of(session, sept.id)][:3] == [
+        "Einrichtungsgebühr",
+        "NoxusTime-Abonnement, September 2024",
+        "NoxusTime-Terminals (1), September 2024",
+    ]
+    assert all(i.language == "de" and i.status == InvoiceStatus.PAID for i in d_invoices)
+    reminder = session.exec(select(Reminder).where(Reminder.invoice_id == sept.id)).one()
+    assert (reminder.level, reminder.issued_on) == (1, date(2024, 9, 23))
+    mails = session.exec(
+        select(OutboxMail).where(OutboxMail.to_addr == f"compta@c{zweifach.id}.example")
+    ).all()
+    assert [m.subject for m in mails if "Mahnung" in m.subject], [m.subject for m in mails]
+    assert {k.id: k.status for k in _kiosks(session, "D", {"D": zweifach.id})} == {
+        f"C{zweifach.id}K1": "deployed",
+        f"C{zweifach.id}K9": "retrieval_eligible",
+    }
+    ended = session.exec(
+        select(RetrievalCase).where(
+            RetrievalCase.customer_id == zweifach.id, RetrievalCase.reason == "contract_end"
+        )
+    ).one()
+    assert ended.contract_id == second.id
 
 
 def pdf_text(pdf: bytes) -> str:

@@ -415,8 +415,6 @@ def _write(
                     "service_end": ch.service_end,
                 }
             )
-        for snap in d.snapshots:
-            snaps.append({**snap, "invoice_id": invoice_id, "taken_at": now})
         entries.append(
             audit.entry(
                 "invoice.draft",
@@ -438,6 +436,11 @@ def _write(
                     total=t.total,
                 )
             )
+    # a contract with nothing due keeps its snapshots too (invoice None): a late punch that
+    # later brings it above the users included is then an adjustment, as before
+    invoice_of = {id(d): invoice_id for invoice_id, d in zip(ids, billed, strict=True)}
+    for d in batch:
+        snaps += [{**snap, "invoice_id": invoice_of.get(id(d)), "taken_at": now} for snap in d.snapshots]
     if invoices:
         session.execute(insert(Invoice.__table__), invoices)  # type: ignore[attr-defined]
         session.execute(insert(InvoiceLine.__table__), lines)  # type: ignore[attr-defined]
