@@ -130,13 +130,23 @@ def test_commands_and_the_expected_firmware_over_the_api_are_audited_like_the_pa
     assert r.status_code == 200 and r.json()["firmware_target"] == "1.0.0"
     assert client.get("/api/v1/kiosks/K-NONE").status_code == 404
     assert client.put("/api/v1/kiosks/K-NONE/firmware-target", json={}).status_code == 404
+    # PATCH sets it through the same audited function, with the same checks
+    assert client.patch("/api/v1/kiosks/K-A1", json={"firmware_target_hash": "xyz"}).status_code == 422
+    patched = client.patch("/api/v1/kiosks/K-A1", json={"firmware_target_hash": "AB" * 32, "name": "Entrée"})
+    assert patched.status_code == 200 and patched.json()["name"] == "Entrée"
+    with Session(engine) as s:
+        k = s.get(Kiosk, "K-A1")
+        assert (k.firmware_target, k.firmware_target_hash) == ("1.0.0", "ab" * 32)  # the target is kept
     override_principal(app, "billing")  # billing staff read kiosks, they do not act on them
     assert client.post("/api/v1/kiosks/K-A1/commands", json={"command": "reboot"}).status_code == 403
     assert client.put("/api/v1/kiosks/K-A1/firmware-target", json={}).status_code == 403
+    assert client.patch("/api/v1/kiosks/K-A1", json={"firmware_target": None}).status_code == 403
+    assert client.patch("/api/v1/kiosks/K-A1", json={"name": "Hall"}).json()["name"] == "Hall"
     with Session(engine) as s:
         assert [a.kind for a in s.exec(select(KioskAlert))] == ["firmware_mismatch"]
         entries = s.exec(select(AuditEntry).where(AuditEntry.object_id == "K-A1").order_by(AuditEntry.id))
         assert [(e.action, e.actor) for e in entries] == [
             ("command:reboot", "paul#0"),
+            ("firmware_target", "paul#0"),
             ("firmware_target", "paul#0"),
         ]

@@ -4,6 +4,8 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
 from sqlmodel import Session, SQLModel
 
 from noxus.core.deps import SessionDep, SettingsDep
@@ -89,8 +91,28 @@ def show_kiosk(kiosk_id: str, session: SessionDep, settings: SettingsDep):
 
 
 @router.patch("/{kiosk_id}", response_model=KioskPublic)
-def update_kiosk(kiosk_id: str, data: KioskUpdate, session: SessionDep, settings: SettingsDep):
-    kiosk = service.update(session, get_kiosk(session, kiosk_id), data)
+def update_kiosk(
+    kiosk_id: str, data: KioskUpdate, session: SessionDep, settings: SettingsDep, user: StaffOnly
+):
+    kiosk = get_kiosk(session, kiosk_id)
+    firmware = {"firmware_target", "firmware_target_hash"} & data.model_fields_set
+    if firmware:
+        # the expected firmware is an audited action (as on the page): same function, same checks
+        if Role(user.role) not in (Role.ADMIN, Role.TECHNICIAN):
+            raise HTTPException(
+                status.HTTP_403_FORBIDDEN, "the expected firmware is set by administrators and technicians"
+            )
+        try:
+            target = commands.FirmwareTarget.model_validate(
+                {
+                    k: getattr(data, k) if k in firmware else getattr(kiosk, k)
+                    for k in sorted(firmware | {"firmware_target", "firmware_target_hash"})
+                }
+            )
+        except ValidationError as e:
+            raise RequestValidationError(e.errors()) from None
+        commands.set_firmware_target(session, kiosk, target, user.actor)
+    kiosk = service.update(session, kiosk, data.model_copy(update=dict.fromkeys(firmware)))
     session.commit()
     session.refresh(kiosk)
     return kiosk_public(kiosk, settings)
