@@ -90,12 +90,17 @@ def ingest() -> None:
     _logging()
     settings = get_settings()
     if settings.ingest_broker == "nats":
-        from noxus.ingest.nats_worker import NatsIngestWorker as IngestWorker
+        from noxus.ingest.nats_worker import NatsIngestWorker
+
+        nats = NatsIngestWorker(settings, get_engine())
+        nats.install_signal_handlers()
+        nats.run()
     else:
         from noxus.ingest.worker import IngestWorker
-    worker = IngestWorker(settings, get_engine())
-    worker.install_signal_handlers()
-    worker.run()
+
+        mqtt = IngestWorker(settings, get_engine())
+        mqtt.install_signal_handlers()
+        mqtt.run()
 
 
 if __name__ == "__main__":

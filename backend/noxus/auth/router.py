@@ -90,7 +90,8 @@ def login_submit(
     next: str = Form(default="/"),
 ):
     result = accounts.authenticate(session, settings, username, password, client_ip(request))
-    if not result.ok:
+    user = result.user
+    if user is None:
         session.commit()  # the failed attempt is part of the security log
         err = _login_refused(result)
         return templates.TemplateResponse(
@@ -100,20 +101,20 @@ def login_submit(
             status_code=err.status_code,
             headers=err.headers,
         )
-    ws, raw = accounts.create_web_session(session, result.user, settings, client_ip(request))
+    ws, raw = accounts.create_web_session(session, user, settings, client_ip(request))
     audit.record(
         session,
-        f"{result.user.username}#{result.user.id}",
+        f"{user.username}#{user.id}",
         "login",
         "session",
         ws.id,
-        result.user.customer_id,
+        user.customer_id,
         {"ip": client_ip(request)},
     )
     session.commit()
     target = _safe_next(next)
     if target == "/":
-        target = LANDING[Role(result.user.role)]  # each role starts on its own page
+        target = LANDING[Role(user.role)]  # each role starts on its own page
     resp = RedirectResponse(target, status_code=status.HTTP_303_SEE_OTHER)
     resp.set_cookie(
         SESSION_COOKIE,
@@ -151,17 +152,18 @@ def logout(request: Request, session: SessionDep, user: AnyUser):
 def api_login(data: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep):
     """Exchange a user name and password for a bearer token (provisioning CLI, scripts)."""
     result = accounts.authenticate(session, settings, data.username, data.password, client_ip(request))
-    if not result.ok:
+    user = result.user
+    if user is None:
         session.commit()
         raise _login_refused(result)
-    token, raw = accounts.create_token(session, result.user, data.token_name, data.days)
+    token, raw = accounts.create_token(session, user, data.token_name, data.days)
     audit.record(
         session,
-        f"{result.user.username}#{result.user.id}",
+        f"{user.username}#{user.id}",
         "create",
         "token",
         token.id,
-        result.user.customer_id,
+        user.customer_id,
         {"via": "login", "ip": client_ip(request)},
     )
     session.commit()
@@ -182,7 +184,9 @@ def me(user: AnyUser):
 
 @router.get("/api/v1/auth/tokens", response_model=list[ApiTokenPublic])
 def list_tokens(session: SessionDep, user: AnyUser):
-    return session.exec(select(ApiToken).where(ApiToken.user_id == user.user_id).order_by(ApiToken.id)).all()
+    return session.exec(
+        select(ApiToken).where(col(ApiToken.user_id) == user.user_id).order_by(col(ApiToken.id))
+    ).all()
 
 
 @router.post("/api/v1/auth/tokens", response_model=ApiTokenCreated, status_code=status.HTTP_201_CREATED)
@@ -231,7 +235,7 @@ def _check_grant(actor: Principal, role: str) -> None:
 
 @router.get("/api/v1/users", response_model=list[UserPublic])
 def list_users(session: SessionDep, scope: TenantScope, actor: UserManager):
-    stmt = select(User).order_by(User.id)
+    stmt = select(User).order_by(col(User.id))
     if not scope.all:
         stmt = scope.where(stmt, User.customer_id)
     return [u for u in session.exec(stmt) if invitations.visible(scope, actor, u)]

@@ -1,7 +1,8 @@
 import re
 
-from pydantic import ConfigDict, field_validator
+from pydantic import field_validator
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from noxus.core.i18n import LANGUAGES
 from noxus.core.security import Role
@@ -30,7 +31,7 @@ class Me(SQLModel):
 
 
 class UserInvite(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     email: str = Field(min_length=3, max_length=120)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role

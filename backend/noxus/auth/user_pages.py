@@ -7,8 +7,9 @@ import re
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import ConfigDict, field_validator
-from sqlmodel import Field, SQLModel, select
+from pydantic import field_validator
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.main import SQLModelConfig
 
 from noxus.auth.invitations import (
     ROLE_NAMES,
@@ -59,7 +60,7 @@ def _check_language(v):
 
 
 class InviteForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     email: str = Field(min_length=1, max_length=254)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
@@ -77,7 +78,7 @@ class InviteForm(SQLModel):
 
 
 class UserEditForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     full_name: str = Field(min_length=1, max_length=200)
     role: Role
     language: str | None = None
@@ -90,7 +91,7 @@ class PasswordForm(SQLModel):
 
 
 class AccountForm(SQLModel):
-    model_config = ConfigDict(str_strip_whitespace=True)
+    model_config = SQLModelConfig(str_strip_whitespace=True)
     full_name: str = Field(min_length=1, max_length=200)
     language: str | None = None
     _lang = field_validator("language")(_check_language)
@@ -106,7 +107,7 @@ def _user(session, scope, actor, user_id: int) -> User:
 def _customers(session, scope: Scope) -> list[Customer]:
     stmt = (
         scope.where(select(Customer), Customer.id)
-        .where(Customer.archived_at.is_(None))
+        .where(col(Customer.archived_at).is_(None))
         .order_by(Customer.name)
     )
     return list(session.exec(stmt))
@@ -140,7 +141,7 @@ def users_page(
     actor: UserManager,
     customer_id: int | None = None,
 ):
-    stmt = select(User).order_by(User.customer_id, User.username)
+    stmt = select(User).order_by(col(User.customer_id), col(User.username))
     if customer_id is not None:
         scope.check(customer_id, "customer")
         stmt = stmt.where(User.customer_id == customer_id)
@@ -406,7 +407,7 @@ async def invitation_accept(token: str, request: Request, session: SessionDep) -
     data, errors = validate_form(PasswordForm, pw)
     if data is not None and data.password != data.password_again:
         errors = {"password_again": _("The two passwords differ.")}
-    if not errors:
+    if data is not None and not errors:
         user = accounts.accept_invitation(session, token, data.password)
         audit(session, f"{user.username}#{user.id}", "accept_invitation", "user", user.id, user.customer_id)
         session.commit()

@@ -91,4 +91,4 @@ def _document_error_details(app: FastAPI) -> None:
             err["properties"]["detail"] = {"anyOf": [listed, {"type": "string"}], "title": "Detail"}
         return schema
 
-    app.openapi = openapi
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

@@ -20,6 +20,7 @@ def entry(
     **detail,
 ) -> dict:
     """The arguments `record` gives the audit log, for `audit.record_many` (bulk appends)."""
+    oid: int | None
     if case_id is not None:
         obj, oid = "retrieval_case", case_id
     elif invoice_id is not None:

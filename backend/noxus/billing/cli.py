@@ -10,9 +10,11 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from sqlmodel import col
 
 from noxus.core.db import new_session
 from noxus.core.settings import get_settings
+from noxus.core.types import stored_ids
 
 app = typer.Typer(help="Billing: invoices, payments, dunning, retrieval", no_args_is_help=True)
 console = Console()
@@ -91,12 +93,12 @@ def issue_cmd(
 
     _check_config()
     with new_session() as s:
-        q = select(Invoice.id).where(Invoice.status == InvoiceStatus.DRAFT)
+        q = select(col(Invoice.id)).where(Invoice.status == InvoiceStatus.DRAFT)
         if invoice:
-            q = q.where(Invoice.id.in_(invoice))
+            q = q.where(col(Invoice.id).in_(invoice))
         elif period:
             q = q.where(Invoice.period == _month(period))
-        ids = list(s.exec(q))
+        ids = stored_ids(s.exec(q))
         if not yes:
             console.print(f"{len(ids)} drafts would be issued and e-mailed today; add --yes to do it")
             return

@@ -4,7 +4,7 @@ noxus.tenancy.service.account_provider — tenancy never imports billing."""
 
 from collections.abc import Sequence
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing.dates import company_today
 from noxus.billing.models import BillingProfile, Invoice
@@ -17,11 +17,13 @@ OPEN = ("open",)
 def summaries(session: Session, customer_ids: Sequence[int]) -> dict[int, Account]:
     ids = sorted(set(customer_ids))
     with_profile = set(
-        session.exec(select(BillingProfile.customer_id).where(BillingProfile.customer_id.in_(ids)))
+        session.exec(select(col(BillingProfile.customer_id)).where(col(BillingProfile.customer_id).in_(ids)))
     )
     current = standings(session, ids, company_today())
     balances: dict[int, int] = {}
-    for inv in session.exec(select(Invoice).where(Invoice.customer_id.in_(ids), Invoice.status.in_(OPEN))):
+    for inv in session.exec(
+        select(Invoice).where(col(Invoice.customer_id).in_(ids), col(Invoice.status).in_(OPEN))
+    ):
         balances[inv.customer_id] = balances.get(inv.customer_id, 0) + inv.balance
     return {
         cid: Account(state=current[cid].label if cid in current else "good", balance=balances.get(cid, 0))

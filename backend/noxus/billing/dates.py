@@ -55,7 +55,7 @@ def action_date(
         action=what,
         date=day.isoformat(),
         today=today.isoformat(),
-        reason=reason.strip()[:300],
+        reason=(reason or "").strip()[:300],
         **detail,
     )
     return day

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing import audit, documents, outbox, retrieval
 from noxus.billing.issuing import profile_of
@@ -24,7 +24,7 @@ from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceSt
 from noxus.billing.money import round_centimes
 from noxus.billing.run import add_months
 from noxus.core.settings import Settings, get_settings
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 
 
 @dataclass
@@ -50,7 +50,7 @@ def _past_due(session: Session, customer_id: int, today: date) -> list[Invoice]:
                 Invoice.status == InvoiceStatus.OPEN,
                 Invoice.due_date < today,
             )
-            .order_by(Invoice.due_date)
+            .order_by(col(Invoice.due_date))
         )
     )
 
@@ -60,7 +60,7 @@ def issue_reminder(
 ) -> Reminder:
     level = invoice.reminder_level + 1
     previous = session.exec(
-        select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level.desc())
+        select(Reminder).where(col(Reminder.invoice_id) == invoice.id).order_by(col(Reminder.level).desc())
     ).first()
     principal = invoice.total - invoice.amount_paid - invoice.amount_credited
     since = previous.issued_on if previous else invoice.due_date
@@ -69,7 +69,7 @@ def issue_reminder(
     invoice.fees_charged += fee + interest
     invoice.reminder_level = level
     reminder = Reminder(
-        invoice_id=invoice.id,
+        invoice_id=id_of(invoice),
         level=level,
         issued_on=today,
         fee=fee,
@@ -79,7 +79,7 @@ def issue_reminder(
     session.add_all([invoice, reminder])
     session.flush()
     history = session.exec(
-        select(Reminder).where(Reminder.invoice_id == invoice.id).order_by(Reminder.level)
+        select(Reminder).where(col(Reminder.invoice_id) == invoice.id).order_by(col(Reminder.level))
     ).all()
     profile = profile_of(session, invoice.customer_id)
     pay_by = today + timedelta(days=settings.billing_payment_days)
@@ -183,7 +183,7 @@ def refresh_customer(
         if retrieval.open_case(session, customer_id) is None:
             case = retrieval.flag_unpaid(session, customer_id, today, past_due, settings, actor)
             if result is not None:
-                result.retrieval_cases.append(case.id)
+                result.retrieval_cases.append(id_of(case))
     if state in (OverdueState.SUSPENDED, OverdueState.RETRIEVAL) and profile.suspended_at is None:
         if result is not None:
             result.suspended.append(customer_id)
@@ -208,7 +208,7 @@ def due_reminders(session: Session, today: date, settings: Settings) -> list[tup
             Invoice.status == InvoiceStatus.OPEN,
             Invoice.due_date < today,
         )
-        .order_by(Invoice.id)
+        .order_by(col(Invoice.id))
     ).all()
     levels = settings.billing_reminder_days
     return [
@@ -236,7 +236,7 @@ def run_dunning(
             Invoice.status == InvoiceStatus.OPEN,
             Invoice.due_date < today,
         )
-        .order_by(Invoice.id)
+        .order_by(col(Invoice.id))
     ).all()
     customers = set()
     for invoice in open_invoices:
@@ -244,7 +244,7 @@ def run_dunning(
         days = (today - invoice.due_date).days
         levels = settings.billing_reminder_days
         if invoice.reminder_level < len(levels) and days >= levels[invoice.reminder_level]:
-            result.reminders.append(issue_reminder(session, invoice, today, settings, actor).id)
+            result.reminders.append(id_of(issue_reminder(session, invoice, today, settings, actor)))
     flagged = session.exec(
         select(BillingProfile.customer_id).where(BillingProfile.overdue_state != OverdueState.GOOD)
     ).all()

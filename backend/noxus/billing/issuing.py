@@ -3,12 +3,13 @@
 
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing import audit, documents, outbox
 from noxus.billing.invoices import InvoiceStateError, finalize, lines_of
 from noxus.billing.models import BillingProfile, Document, Invoice, InvoiceKind, InvoiceStatus
 from noxus.core.settings import Settings
+from noxus.core.types import id_of, stored_ids
 
 
 def profile_of(session: Session, customer_id: int) -> BillingProfile:
@@ -49,7 +50,7 @@ def issue_draft(
     inv.issue_date, inv.due_date = today, today + timedelta(days=days)
     session.add(inv)
     session.flush()
-    inv = finalize(session, inv.id, iban=settings.billing_iban, actor=actor)
+    inv = finalize(session, id_of(inv), iban=settings.billing_iban, actor=actor)
     if documents:
         issue(session, inv, settings, actor)
     return inv
@@ -79,10 +80,12 @@ def auto_issue(session: Session, settings: Settings, today: date, actor: str = "
     ).astimezone(UTC)
     ids = session.exec(
         select(Invoice.id).where(
-            Invoice.status == InvoiceStatus.DRAFT, Invoice.run_key.is_not(None), Invoice.created_at <= cutoff
+            col(Invoice.status) == InvoiceStatus.DRAFT,
+            col(Invoice.run_key).is_not(None),
+            col(Invoice.created_at) <= cutoff,
         )
     ).all()
-    issued = issue_drafts(session, list(ids), settings, today, actor)
+    issued = issue_drafts(session, stored_ids(ids), settings, today, actor)
     session.commit()
     return issued
 

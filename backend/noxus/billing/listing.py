@@ -4,7 +4,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing.models import Invoice
 
@@ -46,5 +46,5 @@ def filtered(
     if f.max_total is not None:
         q = q.where(Invoice.total <= f.max_total)
     if f.number:
-        q = q.where(Invoice.number.contains(f.number.strip()))
-    return list(session.exec(q.order_by(Invoice.id.desc()).limit(limit)))
+        q = q.where(col(Invoice.number).contains(f.number.strip()))
+    return list(session.exec(q.order_by(col(Invoice.id).desc()).limit(limit)))

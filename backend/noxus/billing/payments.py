@@ -6,7 +6,7 @@ waits in the unmatched queue for staff."""
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing import audit, camt
 from noxus.billing.invoices import transition
@@ -159,7 +159,9 @@ def assign(session: Session, payment_id: int, invoice_id: int, actor: str) -> Pa
 
 
 def unmatched(session: Session) -> list[Payment]:
-    return list(session.exec(select(Payment).where(Payment.status == "unmatched").order_by(Payment.id)))
+    return list(
+        session.exec(select(Payment).where(col(Payment.status) == "unmatched").order_by(col(Payment.id)))
+    )
 
 
 @dataclass

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing.models import Contract, PlanVersion, PriceIndex, PriceRevision
 from noxus.billing.money import round_centimes
+from noxus.core.types import id_of
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ def plan_version_on(session: Session, plan_id: int, day: date) -> PlanVersion:
     version = session.exec(
         select(PlanVersion)
         .where(PlanVersion.plan_id == plan_id, PlanVersion.effective_from <= day)
-        .order_by(PlanVersion.effective_from.desc())
+        .order_by(col(PlanVersion.effective_from).desc())
         .limit(1)
     ).first()
     if version is None:
@@ -49,7 +50,7 @@ def prices_on(session: Session, contract: Contract, day: date) -> Prices:
     rev = session.exec(
         select(PriceRevision)
         .where(PriceRevision.contract_id == contract.id, PriceRevision.effective_from <= day)
-        .order_by(PriceRevision.effective_from.desc())
+        .order_by(col(PriceRevision.effective_from).desc())
         .limit(1)
     ).first()
     # A price list version newer than the revision re-bases the contract on the new list.
@@ -71,12 +72,14 @@ class PriceBook:
     def __init__(self, session: Session, contract_ids=None) -> None:
         """`contract_ids`: a list or a SELECT of contract ids (all contracts when None)."""
         self.versions: dict[int, list[PlanVersion]] = {}
-        for v in session.exec(select(PlanVersion).order_by(PlanVersion.plan_id, PlanVersion.effective_from)):
+        for v in session.exec(
+            select(PlanVersion).order_by(col(PlanVersion.plan_id), col(PlanVersion.effective_from))
+        ):
             self.versions.setdefault(v.plan_id, []).append(v)
         self._starts = {pid: [v.effective_from for v in vs] for pid, vs in self.versions.items()}
-        q = select(PriceRevision).order_by(PriceRevision.contract_id, PriceRevision.effective_from)
+        q = select(PriceRevision).order_by(col(PriceRevision.contract_id), col(PriceRevision.effective_from))
         if contract_ids is not None:
-            q = q.where(PriceRevision.contract_id.in_(contract_ids))
+            q = q.where(col(PriceRevision.contract_id).in_(contract_ids))
         self.revisions: dict[int, list[PriceRevision]] = {}
         for r in session.exec(q):
             self.revisions.setdefault(r.contract_id, []).append(r)
@@ -143,7 +146,7 @@ def revise_prices(
     factor = min(cur / prev, 1 + Decimal(cap_bp) / 10000)
     base = prices_on(session, contract, effective_from)
     rev = PriceRevision(
-        contract_id=contract.id,
+        contract_id=id_of(contract),
         effective_from=effective_from,
         announced_on=announced_on,
         index_previous=str(prev),

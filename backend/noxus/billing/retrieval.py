@@ -4,7 +4,7 @@ kiosks' statuses change through the fleet context (noxus.fleet.retrieval), never
 
 from datetime import date, datetime
 
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from noxus.billing import audit, documents, outbox
 from noxus.billing.issuing import profile_of
@@ -20,7 +20,7 @@ from noxus.billing.models import (
 )
 from noxus.billing.support_hours import check_visit
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 from noxus.fleet import retrieval as fleet
 
 OPEN_STATES = (RetrievalStatus.FLAGGED, RetrievalStatus.NOTIFIED, RetrievalStatus.SCHEDULED)
@@ -46,11 +46,11 @@ def open_case(
     q = select(RetrievalCase).where(
         RetrievalCase.customer_id == customer_id,
         RetrievalCase.reason == reason,
-        RetrievalCase.status.in_(OPEN_STATES),
+        col(RetrievalCase.status).in_(OPEN_STATES),
     )
     if contract_id is not None:
         q = q.where(RetrievalCase.contract_id == contract_id)
-    return session.exec(q.order_by(RetrievalCase.id)).first()
+    return session.exec(q.order_by(col(RetrievalCase.id))).first()
 
 
 def _case_kiosks(session: Session, case: RetrievalCase) -> list[str] | None:
@@ -94,7 +94,7 @@ def flag_unpaid(
     session.add(case)
     session.flush()
     flagged = fleet.mark_retrieval_eligible(session, customer_id, f"§7.6 unpaid, case {case.id}", actor)
-    session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
+    session.add_all(RetrievalKiosk(case_id=id_of(case), kiosk_id=k) for k in flagged)
     from noxus.core.i18n import format_date, use_language
     from noxus.core.i18n import gettext as _
     from noxus.tenancy.service import customer_language
@@ -160,7 +160,7 @@ def flag_contract_end(
             select(ContractKiosk.kiosk_id).where(
                 ContractKiosk.contract_id == contract.id,
                 ContractKiosk.attached_on <= end,
-                or_(ContractKiosk.detached_on.is_(None), ContractKiosk.detached_on >= end),
+                or_(col(ContractKiosk.detached_on).is_(None), col(ContractKiosk.detached_on) >= end),
             )
         )
     )
@@ -181,7 +181,7 @@ def flag_contract_end(
         actor,
         kiosk_ids=kiosk_ids,
     )
-    session.add_all(RetrievalKiosk(case_id=case.id, kiosk_id=k) for k in flagged)
+    session.add_all(RetrievalKiosk(case_id=id_of(case), kiosk_id=k) for k in flagged)
     audit.record(
         session,
         "retrieval.flagged",
@@ -293,7 +293,9 @@ def mark_retrieved(
     )
     session.flush()
     left = session.exec(
-        select(RetrievalKiosk).where(RetrievalKiosk.case_id == case.id, RetrievalKiosk.retrieved_at.is_(None))
+        select(RetrievalKiosk).where(
+            col(RetrievalKiosk.case_id) == case.id, col(RetrievalKiosk.retrieved_at).is_(None)
+        )
     ).all()
     if not left:
         case.closed_at = at

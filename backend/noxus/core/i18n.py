@@ -24,6 +24,7 @@ from contextvars import ContextVar
 from datetime import date, datetime, time
 from decimal import Decimal
 from functools import cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -32,6 +33,9 @@ from babel import numbers as babel_numbers
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import LazyProxy, NullTranslations, Translations
+
+if TYPE_CHECKING:  # core/db imports settings only; this is for the checker
+    from sqlmodel import Session
 
 LOCALE_DIR = pathlib.Path(__file__).resolve().parent.parent / "locale"
 LANGUAGES: tuple[str, ...] = ("fr", "de", "it", "en")
@@ -272,7 +276,7 @@ def _in_zone(value: datetime, zone: ZoneInfo | str | None) -> datetime:
 # --- the request's language ------------------------------------------------------------------------
 
 # Set by the tenancy context at start-up (core knows no context): the language of a customer.
-customer_language_resolver: Callable[[object, int], str | None] | None = None
+customer_language_resolver: Callable[[Session, int], str | None] | None = None
 
 
 def negotiate(asked: str | None, cookie: str | None, accept_language: str | None) -> str:

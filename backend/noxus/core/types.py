@@ -1,5 +1,6 @@
 """Column types shared by every context."""
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -44,6 +45,11 @@ def aware(dt: datetime | str) -> datetime:
 
 class _Stored(Protocol):
     id: int | None
+
+
+def stored_ids(ids: Iterable[int | None]) -> list[int]:
+    """Keys read back from the database: never NULL (the column is Optional for unsaved rows)."""
+    return [i for i in ids if i is not None]
 
 
 def id_of(row: _Stored) -> int:

@@ -4,12 +4,12 @@ another absence of the same employee on the same day (docs/hr.md)."""
 
 from datetime import date, datetime
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.i18n import gettext as _
 from noxus.core.i18n import lazy_gettext
 from noxus.core.security import Scope
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 from noxus.hr import audit, employees, periods
 from noxus.hr.errors import Conflict, HRError, Locked, NotFound
 from noxus.hr.models import AbsenceKind, AbsenceRecord
@@ -81,7 +81,7 @@ def listing(
     customer_id: int | None = None,
 ) -> list[AbsenceRecord]:
     stmt = scope.where(select(AbsenceRecord), AbsenceRecord.customer_id).where(
-        AbsenceRecord.cancelled_at.is_(None)
+        col(AbsenceRecord.cancelled_at).is_(None)
     )
     if employee_id is not None:
         stmt = stmt.where(AbsenceRecord.employee_id == employee_id)
@@ -156,7 +156,7 @@ def create(session: Session, scope: Scope, data: AbsenceCreate, actor: str) -> A
             )
     rec = AbsenceRecord(
         customer_id=emp.customer_id,
-        employee_id=emp.id,
+        employee_id=id_of(emp),
         type_id=data.type_id,
         first=data.first,
         last=data.last,

@@ -3,10 +3,11 @@ and detail. What HR records is about employees, so its detail is personal data (
 
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
+from noxus.core.types import id_of
 from noxus.hr.schemas import AuditPublic
 
 
@@ -51,14 +52,14 @@ def events(
     stmt = (
         stmt.where(AuditEntry.object_type == entity)
         if entity
-        else stmt.where(AuditEntry.object_type.in_(HR_OBJECTS))
+        else stmt.where(col(AuditEntry.object_type).in_(HR_OBJECTS))
     )
     if entity_id is not None:
         stmt = stmt.where(AuditEntry.object_id == str(entity_id))
-    rows = session.exec(stmt.order_by(AuditEntry.id.desc()).limit(limit)).all()
+    rows = session.exec(stmt.order_by(col(AuditEntry.id).desc()).limit(limit)).all()
     return [
         AuditPublic(
-            id=e.id,
+            id=id_of(e),
             at=e.at,
             actor=e.actor,
             action=e.action,

@@ -7,6 +7,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from noxus.core.types import id_of
+
 app = typer.Typer(help="HR: timesheet and payroll exports, absences, month close", no_args_is_help=True)
 console = Console(stderr=True)
 
@@ -178,8 +180,8 @@ def absence(
                 session,
                 Scope.everything(),
                 AbsenceCreate(
-                    employee_id=emp.id,
-                    type_id=kinds[kind].id,
+                    employee_id=id_of(emp),
+                    type_id=id_of(kinds[kind]),
                     first=d1,
                     last=date.fromisoformat(last) if last else d1,
                     portion=portion,

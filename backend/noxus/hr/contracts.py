@@ -2,13 +2,14 @@
 balance, a customer's extra days off and time policy. All audited. (The
 canton of a site, which chooses its public holidays, belongs to tenancy.)"""
 
-from datetime import date
+from datetime import date, time
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.i18n import gettext as _
 from noxus.core.security import Scope
-from noxus.hr import audit, employees, facts
+from noxus.core.types import id_of
+from noxus.hr import audit, employees
 from noxus.hr.errors import HRError, NotFound
 from noxus.hr.models import Employee, ExtraDay, HRPolicy, OpeningBalance, WorkSchedule
 from noxus.hr.schemas import ExtraDayCreate, OpeningBalanceSet, PolicyUpdate, ScheduleCreate
@@ -19,7 +20,7 @@ def schedules(session: Session, employee_id: int) -> list[WorkSchedule]:
         session.exec(
             select(WorkSchedule)
             .where(WorkSchedule.employee_id == employee_id)
-            .order_by(WorkSchedule.valid_from)
+            .order_by(col(WorkSchedule.valid_from))
         ).all()
     )
 
@@ -54,7 +55,7 @@ def set_schedule(
             WorkSchedule.employee_id == emp.id, WorkSchedule.valid_from == data.valid_from
         )
     ).first()
-    row = row or WorkSchedule(customer_id=emp.customer_id, employee_id=emp.id, valid_from=data.valid_from)
+    row = row or WorkSchedule(customer_id=emp.customer_id, employee_id=id_of(emp), valid_from=data.valid_from)
     for k in ("percent", "weekly_minutes", "working_days", "weekday_minutes", "vacation_days"):
         setattr(row, k, getattr(data, k))
     session.add(row)
@@ -75,8 +76,8 @@ def set_opening(
     emp: Employee = employees.get(session, scope, employee_id)
     if data.vacation_days * 2 != int(data.vacation_days * 2):
         raise HRError(_("vacation days are counted in half days (e.g. 12.5)"))
-    row = session.get(OpeningBalance, emp.id) or OpeningBalance(
-        employee_id=emp.id, customer_id=emp.customer_id, tracked_from=data.tracked_from
+    row = session.get(OpeningBalance, id_of(emp)) or OpeningBalance(
+        employee_id=id_of(emp), customer_id=emp.customer_id, tracked_from=data.tracked_from
     )
     row.tracked_from, row.overtime_minutes = data.tracked_from, data.overtime_minutes
     row.vacation_days_x2 = int(data.vacation_days * 2)
@@ -92,7 +93,7 @@ def extra_days(session: Session, customer_id: int, year: int | None = None) -> l
     stmt = select(ExtraDay).where(ExtraDay.customer_id == customer_id)
     if year is not None:
         stmt = stmt.where(ExtraDay.day >= date(year, 1, 1), ExtraDay.day <= date(year, 12, 31))
-    return list(session.exec(stmt.order_by(ExtraDay.day)).all())
+    return list(session.exec(stmt.order_by(col(ExtraDay.day))).all())
 
 
 def add_extra_day(session: Session, customer_id: int, data: ExtraDayCreate, actor: str) -> ExtraDay:
@@ -125,8 +126,10 @@ def set_policy(session: Session, customer_id: int, data: PolicyUpdate, actor: st
     if data.overtime_rule not in ("daily", "weekly"):
         raise HRError(_("overtime is counted per day (daily) or per week (weekly)"))
     for v in (data.night_start, data.night_end, data.sunday_start):
-        if facts._hhmm(v, None) is None:
-            raise HRError(_("%(value)s is not a time like 23:00") % {"value": v})
+        try:
+            time.fromisoformat(v)
+        except (TypeError, ValueError):
+            raise HRError(_("%(value)s is not a time like 23:00") % {"value": v}) from None
     row = session.get(HRPolicy, customer_id) or HRPolicy(customer_id=customer_id)
     for k, v in data.model_dump().items():
         setattr(row, k, v)

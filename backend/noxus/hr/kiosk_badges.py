@@ -3,7 +3,7 @@ badge UID, for the config pushed to its kiosks (noxus.fleet.commands.badge_names
 registered at app start — fleet never reads HR's tables)."""
 
 from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.types import utcnow
 from noxus.hr.models import Badge, Employee
@@ -15,11 +15,11 @@ def badge_names(session: Session, customer_id: int) -> dict[str, str]:
     now = utcnow()
     rows = session.exec(
         select(Badge.uid, Employee.first_name)
-        .join(Employee, Employee.id == Badge.employee_id)
+        .join(Employee, col(Employee.id) == col(Badge.employee_id))
         .where(
             Badge.customer_id == customer_id,
             Badge.valid_from <= now,
-            or_(Badge.valid_to.is_(None), Badge.valid_to > now),
+            or_(col(Badge.valid_to).is_(None), col(Badge.valid_to) > now),
         )
         .order_by(Badge.uid)
         .limit(MAX_BADGES)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.fleet import deployments
 from noxus.ingest.models import Punch
@@ -51,7 +51,10 @@ def anchors(session: Session, rows) -> dict[tuple[str, int, int], datetime]:
     for kiosk_id, epoch, boot in keys:
         arrivals = session.exec(
             select(Punch.received_at, Punch.uptime_ms).where(
-                Punch.kiosk_id == kiosk_id, Punch.epoch == epoch, Punch.boot == boot, Punch.ts.is_(None)
+                col(Punch.kiosk_id) == kiosk_id,
+                col(Punch.epoch) == epoch,
+                col(Punch.boot) == boot,
+                col(Punch.ts).is_(None),
             )
         ).all()
         out[(kiosk_id, epoch, boot)] = min(r - timedelta(milliseconds=u or 0) for r, u in arrivals)

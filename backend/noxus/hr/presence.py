@@ -8,6 +8,7 @@ from sqlmodel import Session, select
 
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
+from noxus.core.types import id_of
 from noxus.fleet import service as fleet
 from noxus.hr import attendance, effective, employees
 from noxus.tenancy.models import Site
@@ -30,7 +31,7 @@ def present(
     now = now or datetime.now(UTC)
     cooldown, max_shift = effective.rules(settings)
     emps = {
-        e.id: e
+        id_of(e): e
         for e in employees.listing(session, Scope.only([customer_id]), customer_id)
         if e.active_to is None or e.active_to >= now.date()
     }
@@ -47,7 +48,7 @@ def present(
             k = kiosks.get(p.kiosk_id) if p.kiosk_id else None
             out.append(
                 Present(
-                    e.id,
+                    id_of(e),
                     f"{e.last_name} {e.first_name}",
                     e.personnel_number,
                     p.at,

@@ -1,5 +1,6 @@
 """Timesheet objects to API schemas."""
 
+from noxus.core.types import id_of
 from noxus.hr.schemas import DayView, PunchView, ShiftView, TimesheetPublic, WeekView
 from noxus.hr.timesheets import Timesheet
 
@@ -40,7 +41,7 @@ def timesheet_public(s: Timesheet) -> TimesheetPublic:
         for d in s.days
     ]
     return TimesheetPublic(
-        employee_id=s.employee.id,
+        employee_id=id_of(s.employee),
         zone=s.zone.key,
         first=s.first,
         last=s.last,

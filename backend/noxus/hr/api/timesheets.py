@@ -7,6 +7,7 @@ from fastapi.responses import Response
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import current_language, normalise
 from noxus.core.security import HRReader, TenantScope
+from noxus.core.types import id_of
 from noxus.hr import employees, export_service, timesheets
 from noxus.hr.api.common import http_errors
 from noxus.hr.schemas import ExceptionPublic, TimesheetPublic
@@ -49,7 +50,7 @@ def list_exceptions(
         sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
     return [
         ExceptionPublic(
-            employee_id=s.employee.id,
+            employee_id=id_of(s.employee),
             employee=f"{s.employee.last_name} {s.employee.first_name}",
             day=d,
             code=c,
