@@ -30,6 +30,7 @@ from aiosmtpd.controller import Controller
 
 from devstack.broker import wait_port
 from devstack.kiosks import spawn, write_config
+from tests.support.server import uvicorn_command
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
@@ -102,18 +103,7 @@ def stack(tmp_path, sqlite_template, private_broker):
     )
     log = open(tmp_path / "server.log", "ab")  # noqa: SIM115 (the servers' log for the whole test)
     api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "noxus.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(port),
         env=env,
         stdout=log,
         stderr=log,

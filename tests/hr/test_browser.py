@@ -6,13 +6,14 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 from datetime import date, timedelta
 
 import pytest
 from noxus.core.db import make_engine
 from playwright import sync_api
 from sqlmodel import Session
+
+from tests.support.server import uvicorn_command
 
 from .conftest import World, zh
 
@@ -68,18 +69,7 @@ def server(tmp_path, sqlite_template):
     port = _free_port()
     env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false"}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "noxus.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(port),
         env=env,
     )
     from devstack.broker import wait_port

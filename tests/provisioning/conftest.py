@@ -12,6 +12,7 @@ import pytest
 from noxus.fleet.enrollment_mqtt import PasswordFile
 
 from devstack.broker import Mosquitto, free_port, wait_port
+from tests.support.server import uvicorn_command
 
 
 class SimBoardProc:
@@ -165,19 +166,7 @@ class BackendProc:
         }
         tls_args = ["--ssl-certfile", str(ssl[0]), "--ssl-keyfile", str(ssl[1])] if ssl else []
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "noxus.main:app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--log-level",
-                "warning",
-                *tls_args,
-            ],
+            uvicorn_command(port, *tls_args),
             env=env,
             cwd=tmp,
         )

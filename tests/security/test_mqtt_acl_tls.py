@@ -15,6 +15,7 @@ import pytest
 
 from devstack.broker import free_port, wait_port
 from firmware.core import protocol
+from tests.firmware.tlsca import make_ca
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy" / "mosquitto"
@@ -37,66 +38,12 @@ def _run(*cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def make_ca(d: pathlib.Path) -> None:
-    """A throw-away CA and a server certificate for 127.0.0.1 / localhost."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    _run(
-        "openssl",
-        "req",
-        "-x509",
-        *ec,
-        "-keyout",
-        d / "ca.key",
-        "-out",
-        d / "ca.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=NoxusTime test CA",
-    )
-    _run(
-        "openssl", "req", *ec, "-keyout", d / "server.key", "-out", d / "server.csr", "-subj", "/CN=localhost"
-    )
-    (d / "ext.cnf").write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
-    _run(
-        "openssl",
-        "x509",
-        "-req",
-        "-in",
-        d / "server.csr",
-        "-CA",
-        d / "ca.crt",
-        "-CAkey",
-        d / "ca.key",
-        "-CAcreateserial",
-        "-out",
-        d / "server.crt",
-        "-days",
-        "2",
-        "-extfile",
-        d / "ext.cnf",
-    )
-    # an unrelated CA, to check that only our CA's certificate is trusted
-    _run(
-        "openssl",
-        "req",
-        "-x509",
-        *ec,
-        "-keyout",
-        d / "other.key",
-        "-out",
-        d / "other.crt",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=Someone else",
-    )
-
-
 @pytest.fixture(scope="module")
 def prod_broker(tmp_path_factory):
     d = tmp_path_factory.mktemp("prodbroker")
-    make_ca(d)
+    make_ca(d)  # the CA, an unrelated one (other.crt) and a certificate for 127.0.0.1 / localhost
+    for ext in ("crt", "key"):  # under the names deploy/mosquitto/mosquitto.conf reads
+        shutil.copy(d / f"good.{ext}", d / f"server.{ext}")
     pw = d / "noxus.passwd"
     pw.touch(mode=0o600)
     for user, secret in PASSWORDS.items():

@@ -15,7 +15,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime
 
@@ -26,6 +25,7 @@ from noxus.core.db import make_engine
 from sqlmodel import Session
 
 from tests.hr.conftest import World
+from tests.support.server import uvicorn_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -100,18 +100,7 @@ def server(tmp_path_factory):
         "NOXUS_MQTT_PORT": str(_free_port()),
     }
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "noxus.main:app",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-        ],
+        uvicorn_command(port),
         env=env,
     )
     base = f"http://127.0.0.1:{port}"
