@@ -159,3 +159,32 @@ def test_the_cli_refuses_the_export_with_the_message(session, suspended, db_url,
     assert r.exit_code == 2 and not out.exists()
     assert "HR exports are suspended" in r.output and "2026-000001" in r.output
     assert payroll.exit_code == 2 and "HR-Exporte sind für diesen Kunden gesperrt" in payroll.output
+
+
+def test_the_badge_form_and_the_payroll_page_refuse_in_german_and_nothing_is_made(
+    noxus_app, login_as, session, suspended
+):
+    from noxus.hr.models import ExportJob
+
+    customer, emp, _ = suspended
+    login_as("hr_admin", customer.id)
+    client = TestClient(noxus_app, base_url="https://testserver")
+    html = {"Accept": "text/html"}
+    form = client.post(
+        "/hr/badges?lang=de",
+        headers=html,
+        data={"customer_id": str(customer.id), "uid": "04A1B2C3", "employee_id": str(emp.id)},
+        follow_redirects=False,
+    )
+    assert form.status_code == 422
+    assert "Neue Badges sind für diesen Kunden gesperrt: Rechnung 2026-000001" in form.text
+    assert 'value="04A1B2C3"' in form.text  # what was typed is kept
+    start = client.post(
+        "/hr/payroll?lang=de",
+        headers=html,
+        data={"customer_id": str(customer.id), "year": "2026", "month": "1"},
+        follow_redirects=True,
+    )
+    assert "HR-Exporte sind für diesen Kunden gesperrt: Rechnung 2026-000001" in start.text
+    session.expire_all()
+    assert session.exec(select(Badge)).all() == [] and session.exec(select(ExportJob)).all() == []
