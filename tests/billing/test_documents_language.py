@@ -81,6 +81,7 @@ def test_the_invoice_pdf_and_its_mail_speak_the_customers_language(session, book
     (payload,) = decode_qr(doc.pdf)  # the payment part still decodes, message in the language
     message = payload.splitlines()[29]
     assert message == f"{'Rechnung' if language == 'de' else 'Facture'} {inv.number}"
+    assert doc.filename == f"{'Rechnung' if language == 'de' else 'facture'}-{inv.number}.pdf"
     mail = session.exec(select(OutboxMail).where(OutboxMail.attachment == f"billing_document:{doc.id}")).one()
     if language == "de":
         assert mail.subject == f"Rechnung {inv.number} — NoxusTime"
@@ -108,6 +109,7 @@ def test_a_german_credit_note_and_reminder_use_the_catalogs(session, books, mete
         "Bitte begleichen Sie den Betrag bis am 31.01.2026.",
     ):
         assert label in text, f"{label!r} not on the reminder:\n{text}"
+    assert reminder.filename == "Mahnung-1-2026-000001.pdf"
     (payload,) = decode_qr(reminder.pdf)
     assert payload.splitlines()[29] == "1. Mahnung — Rechnung 2026-000001"
     mail = session.exec(
@@ -122,6 +124,8 @@ def test_a_german_credit_note_and_reminder_use_the_catalogs(session, books, mete
     )
     issuing.issue(session, note, settings)
     session.commit()
-    text = pdf_text(_document(session, note.id, "credit_note").pdf)
+    credit = _document(session, note.id, "credit_note")
+    assert credit.filename == f"Gutschrift-{note.number}.pdf"
+    text = pdf_text(credit.pdf)
     assert "Gutschrift Nr." in text and "Gutschrift zu Rechnung 2026-000001" in text
     assert "Zahlteil" not in text  # a credit note has nothing to pay

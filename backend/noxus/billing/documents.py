@@ -12,6 +12,7 @@ Rendering is deterministic for a given invoice, so a stored PDF can be re-render
 """
 
 import io
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -23,7 +24,7 @@ from reportlab.pdfgen.canvas import Canvas
 from noxus.billing.models import BillingProfile, Invoice, InvoiceKind, InvoiceLine, LineKind
 from noxus.billing.money import qr_amount
 from noxus.billing.qrslip import draw_payment_slip
-from noxus.core.i18n import format_chf, format_date, format_rate, use_language
+from noxus.core.i18n import current_language, format_chf, format_date, format_rate, pgettext, use_language
 from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
 
@@ -35,6 +36,21 @@ def amount(centimes: int) -> str:
 
 def title_of(invoice: Invoice) -> str:
     return _("Credit note") if invoice.kind == InvoiceKind.CREDIT_NOTE else _("Invoice")
+
+
+def file_name(kind: str, *parts: object, language: str | None = None) -> str:
+    """The attachment's name as the customer sees it, in the document's language:
+    `facture-2026-000001.pdf`, `Mahnung-1-2026-000001.pdf`; ASCII without spaces, which every
+    mail client and file system keeps."""
+    with use_language(language or current_language()):
+        word = {
+            "invoice": pgettext("file name", "invoice"),
+            "credit_note": pgettext("file name", "credit-note"),
+            "reminder": pgettext("file name", "reminder"),
+            "notice": pgettext("file name", "notice"),
+        }[kind]
+    ascii_word = unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode().replace(" ", "-")
+    return "-".join([ascii_word, *(str(p) for p in parts)]) + ".pdf"
 
 
 def rate_text(bp: int) -> str:

@@ -99,7 +99,7 @@ def issue_reminder(
         customer_id=invoice.customer_id,
         invoice_id=invoice.id,
         reminder_id=reminder.id,
-        filename=f"rappel-{level}-{invoice.number}.pdf",
+        filename=documents.file_name("reminder", level, invoice.number, language=invoice.language),
         pdf=pdf,
     )
     subject, body = documents.reminder_mail(invoice, level, pay_by, settings)

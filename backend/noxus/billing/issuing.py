@@ -107,7 +107,7 @@ def issue(session: Session, invoice: Invoice, settings: Settings, actor: str = "
         kind=kind,
         customer_id=invoice.customer_id,
         invoice_id=invoice.id,
-        filename=f"{kind}-{invoice.number}.pdf",
+        filename=documents.file_name(kind, invoice.number, language=invoice.language),
         pdf=pdf,
     )
     subject, body = documents.invoice_mail(invoice, settings)

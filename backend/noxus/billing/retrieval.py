@@ -114,7 +114,7 @@ def flag_unpaid(
             kind="notice",
             customer_id=customer_id,
             case_id=case.id,
-            filename=f"notice-7.6-{customer_id}-{today:%Y%m%d}.pdf",
+            filename=documents.file_name("notice", "7.6", customer_id, f"{today:%Y%m%d}"),
             pdf=pdf,
         )
         outbox.enqueue(
