@@ -6,9 +6,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.settings import Settings
+from noxus.core.types import id_of
 from noxus.hr import facts, timesheets, worktime
 from noxus.hr.models import Employee, MonthSnapshot
 
@@ -89,7 +90,9 @@ def _snapshots(session: Session, ids: list[int], year: int, month: int) -> dict[
     out: dict[int, MonthSnapshot] = {}
     key = year * 12 + month - 1
     for i in range(0, len(ids), 2000):
-        for s in session.exec(select(MonthSnapshot).where(MonthSnapshot.employee_id.in_(ids[i : i + 2000]))):
+        for s in session.exec(
+            select(MonthSnapshot).where(col(MonthSnapshot.employee_id).in_(ids[i : i + 2000]))
+        ):
             k = s.year * 12 + s.month - 1
             if k < key and (
                 s.employee_id not in out or k > out[s.employee_id].year * 12 + out[s.employee_id].month - 1
@@ -120,7 +123,7 @@ def year_months(
     for mon in range(1, 13):
         step = (lambda done, total, m=mon: progress((m - 1) * n + done, 12 * n)) if progress else None
         ms = months(session, customer_id, employees, year, mon, settings, lang, now, step, carried)
-        carried = {m.employee.id: m.carried_out_seconds for m in ms}
+        carried = {id_of(m.employee): m.carried_out_seconds for m in ms}
         out.append(ms)
     return out
 
@@ -144,7 +147,7 @@ def months(
     now = now or datetime.now(UTC)
     first, last = month_bounds(year, month)
     rule = facts.policy(session, customer_id).overtime_rule
-    ids = [e.id for e in employees]
+    ids = [id_of(e) for e in employees]
     snaps = _snapshots(session, ids, year, month)
     cache: dict = {}
     known = facts.load(session, customer_id, employees, first, last, lang, cache)
@@ -165,8 +168,8 @@ def months(
     # carry: start from the last snapshot (or the opening balance), add the months in between
     gaps: dict[date, list[Employee]] = defaultdict(list)
     for e in employees:
-        snap = snaps.get(e.id)
-        f = known[e.id]
+        snap = snaps.get(id_of(e))
+        f = known[id_of(e)]
         if (
             carried is not None
             and e.id in carried
@@ -182,8 +185,8 @@ def months(
             y, m = next_month(snap.year, snap.month)
             gap_first = date(y, m, 1)
         else:
-            out[e.id].carried_in_seconds = known[e.id].opening_seconds
-            gap_first = known[e.id].start.replace(day=1)
+            out[id_of(e)].carried_in_seconds = known[id_of(e)].opening_seconds
+            gap_first = known[id_of(e)].start.replace(day=1)
         if gap_first < first:
             gaps[gap_first].append(e)
     for gap_first, emps in gaps.items():
@@ -205,7 +208,7 @@ def months(
                 d.worked_seconds + d.credited_seconds - d.target_seconds for d in s.days
             )
     for e in employees:
-        out[e.id].vacation = vacation(known[e.id], year, last)
+        out[id_of(e)].vacation = vacation(known[id_of(e)], year, last)
     return [out[e.id] for e in employees]
 
 

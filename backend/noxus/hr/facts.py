@@ -8,8 +8,9 @@ from datetime import date, time
 from functools import lru_cache
 
 import holidays as holidays_lib
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from noxus.core.types import id_of
 from noxus.hr import worktime
 from noxus.hr.absences import kind_name
 from noxus.hr.models import (
@@ -32,7 +33,7 @@ def public_holidays(canton: str, year: int, lang: str = "fr") -> tuple[tuple[dat
     """Public holidays of a Swiss canton (federal + cantonal), named in `lang`."""
     if canton not in CANTONS:
         return ()
-    language = HOLIDAY_LANGS.get(lang, "en_US")
+    language: str | None = HOLIDAY_LANGS.get(lang, "en_US")
     if language not in holidays_lib.Switzerland.supported_languages:
         language = None
     cal = holidays_lib.Switzerland(subdiv=canton, years=year, language=language)
@@ -85,8 +86,8 @@ def canton_of(session: Session, employee: Employee, cache: dict) -> str:
         if not canton:
             canton = session.exec(
                 select(Site.canton)
-                .where(Site.customer_id == employee.customer_id, Site.canton.is_not(None))
-                .order_by(Site.id)
+                .where(col(Site.customer_id) == employee.customer_id, col(Site.canton).is_not(None))
+                .order_by(col(Site.id))
             ).first()
         if not canton:
             c = session.get(Customer, employee.customer_id)
@@ -96,7 +97,9 @@ def canton_of(session: Session, employee: Employee, cache: dict) -> str:
 
 
 def kinds(session: Session, customer_id: int) -> dict[int, AbsenceKind]:
-    return {k.id: k for k in session.exec(select(AbsenceKind).where(AbsenceKind.customer_id == customer_id))}
+    return {
+        id_of(k): k for k in session.exec(select(AbsenceKind).where(AbsenceKind.customer_id == customer_id))
+    }
 
 
 def to_kind(k: AbsenceKind, name: str) -> worktime.AbsenceType:
@@ -122,7 +125,9 @@ def load(
     for i in range(0, len(ids), 2000):
         chunk = ids[i : i + 2000]
         for s in session.exec(
-            select(WorkSchedule).where(WorkSchedule.employee_id.in_(chunk)).order_by(WorkSchedule.valid_from)
+            select(WorkSchedule)
+            .where(col(WorkSchedule.employee_id).in_(chunk))
+            .order_by(col(WorkSchedule.valid_from))
         ):
             sched[s.employee_id].append(
                 worktime.Schedule(
@@ -134,16 +139,16 @@ def load(
                     s.vacation_days,
                 )
             )
-        for o in session.exec(select(OpeningBalance).where(OpeningBalance.employee_id.in_(chunk))):
-            opening[o.employee_id] = o
+        for row in session.exec(select(OpeningBalance).where(col(OpeningBalance.employee_id).in_(chunk))):
+            opening[row.employee_id] = row
         for a in session.exec(
             select(AbsenceRecord)
             .where(
-                AbsenceRecord.employee_id.in_(chunk),
-                AbsenceRecord.cancelled_at.is_(None),
+                col(AbsenceRecord.employee_id).in_(chunk),
+                col(AbsenceRecord.cancelled_at).is_(None),
                 AbsenceRecord.first <= date(last.year, 12, 31),
             )
-            .order_by(AbsenceRecord.id)
+            .order_by(col(AbsenceRecord.id))
         ):
             k = ktypes[a.type_id]
             absences[a.employee_id].append(
@@ -165,7 +170,7 @@ def load(
             )
         )
     )
-    out = {}
+    out: dict[int, Facts] = {}
     for e in employees:
         canton = canton_of(session, e, cache)
         hkey = ("hol", canton, hfirst, hlast, lang)
@@ -178,16 +183,16 @@ def load(
                 if x.day not in days or x.share > days[x.day].share:
                     days[x.day] = worktime.Holiday(x.day, x.name, x.share)
             cache[hkey] = days
-        o = opening.get(e.id)
-        schedules = sched.get(e.id) or [worktime.Schedule(e.active_from, 100, e.weekly_minutes)]
+        o = opening.get(id_of(e))
+        schedules = sched.get(id_of(e)) or [worktime.Schedule(e.active_from, 100, e.weekly_minutes)]
         start = max(e.active_from, o.tracked_from) if o else e.active_from
-        out[e.id] = Facts(
+        out[id_of(e)] = Facts(
             schedules,
             start,
             e.active_to,
             (o.overtime_minutes * 60) if o else 0,
             (o.vacation_days_x2 / 2) if o else 0.0,
             cache[hkey],
-            absences.get(e.id, []),
+            absences.get(id_of(e), []),
         )
     return out

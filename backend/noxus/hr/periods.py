@@ -6,7 +6,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.i18n import format_date
 from noxus.core.i18n import gettext as _
@@ -39,7 +39,7 @@ def listing(session: Session, customer_id: int) -> list[PeriodLock]:
         session.exec(
             select(PeriodLock)
             .where(PeriodLock.customer_id == customer_id)
-            .order_by(PeriodLock.year.desc(), PeriodLock.month.desc())
+            .order_by(col(PeriodLock.year).desc(), col(PeriodLock.month).desc())
         ).all()
     )
 
@@ -72,7 +72,9 @@ def reopen(session: Session, customer_id: int, year: int, month: int, actor: str
     # the snapshot was the month's balance at close: recomputed from facts until closed again
     session.execute(
         delete(MonthSnapshot).where(
-            MonthSnapshot.customer_id == customer_id, MonthSnapshot.year == year, MonthSnapshot.month == month
+            col(MonthSnapshot.customer_id) == customer_id,
+            col(MonthSnapshot.year) == year,
+            col(MonthSnapshot.month) == month,
         )
     )
     audit.record(
@@ -146,7 +148,7 @@ def checklist(
     for m in summaries:
         e = m.employee
         name = f"{e.last_name} {e.first_name}"
-        for d in m.sheet.days:
+        for d in m.sheet.days if m.sheet else ():
             for x in d.exceptions:
                 checks.append(Check("exception", e.id, name, d.day, x))
             if any(s.status == "open" for s in d.shifts):

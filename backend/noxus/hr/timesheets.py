@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from noxus.core.settings import Settings
+from noxus.core.types import id_of
 from noxus.hr import attendance, effective, worktime
 from noxus.hr import facts as facts_mod
 from noxus.hr.attendance import Day, EffectivePunch
@@ -132,11 +133,11 @@ def compute(
         start, end = effective.local_range(zone, first, last)
         for i in range(0, len(emps), CHUNK):
             part = emps[i : i + CHUNK]
-            loaded = effective.load(session, customer_id, [e.id for e in part], start, end, settings)
+            loaded = effective.load(session, customer_id, [id_of(e) for e in part], start, end, settings)
             for e in part:
-                punches = loaded.get(e.id, [])
+                punches = loaded.get(id_of(e), [])
                 ds = attendance.days(punches, zone, first, last, 0, cooldown, max_shift, now)
-                f = known[e.id]
+                f = known[id_of(e)]
                 for d in ds:
                     _plan_day(d, f.plan(d.day), zone, win)
                 shown = sorted(
@@ -147,11 +148,11 @@ def compute(
                     ),
                     key=lambda p: (p.at, p.key),
                 )
-                sheets[e.id] = Timesheet(e, zone, first, last, ds, shown, f)
+                sheets[id_of(e)] = Timesheet(e, zone, first, last, ds, shown, f)
             done += len(part)
             if progress is not None:
                 progress(done, len(employees))
-    return [sheets[e.id] for e in employees]
+    return [sheets[id_of(e)] for e in employees]
 
 
 def _plan_day(d: Day, p: worktime.DayPlan, zone: ZoneInfo, win: worktime.Windows) -> None:
