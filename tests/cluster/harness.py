@@ -135,7 +135,7 @@ class NatsWorkers:
         self.procs[i].wait(10)
 
     def metric(self, i, name) -> float:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{self.ports[i]}/metrics", timeout=2).read().decode()
+        body = urllib.request.urlopen(f"http://127.0.0.1:{self.ports[i]}/metrics", timeout=30).read().decode()
         for line in body.splitlines():
             if line.startswith(name + " "):
                 return float(line.split()[1])

@@ -126,18 +126,25 @@ def test_worker_sigkilled_mid_stream_its_messages_go_to_the_other_worker(tmp_pat
     rig = Rig(tmp_path, pg_url, cluster, workers=2, prefix="WK").start()
     try:
         tap_round(rig.kiosks, ROUND)
-        wait_for(
-            lambda: rig.workers.metric(0, "noxus_ingest_messages_total") > 0,
-            60,
-            "worker 1 consuming",
-            rig.detail,
-        )
+
+        # The two workers compete for one pull consumer: one fetch may take a whole round, so
+        # nothing says the first round reaches worker 1. Another round goes out each time the
+        # previous one is acked, until worker 1 has consumed (a condition, not a hope).
+        def worker_1_consumed() -> bool:
+            if rig.workers.metric(0, "noxus_ingest_messages_total") > 0:
+                return True
+            if all_acked(rig.kiosks, rig.acks):
+                tap_round(rig.kiosks, ROUND)
+            return False
+
+        wait_for(worker_1_consumed, 120, "worker 1 consuming", rig.detail)
         tap_round(rig.kiosks, ROUND)
         rig.workers.kill(0)  # with whatever it had pulled and not acked
         tap_round(rig.kiosks, ROUND)
         rig.wait_all_acked("all acked by the surviving worker")
-        stored = assert_exactly_once(rig.engine, rig.kiosks)
-        assert stored == KIOSKS * ROUND * 3
+        stored = assert_exactly_once(rig.engine, rig.kiosks)  # against every kiosk's journal
+        assert stored >= KIOSKS * ROUND * 3
+        # only worker 2 was alive for the last round
         assert rig.workers.metric(1, "noxus_ingest_messages_total") > 0
     finally:
         rig.close()
