@@ -151,6 +151,21 @@ def test_night_hours_of_a_22_to_06_shift_are_7(world, session):
     assert day.worked_seconds == 8 * 3600 and day.night_seconds == 7 * 3600 and day.sunday_seconds == 0
 
 
+def test_night_hours_are_elapsed_time_over_spring_forward_and_fall_back():
+    """The 23:00-06:00 window lasts 6 h on the spring-forward night and 8 h on the fall-back
+    night (true elapsed time, ArG); a day shift needs no window at all."""
+    from zoneinfo import ZoneInfo
+
+    from noxus.hr import worktime
+
+    zone, w = ZoneInfo("Europe/Zurich"), worktime.Windows()
+    spring = worktime.night_seconds(zh(2026, 3, 28, 22), zh(2026, 3, 29, 7), zone, w)
+    autumn = worktime.night_seconds(zh(2026, 10, 24, 22), zh(2026, 10, 25, 7), zone, w)
+    assert (spring, autumn) == (6 * 3600, 8 * 3600)
+    assert worktime.night_seconds(zh(2026, 3, 2, 6), zh(2026, 3, 2, 23), zone, w) == 0
+    assert worktime.sunday_seconds(zh(2026, 3, 28, 22), zh(2026, 3, 29, 7), zone, w) == 7 * 3600
+
+
 def test_sunday_hours_run_from_saturday_23_00_to_sunday_23_00(world, session):
     anne = world.employee(uid="04A1")
     world.punch("04A1", zh(2026, 3, 7, 20))  # Saturday 20:00

@@ -3,8 +3,8 @@ punch instant, on kiosks of the employee's customer or not yet assigned) with
 HR's corrections applied. Raw punches are read, never written."""
 
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
@@ -48,8 +48,7 @@ def kiosk_clause(customer_id: int):
     return tenancy_clause(customer_id)
 
 
-@dataclass(frozen=True)
-class RawRow:
+class RawRow(NamedTuple):  # a tuple: an export reads tens of thousands
     id: int
     kiosk_id: str
     ts: datetime | None
@@ -109,12 +108,13 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
     out = []
     for r in found:
         p = placed[r.id]
-        if not belongs(p, customer_id):
-            continue  # the kiosk served another customer then
+        if p.customer_id is not None and p.customer_id != customer_id:
+            continue  # the kiosk served another customer then (placement.belongs)
+        at = p.at
         for start, end, emp in by_uid[r.badge_uid]:
-            if start <= p.at and (end is None or p.at < end):
+            if start <= at and (end is None or at < end):
                 out.append(
-                    RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp, p.at, p.estimated)
+                    RawRow(r.id, r.kiosk_id, r.ts, r.boot, r.uptime_ms, r.received_at, emp, at, p.estimated)
                 )
                 break
     return out
@@ -162,6 +162,8 @@ def _freeze(e: EffectivePunch, received_at: datetime, closed) -> None:
     """A closed month keeps the totals it was closed with: a raw punch that
     arrived after the close is shown, flagged, and not counted until reopened."""
     zone, months = closed
+    if not months:
+        return  # no closed month: nothing to freeze (and no time-zone conversion per punch)
     local = e.at.astimezone(zone)
     closed_at = months.get((local.year, local.month))
     if closed_at is not None and received_at > closed_at:

@@ -11,8 +11,8 @@ Tenancy: the customer whose deployment of the kiosk covers that instant
 (noxus.fleet.deployments); a punch no deployment covers (kiosk in stock)
 belongs to whichever customer's badge read it."""
 
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
@@ -25,8 +25,7 @@ WHEN = func.coalesce(Punch.ts, Punch.received_at)
 ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
 
 
-@dataclass(frozen=True)
-class Placed:
+class Placed(NamedTuple):  # a tuple: an export places tens of thousands of punches
     at: datetime
     estimated: bool
     customer_id: int | None  # None: no deployment covered the kiosk then
@@ -80,8 +79,11 @@ def place(session: Session, rows) -> dict[int, Placed]:
     out = {}
     for r in rows:
         when, estimated = at[r.id]
-        d = deployments.customer_at(spans.get(r.kiosk_id, []), when)
-        out[r.id] = Placed(when, estimated, d.customer_id if d else None, d.site_id if d else None)
+        kiosk_spans = spans.get(r.kiosk_id)
+        d = deployments.customer_at(kiosk_spans, when) if kiosk_spans else None
+        out[r.id] = (
+            Placed(when, estimated, d.customer_id, d.site_id) if d else Placed(when, estimated, None, None)
+        )
     return out
 
 

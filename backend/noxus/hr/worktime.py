@@ -6,7 +6,8 @@ Durations are integer seconds; days are local dates of the employee's site."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 FULL, AM, PM, HOURS = "day", "am", "pm", "hours"
@@ -158,29 +159,58 @@ def _overlap(a0: datetime, a1: datetime, b0: datetime, b1: datetime) -> int:
     return max(0, int((min(a1, b1) - max(a0, b0)).total_seconds()))
 
 
+# The windows of a local day as UTC instants, computed once per (day, zone, windows): an export
+# asks for the same few dozen days for every shift of every employee, and comparing UTC
+# datetimes is cheaper than comparing across zones.
+@lru_cache(maxsize=8192)
+def _night_window(d: date, zone: ZoneInfo, w: Windows) -> tuple[datetime, datetime]:
+    nxt = d + timedelta(days=1) if w.night_end <= w.night_start else d
+    return (
+        datetime.combine(d, w.night_start, zone).astimezone(UTC),
+        datetime.combine(nxt, w.night_end, zone).astimezone(UTC),
+    )
+
+
+@lru_cache(maxsize=8192)
+def _sunday_window(d: date, zone: ZoneInfo, w: Windows) -> tuple[datetime, datetime]:
+    return (
+        datetime.combine(d, w.sunday_start, zone).astimezone(UTC),
+        datetime.combine(d + timedelta(days=1), w.sunday_start, zone).astimezone(UTC),
+    )
+
+
 def night_seconds(start: datetime, end: datetime, zone: ZoneInfo, w: Windows) -> int:
     """Seconds of [start, end) (UTC instants) inside the night windows of the
     local calendar (true elapsed time, so DST nights count 1 h more or less)."""
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    if (
+        s.date() == e.date()
+        and w.night_end <= w.night_start
+        and w.night_end <= s.time()
+        and e.time() <= w.night_start
+        and s.utcoffset() == e.utcoffset()
+    ):
+        return 0  # a day shift between the morning and evening edges (most shifts): no window to look at
     total = 0
-    d = start.astimezone(zone).date() - timedelta(days=1)
-    last = end.astimezone(zone).date()
+    d = s.date() - timedelta(days=1)
+    last = e.date()
     while d <= last:
-        w0 = datetime.combine(d, w.night_start, zone)
-        nxt = d + timedelta(days=1) if w.night_end <= w.night_start else d
-        w1 = datetime.combine(nxt, w.night_end, zone)
+        w0, w1 = _night_window(d, zone, w)
         total += _overlap(start, end, w0, w1)
         d += timedelta(days=1)
     return total
 
 
 def sunday_seconds(start: datetime, end: datetime, zone: ZoneInfo, w: Windows) -> int:
+    s, e = start.astimezone(zone), end.astimezone(zone)
+    if s.date() == e.date() and s.isoweekday() <= 5:
+        return 0  # within one Monday-Friday: the window covers Saturday evening to Sunday only
     total = 0
-    d = start.astimezone(zone).date() - timedelta(days=2)
-    last = end.astimezone(zone).date()
+    d = s.date() - timedelta(days=2)
+    last = e.date()
     while d <= last:
         if d.isoweekday() == 6:  # Saturday: the window opens at sunday_start
-            w0 = datetime.combine(d, w.sunday_start, zone)
-            w1 = datetime.combine(d + timedelta(days=1), w.sunday_start, zone)
+            w0, w1 = _sunday_window(d, zone, w)
             total += _overlap(start, end, w0, w1)
         d += timedelta(days=1)
     return total
