@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from noxus.billing import camt, drafts, dunning, issuing, payments, retrieval
 from noxus.billing.contracts import ContractError, attach_kiosk, detach_kiosk, end_contract
@@ -40,6 +40,7 @@ from noxus.billing.schemas import (
     ContractEnd,
     ContractKioskChange,
     CreditNoteRequest,
+    CustomerPreviewPublic,
     DunningRequest,
     IssueRequest,
     LineEdit,
@@ -57,7 +58,7 @@ from noxus.billing.schemas import (
 from noxus.billing.state import standing
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, stored_ids, utcnow
 from noxus.web.download import content_disposition
 
 router = APIRouter(prefix="/api/v1/billing", tags=["billing"])
@@ -233,7 +234,7 @@ def drafts_preview(session: SessionDep, user: BillingStaff, period: date | None 
         subtotal=p.subtotal,
         vat_total=p.vat_total,
         total=p.total,
-        customers=[c.__dict__ for c in p.customers],
+        customers=[CustomerPreviewPublic.model_validate(c.__dict__) for c in p.customers],
     )
 
 
@@ -244,9 +245,9 @@ def issue_drafts(data: IssueRequest, session: SessionDep, settings: SettingsDep,
     if ids is None:
         if data.period is None:
             raise HTTPException(422, "name the drafts (invoice_ids) or the run (period) to issue")
-        ids = list(
+        ids = stored_ids(
             session.exec(
-                select(Invoice.id).where(
+                select(col(Invoice.id)).where(
                     Invoice.status == InvoiceStatus.DRAFT, Invoice.period == data.period.replace(day=1)
                 )
             )
@@ -363,7 +364,9 @@ def invoice_pdf(
     if inv.number is None:
         raise HTTPException(409, "a draft has no PDF: issue it first")
     doc = session.exec(
-        select(Document).where(Document.invoice_id == inv.id, Document.kind.in_(["invoice", "credit_note"]))
+        select(Document).where(
+            col(Document.invoice_id) == inv.id, col(Document.kind).in_(["invoice", "credit_note"])
+        )
     ).first()
     pdf = doc.pdf if doc else issuing.render_invoice(session, inv, settings)
     return Response(
@@ -489,7 +492,7 @@ def match_suggestions(payment_id: int, session: SessionDep, user: BillingStaff):
         raise HTTPException(404, str(exc)) from None
     return [
         MatchSuggestionPublic(
-            invoice_id=s.invoice.id,
+            invoice_id=id_of(s.invoice),
             number=s.invoice.number,
             customer_id=s.invoice.customer_id,
             balance=s.invoice.balance,
@@ -532,7 +535,7 @@ def run_dunning(data: DunningRequest, session: SessionDep, settings: SettingsDep
 def list_cases(session: SessionDep, user: BillingStaff):
     return [
         RetrievalCasePublic.model_validate(c)
-        for c in session.exec(select(RetrievalCase).order_by(RetrievalCase.id.desc()))
+        for c in session.exec(select(RetrievalCase).order_by(col(RetrievalCase.id).desc()))
     ]
 
 
