@@ -39,7 +39,8 @@ def program_image():
     Pico program (firmware/ports/pico), the files noxus-provision install
     writes (frozen=True: only the boot stub and the pin map, the code is the
     one frozen into the NoxusTime image, firmware/manifest.py), plus a
-    `network` stub (no CYW43 on the emulator: the kiosk runs offline) and an
+    `network` stub (no CYW43 on the emulator: the kiosk runs offline; not
+    with network_stub=False, the wired kiosk online through the W5500 model) and an
     enrolled kiosk.json. Test knobs go into kiosk.json (docs/rp2040-emulation.md);
     `config` is the kiosk's stored backend config (config/config.json, as a
     pushed config leaves it)."""
@@ -49,9 +50,10 @@ def program_image():
     if "firmware/ports/pico/main.mpy" not in base:
         pytest.fail("firmware/ports/pico/main.py did not build into the file set")
 
-    def image(config=None, files=None, frozen=False, **cfg):
+    def image(config=None, files=None, frozen=False, network_stub=True, **cfg):
         out = {p: d for p, d in base.items() if not frozen or p in ("main.py", "hardware/pinmap.json")}
-        out["network.py"] = (HERE / "board" / "network.py").read_bytes()
+        if network_stub:  # False: the wired kiosk online, through the frozen W5500 driver
+            out["network.py"] = (HERE / "board" / "network.py").read_bytes()
         kiosk = {
             "kiosk_id": "EMU1",
             "wifi": {"ssid": "offline", "password": "x"},

@@ -195,6 +195,7 @@ class Pico:
         cut_at_flash_op=None,
         seed=1,
         display=None,
+        w5500=None,
     ):
         self.tmp = pathlib.Path(tempfile.mkdtemp(prefix="noxus-rp2-"))
         (self.tmp / "flash_in.bin").write_bytes(image)
@@ -212,6 +213,7 @@ class Pico:
             "cut_at_flash_op": cut_at_flash_op,
             "seed": seed,
             "display": display,
+            "w5500": w5500,
         }
         (self.tmp / "cfg.json").write_text(json.dumps(self.cfg))
         self.events = []

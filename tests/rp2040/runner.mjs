@@ -4,7 +4,8 @@
 //   node runner.mjs CONFIG.json
 //
 // CONFIG: {bootrom, firmware, flash_in, flash_out, spi, cs_pin, watch_pins,
-//          cut_at_cycle, max_cycles, flash_timing, display: {i2c, addr}}
+//          cut_at_cycle, max_cycles, flash_timing, display: {i2c, addr},
+//          w5500: {spi, cs_pin, ip_map}}
 // The REPL (USB CDC) is served on a TCP port of 127.0.0.1; pyserial's
 // socket:// URL opens it, so mpremote's SerialTransport drives the raw REPL
 // exactly as it does over a real USB cable.
@@ -17,6 +18,7 @@ import readline from 'node:readline';
 import { RP2040, USBCDC, ConsoleLogger, LogLevel } from 'rp2040js';
 import { MFRC522, Card } from './mfrc522.mjs';
 import { SSD1306 } from './ssd1306.mjs';
+import { W5500 } from './w5500.mjs';
 
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
 const NS_PER_CYCLE = 8;
@@ -31,7 +33,7 @@ const T = Object.assign({ erase_sector_ns: 45e6, program_page_ns: 0.4e6 }, cfg.f
 
 const emit = (ev) => process.stdout.write(JSON.stringify(ev) + '\n');
 
-let mcu, cdc, reader, display, nowNs = 0, baseNs = 0;
+let mcu, cdc, reader, display, w5500, nowNs = 0, baseNs = 0;
 const queue = []; // {at: ns, fn}: emulated-time events (reader, scenario)
 const schedule = (delayNs, fn) => {
   const at = now() + delayNs;
@@ -163,6 +165,24 @@ function boot() {
     i2c.onStop = () => { display.stop(); i2c.completeStop(); };
   }
 
+  // A W5500 on SPI (cfg.w5500: the wired kiosk), its TCP sockets bridged to
+  // host TCP sockets (w5500.mjs). Like the chip on the board, it is not reset
+  // with the RP2040: the driver's software reset closes its sockets.
+  if (cfg.w5500) {
+    const wspi = mcu.spi[cfg.w5500.spi ?? 0];
+    w5500 = w5500 || new W5500({ ipMap: cfg.w5500.ip_map || {},
+      onEvent: (e) => emit({ ...e, ev: 'net', what: e.ev, t_ns: now(), cycle: cycle() }) });
+    // A byte takes its SPI clock time (8 bits at the programmed rate): rp2040js
+    // would otherwise complete it at once, and with MicroPython's DMA path
+    // (transfers of 32 bytes and more) the TX DMA then overruns the 8-deep RX FIFO.
+    wspi.onTransmit = (v) => {
+      const byteNs = Math.max(8e9 / (wspi.clockFrequency || 20e6), NS_PER_CYCLE);
+      schedule(byteNs, () => wspi.completeTransmit(w5500.transfer(v)));
+    };
+    const wcs = mcu.gpio[cfg.w5500.cs_pin ?? 17];
+    wcs.addListener(() => { if (wcs.outputValue) w5500.deselect(); else w5500.select(); });
+  }
+
   for (const p of cfg.watch_pins || []) {
     const pin = mcu.gpio[p];
     let last = null;
@@ -221,13 +241,15 @@ function command(c) {
     })); emit({ ev: 'card', uid: c.uid, t_ns: now(), cycle: cycle() }); break;
     case 'remove': reader.remove(); emit({ ev: 'card', uid: null, t_ns: now(), cycle: cycle() }); break;
     case 'cut': powerOff('cut'); break;
+    case 'cable': w5500.cable(!!c.on); emit({ ev: 'net', what: 'cable', on: !!c.on, t_ns: now(), cycle: cycle() }); break;
     case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;
     case 'cut_after_ms': cutAt = now() + c.ms * 1e6; break;
     case 'pace': pace = c.on ? { t: now(), w: performance.now() } : null; break;
     case 'script': // steps on the emulated clock, relative to now
       for (const st of c.steps) schedule((st.after_ms || 0) * 1e6, () => command(st));
       break;
-    case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats }); break;
+    case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats,
+      ...(w5500 ? { net: w5500.stats } : {}) }); break;
     default: emit({ ev: 'error', message: `unknown command ${c.cmd}` });
   }
 }

@@ -9,7 +9,11 @@ import os
 import time
 
 import machine
-import network
+
+try:
+    import network
+except ImportError:  # an image without a network stack (the frozen W5500 driver brings its own)
+    network = None  # type: ignore[assignment]
 
 from firmware.core.ticks import ticks_add, ticks_diff
 
@@ -160,9 +164,7 @@ class Ethernet:
         Pin = machine.Pin
         spi = machine.SPI(net["spi"], baudrate=net.get("baudrate", 20000000), polarity=0, phase=0,
                           sck=Pin(net["sck"]), mosi=Pin(net["mosi"]), miso=Pin(net["miso"]))
-        # the W5500_EVB_PICO build has it, the Pico W stubs do not
-        self.nic = network.WIZNET5K(spi,  # type: ignore[attr-defined]
-                                    Pin(net["cs"], Pin.OUT, value=1), Pin(net["rst"], Pin.OUT, value=1))
+        self.nic = _wiznet5k()(spi, Pin(net["cs"], Pin.OUT, value=1), Pin(net["rst"], Pin.OUT, value=1))
         self.nic.active(True)
         self.static = static
         self.up = False
@@ -206,6 +208,20 @@ class Ethernet:
         except OSError:  # the chip did not answer: report what we have
             return d
         return d
+
+
+def _wiznet5k():
+    """MicroPython's network.WIZNET5K (the W5500_EVB_PICO build), else the
+    frozen pure-Python driver, which then also serves as the `socket` module
+    (an image without a network stack has none; docs/rp2040-emulation.md)."""
+    native = getattr(network, "WIZNET5K", None)
+    if native is not None:
+        return native
+    import sys
+
+    from firmware.ports.pico import w5500
+    sys.modules["socket"] = w5500
+    return w5500.WIZNET5K
 
 
 class PicoPort:

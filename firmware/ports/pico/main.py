@@ -16,7 +16,8 @@
 # "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
 # loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
-# <bytes>" when MQTT connects, each after a gc.collect()), "heap_ballast":
+# <bytes>" each time MQTT connects, each after a gc.collect(); "NX acked <seq>"
+# when an ack moved the journal cursor), "heap_ballast":
 # bytes held from before start-up on (the smallest heap the program runs in).
 # An uncaught exception is written to crash.log, reported in the next birth and
 # telemetry, and the board resets into a working state (docs/firmware.md).
@@ -76,6 +77,7 @@ def loop(kiosk, wifi, cfg, done=None):
     link_refused = False  # a broker section that cannot give a verified link
     trace = cfg.get("trace_heap")
     taps = -1
+    acked = kiosk.journal.acked
     linked = False
     while done is None or not done(kiosk):
         start = ticks_ms()
@@ -87,10 +89,14 @@ def loop(kiosk, wifi, cfg, done=None):
                       if taps < 0
                       else f"NX taps {kiosk.taps} mem_free {gc.mem_free()}")
             taps = kiosk.taps
-        if trace and not linked and kiosk.link is not None and kiosk.link.up():
-            linked = True
-            gc.collect()
-            print(f"NX link mem_free {gc.mem_free()}")
+        if trace and kiosk.link is not None and kiosk.link.up() != linked:
+            linked = not linked  # each (re)connect is traced
+            if linked:
+                gc.collect()
+                print(f"NX link mem_free {gc.mem_free()}")
+        if trace and kiosk.journal.acked != acked:
+            acked = kiosk.journal.acked
+            print(f"NX acked {acked}")
         if wifi.poll(start):
             next_ntp = start  # joined (again): set the clock first
             if kiosk.link is None and not link_refused:
