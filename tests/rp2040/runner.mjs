@@ -50,7 +50,7 @@ let client = null;
 const stats = { flash_erases: 0, flash_programs: 0, watchdog_resets: 0 };
 // cut_at_flash_op: lose power inside the Nth flash operation (sector erase or
 // page program, counted from power-on), at a random point of it
-const cutOp = cfg.cut_at_flash_op ?? -1;
+let cutOp = cfg.cut_at_flash_op ?? -1;
 let flashOps = 0;
 // torn operations are random, from a seed (cfg.seed) so a failure replays
 let seed = (cfg.seed ?? 1) >>> 0;
@@ -244,11 +244,12 @@ function command(c) {
     case 'cable': w5500.cable(!!c.on); emit({ ev: 'net', what: 'cable', on: !!c.on, t_ns: now(), cycle: cycle() }); break;
     case 'cut_at': cutAt = c.cycle * NS_PER_CYCLE; break;
     case 'cut_after_ms': cutAt = now() + c.ms * 1e6; break;
+    case 'cut_in_flash_op': cutOp = flashOps + c.n; break; // the nth flash operation from now
     case 'pace': pace = c.on ? { t: now(), w: performance.now() } : null; break;
     case 'script': // steps on the emulated clock, relative to now
       for (const st of c.steps) schedule((st.after_ms || 0) * 1e6, () => command(st));
       break;
-    case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, ...stats,
+    case 'status': emit({ ev: 'status', cycle: cycle(), t_ns: now(), transceives: reader.transceives, flash_ops: flashOps, ...stats,
       ...(w5500 ? { net: w5500.stats } : {}) }); break;
     default: emit({ ev: 'error', message: `unknown command ${c.cmd}` });
   }

@@ -17,7 +17,7 @@
 # loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
 # <bytes>" each time MQTT connects, each after a gc.collect(); "NX acked <seq>"
-# when an ack moved the journal cursor), "heap_ballast":
+# at start and when an ack moved the journal cursor), "heap_ballast":
 # bytes held from before start-up on (the smallest heap the program runs in).
 # An uncaught exception is written to crash.log, reported in the next birth and
 # telemetry, and the board resets into a working state (docs/firmware.md).
@@ -77,7 +77,7 @@ def loop(kiosk, wifi, cfg, done=None):
     link_refused = False  # a broker section that cannot give a verified link
     trace = cfg.get("trace_heap")
     taps = -1
-    acked = kiosk.journal.acked
+    acked = -1  # the cursor at start is traced too
     linked = False
     while done is None or not done(kiosk):
         start = ticks_ms()
