@@ -18,6 +18,7 @@ from tests.rp2040 import emulator
 from tests.rp2040.emulator import Pico
 from tests.rp2040.test_pico_emulated import (
     BOOT_S,
+    TAP_BUDGET_MS,
     WATCH,
     card_times,
     feedbacks,
@@ -126,11 +127,17 @@ def test_wired_kiosk_tap_is_stored_once_and_its_ack_moves_the_journal_cursor(pro
     assert len(t_cards) == len(uids)
 
 
-def drained(pico, stack, n):
+def drained(pico, stack, n, timeout=NET_S):
     """The worker stored n punches of the kiosk and the kiosk's journal cursor
     reached n (its "NX acked n" line)."""
-    stack.wait_until(lambda: stored(stack) >= n, NET_S, f"{n} punches in the database")
-    pico.wait_out(f"NX acked {n}\r\n", timeout=NET_S)
+    try:
+        stack.wait_until(lambda: stored(stack) >= n, timeout, f"{n} punches in the database")
+    except AssertionError as e:
+        tail = bytes(pico.out[-1500:]).decode(errors="replace")
+        raise AssertionError(
+            f"{e}; {stored(stack)} stored; {pico.now()}; the board printed:\n{tail}"
+        ) from None
+    pico.wait_out(f"NX acked {n}\r\n", timeout=timeout)
 
 
 def assert_exactly_once(stack, image, n):
@@ -206,3 +213,43 @@ def test_broker_killed_mid_batch_then_back_loses_and_doubles_nothing(program_ima
         image = pico.power_off()
     assert links >= 2, "the kiosk did not reconnect"
     assert_exactly_once(stack, image, taps)
+
+
+def test_heap_online_does_not_grow_with_taps_and_acks(program_image, stack):
+    """100 taps, each published and acked through the live session: every
+    tap stored and acked, the heap after a gc.collect() every 25 taps does
+    not grow; tap -> feedback (emulated time) in the budget at the first tap
+    and at the median."""
+    taps, every = 100, 25
+    with wired_pico(wired_image(program_image, stack, trace_heap=every)) as pico:
+        pace(pico)
+        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+        steps = []
+        for k in range(taps):
+            steps += tap(f"07{k:06x}", 10 + 250 * k, hold_ms=100)  # 150 ms away: 3 polls see it gone
+        pico.script(steps)
+        drained(pico, stack, taps)
+        fbs = feedbacks(pico)
+        t_cards = [t for t, u in card_times(pico) if u]
+        out = bytes(pico.out)
+    after = {int(n): int(m) for n, m in re.findall(rb"NX taps (\d+) mem_free (\d+)", out)}
+    assert sorted(after) == list(range(every, taps + 1, every)), after
+    assert after[taps] >= after[every] - 256, f"heap grew over {taps} taps with acks: {after}"
+    # each card's first feedback (buzzer rising edge) before the next card, in emulated time.
+    # A tap that lands while an ack's cursor write blocks the loop (littlefs metadata
+    # compaction: up to ~300 ms) gets its beep late, merged with the previous one: those
+    # are counted and reported (docs/rp2040-emulation.md, "Findings"), not asserted away.
+    ends = t_cards[1:] + [float("inf")]
+    lat = [
+        next(((f - c) / 1e6 for f, _ in fbs if c <= f < e), None) for c, e in zip(t_cards, ends, strict=True)
+    ]
+    seen = sorted(x for x in lat if x is not None)
+    assert len(lat) == taps and lat[0] is not None and lat[0] <= TAP_BUDGET_MS, lat[:3]
+    assert seen[len(seen) // 2] <= TAP_BUDGET_MS, seen
+    report(
+        online_mem_free_after_taps={str(k): v for k, v in sorted(after.items())},
+        online_tap_to_feedback_first_ms=round(lat[0], 2),
+        online_tap_to_feedback_median_ms=round(seen[len(seen) // 2], 2),
+        online_tap_to_feedback_max_ms=round(seen[-1], 2),
+        online_taps_over_budget=sum(1 for x in lat if x is None or x > TAP_BUDGET_MS),
+    )

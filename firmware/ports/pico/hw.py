@@ -182,7 +182,8 @@ class Ethernet:
 
     def poll(self, now_ms):
         """-> True when the link just came up (cable in and an address)."""
-        if self.nic.isconnected() and self.nic.ifconfig()[0] != "0.0.0.0":
+        # the address is read only until the link is up: a poll costs one SPI frame then
+        if self.nic.isconnected() and (self.up or self.nic.ifconfig()[0] != "0.0.0.0"):
             if not self.up:
                 self.up = True
                 self.joins += 1
