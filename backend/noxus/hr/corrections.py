@@ -5,10 +5,11 @@ old and the new instant), and is written to the audit log."""
 from datetime import UTC
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
+from noxus.core.types import id_of
 from noxus.hr import audit, employees, periods
 from noxus.hr.effective import customer_zone, kiosk_clause
 from noxus.hr.errors import HRError, NotFound
@@ -21,7 +22,7 @@ def listing(session: Session, scope: Scope, employee_id: int | None = None, limi
     stmt = scope.where(select(PunchCorrection), PunchCorrection.customer_id)
     if employee_id is not None:
         stmt = stmt.where(PunchCorrection.employee_id == employee_id)
-    return list(session.exec(stmt.order_by(PunchCorrection.id.desc()).limit(limit)).all())
+    return list(session.exec(stmt.order_by(col(PunchCorrection.id).desc()).limit(limit)).all())
 
 
 def _raw_of_employee(session: Session, emp, punch_id: int) -> Punch:
@@ -51,13 +52,15 @@ def _raw_of_employee(session: Session, emp, punch_id: int) -> Punch:
 
 def _current_instant(session: Session, target_key: tuple[str, int], employee_id: int, raw: Punch | None):
     """Where a punch is now (after earlier corrections): the old instant a change moves away from."""
-    col = PunchCorrection.punch_id if target_key[0] == "p" else PunchCorrection.target_id
+    target = col(PunchCorrection.punch_id if target_key[0] == "p" else PunchCorrection.target_id)
     last = session.exec(
         select(PunchCorrection)
         .where(
-            col == target_key[1], PunchCorrection.employee_id == employee_id, PunchCorrection.action == "move"
+            target == target_key[1],
+            PunchCorrection.employee_id == employee_id,
+            PunchCorrection.action == "move",
         )
-        .order_by(PunchCorrection.id.desc())
+        .order_by(col(PunchCorrection.id).desc())
     ).first()
     if last is not None:
         return last.ts
@@ -92,14 +95,15 @@ def create(session: Session, scope: Scope, data: CorrectionCreate, actor: str, s
             raise HRError("a 'void' takes no ts")
         if data.punch_id is not None:
             raw = _raw_of_employee(session, emp, data.punch_id)
-            key = ("p", raw.id)
+            key = ("p", id_of(raw))
         else:
             target = session.get(PunchCorrection, data.target_id)
             if target is None or target.employee_id != emp.id or target.action != "add":
                 raise NotFound(f"correction {data.target_id} is not a punch added for employee {emp.id}")
-            key = ("c", target.id)
-            touched.append(target.ts)
-        old = _current_instant(session, key, emp.id, raw)
+            key = ("c", id_of(target))
+            if target.ts is not None:  # an added punch always has its instant
+                touched.append(target.ts)
+        old = _current_instant(session, key, id_of(emp), raw)
         if old is not None:
             touched.append(old)
         if ts is not None:
@@ -108,7 +112,7 @@ def create(session: Session, scope: Scope, data: CorrectionCreate, actor: str, s
     periods.ensure_open(session, emp.customer_id, touched, customer_zone(session, emp.customer_id, settings))
     c = PunchCorrection(
         customer_id=emp.customer_id,
-        employee_id=emp.id,
+        employee_id=id_of(emp),
         action=action.value,
         punch_id=data.punch_id,
         target_id=data.target_id,
