@@ -4,7 +4,7 @@ unused days pro rata (002 §10.6)."""
 
 from datetime import date, timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing import audit, retrieval
 from noxus.billing.invoices import Charge, credit
@@ -22,6 +22,7 @@ from noxus.billing.run import add_months
 from noxus.core.i18n import format_date, use_language
 from noxus.core.i18n import gettext as _
 from noxus.core.settings import Settings
+from noxus.core.types import id_of
 
 
 class ContractError(ValueError):
@@ -75,17 +76,19 @@ def end_contract(
     if contract.prorata_refund and contract.billed_through and contract.billed_through > end_date:
         lines = session.exec(
             select(InvoiceLine, Invoice)
-            .join(Invoice, Invoice.id == InvoiceLine.invoice_id)
+            .join(Invoice, col(Invoice.id) == col(InvoiceLine.invoice_id))
             .where(
                 Invoice.contract_id == contract.id,
                 Invoice.kind == InvoiceKind.INVOICE,
-                Invoice.status.in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
-                InvoiceLine.kind.in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
-                InvoiceLine.service_end > end_date,
+                col(Invoice.status).in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
+                col(InvoiceLine.kind).in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
+                col(InvoiceLine.service_end) > end_date,
             )
         ).all()
         by_invoice: dict[int, tuple[Invoice, list[Charge]]] = {}
         for line, invoice in lines:
+            if line.service_start is None or line.service_end is None:
+                continue  # subscription and kiosk lines always carry their service period
             start = max(line.service_start, end_date + timedelta(days=1))
             unused, covered = (
                 (line.service_end - start).days + 1,
@@ -100,7 +103,7 @@ def end_contract(
                         end=format_date(line.service_end),
                         line=line.description,
                     )
-                by_invoice.setdefault(invoice.id, (invoice, []))[1].append(
+                by_invoice.setdefault(id_of(invoice), (invoice, []))[1].append(
                     Charge(
                         LineKind.CREDIT,
                         label[:300],
@@ -127,7 +130,7 @@ def end_contract(
         contract.billed_through = end_date
     for row in session.exec(
         select(ContractKiosk).where(
-            ContractKiosk.contract_id == contract.id, ContractKiosk.detached_on.is_(None)
+            col(ContractKiosk.contract_id) == contract.id, col(ContractKiosk.detached_on).is_(None)
         )
     ):
         row.detached_on = max(end_date, row.attached_on)
@@ -151,13 +154,15 @@ def attach_kiosk(
     if contract.end_date is not None and on > contract.end_date:
         raise ContractError(f"contract {contract.id} ended on {contract.end_date}")
     current = session.exec(
-        select(ContractKiosk).where(ContractKiosk.kiosk_id == kiosk_id, ContractKiosk.detached_on.is_(None))
+        select(ContractKiosk).where(
+            col(ContractKiosk.kiosk_id) == kiosk_id, col(ContractKiosk.detached_on).is_(None)
+        )
     ).first()
     if current is not None:
         raise ContractError(
             f"kiosk {kiosk_id} is already attached to contract {current.contract_id}: remove it there first"
         )
-    row = ContractKiosk(contract_id=contract.id, kiosk_id=kiosk_id, attached_on=on)
+    row = ContractKiosk(contract_id=id_of(contract), kiosk_id=kiosk_id, attached_on=on)
     session.add(row)
     audit.record(
         session,
@@ -179,7 +184,7 @@ def detach_kiosk(
         select(ContractKiosk).where(
             ContractKiosk.contract_id == contract.id,
             ContractKiosk.kiosk_id == kiosk_id,
-            ContractKiosk.detached_on.is_(None),
+            col(ContractKiosk.detached_on).is_(None),
         )
     ).first()
     if row is None:
@@ -205,6 +210,6 @@ def kiosks_of(session: Session, contract_id: int) -> list[ContractKiosk]:
         session.exec(
             select(ContractKiosk)
             .where(ContractKiosk.contract_id == contract_id)
-            .order_by(ContractKiosk.attached_on, ContractKiosk.id)
+            .order_by(col(ContractKiosk.attached_on), col(ContractKiosk.id))
         )
     )
