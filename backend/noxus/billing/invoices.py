@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.billing import audit
 from noxus.billing.models import (
@@ -24,7 +24,7 @@ from noxus.billing.money import totals
 from noxus.billing.references import reference_for
 from noxus.core.i18n import gettext as _
 from noxus.core.i18n import use_language
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 
 NUMBER_PREFIX = {InvoiceKind.INVOICE: "", InvoiceKind.CREDIT_NOTE: "NC-"}
 
@@ -106,7 +106,7 @@ def create_draft(
     for pos, c in enumerate(charges, 1):
         session.add(
             InvoiceLine(
-                invoice_id=invoice.id,
+                invoice_id=id_of(invoice),
                 position=pos,
                 kind=c.kind,
                 description=c.description,
@@ -142,9 +142,9 @@ def next_number(session: Session, name: str) -> int:
     _upsert_sequence(session, name)
     return session.execute(
         update(NumberSequence)
-        .where(NumberSequence.name == name)
+        .where(col(NumberSequence.name) == name)
         .values(last_value=NumberSequence.last_value + 1)
-        .returning(NumberSequence.last_value)
+        .returning(col(NumberSequence.last_value))
     ).scalar_one()
 
 
@@ -156,9 +156,9 @@ def next_numbers(session: Session, name: str, n: int) -> list[int]:
     _upsert_sequence(session, name)
     last = session.execute(
         update(NumberSequence)
-        .where(NumberSequence.name == name)
+        .where(col(NumberSequence.name) == name)
         .values(last_value=NumberSequence.last_value + n)
-        .returning(NumberSequence.last_value)
+        .returning(col(NumberSequence.last_value))
     ).scalar_one()
     return list(range(last - n + 1, last + 1))
 
@@ -174,9 +174,9 @@ def finalize(
 
     The draft is claimed with a conditional UPDATE first, so a concurrent finalizer of the same
     invoice updates 0 rows and stops before it takes a number; the caller commits."""
-    claimed = session.execute(
+    claimed = session.exec(  # sqlmodel's exec types an UPDATE's result (rowcount)
         update(Invoice)
-        .where(Invoice.id == invoice_id, Invoice.status == InvoiceStatus.DRAFT)
+        .where(col(Invoice.id) == invoice_id, col(Invoice.status) == InvoiceStatus.DRAFT)
         .values(status=InvoiceStatus.OPEN, finalized_at=now or utcnow())
         .execution_options(synchronize_session=False)
     )
@@ -206,7 +206,9 @@ def finalize(
 def lines_of(session: Session, invoice_id: int) -> list[InvoiceLine]:
     return list(
         session.exec(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == invoice_id).order_by(InvoiceLine.position)
+            select(InvoiceLine)
+            .where(col(InvoiceLine.invoice_id) == invoice_id)
+            .order_by(col(InvoiceLine.position))
         )
     )
 
@@ -229,7 +231,7 @@ def credit(
             f"is {invoice.status}"
         )
     full = charges is None
-    if full:
+    if charges is None:
         with use_language(invoice.language):
             cancel = _("Cancellation")
         charges = [
@@ -243,7 +245,7 @@ def credit(
                 ln.service_start,
                 ln.service_end,
             )
-            for ln in lines_of(session, invoice.id)
+            for ln in lines_of(session, id_of(invoice))
             if ln.kind != LineKind.ROUNDING
         ]
     note = create_draft(
@@ -258,7 +260,7 @@ def credit(
         credited_invoice_id=invoice.id,
         actor=actor,
     )
-    finalize(session, note.id, iban=iban, actor=actor)
+    finalize(session, id_of(note), iban=iban, actor=actor)
     invoice.amount_credited += -note.total
     if full and invoice.status == InvoiceStatus.OPEN:
         transition(session, invoice, InvoiceStatus.VOID, actor, credit_note=note.number, reason=reason)
