@@ -86,7 +86,7 @@ def draw_payment_slip(c: Canvas, bill: QRBill) -> None:
 
     # receipt
     text(5, 10, bill.label("Receipt"), 11, bold=True)
-    t = 15
+    t: float = 15  # millimetres from the top; lines are fractional
     text(5, t, bill.label("Account / Payable to"), 6, bold=True)
     for line in [account, *creditor]:
         t += LINE
