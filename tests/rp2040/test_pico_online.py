@@ -253,3 +253,30 @@ def test_heap_online_does_not_grow_with_taps_and_acks(program_image, stack):
         online_tap_to_feedback_max_ms=round(seen[-1], 2),
         online_taps_over_budget=sum(1 for x in lat if x is None or x > TAP_BUDGET_MS),
     )
+
+
+def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_image, stack):
+    """The network cable "pulled" (the W5500's link bit drops, its host
+    connections stall) for 30 s of emulated time while 4 cards are tapped:
+    each gets its "accepted" feedback and a journal record; plugged back,
+    the kiosk reconnects and every punch reaches the database once."""
+    taps = 5
+    with wired_pico(wired_image(program_image, stack, trace_heap=1)) as pico:
+        pace(pico)
+        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+        # one tap acked first: the session is whole (subscriptions acknowledged)
+        pico.script(tap("08000000", 10, hold_ms=150))
+        pico.wait_out("NX acked 1\r\n", timeout=NET_S)
+        steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
+        for k in range(1, taps):
+            steps += tap(f"08{k:06x}", 500 + 400 * k, hold_ms=150)
+        steps += [{"after_ms": 30000, "cmd": "cable", "on": True}]
+        pico.script(steps)
+        pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
+        assert stored(stack) == 1
+        pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and e["on"], timeout=NET_S)
+        drained(pico, stack, taps)
+        fbs = feedbacks(pico)
+        image = pico.power_off()
+    assert [c for _, c in fbs] == ["green"] * taps
+    assert_exactly_once(stack, image, taps)
