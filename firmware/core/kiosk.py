@@ -348,7 +348,10 @@ class Kiosk:
             self.link.publish(protocol.topic(self.kiosk_id, protocol.TELEMETRY),
                               protocol.encode_message(self.kiosk_id, self.telemetry()))
         except Exception:
-            return  # telemetry is best effort; punches are not
+            # best effort (punches are not), but a report lost to a full heap or a busy
+            # link is tried again in a second, not a whole interval later
+            self._next_telemetry = ticks_add(now_ms, 1000)
+            return
         if self.crash:
             self.crash = None
             clear = getattr(self.port, "clear_crash", None) if self.port is not None else None
