@@ -140,13 +140,18 @@ class NatsCluster:
         self.wait_ready(timeout)
         return self
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        """Every running node healthy and a JetStream meta leader elected."""
+    def wait_ready(self, timeout: float = 60, caught_up: bool = True) -> None:
+        """Every running node healthy and a JetStream meta leader elected.
+
+        caught_up=False (a node restarted into a running cluster): the meta leader is enough.
+        NATS 2.9 can keep one stale MQTT-session consumer "not current" on the restarted node
+        for minutes (its raft catch-up retries, seen in CI) while the node serves MQTT and
+        JetStream; whether anything was lost is what the caller proves next, not /healthz."""
         deadline = time.monotonic() + timeout
         while True:
             running = [n for n in self.nodes if n.running()]
             try:
-                if all(n.healthy() for n in running) and all(
+                if (not caught_up or all(n.healthy() for n in running)) and all(
                     len(self.nodes) == 1 or n.varz("jsz").get("meta_cluster", {}).get("leader")
                     for n in running
                 ):
