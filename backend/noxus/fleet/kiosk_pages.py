@@ -5,6 +5,7 @@ enrollment mode, push config), set the firmware it should run; and registering a
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -100,6 +101,10 @@ def _zone(session, kiosk: Kiosk, settings) -> ZoneInfo:
     return ZoneInfo(commands.site_zone(session, kiosk, settings))
 
 
+# the kiosk page's two charts: a week of telemetry, by day, in the same frame
+_week_chart = partial(line_chart, x_label=format_date, width=480, height=110)
+
+
 def _page(
     request: Request,
     session,
@@ -114,6 +119,12 @@ def _page(
     now = utcnow()
     points = telemetry.history(session, kiosk.id, now - timedelta(days=7), now)
     history = lifecycle.history(session, kiosk.id)
+    placements = deployments.history(session, kiosk.id)
+
+    def ever(field: str) -> list:
+        """The customers or sites (`field`) the kiosk is or was at: now, in its history, in its deployments."""
+        return [getattr(row, field) for row in (kiosk, *history, *placements)]
+
     msg = MESSAGES.get(request.query_params.get("msg", ""))
     current = KioskStatus(kiosk.status)
     return templates.TemplateResponse(
@@ -129,38 +140,20 @@ def _page(
             "zone": _zone(session, kiosk, settings),
             "history": history,
             "alerts": service.list_alerts(session, kiosk.id, 50),
-            "deployments": deployments.history(session, kiosk.id),
-            "fill_chart": line_chart(
+            "deployments": placements,
+            "fill_chart": _week_chart(
                 [(p.at, p.fill) for p in points if p.fill is not None],
                 y_max=1.0,
                 y_label=lambda v: f"{round(v * 100)} %",
-                x_label=format_date,
                 title=_("Journal fill, last 7 days"),
-                width=480,
-                height=110,
             ),
-            "pending_chart": line_chart(
+            "pending_chart": _week_chart(
                 [(p.at, float(p.pending)) for p in points if p.pending is not None],
                 y_label=lambda v: format_decimal(v, 0),
-                x_label=format_date,
                 title=_("Punches waiting on the kiosk, last 7 days"),
-                width=480,
-                height=110,
             ),
-            "customers": _names(
-                session,
-                Customer,
-                [kiosk.customer_id]
-                + [e.customer_id for e in history]
-                + [d.customer_id for d in deployments.history(session, kiosk.id)],
-            ),
-            "sites": _names(
-                session,
-                Site,
-                [kiosk.site_id]
-                + [e.site_id for e in history]
-                + [d.site_id for d in deployments.history(session, kiosk.id)],
-            ),
+            "customers": _names(session, Customer, ever("customer_id")),
+            "sites": _names(session, Site, ever("site_id")),
             "samples": len(points),
             "status_names": {s.value: str(n) for s, n in STATUS_NAMES.items()},
             "next_statuses": [

@@ -27,6 +27,18 @@ def kiosks_at_customer(session: Session, customer_id: int, kiosk_ids: list[str] 
     return list(session.exec(q.order_by(Kiosk.id)))
 
 
+def _flag_eligible(
+    session: Session, customer_id: int, reason: str, actor: str, kiosk_ids: list[str] | None
+) -> list[Kiosk]:
+    """The kiosks at the customer, the deployed ones now retrieval eligible (the others already are or
+    are scheduled)."""
+    kiosks = kiosks_at_customer(session, customer_id, kiosk_ids)
+    for kiosk in kiosks:
+        if kiosk.status == S.DEPLOYED:
+            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
+    return kiosks
+
+
 def mark_retrieval_eligible(
     session: Session,
     customer_id: int,
@@ -35,12 +47,7 @@ def mark_retrieval_eligible(
     kiosk_ids: list[str] | None = None,
 ) -> list[str]:
     """Every deployed kiosk of the customer (or of `kiosk_ids`) becomes retrieval eligible; returns their ids."""
-    flagged = []
-    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
-        if kiosk.status == S.DEPLOYED:
-            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
-        flagged.append(kiosk.id)
-    return flagged
+    return [kiosk.id for kiosk in _flag_eligible(session, customer_id, reason, actor, kiosk_ids)]
 
 
 def schedule_retrieval(
@@ -51,13 +58,11 @@ def schedule_retrieval(
     actor: str = "billing",
     kiosk_ids: list[str] | None = None,
 ) -> list[str]:
-    done = []
-    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
-        if kiosk.status == S.DEPLOYED:
-            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
+    """The customer's kiosks on its premises get a retrieval visit (deployed ones are flagged first)."""
+    kiosks = _flag_eligible(session, customer_id, reason, actor, kiosk_ids)
+    for kiosk in kiosks:
         change_status(session, kiosk, S.RETRIEVAL_SCHEDULED, actor, scheduled_for=visit, reason=reason)
-        done.append(kiosk.id)
-    return done
+    return [kiosk.id for kiosk in kiosks]
 
 
 def cancel_retrieval(
