@@ -41,6 +41,14 @@ RETRY_AFTER_MAX_S = 3600  # an absurd Retry-After does not park the kiosk for da
 HTTP_TIMEOUT_S = 20  # one TLS handshake on a Pico W takes a few seconds
 MAX_BODY = 8192  # the enrollment answer is < 3 KiB with the CA
 
+# The display's line above the code: a display text like the others (key
+# "claim code", docs/protocol.md "texts"), but a kiosk being claimed has no
+# config yet, so it is always the built-in French one. Kept here, not in
+# ui/pins.TEXTS: only the claim step imports this module (the Pico W resets
+# after it), so the running kiosk's heap never holds it.
+TEXT_KEY = "claim code"
+TEXT = ("Code:",)
+
 ANNOUNCE = "announce"
 POLL = "poll"
 DONE = "done"
@@ -423,11 +431,11 @@ def show_on(feedback):
         def show(code):
             f = screen.fb
             f.fill(0)
-            f.text("Code:", 0, 0)
+            f.text(TEXT[0], 0, 0)
             f.text(code, 0, 12)
-            f.text("noxus", 0, 36)
+            f.text("noxus", 0, 36)  # the brand: where the code is typed
             f.show()
-            screen.lines = ("Code:", code)
+            screen.lines = (TEXT[0], code)
         return show, None
     green = getattr(feedback, "green", None)
     if green is None:

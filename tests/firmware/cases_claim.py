@@ -268,7 +268,8 @@ def case_the_code_goes_on_the_display_when_there_is_one():
     show, blink = C.show_on(feedback)
     assert blink is None
     show("K7QPM-3XH2W")
-    eq(fb.texts[:2], ["Code:", "K7QPM-3XH2W"])
+    eq(fb.texts[:2], ["Code:", "K7QPM-3XH2W"])  # the built-in text: no config yet
+    eq(fb.texts[0], C.TEXT[0])
     eq(fb.shown, 1)
 
 

@@ -10,8 +10,11 @@ from noxus.fleet.models import Kiosk
 from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session
 
+from firmware.core import claim
 from firmware.core.fleet.config import validate
 from firmware.core.ui.pins import TEXTS
+
+BUILT_IN = {**TEXTS, claim.TEXT_KEY: claim.TEXT}
 
 # What tests/firmware/cases_kiosk.py GERMAN shows on the MicroPython Unix port.
 GERMAN_ON_THE_KIOSK = {
@@ -47,15 +50,21 @@ def test_a_german_customers_kiosk_gets_german_display_texts_in_its_config(engine
 
 
 def test_french_texts_are_the_firmwares_built_in_ones():
-    texts = display_texts("fr")
-    assert set(texts) == set(TEXTS)
+    texts = display_texts("fr", claim=True)
+    assert set(texts) == set(BUILT_IN)
     for key, lines in texts.items():
-        assert [x for x in lines if x] == [x for x in TEXTS[key] if x], key
+        assert [x for x in lines if x] == [x for x in BUILT_IN[key] if x], key
+
+
+def test_the_claim_codes_text_stays_out_of_the_config_a_running_kiosk_keeps_on_its_heap(engine):
+    assert claim.TEXT_KEY not in _kiosk(engine, "it")["texts"]
+    assert claim.TEXT_KEY not in TEXTS
+    assert display_texts("it", claim=True)[claim.TEXT_KEY] == ["Codice:"]
 
 
 @pytest.mark.parametrize("language", ["fr", "de", "it", "en"])
 def test_every_languages_texts_fit_the_display_and_pass_the_firmwares_check(language):
-    texts = display_texts(language)
+    texts = display_texts(language, claim=True)
     cfg, _badges, err = validate({"config_version": 2, "texts": texts}, 1)
     assert err is None and cfg["texts"] == texts
     assert all(1 <= len(v) <= 2 and all(len(x) <= 16 and x.isascii() for x in v) for v in texts.values())

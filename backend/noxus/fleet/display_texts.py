@@ -6,12 +6,19 @@ config under `texts` (docs/protocol.md, docs/firmware.md). The display has an 8x
 the pair together), folded to ASCII the way the language writes without accents (German
 `ü` -> `ue`, French `é` -> `e`) and cut to 16 columns. Keys are the firmware's events
 (firmware/core/feedback.py); a kiosk without texts in its config shows its built-in French ones,
-which the French catalog reproduces exactly."""
+which the French catalog reproduces exactly.
+
+`claim code` is the line above the code a kiosk shows while it claims its credentials
+(firmware/core/claim.py). Such a kiosk has no config yet, so it always shows the firmware's
+built-in French; the entry keeps the wording with the others (translated, checked to fit, the
+French one equal to the built-in) but is left out of the config: a running kiosk keeps its config
+on the heap and never shows a claim code again."""
 
 import unicodedata
 
 from noxus.core.i18n import pgettext, use_language
 
+CLAIM_CODE = "claim code"  # firmware/core/claim.py TEXT_KEY
 COLUMNS = 16  # firmware/core/ui/display.py: 8x8 font on a 128 px SSD1306
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
@@ -35,6 +42,7 @@ def _catalog() -> dict[str, str]:
         "memory almost full": pgettext("kiosk display 2x16", "Memory almost|full"),
         "online": pgettext("kiosk display 2x16", "online"),
         "offline": pgettext("kiosk display 2x16", "offline"),
+        CLAIM_CODE: pgettext("kiosk display 2x16", "Claim code:"),
     }
 
 
@@ -47,8 +55,11 @@ def display_line(text: str, language: str) -> str:
     return ascii_text.strip()[:COLUMNS]
 
 
-def display_texts(language: str) -> dict[str, list[str]]:
-    """{event: [line] or [line, line]} for the config's `texts`, in `language`."""
+def display_texts(language: str, claim: bool = False) -> dict[str, list[str]]:
+    """{event: [line] or [line, line]} for the config's `texts`, in `language`; with `claim`,
+    also the claim step's `claim code`, which the config leaves out."""
     with use_language(language) as lang:
         raw = _catalog()
+    if not claim:
+        del raw[CLAIM_CODE]
     return {key: [display_line(line, lang) for line in text.split("|")[:2]] for key, text in raw.items()}
