@@ -1,6 +1,7 @@
 """The ingest rule without MQTT: exactly once, cursor, gaps, dead letters."""
 
 import json
+from datetime import UTC, datetime
 
 from noxus.fleet.models import Kiosk, KioskAlert
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
@@ -109,6 +110,32 @@ def test_estimated_time_punch_is_stored_with_boot_and_uptime(engine):
     with Session(engine) as s:
         p = s.exec(select(Punch)).one()
     assert (p.ts, p.boot, p.uptime_ms) == (None, 7, 12345)
+
+
+def test_a_group_mixing_clock_and_estimated_punches_stores_each_to_the_millisecond(engine):
+    # One INSERT for the group: times go over as epoch ms, nulls where the clock was unset.
+    setup(engine, "K1", "K-2_b")
+    stamps = [T0 + 1, T0 + 999, 1_700_000_000_123, 4_102_444_799_999]  # up to 2099-12-31T23:59:59.999Z
+    clocked = [WirePunch(i + 1, "04A1B2C3D4E5F6", ts, protocol.KIND_ENROLL) for i, ts in enumerate(stamps)]
+    estimated = WirePunch(len(stamps) + 1, "04A1B2C3", None, "punch", 0, 0)
+    run(
+        engine,
+        Incoming("noxus/v1/K1/punch", protocol.encode_punch_batch("K1", [*clocked, estimated])),
+        Incoming("noxus/v1/K-2_b/punch", protocol.encode_punch_batch("K-2_b", [estimated], epoch=7)),
+    )
+    with Session(engine) as s:
+        got = [
+            (p.kiosk_id, p.epoch, p.seq, p.badge_uid, p.kind, p.ts, p.boot, p.uptime_ms)
+            for p in s.exec(select(Punch))
+        ]
+    assert sorted(got, key=lambda r: (r[0] != "K1", r[2])) == [
+        *[
+            ("K1", 0, i + 1, "04A1B2C3D4E5F6", "enroll", datetime.fromtimestamp(ts / 1000, UTC), None, None)
+            for i, ts in enumerate(stamps)
+        ],
+        ("K1", 0, 5, "04A1B2C3", "punch", None, 0, 0),
+        ("K-2_b", 7, 5, "04A1B2C3", "punch", None, 0, 0),
+    ]
 
 
 def test_a_gap_the_kiosk_still_holds_stops_the_ack_below_it(engine):

@@ -22,6 +22,7 @@ import threading
 import time
 
 import nats
+from nats.aio.client import Client
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js import api
 from nats.js.errors import NotFoundError
@@ -87,7 +88,6 @@ class NatsIngestWorker:
         self.engine = engine
         self.stopping = threading.Event()
         self.totals = Outcome()
-        self.nc = None
 
     async def _commit_retrying(self, msgs) -> Outcome:
         incoming = [Incoming(topic_of(m.subject), m.data) for m in msgs]
@@ -108,7 +108,7 @@ class NatsIngestWorker:
                 await asyncio.sleep(delay)
         raise AssertionError("retry_delays() never ends")
 
-    async def process_once(self, psub) -> int:
+    async def process_once(self, nc: Client, psub) -> int:
         try:
             msgs = await psub.fetch(batch=self.settings.ingest_max_messages, timeout=FETCH_WAIT_S)
         except NatsTimeout:
@@ -120,7 +120,7 @@ class NatsIngestWorker:
         for m in msgs:
             await m.ack()
         for topic, payload in groups.app_acks(outcome):
-            await self.nc.publish(subject_of(topic), payload)
+            await nc.publish(subject_of(topic), payload)
         metrics.ACK_LATENCY.observe(time.monotonic() - arrived)
         groups.account(self.totals, outcome, len(msgs))
         return len(msgs)
@@ -135,7 +135,7 @@ class NatsIngestWorker:
 
     async def run_async(self) -> None:
         s = self.settings
-        self.nc = await nats.connect(
+        nc = await nats.connect(
             servers=s.nats_servers,
             name=s.ingest_client_id,
             user=s.mqtt_username,
@@ -146,7 +146,7 @@ class NatsIngestWorker:
             reconnected_cb=self._connected,
             disconnected_cb=self._disconnected,
         )
-        js = self.nc.jetstream(timeout=10)
+        js = nc.jetstream(timeout=10)
         while True:  # the stream may be electing a leader right after a cluster start
             try:
                 await ensure_stream(js, s)
@@ -168,7 +168,7 @@ class NatsIngestWorker:
         try:
             while not self.stopping.is_set():
                 try:
-                    await self.process_once(psub)
+                    await self.process_once(nc, psub)
                 except NatsTimeout:
                     pass
                 except Exception as e:  # noqa: BLE001  (a node lost mid-fetch or mid-ack: pull again)
@@ -177,7 +177,7 @@ class NatsIngestWorker:
                     log.warning("JetStream error (%s); pulling again", e)
                     await asyncio.sleep(0.2)
         finally:
-            await self.nc.close()
+            await nc.close()
             groups.stopped(self.totals)
 
     def run(self) -> None:

@@ -9,12 +9,15 @@ The caller commits, and only then acks (PUBACK and the app ack).
 
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import BigInteger, String, func, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from firmware.core import protocol
 from noxus.core.types import UTCDateTime
@@ -25,6 +28,13 @@ from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 CURSOR_PAGE = 1000  # stored seqs read per step while moving a cursor
 INSERT_CHUNK = 1000  # rows per INSERT: far below SQLite's 32k bound parameters
 MAX_DEAD_PAYLOAD = 64 * 1024
+
+
+# One punch as stored: (kiosk_id, epoch, seq, badge_uid, kind, ts_ms, boot, uptime_ms).
+# A plain tuple, no dict or datetime per punch: a group holds up to 100 000.
+PunchRow = tuple[str, int, int, str, str, int | None, int | None, int | None]
+PUNCH_COLUMNS = ("kiosk_id", "epoch", "seq", "badge_uid", "kind", "ts", "boot", "uptime_ms")
+_KEY = itemgetter(0, 1, 2)  # (kiosk_id, epoch, seq): a punch's identity, and the lock order
 
 
 @dataclass
@@ -44,7 +54,9 @@ class Outcome:
     recovered: int = 0  # written-off seqs that arrived after all
 
 
-def _insert(session: Session, model, rows: list[dict], conflict: list[str], returning=()):
+def _insert(
+    session: Session, model: Any, rows: list[dict], conflict: list[str], returning: Sequence[Any] = ()
+) -> list:
     """INSERT ... ON CONFLICT (conflict) DO NOTHING [RETURNING]; rows all have the same keys."""
     if not rows:
         return []
@@ -62,7 +74,7 @@ def _insert(session: Session, model, rows: list[dict], conflict: list[str], retu
     return []
 
 
-def _pg_array_type(column) -> str:
+def _pg_array_type(column: Any) -> str:
     name = type(column.type).__name__.lower()
     if "int" in name:
         return "bigint[]"
@@ -71,7 +83,9 @@ def _pg_array_type(column) -> str:
     return "text[]"
 
 
-def _pg_unnest(session: Session, table, rows: list[dict], conflict: list[str], returning) -> list:
+def _pg_unnest(
+    session: Session, table: Any, rows: list[dict], conflict: list[str], returning: Sequence[Any]
+) -> list:
     # PostgreSQL: one statement per group, each column bound as one array, so
     # nothing per row to expand, parse or plan (2.5x faster than multi-row
     # VALUES in bench/). Values must be ready for the driver: _row() gives
@@ -93,24 +107,65 @@ def _dead(session: Session, outcome: Outcome, msg: Incoming, reason: str) -> Non
     outcome.dead += 1
 
 
-def _row(kiosk_id: str, epoch: int, p: protocol.Punch) -> dict:
-    ts = None if p.ts_ms is None else datetime.fromtimestamp(p.ts_ms / 1000, UTC)
-    return {
-        "kiosk_id": kiosk_id,
-        "epoch": epoch,
-        "seq": p.seq,
-        "badge_uid": p.uid,
-        "kind": p.kind,
-        "ts": ts,
-        "boot": p.boot,
-        "uptime_ms": p.uptime_ms,
-        "received_at": datetime.now(UTC),
-    }
+def _ts(ts_ms: int | None) -> datetime | None:
+    return None if ts_ms is None else datetime.fromtimestamp(ts_ms / 1000, UTC)
+
+
+def _row_dict(row: PunchRow, received_at: datetime) -> dict:
+    d: dict[str, Any] = dict(zip(PUNCH_COLUMNS, row, strict=True))
+    d["ts"] = _ts(row[5])
+    d["received_at"] = received_at
+    return d
+
+
+def _insert_punches(session: Session, rows: list[PunchRow], received_at: datetime) -> list[tuple]:
+    """INSERT the punches, ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING; -> the
+    keys of those inserted (the others were stored before)."""
+    if not rows:
+        return []
+    if session.get_bind().dialect.name != "postgresql":
+        return _insert(
+            session,
+            Punch,
+            [_row_dict(r, received_at) for r in rows],
+            ["kiosk_id", "epoch", "seq"],
+            (Punch.kiosk_id, Punch.epoch, Punch.seq),
+        )
+    # PostgreSQL: one statement whatever the group's size, each column bound as
+    # one comma-separated string that string_to_array splits on the server.
+    # psycopg's dumping of a Python list as an array (per element, in Python)
+    # cost more than the INSERT itself (docs/benchmarks.md, issue 21). The
+    # codec has validated every value: ids are [A-Za-z0-9_-], uids hex, kind
+    # a constant, the rest integers, so none holds a comma; '' is NULL.
+    # ts arrives as epoch ms and becomes a timestamptz on the server (exact:
+    # the interval has no day part, so the session's time zone plays no role).
+    params: dict[str, Any] = {"received_at": received_at}
+    for i, name in enumerate(PUNCH_COLUMNS):
+        values = [r[i] for r in rows]
+        if None in values:
+            params[name] = ",".join("" if v is None else str(v) for v in values)
+        else:
+            params[name] = ",".join(map(str, values))
+    result = session.execute(
+        text(
+            "INSERT INTO punch (kiosk_id, epoch, seq, badge_uid, kind, ts, boot, uptime_ms, received_at) "
+            "SELECT kiosk_id, epoch, seq, badge_uid, kind, "
+            "timestamptz 'epoch' + ts * interval '1 millisecond', boot, uptime_ms, :received_at "
+            "FROM unnest(string_to_array(:kiosk_id, ','), string_to_array(:epoch, ',')::bigint[], "
+            "string_to_array(:seq, ',')::bigint[], string_to_array(:badge_uid, ','), "
+            "string_to_array(:kind, ','), string_to_array(:ts, ',', '')::bigint[], "
+            "string_to_array(:boot, ',', '')::bigint[], string_to_array(:uptime_ms, ',', '')::bigint[]) "
+            "AS v(kiosk_id, epoch, seq, badge_uid, kind, ts, boot, uptime_ms) "
+            "ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING RETURNING kiosk_id, epoch, seq"
+        ),
+        params,
+    )
+    return [tuple(r) for r in result.all()]
 
 
 def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = False) -> Outcome:
     outcome = Outcome()
-    batches: dict[str, list[protocol.PunchBatch]] = defaultdict(list)
+    batches: dict[str, list[tuple[Incoming, protocol.PunchBatch]]] = defaultdict(list)
     others: list[tuple[Incoming, str, str]] = []
     for msg in messages:
         parsed, err = protocol.parse_topic(msg.topic)
@@ -140,7 +195,7 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
     # One global lock order (kiosk id, epoch, then seq) in every phase: concurrent
     # workers on PostgreSQL then wait for each other instead of deadlocking.
     others.sort(key=lambda o: o[1])
-    rows = []
+    rows: list[PunchRow] = []
     for kiosk_id in sorted(batches):
         if kiosk_id not in known:
             for msg, _ in batches.pop(kiosk_id):
@@ -153,17 +208,19 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
                 )
             continue
         for _, batch in batches[kiosk_id]:
-            rows.extend(_row(kiosk_id, batch.epoch, p) for p in batch.punches)
-    rows.sort(key=lambda r: (r["kiosk_id"], r["epoch"], r["seq"]))
-    inserted = _insert(
-        session, Punch, rows, ["kiosk_id", "epoch", "seq"], (Punch.kiosk_id, Punch.epoch, Punch.seq)
-    )
+            epoch = batch.epoch
+            rows.extend(
+                (kiosk_id, epoch, p.seq, p.uid, p.kind, p.ts_ms, p.boot, p.uptime_ms) for p in batch.punches
+            )
+    rows.sort(key=_KEY)
+    received_at = datetime.now(UTC)
+    inserted = _insert_punches(session, rows, received_at)
     outcome.stored = len(inserted)
     outcome.duplicates = len(rows) - len(inserted)
     if outcome.duplicates:
-        _check_duplicates(session, outcome, rows, {tuple(r) for r in inserted})
+        _check_duplicates(session, outcome, rows, set(inserted), received_at)
 
-    journals: dict[tuple[str, int], list] = defaultdict(list)
+    journals: dict[tuple[str, int], list[tuple[Incoming, protocol.PunchBatch]]] = defaultdict(list)
     for kiosk_id, items in batches.items():
         for msg, batch in items:
             journals[(kiosk_id, batch.epoch)].append((msg, batch))
@@ -189,12 +246,13 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
     return outcome
 
 
-def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inserted: set) -> None:
+def _check_duplicates(
+    session: Session, outcome: Outcome, rows: list[PunchRow], inserted: set[tuple], received_at: datetime
+) -> None:
     """A resend carries the same punch; a different punch under a stored seq
     means the kiosk reused seqs (journal wiped): keep it as a dead letter so
     it is not lost, and tell the fleet. One query for the whole group."""
-    key = ("kiosk_id", "epoch", "seq")
-    dup = {tuple(r[k] for k in key): r for r in rows if tuple(r[k] for k in key) not in inserted}
+    dup = {_KEY(r): r for r in rows if _KEY(r) not in inserted}
     with_v, params = _relation(
         session, "v", {"kiosk_id": "text", "epoch": "bigint", "seq": "bigint"}, sorted(dup)
     )
@@ -212,7 +270,7 @@ def _check_duplicates(session: Session, outcome: Outcome, rows: list[dict], inse
         params,
     ).all()
     for kiosk_id, epoch, seq, uid, ts in stored:
-        new = dup[(kiosk_id, epoch, seq)]
+        new = _row_dict(dup[(kiosk_id, epoch, seq)], received_at)
         if new["badge_uid"] != uid or (
             new["ts"] is not None and ts is not None and abs((new["ts"] - ts).total_seconds()) > 0.001
         ):
@@ -231,19 +289,22 @@ def _jsonable(row: dict) -> dict:
     return {k: v.isoformat() if isinstance(v, datetime) else v for k, v in row.items()}
 
 
-def _relation(session: Session, name: str, columns: dict[str, str], rows: list[tuple]) -> tuple[str, dict]:
+def _relation(
+    session: Session, name: str, columns: dict[str, str], rows: Sequence[tuple]
+) -> tuple[str, dict[str, Any]]:
     """`WITH name(columns) AS (...)`: the group's rows as one relation a single
     statement joins, bound as one array per column (PostgreSQL) or one JSON
     document (SQLite). The SQL text does not depend on the group's size (one
     plan, no bound-parameter limit). `columns` maps names to 'text'/'bigint'."""
     names = list(columns)
+    params: dict[str, Any]
     if session.get_bind().dialect.name == "postgresql":
         arrays = ", ".join(f"CAST(:{name}_{c} AS {t}[])" for c, t in columns.items())
         params = {f"{name}_{c}": [r[i] for r in rows] for i, c in enumerate(names)}
         source = f"SELECT * FROM unnest({arrays})"
     else:
         picks = ", ".join(f"json_extract(value, '$[{i}]')" for i in range(len(names)))
-        params = {name: json.dumps(rows)}
+        params = {name: json.dumps(list(rows))}
         source = f"SELECT {picks} FROM json_each(:{name})"
     return f"WITH {name}({', '.join(names)}) AS ({source})", params
 
@@ -421,7 +482,9 @@ def _lost_elsewhere(session: Session, kiosk_id: str, epoch: int, group: dict) ->
             select(func.count())
             .select_from(IngestCursor)
             .where(
-                IngestCursor.kiosk_id == kiosk_id, IngestCursor.epoch.not_in(others), IngestCursor.lost > 0
+                col(IngestCursor.kiosk_id) == kiosk_id,
+                col(IngestCursor.epoch).not_in(others),
+                col(IngestCursor.lost) > 0,
             )
         ).one()
         > 0
