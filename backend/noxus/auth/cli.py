@@ -20,6 +20,17 @@ def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
 
+def _user(s, username: str, hint: str = ""):
+    """The user called `username`, or the command ends (exit code 2) saying there is none."""
+    from noxus.core import accounts
+
+    u = accounts.get_user(s, username)
+    if u is None:
+        console.print(f"[red]no user {username!r}{hint}[/red]")
+        raise typer.Exit(2)
+    return u
+
+
 @user_app.command("create")
 def user_create(
     username: str,
@@ -108,10 +119,7 @@ def _set_user(username: str, **changes) -> None:
     from noxus.core.security import Role
 
     with new_session() as s:
-        u = accounts.get_user(s, username)
-        if u is None:
-            console.print(f"[red]no user {username!r}[/red]")
-            raise typer.Exit(2)
+        u = _user(s, username)
         if "role" in changes:
             new = Role(changes["role"])
             if new.is_staff != Role(u.role).is_staff:
@@ -165,10 +173,7 @@ def user_unlock(username: str) -> None:
     from noxus.core import accounts, audit
 
     with new_session() as s:
-        u = accounts.get_user(s, username)
-        if u is None:
-            console.print(f"[red]no user {username!r}[/red]")
-            raise typer.Exit(2)
+        u = _user(s, username)
         accounts.unlock(s, u)
         audit.record(s, _actor(), "unlock", "user", u.id, u.customer_id)
         s.commit()
@@ -183,10 +188,7 @@ def token_create(
     from noxus.core import accounts, audit
 
     with new_session() as s:
-        u = accounts.get_user(s, username)
-        if u is None:
-            console.print(f"[red]no user {username!r}: create it with `noxus user create`[/red]")
-            raise typer.Exit(2)
+        u = _user(s, username, ": create it with `noxus user create`")
         token, raw = accounts.create_token(s, u, name, days or None)
         audit.record(
             s, _actor(), "create", "token", token.id, u.customer_id, {"user": u.username, "name": name}

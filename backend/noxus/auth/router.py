@@ -248,17 +248,7 @@ def invite_user(
     """Create a user without a password and send an invitation e-mail (outbox) with a one-time
     link to set it (docs/security.md)."""
     try:
-        u = invitations.invite(
-            session,
-            settings,
-            actor,
-            scope,
-            email=data.email,
-            full_name=data.full_name,
-            role=data.role,
-            customer_id=data.customer_id,
-            language=data.language,
-        )
+        u = invitations.invite(session, settings, actor, scope, **data.model_dump())
     except invitations.InvitationError as e:
         raise HTTPException(e.status, detail=str(e)) from None
     session.commit()

@@ -21,6 +21,7 @@ from noxus.auth.invitations import (
     send_invitation,
     visible,
 )
+from noxus.auth.schemas import UserInvite
 from noxus.core import accounts
 from noxus.core.audit import record as audit
 from noxus.core.deps import SessionDep, SettingsDep
@@ -35,7 +36,7 @@ from noxus.core.security import (
     Scope,
     TenantScope,
 )
-from noxus.core.users import User
+from noxus.core.users import Invitation, User
 from noxus.tenancy.models import Customer
 from noxus.web.errors import PageError
 from noxus.web.forms import validate_form
@@ -59,13 +60,11 @@ def _check_language(v):
     return v
 
 
-class InviteForm(SQLModel):
-    model_config = SQLModelConfig(str_strip_whitespace=True)
+class InviteForm(UserInvite):
+    """The API's invitation as the web form takes it: messages for people, in their language
+    (the validators keep the API's names, so they replace its English ones)."""
+
     email: str = Field(min_length=1, max_length=254)
-    full_name: str = Field(min_length=1, max_length=200)
-    role: Role
-    customer_id: int | None = None
-    language: str | None = None
 
     @field_validator("email")
     @classmethod
@@ -74,7 +73,10 @@ class InviteForm(SQLModel):
             raise ValueError(_("Not an e-mail address (name@example.ch)."))
         return v
 
-    _lang = field_validator("language")(_check_language)
+    @field_validator("language")
+    @classmethod
+    def _language(cls, v: str | None) -> str | None:
+        return _check_language(v)
 
 
 class UserEditForm(SQLModel):
@@ -205,17 +207,7 @@ async def user_invite(
                     cancel="/users",
                     hidden={**values, "confirmed": "yes"},
                 )
-            u = invite(
-                session,
-                settings,
-                actor,
-                scope,
-                email=data.email,
-                full_name=data.full_name,
-                role=data.role,
-                customer_id=data.customer_id,
-                language=data.language,
-            )
+            u = invite(session, settings, actor, scope, **data.model_dump())
             session.commit()
             return RedirectResponse(f"/users/{u.id}?msg=invited", status_code=303)
         except InvitationError as e:
@@ -373,8 +365,8 @@ def user_action(
 # --- the invitation link -------------------------------------------------------------------------
 
 
-@router.get("/invitation/{token}", response_class=HTMLResponse, dependencies=[Public])
-def invitation_page(token: str, request: Request, session: SessionDep):
+def _invitation(session, token: str) -> tuple[Invitation, User]:
+    """The pending invitation of the link (accounts.find_invitation), or a page saying what to do."""
     found = accounts.find_invitation(session, token)
     if found is None:
         raise HTTPException(
@@ -386,22 +378,18 @@ def invitation_page(token: str, request: Request, session: SessionDep):
                 )
             ),
         )
+    return found
+
+
+@router.get("/invitation/{token}", response_class=HTMLResponse, dependencies=[Public])
+def invitation_page(token: str, request: Request, session: SessionDep):
+    found = _invitation(session, token)
     return templates.TemplateResponse(request, "invitation.html", {"invited": found[1], "errors": {}})
 
 
 @router.post("/invitation/{token}", response_class=HTMLResponse, dependencies=[Public])
 async def invitation_accept(token: str, request: Request, session: SessionDep) -> Response:
-    found = accounts.find_invitation(session, token)
-    if found is None:
-        raise HTTPException(
-            404,
-            detail=PageError(
-                _(
-                    "This invitation link is expired, already used or replaced by a newer one: ask the person who "
-                    "invited you for a new invitation."
-                )
-            ),
-        )
+    found = _invitation(session, token)
     form = await request.form()
     pw = {"password": str(form.get("password", "")), "password_again": str(form.get("password_again", ""))}
     data, errors = validate_form(PasswordForm, pw)

@@ -86,16 +86,22 @@ class ApiTokenCreated(ApiTokenPublic):
     token: str  # shown once
 
 
-class WebSession(SQLModel, table=True):
-    __tablename__ = "web_session"
+class _UserSecret(SQLModel):
+    """What a web session and an invitation share: a user's secret, kept as its SHA-256 elsewhere
+    in the row, that works from `created_at` until `expires_at` or until revoked."""
 
     id: int | None = Field(default=None, primary_key=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    session_hash: str = Field(max_length=64, unique=True)
-    csrf_token: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebSession(_UserSecret, table=True):
+    __tablename__ = "web_session"
+
+    session_hash: str = Field(max_length=64, unique=True)
+    csrf_token: str = Field(max_length=64)
     ip: str = Field(default="", max_length=64)
 
 
@@ -120,17 +126,13 @@ class LoginAttemptPublic(SQLModel):
     reason: str
 
 
-class Invitation(SQLModel, table=True):
+class Invitation(_UserSecret, table=True):
     """A one-time link to set a password. Only the SHA-256 of the token is stored (256 bits of
     entropy: a slow hash adds nothing); it works once, until `expires_at`."""
 
     __tablename__ = "user_invitation"
 
-    id: int | None = Field(default=None, primary_key=True)
-    user_id: int = Field(foreign_key="app_user.id", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     created_by: str = Field(max_length=120)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
     used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a newer one was sent
+    # revoked_at: a newer invitation was sent

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
-from noxus.core.types import id_of, utcnow
+from noxus.core.types import aware, id_of, utcnow
 from noxus.hr.models import Badge, Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy.models import DataSubjectRequest
@@ -32,7 +32,7 @@ WHEN = func.coalesce(Punch.ts, Punch.received_at)
 
 def _plain(v: Any) -> Any:
     if isinstance(v, datetime):
-        return (v if v.tzinfo else v.replace(tzinfo=UTC)).astimezone(UTC).isoformat()
+        return aware(v).astimezone(UTC).isoformat()
     if hasattr(v, "isoformat"):
         return v.isoformat()
     if isinstance(v, bytes):
