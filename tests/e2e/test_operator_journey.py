@@ -1,13 +1,15 @@
 """NOXUS runs a customer's whole life in a real browser (Debian's chromium through Playwright), from
 an empty database: a NOXUS admin creates the customer and its site, a plan with a price version
 typed in CHF and a contract, registers and installs a kiosk there and adds it to the contract, and
-invites the customer's HR admin; the HR admin sets a password from the invitation e-mail (delivered
-by `noxus billing send`, the scheduler's job, to a local SMTP server), creates employees and gives
-them badges; a simulated MicroPython kiosk sends punches over the real MQTT path (a Mosquitto of
-the test's own, the real ingest worker); the HR admin sees the timesheet and exports it; NOXUS runs
-the month (drafts, review, issue) and opens the invoice PDF, whose QR-bill decodes (zxing-cpp) to
-the invoice's amount and reference. No step touches the database, Python internals or a JSON
-endpoint: the pages, the CLI a NOXUS operator runs, the kiosk and the mail.
+invites a NOXUS billing colleague and the customer's HR admin; each sets a password from the
+invitation e-mail (delivered by `noxus billing send`, the scheduler's job, to a local SMTP server:
+the outbox page lists the mails but never shows a one-time link, docs/security.md); the HR admin
+creates employees and gives them badges; a simulated MicroPython kiosk sends punches over the real
+MQTT path (a Mosquitto of the test's own, the real ingest worker); the HR admin sees the timesheet
+and exports it; the billing colleague, who lands on billing, runs the month (drafts, review, issue)
+and opens the invoice PDF, whose QR-bill decodes (zxing-cpp) to the invoice's amount and reference.
+No step touches the database, Python internals or a JSON endpoint: the pages, the CLI a NOXUS
+operator runs, the kiosk and the mail.
 
 The contract starts on the first day of a coming month (subscriptions are billed in advance): its
 first invoice holds whole months only, so the amounts do not depend on the day the test runs."""
@@ -44,6 +46,7 @@ ARGS = [
 ]
 ADMIN_PASSWORD = "operator journey password"
 HR_PASSWORD = "hr admin journey password"
+BILLING_PASSWORD = "billing clerk journey password"
 UIDS = {"007": "04A1B2C3", "008": "04A1B2C4"}
 DEADLINE_S = 60  # safety deadline of every wait on a condition
 
@@ -157,6 +160,36 @@ def confirm(page) -> None:
     page.click("form:has(input[name=confirmed]) button")
 
 
+def invite(page, base: str, email: str, name: str, role: str, customer: str | None) -> None:
+    """Staff invite someone: the form, then the confirmation (it sends an e-mail)."""
+    page.goto(f"{base}/users/new")
+    page.fill("#f-email", email)
+    page.fill("#f-full_name", name)
+    page.select_option("#f-role", role)
+    if customer:
+        page.select_option("#f-customer_id", label=customer)
+    page.click("#invite-submit")
+    page.click("#confirm-submit")
+    page.wait_for_url(re.compile(r".*/users/\d+\?msg=invited"))
+
+
+def accept_invitation(browser, base: str, link: str, username: str, password: str, lands_on: str):
+    """The invited person chooses a password from the e-mail's link, logs in and lands on their
+    role's page; -> their browser page."""
+    page = browser.new_context(locale="fr-CH", accept_downloads=True).new_page()
+    page.set_default_timeout(60_000)
+    page.goto(link)
+    page.fill("#f-password", password)
+    page.fill("#f-password_again", password)
+    page.click("#password-submit")
+    page.wait_for_url(re.compile(r".*/login\?msg=password_set"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("form[action='/login'] button")
+    page.wait_for_url(re.compile(lands_on))
+    return page
+
+
 def decode_qr(pdf: bytes) -> list[str]:
     image = pypdfium2.PdfDocument(pdf)[0].render(scale=300 / 72).to_pil()
     return [r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode]
@@ -262,33 +295,34 @@ def test_noxus_onboards_a_customer_and_bills_it_while_its_hr_admin_sees_punches_
     noxus.wait_for_url(re.compile(re.escape(contract_url) + r"\?.*"))
     assert "K-J1" in noxus.inner_text("main table")
 
-    # the customer's HR admin is invited (confirmation first: it sends an e-mail)
-    noxus.goto(f"{base}/users/new")
-    noxus.fill("#f-email", "claire@dubois.example")
-    noxus.fill("#f-full_name", "Claire Dubois")
-    noxus.select_option("#f-role", "hr_admin")
-    noxus.select_option("#f-customer_id", label="Menuiserie Dubois")
-    noxus.click("#invite-submit")
-    noxus.click("#confirm-submit")
-    noxus.wait_for_url(re.compile(r".*/users/\d+\?msg=invited"))
+    # NOXUS staff and the customer's HR admin are invited (confirmation first: it sends an e-mail)
+    invite(noxus, base, "nadia@noxus.example", "Nadia Rochat", "billing", None)
+    invite(noxus, base, "claire@dubois.example", "Claire Dubois", "hr_admin", "Menuiserie Dubois")
 
-    # the outbox goes out (the scheduler's job) to the local SMTP server
+    # the outbox goes out (the scheduler's job) to the local SMTP server; the outbox page lists the
+    # invitations as sent but never shows their one-time links (whoever reads one owns the account)
     subprocess.run([*stack["cli"], "billing", "send"], env=stack["env"], check=True, capture_output=True)
-    [mail] = [m for m in stack["inbox"].messages if "/invitation/" in m]
-    link = re.search(r"(http://127\.0\.0\.1:\d+/invitation/[A-Za-z0-9_-]+)", mail).group(1)
+    links = {}
+    for to in ("nadia@noxus.example", "claire@dubois.example"):
+        [mail] = [m for m in stack["inbox"].messages if "/invitation/" in m and f"To: {to}" in m]
+        links[to] = re.search(r"(http://127\.0\.0\.1:\d+/invitation/[A-Za-z0-9_-]+)", mail).group(1)
+    noxus.goto(f"{base}/billing/outbox?status=sent")
+    noxus.click("main table tr:has-text('claire@dubois.example') a >> nth=0")
+    assert "/invitation/…" in noxus.inner_text("#mail-body")
+    assert links["claire@dubois.example"].rsplit("/", 1)[1] not in noxus.content()
 
-    # the HR admin chooses a password and logs in: HR lands on HR
-    hr = browser.new_context(locale="fr-CH", accept_downloads=True).new_page()
-    hr.set_default_timeout(60_000)
-    hr.goto(link)
-    hr.fill("#f-password", HR_PASSWORD)
-    hr.fill("#f-password_again", HR_PASSWORD)
-    hr.click("#password-submit")
-    hr.wait_for_url(re.compile(r".*/login\?msg=password_set"))
-    hr.fill("input[name=username]", "claire@dubois.example")
-    hr.fill("input[name=password]", HR_PASSWORD)
-    hr.click("form[action='/login'] button")
-    hr.wait_for_url(re.compile(r".*/hr/employees.*"))
+    # the billing colleague lands on billing; the HR admin on HR
+    billing = accept_invitation(
+        browser, base, links["nadia@noxus.example"], "nadia@noxus.example", BILLING_PASSWORD, r".*/billing$"
+    )
+    hr = accept_invitation(
+        browser,
+        base,
+        links["claire@dubois.example"],
+        "claire@dubois.example",
+        HR_PASSWORD,
+        r".*/hr/employees.*",
+    )
 
     # two employees and their badges
     employee_urls = {}
@@ -352,34 +386,34 @@ def test_noxus_onboards_a_customer_and_bills_it_while_its_hr_admin_sees_punches_
     assert any("008" in row and "Rossier" in row for row in rows[1:]), rows[:3]
     hr.screenshot(path=os.environ.get("NOXUS_SCREENSHOT", str(tmp_path / "hr.png")), full_page=True)
 
-    # NOXUS runs the month: drafts, review, issue
+    # NOXUS billing runs the month: drafts, review, issue
     period = f"{start:%Y-%m}"
-    noxus.goto(f"{base}/billing")
-    noxus.fill("form[action='/billing/run'] input[name=period]", period)
-    noxus.click("form[action='/billing/run'] button")
-    noxus.wait_for_url(re.compile(r".*/billing/drafts\?.*"))
-    assert "Menuiserie Dubois" in noxus.inner_text("main")
-    noxus.click("main table a[href^='/billing/invoices/'] >> nth=0")
-    noxus.wait_for_url(re.compile(r".*/billing/invoices/\d+$"))
-    invoice_url = noxus.url
-    lines = noxus.inner_text("main table")
+    billing.goto(f"{base}/billing")
+    billing.fill("form[action='/billing/run'] input[name=period]", period)
+    billing.click("form[action='/billing/run'] button")
+    billing.wait_for_url(re.compile(r".*/billing/drafts\?.*"))
+    assert "Menuiserie Dubois" in billing.inner_text("main")
+    billing.click("main table a[href^='/billing/invoices/'] >> nth=0")
+    billing.wait_for_url(re.compile(r".*/billing/invoices/\d+$"))
+    invoice_url = billing.url
+    lines = billing.inner_text("main table")
     # set-up fee, one whole month of subscription, one kiosk; no user beyond the 10 included
     assert "1’200.00" in lines or "1'200.00" in lines, lines
     assert "120.00" in lines and "4.50" in lines, lines
-    noxus.click("form[action='/billing/drafts/issue'] button")
-    confirm(noxus)
-    noxus.wait_for_url(re.compile(r".*/billing/invoices\?.*"))
-    noxus.goto(invoice_url)
-    reference = noxus.inner_text("#invoice-reference").strip()
-    total_shown = noxus.inner_text("#invoice-total")
+    billing.click("form[action='/billing/drafts/issue'] button")
+    confirm(billing)
+    billing.wait_for_url(re.compile(r".*/billing/invoices\?.*"))
+    billing.goto(invoice_url)
+    reference = billing.inner_text("#invoice-reference").strip()
+    total_shown = billing.inner_text("#invoice-total")
 
     # the invoice PDF, opened from the invoice page; its QR-bill pays exactly this invoice
-    with noxus.expect_response(re.compile(r".*/billing/documents/\d+$")) as opened:
-        noxus.click("#documents a[data-kind=invoice]")
+    with billing.expect_response(re.compile(r".*/billing/documents/\d+$")) as opened:
+        billing.click("#documents a[data-kind=invoice]")
     assert opened.value.ok and opened.value.header_value("content-type") == "application/pdf"
     # chromium shows it in its viewer, which keeps the bytes to itself: the same URL again, with
     # the same session, gives the document as saved from the viewer
-    (payload,) = decode_qr(noxus.context.request.get(opened.value.url).body())
+    (payload,) = decode_qr(billing.context.request.get(opened.value.url).body())
     f = payload.replace("\r\n", "\n").split("\n")
     assert f[0:3] == ["SPC", "0200", "1"]
     # net 1'324.50, VAT 8.1 % 107.28, total 1'431.78 rounded to 1'431.80

@@ -227,3 +227,51 @@ def test_each_person_chooses_their_language(noxus_app, engine, tenants):
         == 303
     )
     assert '<html lang="de">' in c.get("/account").text
+
+
+class _Inbox:
+    def __init__(self):
+        self.bodies: list[str] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.bodies.append(envelope.content.decode())
+        return "250 OK"
+
+
+def test_billing_staff_reading_the_outbox_never_see_an_admins_invitation_link(
+    noxus_app, login_as, engine, tenants
+):
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from noxus.core import outbox
+    from noxus.core.settings import Settings
+
+    login_as("admin")
+    api = TestClient(noxus_app, base_url="https://testserver")
+    r = api.post(
+        "/api/v1/users/invite", json={"email": "root@noxus.ch", "full_name": "Root", "role": "admin"}
+    )
+    assert r.status_code == 201, r.text
+    [mail] = mails(engine)
+    token = link_of(mail)
+    login_as("billing")
+    page = html(noxus_app).get(f"/billing/outbox/{mail.id}")
+    assert page.status_code == 200 and "/invitation/…" in page.text and token not in page.text
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    inbox = _Inbox()
+    smtp = Controller(inbox, hostname="127.0.0.1", port=port)
+    smtp.start()
+    try:
+        with Session(engine) as s:
+            assert outbox.deliver(s, Settings(_env_file=None, smtp_port=port)) == 1
+    finally:
+        smtp.stop()
+    [sent] = inbox.bodies
+    assert token in sent  # the person gets the link...
+    [stored] = mails(engine)
+    assert stored.status == "sent" and token not in stored.body  # ...the database keeps it no longer
+    assert "/invitation/…" in stored.body

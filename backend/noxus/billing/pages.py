@@ -750,7 +750,7 @@ def outbox_mail(request: Request, mail_id: int, session: SessionDep, user: Billi
     mail = session.get(OutboxMail, mail_id)
     if mail is None:
         raise HTTPException(404, _("Mail %(id)s does not exist.", id=mail_id))
-    return _page(request, user, "billing_mail.html", mail=mail)
+    return _page(request, user, "billing_mail.html", mail=mail, body=outbox.redacted(mail.body))
 
 
 @router.post("/outbox/{mail_id}/{action}")

@@ -14,9 +14,15 @@ so a receiving server can deduplicate).
 
 Attachments are not copied into the outbox: a mail names one by reference (`"<kind>:<id>"`) and
 the context that owns the document registers a loader for its kind (`register_attachment`).
+
+An invitation's one-time link sets a password: whoever reads it owns the account, and billing
+staff, who read the outbox, may not invite NOXUS staff. So staff pages show mails `redacted`, and a
+mail's stored body loses the link once it went out: the token is in the database only while its
+mail waits (docs/security.md "Invitations").
 """
 
 import logging
+import re
 import smtplib
 import uuid
 from collections.abc import Callable
@@ -36,6 +42,7 @@ MAX_ATTEMPTS = 8  # then "failed": staff see it on the outbox page and may retry
 BACKOFF_BASE_S = 60  # 1, 2, 4 ... minutes between attempts
 LEASE_S = 600  # a claim older than this (deliverer died mid-send) may be taken over
 CLAIM_BATCH = 20  # rows claimed per short claim transaction
+_ONE_TIME_LINK = re.compile(r"(/invitation/)[A-Za-z0-9_-]+")  # noxus.auth.invitations' links
 
 
 class MailStatus(StrEnum):
@@ -116,6 +123,11 @@ def enqueue(
     return mail
 
 
+def redacted(body: str) -> str:
+    """The body without its one-time links' tokens (`/invitation/…`): what staff may read."""
+    return _ONE_TIME_LINK.sub(r"\1…", body)
+
+
 def message(session: Session, mail: OutboxMail, settings: Settings) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
@@ -190,6 +202,7 @@ def deliver(session: Session, settings: Settings, now: datetime | None = None, l
             try:
                 _smtp_send(settings, message(session, mail, settings))
                 mail.status, mail.sent_at, mail.last_error = MailStatus.SENT, now, None
+                mail.body = redacted(mail.body)  # a sent mail is never sent again
                 sent += 1
             except (OSError, smtplib.SMTPException, OutboxError) as exc:
                 mail.last_error = f"{type(exc).__name__}: {exc}"[:500]
