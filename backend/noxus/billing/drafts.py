@@ -10,9 +10,11 @@ included) drafts that contract's month again from the data of that day."""
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from sqlalchemy import delete
-from sqlmodel import Session, func, select
+from sqlalchemy import select as sa_select  # sqlmodel's select is typed for at most four columns
+from sqlmodel import Session, col, func, select
 
 from noxus.billing import audit
 from noxus.billing.invoices import InvoiceStateError
@@ -20,6 +22,7 @@ from noxus.billing.models import Contract, Invoice, InvoiceLine, InvoiceStatus, 
 from noxus.billing.money import round_centimes, totals
 from noxus.core.i18n import gettext as _
 from noxus.core.i18n import use_language
+from noxus.core.types import id_of
 
 
 def _draft(session: Session, invoice_id: int, what: str) -> Invoice:
@@ -34,16 +37,43 @@ def _draft(session: Session, invoice_id: int, what: str) -> Invoice:
     return inv
 
 
+def _line(session: Session, inv: Invoice, position: int, what: str) -> InvoiceLine:
+    line = session.exec(
+        select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.position == position)
+    ).first()
+    if line is None or line.kind == LineKind.ROUNDING:
+        raise ValueError(f"draft {inv.id} has no line {position} to {what}")
+    return line
+
+
+def _edited(session: Session, inv: Invoice, actor: str, **facts: Any) -> Invoice:
+    """After a line changed: totals again, and the audited event (with what changed)."""
+    session.flush()
+    _recompute(session, inv)
+    audit.record(
+        session,
+        "invoice.draft_edited",
+        actor=actor,
+        customer_id=inv.customer_id,
+        invoice_id=inv.id,
+        **facts,
+        total=inv.total,
+    )
+    return inv
+
+
 def _recompute(session: Session, inv: Invoice) -> None:
     lines = [
         ln
         for ln in session.exec(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.position)
+            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(col(InvoiceLine.position))
         )
         if ln.kind != LineKind.ROUNDING
     ]
     session.execute(
-        delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.kind == LineKind.ROUNDING)
+        delete(InvoiceLine).where(
+            col(InvoiceLine.invoice_id) == inv.id, col(InvoiceLine.kind) == LineKind.ROUNDING
+        )
     )
     t = totals((ln.amount, ln.vat_rate_bp) for ln in lines)
     for pos, ln in enumerate(lines, 1):
@@ -54,7 +84,7 @@ def _recompute(session: Session, inv: Invoice) -> None:
             label = _("Rounding")
         session.add(
             InvoiceLine(
-                invoice_id=inv.id,
+                invoice_id=id_of(inv),
                 position=len(lines) + 1,
                 kind=LineKind.ROUNDING,
                 description=label,
@@ -100,7 +130,7 @@ def set_line(
     amount = round_centimes(q * unit_price)
     if position is None:
         first = session.exec(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(InvoiceLine.position)
+            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id).order_by(col(InvoiceLine.position))
         ).first()
         rate = vat_rate_bp if vat_rate_bp is not None else (first.vat_rate_bp if first else None)
         n = session.exec(
@@ -108,7 +138,7 @@ def set_line(
         ).one()
         session.add(
             InvoiceLine(
-                invoice_id=inv.id,
+                invoice_id=invoice_id,
                 position=n + 1,
                 kind="manual",
                 description=description[:300],
@@ -119,11 +149,7 @@ def set_line(
             )
         )
     else:
-        line = session.exec(
-            select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.position == position)
-        ).first()
-        if line is None or line.kind == LineKind.ROUNDING:
-            raise ValueError(f"draft {inv.id} has no line {position} to change")
+        line = _line(session, inv, position, "change")
         line.description, line.quantity, line.unit_price, line.amount = (
             description[:300],
             str(q),
@@ -133,43 +159,22 @@ def set_line(
         if vat_rate_bp is not None:
             line.vat_rate_bp = vat_rate_bp
         session.add(line)
-    session.flush()
-    _recompute(session, inv)
-    audit.record(
+    return _edited(
         session,
-        "invoice.draft_edited",
-        actor=actor,
-        customer_id=inv.customer_id,
-        invoice_id=inv.id,
+        inv,
+        actor,
         position=position,
         description=description[:120],
         quantity=str(q),
         unit_price=unit_price,
-        total=inv.total,
     )
-    return inv
 
 
 def remove_line(session: Session, invoice_id: int, position: int, actor: str = "system") -> Invoice:
     inv = _draft(session, invoice_id, "edited")
-    line = session.exec(
-        select(InvoiceLine).where(InvoiceLine.invoice_id == inv.id, InvoiceLine.position == position)
-    ).first()
-    if line is None or line.kind == LineKind.ROUNDING:
-        raise ValueError(f"draft {inv.id} has no line {position} to remove")
+    line = _line(session, inv, position, "remove")
     session.delete(line)
-    session.flush()
-    _recompute(session, inv)
-    audit.record(
-        session,
-        "invoice.draft_edited",
-        actor=actor,
-        customer_id=inv.customer_id,
-        invoice_id=inv.id,
-        removed=line.description[:120],
-        total=inv.total,
-    )
-    return inv
+    return _edited(session, inv, actor, removed=line.description[:120])
 
 
 def delete_draft(session: Session, invoice_id: int, actor: str = "system") -> None:
@@ -179,21 +184,21 @@ def delete_draft(session: Session, invoice_id: int, actor: str = "system") -> No
         later = session.exec(
             select(Invoice.id).where(
                 Invoice.contract_id == inv.contract_id,
-                Invoice.run_key.is_not(None),
-                Invoice.period > inv.period,
+                col(Invoice.run_key).is_not(None),
+                col(Invoice.period) > inv.period,
             )
         ).first()
         if later is not None:
             raise InvoiceStateError(
                 f"draft {inv.id} is not the contract's latest invoice of a run: delete the later drafts first"
             )
-        contract = session.get(Contract, inv.contract_id)
+        contract = session.get_one(Contract, inv.contract_id)
         contract.billed_through = inv.prior_billed_through
         if inv.consumed_setup:
             contract.setup_invoiced = False
         session.add(contract)
-    session.execute(delete(UsageSnapshot).where(UsageSnapshot.invoice_id == inv.id))
-    session.execute(delete(InvoiceLine).where(InvoiceLine.invoice_id == inv.id))
+    session.execute(delete(UsageSnapshot).where(col(UsageSnapshot.invoice_id) == inv.id))
+    session.execute(delete(InvoiceLine).where(col(InvoiceLine.invoice_id) == inv.id))
     audit.record(
         session,
         "invoice.draft_deleted",
@@ -230,21 +235,21 @@ class Preview:
 
 def preview(session: Session, period: date | None = None) -> Preview:
     q = (
-        select(
-            Invoice.customer_id,
+        sa_select(
+            col(Invoice.customer_id),
             func.count(),
             func.sum(Invoice.subtotal),
             func.sum(Invoice.vat_total),
             func.sum(Invoice.total),
         )
-        .where(Invoice.status == InvoiceStatus.DRAFT)
-        .group_by(Invoice.customer_id)
-        .order_by(Invoice.customer_id)
+        .where(col(Invoice.status) == InvoiceStatus.DRAFT)
+        .group_by(col(Invoice.customer_id))
+        .order_by(col(Invoice.customer_id))
     )
     if period is not None:
-        q = q.where(Invoice.period == period)
+        q = q.where(col(Invoice.period) == period)
     p = Preview(period)
-    for cid, n, sub, vat, tot in session.exec(q):
+    for cid, n, sub, vat, tot in session.execute(q):
         p.customers.append(CustomerPreview(cid, n, int(sub or 0), int(vat or 0), int(tot or 0)))
         p.drafts += n
         p.subtotal += int(sub or 0)

@@ -9,14 +9,16 @@ Forms post back and redirect (POST/redirect/GET); the security layer checks the 
 each form's CSRF field. Dates are today in the company zone; amounts are typed in CHF."""
 
 import base64
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Annotated
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlmodel import func, select
+from sqlmodel import col, func, select
 
 from noxus.billing import camt, drafts, dunning, issuing, payments, retrieval
 from noxus.billing.dates import BusinessDateError, company_today
@@ -33,6 +35,7 @@ from noxus.core.i18n import format_chf, format_date, lazy_gettext
 from noxus.core.i18n import gettext as _
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import BillingStaff, TechStaff
+from noxus.core.types import id_of
 from noxus.tenancy.models import Customer
 from noxus.tenancy.service import account_state_label
 from noxus.web import flash
@@ -79,7 +82,7 @@ def _back(url: str = "/billing", **params) -> RedirectResponse:
     return RedirectResponse(url + ("?" + query if query else ""), status_code=303)
 
 
-def _page(request: Request, user, name: str, **ctx) -> HTMLResponse:
+def _page(request: Request, user, name: str, *, status_code: int = 200, **ctx) -> HTMLResponse:
     return templates.TemplateResponse(
         request,
         name,
@@ -90,6 +93,7 @@ def _page(request: Request, user, name: str, **ctx) -> HTMLResponse:
             "err": flash.read(request, "err"),
             **ctx,
         },
+        status_code=status_code,
     )
 
 
@@ -108,6 +112,26 @@ def _confirm(
     )
 
 
+def _commit_or_refuse(
+    session,
+    action: Callable[[], object],
+    msg: str,
+    *,
+    refused: type[Exception] = ValueError,
+    back: str = "/billing",
+    then: str | None = None,
+) -> RedirectResponse:
+    """The confirmed step of a form: the action is committed and the staff go on to `then`
+    (default: back) with `msg`; refused, nothing is kept and `back` says why."""
+    try:
+        action()
+    except refused as exc:
+        session.rollback()
+        return _back(back, err=str(exc))
+    session.commit()
+    return _back(then or back, msg=msg)
+
+
 def _customers(session) -> dict[int, str]:
     return {c.id: c.name for c in session.exec(select(Customer))}
 
@@ -118,11 +142,11 @@ def _customers(session) -> dict[int, str]:
 @router.get("", response_class=HTMLResponse)
 def overview(request: Request, session: SessionDep, settings: SettingsDep, user: BillingStaff):
     today = company_today(settings)
-    profiles = session.exec(select(BillingProfile).order_by(BillingProfile.customer_id)).all()
+    profiles = session.exec(select(BillingProfile).order_by(col(BillingProfile.customer_id))).all()
     balances: dict[int, int] = {}
     for inv in session.exec(select(Invoice).where(Invoice.status == "open")):
         balances[inv.customer_id] = balances.get(inv.customer_id, 0) + inv.balance
-    cases = session.exec(select(RetrievalCase).order_by(RetrievalCase.id.desc()).limit(50)).all()
+    cases = session.exec(select(RetrievalCase).order_by(col(RetrievalCase.id).desc()).limit(50)).all()
     return _page(
         request,
         user,
@@ -176,7 +200,7 @@ def run(session: SessionDep, settings: SettingsDep, user: BillingStaff, period: 
 @router.get("/drafts", response_class=HTMLResponse)
 def drafts_page(request: Request, session: SessionDep, user: BillingStaff, period: str = ""):
     month = _month(period) if period else None
-    q = select(Invoice).where(Invoice.status == "draft").order_by(Invoice.customer_id, Invoice.id)
+    q = select(Invoice).where(Invoice.status == "draft").order_by(col(Invoice.customer_id), col(Invoice.id))
     if month:
         q = q.where(Invoice.period == month)
     return _page(
@@ -205,7 +229,7 @@ def issue(
         q = q.where(Invoice.id == int(invoice_id))
     elif period and _month(period):
         q = q.where(Invoice.period == _month(period))
-    todo = session.exec(q.order_by(Invoice.id)).all()
+    todo = session.exec(q.order_by(col(Invoice.id))).all()
     today = company_today(settings)
     if not confirmed:
         return _confirm(
@@ -225,7 +249,7 @@ def issue(
             {"period": period, "invoice_id": invoice_id},
         )
     try:
-        issued = issuing.issue_drafts(session, [i.id for i in todo], settings, today, user.actor)
+        issued = issuing.issue_drafts(session, [id_of(i) for i in todo], settings, today, user.actor)
     except InvoiceStateError as exc:
         session.rollback()
         return _back("/billing/drafts", err=str(exc))
@@ -294,7 +318,7 @@ def invoice_detail(request: Request, invoice_id: int, session: SessionDep, user:
         user,
         "billing_invoice.html",
         inv=inv,
-        lines=lines_of(session, inv.id),
+        lines=lines_of(session, id_of(inv)),
         customer=session.get(Customer, inv.customer_id),
         notes=notes,
         credited=session.get(Invoice, inv.credited_invoice_id) if inv.credited_invoice_id else None,
@@ -400,13 +424,14 @@ def delete_draft(
             f"/billing/invoices/{invoice_id}/delete",
             {},
         )
-    try:
-        drafts.delete_draft(session, invoice_id, user.actor)
-    except InvoiceStateError as exc:
-        session.rollback()
-        return _back(f"/billing/invoices/{invoice_id}", err=str(exc))
-    session.commit()
-    return _back("/billing/drafts", msg=_("Draft deleted."))
+    return _commit_or_refuse(
+        session,
+        partial(drafts.delete_draft, session, invoice_id, user.actor),
+        _("Draft deleted."),
+        refused=InvoiceStateError,
+        back=f"/billing/invoices/{invoice_id}",
+        then="/billing/drafts",
+    )
 
 
 @router.post("/invoices/{invoice_id}/credit")
@@ -539,7 +564,7 @@ def import_camt(
     confirmed: OptStr = "",
 ):
     data = base64.b64decode(content) if content else (file.file.read() if file else b"")
-    filename = filename or (file.filename if file else "camt.xml")
+    filename = filename or (file.filename if file else None) or "camt.xml"
     try:
         txs = camt.parse(data)
     except camt.CamtError as exc:
@@ -624,20 +649,22 @@ def assign(
             f"/billing/payments/{payment_id}/assign",
             {"invoice_number": invoice_number},
         )
-    try:
-        payments.assign(session, payment_id, inv.id, user.actor)
-    except payments.PaymentError as exc:
-        session.rollback()
-        return _back(f"/billing/payments/{payment_id}", err=str(exc))
-    session.commit()
-    return _back(msg=_("Payment %(id)s assigned to %(n)s.", id=payment_id, n=inv.number))
+    return _commit_or_refuse(
+        session,
+        partial(payments.assign, session, payment_id, id_of(inv), user.actor),
+        _("Payment %(id)s assigned to %(n)s.", id=payment_id, n=inv.number),
+        refused=payments.PaymentError,
+        back=f"/billing/payments/{payment_id}",
+        then="/billing",
+    )
 
 
 # --- §7.6 cases ----------------------------------------------------------------------------------------
 
 
-def _local(value: str, settings) -> datetime | None:
-    return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(settings.timezone)) if value else None
+def _local(value: str, settings) -> datetime:
+    """A moment typed in a datetime-local field, in the company zone; empty or malformed: ValueError."""
+    return datetime.fromisoformat(value).replace(tzinfo=ZoneInfo(settings.timezone))
 
 
 @router.post("/cases/{case_id}/notice-sent")
@@ -664,15 +691,19 @@ def notice_sent(
             f"/billing/cases/{case_id}/notice-sent",
             {"channel": channel, "sent_at": sent_at, "reason": reason},
         )
-    try:
-        retrieval.record_notice_sent(
-            session, case_id, _local(sent_at, settings), channel, user.actor, reason, settings
-        )
-    except ValueError as exc:
-        session.rollback()
-        return _back(err=str(exc))
-    session.commit()
-    return _back(msg=_("Case %(id)s: notice recorded.", id=case_id))
+    return _commit_or_refuse(
+        session,
+        lambda: retrieval.record_notice_sent(
+            session,
+            case_id,
+            _local(sent_at, settings) if sent_at else None,
+            channel,
+            user.actor,
+            reason,
+            settings,
+        ),
+        _("Case %(id)s: notice recorded.", id=case_id),
+    )
 
 
 @router.post("/cases/{case_id}/visit")
@@ -695,13 +726,13 @@ def visit(
             f"/billing/cases/{case_id}/visit",
             {"start": start, "end": end},
         )
-    try:
-        retrieval.schedule_visit(session, case_id, _local(start, settings), _local(end, settings), user.actor)
-    except ValueError as exc:
-        session.rollback()
-        return _back(err=str(exc))
-    session.commit()
-    return _back(msg=_("Case %(id)s: visit scheduled.", id=case_id))
+    return _commit_or_refuse(
+        session,
+        lambda: retrieval.schedule_visit(
+            session, case_id, _local(start, settings), _local(end, settings), user.actor
+        ),
+        _("Case %(id)s: visit scheduled.", id=case_id),
+    )
 
 
 @router.post("/cases/{case_id}/retrieved")
@@ -722,13 +753,11 @@ def retrieved(
             f"/billing/cases/{case_id}/retrieved",
             {"kiosk_id": kiosk_id},
         )
-    try:
-        retrieval.mark_retrieved(session, case_id, kiosk_id, user.actor)
-    except ValueError as exc:
-        session.rollback()
-        return _back(err=str(exc))
-    session.commit()
-    return _back(msg=_("Kiosk %(k)s retrieved.", k=kiosk_id))
+    return _commit_or_refuse(
+        session,
+        partial(retrieval.mark_retrieved, session, case_id, kiosk_id, user.actor),
+        _("Kiosk %(k)s retrieved.", k=kiosk_id),
+    )
 
 
 # --- the outbox ----------------------------------------------------------------------------------------
@@ -736,7 +765,7 @@ def retrieved(
 
 @router.get("/outbox", response_class=HTMLResponse)
 def outbox_page(request: Request, session: SessionDep, user: BillingStaff, status: str = ""):
-    q = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(300)
+    q = select(OutboxMail).order_by(col(OutboxMail.id).desc()).limit(300)
     if status:
         q = q.where(OutboxMail.status == status)
     counts = dict(session.exec(select(OutboxMail.status, func.count()).group_by(OutboxMail.status)).all())
@@ -780,10 +809,12 @@ def outbox_action(
             f"/billing/outbox/{mail_id}/{action}",
             {},
         )
-    try:
-        outbox.cancel(session, mail_id, user.actor) if action == "cancel" else outbox.retry(session, mail_id)
-    except outbox.OutboxError as exc:
-        session.rollback()
-        return _back("/billing/outbox", err=str(exc))
-    session.commit()
-    return _back("/billing/outbox", msg=_("Mail %(id)s: done.", id=mail_id))
+    return _commit_or_refuse(
+        session,
+        partial(outbox.cancel, session, mail_id, user.actor)
+        if action == "cancel"
+        else partial(outbox.retry, session, mail_id),
+        _("Mail %(id)s: done.", id=mail_id),
+        refused=outbox.OutboxError,
+        back="/billing/outbox",
+    )

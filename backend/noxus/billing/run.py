@@ -17,9 +17,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
-from sqlalchemy import String, and_, cast, exists, false, insert, update
+from sqlalchemy import ColumnElement, String, and_, cast, exists, false, insert, update
+from sqlalchemy import select as sa_select  # sqlmodel's select is typed for at most four columns
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, or_, select
+from sqlmodel import Session, col, or_, select
 
 from noxus.billing import audit, issuing
 from noxus.billing.invoices import Charge, format_number, next_numbers
@@ -131,38 +132,38 @@ class _Facts:
     """Everything the run needs, loaded with a few set-based queries for every contract of the
     run at once (never per contract)."""
 
-    def __init__(self, session: Session, scope, period: date, lookback: int) -> None:
-        ids = select(Contract.id).where(scope)
+    def __init__(self, session: Session, scope: ColumnElement[bool], period: date, lookback: int) -> None:
+        ids = select(col(Contract.id)).where(scope)
         customers = select(Contract.customer_id).where(scope)
         self.prices = PriceBook(session, ids)
         self.profile_language: dict[int, str] = dict(
             session.execute(
                 select(BillingProfile.customer_id, BillingProfile.language).where(
-                    BillingProfile.customer_id.in_(customers)
+                    col(BillingProfile.customer_id).in_(customers)
                 )
             ).all()
         )
         self.customer_language = customer_languages(session, customers)
         self.kiosks: dict[int, list[tuple[date, date | None]]] = {}
         for cid, attached, detached in session.execute(
-            select(ContractKiosk.contract_id, ContractKiosk.attached_on, ContractKiosk.detached_on).where(
-                ContractKiosk.contract_id.in_(ids), ContractKiosk.attached_on <= month_end(period)
-            )
+            select(
+                col(ContractKiosk.contract_id), col(ContractKiosk.attached_on), col(ContractKiosk.detached_on)
+            ).where(col(ContractKiosk.contract_id).in_(ids), ContractKiosk.attached_on <= month_end(period))
         ):
             self.kiosks.setdefault(cid, []).append((attached, detached))
         # the last snapshot of each contract and month that a late punch may still adjust
         self.snapshots: dict[tuple[int, date], _Snapshot] = {}
         for cid, month, sid, users, billed in session.execute(
-            select(
-                UsageSnapshot.contract_id,
-                UsageSnapshot.month,
-                UsageSnapshot.id,
-                UsageSnapshot.active_users,
-                UsageSnapshot.billed_additional_users,
+            sa_select(
+                col(UsageSnapshot.contract_id),
+                col(UsageSnapshot.month),
+                col(UsageSnapshot.id),
+                col(UsageSnapshot.active_users),
+                col(UsageSnapshot.billed_additional_users),
             ).where(
-                UsageSnapshot.contract_id.in_(ids),
-                UsageSnapshot.month >= add_months(period, -(lookback + 1)),
-                UsageSnapshot.month < period,
+                col(UsageSnapshot.contract_id).in_(ids),
+                col(UsageSnapshot.month) >= add_months(period, -(lookback + 1)),
+                col(UsageSnapshot.month) < period,
             )
         ):
             last = self.snapshots.get((cid, month))
@@ -441,6 +442,8 @@ def _write(
     invoice_of = {id(d): invoice_id for invoice_id, d in zip(ids, billed, strict=True)}
     for d in batch:
         snaps += [{**snap, "invoice_id": invoice_of.get(id(d)), "taken_at": now} for snap in d.snapshots]
+    # Core inserts of the tables (one executemany each); SQLModel's stubs do not declare the
+    # `__table__` its metaclass sets, hence the ignores
     if invoices:
         session.execute(insert(Invoice.__table__), invoices)  # type: ignore[attr-defined]
         session.execute(insert(InvoiceLine.__table__), lines)  # type: ignore[attr-defined]
@@ -455,7 +458,7 @@ def _write(
         for chunk in _chunks(cids, 2000):
             session.execute(
                 update(Contract)
-                .where(Contract.id.in_(chunk))
+                .where(col(Contract.id).in_(chunk))
                 .values(billed_through=billed_through, setup_invoiced=setup_invoiced)
                 .execution_options(synchronize_session=False)
             )
@@ -542,26 +545,26 @@ def _run(
     lookback = settings.billing_usage_lookback_months
     horizon = add_months(period, -(lookback + 1))
     scope = and_(
-        Contract.start_date <= month_end(period),
-        or_(Contract.end_date.is_(None), Contract.end_date >= horizon),
+        col(Contract.start_date) <= month_end(period),
+        or_(col(Contract.end_date).is_(None), col(Contract.end_date) >= horizon),
     )
     if customer_ids is not None:
-        scope = and_(scope, Contract.customer_id.in_(customer_ids))
-    done = exists().where(Invoice.run_key == cast(Contract.id, String) + f":{period:%Y-%m}")
+        scope = and_(scope, col(Contract.customer_id).in_(customer_ids))
+    done = exists().where(col(Invoice.run_key) == cast(Contract.id, String) + f":{period:%Y-%m}")
     rows = session.execute(
-        select(
-            Contract.id,
-            Contract.customer_id,
-            Contract.plan_id,
-            Contract.start_date,
-            Contract.end_date,
-            Contract.billed_through,
-            Contract.setup_invoiced,
-            Contract.metering_mode,
+        sa_select(
+            col(Contract.id),
+            col(Contract.customer_id),
+            col(Contract.plan_id),
+            col(Contract.start_date),
+            col(Contract.end_date),
+            col(Contract.billed_through),
+            col(Contract.setup_invoiced),
+            col(Contract.metering_mode),
             done,
         )
         .where(scope)
-        .order_by(Contract.id)
+        .order_by(col(Contract.id))
     ).all()
     pending = [_Contract(*r[:8]) for r in rows if not r[8]]
     result.existing = len(rows) - len(pending) - len(result.created)
@@ -597,7 +600,7 @@ def _run(
         ids = _write(session, batch, period, today, settings, issue, actor)
         if issue and issue_documents:
             for invoice_id in ids:
-                issuing.issue(session, session.get(Invoice, invoice_id), settings, actor)
+                issuing.issue(session, session.get_one(Invoice, invoice_id), settings, actor)
         session.commit()
         result.created += ids
 

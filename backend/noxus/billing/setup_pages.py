@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import col, select
 
 from noxus.billing import audit
 from noxus.billing.contracts import ContractError, attach_kiosk, detach_kiosk, kiosks_of
@@ -30,17 +30,16 @@ from noxus.billing.models import (
     PlanVersion,
     PlanVersionCreate,
 )
-from noxus.billing.pages import _back, _confirm
+from noxus.billing.pages import _back, _confirm, _page
 from noxus.billing.pricing import PricingError, plan_version_on
 from noxus.billing.schemas import ContractKioskChange, PlanSetupCreate, PriceVersionForm
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import format_chf, format_date
 from noxus.core.i18n import gettext as _
 from noxus.core.security import BillingStaff
+from noxus.core.types import id_of
 from noxus.tenancy.models import Customer
-from noxus.web import flash
 from noxus.web.forms import validate_form
-from noxus.web.templating import templates
 
 router = APIRouter(prefix="/billing", include_in_schema=False)
 OptStr = Annotated[str, Form()]
@@ -56,15 +55,6 @@ PRICE_FIELDS = (
 
 async def _form(request: Request) -> dict[str, str]:
     return {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
-
-
-def _ctx(request: Request, user) -> dict:
-    return {
-        "user": user,
-        "csrf": user.csrf_token or "",
-        "msg": flash.read(request, "msg"),
-        "err": flash.read(request, "err"),
-    }
 
 
 def _customer(session, customer_id: int) -> Customer:
@@ -85,7 +75,7 @@ def _customer_day(customer: Customer, settings) -> date:
 def _plans_page(request, session, settings, user, values=None, errors=None, status=200, version_for=None):
     today = company_today(settings)
     rows = []
-    for plan in session.exec(select(Plan).order_by(Plan.code)):
+    for plan in session.exec(select(Plan).order_by(col(Plan.code))):
         try:
             current = plan_version_on(session, plan.id, today)
         except PricingError:
@@ -93,20 +83,18 @@ def _plans_page(request, session, settings, user, values=None, errors=None, stat
         versions = session.exec(
             select(PlanVersion)
             .where(PlanVersion.plan_id == plan.id)
-            .order_by(PlanVersion.effective_from.desc())
+            .order_by(col(PlanVersion.effective_from).desc())
         ).all()
         rows.append((plan, current, versions))
-    return templates.TemplateResponse(
+    return _page(
         request,
+        user,
         "billing_setup_plans.html",
-        {
-            **_ctx(request, user),
-            "rows": rows,
-            "values": values or {},
-            "errors": errors or {},
-            "version_for": version_for,
-        },
         status_code=status,
+        rows=rows,
+        values=values or {},
+        errors=errors or {},
+        version_for=version_for,
     )
 
 
@@ -121,14 +109,14 @@ async def create_plan(request: Request, session: SessionDep, settings: SettingsD
     data, errors = validate_form(PlanSetupCreate, values)
     if data is not None and session.exec(select(Plan).where(Plan.code == data.code.strip())).first():
         errors = {"code": _("A plan with this code exists already.")}
-    if errors:
+    if errors or data is None:
         return _plans_page(request, session, settings, user, values, errors, 422)
     plan = Plan(code=data.code.strip(), name=data.name.strip())
     session.add(plan)
     session.flush()
     session.add(
         PlanVersion.model_validate(
-            PlanVersionCreate(plan_id=plan.id, **data.model_dump(include=set(PRICE_FIELDS)))
+            PlanVersionCreate(plan_id=id_of(plan), **data.model_dump(include=set(PRICE_FIELDS)))
         )
     )
     audit.record(session, "plan.created", actor=user.actor, plan_id=plan.id, code=plan.code)
@@ -154,7 +142,7 @@ async def add_version(
         ).first()
     ):
         errors = {"effective_from": _("This plan has a price version from this date already.")}
-    if errors:
+    if errors or data is None:
         return _plans_page(request, session, settings, user, values, errors, 422, version_for=plan_id)
     session.add(PlanVersion.model_validate(PlanVersionCreate(plan_id=plan_id, **data.model_dump())))
     audit.record(
@@ -208,17 +196,15 @@ def _profile_page(request, session, user, customer, values=None, errors=None, st
             if profile
             else profile_from_customer(customer)
         )
-    return templates.TemplateResponse(
+    return _page(
         request,
+        user,
         "billing_setup_profile.html",
-        {
-            **_ctx(request, user),
-            "customer": customer,
-            "profile": profile,
-            "values": values,
-            "errors": errors or {},
-        },
         status_code=status,
+        customer=customer,
+        profile=profile,
+        values=values,
+        errors=errors or {},
     )
 
 
@@ -235,7 +221,7 @@ async def save_profile(request: Request, customer_id: int, session: SessionDep, 
     values["customer_id"] = str(customer_id)
     values.setdefault("language", customer.language)
     data, errors = validate_form(BillingProfileCreate, values)
-    if errors:
+    if errors or data is None:
         return _profile_page(request, session, user, customer, values, errors, 422)
     if not confirmed:
         return _confirm(
@@ -270,33 +256,31 @@ async def save_profile(request: Request, customer_id: int, session: SessionDep, 
 
 def _choices(session):
     customers = session.exec(
-        select(Customer).where(Customer.archived_at.is_(None)).order_by(Customer.name)
+        select(Customer).where(col(Customer.archived_at).is_(None)).order_by(col(Customer.name))
     ).all()
-    plans_ = session.exec(select(Plan).order_by(Plan.code)).all()
+    plans_ = session.exec(select(Plan).order_by(col(Plan.code))).all()
     return [(c.id, c.name) for c in customers], [(p.id, f"{p.code} — {p.name}") for p in plans_]
 
 
 def _contracts_page(request, session, user, values=None, errors=None, status=200):
     customers, plans_ = _choices(session)
-    contracts = session.exec(select(Contract).order_by(Contract.customer_id, Contract.id)).all()
+    contracts = session.exec(select(Contract).order_by(col(Contract.customer_id), col(Contract.id))).all()
     names = {c.id: c.name for c in session.exec(select(Customer))}
     codes = {p.id: p.code for p in session.exec(select(Plan))}
     with_profile = set(session.exec(select(BillingProfile.customer_id)))
-    return templates.TemplateResponse(
+    return _page(
         request,
+        user,
         "billing_setup_contracts.html",
-        {
-            **_ctx(request, user),
-            "contracts": contracts,
-            "customers": customers,
-            "plans": plans_,
-            "names": names,
-            "codes": codes,
-            "with_profile": with_profile,
-            "values": values or {},
-            "errors": errors or {},
-        },
         status_code=status,
+        contracts=contracts,
+        customers=customers,
+        plans=plans_,
+        names=names,
+        codes=codes,
+        with_profile=with_profile,
+        values=values or {},
+        errors=errors or {},
     )
 
 
@@ -310,35 +294,36 @@ async def create_contract(request: Request, session: SessionDep, settings: Setti
     values = await _form(request)
     confirmed = values.pop("confirmed", "")
     data, errors = validate_form(ContractCreate, values)
-    customer = plan = None
-    if data is not None:
-        customer, plan = session.get(Customer, data.customer_id), session.get(Plan, data.plan_id)
-        if customer is None:
-            errors["customer_id"] = _("Choose one of the proposed values.")
-        if plan is None:
-            errors["plan_id"] = _("Choose one of the proposed values.")
+    if data is None:
+        return _contracts_page(request, session, user, values, errors, 422)
+    customer, plan = session.get(Customer, data.customer_id), session.get(Plan, data.plan_id)
+    if customer is None:
+        errors["customer_id"] = _("Choose one of the proposed values.")
+    if plan is None:
+        errors["plan_id"] = _("Choose one of the proposed values.")
     if customer is not None and data.start_date < _customer_day(customer, settings):
         errors["start_date"] = _(
             "The customer exists since %(d)s: a contract cannot start before.",
             d=format_date(_customer_day(customer, settings)),
         )
     new_profile = None
-    if customer is not None and not errors and _profile_of(session, customer.id) is None:
+    if customer is not None and not errors and _profile_of(session, id_of(customer)) is None:
         new_profile, profile_errors = validate_form(BillingProfileCreate, profile_from_customer(customer))
         if profile_errors:
             errors["customer_id"] = _(
                 "This customer's record lacks what invoicing needs (address, e-mail): "
                 "complete its billing profile first."
             )
+    prices = None
     if plan is not None and not errors:
         try:
-            prices = plan_version_on(session, plan.id, data.start_date)
+            prices = plan_version_on(session, id_of(plan), data.start_date)
         except PricingError:
             errors["start_date"] = _(
                 "Plan %(code)s has no prices in force on this date: add a price version first.",
                 code=plan.code,
             )
-    if errors:
+    if errors or customer is None or plan is None or prices is None:
         return _contracts_page(request, session, user, values, errors, 422)
     if not confirmed:
         consequences = [
@@ -414,20 +399,18 @@ def _contract_page(request, session, user, contract, values=None, errors=None, s
         for k in kiosks_at_customer(session, contract.customer_id)
         if k.id not in attached
     ]
-    return templates.TemplateResponse(
+    return _page(
         request,
+        user,
         "billing_setup_contract.html",
-        {
-            **_ctx(request, user),
-            "contract": contract,
-            "customer": session.get(Customer, contract.customer_id),
-            "plan": session.get(Plan, contract.plan_id),
-            "rows": rows,
-            "free": free,
-            "values": values or {},
-            "errors": errors or {},
-        },
         status_code=status,
+        contract=contract,
+        customer=session.get(Customer, contract.customer_id),
+        plan=session.get(Plan, contract.plan_id),
+        rows=rows,
+        free=free,
+        values=values or {},
+        errors=errors or {},
     )
 
 
@@ -446,7 +429,7 @@ async def add_kiosk(request: Request, contract_id: int, session: SessionDep, use
         errors["on"] = _(
             "The contract starts on %(d)s: a kiosk cannot join it before.", d=format_date(contract.start_date)
         )
-    if errors:
+    if errors or data is None:
         return _contract_page(request, session, user, contract, values, errors, 422)
     if not confirmed:
         return _confirm(
@@ -478,7 +461,7 @@ async def remove_kiosk(
     confirmed = values.pop("confirmed", "")
     values["kiosk_id"] = kiosk_id
     data, errors = validate_form(ContractKioskChange, values)
-    if errors:
+    if errors or data is None:
         return _contract_page(
             request, session, user, contract, {}, {f"detach_{kiosk_id}": next(iter(errors.values()))}, 422
         )

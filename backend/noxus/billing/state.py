@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from sqlmodel import Session, func, select
+from sqlalchemy import select as sa_select  # sqlmodel's select is typed for at most four columns
+from sqlmodel import Session, col, func, select
 
 from noxus.billing.models import (
     Invoice,
@@ -72,20 +73,27 @@ def standings(
 ) -> dict[int, Standing]:
     """Standings of many customers in three set-based queries (customers not in the result: good)."""
     settings = settings or get_settings()
-    balance = Invoice.total + Invoice.fees_charged - Invoice.amount_paid - Invoice.amount_credited
+    balance = (
+        col(Invoice.total)
+        + col(Invoice.fees_charged)
+        - col(Invoice.amount_paid)
+        - col(Invoice.amount_credited)
+    )
     q = (
-        select(Invoice.customer_id, Invoice.id, Invoice.number, Invoice.due_date, balance)
+        sa_select(
+            col(Invoice.customer_id), col(Invoice.id), col(Invoice.number), col(Invoice.due_date), balance
+        )
         .where(
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status == InvoiceStatus.OPEN,
-            Invoice.due_date < today,
+            col(Invoice.kind) == InvoiceKind.INVOICE,
+            col(Invoice.status) == InvoiceStatus.OPEN,
+            col(Invoice.due_date) < today,
             balance > 0,
         )
-        .order_by(Invoice.customer_id, Invoice.due_date, Invoice.id)
+        .order_by(col(Invoice.customer_id), col(Invoice.due_date), col(Invoice.id))
     )
     if customer_ids is not None:
-        q = q.where(Invoice.customer_id.in_(customer_ids))
-    rows = session.exec(q).all()
+        q = q.where(col(Invoice.customer_id).in_(customer_ids))
+    rows = session.execute(q).all()
     if not rows:
         return {}
     invoice_ids = [r[1] for r in rows]
@@ -93,18 +101,18 @@ def standings(
     for chunk in range(0, len(invoice_ids), 5000):
         part = invoice_ids[chunk : chunk + 5000]
         for inv_id, level in session.exec(
-            select(Reminder.invoice_id, func.max(Reminder.level))
-            .where(Reminder.invoice_id.in_(part), Reminder.issued_on <= today)
-            .group_by(Reminder.invoice_id)
+            select(col(Reminder.invoice_id), func.max(Reminder.level))
+            .where(col(Reminder.invoice_id).in_(part), Reminder.issued_on <= today)
+            .group_by(col(Reminder.invoice_id))
         ):
             levels[inv_id] = level
     customers = sorted({r[0] for r in rows})
     in_retrieval = set(
         session.exec(
             select(RetrievalCase.customer_id).where(
-                RetrievalCase.customer_id.in_(customers),
+                col(RetrievalCase.customer_id).in_(customers),
                 RetrievalCase.reason == "unpaid",
-                RetrievalCase.status.in_(OPEN_CASE_STATES),
+                col(RetrievalCase.status).in_(OPEN_CASE_STATES),
             )
         ).all()
     )
