@@ -11,6 +11,8 @@
 import json
 import sys
 
+from lcg import Lcg
+
 from firmware.core import pipeline as S
 from firmware.core import protocol as P
 from firmware.core import reconnect as R
@@ -19,17 +21,6 @@ from firmware.core import reconnect as R
 def eq(got, want, what):
     if got != want:
         raise AssertionError(f"{what}: got {got!r}, want {want!r}")
-
-
-class Lcg:
-    """A seeded random source in [0, 1), identical on every runtime."""
-
-    def __init__(self, seed):
-        self.x = seed & 0x7FFFFFFF
-
-    def __call__(self):
-        self.x = (self.x * 1103515245 + 12345) & 0x7FFFFFFF
-        return (self.x >> 8) / (1 << 23)
 
 
 class MemJournal:

@@ -170,7 +170,7 @@ function boot() {
   // with the RP2040: the driver's software reset closes its sockets.
   if (cfg.w5500) {
     const wspi = mcu.spi[cfg.w5500.spi ?? 0];
-    w5500 = w5500 || new W5500({ ipMap: cfg.w5500.ip_map || {},
+    w5500 = w5500 || new W5500({ ipMap: cfg.w5500.ip_map || {}, cableOffOnTx: cfg.w5500.cable_off_on_tx,
       onEvent: (e) => emit({ ...e, ev: 'net', what: e.ev, t_ns: now(), cycle: cycle() }) });
     // A byte takes its SPI clock time (8 bits at the programmed rate): rp2040js
     // would otherwise complete it at once, and with MicroPython's DMA path

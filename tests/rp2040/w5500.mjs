@@ -16,6 +16,10 @@
 // connection to the destination IP mapped through `ipMap` (default: every
 // address to 127.0.0.1), so the board talks to real servers on the host.
 // Not modelled: UDP, MACRAW, LISTEN (server sockets), interrupts pin.
+//
+// Fault: `cableOffOnTx` = a first byte (0x82: an MQTT SUBSCRIBE): the cable is
+// pulled the moment the program SENDs data starting with it, and that data is
+// lost (a cable pulled right after the MQTT connect, before the SUBACK).
 import net from 'node:net';
 
 const SR = { CLOSED: 0x00, INIT: 0x13, SYNSENT: 0x15, ESTABLISHED: 0x17, CLOSE_WAIT: 0x1c };
@@ -84,6 +88,11 @@ class Socket {
       const out = Buffer.alloc(n);
       for (let i = 0; i < n; i++, rd = (rd + 1) & 0xffff) out[i] = this.tx[rd % size];
       this.set16(0x22, rd);
+      if (chip.cableOffOnTx != null && n && out[0] === chip.cableOffOnTx) {
+        chip.cableOffOnTx = null;
+        chip.cable(false);
+        chip.event('cable', this.n, { on: false, on_tx: out[0] });
+      }
       if (this.host && this.status === SR.ESTABLISHED && chip.link) this.host.write(out);
       this.irq(IR.SENDOK);
       this.setFree(size);
@@ -124,12 +133,13 @@ class Socket {
 }
 
 export class W5500 {
-  constructor({ ipMap = {}, defaultHost = '127.0.0.1', onEvent = () => {} } = {}) {
+  constructor({ ipMap = {}, defaultHost = '127.0.0.1', onEvent = () => {}, cableOffOnTx = null } = {}) {
     this.common = new Uint8Array(0x40);
     this.common[0x19] = 0x07; this.common[0x1a] = 0xd0; // RTR 2000 (x100 us)
     this.common[0x1b] = 8; // RCR
     this.common[0x39] = 0x04; // VERSIONR
     this.link = true;
+    this.cableOffOnTx = cableOffOnTx;
     this.ipMap = ipMap;
     this.defaultHost = defaultHost;
     this.onEvent = onEvent;

@@ -134,3 +134,20 @@ test('the cable pulled: link bit down, no connect; plugged back: traffic resumes
   assert.deepEqual(Array.from(await d.recv(0, 3)), [1, 2, 3]);
   shut(chip, srv, conns);
 });
+
+test('cable pulled on a SEND starting with a given byte: that data is lost, the link is down', async () => {
+  const { srv, port, conns } = await echoServer();
+  const events = [];
+  const chip = new W5500({ cableOffOnTx: 0x82, onEvent: (e) => events.push(e) });
+  const d = new Driver(chip);
+  await d.connect(0, [10, 0, 2, 2], port);
+  await d.send(0, [0x10, 1, 2]); // carried
+  assert.deepEqual(Array.from(await d.recv(0, 3)), [0x10, 1, 2]);
+  await d.send(0, [0x82, 9, 9]); // lost with the cable
+  assert.equal(d.read(0, 0x2e, 1)[0] & 1, 0);
+  assert.deepEqual(events.filter((e) => e.ev === 'cable'), [{ ev: 'cable', socket: 0, on: false, on_tx: 0x82 }]);
+  chip.cable(true);
+  await d.send(0, [0x82, 7, 7]); // armed once: carried now
+  assert.deepEqual(Array.from(await d.recv(0, 3)), [0x82, 7, 7]);
+  shut(chip, srv, conns);
+});

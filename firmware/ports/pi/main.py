@@ -5,6 +5,8 @@
 kiosk.json: {"kiosk_id": "K1", "data_dir": "/var/lib/noxus-kiosk",
   "broker": {"host": "...", "port": 8883, "tls": true, "ca_file": "/etc/noxus/ca.pem",
              "username": "...", "password": "..."},
+  (several brokers: "nodes": [{"host": ..., "port": ...}, ...] instead of "host",
+   docs/protocol.md "Kiosk configuration")
   "pinmap": "/opt/noxus/hardware/pinmap.json", "poll_ms": 50, "max_records": 1000000}
 The OS keeps the clock (systemd-timesyncd) and the network; the core does the
 rest, exactly as on a Pico. An uncaught exception is logged to crash.log and the

@@ -7,6 +7,8 @@
 #   {"kiosk_id": "K1", "wifi": {"ssid": "...", "password": "..."},
 #    "broker": {"host": "...", "port": 8883, "tls": true, "ca_file": "ca.der",
 #               "username": "...", "password": "..."},
+#   (several brokers: "nodes": [{"host": ..., "port": ...}, ...] instead of "host",
+#    docs/protocol.md "Kiosk configuration")
 #    "pinmap": "hardware/pinmap.json", "ntp_host": "pool.ntp.org",
 #    "max_records": 50000, "poll_ms": 50}
 # Knobs the emulator tests set (docs/rp2040-emulation.md), absent on a
