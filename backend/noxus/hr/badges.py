@@ -3,12 +3,12 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, func, or_
+from sqlmodel import Session, col, select
 
 from noxus.core.restrictions import BADGES
 from noxus.core.security import Scope
-from noxus.core.types import aware, utcnow
+from noxus.core.types import aware, id_of, utcnow
 from noxus.hr import audit, employees, placement
 from noxus.hr.errors import Conflict, HRError, NotFound, refuse_if_suspended
 from noxus.hr.models import Badge, BadgeState
@@ -52,7 +52,7 @@ def assign(session: Session, scope: Scope, data: BadgeAssign, actor: str) -> Bad
         select(Badge).where(
             Badge.customer_id == emp.customer_id,
             Badge.uid == data.uid,
-            or_(Badge.valid_to.is_(None), Badge.valid_to > start),
+            or_(col(Badge.valid_to).is_(None), col(Badge.valid_to) > start),
         )
     ).first()
     if clash:
@@ -61,7 +61,7 @@ def assign(session: Session, scope: Scope, data: BadgeAssign, actor: str) -> Bad
             f"{clash.valid_from:%Y-%m-%d %H:%M} UTC: end that badge first (lost/replaced/revoked)"
         )
     badge = Badge(
-        customer_id=emp.customer_id, uid=data.uid, employee_id=emp.id, valid_from=start.astimezone(UTC)
+        customer_id=emp.customer_id, uid=data.uid, employee_id=id_of(emp), valid_from=start.astimezone(UTC)
     )
     session.add(badge)
     session.flush()
@@ -112,17 +112,19 @@ def unknown(
     Punches with a clock time are grouped in SQL (their instant is `ts`); estimated ones (clock
     unset, rare) are placed one by one with placement.place, which anchors them on their boot."""
     visible = (
-        [customer_id] if customer_id is not None else (None if scope.all else sorted(scope.customer_ids))
+        [customer_id]
+        if customer_id is not None
+        else (None if scope.customer_ids is None else sorted(scope.customer_ids))
     )
-    when = Punch.ts
+    when = col(Punch.ts)
     cust = placement.customer_clause(when)
     covered = select(Badge.id).where(
         Badge.uid == Punch.badge_uid,
         when >= Badge.valid_from,
-        or_(Badge.valid_to.is_(None), when < Badge.valid_to),
+        or_(col(Badge.valid_to).is_(None), when < Badge.valid_to),
         or_(cust.is_(None), Badge.customer_id == cust),
     )
-    clocked = [Punch.kind == "punch", Punch.ts.is_not(None), ~covered.exists()]
+    clocked: list[ColumnElement[bool]] = [col(Punch.kind) == "punch", when.is_not(None), ~covered.exists()]
     if since is not None:
         clocked.append(when >= since)
     if until is not None:
@@ -133,17 +135,18 @@ def unknown(
     def aggregate(uids=None) -> dict[str, list]:
         stmt = select(Punch.badge_uid, func.count(), func.min(when), func.max(when)).where(*clocked)
         if uids is not None:
-            stmt = stmt.where(Punch.badge_uid.in_(uids))
+            stmt = stmt.where(col(Punch.badge_uid).in_(uids))
         else:
             stmt = stmt.order_by(func.max(when).desc()).limit(limit)
-        return {
-            uid: [n, aware(first), aware(last), set()]
-            for uid, n, first, last in session.exec(stmt.group_by(Punch.badge_uid)).all()
-        }
+        groups: dict[str, list] = {}
+        for uid, n, first, last in session.exec(stmt.group_by(Punch.badge_uid)).all():
+            assert first is not None and last is not None, "clocked punches have their ts"
+            groups[uid] = [n, aware(first), aware(last), set()]
+        return groups
 
     found = aggregate()
     # estimated punches: candidates by arrival (an estimate is never later than it), then placed
-    est = select(Punch).where(Punch.kind == "punch", Punch.ts.is_(None))
+    est = select(Punch).where(Punch.kind == "punch", when.is_(None))
     if since is not None:
         est = est.where(Punch.received_at >= since)
     if until is not None:
@@ -152,12 +155,11 @@ def unknown(
     placed = placement.place(session, rows)
     badges_of: dict[str, list[Badge]] = {}
     for uids in _chunks(sorted({r.badge_uid for r in rows})):
-        for b in session.exec(select(Badge).where(Badge.uid.in_(uids))).all():
+        for b in session.exec(select(Badge).where(col(Badge.uid).in_(uids))).all():
             badges_of.setdefault(b.uid, []).append(b)
     lost = []
     for r in rows:
-        at = placed[r.id].at
-        c = placed[r.id].customer_id
+        at, c = placed[id_of(r)].at, placed[id_of(r)].customer_id
         if (since is not None and at < since) or (until is not None and at >= until):
             continue
         if (c is None and visible is not None) or (visible is not None and c not in visible):

@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.settings import Settings
+from noxus.hr import placement
 from noxus.hr.attendance import EffectivePunch, chain_start
 from noxus.hr.models import Badge, Employee, PeriodLock, PunchCorrection
 from noxus.hr.placement import ESTIMATE_SLACK, WHEN, belongs, place, tenancy_clause  # noqa: F401
@@ -25,7 +25,7 @@ def rules(settings: Settings) -> tuple[timedelta, timedelta]:
 
 
 def customer_zone(session: Session, customer_id: int, settings: Settings) -> ZoneInfo:
-    site = session.exec(select(Site).where(Site.customer_id == customer_id).order_by(Site.id)).first()
+    site = session.exec(select(Site).where(Site.customer_id == customer_id).order_by(col(Site.id))).first()
     return ZoneInfo(site.timezone if site else settings.timezone)
 
 
@@ -60,9 +60,6 @@ class RawRow(NamedTuple):  # a tuple: an export reads tens of thousands
     estimated: bool
 
 
-UID_CHUNK = 2000  # bound parameters per IN list
-
-
 def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: datetime, punch_ids=()):
     """Raw punches with the employee whose badge was valid at the punch instant.
     Badges are matched in Python: a join on validity ranges makes PostgreSQL's
@@ -71,39 +68,15 @@ def _raw(session: Session, customer_id: int, employee_ids, lo: datetime, hi: dat
         Badge.customer_id == customer_id
     )
     if employee_ids is not None:
-        bq = bq.where(Badge.employee_id.in_(list(employee_ids)))
+        bq = bq.where(col(Badge.employee_id).in_(list(employee_ids)))
     by_uid: dict[str, list] = defaultdict(list)
     for uid, emp, start, end in session.execute(bq).all():
         by_uid[uid].append((start, end, emp))
     if not by_uid:
         return []
-    # plain columns, not ORM objects: an export reads tens of thousands of rows
-    cols = (
-        Punch.id,
-        Punch.kiosk_id,
-        Punch.epoch,
-        Punch.ts,
-        Punch.boot,
-        Punch.uptime_ms,
-        Punch.received_at,
-        Punch.badge_uid,
-    )
-    base = select(*cols).where(Punch.kind == "punch")
-    if punch_ids:
-        base = base.where(Punch.id.in_(list(punch_ids)))
-    else:
-        # sargable on (badge_uid, ts); clock-less punches are found by arrival
-        # (their estimate is never later than it) and placed in Python
-        base = base.where(
-            or_(
-                and_(Punch.ts >= lo, Punch.ts < hi),
-                and_(Punch.ts.is_(None), Punch.received_at >= lo, Punch.received_at < hi + ESTIMATE_SLACK),
-            )
-        )
-    uids = sorted(by_uid)
-    found = []
-    for i in range(0, len(uids), UID_CHUNK):
-        found += session.execute(base.where(Punch.badge_uid.in_(uids[i : i + UID_CHUNK]))).all()
+    # punch_ids: raw punches HR moved into the window, wherever they were placed
+    where = col(Punch.id).in_(list(punch_ids)) if punch_ids else placement.window_clause(lo, hi)
+    found = placement.raw_punches(session, sorted(by_uid), where)
     placed = place(session, found)
     out = []
     for r in found:
@@ -153,7 +126,7 @@ def load(
 def _closed_months(session: Session, customer_id: int, zone: ZoneInfo):
     """(zone, {(year, month): closed_at}) of the customer's closed months."""
     locks = session.exec(
-        select(PeriodLock).where(PeriodLock.customer_id == customer_id, PeriodLock.closed.is_(True))
+        select(PeriodLock).where(PeriodLock.customer_id == customer_id, col(PeriodLock.closed).is_(True))
     ).all()
     return zone, {(lk.year, lk.month): lk.closed_at for lk in locks}
 
@@ -194,8 +167,8 @@ def _load_window(session, customer_id, employee_ids, lo, hi, closed) -> dict[int
 def _corrections(session, customer_id, employee_ids) -> list[PunchCorrection]:
     stmt = select(PunchCorrection).where(PunchCorrection.customer_id == customer_id)
     if employee_ids is not None:
-        stmt = stmt.where(PunchCorrection.employee_id.in_(list(employee_ids)))
-    return list(session.exec(stmt.order_by(PunchCorrection.id)).all())
+        stmt = stmt.where(col(PunchCorrection.employee_id).in_(list(employee_ids)))
+    return list(session.exec(stmt.order_by(col(PunchCorrection.id))).all())
 
 
 def apply_corrections(
@@ -204,7 +177,7 @@ def apply_corrections(
     for c in corrections:
         punches = by_emp[c.employee_id]
         if c.action == "add":
-            punches[f"c{c.id}"] = EffectivePunch(at=c.ts, correction_id=c.id, added=True)
+            punches[f"c{c.id}"] = EffectivePunch(at=_instant(c), correction_id=c.id, added=True)
             continue
         key = f"p{c.punch_id}" if c.punch_id is not None else f"c{c.target_id}"
         target = punches.get(key)
@@ -212,9 +185,16 @@ def apply_corrections(
             continue  # a punch outside this window
         target.correction_id = c.id
         if c.action == "move":
-            target.at, target.moved, target.voided, target.estimated = c.ts, True, False, False
+            target.at, target.moved, target.voided, target.estimated = _instant(c), True, False, False
         elif c.action == "void":
             target.voided = True
+
+
+def _instant(c: PunchCorrection) -> datetime:
+    """The new instant of an add or a move (noxus.hr.corrections refuses either without one)."""
+    if c.ts is None:
+        raise ValueError(f"correction {c.id} ({c.action}) has no instant")
+    return c.ts
 
 
 def local_range(zone: ZoneInfo, first: date, last: date) -> tuple[datetime, datetime]:

@@ -8,12 +8,12 @@ import threading
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from noxus.core.i18n import gettext as _
 from noxus.core.restrictions import EXPORTS
 from noxus.core.settings import Settings
-from noxus.core.types import utcnow
+from noxus.core.types import id_of, utcnow
 from noxus.hr.errors import Conflict, NotFound, refuse_if_suspended
 from noxus.hr.models import ExportJob
 
@@ -52,7 +52,7 @@ def recent(session: Session, customer_id: int, limit: int = 10) -> list[ExportJo
         session.exec(
             select(ExportJob)
             .where(ExportJob.customer_id == customer_id)
-            .order_by(ExportJob.id.desc())
+            .order_by(col(ExportJob.id).desc())
             .limit(limit)
         ).all()
     )
@@ -71,16 +71,23 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
     from noxus.hr import payroll_service
 
     with Session(engine) as s, use_language(lang):
-        job = s.get(ExportJob, job_id)
+
+        def row() -> ExportJob:
+            # the job was committed before its thread started: it is there
+            job = s.get(ExportJob, job_id)
+            assert job is not None, f"export job {job_id}"
+            return job
+
+        job = row()
         job.state = "running"
         s.add(job)
         s.commit()
 
         def progress(done: int, total: int) -> None:
             # the same session (one writer: SQLite allows no other); the build only reads
-            row = s.get(ExportJob, job_id)
-            row.done, row.total = done, total
-            s.add(row)
+            job = row()
+            job.done, job.total = done, total
+            s.add(job)
             s.commit()
 
         try:
@@ -94,12 +101,12 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
             )
         except Exception as e:  # noqa: BLE001 - any failure is shown to HR on the job page
             s.rollback()
-            job = s.get(ExportJob, job_id)
+            job = row()
             job.state, job.error, job.finished_at = "failed", str(e)[:500], utcnow()
             s.add(job)
             s.commit()
             return
-        job = s.get(ExportJob, job_id)
+        job = row()
         job.state, job.content, job.filename, job.media_type = "done", f.content, f.filename, f.media_type
         job.finished_at = utcnow()
         job.done = job.total = max(job.total, job.done)
@@ -107,9 +114,12 @@ def run(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> No
         s.commit()
 
 
-def start(engine: Engine, job_id: int, settings: Settings, lang: str = "fr") -> threading.Thread:
+def start(session: Session, job: ExportJob, settings: Settings, lang: str = "fr") -> threading.Thread:
+    """Build the committed job in a worker thread, with its own session on the request's engine."""
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
     t = threading.Thread(
-        target=run, args=(engine, job_id, settings, lang), name=f"hr-export-{job_id}", daemon=True
+        target=run, args=(engine, id_of(job), settings, lang), name=f"hr-export-{job.id}", daemon=True
     )
     t.start()
     return t

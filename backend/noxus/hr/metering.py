@@ -9,13 +9,11 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, or_
-from sqlmodel import Session, select
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
 
 from noxus.hr.models import Badge
-from noxus.hr.placement import ESTIMATE_SLACK, belongs, place
-from noxus.ingest.models import Punch
-
-UID_CHUNK = 2000  # bound parameters per IN list
+from noxus.hr.placement import UID_CHUNK, belongs, place, raw_punches, window_clause
 
 METERING_ZONE = ZoneInfo("Europe/Zurich")
 MODES = ("punched", "badge")
@@ -57,9 +55,9 @@ def active_user_ids_by_customer(
     for i in range(0, len(ids), UID_CHUNK):
         chunk = ids[i : i + UID_CHUNK]
         overlaps = and_(
-            Badge.customer_id.in_(chunk),
-            Badge.valid_from < end,
-            or_(Badge.valid_to.is_(None), Badge.valid_to > start),
+            col(Badge.customer_id).in_(chunk),
+            col(Badge.valid_from) < end,
+            or_(col(Badge.valid_to).is_(None), col(Badge.valid_to) > start),
         )
         if mode == "badge":
             for cid, emp in session.execute(
@@ -69,36 +67,12 @@ def active_user_ids_by_customer(
             continue
         # uid -> {customer: [(valid_from, valid_to, employee)]}: a UID may change hands
         by_uid: dict[str, dict[int, list]] = {}
-        for uid, cid, emp, vf, vt in session.execute(
-            select(Badge.uid, Badge.customer_id, Badge.employee_id, Badge.valid_from, Badge.valid_to).where(
-                overlaps
-            )
-        ).all():
+        cols = (Badge.uid, Badge.customer_id, Badge.employee_id, Badge.valid_from, Badge.valid_to)
+        for uid, cid, emp, vf, vt in session.execute(sa_select(*map(col, cols)).where(overlaps)).all():
             by_uid.setdefault(uid, {}).setdefault(cid, []).append((vf, vt, emp))
         # Candidates in SQL (an estimate is never later than the arrival, and at
         # most ESTIMATE_SLACK earlier), placed and filtered in Python.
-        window = or_(
-            and_(Punch.ts >= start, Punch.ts < end),
-            and_(Punch.ts.is_(None), Punch.received_at >= start, Punch.received_at < end + ESTIMATE_SLACK),
-        )
-        cols = (
-            Punch.id,
-            Punch.kiosk_id,
-            Punch.epoch,
-            Punch.ts,
-            Punch.boot,
-            Punch.uptime_ms,
-            Punch.received_at,
-            Punch.badge_uid,
-        )
-        uids = sorted(by_uid)
-        found = []
-        for j in range(0, len(uids), UID_CHUNK):
-            found += session.execute(
-                select(*cols).where(
-                    Punch.kind == "punch", window, Punch.badge_uid.in_(uids[j : j + UID_CHUNK])
-                )
-            ).all()
+        found = raw_punches(session, sorted(by_uid), window_clause(start, end))
         placed = place(session, found)
         for r in found:
             p = placed[r.id]

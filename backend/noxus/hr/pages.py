@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import ValidationError
-from sqlmodel import Field, Session, SQLModel, select
+from sqlmodel import Field, Session, SQLModel, col, select
 from starlette.concurrency import run_in_threadpool
 
 from noxus.core.deps import SessionDep, SettingsDep
@@ -26,6 +26,7 @@ from noxus.core.i18n import (
 )
 from noxus.core.i18n import gettext as _
 from noxus.core.security import HRAdmin, HRReader, Principal, Scope, TenantScope
+from noxus.core.types import id_of
 from noxus.hr import (
     absences,
     audit,
@@ -113,7 +114,7 @@ def _customer(request: Request, session: Session, scope: Scope) -> Customer:
         return c
     if not scope.all:
         raise HTTPException(404, "no customer for this account")
-    c = session.exec(select(Customer).order_by(Customer.id)).first()
+    c = session.exec(select(Customer).order_by(col(Customer.id))).first()
     if c is None:
         raise HTTPException(404, "no customer yet: create one first")
     return c
@@ -131,7 +132,7 @@ def _render(
     **ctx,
 ) -> HTMLResponse:
     customers = session.exec(scope.where(select(Customer), Customer.id).order_by(Customer.name)).all()
-    zone = effective.customer_zone(session, customer.id, settings)
+    zone = effective.customer_zone(session, id_of(customer), settings)
     msg = request.query_params.get("msg") or ""
     return templates.TemplateResponse(
         request,
@@ -166,6 +167,11 @@ def _error_text(e: Exception) -> str:
     if isinstance(e, ValidationError):
         return " ".join(dict.fromkeys(errors_by_field(e).values()))
     return str(e)
+
+
+async def _fields(request: Request) -> dict[str, str]:
+    """The posted form as typed (the CSRF field is the security layer's; no form takes a file)."""
+    return {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def _back(path: str, customer_id: int, **params) -> RedirectResponse:
@@ -229,8 +235,10 @@ class EmployeeForm(SQLModel):
 async def employees_create(
     request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin
 ):
-    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    raw = await _fields(request)
     customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
+    if customer_id is None:
+        raise HTTPException(404, "customer not found")
     scope.check(customer_id, "customer")
     if "weekly_hours" in raw:
         raw["weekly_hours"] = raw["weekly_hours"].replace(",", ".")
@@ -326,16 +334,17 @@ def _employee_view(
         [ms] = balances.months(
             session, emp.customer_id, [emp], y, m, settings, current_language(), carried=carried
         )
-        carried = {emp.id: ms.carried_out_seconds}
+        carried = {id_of(emp): ms.carried_out_seconds}
         chain.append(ms)
     summary = chain[-1]
     sheet = summary.sheet
+    assert sheet is not None, "balances.months keeps each month's timesheet"
     punches_by_day: dict[date, list] = {}
     for p in sheet.punches:
         punches_by_day.setdefault(p.at.astimezone(sheet.zone).date(), []).append(p)
     kinds = absences.ensure_kinds(session, emp.customer_id)
     session.commit()
-    scheds = contracts.schedules(session, emp.id)
+    scheds = contracts.schedules(session, id_of(emp))
     current = [x for x in scheds if x.valid_from <= last]
     weeks = [
         (w["week"].split("-")[1], w["target_seconds"] / 3600, w["worked_seconds"] / 3600)
@@ -369,7 +378,7 @@ def _employee_view(
             session, scope, emp.id, first - timedelta(days=62), last + timedelta(days=366)
         ),
         schedule=current[-1] if current else (scheds[0] if scheds else None),
-        opening=contracts.opening(session, emp.id),
+        opening=contracts.opening(session, id_of(emp)),
         chart_weeks=charts.weekly_bars(
             weeks,
             _("Target and worked time per week, %(month)s", month=format_month(year, mon)),
@@ -443,7 +452,7 @@ def _save_correction(session, settings, scope, user, emp: Employee, form: Correc
             session,
             scope,
             CorrectionCreate(
-                employee_id=emp.id,
+                employee_id=id_of(emp),
                 action=form.action,
                 punch_id=punch_id,
                 target_id=target_id,
@@ -474,7 +483,7 @@ async def correction_create(
     """Add a missing punch, or move or void one; a refusal re-renders the employee page with a
     message at the field and what was typed (422)."""
     emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
-    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    raw = await _fields(request)
     month = raw.pop("month", "")
     data, errors = validate_form(CorrectionForm, raw)
     if raw.get("action") != "void" and not raw.get("at", "").strip():
@@ -490,7 +499,7 @@ async def correction_create(
             settings,
             scope,
             user,
-            emp.id,
+            id_of(emp),
             month or None,
             422,
             fix_form="add" if raw.get("action") == "add" else "move",
@@ -536,7 +545,7 @@ async def absence_create(
 ):
     """Enter an absence; on bad input the page comes back with what was typed and a message per field."""
     emp = _employee_or_404(session, scope, employee_id)
-    raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    raw = await _fields(request)
     month = raw.pop("month", None) or None
     form, errors = validate_form(AbsenceForm, raw)
     minutes = 0
@@ -550,7 +559,7 @@ async def absence_create(
                 session,
                 scope,
                 AbsenceCreate(
-                    employee_id=emp.id,
+                    employee_id=id_of(emp),
                     type_id=form.type_id,
                     first=form.first,
                     last=form.last or form.first,
@@ -568,7 +577,7 @@ async def absence_create(
                 settings,
                 scope,
                 user,
-                emp.id,
+                id_of(emp),
                 month,
                 status_code=e.status_code,
                 err=_error_text(e),
@@ -583,7 +592,7 @@ async def absence_create(
         settings,
         scope,
         user,
-        emp.id,
+        id_of(emp),
         month,
         status_code=422,
         err=_("The absence was not saved: correct the marked fields."),
@@ -622,15 +631,17 @@ async def schedule_set(
     user: HRAdmin,
 ):
     emp = _employee_or_404(session, scope, employee_id)
-    raw = {k: v for k, v in (await request.form()).items() if k != "csrf_token"}
+    raw = await _fields(request)
     month = raw.pop("month", None) or None
     weekly = _minutes(str(raw.get("weekly_hours") or "42"))
-    data = {k: raw.get(k) for k in ("valid_from", "percent", "working_days", "vacation_days")}
+    data: dict[str, object] = {
+        k: raw.get(k) for k in ("valid_from", "percent", "working_days", "vacation_days")
+    }
     data["weekly_minutes"] = weekly if weekly is not None else "x"
     form, errors = validate_form(ScheduleCreate, data)
     if form is not None:
         try:
-            contracts.set_schedule(session, scope, emp.id, form, user.actor)
+            contracts.set_schedule(session, scope, id_of(emp), form, user.actor)
             session.commit()
             return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="schedule_saved")
         except HRError as e:
@@ -642,7 +653,7 @@ async def schedule_set(
         settings,
         scope,
         user,
-        emp.id,
+        id_of(emp),
         month,
         status_code=422,
         err=next(iter(errors.values())),
@@ -667,7 +678,7 @@ async def opening_set(
     user: HRAdmin,
 ):
     emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
-    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    raw = await _fields(request)
     month = raw.pop("month", "")
     if "vacation_days" in raw:
         raw["vacation_days"] = raw["vacation_days"].replace(",", ".")
@@ -683,7 +694,7 @@ async def opening_set(
                 contracts.set_opening(
                     session,
                     scope,
-                    emp.id,
+                    id_of(emp),
                     OpeningBalanceSet(
                         tracked_from=form.tracked_from,
                         overtime_minutes=sign * minutes,
@@ -702,7 +713,7 @@ async def opening_set(
             settings,
             scope,
             user,
-            emp.id,
+            id_of(emp),
             month or None,
             422,
             opening_values=raw,
@@ -735,7 +746,7 @@ def _badges_page(
     c = session.get(Customer, customer_id) if customer_id else _customer(request, session, scope)
     if c is None:
         raise HTTPException(404, "customer not found")
-    tenant = Scope.only([c.id])
+    tenant = Scope.only([id_of(c)])
     all_badges = badges.listing(session, tenant)
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
     return _render(
@@ -766,8 +777,10 @@ class BadgeForm(SQLModel):
 async def badges_assign(
     request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRAdmin
 ):
-    raw = {k: v for k, v in (await request.form()).items() if isinstance(v, str) and k != "csrf_token"}
+    raw = await _fields(request)
     customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
+    if customer_id is None:
+        raise HTTPException(404, "customer not found")
     scope.check(customer_id, "customer")
     data, errors = validate_form(BadgeForm, {k: v for k, v in raw.items() if k != "customer_id"})
     if data is not None:
@@ -826,16 +839,16 @@ def punches_page(
 
     rows = session.exec(
         select(Punch, Employee)
-        .join(Badge, Badge.uid == Punch.badge_uid)
-        .join(Employee, Employee.id == Badge.employee_id)
+        .join(Badge, col(Badge.uid) == col(Punch.badge_uid))
+        .join(Employee, col(Employee.id) == col(Badge.employee_id))
         .where(
             Badge.customer_id == c.id,
             Punch.kind == "punch",
-            effective.kiosk_clause(c.id),
+            effective.kiosk_clause(id_of(c)),
             Badge.valid_from <= effective.WHEN,
-            or_(Badge.valid_to.is_(None), Badge.valid_to > effective.WHEN),
+            or_(col(Badge.valid_to).is_(None), col(Badge.valid_to) > effective.WHEN),
         )
-        .order_by(Punch.id.desc())
+        .order_by(col(Punch.id).desc())
         .limit(100)
     ).all()
     return _render(request, "hr_punches.html", user, session, scope, c, settings, rows=rows)
@@ -861,7 +874,7 @@ def exceptions_page(
     error, items = None, []
     try:
         emps = employees.listing(session, scope, c.id)
-        for s in timesheets.compute(session, c.id, emps, first, last, settings):
+        for s in timesheets.compute(session, id_of(c), emps, first, last, settings):
             items += [(s.employee, d, code) for d, code in s.exceptions]
     except HRError as e:
         error = str(e)
@@ -885,7 +898,7 @@ def corrections_page(
     request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
 ):
     c = _customer(request, session, scope)
-    tenant = Scope.only([c.id])
+    tenant = Scope.only([id_of(c)])
     names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
     return _render(
         request,
@@ -897,7 +910,7 @@ def corrections_page(
         settings,
         corrections=corrections.listing(session, tenant),
         names=names,
-        events=audit.events(session, c.id, limit=100),
+        events=audit.events(session, id_of(c), limit=100),
     )
 
 
@@ -918,7 +931,7 @@ def periods_page(
     checks, error = None, None
     if month:
         try:
-            checks, _s = periods.checklist(session, c.id, year, mon, settings)
+            checks, _s = periods.checklist(session, id_of(c), year, mon, settings)
         except HRError as e:
             error = str(e)
     return _render(
@@ -929,12 +942,12 @@ def periods_page(
         scope,
         c,
         settings,
-        locks=periods.listing(session, c.id),
+        locks=periods.listing(session, id_of(c)),
         month=f"{year}-{mon:02d}",
         month_name=format_month(year, mon),
         checks=checks,
         err=error,
-        is_closed=periods.is_closed(session, c.id, year, mon),
+        is_closed=periods.is_closed(session, id_of(c), year, mon),
     )
 
 
@@ -984,7 +997,7 @@ def present_page(
         scope,
         c,
         settings,
-        rows=presence.present(session, c.id, settings),
+        rows=presence.present(session, id_of(c), settings),
         now=datetime.now(UTC),
     )
 
@@ -994,12 +1007,12 @@ def present_rows(
     request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
 ):
     c = _customer(request, session, scope)
-    zone = effective.customer_zone(session, c.id, settings)
+    zone = effective.customer_zone(session, id_of(c), settings)
     return templates.TemplateResponse(
         request,
         "hr_present_rows.html",
         {
-            "rows": presence.present(session, c.id, settings),
+            "rows": presence.present(session, id_of(c), settings),
             "now": datetime.now(UTC),
             "fmt_local": lambda dt: _local(dt, zone),
             "hours": timesheets.hours,
@@ -1021,18 +1034,19 @@ def team_page(
 ):
     c = _customer(request, session, scope)
     year, mon = _month(month)
-    emps = payroll_service._employees(session, c.id, year, mon)
+    emps = payroll_service._employees(session, id_of(c), year, mon)
     chain, carried = [], None
     for i in range(2, -1, -1):
         y, m = year, mon - i
         while m < 1:
             y, m = y - 1, m + 12
-        ms = balances.months(session, c.id, emps, y, m, settings, current_language(), carried=carried)
-        carried = {x.employee.id: x.carried_out_seconds for x in ms}
+        ms = balances.months(session, id_of(c), emps, y, m, settings, current_language(), carried=carried)
+        carried = {id_of(x.employee): x.carried_out_seconds for x in ms}
         chain.append(ms)
     rows = chain[-1]
     weeks: dict[str, list[float]] = {}
     for x in rows:
+        assert x.sheet is not None, "balances.months keeps each month's timesheet"
         for w in x.sheet.weeks():
             acc = weeks.setdefault(w["week"].split("-")[1], [0.0, 0.0])
             acc[0] += w["target_seconds"] / 3600
@@ -1093,7 +1107,7 @@ def exports_page(
         first=first,
         last=last,
         prev=prev,
-        jobs=jobs.recent(session, c.id),
+        jobs=jobs.recent(session, id_of(c)),
         job_state=jobs.state,
     )
 
@@ -1157,7 +1171,7 @@ def payroll_start(
         session.rollback()
         return _back("/hr/exports", customer_id, err=_error_text(e))
     session.commit()
-    jobs.start(session.get_bind(), job.id, settings, lang)
+    jobs.start(session, job, settings, lang)
     return _back(f"/hr/payroll/{job.id}", customer_id)
 
 
@@ -1171,7 +1185,7 @@ def payroll_job_page(
     user: HRReader,
 ):
     c = _customer(request, session, scope)
-    job = _job_or_404(session, c.id, job_id)
+    job = _job_or_404(session, id_of(c), job_id)
     return _render(request, "hr_job.html", user, session, scope, c, settings, job=job, state=jobs.state(job))
 
 
@@ -1180,7 +1194,7 @@ def payroll_job_progress(
     job_id: int, request: Request, session: SessionDep, scope: TenantScope, user: HRReader
 ):
     c = _customer(request, session, scope)
-    job = _job_or_404(session, c.id, job_id)
+    job = _job_or_404(session, id_of(c), job_id)
     return templates.TemplateResponse(
         request, "hr_job_progress.html", {"job": job, "state": jobs.state(job), "cq": f"customer_id={c.id}"}
     )
@@ -1192,7 +1206,7 @@ def payroll_job_download(
 ):
     c = _customer(request, session, scope)
     try:
-        f = jobs.file(_job_or_404(session, c.id, job_id))
+        f = jobs.file(_job_or_404(session, id_of(c), job_id))
     except HRError as e:
         raise HTTPException(e.status_code, PageError(str(e))) from None
     return export_service.response(f)

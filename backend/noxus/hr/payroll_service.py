@@ -30,7 +30,7 @@ def check(params: dict) -> dict:
     if fmt not in payroll.FORMATS:
         raise HRError(_("unknown format %(fmt)s: choose XLSX or CSV for Swiss Excel", fmt=fmt))
     try:
-        year = int(params.get("year"))
+        year = int(params.get("year", ""))  # missing: the same error as a word
         month = int(params.get("month") or 0) if kind == "payroll" else 0
     except (TypeError, ValueError):
         raise HRError(_("give the year and the month as numbers, e.g. 2026 and 3")) from None

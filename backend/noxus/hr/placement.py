@@ -11,10 +11,12 @@ Tenancy: the customer whose deployment of the kiosk covers that instant
 (noxus.fleet.deployments); a punch no deployment covers (kiosk in stock)
 belongs to whichever customer's badge read it."""
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from sqlalchemy import func
+from sqlalchemy import ColumnElement, Row, and_, func, or_
+from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
 from noxus.fleet import deployments
@@ -23,6 +25,18 @@ from noxus.ingest.models import Punch
 # SQL bound for a punch's instant: `ts`, else its arrival (an estimate is never later).
 WHEN = func.coalesce(Punch.ts, Punch.received_at)
 ESTIMATE_SLACK = timedelta(days=7)  # a clock-less punch arriving up to a week after its estimate
+UID_CHUNK = 2000  # bound parameters per IN list
+# plain columns, not ORM objects: an export reads tens of thousands of rows
+RAW_COLUMNS = (
+    col(Punch.id),
+    col(Punch.kiosk_id),
+    col(Punch.epoch),
+    col(Punch.ts),
+    col(Punch.boot),
+    col(Punch.uptime_ms),
+    col(Punch.received_at),
+    col(Punch.badge_uid),
+)
 
 
 class Placed(NamedTuple):  # a tuple: an export places tens of thousands of punches
@@ -41,6 +55,29 @@ def customer_clause(when=WHEN):
     """SQL scalar: the customer the punch's kiosk served at `when` (NULL: nobody). Equal to
     `place()` for punches with a clock time; an estimated punch needs `place()`."""
     return deployments.customer_at_clause(Punch.kiosk_id, when)
+
+
+def window_clause(lo: datetime, hi: datetime) -> ColumnElement[bool]:
+    """SQL: punches that may be placed in [lo, hi). Sargable on (badge_uid, ts); clock-less
+    punches are candidates by arrival (their estimate is never later than it, and at most
+    ESTIMATE_SLACK earlier) and are placed in Python."""
+    ts, received = col(Punch.ts), col(Punch.received_at)
+    return or_(
+        and_(ts >= lo, ts < hi),
+        and_(ts.is_(None), received >= lo, received < hi + ESTIMATE_SLACK),
+    )
+
+
+def raw_punches(session: Session, uids: Sequence[str], *where: Any) -> list[Row]:
+    """RAW_COLUMNS of the punches (kind "punch") of these badge UIDs matching `where`."""
+    found: list[Row] = []
+    for i in range(0, len(uids), UID_CHUNK):
+        chunk = uids[i : i + UID_CHUNK]
+        stmt = sa_select(*RAW_COLUMNS).where(
+            col(Punch.kind) == "punch", col(Punch.badge_uid).in_(chunk), *where
+        )
+        found += session.execute(stmt).all()
+    return found
 
 
 def anchors(session: Session, rows) -> dict[tuple[str, int, int], datetime]:

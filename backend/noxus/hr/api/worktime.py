@@ -8,6 +8,7 @@ from fastapi.responses import Response
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import current_language
 from noxus.core.security import HRAdmin, HRReader, TenantScope
+from noxus.core.types import id_of
 from noxus.hr import (
     absences,
     balances,
@@ -50,7 +51,7 @@ router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
 def list_schedules(employee_id: int, session: SessionDep, scope: TenantScope, user: HRReader):
     with http_errors():
         emp = employees.get(session, scope, employee_id)
-    return contracts.schedules(session, emp.id)
+    return contracts.schedules(session, id_of(emp))
 
 
 @router.post(
@@ -128,7 +129,7 @@ def list_absence_types(
     session.commit()
     return [
         AbsenceKindPublic(
-            id=k.id,
+            id=id_of(k),
             code=k.code,
             name=absences.kind_name(k),
             credits_target=k.credits_target,
@@ -176,8 +177,9 @@ def cancel_absence(
 
 def _month_public(m: balances.MonthSummary) -> MonthBalancePublic:
     v = m.vacation
+    assert v is not None, "balances.months computes every month's vacation"
     return MonthBalancePublic(
-        employee_id=m.employee.id,
+        employee_id=id_of(m.employee),
         personnel_number=m.employee.personnel_number,
         year=m.year,
         month=m.month,
@@ -330,7 +332,7 @@ def payroll_job(
         )
         job = jobs.submit(session, customer_id, kind, params, user.actor)
     session.commit()
-    jobs.start(session.get_bind(), job.id, settings, lang)
+    jobs.start(session, job, settings, lang)
     return _job_public(job)
 
 
