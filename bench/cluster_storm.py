@@ -1,29 +1,41 @@
-"""Reconnect storm at fleet scale (issue 21): K kiosks (bench/loadgen.py, one
-asyncio process, the firmware's Sender and reconnect code) are connected and
-acked; the broker stops, each kiosk journals P punches, the broker comes
-back; measured: broker up -> every kiosk holds its final ack. The baseline,
-in the same run and on the same broker: a raw QoS 1 publish -> subscribe of
-the same messages (bench.scenarios.raw_mqtt: P punches per message, K messages).
+"""Reconnect storm at fleet scale (issues 5 and 21): K kiosks of the load
+generator (bench/loadgen.py: several processes, the firmware's pipelined
+Sender and reconnect code) are connected and acked; the broker stops, each
+kiosk journals P punches, the broker comes back; measured: broker up ->
+every kiosk holds its final ack, twice in the same run —
+
+- with the spread: the kiosks come back as the firmware brings them back
+  (firmware/core/reconnect.py: jittered exponential backoff);
+- without it ("ingest path"): the kiosks wait for the broker and dial all at
+  once, as fast as the load generator can, like the raw baseline below.
+
+Baselines, in the same run and on the same broker (docs/benchmarks.md says why):
+
+- raw, K connections: the same K load-generator clients open a fresh
+  connection each, all at once, and publish the same messages (the birth
+  message a kiosk sends on connect, the punches in the same batches) at QoS 1
+  to a plain subscriber; timed from the first dial to the
+  subscriber's last message. The ratios are to this.
+- raw, one connection: the same messages from one pipelined publisher
+  (bench.scenarios.raw_mqtt), for comparison with earlier runs.
 
 Brokers: `mosquitto` (one node, `$share` workers), `nats1` and `nats3` (one or
 three NATS nodes: MQTT gateway, JetStream R1/R3 stream, a durable consumer).
 
     python -m bench.cluster_storm [--kiosks 1000,10000] [--punches 10] [--workers 1]
-                                  [--brokers mosquitto,nats3] [--window 4] [--no-doc]
+                                  [--brokers mosquitto,nats3] [--window 4] [--procs N] [--no-doc]
 """
 
 import argparse
 import datetime as dt
-import json
 import os
 import pathlib
 import platform
 import re
-import select as io_select
-import subprocess
-import sys
+import statistics
 import tempfile
 import time
+import uuid
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.core.db import make_engine
@@ -32,16 +44,19 @@ from sqlmodel import Session, func, select
 
 from bench.common import Workload
 from bench.databases import pg_available, postgres_db, register_kiosks
-from bench.loadgen import raise_nofile
-from bench.scenarios import raw_mqtt
+from bench.loadgen import Pool, raise_nofile
+from bench.scenarios import _spawn, _stop, raw_mqtt
 from devstack.broker import Mosquitto
 from devstack.nats import NatsCluster
 from firmware.core.pipeline import WINDOW
+from firmware.core.sender import BATCH_MAX
 from tests.cluster.harness import NatsWorkers
 from tests.fleet.test_backpressure import Workers
 
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-START, END = "<!-- bench:cluster_storm -->", "<!-- /bench:cluster_storm -->"
+BLOCK = "cluster_storm"
+HEADING = "Reconnect storm at fleet scale, cluster vs single broker (issue 21)"
+TIMEOUT_S = 900  # one phase of a storm; past it the row says so
 
 
 class Broker:
@@ -58,10 +73,11 @@ class Broker:
     def ports(self) -> list[int]:
         return [self.m.port] if self.kind == "mosquitto" else self.c.mqtt_ports
 
-    def workers(self, tmp, url, n):
+    def workers(self, tmp, url, n, group):
+        env = {"NOXUS_INGEST_MAX_MESSAGES": str(group)}
         if self.kind == "mosquitto":
-            return Workers(tmp, url, self.m.port, n)
-        return NatsWorkers(tmp, url, self.c.urls, n, ack_wait_s=30)
+            return Workers(tmp, url, self.m.port, n, env=env)
+        return NatsWorkers(tmp, url, self.c.urls, n, ack_wait_s=30, env=env)
 
     def stop(self):
         self.m.stop() if self.kind == "mosquitto" else self.c.stop()
@@ -75,96 +91,140 @@ class Broker:
             self.c.wait_ready()
 
 
-class LoadGen:
-    def __init__(self, ports, kiosks, prefix, window, log):
-        cmd = [
-            sys.executable,
-            "-m",
-            "bench.loadgen",
-            "--ports",
-            ",".join(map(str, ports)),
-            "--kiosks",
-            str(kiosks),
-            "--prefix",
-            prefix,
-        ]
-        if window:
-            cmd += ["--window", str(window)]
-        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
-
-    def ask(self, line: str, timeout: float = 300) -> str:
-        self.p.stdin.write(line + "\n")
-        self.p.stdin.flush()
-        if not io_select.select([self.p.stdout], [], [], timeout)[0]:
-            raise TimeoutError(f"{line!r}: no answer in {timeout:.0f} s")
-        out = self.p.stdout.readline().strip()
-        if not out:
-            raise RuntimeError(f"load generator died on {line!r}")
-        return out
-
-    def at(self, line: str) -> float:
-        return float(self.ask(line).split()[1])
-
-    def stop(self):
-        try:
-            self.p.stdin.write("quit\n")
-            self.p.stdin.flush()
-            self.p.wait(60)
-        except (OSError, subprocess.TimeoutExpired):
-            self.p.kill()
+WORKER_METRICS = {
+    "messages": "noxus_ingest_messages_total",
+    "groups": "noxus_ingest_commit_seconds_count",
+    "commit_s": "noxus_ingest_commit_seconds_sum",
+    "acked": "noxus_ingest_ack_latency_seconds_count",
+    "arrival_to_puback_s": "noxus_ingest_ack_latency_seconds_sum",
+}
 
 
-def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathlib.Path) -> dict:
+def worker_totals(workers, n: int) -> dict:
+    return {key: sum(workers.metric(i, name) for i in range(n)) for key, name in WORKER_METRICS.items()}
+
+
+def raw_connects(port: int, gen: Pool, punches: int, messages: int) -> float:
+    """Every load-generator kiosk dials a fresh connection at once and publishes
+    its punches (the firmware's batches, QoS 1) to a plain subscriber."""
+    run_id = uuid.uuid4().hex[:8]
+    root = f"bench/{run_id}/"
+    sub = _spawn("bench.raw_subscriber", str(port), str(messages), root + "#", f"bench/{run_id}-done")
+    try:
+        assert sub.stdout.readline().strip() == "ready", "raw subscriber did not start"
+        start = time.monotonic()
+        gen.at(f"raw {root} {punches}", TIMEOUT_S)
+        line = sub.stdout.readline().split()
+        assert line and line[0] == "done", f"raw subscriber: {line}"
+        return float(line[1]) - start
+    finally:
+        _stop(sub)
+
+
+def _q(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
+
+
+def breakdown(t0: float, times: list[tuple[float, float, float]], before: dict, after: dict) -> dict:
+    """Where a storm's time went, per kiosk (times from the load generator:
+    connection up, broker's PUBACK of the first batch, final app ack) and in
+    the workers (their Prometheus counters, after - before)."""
+    up = [u - t0 for u, _, _ in times]
+    publish = [p - u for u, p, _ in times if p]
+    to_ack = [a - p for _, p, a in times if p and a]
+    w = {k: after[k] - before[k] for k in after}
+    return {
+        "connected_median_s": statistics.median(up),
+        "connected_last_s": max(up),
+        "puback_median_s": statistics.median(publish) if publish else float("nan"),
+        "puback_max_s": max(publish, default=float("nan")),
+        "app_ack_median_s": statistics.median(to_ack) if to_ack else float("nan"),
+        "app_ack_p95_s": _q(to_ack, 0.95),
+        "app_ack_max_s": max(to_ack, default=float("nan")),
+        "groups": w["groups"],
+        "messages": w["messages"],
+        "commit_s": w["commit_s"],
+        "arrival_to_puback_mean_s": w["arrival_to_puback_s"] / w["acked"] if w["acked"] else float("nan"),
+    }
+
+
+def storm(broker: Broker, gen: Pool, workers, n_workers: int, punches: int, spread: bool) -> dict:
+    """Broker down, `punches` journaled per kiosk, broker up; with `spread`
+    the kiosks come back on their own backoff, without it all at once."""
+    if not spread:
+        gen.ask("hold")
+    broker.stop()
+    gen.at("down")
+    gen.ask(f"tap {punches}")
+    before = worker_totals(workers, n_workers)
+    resent = gen.stats()["resent"]
+    broker.start()
+    t0 = time.monotonic() if spread else gen.at("go")
+    try:
+        t_up = gen.at("up", TIMEOUT_S)
+        t_acked = gen.at("acked", TIMEOUT_S)
+    except TimeoutError:  # reported as such, not hidden
+        return {"timeout": True, "stats": gen.stats()}
+    stats = gen.stats()
+    return {
+        "timeout": False,
+        "connected_s": t_up - t0,
+        "acked_s": t_acked - t0,
+        "resent": stats["resent"] - resent,
+        **breakdown(t0, gen.times(), before, worker_totals(workers, n_workers)),
+    }
+
+
+def run(
+    kind: str, kiosks: int, punches: int, n_workers: int, window, procs, group, tmp: pathlib.Path
+) -> dict:
     root = tmp / f"{kind}-{kiosks}-{n_workers}-{window}"
     root.mkdir()
     broker = Broker(kind, root)
     prefix = f"S{kind[0]}{kind[-1]}{n_workers}{window or 0}K"
+    batches = -(-punches // BATCH_MAX)
+    row = {
+        "broker": kind,
+        "kiosks": kiosks,
+        "punches": kiosks * punches,
+        "messages": kiosks * batches,
+        "workers": n_workers,
+        "window": window or WINDOW,
+        "group": group,
+    }
     try:
         with postgres_db() as url:
             engine = make_engine(url)
             register_kiosks(engine, [f"{prefix}{n:05d}" for n in range(kiosks)])
-            workers = broker.workers(root, url, n_workers)
+            workers = broker.workers(root, url, n_workers, group)
             gen = None
             try:
-                raw_s = raw_mqtt(
+                row["raw_one_s"] = raw_mqtt(
                     broker.ports[0],
-                    Workload(punches=kiosks * punches, per_message=punches, kiosks=min(kiosks, 100)),
+                    Workload(
+                        punches=kiosks * punches, per_message=min(punches, BATCH_MAX), kiosks=min(kiosks, 100)
+                    ),
                 )
                 workers.wait_connected(120)
-                gen = LoadGen(broker.ports, kiosks, prefix, window, (root / "loadgen.log").open("w"))
+                gen = Pool(broker.ports, kiosks, prefix, window, procs, (root / "loadgen.log").open("w"))
+                row["procs"] = len(gen.procs)
                 t = time.monotonic()
-                gen.at("up")
-                connect_s = time.monotonic() - t
+                gen.at("up", TIMEOUT_S)
+                row["first_connect_s"] = time.monotonic() - t
                 gen.ask("tap 1")  # warm-up: sessions, cursors, connections exist
-                gen.at("acked")
-                broker.stop()
-                gen.at("down")
-                gen.ask(f"tap {punches}")
-                t0 = time.monotonic()
-                broker.start()
-                try:
-                    t_up = gen.at("up")
-                    t_acked = gen.at("acked")
-                except TimeoutError:  # reported as such, not hidden
-                    stats = json.loads(gen.ask("stats").split(" ", 1)[1])
-                    return {
-                        "broker": kind,
-                        "kiosks": kiosks,
-                        "punches": kiosks * punches,
-                        "workers": n_workers,
-                        "window": window or WINDOW,
-                        "raw_s": raw_s,
-                        "first_connect_s": connect_s,
-                        "reconnect_s": None,
-                        "storm_s": None,
-                        "resent": stats["resent"],
-                        "stats": stats,
-                    }
-                stats = json.loads(gen.ask("stats").split(" ", 1)[1])
-                with Session(engine) as s:
-                    stored = s.exec(select(func.count()).select_from(Punch)).one()
-                expected = kiosks * (punches + 1)
-                assert stored == expected, f"stored {stored}, expected {expected}"
+                gen.at("acked", TIMEOUT_S)
+                # + 1: each kiosk's birth message, which it sends on every connect
+                row["raw_s"] = raw_connects(broker.ports[0], gen, punches, kiosks * (batches + 1))
+                row["spread"] = storm(broker, gen, workers, n_workers, punches, spread=True)
+                print("spread", row["spread"], flush=True)
+                if not row["spread"]["timeout"]:
+                    row["flat"] = storm(broker, gen, workers, n_workers, punches, spread=False)
+                    print("flat", row["flat"], flush=True)
+                    with Session(engine) as s:
+                        stored = s.exec(select(func.count()).select_from(Punch)).one()
+                    expected = kiosks * (1 + 2 * punches)
+                    assert stored == expected, f"stored {stored}, expected {expected}"
             finally:
                 if gen is not None:
                     gen.stop()
@@ -172,21 +232,14 @@ def run(kind: str, kiosks: int, punches: int, n_workers: int, window, tmp: pathl
                 engine.dispose()
     finally:
         broker.stop()
-    return {
-        "broker": kind,
-        "kiosks": kiosks,
-        "punches": kiosks * punches,
-        "workers": n_workers,
-        "window": window or WINDOW,
-        "raw_s": raw_s,
-        "first_connect_s": connect_s,
-        "reconnect_s": t_up - t0,
-        "storm_s": t_acked - t0,
-        "resent": stats["resent"],
-    }
+    return row
 
 
 NAMES = {"mosquitto": "Mosquitto", "nats1": "NATS ×1", "nats3": "NATS ×3 (R3)"}
+
+
+def _s(v: float) -> str:
+    return f"{v:.2f} s"
 
 
 def table(rows: list[dict], note: str) -> str:
@@ -194,54 +247,87 @@ def table(rows: list[dict], note: str) -> str:
         note,
         "",
         (
-            "| broker | workers | kiosks | punches | in flight | raw pub→sub | up → all connected "
-            "| up → all acked | storm / raw | (acked − connected) / raw | punches/s | resends |"
+            "| broker | workers | kiosks | punches (messages) | in flight | raw, one connection "
+            "| raw, K connections | with the spread: up → all connected (the spread's window) "
+            "| with the spread: up → all acked | **storm / raw** | without the spread: all acked "
+            "| **ingest path / raw** | punches/s (with / without the spread) | resends (with / without) |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    details = [
+        "",
+        "Where the time went (per kiosk: from broker up; connection up → the broker's PUBACK of its "
+        "first batch; that PUBACK → its final app ack. Workers: their counters over the storm):",
+        "",
+        (
+            "| kiosks | storm | connected: median / last | → PUBACK: median / max "
+            "| PUBACK → final app ack: median / p95 / max | groups committed (messages/group) "
+            "| commit time, all groups | mean arrival → PUBACK in the worker |"
+        ),
+        "|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
-        if r["storm_s"] is None:
-            lines.append(
-                f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['window']} "
-                f"| {r['raw_s']:.2f} s | not all within 300 s: {r['stats']} | | | | | |"
-            )
+        head = (
+            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} ({r['messages']}) "
+            f"| {r['window']} | {_s(r['raw_one_s'])} | {_s(r['raw_s'])} "
+        )
+        sp, fl = r["spread"], r.get("flat")
+        if sp["timeout"] or fl is None or fl["timeout"]:
+            lines.append(head + f"| not all within {TIMEOUT_S} s: {(fl or sp)['stats']} | | | | | | |")
             continue
         lines.append(
-            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} | {r['window']} "
-            f"| {r['raw_s']:.2f} s "
-            f"| {r['reconnect_s']:.2f} s | {r['storm_s']:.2f} s | {r['storm_s'] / r['raw_s']:.1f}× "
-            f"| {(r['storm_s'] - r['reconnect_s']) / r['raw_s']:.1f}× "
-            f"| {r['punches'] / r['storm_s']:.0f} | {r['resent']} |"
+            head + f"| {_s(sp['connected_s'])} | {_s(sp['acked_s'])} | {sp['acked_s'] / r['raw_s']:.1f}× "
+            f"| {_s(fl['acked_s'])} | {fl['acked_s'] / r['raw_s']:.1f}× "
+            f"| {r['punches'] / sp['acked_s']:.0f} / {r['punches'] / fl['acked_s']:.0f} "
+            f"| {sp['resent']} / {fl['resent']} |"
         )
-    return "\n".join(lines)
+        for name, b in (("with the spread", sp), ("without", fl)):
+            details.append(
+                f"| {r['kiosks']} | {name} | {_s(b['connected_median_s'])} / {_s(b['connected_last_s'])} "
+                f"| {_s(b['puback_median_s'])} / {_s(b['puback_max_s'])} "
+                f"| {_s(b['app_ack_median_s'])} / {_s(b['app_ack_p95_s'])} / {_s(b['app_ack_max_s'])} "
+                f"| {b['groups']:.0f} ({b['messages'] / max(b['groups'], 1):.0f}) | {_s(b['commit_s'])} "
+                f"| {_s(b['arrival_to_puback_mean_s'])} |"
+            )
+    return "\n".join(lines + details)
 
 
-def write_doc(body: str) -> None:
-    text_ = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    block = f"{START}\n{body}\n{END}"
-    if START in text_:
-        text_ = re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, text_, flags=re.DOTALL)
+def write_doc(body: str, block: str = BLOCK, heading: str = HEADING) -> None:
+    """Replace what is between <!-- bench:<block> --> and its end marker."""
+    start, end = f"<!-- bench:{block} -->", f"<!-- /bench:{block} -->"
+    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+    new = f"{start}\n{body}\n{end}"
+    if start in text:
+        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: new, text, flags=re.DOTALL)
     else:
-        text_ = (
-            text_.rstrip("\n")
-            + "\n\n## Reconnect storm at fleet scale, cluster vs single broker (issue 21)\n\n"
-            + block
-            + "\n"
-        )
-    DOC.write_text(text_)
+        text = text.rstrip("\n") + f"\n\n## {heading}\n\n{new}\n"
+    DOC.write_text(text)
 
 
-def main() -> None:
+def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: str = HEADING) -> None:
+    d = {
+        "kiosks": "1000,10000",
+        "punches": 10,
+        "workers": "1",
+        "brokers": "mosquitto,nats3",
+        **(defaults or {}),
+    }
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--kiosks", default="1000,10000")
-    p.add_argument("--punches", type=int, default=10, help="journaled per kiosk while the broker is down")
-    p.add_argument("--workers", default="1")
-    p.add_argument("--brokers", default="mosquitto,nats3")
+    p.add_argument("--kiosks", default=d["kiosks"])
+    p.add_argument(
+        "--punches", type=int, default=d["punches"], help="journaled per kiosk while the broker is down"
+    )
+    p.add_argument("--workers", default=d["workers"])
+    p.add_argument("--brokers", default=d["brokers"])
     p.add_argument(
         "--window", default="", help="batches in flight per kiosk, e.g. 1,4,8 (default: firmware's)"
     )
+    p.add_argument("--procs", type=int, default=0, help="load-generator processes (default: by fleet size)")
+    p.add_argument(
+        "--group", type=int, default=500, help="messages per group commit (NOXUS_INGEST_MAX_MESSAGES)"
+    )
     p.add_argument("--no-doc", action="store_true")
-    args = p.parse_args()
+    args = p.parse_args(argv)
     why = pg_available()
     if why:
         raise SystemExit(f"PostgreSQL is needed ({why})")
@@ -253,22 +339,24 @@ def main() -> None:
             for k in [int(x) for x in args.kiosks.split(",")]:
                 for w in [int(x) for x in args.workers.split(",")]:
                     for window in [int(x) for x in args.window.split(",")] if args.window else [None]:
-                        rows.append(run(kind, k, args.punches, w, window, pathlib.Path(tmp)))
+                        rows.append(
+                            run(kind, k, args.punches, w, window, args.procs, args.group, pathlib.Path(tmp))
+                        )
                         print(rows[-1], flush=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     note = (
-        f"Measured {now} by `python -m bench.cluster_storm --kiosks {args.kiosks} --punches {args.punches} "
-        f"--workers {args.workers} --brokers {args.brokers}"
+        f"Measured {now} by `python -m bench.{block} --kiosks {args.kiosks} --punches {args.punches} "
+        f"--workers {args.workers} --brokers {args.brokers} --group {args.group}"
         + (f" --window {args.window}" if args.window else "")
-        + f"`, {platform.machine()} "
-        f"{len(os.sched_getaffinity(0))} cores shared with other work (load average {load:.1f} at the start, "
-        f"{os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}, PostgreSQL; "
-        "every punch stored exactly once in every row."
+        + f"`, load generator in {', '.join(str(r.get('procs', '?')) for r in rows)} process(es), "
+        f"{platform.machine()} {len(os.sched_getaffinity(0))} cores shared with other work "
+        f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "
+        f"Python {platform.python_version()}, PostgreSQL; every punch stored exactly once in every row."
     )
     body = table(rows, note)
     print(body)
     if not args.no_doc:
-        write_doc(body)
+        write_doc(body, block, heading)
 
 
 if __name__ == "__main__":
