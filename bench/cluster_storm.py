@@ -62,19 +62,22 @@ TIMEOUT_S = 900  # one phase of a storm; past it the row says so
 class Broker:
     """Mosquitto or a NATS cluster behind one interface: ports, stop, start."""
 
-    def __init__(self, kind: str, root: pathlib.Path):
+    def __init__(self, kind: str, root: pathlib.Path, nats_mqtt: str = ""):
         self.kind = kind
         if kind == "mosquitto":
             self.m = Mosquitto(root / "mosquitto").start()
         else:
-            self.c = NatsCluster(root / kind, int(kind[-1])).start()
+            extra = "\n".join("  " + s.strip() for s in nats_mqtt.split(",") if s.strip())
+            self.c = NatsCluster(root / kind, int(kind[-1]), mqtt_extra=extra).start()
 
     @property
     def ports(self) -> list[int]:
         return [self.m.port] if self.kind == "mosquitto" else self.c.mqtt_ports
 
-    def workers(self, tmp, url, n, group):
+    def workers(self, tmp, url, n, group, share=True):
         env = {"NOXUS_INGEST_MAX_MESSAGES": str(group)}
+        if not share:  # one worker, a plain subscription (kept across a broker restart)
+            env["NOXUS_INGEST_SHARE_GROUP"] = ""
         if self.kind == "mosquitto":
             return Workers(tmp, url, self.m.port, n, env=env)
         return NatsWorkers(tmp, url, self.c.urls, n, ack_wait_s=30, env=env)
@@ -177,11 +180,20 @@ def storm(broker: Broker, gen: Pool, workers, n_workers: int, punches: int, spre
 
 
 def run(
-    kind: str, kiosks: int, punches: int, n_workers: int, window, procs, group, tmp: pathlib.Path
+    kind: str,
+    kiosks: int,
+    punches: int,
+    n_workers: int,
+    window,
+    procs,
+    group,
+    tmp: pathlib.Path,
+    nats_mqtt="",
+    share=True,
 ) -> dict:
     root = tmp / f"{kind}-{kiosks}-{n_workers}-{window}"
     root.mkdir()
-    broker = Broker(kind, root)
+    broker = Broker(kind, root, nats_mqtt)
     prefix = f"S{kind[0]}{kind[-1]}{n_workers}{window or 0}K"
     batches = -(-punches // BATCH_MAX)
     row = {
@@ -192,12 +204,13 @@ def run(
         "workers": n_workers,
         "window": window or WINDOW,
         "group": group,
+        "share": share,
     }
     try:
         with postgres_db() as url:
             engine = make_engine(url)
             register_kiosks(engine, [f"{prefix}{n:05d}" for n in range(kiosks)])
-            workers = broker.workers(root, url, n_workers, group)
+            workers = broker.workers(root, url, n_workers, group, share)
             gen = None
             try:
                 row["raw_one_s"] = raw_mqtt(
@@ -268,7 +281,7 @@ def table(rows: list[dict], note: str) -> str:
     ]
     for r in rows:
         head = (
-            f"| {NAMES[r['broker']]} | {r['workers']} | {r['kiosks']} | {r['punches']} ({r['messages']}) "
+            f"| {NAMES[r['broker']]} | {r['workers']}{'' if r['share'] else ', plain subscription'} | {r['kiosks']} | {r['punches']} ({r['messages']}) "
             f"| {r['window']} | {_s(r['raw_one_s'])} | {_s(r['raw_s'])} "
         )
         sp, fl = r["spread"], r.get("flat")
@@ -326,6 +339,16 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
     p.add_argument(
         "--group", type=int, default=500, help="messages per group commit (NOXUS_INGEST_MAX_MESSAGES)"
     )
+    p.add_argument(
+        "--nats-mqtt",
+        default="",
+        help="more settings of the NATS mqtt block, e.g. 'consumer_replicas: 1, consumer_memory_storage: true'",
+    )
+    p.add_argument(
+        "--no-share",
+        action="store_true",
+        help="one Mosquitto worker with a plain subscription (NOXUS_INGEST_SHARE_GROUP=''), not $share",
+    )
     p.add_argument("--no-doc", action="store_true")
     args = p.parse_args(argv)
     why = pg_available()
@@ -340,7 +363,18 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
                 for w in [int(x) for x in args.workers.split(",")]:
                     for window in [int(x) for x in args.window.split(",")] if args.window else [None]:
                         rows.append(
-                            run(kind, k, args.punches, w, window, args.procs, args.group, pathlib.Path(tmp))
+                            run(
+                                kind,
+                                k,
+                                args.punches,
+                                w,
+                                window,
+                                args.procs,
+                                args.group,
+                                pathlib.Path(tmp),
+                                args.nats_mqtt,
+                                not args.no_share,
+                            )
                         )
                         print(rows[-1], flush=True)
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
@@ -348,6 +382,8 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
         f"Measured {now} by `python -m bench.{block} --kiosks {args.kiosks} --punches {args.punches} "
         f"--workers {args.workers} --brokers {args.brokers} --group {args.group}"
         + (f" --window {args.window}" if args.window else "")
+        + (f" --nats-mqtt '{args.nats_mqtt}'" if args.nats_mqtt else "")
+        + (" --no-share" if args.no_share else "")
         + f"`, load generator in {', '.join(str(r.get('procs', '?')) for r in rows)} process(es), "
         f"{platform.machine()} {len(os.sched_getaffinity(0))} cores shared with other work "
         f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "

@@ -91,12 +91,12 @@ class MemJournal:
         return True
 
 
-def _client(host: str, port: int, identifier: str, will=None) -> aiomqtt.Client:
+def _client(host: str, port: int, identifier: str, will=None, clean: bool = True) -> aiomqtt.Client:
     return aiomqtt.Client(
         host,
         port,
         identifier=identifier,
-        clean_session=True,
+        clean_session=clean,
         keepalive=60,
         will=will,
         timeout=30,
@@ -145,7 +145,7 @@ class LoadKiosk:
             self.t_puback = time.monotonic()
 
     async def run(self):
-        topic_ack = protocol.topic(self.id, protocol.ACK)
+        topics = [protocol.topic(self.id, leaf) for leaf in (protocol.ACK, protocol.CONFIG, protocol.CMD)]
         topic_punch = protocol.topic(self.id, protocol.PUNCH)
         will = aiomqtt.Will(
             protocol.topic(self.id, protocol.STATE), protocol.encode_state(self.id, False), qos=1, retain=True
@@ -154,10 +154,12 @@ class LoadKiosk:
             host, port = self.reconnect.current()
             try:
                 async with self.fleet.connecting:
-                    client = _client(host, port, self.id, will)
+                    # As firmware/core/mqtt_link.py: client id "kiosk-<id>", a
+                    # persistent session (acks queued while offline), the will.
+                    client = _client(host, port, "kiosk-" + self.id, will, clean=False)
                     await client.__aenter__()
                 try:
-                    await client.subscribe(topic_ack, qos=1)
+                    await client.subscribe([(topic, 1) for topic in topics])
                     await client.publish(
                         protocol.topic(self.id, protocol.STATE),
                         protocol.encode_state(self.id, True, boot=1, fw="loadgen"),
@@ -207,6 +209,8 @@ class LoadKiosk:
     async def _read(self, client):
         try:
             async for msg in client.messages:
+                if not msg.topic.value.endswith("/" + protocol.ACK):
+                    continue  # config and commands: not modelled
                 self.sender.on_ack(msg.payload)
                 if self.done():
                     self.t_acked = time.monotonic()

@@ -37,6 +37,7 @@ mqtt {{
   stream_replicas: {replicas}
   ack_wait: "10s"
   max_ack_pending: 1024
+{mqtt_extra}
 }}
 """
 
@@ -80,13 +81,14 @@ class NatsNode:
 class NatsCluster:
     """`size` nodes (1 gives a single broker with the same configuration)."""
 
-    def __init__(self, root: pathlib.Path, size: int = 3, exe: str | None = None):
+    def __init__(self, root: pathlib.Path, size: int = 3, exe: str | None = None, mqtt_extra: str = ""):
         self.exe = exe or shutil.which("nats-server") or "/usr/sbin/nats-server"
         if not pathlib.Path(self.exe).exists():
             raise RuntimeError("nats-server is not installed: apt-get install nats-server")
         self.root = pathlib.Path(root)
         self.nodes = [NatsNode(self.root, f"n{i + 1}") for i in range(size)]
         self.replicas = min(3, size)
+        self.mqtt_extra = mqtt_extra  # more lines for the mqtt block (bench.cluster_storm --nats-mqtt)
 
     @property
     def urls(self) -> list[str]:
@@ -113,6 +115,7 @@ class NatsCluster:
                 cluster=cluster,
                 mqtt=node.mqtt_port,
                 replicas=self.replicas,
+                mqtt_extra=self.mqtt_extra,
             )
         )
         return conf

@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     # Each ingest worker needs its own client id (its persistent session);
     # all workers share one subscription group, so the broker spreads batches.
     ingest_client_id: str = "noxus-ingest-1"
+    # "" for a single worker on Mosquitto: a plain subscription survives a broker
+    # restart, a `$share` one does not (docs/deployment.md).
     ingest_share_group: str = "ingest"
     ingest_max_messages: int = 500  # MQTT messages committed in one transaction
     # False: a restarted worker gets back what the broker queued for it. Mosquitto

@@ -70,7 +70,10 @@ class IngestWorker:
             log.error("broker refused the connection: %s", reason)
             return
         group = self.settings.ingest_share_group
-        client.subscribe([(f"$share/{group}/{protocol.TOPIC_ROOT}+/{leaf}", 1) for leaf in SUBSCRIBED_LEAVES])
+        # No group (one worker only): a plain subscription, which Mosquitto
+        # restores after its own restart and queues for until we are back.
+        share = f"$share/{group}/" if group else ""
+        client.subscribe([(f"{share}{protocol.TOPIC_ROOT}+/{leaf}", 1) for leaf in SUBSCRIBED_LEAVES])
         self.connected.set()
         metrics.CONNECTED.set(1)
         log.info(
