@@ -62,10 +62,10 @@ TIMEOUT_S = 900  # one phase of a storm; past it the row says so
 class Broker:
     """Mosquitto or a NATS cluster behind one interface: ports, stop, start."""
 
-    def __init__(self, kind: str, root: pathlib.Path, nats_mqtt: str = ""):
+    def __init__(self, kind: str, root: pathlib.Path, nats_mqtt: str = "", autosave: int = 100):
         self.kind = kind
         if kind == "mosquitto":
-            self.m = Mosquitto(root / "mosquitto").start()
+            self.m = Mosquitto(root / "mosquitto", autosave=autosave).start()
         else:
             extra = "\n".join("  " + s.strip() for s in nats_mqtt.split(",") if s.strip())
             self.c = NatsCluster(root / kind, int(kind[-1]), mqtt_extra=extra).start()
@@ -190,10 +190,11 @@ def run(
     tmp: pathlib.Path,
     nats_mqtt="",
     share=True,
+    autosave=100,
 ) -> dict:
     root = tmp / f"{kind}-{kiosks}-{n_workers}-{window}"
     root.mkdir()
-    broker = Broker(kind, root, nats_mqtt)
+    broker = Broker(kind, root, nats_mqtt, autosave)
     prefix = f"S{kind[0]}{kind[-1]}{n_workers}{window or 0}K"
     batches = -(-punches // BATCH_MAX)
     row = {
@@ -349,6 +350,12 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
         action="store_true",
         help="one Mosquitto worker with a plain subscription (NOXUS_INGEST_SHARE_GROUP=''), not $share",
     )
+    p.add_argument(
+        "--autosave",
+        type=int,
+        default=100,
+        help="Mosquitto's autosave_interval in changes (production: 100; see docs/benchmarks.md for 10 000 kiosks)",
+    )
     p.add_argument("--no-doc", action="store_true")
     args = p.parse_args(argv)
     why = pg_available()
@@ -374,6 +381,7 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
                                 pathlib.Path(tmp),
                                 args.nats_mqtt,
                                 not args.no_share,
+                                args.autosave,
                             )
                         )
                         print(rows[-1], flush=True)
@@ -384,6 +392,7 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
         + (f" --window {args.window}" if args.window else "")
         + (f" --nats-mqtt '{args.nats_mqtt}'" if args.nats_mqtt else "")
         + (" --no-share" if args.no_share else "")
+        + (f" --autosave {args.autosave}" if args.autosave != 100 else "")
         + f"`, load generator in {', '.join(str(r.get('procs', '?')) for r in rows)} process(es), "
         f"{platform.machine()} {len(os.sched_getaffinity(0))} cores shared with other work "
         f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "
