@@ -54,7 +54,7 @@ def run_database(
     tag = f"{tag}w{workers}"
     for w in workloads:
         databases.register_kiosks(
-            engine, w.kiosk_ids(f"b{w.per_message}{tag}") + w.kiosk_ids(f"c{w.per_message}{tag}")
+            engine, [k for path in "bsc" for k in w.kiosk_ids(f"{path}{w.per_message}{tag}")]
         )
     databases.register_kiosks(engine, [f"warm{tag}-00"])
     version = databases.server_version(engine)
@@ -69,10 +69,13 @@ def run_database(
             print(f"  (a) raw MQTT        {a:7.2f} s", flush=True)
             b = scenarios.raw_insert(engine, w, f"b{w.per_message}{tag}")
             print(f"  (b) raw INSERT      {b:7.2f} s", flush=True)
+            b2 = scenarios.raw_insert_split(engine, w, f"s{w.per_message}{tag}")
+            if b2 is not None:
+                print(f"  (b') split INSERT   {b2:7.2f} s", flush=True)
             c = scenarios.durable_ingest(port, w, f"c{w.per_message}{tag}")
             print(f"  (c) durable ingest  {c:7.2f} s", flush=True)
             _check_stored(engine, f"c{w.per_message}{tag}", w.punches)
-            row = report.Row(version, label, w.punches, w.messages, a, b, c)
+            row = report.Row(version, label, w.punches, w.messages, a, b, c, b2)
             print(f"  c/a = {row.c_over_a:.0%}   c/b = {row.c_over_b:.0%}", flush=True)
             rows.append(row)
     finally:

@@ -21,6 +21,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
     insert,
+    text,
 )
 
 from bench.common import Workload, client, publish_all, subscribe, wait
@@ -124,6 +125,33 @@ def raw_insert(engine, work: Workload, kiosk_prefix: str) -> float:
     with engine.begin() as conn:
         for i in range(0, len(rows), INSERT_CHUNK):
             conn.execute(insert(table), rows[i : i + INSERT_CHUNK])
+    return time.perf_counter() - start
+
+
+def raw_insert_split(engine, work: Workload, kiosk_prefix: str) -> float | None:
+    """(b') PostgreSQL only: the same rows into the same table as (b), as one
+    `INSERT ... SELECT FROM unnest(string_to_array(...))` per 1000 rows, each
+    column one comma-separated string: the bind the ingest service uses, so
+    (c) is also compared with the fastest raw INSERT we know on this server."""
+    if engine.dialect.name != "postgresql":
+        return None
+    meta = MetaData()
+    meta.reflect(engine, only=["kiosk"])
+    _punch_shaped(meta).create(engine, checkfirst=True)
+    rows = [(kiosk, p.seq, p.uid, p.kind, p.ts_ms) for kiosk, ps in work.batches(kiosk_prefix) for p in ps]
+    sql = text(
+        "INSERT INTO bench_punch (kiosk_id, seq, badge_uid, kind, ts, received_at) "
+        "SELECT k, s, u, kd, timestamptz 'epoch' + t * interval '1 millisecond', :now "
+        "FROM unnest(string_to_array(:k, ','), string_to_array(:s, ',')::bigint[], "
+        "string_to_array(:u, ','), string_to_array(:kd, ','), string_to_array(:t, ',')::bigint[]) "
+        "AS v(k, s, u, kd, t)"
+    )
+    now = datetime.now(UTC)
+    start = time.perf_counter()
+    with engine.begin() as conn:
+        for i in range(0, len(rows), INSERT_CHUNK):
+            columns = (",".join(map(str, c)) for c in zip(*rows[i : i + INSERT_CHUNK], strict=True))
+            conn.execute(sql, {**dict(zip(("k", "s", "u", "kd", "t"), columns, strict=True)), "now": now})
     return time.perf_counter() - start
 
 

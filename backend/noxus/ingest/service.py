@@ -118,19 +118,24 @@ def _row_dict(row: PunchRow, received_at: datetime) -> dict:
     return d
 
 
-def _insert_punches(session: Session, rows: list[PunchRow], received_at: datetime) -> list[tuple]:
-    """INSERT the punches, ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING; -> the
-    keys of those inserted (the others were stored before)."""
+def _insert_punches(
+    session: Session, rows: list[PunchRow], received_at: datetime
+) -> dict[tuple[str, int], list[int]]:
+    """INSERT the punches, ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING;
+    -> (kiosk, epoch) -> the seqs inserted (the others were stored before)."""
+    inserted: dict[tuple[str, int], list[int]] = defaultdict(list)
     if not rows:
-        return []
+        return inserted
     if session.get_bind().dialect.name != "postgresql":
-        return _insert(
+        for kiosk_id, epoch, seq in _insert(
             session,
             Punch,
             [_row_dict(r, received_at) for r in rows],
             ["kiosk_id", "epoch", "seq"],
             (Punch.kiosk_id, Punch.epoch, Punch.seq),
-        )
+        ):
+            inserted[(kiosk_id, epoch)].append(seq)
+        return inserted
     # PostgreSQL: one statement whatever the group's size, each column bound as
     # one comma-separated string that string_to_array splits on the server.
     # psycopg's dumping of a Python list as an array (per element, in Python)
@@ -146,9 +151,11 @@ def _insert_punches(session: Session, rows: list[PunchRow], received_at: datetim
             params[name] = ",".join("" if v is None else str(v) for v in values)
         else:
             params[name] = ",".join(map(str, values))
+    # What was inserted comes back the same way: a row per journal, its seqs as one string.
     result = session.execute(
         text(
-            "INSERT INTO punch (kiosk_id, epoch, seq, badge_uid, kind, ts, boot, uptime_ms, received_at) "
+            "WITH ins AS (INSERT INTO punch "
+            "(kiosk_id, epoch, seq, badge_uid, kind, ts, boot, uptime_ms, received_at) "
             "SELECT kiosk_id, epoch, seq, badge_uid, kind, "
             "timestamptz 'epoch' + ts * interval '1 millisecond', boot, uptime_ms, :received_at "
             "FROM unnest(string_to_array(:kiosk_id, ','), string_to_array(:epoch, ',')::bigint[], "
@@ -156,11 +163,14 @@ def _insert_punches(session: Session, rows: list[PunchRow], received_at: datetim
             "string_to_array(:kind, ','), string_to_array(:ts, ',', '')::bigint[], "
             "string_to_array(:boot, ',', '')::bigint[], string_to_array(:uptime_ms, ',', '')::bigint[]) "
             "AS v(kiosk_id, epoch, seq, badge_uid, kind, ts, boot, uptime_ms) "
-            "ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING RETURNING kiosk_id, epoch, seq"
+            "ON CONFLICT (kiosk_id, epoch, seq) DO NOTHING RETURNING kiosk_id, epoch, seq) "
+            "SELECT kiosk_id, epoch, string_agg(seq::text, ',') FROM ins GROUP BY kiosk_id, epoch"
         ),
         params,
     )
-    return [tuple(r) for r in result.all()]
+    for kiosk_id, epoch, seqs in result.all():
+        inserted[(kiosk_id, epoch)] = list(map(int, seqs.split(",")))
+    return inserted
 
 
 def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = False) -> Outcome:
@@ -214,19 +224,17 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             )
     rows.sort(key=_KEY)
     received_at = datetime.now(UTC)
-    inserted = _insert_punches(session, rows, received_at)
-    outcome.stored = len(inserted)
-    outcome.duplicates = len(rows) - len(inserted)
+    new_seqs = _insert_punches(session, rows, received_at)
+    outcome.stored = sum(map(len, new_seqs.values()))
+    outcome.duplicates = len(rows) - outcome.stored
     if outcome.duplicates:
-        _check_duplicates(session, outcome, rows, set(inserted), received_at)
+        inserted = {(k, e, s) for (k, e), seqs in new_seqs.items() for s in seqs}
+        _check_duplicates(session, outcome, rows, inserted, received_at)
 
     journals: dict[tuple[str, int], list[tuple[Incoming, protocol.PunchBatch]]] = defaultdict(list)
     for kiosk_id, items in batches.items():
         for msg, batch in items:
             journals[(kiosk_id, batch.epoch)].append((msg, batch))
-    new_seqs: dict[tuple[str, int], list[int]] = defaultdict(list)
-    for kiosk_id, epoch, seq in inserted:
-        new_seqs[(kiosk_id, epoch)].append(seq)
     outcome.acks.update(_advance_cursors(session, outcome, journals, new_seqs))
 
     # Births and heartbeats: each kiosk's row and open alerts read once for the group.
@@ -309,7 +317,9 @@ def _relation(
     return f"WITH {name}({', '.join(names)}) AS ({source})", params
 
 
-def _advance_cursors(session: Session, outcome: Outcome, journals: dict, new_seqs: dict) -> dict:
+def _advance_cursors(
+    session: Session, outcome: Outcome, journals: dict, new_seqs: dict[tuple[str, int], list[int]]
+) -> dict:
     """Move every cursor of the group and return the acks, (kiosk, epoch) -> upto.
 
     The ack (`upto`) is the highest seq such that every seq up to it is either
@@ -343,11 +353,12 @@ def _advance_cursors(session: Session, outcome: Outcome, journals: dict, new_seq
     for key in keys:
         kiosk_id, epoch = key
         mark, dups, lost = cursors[key]
-        dups += sum(len(b.punches) for _, b in journals[key]) - len(new_seqs[key])
+        seqs = new_seqs.get(key, [])
+        dups += sum(len(b.punches) for _, b in journals[key]) - len(seqs)
         # Late arrivals: a seq at or below the cursor that was inserted only now
         # had been written off as lost (the cursor passes a seq only when it is
         # stored or written off), so it is no longer lost.
-        late = sum(1 for s in new_seqs[key] if s <= mark)
+        late = sum(1 for s in seqs if s <= mark)
         if late:
             lost = max(0, lost - late)
             outcome.recovered += late
