@@ -1,6 +1,7 @@
 """Languages: complete catalogs, Swiss formatting, the language of a page, error pages for people."""
 
 import pathlib
+import shutil
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -47,9 +48,22 @@ def test_every_string_of_code_and_templates_is_translated_in_fr_de_en(lang):
     )
 
 
-def test_italian_falls_back_to_french_where_untranslated():
+def test_italian_falls_back_to_french_where_untranslated(tmp_path, monkeypatch):
     with i18n.use_language("it"):
-        assert i18n.gettext("This field is required.") == "Ce champ est obligatoire."
+        assert i18n.gettext("This field is required.") == "Questo campo è obbligatorio."
+    # an Italian catalog that lacks a sentence (a newer one, not translated yet): French answers
+    (tmp_path / "it" / "LC_MESSAGES").mkdir(parents=True)
+    (tmp_path / "it" / "LC_MESSAGES" / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n', encoding="utf-8"
+    )
+    shutil.copytree(LOCALE / "fr", tmp_path / "fr")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", tmp_path)
+    i18n.translations.cache_clear()
+    try:
+        with i18n.use_language("it"):
+            assert i18n.gettext("This field is required.") == "Ce champ est obligatoire."
+    finally:
+        i18n.translations.cache_clear()  # the next test compiles the real catalogs again
 
 
 def test_money_is_written_with_the_swiss_apostrophe_and_point_in_every_language():
