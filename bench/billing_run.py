@@ -19,11 +19,12 @@ import time
 import uuid
 from collections.abc import Callable
 from datetime import date
+from typing import TypeVar
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.billing.issuing import render_invoice
 from noxus.billing.models import BillingProfile, Contract, Invoice, InvoiceLine, Plan, PlanVersion
-from noxus.billing.run import run_month
+from noxus.billing.run import RunResult, run_month
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
 from noxus.core.settings import Settings
@@ -111,10 +112,13 @@ def meter(session, customer_ids, year, month, mode="punched"):
     return {cid: 8 + cid % 7 for cid in customer_ids}  # 8-14 users: about half have additional users
 
 
-def _timed(fn: Callable[[], object]) -> float:
+T = TypeVar("T")
+
+
+def _timed(fn: Callable[[], T]) -> tuple[T, float]:
     t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+    result = fn()
+    return result, time.perf_counter() - t0
 
 
 def bench(kind: str, n: int, tmp: str) -> dict:
@@ -127,57 +131,19 @@ def bench(kind: str, n: int, tmp: str) -> dict:
         populate(engine, n)
         settings = Settings(_env_file=None)
         with Session(engine) as s:
-            # issued at once (drafts numbered in the same run), as the daily job with AUTO_ISSUE_DAYS=0
-            run_month(
-                s,
-                date(2026, 1, 1),
-                settings,
-                meter=meter,
-                issue=True,
-                today=date(2026, 1, 1),
-                issue_documents=False,
-            )  # setup month
-            t0 = time.perf_counter()
-            r = run_month(
-                s,
-                date(2026, 2, 1),
-                settings,
-                meter=meter,
-                issue=True,
-                today=date(2026, 2, 1),
-                issue_documents=False,
-            )
-            t_run = time.perf_counter() - t0
-            t0 = time.perf_counter()
-            again = run_month(
-                s,
-                date(2026, 2, 1),
-                settings,
-                meter=meter,
-                issue=True,
-                today=date(2026, 2, 1),
-                issue_documents=False,
-            )
-            t_rerun = time.perf_counter() - t0
+
+            def run(month: date) -> RunResult:
+                # issued at once (drafts numbered in the same run), as the daily job with AUTO_ISSUE_DAYS=0
+                return run_month(
+                    s, month, settings, meter=meter, issue=True, today=month, issue_documents=False
+                )
+
+            run(date(2026, 1, 1))  # setup month
+            r, t_run = _timed(lambda: run(date(2026, 2, 1)))
+            again, t_rerun = _timed(lambda: run(date(2026, 2, 1)))
             # the re-run's baseline: one SELECT of every contract row (best of 3, as the re-run's)
-            t_select = min(_timed(lambda: s.execute(select(Contract.__table__)).all()) for _ in range(3))
-            t_rerun = min(
-                [t_rerun]
-                + [
-                    _timed(
-                        lambda: run_month(
-                            s,
-                            date(2026, 2, 1),
-                            settings,
-                            meter=meter,
-                            issue=True,
-                            today=date(2026, 2, 1),
-                            issue_documents=False,
-                        )
-                    )
-                    for _ in range(2)
-                ]
-            )
+            t_select = min(_timed(lambda: s.execute(select(Contract.__table__)).all())[1] for _ in range(3))
+            t_rerun = min([t_rerun] + [_timed(lambda: run(date(2026, 2, 1)))[1] for _ in range(2)])
         with engine.connect() as c:
             invs = [
                 dict(row._mapping)

@@ -37,6 +37,24 @@ def issued_run(session, period: date, settings: Settings, *, today: date | None 
     return run_month(session, period, settings, issue=True, today=today or month_start(period), **kw)
 
 
+def pay_in_full(session, invoice_id: int, on: date):
+    """The customer pays the invoice's whole balance (a manual payment, committed)."""
+    from noxus.billing import payments
+    from noxus.billing.models import Invoice
+
+    inv = session.get(Invoice, invoice_id)
+    payment = payments.record(
+        session,
+        bank_ref=f"B{invoice_id}",
+        amount=inv.balance,
+        value_date=on,
+        source="manual",
+        invoice_id=inv.id,
+    )
+    session.commit()
+    return payment
+
+
 class Books:
     """Builds billing data the way staff would enter it."""
 

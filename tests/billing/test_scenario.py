@@ -182,15 +182,7 @@ def test_fourteen_months_three_customers(session, books, meter):
                     pays = inv.reminder_level == 2 and day == inv.due_date + timedelta(days=25)
                 if pays:
                     bank_seq += 1
-                    txs.append(
-                        {
-                            "ref": f"BANK{bank_seq}",
-                            "amount": inv.balance,
-                            "reference": inv.reference,
-                            "day": day,
-                            "debtor": k,
-                        }
-                    )
+                    txs.append(bank_credit(bank_seq, inv, day, k))
             # --- Jamais SA: §7.6 -------------------------------------------------------------
             if day == date(2024, 7, 12):
                 case = retrieval.open_case(session, who["C"])
@@ -231,15 +223,7 @@ def test_fourteen_months_three_customers(session, books, meter):
                     )
                 ).all():
                     bank_seq += 1
-                    txs.append(
-                        {
-                            "ref": f"BANK{bank_seq}",
-                            "amount": inv.balance,
-                            "reference": inv.reference,
-                            "day": day,
-                            "debtor": "C",
-                        }
-                    )
+                    txs.append(bank_credit(bank_seq, inv, day, "C"))
             if txs:
                 xml = camt054(f"MSG{day:%Y%m%d}", txs)
                 assert payments.import_camt054(session, xml).matched == len(txs)
@@ -392,6 +376,17 @@ def test_fourteen_months_three_customers(session, books, meter):
 
 def pdf_text(pdf: bytes) -> str:
     return "".join(page.get_textpage().get_text_range() for page in pypdfium2.PdfDocument(pdf))
+
+
+def bank_credit(seq: int, inv: Invoice, day: date, debtor: str) -> dict:
+    """A credit on the bank statement paying the invoice's balance with its QR reference."""
+    return {
+        "ref": f"BANK{seq}",
+        "amount": inv.balance,
+        "reference": inv.reference,
+        "day": day,
+        "debtor": debtor,
+    }
 
 
 def _kiosks(session, key, who):

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import noxus.billing
 import time_machine
-from noxus.billing import dunning, payments
+from noxus.billing import dunning
 from noxus.billing.state import CustomerState, standing, standings
 from noxus.core.i18n import use_language
 from noxus.ingest.models import Punch
@@ -16,7 +16,7 @@ from sqlmodel import func, select
 from firmware.core import protocol
 from firmware.core.protocol import Punch as WirePunch
 
-from .conftest import billing_settings, issued_run
+from .conftest import billing_settings, issued_run, pay_in_full
 
 
 def dun(session, day, settings):
@@ -100,17 +100,6 @@ def test_payment_lifts_the_suspension_at_once(session, books, meter):
     settings = billing_settings(billing_suspend_at_level=1)
     customer, inv_id = _invoice(session, books, meter, settings)
     dun(session, date(2026, 1, 21), settings)
-    from noxus.billing.models import Invoice
-
-    inv = session.get(Invoice, inv_id)
-    payments.record(
-        session,
-        bank_ref="B1",
-        amount=inv.balance,
-        value_date=date(2026, 1, 22),
-        source="manual",
-        invoice_id=inv.id,
-    )
-    session.commit()
+    pay_in_full(session, inv_id, date(2026, 1, 22))
     r = noxus.billing.restrictions(session, customer.id, date(2026, 1, 22), settings)
     assert r.standing.state == CustomerState.GOOD and r.exports is None and r.badges is None

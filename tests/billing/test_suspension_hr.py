@@ -10,9 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from fastapi.testclient import TestClient
-from noxus.billing import dunning, payments
+from noxus.billing import dunning
 from noxus.billing import state as billing_state
-from noxus.billing.models import Invoice
 from noxus.core import restrictions
 from noxus.core.db import get_engine
 from noxus.core.i18n import use_language
@@ -24,7 +23,7 @@ from noxus.hr.models import Badge, Employee
 from noxus.hr.schemas import BadgeAssign
 from sqlmodel import select
 
-from .conftest import billing_settings, issued_run
+from .conftest import billing_settings, issued_run, pay_in_full
 
 ZH = ZoneInfo("Europe/Zurich")
 PAYROLL = {"kind": "payroll", "year": 2026, "month": 1, "format": "csv-excel", "lang": "en"}
@@ -90,16 +89,7 @@ def test_hr_exports_and_new_badges_are_refused_naming_the_overdue_invoice(sessio
 
 def test_once_paid_the_same_exports_and_badges_are_allowed(session, suspended):
     customer, emp, inv_id = suspended
-    inv = session.get(Invoice, inv_id)
-    payments.record(
-        session,
-        bank_ref="B1",
-        amount=inv.balance,
-        value_date=date(2026, 1, 31),
-        source="manual",
-        invoice_id=inv.id,
-    )
-    session.commit()
+    pay_in_full(session, inv_id, date(2026, 1, 31))
     f = export_service.build(
         session, Scope.everything(), customer.id, date(2026, 1, 1), date(2026, 1, 31), "csv", lang="en"
     )

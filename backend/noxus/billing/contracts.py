@@ -163,17 +163,7 @@ def attach_kiosk(
             f"kiosk {kiosk_id} is already attached to contract {current.contract_id}: remove it there first"
         )
     row = ContractKiosk(contract_id=id_of(contract), kiosk_id=kiosk_id, attached_on=on)
-    session.add(row)
-    audit.record(
-        session,
-        "contract.kiosk_attached",
-        actor=actor,
-        customer_id=contract.customer_id,
-        contract_id=contract.id,
-        kiosk_id=kiosk_id,
-        on=on.isoformat(),
-    )
-    return row
+    return _kiosk_moved(session, contract, row, "contract.kiosk_attached", on, actor)
 
 
 def detach_kiosk(
@@ -192,14 +182,20 @@ def detach_kiosk(
     if on < row.attached_on:
         raise ContractError(f"kiosk {kiosk_id} was attached on {row.attached_on}: it cannot leave before")
     row.detached_on = on
+    return _kiosk_moved(session, contract, row, "contract.kiosk_detached", on, actor)
+
+
+def _kiosk_moved(
+    session: Session, contract: Contract, row: ContractKiosk, event: str, on: date, actor: str
+) -> ContractKiosk:
     session.add(row)
     audit.record(
         session,
-        "contract.kiosk_detached",
+        event,
         actor=actor,
         customer_id=contract.customer_id,
         contract_id=contract.id,
-        kiosk_id=kiosk_id,
+        kiosk_id=row.kiosk_id,
         on=on.isoformat(),
     )
     return row

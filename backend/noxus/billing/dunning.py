@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from noxus.billing import audit, documents, outbox, retrieval
 from noxus.billing.issuing import profile_of
@@ -40,19 +41,31 @@ def late_interest(principal: int, rate_bp: int, start: date, end: date) -> int:
     return round_centimes(Decimal(principal) * rate_bp * days / (10000 * 365))
 
 
+def _open_past_due(today: date) -> SelectOfScalar[Invoice]:
+    """Open invoices (credit notes are not dunned) past their due date on `today`."""
+    return select(Invoice).where(
+        Invoice.kind == InvoiceKind.INVOICE,
+        Invoice.status == InvoiceStatus.OPEN,
+        Invoice.due_date < today,
+    )
+
+
 def _past_due(session: Session, customer_id: int, today: date) -> list[Invoice]:
+    """The customer's, oldest due first."""
     return list(
         session.exec(
-            select(Invoice)
-            .where(
-                Invoice.customer_id == customer_id,
-                Invoice.kind == InvoiceKind.INVOICE,
-                Invoice.status == InvoiceStatus.OPEN,
-                Invoice.due_date < today,
-            )
-            .order_by(col(Invoice.due_date))
+            _open_past_due(today).where(Invoice.customer_id == customer_id).order_by(col(Invoice.due_date))
         )
     )
+
+
+def _next_level(invoice: Invoice, today: date, settings: Settings) -> int | None:
+    """The reminder level due for the invoice on `today` (`billing_reminder_days` after its due
+    date), or None."""
+    days = settings.billing_reminder_days
+    if invoice.reminder_level < len(days) and (today - invoice.due_date).days >= days[invoice.reminder_level]:
+        return invoice.reminder_level + 1
+    return None
 
 
 def issue_reminder(
@@ -201,21 +214,12 @@ def refresh_customer(
 
 def due_reminders(session: Session, today: date, settings: Settings) -> list[tuple[Invoice, int]]:
     """What dunning on `today` would do, without doing it: (invoice, next level) pairs."""
-    open_invoices = session.exec(
-        select(Invoice)
-        .where(
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status == InvoiceStatus.OPEN,
-            Invoice.due_date < today,
-        )
-        .order_by(col(Invoice.id))
-    ).all()
-    levels = settings.billing_reminder_days
-    return [
-        (inv, inv.reminder_level + 1)
-        for inv in open_invoices
-        if inv.reminder_level < len(levels) and (today - inv.due_date).days >= levels[inv.reminder_level]
-    ]
+    due = []
+    for inv in session.exec(_open_past_due(today).order_by(col(Invoice.id))):
+        level = _next_level(inv, today, settings)
+        if level is not None:
+            due.append((inv, level))
+    return due
 
 
 def run_dunning(
@@ -229,21 +233,11 @@ def run_dunning(
 
     today = action_date(session, "dunning", today, reason=reason, actor=actor, settings=settings)
     result = DunningResult()
-    open_invoices = session.exec(
-        select(Invoice)
-        .where(
-            Invoice.kind == InvoiceKind.INVOICE,
-            Invoice.status == InvoiceStatus.OPEN,
-            Invoice.due_date < today,
-        )
-        .order_by(col(Invoice.id))
-    ).all()
+    open_invoices = session.exec(_open_past_due(today).order_by(col(Invoice.id))).all()
     customers = set()
     for invoice in open_invoices:
         customers.add(invoice.customer_id)
-        days = (today - invoice.due_date).days
-        levels = settings.billing_reminder_days
-        if invoice.reminder_level < len(levels) and days >= levels[invoice.reminder_level]:
+        if _next_level(invoice, today, settings) is not None:
             result.reminders.append(id_of(issue_reminder(session, invoice, today, settings, actor)))
     flagged = session.exec(
         select(BillingProfile.customer_id).where(BillingProfile.overdue_state != OverdueState.GOOD)

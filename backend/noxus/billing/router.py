@@ -4,12 +4,13 @@ do everything; technicians mark kiosks retrieved; customer users read their own 
 Business dates are "today" in the company zone unless a back-dated one comes with a reason."""
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, File, HTTPException, Query, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
+from sqlmodel import SQLModel, col, select
 
 from noxus.billing import camt, drafts, dunning, issuing, payments, retrieval
 from noxus.billing.contracts import ContractError, attach_kiosk, detach_kiosk, end_contract
@@ -76,6 +77,17 @@ def _commit(session, what: str) -> None:
         ) from None
 
 
+P = TypeVar("P", bound=BaseModel)
+
+
+def _saved(session, row: SQLModel, what: str, public: type[P]) -> P:
+    """A row created or changed through the API, stored, and returned as its published schema."""
+    session.add(row)
+    _commit(session, what)
+    session.refresh(row)
+    return public.model_validate(row)
+
+
 def _invoice_public(inv: Invoice) -> InvoicePublic:
     # getattr, not model_dump(): it loads attributes expired by a commit
     return InvoicePublic.model_validate({k: getattr(inv, k) for k in InvoicePublic.model_fields})
@@ -106,10 +118,7 @@ def put_profile(customer_id: int, data: BillingProfileCreate, session: SessionDe
         profile = BillingProfile.model_validate(data)
     else:
         profile.sqlmodel_update(data.model_dump())
-    session.add(profile)
-    _commit(session, "billing profile")
-    session.refresh(profile)
-    return BillingProfilePublic.model_validate(profile)
+    return _saved(session, profile, "billing profile", BillingProfilePublic)
 
 
 @router.get("/customers/{customer_id}/profile", response_model=BillingProfilePublic)
@@ -138,31 +147,19 @@ def get_standing(
 
 @router.post("/plans", response_model=PlanPublic, status_code=201)
 def create_plan(data: PlanCreate, session: SessionDep, user: BillingStaff):
-    plan = Plan.model_validate(data)
-    session.add(plan)
-    _commit(session, "plan")
-    session.refresh(plan)
-    return PlanPublic.model_validate(plan)
+    return _saved(session, Plan.model_validate(data), "plan", PlanPublic)
 
 
 @router.post("/plans/{plan_id}/versions", response_model=PlanVersionPublic, status_code=201)
 def add_plan_version(plan_id: int, data: PlanVersionCreate, session: SessionDep, user: BillingStaff):
     if data.plan_id != plan_id:
         raise HTTPException(422, "plan_id in the body must match the URL")
-    version = PlanVersion.model_validate(data)
-    session.add(version)
-    _commit(session, "price list version")
-    session.refresh(version)
-    return PlanVersionPublic.model_validate(version)
+    return _saved(session, PlanVersion.model_validate(data), "price list version", PlanVersionPublic)
 
 
 @router.post("/contracts", response_model=ContractPublic, status_code=201)
 def create_contract(data: ContractCreate, session: SessionDep, user: BillingStaff):
-    contract = Contract.model_validate(data)
-    session.add(contract)
-    _commit(session, "contract")
-    session.refresh(contract)
-    return ContractPublic.model_validate(contract)
+    return _saved(session, Contract.model_validate(data), "contract", ContractPublic)
 
 
 def _contract(session, contract_id: int) -> Contract:
@@ -260,56 +257,44 @@ def issue_drafts(data: IssueRequest, session: SessionDep, settings: SettingsDep,
     return [_invoice_public(i) for i in issued]
 
 
-@router.put("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
-def edit_line(invoice_id: int, position: int, data: LineEdit, session: SessionDep, user: BillingStaff):
+def _draft_call(session, fn, *args, **kwargs) -> InvoicePublic:
+    """A change to a draft's lines: 409 when it is issued already, 422 when the line is not valid."""
     try:
-        inv = drafts.set_line(
-            session,
-            invoice_id,
-            position=position,
-            description=data.description,
-            quantity=data.quantity,
-            unit_price=data.unit_price,
-            actor=user.actor,
-        )
+        inv = fn(session, *args, **kwargs)
     except InvoiceStateError as exc:
         _refused(session, exc)
     except ValueError as exc:
         _refused(session, exc, 422)
     session.commit()
     return _invoice_public(inv)
+
+
+def _set_line(session, invoice_id: int, position: int | None, data: LineEdit, actor: str) -> InvoicePublic:
+    return _draft_call(
+        session,
+        drafts.set_line,
+        invoice_id,
+        position=position,
+        description=data.description,
+        quantity=data.quantity,
+        unit_price=data.unit_price,
+        actor=actor,
+    )
+
+
+@router.put("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
+def edit_line(invoice_id: int, position: int, data: LineEdit, session: SessionDep, user: BillingStaff):
+    return _set_line(session, invoice_id, position, data, user.actor)
 
 
 @router.post("/invoices/{invoice_id}/lines", response_model=InvoicePublic, status_code=201)
 def add_line(invoice_id: int, data: LineEdit, session: SessionDep, user: BillingStaff):
-    try:
-        inv = drafts.set_line(
-            session,
-            invoice_id,
-            position=None,
-            description=data.description,
-            quantity=data.quantity,
-            unit_price=data.unit_price,
-            actor=user.actor,
-        )
-    except InvoiceStateError as exc:
-        _refused(session, exc)
-    except ValueError as exc:
-        _refused(session, exc, 422)
-    session.commit()
-    return _invoice_public(inv)
+    return _set_line(session, invoice_id, None, data, user.actor)
 
 
 @router.delete("/invoices/{invoice_id}/lines/{position}", response_model=InvoicePublic)
 def remove_line(invoice_id: int, position: int, session: SessionDep, user: BillingStaff):
-    try:
-        inv = drafts.remove_line(session, invoice_id, position, user.actor)
-    except InvoiceStateError as exc:
-        _refused(session, exc)
-    except ValueError as exc:
-        _refused(session, exc, 422)
-    session.commit()
-    return _invoice_public(inv)
+    return _draft_call(session, drafts.remove_line, invoice_id, position, user.actor)
 
 
 @router.delete("/invoices/{invoice_id}", status_code=204)
