@@ -11,6 +11,10 @@ from noxus.core.settings import Settings
 
 MESSAGES = Counter("noxus_ingest_messages", "MQTT messages committed and acked by this worker")
 STORED = Counter("noxus_ingest_punches_stored", "Punches newly stored")
+RESENDS_SKIPPED = Counter(
+    "noxus_ingest_resends_skipped",
+    "Punch batches received again while the first copy still waited for its commit (PUBACKed, not queued)",
+)
 DUPLICATES = Counter("noxus_ingest_punches_duplicate", "Punches received again and not stored twice")
 DEAD = Counter("noxus_ingest_dead_letters", "Messages put in dead_letter")
 LOST = Counter("noxus_ingest_punches_lost", "Seqs a kiosk no longer holds and never delivered")

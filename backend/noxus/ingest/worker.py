@@ -42,6 +42,11 @@ class IngestWorker:
         self.stopping = threading.Event()
         self.connected = threading.Event()
         self.totals = Outcome()
+        # Punch batches received and not yet committed (in the inbox or the group
+        # being committed), by (topic, payload): a kiosk's resend of one of them
+        # is PUBACKed at once and not queued (see _on_message).
+        self._pending: set[tuple[str, bytes]] = set()
+        self._pending_lock = threading.Lock()
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
             client_id=settings.ingest_client_id,
@@ -62,7 +67,7 @@ class IngestWorker:
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
         self.client.on_subscribe = lambda *_: log.info("subscribed to %s", ", ".join(SUBSCRIBED_LEAVES))
-        self.client.on_message = lambda _c, _u, msg: self.inbox.put((msg, time.monotonic()))
+        self.client.on_message = self._on_message
         metrics.QUEUE_DEPTH.set_function(self.inbox.qsize)
 
     def _on_connect(self, client, _userdata, _flags, reason, _props):
@@ -82,6 +87,26 @@ class IngestWorker:
             self.settings.mqtt_port,
             self.settings.ingest_client_id,
         )
+
+    def _on_message(self, client, _userdata, msg) -> None:
+        """Queue a message for the database thread, unless it is a byte-identical
+        resend of a punch batch still waiting here. A kiosk resends a batch whose
+        app ack is late (5 s, then backoff); in a storm the queue is longer than
+        that, and every resend queued would be committed once more as duplicates,
+        making the queue longer still. The original's commit acks exactly the
+        same seqs, so the resend is PUBACKed (the broker may drop it) and never
+        app-acked on its own; if the original is lost with this worker, the
+        kiosk's journal still holds the punches and resends them."""
+        if msg.topic.endswith("/" + protocol.PUNCH):
+            key = (msg.topic, bytes(msg.payload))
+            with self._pending_lock:
+                resend = key in self._pending
+                self._pending.add(key)
+            if resend:
+                client.ack(msg.mid, msg.qos)
+                metrics.RESENDS_SKIPPED.inc()
+                return
+        self.inbox.put((msg, time.monotonic()))
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props):
         self.connected.clear()
@@ -126,6 +151,9 @@ class IngestWorker:
             metrics.ACK_LATENCY.observe(now - arrived)
         for topic, payload in groups.app_acks(outcome):
             self.client.publish(topic, payload, qos=1)
+        with self._pending_lock:  # after the app acks: they cover a resend that comes now
+            for msg, _ in group:
+                self._pending.discard((msg.topic, bytes(msg.payload)))
         groups.account(self.totals, outcome, len(group))
         return len(group)
 
