@@ -48,6 +48,19 @@ def test_every_string_of_code_and_templates_is_translated_in_fr_de_en(lang):
     )
 
 
+@pytest.mark.parametrize("lang", ["fr", "de", "it", "en"])
+def test_a_plural_is_translated_in_every_form_of_the_language_or_in_none(lang):
+    """Italian and French have three forms (CLDR: one, many, other): an empty one would show the
+    English msgid for 5 people while 1 is translated."""
+    with (LOCALE / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    half = [m.id for m in catalog if isinstance(m.string, tuple) and any(m.string) and not all(m.string)]
+    assert not half, f"{lang}: plural forms left empty in {half}"
+    with i18n.use_language(lang):
+        five = i18n.ngettext("%(num)d person is in", "%(num)d people are in", 5)
+    assert lang == "en" or five != "5 people are in"
+
+
 def test_italian_falls_back_to_french_where_untranslated(tmp_path, monkeypatch):
     with i18n.use_language("it"):
         assert i18n.gettext("This field is required.") == "Questo campo è obbligatorio."
