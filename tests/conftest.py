@@ -101,6 +101,15 @@ def engine(db_url):
     eng.dispose()
 
 
+@pytest.fixture
+def session(engine):
+    """A session on the test database; what a test commits, the app under test sees."""
+    from sqlmodel import Session
+
+    with Session(engine) as s:
+        yield s
+
+
 # --- the web app against a test database, and authentication helpers (issue 9) ----------------
 
 

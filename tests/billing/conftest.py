@@ -5,7 +5,13 @@ customer and month) standing in for noxus.hr.metering where a test sets the coun
 from datetime import date
 
 import pytest
-from noxus.billing.models import BillingProfile, Contract, ContractKiosk, Plan, PlanVersion
+from noxus.billing.models import (
+    BillingProfile,
+    Contract,
+    ContractKiosk,
+    Plan,
+    PlanVersion,
+)
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.tenancy.models import Customer, Site
@@ -124,12 +130,6 @@ class Books:
 
 
 # --- migrated databases, fast: one migrated template per backend, copied for each test -------------
-
-
-@pytest.fixture
-def session(engine):
-    with Session(engine) as s:
-        yield s
 
 
 @pytest.fixture

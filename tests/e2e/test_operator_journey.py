@@ -19,7 +19,6 @@ import io
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -32,18 +31,9 @@ from aiosmtpd.controller import Controller
 
 from devstack.broker import wait_port
 from devstack.kiosks import spawn, write_config
+from tests.support.browser import ARGS, CHROMIUM, free_port
 from tests.support.server import uvicorn_command
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 ADMIN_PASSWORD = "operator journey password"
 HR_PASSWORD = "hr admin journey password"
 BILLING_PASSWORD = "billing clerk journey password"
@@ -60,12 +50,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Inbox:
     def __init__(self):
         self.messages: list[str] = []
@@ -80,10 +64,10 @@ def stack(tmp_path, sqlite_template, private_broker):
     broker = private_broker
     shutil.copy(sqlite_template, tmp_path / "journey.db")
     inbox = Inbox()
-    smtp_port = _free_port()
+    smtp_port = free_port()
     smtp = Controller(inbox, hostname="127.0.0.1", port=smtp_port)
     smtp.start()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "NOXUS_DATABASE_URL": f"sqlite:///{tmp_path / 'journey.db'}",

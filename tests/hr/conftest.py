@@ -90,12 +90,6 @@ class World:
 
 
 @pytest.fixture
-def session(engine):
-    with Session(engine) as s:
-        yield s
-
-
-@pytest.fixture
 def world(session) -> World:
     w = World(session)
     session.commit()

@@ -5,27 +5,16 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from noxus.core.db import get_session
 from noxus.core.security import Role, override_principal
 from noxus.hr.models import Badge, PunchCorrection
-from noxus.main import create_app
 from sqlmodel import select
 
 from .conftest import zh
 
 
 @pytest.fixture
-def app(engine):
-    from sqlmodel import Session
-
-    app = create_app()
-
-    def session():
-        with Session(engine) as s:
-            yield s
-
-    app.dependency_overrides[get_session] = session
-    return app
+def app(noxus_app):
+    return noxus_app  # tests/conftest.py: the app on the test database
 
 
 def as_user(app, role, customer_id=None):

@@ -4,7 +4,6 @@ open the downloaded file."""
 
 import os
 import shutil
-import socket
 import subprocess
 from datetime import date, timedelta
 
@@ -13,20 +12,11 @@ from noxus.core.db import make_engine
 from playwright import sync_api
 from sqlmodel import Session
 
+from tests.support.browser import ARGS, CHROMIUM, free_port
 from tests.support.server import uvicorn_command
 
 from .conftest import World, zh
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery staple"
 
 
@@ -36,12 +26,6 @@ def _chromium_installed():
     assert os.path.exists(CHROMIUM), (
         "Debian's chromium is not installed: apt-get install chromium (make test-deps does it)"
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -66,7 +50,7 @@ def server(tmp_path, sqlite_template):
         s.commit()
         ids = {"employee": emp.id, "customer": w.a.id, "url": url}
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "NOXUS_DATABASE_URL": url, "NOXUS_COOKIE_SECURE": "false"}
     proc = subprocess.Popen(
         uvicorn_command(port),

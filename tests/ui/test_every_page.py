@@ -12,8 +12,6 @@ Pages are found from the application's own routes, so a page added later is cove
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import time
 from datetime import UTC, datetime
@@ -25,20 +23,11 @@ from noxus.core.db import make_engine
 from sqlmodel import Session
 
 from tests.hr.conftest import World
+from tests.support.browser import ARGS, CHROMIUM, free_port
 from tests.support.server import uvicorn_command
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = os.path.join(ROOT, "node_modules", "axe-core", "axe.min.js")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 PASSWORD = "correct horse battery staple"
 WIDTHS = tuple(int(w) for w in os.environ.get("NOXUS_UI_WIDTHS", "1366,390").split(","))
 LANGS = ("fr", "de", "en")
@@ -57,12 +46,6 @@ pytestmark = [
     ),
     pytest.mark.slow,
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +75,12 @@ def server(tmp_path_factory):
         s.commit()
         ids = {"employee_id": emp.id, "customer_id": w.a.id, "site_id": w.site_a.id, "kiosk_id": "K1"}
     engine.dispose()
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "NOXUS_DATABASE_URL": url,
         "NOXUS_COOKIE_SECURE": "false",  # fake creditor: tests/conftest
-        "NOXUS_MQTT_PORT": str(_free_port()),
+        "NOXUS_MQTT_PORT": str(free_port()),
     }
     proc = subprocess.Popen(
         uvicorn_command(port),

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from noxus.core.settings import Settings
 from noxus.core.types import id_of
 from noxus.hr import facts, timesheets, worktime
-from noxus.hr.models import Employee, MonthSnapshot
+from noxus.hr.models import Employee, MonthSnapshot, MonthTotals
 
 
 @dataclass
@@ -38,6 +38,10 @@ class MonthSummary:
     @property
     def carried_out_seconds(self) -> int:
         return self.carried_in_seconds + self.balance_seconds
+
+    def totals(self) -> dict[str, int]:
+        """The MonthTotals fields: what a close stores and what the API shows."""
+        return {name: getattr(self, name) for name in MonthTotals.model_fields}
 
 
 @dataclass

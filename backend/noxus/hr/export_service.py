@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session
 
+from noxus.core.i18n import current_language, normalise
 from noxus.core.restrictions import EXPORTS
 from noxus.core.security import Scope
 from noxus.core.settings import Settings
@@ -33,9 +34,11 @@ def build(
     settings: Settings | None = None,
     actor: str | None = None,
 ) -> ExportFile:
-    """The export file; with `actor`, the export (whose, which period, how many people) is
-    recorded in the hash-chained audit log in the caller's transaction."""
+    """The export file (in `lang` if we speak it, else the reader's language); with `actor`, the
+    export (whose, which period, how many people) is recorded in the hash-chained audit log in
+    the caller's transaction."""
     settings = settings or Settings()
+    lang = normalise(lang) or current_language()
     if fmt not in exports.FORMATS:
         raise HRError(f"unknown export format {fmt!r}: use one of {', '.join(exports.FORMATS)}")
     timesheets.check_period(first, last, settings)

@@ -199,15 +199,9 @@ class AbsenceRecord(SQLModel, table=True):
     cancelled_by: str | None = Field(default=None, max_length=120)
 
 
-class MonthSnapshot(SQLModel, table=True):
-    """The totals a month was closed with: the only stored balance (the start of the next carry)."""
+class MonthTotals(SQLModel):
+    """An employee's month in seconds: what a close stores and what the API shows."""
 
-    __tablename__ = "hr_month_snapshot"
-    __table_args__ = (UniqueConstraint("employee_id", "year", "month", name="uq_hr_month_snapshot"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    customer_id: int = Field(foreign_key="customer.id", index=True)
-    employee_id: int = Field(foreign_key="employee.id", index=True)
     year: int
     month: int
     worked_seconds: int
@@ -217,6 +211,17 @@ class MonthSnapshot(SQLModel, table=True):
     night_seconds: int
     sunday_seconds: int
     balance_seconds: int  # the month's own balance
+
+
+class MonthSnapshot(MonthTotals, table=True):
+    """The totals a month was closed with: the only stored balance (the start of the next carry)."""
+
+    __tablename__ = "hr_month_snapshot"
+    __table_args__ = (UniqueConstraint("employee_id", "year", "month", name="uq_hr_month_snapshot"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True)
+    employee_id: int = Field(foreign_key="employee.id", index=True)
     carried_seconds: int  # running balance at the end of the month
     vacation_taken_x2: int  # half days
     absences: dict | None = Field(default=None, sa_column=Column(JSON))  # code -> seconds

@@ -4,13 +4,14 @@ and redirect (POST/redirect/GET), or re-render with the typed values and a
 message per field (422); the security layer checks the session cookie and the
 CSRF field of each form."""
 
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Field, Session, SQLModel, col, select
 from starlette.concurrency import run_in_threadpool
@@ -22,7 +23,6 @@ from noxus.core.i18n import (
     format_month,
     format_weekday,
     lazy_gettext,
-    normalise,
 )
 from noxus.core.i18n import gettext as _
 from noxus.core.security import HRAdmin, HRReader, Principal, Scope, TenantScope
@@ -396,6 +396,43 @@ def _employee_view(
     )
 
 
+@dataclass
+class _Post:
+    """An HR admin's post of a form of the employee page (FastAPI fills it: a class as dependency)."""
+
+    request: Request
+    session: SessionDep
+    settings: SettingsDep
+    scope: TenantScope
+    user: HRAdmin
+
+
+Post = Annotated[_Post, Depends()]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    saved: str | None  # the message once saved (MESSAGES); None: refused
+    again: dict = field(default_factory=dict)  # refused: the form's values and messages
+    status_code: int = 422
+
+
+async def _employee_form(post: _Post, employee_id: int, save) -> Response:
+    """A form of the employee page: `save(post, employee, fields)` stores it or says why not.
+    Saved: committed and back to the page with its message (POST/redirect/GET); refused: the
+    page again with what was typed and a message per field."""
+    p = post
+    emp = await run_in_threadpool(_employee_or_404, p.session, p.scope, employee_id)
+    fields = await _fields(p.request)
+    month = fields.pop("month", "") or None
+    out: _Outcome = await run_in_threadpool(save, post, emp, fields)
+    if out.saved:
+        p.session.commit()
+        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg=out.saved)
+    view = (p.request, p.session, p.settings, p.scope, p.user, id_of(emp), month, out.status_code)
+    return await run_in_threadpool(_employee_view, *view, **out.again)
+
+
 def _employee_or_404(session, scope, employee_id) -> Employee:
     try:
         return employees.get(session, scope, employee_id)
@@ -432,8 +469,9 @@ class CorrectionForm(SQLModel):
     ref: str = ""  # the punch to move/void: p<raw punch id> or c<added punch's correction id>
 
 
-def _save_correction(session, settings, scope, user, emp: Employee, form: CorrectionForm) -> dict[str, str]:
+def _save_correction(post: _Post, emp: Employee, form: CorrectionForm) -> dict[str, str]:
     """Store the correction; -> {} or a message per field (the caller re-renders the form)."""
+    session, settings = post.session, post.settings
     punch_id = int(form.ref[1:]) if form.ref[:1] == "p" and form.ref[1:].isdigit() else None
     target_id = int(form.ref[1:]) if form.ref[:1] == "c" and form.ref[1:].isdigit() else None
     if form.action != "add" and punch_id is None and target_id is None:
@@ -450,7 +488,7 @@ def _save_correction(session, settings, scope, user, emp: Employee, form: Correc
     try:
         corrections.create(
             session,
-            scope,
+            post.scope,
             CorrectionCreate(
                 employee_id=id_of(emp),
                 action=form.action,
@@ -459,7 +497,7 @@ def _save_correction(session, settings, scope, user, emp: Employee, form: Correc
                 ts=ts,
                 reason=form.reason,
             ),
-            user.actor,
+            post.user.actor,
             settings,
         )
     except NotFound:
@@ -471,43 +509,22 @@ def _save_correction(session, settings, scope, user, emp: Employee, form: Correc
     return {}
 
 
-@router.post("/employees/{employee_id}/corrections", response_class=HTMLResponse)
-async def correction_create(
-    employee_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRAdmin,
-):
-    """Add a missing punch, or move or void one; a refusal re-renders the employee page with a
-    message at the field and what was typed (422)."""
-    emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
-    raw = await _fields(request)
-    month = raw.pop("month", "")
+def _correction(post: _Post, emp: Employee, raw: dict[str, str]) -> _Outcome:
     data, errors = validate_form(CorrectionForm, raw)
     if raw.get("action") != "void" and not raw.get("at", "").strip():
         errors.setdefault("at", _("This field is required."))  # with the other fields' messages
     if data is not None and not errors:
-        form = CorrectionForm.model_validate(data)
-        errors = await run_in_threadpool(_save_correction, session, settings, scope, user, emp, form)
-    if errors:
-        return await run_in_threadpool(
-            _employee_view,
-            request,
-            session,
-            settings,
-            scope,
-            user,
-            id_of(emp),
-            month or None,
-            422,
-            fix_form="add" if raw.get("action") == "add" else "move",
-            fix_values=raw,
-            fix_errors=errors,
-        )
-    session.commit()
-    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="correction_saved")
+        errors = _save_correction(post, emp, CorrectionForm.model_validate(data))
+    fix_form = "add" if raw.get("action") == "add" else "move"
+    again = {"fix_form": fix_form, "fix_values": raw, "fix_errors": errors}
+    return _Outcome(None if errors else "correction_saved", again)
+
+
+@router.post("/employees/{employee_id}/corrections", response_class=HTMLResponse)
+async def correction_create(employee_id: int, post: Post):
+    """Add a missing punch, or move or void one; a refusal re-renders the employee page with a
+    message at the field and what was typed (422)."""
+    return await _employee_form(post, employee_id, _correction)
 
 
 # --- absences, working time, opening balance ------------------------------------------------------
@@ -534,30 +551,19 @@ def _minutes(text: str) -> int | None:
         return None
 
 
-@router.post("/employees/{employee_id}/absences", response_class=HTMLResponse)
-async def absence_create(
-    employee_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRAdmin,
-):
-    """Enter an absence; on bad input the page comes back with what was typed and a message per field."""
-    emp = _employee_or_404(session, scope, employee_id)
-    raw = await _fields(request)
-    month = raw.pop("month", None) or None
+def _absence(post: _Post, emp: Employee, raw: dict[str, str]) -> _Outcome:
     form, errors = validate_form(AbsenceForm, raw)
     minutes = 0
     if form is not None and form.portion == "hours":
         minutes = _minutes(form.hours) or 0
         if not minutes:
             errors["minutes"] = _("give the hours of absence per day (between 0:01 and 24:00)")
+    err, status_code = _("The absence was not saved: correct the marked fields."), 422
     if form is not None and not errors:
         try:
             absences.create(
-                session,
-                scope,
+                post.session,
+                post.scope,
                 AbsenceCreate(
                     employee_id=id_of(emp),
                     type_id=form.type_id,
@@ -567,38 +573,19 @@ async def absence_create(
                     minutes=minutes,
                     reason=form.reason,
                 ),
-                user.actor,
+                post.user.actor,
             )
+            return _Outcome("absence_saved")
         except HRError as e:
-            session.rollback()
-            return _employee_view(
-                request,
-                session,
-                settings,
-                scope,
-                user,
-                id_of(emp),
-                month,
-                status_code=e.status_code,
-                err=_error_text(e),
-                form_values=raw,
-                form_errors={},
-            )
-        session.commit()
-        return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="absence_saved")
-    return _employee_view(
-        request,
-        session,
-        settings,
-        scope,
-        user,
-        id_of(emp),
-        month,
-        status_code=422,
-        err=_("The absence was not saved: correct the marked fields."),
-        form_values=raw,
-        form_errors=errors,
-    )
+            post.session.rollback()
+            err, status_code = _error_text(e), e.status_code
+    return _Outcome(None, {"err": err, "form_values": raw, "form_errors": errors}, status_code)
+
+
+@router.post("/employees/{employee_id}/absences", response_class=HTMLResponse)
+async def absence_create(employee_id: int, post: Post):
+    """Enter an absence; on bad input the page comes back with what was typed and a message per field."""
+    return await _employee_form(post, employee_id, _absence)
 
 
 @router.post("/employees/{employee_id}/absences/{absence_id}/cancel")
@@ -621,18 +608,7 @@ def absence_cancel(
     return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="absence_cancelled")
 
 
-@router.post("/employees/{employee_id}/schedule", response_class=HTMLResponse)
-async def schedule_set(
-    employee_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRAdmin,
-):
-    emp = _employee_or_404(session, scope, employee_id)
-    raw = await _fields(request)
-    month = raw.pop("month", None) or None
+def _schedule(post: _Post, emp: Employee, raw: dict[str, str]) -> _Outcome:
     weekly = _minutes(str(raw.get("weekly_hours") or "42"))
     data: dict[str, object] = {
         k: raw.get(k) for k in ("valid_from", "percent", "working_days", "vacation_days")
@@ -641,25 +617,17 @@ async def schedule_set(
     form, errors = validate_form(ScheduleCreate, data)
     if form is not None:
         try:
-            contracts.set_schedule(session, scope, id_of(emp), form, user.actor)
-            session.commit()
-            return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month, msg="schedule_saved")
+            contracts.set_schedule(post.session, post.scope, id_of(emp), form, post.user.actor)
+            return _Outcome("schedule_saved")
         except HRError as e:
-            session.rollback()
+            post.session.rollback()
             errors = {"percent" if not 0 <= form.percent <= 100 else "__all__": str(e)}
-    return _employee_view(
-        request,
-        session,
-        settings,
-        scope,
-        user,
-        id_of(emp),
-        month,
-        status_code=422,
-        err=next(iter(errors.values())),
-        form_values=raw,
-        form_errors=errors,
-    )
+    return _Outcome(None, {"err": next(iter(errors.values())), "form_values": raw, "form_errors": errors})
+
+
+@router.post("/employees/{employee_id}/schedule", response_class=HTMLResponse)
+async def schedule_set(employee_id: int, post: Post):
+    return await _employee_form(post, employee_id, _schedule)
 
 
 class OpeningForm(SQLModel):
@@ -668,18 +636,7 @@ class OpeningForm(SQLModel):
     vacation_days: float = Field(default=0, ge=-366, le=366)
 
 
-@router.post("/employees/{employee_id}/opening", response_class=HTMLResponse)
-async def opening_set(
-    employee_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRAdmin,
-):
-    emp = await run_in_threadpool(_employee_or_404, session, scope, employee_id)
-    raw = await _fields(request)
-    month = raw.pop("month", "")
+def _opening(post: _Post, emp: Employee, raw: dict[str, str]) -> _Outcome:
     if "vacation_days" in raw:
         raw["vacation_days"] = raw["vacation_days"].replace(",", ".")
     data, errors = validate_form(OpeningForm, raw)
@@ -692,35 +649,25 @@ async def opening_set(
         else:
             try:
                 contracts.set_opening(
-                    session,
-                    scope,
+                    post.session,
+                    post.scope,
                     id_of(emp),
                     OpeningBalanceSet(
                         tracked_from=form.tracked_from,
                         overtime_minutes=sign * minutes,
                         vacation_days=form.vacation_days,
                     ),
-                    user.actor,
+                    post.user.actor,
                 )
             except (HRError, ValueError) as e:
-                session.rollback()
+                post.session.rollback()
                 errors = {"tracked_from": _error_text(e)}
-    if errors:
-        return await run_in_threadpool(
-            _employee_view,
-            request,
-            session,
-            settings,
-            scope,
-            user,
-            id_of(emp),
-            month or None,
-            422,
-            opening_values=raw,
-            opening_errors=errors,
-        )
-    session.commit()
-    return _back(f"/hr/employees/{emp.id}", emp.customer_id, month=month or None, msg="opening_saved")
+    return _Outcome(None if errors else "opening_saved", {"opening_values": raw, "opening_errors": errors})
+
+
+@router.post("/employees/{employee_id}/opening", response_class=HTMLResponse)
+async def opening_set(employee_id: int, post: Post):
+    return await _employee_form(post, employee_id, _opening)
 
 
 # --- badges -------------------------------------------------------------------------------------
@@ -1126,23 +1073,14 @@ def exports_download(
     employee_id: str = "",
     lang: str = "",
 ):
+    ids = [int(employee_id)] if employee_id else None
     try:
-        ids = [int(employee_id)] if employee_id else None
         f = export_service.build(
-            session,
-            scope,
-            customer_id,
-            first,
-            last,
-            format,
-            ids,
-            normalise(lang) or current_language(),
-            settings,
-            actor=user.actor,
+            session, scope, customer_id, first, last, format, ids, lang, settings, user.actor
         )
-        session.commit()
     except HRError as e:
         raise HTTPException(e.status_code, PageError(str(e))) from None
+    session.commit()
     return export_service.response(f)
 
 

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from pydantic import field_validator, model_validator
 from sqlmodel import Field, SQLModel
 
-from noxus.hr.models import EmployeeBase
+from noxus.hr.models import EmployeeBase, MonthTotals
 
 UID_RE = re.compile(r"^[0-9A-F]{4,20}$")
 
@@ -291,18 +291,9 @@ class VacationPublic(SQLModel):
     remaining: float
 
 
-class MonthBalancePublic(SQLModel):
+class MonthBalancePublic(MonthTotals):
     employee_id: int
     personnel_number: str
-    year: int
-    month: int
-    worked_seconds: int
-    target_seconds: int
-    credited_seconds: int
-    overtime_seconds: int
-    night_seconds: int
-    sunday_seconds: int
-    balance_seconds: int
     carried_in_seconds: int
     carried_out_seconds: int
     absences: dict[str, int]

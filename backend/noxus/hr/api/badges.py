@@ -3,7 +3,7 @@ from fastapi import APIRouter, Query, status
 from noxus.core.deps import SessionDep
 from noxus.core.security import HRAdmin, HRReader, TenantScope
 from noxus.hr import badges
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import BadgeAssign, BadgeEnd, BadgePublic, UnknownBadge
 
 router = APIRouter(prefix="/api/v1/hr/badges", tags=["hr"])
@@ -39,9 +39,7 @@ def list_unknown_badges(
 def assign_badge(data: BadgeAssign, session: SessionDep, scope: TenantScope, user: HRAdmin):
     with http_errors():
         badge = badges.assign(session, scope, data, user.actor)
-    session.commit()
-    session.refresh(badge)
-    return badge
+    return stored(session, badge)
 
 
 @router.post("/{badge_id}/end", response_model=BadgePublic)
@@ -49,6 +47,4 @@ def end_badge(badge_id: int, data: BadgeEnd, session: SessionDep, scope: TenantS
     """Lost, replaced or revoked: the badge stops counting from `at` (default now)."""
     with http_errors():
         badge = badges.end(session, badges.get(session, scope, badge_id), data.state, user.actor, data.at)
-    session.commit()
-    session.refresh(badge)
-    return badge
+    return stored(session, badge)

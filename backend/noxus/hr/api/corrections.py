@@ -3,7 +3,7 @@ from fastapi import APIRouter, Query, status
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.security import HRAdmin, HRReader, TenantScope
 from noxus.hr import corrections
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import CorrectionCreate, CorrectionPublic
 
 router = APIRouter(prefix="/api/v1/hr/corrections", tags=["hr"])
@@ -27,6 +27,4 @@ def create_correction(
     """Add a missing punch, move or void one. Refused (409) inside a closed month."""
     with http_errors():
         c = corrections.create(session, scope, data, user.actor, settings)
-    session.commit()
-    session.refresh(c)
-    return c
+    return stored(session, c)

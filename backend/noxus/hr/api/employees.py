@@ -3,7 +3,7 @@ from fastapi import APIRouter, status
 from noxus.core.deps import SessionDep
 from noxus.core.security import HRAdmin, HRReader, TenantScope
 from noxus.hr import employees
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import EmployeeCreate, EmployeePublic, EmployeeUpdate
 
 router = APIRouter(prefix="/api/v1/hr/employees", tags=["hr"])
@@ -21,9 +21,7 @@ def create_employee(data: EmployeeCreate, session: SessionDep, scope: TenantScop
     customer_id = scope.resolve_customer(data.customer_id)
     with http_errors():
         emp = employees.create(session, customer_id, data, user.actor)
-    session.commit()
-    session.refresh(emp)
-    return emp
+    return stored(session, emp)
 
 
 @router.get("/{employee_id}", response_model=EmployeePublic)
@@ -40,6 +38,4 @@ def update_employee(
 ):
     with http_errors():
         emp = employees.update(session, employees.get(session, scope, employee_id), data, user.actor)
-    session.commit()
-    session.refresh(emp)
-    return emp
+    return stored(session, emp)

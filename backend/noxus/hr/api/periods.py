@@ -3,7 +3,7 @@ from fastapi import APIRouter, Query
 from noxus.core.deps import SessionDep
 from noxus.core.security import HRAdmin, HRReader, TenantScope
 from noxus.hr import audit, periods
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import AuditPublic, PeriodClose, PeriodPublic, PeriodReopen
 
 router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
@@ -20,9 +20,7 @@ def close_period(data: PeriodClose, session: SessionDep, scope: TenantScope, use
         lock = periods.close(
             session, scope.resolve_customer(data.customer_id), data.year, data.month, user.actor
         )
-    session.commit()
-    session.refresh(lock)
-    return lock
+    return stored(session, lock)
 
 
 @router.post("/periods/reopen", response_model=PeriodPublic)
@@ -31,9 +29,7 @@ def reopen_period(data: PeriodReopen, session: SessionDep, scope: TenantScope, u
         lock = periods.reopen(
             session, scope.resolve_customer(data.customer_id), data.year, data.month, user.actor, data.reason
         )
-    session.commit()
-    session.refresh(lock)
-    return lock
+    return stored(session, lock)
 
 
 @router.get("/audit", response_model=list[AuditPublic])

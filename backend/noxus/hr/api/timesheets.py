@@ -1,15 +1,13 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from noxus.core.deps import SessionDep, SettingsDep
-from noxus.core.i18n import current_language, normalise
 from noxus.core.security import HRReader, TenantScope
 from noxus.core.types import id_of
 from noxus.hr import employees, export_service, timesheets
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import PeriodQuery, http_errors
 from noxus.hr.schemas import ExceptionPublic, TimesheetPublic
 from noxus.hr.views import timesheet_public
 
@@ -19,8 +17,7 @@ router = APIRouter(prefix="/api/v1/hr", tags=["hr"])
 @router.get("/timesheets/{employee_id}", response_model=TimesheetPublic)
 def get_timesheet(
     employee_id: int,
-    first: date,
-    last: date,
+    period: PeriodQuery,
     session: SessionDep,
     settings: SettingsDep,
     scope: TenantScope,
@@ -30,14 +27,13 @@ def get_timesheet(
     and every punch raw and corrected."""
     with http_errors():
         emp = employees.get(session, scope, employee_id)
-        sheet = timesheets.compute(session, emp.customer_id, [emp], first, last, settings)[0]
+        sheet = timesheets.compute(session, emp.customer_id, [emp], period.first, period.last, settings)[0]
     return timesheet_public(sheet)
 
 
 @router.get("/exceptions", response_model=list[ExceptionPublic])
 def list_exceptions(
-    first: date,
-    last: date,
+    period: PeriodQuery,
     session: SessionDep,
     settings: SettingsDep,
     scope: TenantScope,
@@ -47,7 +43,7 @@ def list_exceptions(
     customer_id = scope.resolve_customer(customer_id)
     with http_errors():
         emps = employees.listing(session, scope, customer_id)
-        sheets = timesheets.compute(session, customer_id, emps, first, last, settings)
+        sheets = timesheets.compute(session, customer_id, emps, period.first, period.last, settings)
     return [
         ExceptionPublic(
             employee_id=id_of(s.employee),
@@ -64,8 +60,7 @@ def list_exceptions(
     "/exports", response_class=Response, responses={200: {"content": {"text/csv": {}, "application/pdf": {}}}}
 )
 def export_timesheets(
-    first: date,
-    last: date,
+    period: PeriodQuery,
     session: SessionDep,
     settings: SettingsDep,
     scope: TenantScope,
@@ -76,18 +71,10 @@ def export_timesheets(
     lang: str = "",
 ):
     """Timesheets as csv, csv-excel (';' and BOM), xlsx or pdf; columns in docs/exports.md."""
+    first, last = period.first, period.last
     with http_errors():
         f = export_service.build(
-            session,
-            scope,
-            customer_id,
-            first,
-            last,
-            format,
-            employee_id,
-            normalise(lang) or current_language(),
-            settings,
-            actor=user.actor,
+            session, scope, customer_id, first, last, format, employee_id, lang, settings, user.actor
         )
-        session.commit()
+    session.commit()
     return export_service.response(f)

@@ -1,8 +1,9 @@
 """Working time, absences, balances, month close, payroll exports and presence (issue 14)."""
 
-from typing import Literal
+from dataclasses import asdict
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 from fastapi.responses import Response
 
 from noxus.core.deps import SessionDep, SettingsDep
@@ -20,7 +21,7 @@ from noxus.hr import (
     periods,
     presence,
 )
-from noxus.hr.api.common import http_errors
+from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import (
     AbsenceCancel,
     AbsenceCreate,
@@ -63,9 +64,7 @@ def set_schedule(
     """The contract from `valid_from` on: percentage, weekly target or per-weekday targets, working days."""
     with http_errors():
         row = contracts.set_schedule(session, scope, employee_id, data, user.actor)
-    session.commit()
-    session.refresh(row)
-    return row
+    return stored(session, row)
 
 
 @router.put("/employees/{employee_id}/opening-balance", response_model=OpeningBalancePublic)
@@ -75,9 +74,7 @@ def set_opening(
     """Overtime (minutes) and vacation days at `tracked_from`; nothing is owed before that day."""
     with http_errors():
         row = contracts.set_opening(session, scope, employee_id, data, user.actor)
-    session.commit()
-    session.refresh(row)
-    return row
+    return stored(session, row)
 
 
 @router.get("/days-off", response_model=list[ExtraDayPublic])
@@ -102,9 +99,7 @@ def add_day_off(
     """A company holiday (share 100) or a half day (share 50, e.g. 24 December)."""
     with http_errors():
         row = contracts.add_extra_day(session, scope.resolve_customer(customer_id), data, user.actor)
-    session.commit()
-    session.refresh(row)
-    return row
+    return stored(session, row)
 
 
 @router.put("/policy", response_model=PolicyUpdate)
@@ -156,9 +151,7 @@ def create_absence(data: AbsenceCreate, session: SessionDep, scope: TenantScope,
     """Whole days, half days (am/pm) or hours per day; refused (409) over another absence or in a closed month."""
     with http_errors():
         row = absences.create(session, scope, data, user.actor)
-    session.commit()
-    session.refresh(row)
-    return row
+    return stored(session, row)
 
 
 @router.post("/absences/{absence_id}/cancel", response_model=AbsencePublic)
@@ -167,9 +160,7 @@ def cancel_absence(
 ):
     with http_errors():
         row = absences.cancel(session, scope, absence_id, user.actor, data.reason)
-    session.commit()
-    session.refresh(row)
-    return row
+    return stored(session, row)
 
 
 # --- balances, month close -------------------------------------------------------------------------
@@ -179,28 +170,13 @@ def _month_public(m: balances.MonthSummary) -> MonthBalancePublic:
     v = m.vacation
     assert v is not None, "balances.months computes every month's vacation"
     return MonthBalancePublic(
+        **m.totals(),
         employee_id=id_of(m.employee),
         personnel_number=m.employee.personnel_number,
-        year=m.year,
-        month=m.month,
-        worked_seconds=m.worked_seconds,
-        target_seconds=m.target_seconds,
-        credited_seconds=m.credited_seconds,
-        overtime_seconds=m.overtime_seconds,
-        night_seconds=m.night_seconds,
-        sunday_seconds=m.sunday_seconds,
-        balance_seconds=m.balance_seconds,
         carried_in_seconds=m.carried_in_seconds,
         carried_out_seconds=m.carried_out_seconds,
         absences=m.absences,
-        vacation=VacationPublic(
-            year=v.year,
-            entitlement=v.entitlement,
-            taken=v.taken,
-            planned=v.planned,
-            carried=v.carried,
-            remaining=v.remaining,
-        ),
+        vacation=VacationPublic(**asdict(v), remaining=v.remaining),
     )
 
 
@@ -265,12 +241,24 @@ def close_month(
             settings,
             acknowledged=acknowledged,
         )
-    session.commit()
-    session.refresh(lock)
-    return lock
+    return stored(session, lock)
 
 
 # --- payroll exports (synchronous, or as a background job) -----------------------------------------
+
+
+def _payroll_params(
+    year: int = Query(ge=2000, le=2100),
+    month: int = Query(default=0, ge=0, le=12),
+    kind: Literal["payroll", "annual"] = "payroll",
+    format: Literal["xlsx", "csv-excel"] = "xlsx",
+    lang: str = "",
+) -> dict:
+    """The export asked for, as payroll_service takes it (in the reader's language unless given)."""
+    return {"kind": kind, "year": year, "month": month, "format": format, "lang": lang or current_language()}
+
+
+PayrollParams = Annotated[dict, Depends(_payroll_params)]
 
 
 @router.get(
@@ -283,29 +271,13 @@ def payroll_export(
     settings: SettingsDep,
     scope: TenantScope,
     user: HRReader,
-    year: int = Query(ge=2000, le=2100),
-    month: int = Query(default=0, ge=0, le=12),
-    kind: Literal["payroll", "annual"] = "payroll",
-    format: Literal["xlsx", "csv-excel"] = "xlsx",
+    params: PayrollParams,
     customer_id: int | None = None,
-    lang: str = "",
 ):
     """The month's payroll (a row per employee) or the annual summary; columns in docs/exports.md."""
     customer_id = scope.resolve_customer(customer_id)
     with http_errors():
-        f = payroll_service.build(
-            session,
-            customer_id,
-            {
-                "kind": kind,
-                "year": year,
-                "month": month,
-                "format": format,
-                "lang": lang or current_language(),
-            },
-            settings,
-            actor=user.actor,
-        )
+        f = payroll_service.build(session, customer_id, params, settings, actor=user.actor)
     session.commit()
     return export_service.response(f)
 
@@ -316,23 +288,16 @@ def payroll_job(
     settings: SettingsDep,
     scope: TenantScope,
     user: HRReader,
-    year: int = Query(ge=2000, le=2100),
-    month: int = Query(default=0, ge=0, le=12),
-    kind: Literal["payroll", "annual"] = "payroll",
-    format: Literal["xlsx", "csv-excel"] = "xlsx",
+    params: PayrollParams,
     customer_id: int | None = None,
-    lang: str = "",
 ):
     """Start the export in the background; poll GET /payroll/jobs/{id}, then download."""
     customer_id = scope.resolve_customer(customer_id)
-    lang = lang or current_language()
     with http_errors():
-        params = payroll_service.check(
-            {"kind": kind, "year": year, "month": month, "format": format, "lang": lang}
-        )
-        job = jobs.submit(session, customer_id, kind, params, user.actor)
+        checked = payroll_service.check(params)
+        job = jobs.submit(session, customer_id, checked["kind"], checked, user.actor)
     session.commit()
-    jobs.start(session, job, settings, lang)
+    jobs.start(session, job, settings, checked["lang"])
     return _job_public(job)
 
 
