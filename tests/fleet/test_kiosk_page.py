@@ -180,34 +180,14 @@ def test_a_pushed_config_carries_the_first_names_of_the_customers_current_badges
     from datetime import UTC, date, datetime
 
     from noxus.fleet import commands
-    from noxus.hr.models import Badge, Employee
+    from noxus.hr.models import Badge
+
+    from tests.support.records import add_employee
 
     customer_id, site_id = site
     with Session(engine) as s:
-        emp = Employee(
-            customer_id=customer_id,
-            first_name="Zoë",
-            last_name="Favre",
-            personnel_number="1",
-            active_from=date(2026, 1, 1),
-        )
-        old = Employee(
-            customer_id=customer_id,
-            first_name="Max",
-            last_name="Alt",
-            personnel_number="2",
-            active_from=date(2026, 1, 1),
-        )
-        s.add_all([emp, old])
-        s.flush()
-        s.add(
-            Badge(
-                customer_id=customer_id,
-                uid="04112233445566",
-                employee_id=emp.id,
-                valid_from=datetime(2026, 1, 1, tzinfo=UTC),
-            )
-        )
+        add_employee(s, customer_id, "Zoë", "Favre", "1", date(2026, 1, 1), badge="04112233445566")
+        old = add_employee(s, customer_id, "Max", "Alt", "2", date(2026, 1, 1))
         s.add(
             Badge(
                 customer_id=customer_id,

@@ -12,10 +12,10 @@ from noxus.core.db import make_engine
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import timesheets
-from noxus.hr.models import Badge, Employee
 from noxus.ingest.models import Punch
-from noxus.tenancy.models import Customer
 from sqlmodel import Session
+
+from tests.support.records import add_customer, add_employee
 
 from .conftest import zh
 
@@ -34,26 +34,9 @@ def timesheet(template, tmp_path, minutes, order, arrival_delay):
     engine = make_engine(f"sqlite:///{db}")
     try:
         with Session(engine) as s:
-            c = Customer(name="Alpha SA")
-            s.add_all([c, Kiosk(id="K1")])
-            s.flush()
-            e = Employee(
-                customer_id=c.id,
-                first_name="A",
-                last_name="B",
-                personnel_number="P1",
-                active_from=date(2020, 1, 1),
-            )
-            s.add(e)
-            s.flush()
-            s.add(
-                Badge(
-                    customer_id=c.id,
-                    uid="04A1B2C3",
-                    employee_id=e.id,
-                    valid_from=datetime(2020, 1, 1, tzinfo=UTC),
-                )
-            )
+            s.add(Kiosk(id="K1"))
+            c = add_customer(s)
+            e = add_employee(s, c.id, "A", "B", badge="04A1B2C3")
             for seq, i in enumerate(order, 1):  # arrival order = insertion order = ids
                 at = BASE + timedelta(minutes=minutes[i])
                 s.add(

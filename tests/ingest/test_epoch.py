@@ -8,14 +8,14 @@ from datetime import UTC, date, datetime
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk as KioskRow
 from noxus.hr import timesheets
-from noxus.hr.models import Badge, Employee
+from noxus.hr.models import Employee
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
 from noxus.ingest.service import Incoming, ingest
-from noxus.tenancy.models import Customer
 from sqlmodel import Session, func, select
 
 from firmware.core import protocol
 from tests.ingest.rig import Backend, Kiosk
+from tests.support.records import add_customer, add_employee
 
 T0 = int(datetime(2026, 3, 2, 6, 0, tzinfo=UTC).timestamp() * 1000)  # Mon 2 March 2026, 07:00 Zurich
 
@@ -42,26 +42,8 @@ def test_wiped_kiosk_20_offline_taps_land_in_the_timesheet_without_dead_letters_
 ):
     with Session(engine) as s:
         s.add(KioskRow(id="K1"))
-        customer = Customer(name="Alpha SA")
-        s.add(customer)
-        s.flush()
-        anne = Employee(
-            customer_id=customer.id,
-            first_name="Anne",
-            last_name="Muller",
-            personnel_number="P1",
-            active_from=date(2020, 1, 1),
-        )
-        s.add(anne)
-        s.flush()
-        s.add(
-            Badge(
-                customer_id=customer.id,
-                uid="04000001",
-                employee_id=anne.id,
-                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
-            )
-        )
+        customer = add_customer(s)
+        anne = add_employee(s, customer.id, badge="04000001")
         s.commit()
         customer_id, anne_id = customer.id, anne.id
     backend = Backend(engine)

@@ -2,29 +2,18 @@
 land in the hash-chained audit log; a customer's own HR reading its staff
 does not (it is their data)."""
 
-from datetime import date
-
 from fastapi.testclient import TestClient
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
-from noxus.hr.models import Employee
-from noxus.tenancy.models import Customer
 from sqlmodel import Session, select
+
+from tests.support.records import add_customer, add_employee
 
 
 def _employee(engine):
     with Session(engine) as s:
-        c = Customer(name="Alpha SA")
-        s.add(c)
-        s.flush()
-        e = Employee(
-            customer_id=c.id,
-            first_name="Anne",
-            last_name="Muller",
-            personnel_number="P1",
-            active_from=date(2020, 1, 1),
-        )
-        s.add(e)
+        c = add_customer(s)
+        e = add_employee(s, c.id)
         s.commit()
         return c.id, e.id
 

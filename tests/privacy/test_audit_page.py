@@ -6,9 +6,10 @@ from datetime import date
 import pytest
 from noxus.core import audit
 from noxus.hr import audit as hr_audit
-from noxus.hr.models import Employee
 from noxus.tenancy.models import Customer
 from sqlmodel import Session
+
+from tests.support.records import add_employee
 
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 
@@ -18,15 +19,7 @@ def _world(engine):
         a, b = Customer(name="Alpha SA"), Customer(name="Beta Sàrl")
         s.add_all([a, b])
         s.flush()
-        emp = Employee(
-            customer_id=a.id,
-            first_name="Léa",
-            last_name="Dupré",
-            personnel_number="7",
-            active_from=date(2026, 1, 1),
-        )
-        s.add(emp)
-        s.flush()
+        emp = add_employee(s, a.id, "Léa", "Dupré", "7", date(2026, 1, 1))
         hr_audit.record(s, a.id, "anna#3", "employee.update", "employee", emp.id, last_name="Dupré")
         audit.record(s, "tech#5", "update", "kiosk", "K1", customer_id=a.id)
         audit.record(s, "bob#4", "read", "employee", 999, customer_id=b.id)

@@ -12,12 +12,14 @@ from noxus.core import audit
 from noxus.core.settings import get_settings
 from noxus.fleet.models import Kiosk
 from noxus.hr import timesheets
-from noxus.hr.models import Badge, Employee, PunchCorrection
+from noxus.hr.models import Employee, PunchCorrection
 from noxus.ingest.models import Punch
 from noxus.privacy import retention
 from noxus.privacy.models import PrivacyPolicy
 from noxus.tenancy.models import Customer
 from sqlmodel import Session, select
+
+from tests.support.records import add_employee
 
 
 def _at(y, mo, d, h=0):
@@ -31,23 +33,8 @@ def world(engine):
         a, b = Customer(name="Alpha SA"), Customer(name="Beta Sàrl")
         s.add_all([a, b])
         s.flush()
-        emp = Employee(
-            customer_id=a.id,
-            first_name="Anne",
-            last_name="Muller",
-            personnel_number="A-17",
-            active_from=date(2019, 1, 1),
-        )
-        other = Employee(
-            customer_id=b.id,
-            first_name="Bob",
-            last_name="Rossi",
-            personnel_number="B-1",
-            active_from=date(2019, 1, 1),
-        )
-        s.add_all([emp, other])
-        s.flush()
-        s.add(Badge(customer_id=a.id, uid="04A1B2C3", employee_id=emp.id, valid_from=_at(2019, 1, 1)))
+        emp = add_employee(s, a.id, personnel_number="A-17", active_from=date(2019, 1, 1), badge="04A1B2C3")
+        other = add_employee(s, b.id, "Bob", "Rossi", "B-1", date(2019, 1, 1))
         seq = 0
         for day in (_at(2019, 3, 4), _at(2026, 11, 2), _at(2026, 11, 3)):
             for h in (7, 12, 13, 16):

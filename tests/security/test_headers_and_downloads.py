@@ -4,15 +4,14 @@ hostile data (quotes, CR/LF, non-Latin-1) that cannot break the header."""
 
 import pathlib
 import re
-from datetime import UTC, date, datetime
 from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
-from noxus.hr.models import Badge, Employee
-from noxus.tenancy.models import Customer
 from noxus.web.download import content_disposition
 from sqlmodel import Session
+
+from tests.support.records import add_customer, add_employee
 
 TEMPLATES = pathlib.Path(__file__).resolve().parents[2] / "backend" / "noxus" / "web" / "templates"
 HOSTILE = ['P"1', 'a";\r\nX-Evil: 1', "山田-42", "Zoë/../..\\x", "\x00\x7f", '";filename="evil.exe']
@@ -62,21 +61,8 @@ def test_content_disposition_of_a_hostile_name_is_one_safe_header_that_keeps_the
 def test_export_of_an_employee_with_a_hostile_personnel_number_downloads(engine, noxus_app, login_as):
     number = 'P"7;\r山田'
     with Session(engine) as s:
-        c = Customer(name="Alpha SA")
-        s.add(c)
-        s.flush()
-        e = Employee(
-            customer_id=c.id,
-            first_name="A",
-            last_name="B",
-            personnel_number=number,
-            active_from=date(2020, 1, 1),
-        )
-        s.add(e)
-        s.flush()
-        s.add(
-            Badge(customer_id=c.id, uid="04A1", employee_id=e.id, valid_from=datetime(2020, 1, 1, tzinfo=UTC))
-        )
+        c = add_customer(s)
+        e = add_employee(s, c.id, "A", "B", number, badge="04A1")
         s.commit()
         emp_id, customer_id = e.id, c.id
     login_as("admin")

@@ -49,10 +49,11 @@ def world(tmp_path_factory):
     from noxus.core.outbox import OutboxMail
     from noxus.core.users import UserCreate
     from noxus.fleet.models import Kiosk
-    from noxus.hr.models import Badge, Employee
     from noxus.main import create_app
     from noxus.privacy.models import DataSubjectRequest
     from noxus.tenancy.models import Customer, Site
+
+    from tests.support.records import add_employee
 
     url = f"sqlite:///{tmp_path_factory.mktemp('routes') / 'noxus.db'}"
     upgrade(url)
@@ -66,23 +67,7 @@ def world(tmp_path_factory):
         s.add(b)
         s.flush()
         s.add(Site(customer_id=a.id, name=f"{MARKER} site"))
-        emp = Employee(
-            customer_id=a.id,
-            first_name=MARKER,
-            last_name=MARKER,
-            personnel_number=MARKER,
-            active_from=date(2024, 1, 1),
-        )
-        s.add(emp)
-        s.flush()
-        s.add(
-            Badge(
-                customer_id=a.id,
-                uid="04AA0001",
-                employee_id=emp.id,
-                valid_from=datetime(2024, 1, 1, tzinfo=UTC),
-            )
-        )
+        emp = add_employee(s, a.id, MARKER, MARKER, MARKER, date(2024, 1, 1), badge="04AA0001")
         s.add(
             DataSubjectRequest(
                 customer_id=a.id,

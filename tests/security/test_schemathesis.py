@@ -24,26 +24,15 @@ def st_app(tmp_path_factory):
     from noxus.core.db import get_session, make_engine
     from noxus.core.migrate import upgrade
     from noxus.core.security import override_principal
-    from noxus.hr.models import Employee
     from noxus.main import create_app
-    from noxus.tenancy.models import Customer
+
+    from tests.support.records import add_customer, add_employee
 
     url = f"sqlite:///{tmp_path_factory.mktemp('schemathesis') / 'noxus.db'}"
     upgrade(url)
     engine = make_engine(url)
     with Session(engine) as s:
-        c = Customer(name="Fuzz SA")
-        s.add(c)
-        s.flush()
-        s.add(
-            Employee(
-                customer_id=c.id,
-                first_name="F",
-                last_name="Z",
-                personnel_number="1",
-                active_from=date(2024, 1, 1),
-            )
-        )
+        add_employee(s, add_customer(s, "Fuzz SA").id, "F", "Z", "1", date(2024, 1, 1))
         s.commit()
     app = create_app()
 

@@ -226,35 +226,35 @@ def _confirm(request: Request, user: Principal, customer: Customer, action: str)
     )
 
 
-# an archived customer is restored: both ask first, then set `archived` to the value here
-ARCHIVING = {"archive": True, "restore": False}
-
-
-@router.get("/customers/{customer_id}/{action}", response_class=HTMLResponse)
-def customer_archiving_confirm(
-    customer_id: int,
-    action: str,
-    request: Request,
-    session: SessionDep,
-    scope: TenantScope,
-    user: BillingStaff,
-):
-    if action not in ARCHIVING:
-        raise HTTPException(404)
-    return _confirm(request, user, _customer(session, scope, customer_id), action)
-
-
-@router.post("/customers/{customer_id}/{action}")
-def customer_archiving(
-    customer_id: int, action: str, session: SessionDep, scope: TenantScope, user: BillingStaff
-):
-    if action not in ARCHIVING:
-        raise HTTPException(404)
-    archived = ARCHIVING[action]
+def _set_archived(session: Session, scope: Scope, user: Principal, customer_id: int, archived: bool):
     service.set_archived(session, _customer(session, scope, customer_id), archived, user.actor)
     session.commit()
     msg = "archived" if archived else "restored"
     return RedirectResponse(f"/customers/{customer_id}?msg={msg}", status_code=303)
+
+
+@router.get("/customers/{customer_id}/archive", response_class=HTMLResponse)
+def customer_archive_confirm(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
+    return _confirm(request, user, _customer(session, scope, customer_id), "archive")
+
+
+@router.post("/customers/{customer_id}/archive")
+def customer_archive(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
+    return _set_archived(session, scope, user, customer_id, True)
+
+
+@router.get("/customers/{customer_id}/restore", response_class=HTMLResponse)
+def customer_restore_confirm(
+    customer_id: int, request: Request, session: SessionDep, scope: TenantScope, user: BillingStaff
+):
+    return _confirm(request, user, _customer(session, scope, customer_id), "restore")
+
+
+@router.post("/customers/{customer_id}/restore")
+def customer_restore(customer_id: int, session: SessionDep, scope: TenantScope, user: BillingStaff):
+    return _set_archived(session, scope, user, customer_id, False)
 
 
 # --- sites ---------------------------------------------------------------------------------------
