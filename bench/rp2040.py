@@ -1,8 +1,10 @@
-"""python -m bench.rp2040 [--heap-taps N] [--cuts N] [--no-write]
+"""python -m bench.rp2040 [--heap-taps N] [--online-taps N] [--drain-taps N] [--cuts N] [--no-write]
 
 The emulated Pico's figures (docs/rp2040-emulation.md): tap -> feedback time
-in emulated time, gc.mem_free() after start-up and after N taps on the real
-rp2 heap, the journal's flash use per punch, power-cut runs. Runs the
+in emulated time (offline, and online with acks coming back), gc.mem_free()
+after start-up and after N taps on the real rp2 heap (offline and online),
+the journal's flash use per punch, power-cut runs, and how fast the wired
+kiosk drains a backlog of offline taps. Runs the
 tests/rp2040 tests with bigger counts and writes the table into
 docs/benchmarks.md between <!-- bench:rp2040 --> markers.
 """
@@ -27,6 +29,29 @@ def table(r: dict) -> str:
         (
             "tap → feedback, steady state (2nd and 3rd tap, worst)",
             f"{r.get('tap_to_feedback_steady_ms', '?')} ms",
+        ),
+        (
+            (
+                f"online, {r.get('online_taps', '?')} taps 250 ms apart with acks: tap → feedback "
+                "first / median / worst"
+            ),
+            (
+                f"{r.get('online_tap_to_feedback_first_ms', '?')} / {r.get('online_tap_to_feedback_median_ms', '?')}"
+                f" / {r.get('online_tap_to_feedback_max_ms', '?')} ms, "
+                f"{r.get('online_taps_over_budget', '?')} over budget"
+            ),
+        ),
+        (
+            "online: gc.mem_free() every 25 taps with acks",
+            " / ".join(f"{v} B" for v in (r.get("online_mem_free_after_taps") or {}).values()) or "?",
+        ),
+        (
+            "online: journal-cursor writes over those taps (one per ack before coalescing)",
+            f"{r.get('online_cursor_writes', '?')}",
+        ),
+        (
+            f"backlog of {r.get('drain_taps', '?')} offline taps drained (emulated time, cable plugged back)",
+            f"{r.get('drain_punches_per_s', '?')} punches/s",
         ),
         ("tap → name on the SSD1306 (first tap after boot)", f"{r.get('tap_to_display_ms', '?')} ms"),
         ("'accepted' beep as played (nominal 80 ms)", f"{r.get('accepted_beep_ms', '?')} ms"),
@@ -92,6 +117,8 @@ def table(r: dict) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--heap-taps", type=int, default=1000)
+    ap.add_argument("--online-taps", type=int, default=1000)
+    ap.add_argument("--drain-taps", type=int, default=1000)
     ap.add_argument("--cuts", type=int, default=20)
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
@@ -111,6 +138,8 @@ def main() -> None:
             os.environ,
             NOXUS_RP2_RESULTS=str(results),
             NOXUS_RP2_HEAP_TAPS=str(a.heap_taps),
+            NOXUS_RP2_ONLINE_TAPS=str(a.online_taps),
+            NOXUS_RP2_DRAIN_TAPS=str(a.drain_taps),
             NOXUS_RP2_CUTS=str(a.cuts),
             NOXUS_RP2_MIN_HEAP_STEPS="7",
         )

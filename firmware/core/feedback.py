@@ -26,6 +26,11 @@ class Feedback:
     def tick(self, now_ms):
         """Called every loop: end LEDs, play the rest of a buzzer pattern."""
 
+    def playing(self):
+        """True while a buzzer pattern plays: the loop then keeps slow flash
+        writes (the journal cursor) for later, so the beep keeps its length."""
+        return False
+
     def set_texts(self, texts):
         """Display texts from the config ({event: [line, line]}, docs/firmware.md),
         or None for the built-in French ones."""

@@ -4,7 +4,15 @@
 # Layout in the journal directory (format in docs/protocol.md, "On flash"):
 #   state.json          {"acked": N, "boot": B, "seq": S} written atomically
 #   <first-seq:08x>.nxj segments: 8-byte header, then records
-# A segment is deleted only once every record in it is acked.
+# A segment is deleted only once every record in it is acked and that cursor is
+# on flash.
+#
+# With lazy_ack (the kiosk loop sets it) an ack moves the cursor in RAM only and
+# flush() writes it later, off the tap path: a state.json write is a few page
+# programs and sometimes a 45 ms sector erase, which a tap arriving meanwhile
+# would wait for. A power cut before the flush makes the kiosk resend punches
+# the backend already acked (it stores them once); never the reverse, because
+# segments go only after the cursor covering them is on flash.
 
 import os
 import struct
@@ -93,7 +101,9 @@ class Journal:
         self.boot = 0
         self.epoch = 0  # journal epoch: (kiosk, epoch, seq) names a punch
         self.last_seq = 0
-        self.acked = 0
+        self.acked = 0  # the backend's cursor: every seq up to it is stored
+        self.saved_acked = 0  # the cursor in state.json (<= acked)
+        self.lazy_ack = False  # True: ack() leaves the flash write to flush()
         self._segments = []  # first seqs, ascending
         self._cur = None  # open file of the current segment
         self._cur_count = 0
@@ -111,7 +121,7 @@ class Journal:
         fresh = not state and not any(n.endswith(SEG_SUFFIX) for n in os.listdir(self.root))
         # A new journal draws its epoch; one from before epochs stays epoch 0.
         self.epoch = new_epoch() if fresh else state.get("epoch", 0)
-        self.acked = state.get("acked", 0)
+        self.acked = self.saved_acked = state.get("acked", 0)
         self.boot = state.get("boot", 0) + 1
         self.last_seq = max(state.get("seq", 0), self.acked)
         self._segments = sorted(
@@ -218,9 +228,11 @@ class Journal:
 
     def _save_state(self):
         import json
+        acked = self.acked
         fsutil.write_atomic(fsutil.join(self.root, "state.json"), json.dumps(
-            {"acked": self.acked, "boot": self.boot, "seq": self.last_seq,
+            {"acked": acked, "boot": self.boot, "seq": self.last_seq,
              "epoch": self.epoch}).encode())
+        self.saved_acked = acked
 
     def _path(self, first):
         return fsutil.join(self.root, "%08x%s" % (first, SEG_SUFFIX))
@@ -339,10 +351,12 @@ class Journal:
 
     def ack(self, upto):
         """The backend durably stored everything up to `upto`: move the cursor
-        and delete the segments that hold nothing newer."""
+        and, unless lazy_ack, write it and delete the segments that hold
+        nothing newer (with lazy_ack, flush() does both later)."""
         if upto > self.last_seq:
             # The backend holds seqs this journal never wrote (it was wiped or
-            # replaced): resume past them so no new punch reuses a stored seq.
+            # replaced): resume past them so no new punch reuses a stored seq
+            # (the next segment's roll writes that floor before any record).
             self.last_seq = upto
             if self._cur is not None:
                 self._cur.close()
@@ -350,14 +364,39 @@ class Journal:
         if upto <= self.acked:
             return False
         self.acked = upto
-        self._save_state()
+        if not self.lazy_ack:
+            self.flush()
+        return True
+
+    def unsaved(self):
+        """True when flush() has work: an acked cursor not on flash yet, or
+        segments it covers still there. Allocates nothing (asked every poll)."""
+        if self.saved_acked != self.acked:
+            return True
         segs = self._segments
-        while len(segs) > 1 and segs[1] <= self.acked + 1:
+        if len(segs) > 1 and segs[1] <= self.saved_acked + 1:
+            return True
+        return len(segs) > 0 and self.saved_acked == self.last_seq and self._cur is None
+
+    def flush(self):
+        """Write the acked cursor if it moved, then delete the segments that
+        the cursor on flash covers: a segment goes only once a power cut can
+        no longer bring back a cursor below its records. -> True when it
+        wrote or deleted anything."""
+        wrote = False
+        if self.saved_acked != self.acked:
+            self._save_state()
+            wrote = True
+        saved = self.saved_acked
+        segs = self._segments
+        while len(segs) > 1 and segs[1] <= saved + 1:
             fsutil.remove(self._path(segs.pop(0)))
-        if segs and self.acked == self.last_seq and self._cur is None:
+            wrote = True
+        if segs and saved == self.last_seq and self._cur is None:
             # Everything acked and no segment open for writing: free it too.
             fsutil.remove(self._path(segs.pop(0)))
-        return True
+            wrote = True
+        return wrote
 
     def wipe(self):
         """Factory reset: drop every segment but keep the seq floor, so a
@@ -371,6 +410,7 @@ class Journal:
         self._save_state()
 
     def close(self):
+        self.flush()
         if self._cur is not None:
             self._cur.close()
             self._cur = None

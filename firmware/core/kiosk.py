@@ -20,12 +20,20 @@ TELEMETRY_MS = 60000
 FIRMWARE_VERSION = "0.2.0"
 CLOCK_CHECK_MS = 1000  # clock jump / first-set detection period
 MAX_RESULTS = 8  # queued cmd/config results; older ones are dropped first
+# The acked journal cursor goes to flash at most this often, and only while no
+# card is on the reader and no beep plays (journal.py, lazy_ack): one
+# state.json write per ack put a flash write (sometimes a 45 ms erase) in
+# front of the next tap. 5 s: a power cut makes the kiosk resend at most ~5 s
+# of acked punches (a few at a shift-change queue; the backend stores them
+# once), and the cursor costs at most 12 state writes a minute, not one per ack.
+CURSOR_PERSIST_MS = 5000
 
 
 class Kiosk:
     def __init__(self, kiosk_id, journal, reader, feedback, clock, link=None,
                  cooldown_ms=3000, poll_ms=POLL_MS, telemetry_ms=TELEMETRY_MS,
-                 config=None, badges=None, port=None, firmware_hash=None, sender_window=None):
+                 config=None, badges=None, port=None, firmware_hash=None, sender_window=None,
+                 cursor_persist_ms=CURSOR_PERSIST_MS):
         self.kiosk_id = kiosk_id
         self.journal = journal
         self.reader = reader
@@ -55,6 +63,13 @@ class Kiosk:
         self._last_ack_up = None  # uptime ms of the last ack
         self._warned = False
         self._next_clock_check = ticks_ms()
+        # 0: every ack written at once (the journal's own default)
+        self.cursor_persist_ms = cursor_persist_ms
+        self._next_persist = self._next_clock_check
+        self._lazy = bool(cursor_persist_ms) and hasattr(journal, "flush")
+        if self._lazy:
+            journal.lazy_ack = True
+        self._playing = getattr(feedback, "playing", None)  # bound once: asked every poll
         if config is not None:
             self._apply(config.current)
         self._prepare = getattr(journal, "prepare", None)  # bound once: no allocation per call
@@ -269,6 +284,7 @@ class Kiosk:
                 # place estimated punches and flag the jump.
                 self._clock_was_set = now_set
                 self._next_telemetry = None
+        self._persist_cursor(now_ms)
         if self._enroll_id is not None and ticks_diff(now_ms, self._enroll_until) >= 0:
             self._result({"id": self._enroll_id, "cmd": "enroll", "ok": False,
                           "error": "no badge was tapped in time"})
@@ -280,7 +296,29 @@ class Kiosk:
             self.reboot_at = None
             reboot = getattr(port, "reboot", None) if port is not None else None
             if reboot is not None:
+                self.flush_cursor()  # a reboot on command resends nothing
                 reboot()
+
+    def _persist_cursor(self, now_ms):
+        """The acked cursor to flash once its interval is over, between taps."""
+        j = self.journal
+        if not self._lazy or ticks_diff(now_ms, self._next_persist) < 0:
+            return
+        if self.presence.current is not None or not j.unsaved():
+            return
+        if self._playing is not None and self._playing():
+            return
+        self._next_persist = ticks_add(now_ms, self.cursor_persist_ms)
+        self.flush_cursor()
+
+    def flush_cursor(self):
+        """Write the acked cursor now (before a reboot; the port's shutdown)."""
+        flush = getattr(self.journal, "flush", None)
+        if flush is not None:
+            try:
+                flush()
+            except OSError:
+                pass  # flash trouble: the cursor stays in RAM, tried again later
 
     def _prepare_journal(self):
         if self._prepare is not None:

@@ -638,3 +638,109 @@ def case_journal_drain_with_partial_acks_returns_every_punch_in_order():
     j.close()
     j = Journal(j.root, seg_records=50, max_records=1000).open()  # reboot: hint dropped
     eq(j.unacked(5), [])
+
+
+class Backend:
+    """The ingest side in-process: stores each (seq) of the kiosk's published
+    batches once, counts the ones sent again, acks the highest contiguous seq."""
+
+    def __init__(self):
+        self.stored = {}
+        self.duplicates = 0
+        self.upto = 0
+
+    def deliver(self, k):
+        sent, k.link.sent = k.link.sent, []
+        for leaf, payload in sent:
+            if leaf != P.PUNCH:
+                continue
+            batch, err = P.decode_punch_batch(payload, "K1")
+            assert err is None, err
+            for p in batch.punches:
+                if p.seq in self.stored:
+                    self.duplicates += 1
+                else:
+                    self.stored[p.seq] = p.uid
+            while self.upto + 1 in self.stored:
+                self.upto += 1
+            k._on_message(P.topic("K1", P.ACK), P.encode_ack("K1", self.upto, batch.epoch))
+
+
+def _saved(k):
+    import json
+
+    from firmware.core import fsutil
+
+    return json.loads(fsutil.read(k.journal.root + "/state.json"))["acked"]
+
+
+def case_acked_cursor_reaches_flash_between_taps_at_most_once_per_interval():
+    from firmware.core.kiosk import CURSOR_PERSIST_MS
+    from firmware.core.ticks import ticks_add
+
+    class Playing(Rec):
+        beep = False
+
+        def playing(self):
+            return self.beep
+
+    k, src, rec = make(link=True)
+    k.feedback = Playing()
+    k._playing = k.feedback.playing
+    be = Backend()
+    t = k._next_persist  # loop time from the kiosk's own start
+    k.reader.uid = A
+    k.step(t)  # the tap: journaled, then published
+    be.deliver(k)  # its ack comes back while the card is still on the reader
+    k.step(ticks_add(t, 50))
+    eq((k.journal.acked, k.journal.saved_acked, _saved(k)), (1, 0, 0))
+    k.reader.uid = None
+    k.feedback.beep = True
+    for i in range(2, 8):  # card gone, but the beep still plays: no flash write
+        k.step(ticks_add(t, i * 50))
+    eq(k.journal.saved_acked, 0)
+    k.feedback.beep = False
+    k.step(ticks_add(t, 400))
+    eq((k.journal.saved_acked, _saved(k)), (1, 1))
+    # a second tap acked 1 s later: its cursor waits for the interval to end
+    tap(k, B, ticks_add(t, 1400))
+    be.deliver(k)
+    for ms in range(1700, 400 + CURSOR_PERSIST_MS, 250):
+        k.step(ticks_add(t, ms))
+    eq((k.journal.acked, k.journal.saved_acked), (2, 1))
+    k.step(ticks_add(t, 400 + CURSOR_PERSIST_MS))
+    eq((k.journal.saved_acked, _saved(k)), (2, 2))
+
+
+def case_power_cut_between_ack_and_cursor_write_resends_and_the_backend_stores_once():
+    from firmware.core.ticks import ticks_add
+
+    k, src, rec = make(link=True)  # 8-record segments
+    root = k.journal.root
+    be = Backend()
+    t = k._next_persist
+    for i in range(20):  # 20 taps, each published and acked while the card is on
+        k.reader.uid = bytes((4, 5, 6, i))
+        k.step(ticks_add(t, i * 300))
+        be.deliver(k)
+        k.reader.uid = None
+        for s in range(1, 6):
+            k.step(ticks_add(t, i * 300 + s * 50))
+    j = k.journal
+    eq((j.acked, j.last_seq, be.duplicates), (20, 20, 0))
+    saved = _saved(k)
+    assert 0 < saved < 20, saved  # the first cursor reached flash, the later ones wait
+    k.reader.uid = bytes((4, 5, 6, 99))  # a 21st tap, never published: the power goes now
+    k.record(k.reader.uid)
+    # power back on: same files, new program
+    j2 = Journal(root, seg_records=8, max_records=60000).open()
+    eq((j2.acked, j2.last_seq), (saved, 21))
+    k2 = Kiosk("K1", j2, Reader(), Rec(), k.clock)
+    k2.attach(Link())
+    t2 = k2._next_persist
+    for i in range(40):
+        k2.step(ticks_add(t2, i * 50))
+        be.deliver(k2)
+    eq(sorted(be.stored), list(range(1, 22)))  # stored once each, the unacked 21st included
+    eq(be.duplicates, 20 - saved)  # what the cursor on flash did not cover was sent again
+    eq((j2.acked, j2.saved_acked, _saved(k2)), (21, 21, 21))

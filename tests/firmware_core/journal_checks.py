@@ -225,6 +225,45 @@ def check_acked_cursor_survives_reboot(root):
     eq(state(root)["acked"], 7, "state.json acked")
 
 
+def check_lazy_ack_moves_the_cursor_in_ram_and_flush_writes_it_then_frees_segments(root):
+    j = fresh(root)
+    fill(j, 10)  # segments 1 (1-4), 5 (5-8), 9 (9-10)
+    j.lazy_ack = True
+    eq(j.unsaved(), False, "nothing to flush before an ack")
+    j.ack(8)
+    eq((j.acked, j.saved_acked, j.pending()), (8, 0, 2), "cursor in RAM only")
+    eq(seqs(j.unacked(100)), [9, 10], "the sender reads past the RAM cursor")
+    eq(state(root)["acked"], 0, "state.json untouched by a lazy ack")
+    eq(
+        segments(root),
+        ["00000001.nxj", "00000005.nxj", "00000009.nxj"],
+        "no segment deleted under a cursor that is not on flash",
+    )
+    eq(j.unsaved(), True, "flush due")
+    eq(j.flush(), True, "flush wrote")
+    eq((state(root)["acked"], j.saved_acked), (8, 8), "cursor on flash")
+    eq(segments(root), ["00000009.nxj"], "segments the saved cursor covers deleted")
+    eq((j.unsaved(), j.flush()), (False, False), "a second flush has nothing to do")
+
+
+def check_power_cut_between_lazy_ack_and_flush_resends_acked_punches_and_drops_none(root):
+    j = fresh(root)
+    fill(j, 10)
+    j.ack(3)  # eager: on flash
+    j.lazy_ack = True
+    j.ack(9)
+    # power cut: no flush, no close; the files stay as they are
+    j = reopen(root)
+    eq((j.acked, j.last_seq), (3, 10), "cursor back to the one on flash")
+    eq(seqs(j.unacked(100)), [4, 5, 6, 7, 8, 9, 10], "acked punches resent, the unacked one kept")
+    eq(j.append(uid(11), T0).seq, 11, "no seq reused")
+    j.lazy_ack = True
+    j.ack(11)
+    j.close()  # a clean shutdown flushes
+    j = reopen(root)
+    eq((j.acked, j.unacked(100)), (11, []), "cursor written by close")
+
+
 class _CrashingOs:
     """os as fsutil sees it, except that rename fails: a power cut between the
     temporary file's sync and the rename."""

@@ -7,6 +7,7 @@ PostgreSQL. tap -> journal -> publish -> commit -> ack -> journal cursor.
 docs/rp2040-emulation.md, "The wired variant"."""
 
 import json
+import os
 import re
 
 import pytest
@@ -103,6 +104,7 @@ def test_wired_kiosk_tap_is_stored_once_and_its_ack_moves_the_journal_cursor(pro
         pico.script(steps)
         stack.wait_until(lambda: stored(stack) == len(uids), NET_S, "the three punches in the database")
         pico.wait_out(f"NX acked {len(uids)}\r\n", timeout=NET_S)
+        pico.wait_out(f"NX saved {len(uids)}\r\n", timeout=NET_S)  # the cursor on flash, between taps
         fbs = feedbacks(pico)
         t_cards = [t for t, u in card_times(pico) if u]
         out = bytes(pico.out)
@@ -129,7 +131,8 @@ def test_wired_kiosk_tap_is_stored_once_and_its_ack_moves_the_journal_cursor(pro
 
 def drained(pico, stack, n, timeout=NET_S):
     """The worker stored n punches of the kiosk and the kiosk's journal cursor
-    reached n (its "NX acked n" line)."""
+    reached n (its "NX acked n" line), in RAM then on flash ("NX saved n": the
+    kiosk writes the cursor at most every CURSOR_PERSIST_MS, between taps)."""
     try:
         stack.wait_until(lambda: stored(stack) >= n, timeout, f"{n} punches in the database")
     except AssertionError as e:
@@ -138,6 +141,7 @@ def drained(pico, stack, n, timeout=NET_S):
             f"{e}; {stored(stack)} stored; {pico.now()}; the board printed:\n{tail}"
         ) from None
     pico.wait_out(f"NX acked {n}\r\n", timeout=timeout)
+    pico.wait_out(f"NX saved {n}\r\n", timeout=timeout)
 
 
 def assert_exactly_once(stack, image, n):
@@ -215,12 +219,16 @@ def test_broker_killed_mid_batch_then_back_loses_and_doubles_nothing(program_ima
     assert_exactly_once(stack, image, taps)
 
 
-def test_heap_online_does_not_grow_with_taps_and_acks(program_image, stack):
-    """100 taps, each published and acked through the live session: every
-    tap stored and acked, the heap after a gc.collect() every 25 taps does
-    not grow; tap -> feedback (emulated time) in the budget at the first tap
-    and at the median."""
-    taps, every = 100, 25
+def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(program_image, stack):
+    """100 taps (NOXUS_RP2_ONLINE_TAPS; the bench runs more), 250 ms apart, each
+    published and acked through the live session: every tap stored and acked, the
+    heap after a gc.collect() every 25 taps does not grow, the acked cursor reaches
+    flash a few times (at most every CURSOR_PERSIST_MS, between taps), not once per
+    ack, and tap -> feedback (emulated time) is in the budget at the first tap and
+    at the median. The worst tap is reported, not asserted: each append past a
+    segment's first ~24 records costs littlefs a copy-on-write sector erase (45 ms,
+    two on the rp2 build) on the tap path (docs/rp2040-emulation.md, "Findings")."""
+    taps, every = int(os.environ.get("NOXUS_RP2_ONLINE_TAPS", "100")), 25
     with wired_pico(wired_image(program_image, stack, trace_heap=every)) as pico:
         pace(pico)
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
@@ -228,31 +236,36 @@ def test_heap_online_does_not_grow_with_taps_and_acks(program_image, stack):
         for k in range(taps):
             steps += tap(f"07{k:06x}", 10 + 250 * k, hold_ms=100)  # 150 ms away: 3 polls see it gone
         pico.script(steps)
+        # emulated time runs slower than wall time on a loaded machine: the taps first
+        pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S + 3 * taps)
         drained(pico, stack, taps)
         fbs = feedbacks(pico)
         t_cards = [t for t, u in card_times(pico) if u]
         out = bytes(pico.out)
+        saves = len(trace(pico, "saved")) - 1  # the first line is the cursor at start
     after = {int(n): int(m) for n, m in re.findall(rb"NX taps (\d+) mem_free (\d+)", out)}
     assert sorted(after) == list(range(every, taps + 1, every)), after
     assert after[taps] >= after[every] - 256, f"heap grew over {taps} taps with acks: {after}"
-    # each card's first feedback (buzzer rising edge) before the next card, in emulated time.
-    # A tap that lands while an ack's cursor write blocks the loop (littlefs metadata
-    # compaction: up to ~300 ms) gets its beep late, merged with the previous one: those
-    # are counted and reported (docs/rp2040-emulation.md, "Findings"), not asserted away.
+    # each card's first feedback (buzzer rising edge) before the next card, in emulated
+    # time; None: no beep of its own (merged into the previous one by a stalled loop)
     ends = t_cards[1:] + [float("inf")]
     lat = [
         next(((f - c) / 1e6 for f, _ in fbs if c <= f < e), None) for c, e in zip(t_cards, ends, strict=True)
     ]
     seen = sorted(x for x in lat if x is not None)
-    assert len(lat) == taps and lat[0] is not None and lat[0] <= TAP_BUDGET_MS, lat[:3]
-    assert seen[len(seen) // 2] <= TAP_BUDGET_MS, seen
     report(
+        online_taps=taps,
         online_mem_free_after_taps={str(k): v for k, v in sorted(after.items())},
-        online_tap_to_feedback_first_ms=round(lat[0], 2),
+        online_tap_to_feedback_first_ms=round(lat[0], 2) if lat[0] is not None else None,
         online_tap_to_feedback_median_ms=round(seen[len(seen) // 2], 2),
         online_tap_to_feedback_max_ms=round(seen[-1], 2),
         online_taps_over_budget=sum(1 for x in lat if x is None or x > TAP_BUDGET_MS),
+        online_cursor_writes=saves,
     )
+    assert len(lat) == taps and lat[0] is not None and lat[0] <= TAP_BUDGET_MS, lat[:3]
+    assert seen[len(seen) // 2] <= TAP_BUDGET_MS, seen
+    # one write per ack before (a hundred); now one per CURSOR_PERSIST_MS at most
+    assert 1 <= saves < taps // 4, saves
 
 
 def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_image, stack):
@@ -274,9 +287,85 @@ def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_
         pico.script(steps)
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
         assert stored(stack) == 1
-        pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and e["on"], timeout=NET_S)
+        # 30 s of emulated time: minutes of wall time on a loaded machine
+        pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and e["on"], timeout=BOOT_S)
         drained(pico, stack, taps)
         fbs = feedbacks(pico)
         image = pico.power_off()
     assert [c for _, c in fbs] == ["green"] * taps
     assert_exactly_once(stack, image, taps)
+
+
+def out_at(pico, text):
+    """Emulated time (ns) when the board had printed `text`, or None."""
+    buf = bytearray()
+    for e in pico.events:
+        if e["ev"] == "out":
+            chunk = bytes.fromhex(e["hex"])
+            buf += chunk
+            if text in buf[-(len(chunk) + len(text)) :]:
+                return e["t_ns"]
+    return None
+
+
+def test_power_cut_after_acks_before_the_cursor_reaches_flash_resends_and_stores_once(program_image, stack):
+    """The acked cursor waits in RAM (cursor_persist_ms: 10 min here) when the
+    power goes: after power-on the kiosk resends the punches acked since the
+    cursor last reached flash, the worker stores none of them twice, and
+    nothing is lost."""
+    taps = 6
+    img = wired_image(program_image, stack, trace_heap=1, cursor_persist_ms=600000)
+    with wired_pico(img) as pico:
+        pace(pico)
+        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+        pico.script(tap("0a000000", 10, hold_ms=100))
+        pico.wait_out("NX saved 1\r\n", timeout=NET_S)  # the first write after boot is not held back
+        steps = []
+        for k in range(1, taps):
+            steps += tap(f"0a{k:06x}", 10 + 300 * k, hold_ms=100)
+        pico.script(steps)
+        stack.wait_until(lambda: stored(stack) == taps, NET_S, "the punches in the database")
+        pico.wait_out(f"NX acked {taps}\r\n", timeout=NET_S)
+        assert trace(pico, "saved")[-1] == 1
+        image = pico.power_off()
+    _, journal = journal_of(image)
+    assert (journal.acked, journal.last_seq) == (1, taps)
+    with wired_pico(image) as pico:
+        pace(pico)
+        drained(pico, stack, taps)
+        acked = trace(pico, "acked")
+        image = pico.power_off()
+    assert acked[0] == 1 and acked[-1] == taps, acked  # resent from the cursor on flash
+    assert_exactly_once(stack, image, taps)
+
+
+def test_backlog_of_offline_taps_drains_once(program_image, stack):
+    """Taps with the cable pulled (40; NOXUS_RP2_DRAIN_TAPS, the bench runs
+    1 000), then plugged: the kiosk drains its journal, every punch stored once.
+    Figure: punches per second drained, emulated time from the first ack after
+    the plug to the last."""
+    taps = int(os.environ.get("NOXUS_RP2_DRAIN_TAPS", "40"))
+    n = taps + 1
+    with wired_pico(wired_image(program_image, stack, trace_heap=taps + 1)) as pico:
+        pace(pico)
+        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+        # one tap acked first: the session is whole (subscriptions acknowledged)
+        pico.script(tap("09000000", 10, hold_ms=100))
+        pico.wait_out("NX acked 1\r\n", timeout=NET_S)
+        steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
+        for k in range(1, n):
+            steps += tap(f"09{k:06x}", 500 + 250 * k, hold_ms=100)
+        pico.script(steps)
+        pico.wait_out(f"NX taps {n} mem_free", timeout=NET_S + 3 * taps)
+        assert stored(stack) == 1
+        pico.script([{"after_ms": 0, "cmd": "cable", "on": True}])
+        drained(pico, stack, n, timeout=NET_S + taps)
+        acked = [a for a in trace(pico, "acked") if a > 1]
+        t0, t1 = (
+            out_at(pico, f"NX acked {acked[0]}\r\n".encode()),
+            out_at(pico, f"NX acked {n}\r\n".encode()),
+        )
+        image = pico.power_off()
+    assert_exactly_once(stack, image, n)
+    if t1 > t0:
+        report(drain_taps=taps, drain_punches_per_s=round((n - acked[0]) / ((t1 - t0) / 1e9), 1))

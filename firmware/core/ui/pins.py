@@ -98,6 +98,9 @@ class PinFeedback(fb.Feedback):
         if self.display is not None:
             self.display.tick(now_ms)
 
+    def playing(self):
+        return self._busy and self._step < len(self._pattern)
+
     def set_texts(self, texts):
         if self.display is not None:
             self.display.set_texts(texts)

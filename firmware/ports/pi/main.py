@@ -21,7 +21,7 @@ from firmware.core.clock import Clock
 from firmware.core.fleet import crashlog
 from firmware.core.fleet.config import ConfigStore
 from firmware.core.journal import Journal
-from firmware.core.kiosk import FIRMWARE_VERSION, Kiosk
+from firmware.core.kiosk import CURSOR_PERSIST_MS, FIRMWARE_VERSION, Kiosk
 from firmware.core.ui.badges import BadgeList
 from firmware.ports.pi import hw
 
@@ -39,7 +39,8 @@ def build(cfg):
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm, g), hw.make_feedback(pm, g, clock), clock,
                   poll_ms=cfg.get("poll_ms", 50), config=ConfigStore(os.path.join(data, "config")),
                   badges=BadgeList(os.path.join(data, "config", "badges.bin")), port=port,
-                  firmware_hash=cfg.get("firmware_hash"), sender_window=cfg.get("inflight", 4))  # CPython: heap to spare
+                  firmware_hash=cfg.get("firmware_hash"), sender_window=cfg.get("inflight", 4),  # CPython: heap to spare
+                  cursor_persist_ms=cfg.get("cursor_persist_ms", CURSOR_PERSIST_MS))
     kiosk.crash = crashlog.read(port.crash_path)
     try:
         link = mqtt_link.from_config(kiosk.kiosk_id, cfg["broker"], on_error=kiosk.note)

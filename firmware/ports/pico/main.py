@@ -19,7 +19,8 @@
 # loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
 # <bytes>" each time MQTT connects, each after a gc.collect(); "NX acked <seq>"
-# at start and when an ack moved the journal cursor), "heap_ballast":
+# at start and when an ack moved the journal cursor, "NX saved <seq>" when that
+# cursor reached flash), "cursor_persist_ms" (Kiosk's CURSOR_PERSIST_MS), "heap_ballast":
 # bytes held from before start-up on (the smallest heap the program runs in).
 # An uncaught exception is written to crash.log, reported in the next birth and
 # telemetry, and the board resets into a working state (docs/firmware.md).
@@ -34,7 +35,7 @@ from firmware.core.clock import Clock
 from firmware.core.fleet import crashlog, integrity
 from firmware.core.fleet.config import ConfigStore
 from firmware.core.journal import Journal
-from firmware.core.kiosk import Kiosk
+from firmware.core.kiosk import CURSOR_PERSIST_MS, Kiosk
 from firmware.core.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 from firmware.core.ui.badges import BadgeList
 from firmware.ports.pico import hw
@@ -64,7 +65,7 @@ def build(cfg, wdt=True):
     gc.collect()
     kiosk = Kiosk(cfg["kiosk_id"], journal, hw.make_reader(pm), hw.make_feedback(pm, clock), clock,
                   poll_ms=cfg.get("poll_ms", 50), config=config, badges=badges, port=port,
-                  sender_window=cfg.get("inflight"),
+                  sender_window=cfg.get("inflight"), cursor_persist_ms=cfg.get("cursor_persist_ms", CURSOR_PERSIST_MS),
                   firmware_hash=fw_hash or (fsutil.read(FIRMWARE_HASH_FILE, b"") or b"").decode().strip() or None)
     kiosk.crash = crashlog.read(port.crash_path)
     if changed:
@@ -80,6 +81,7 @@ def loop(kiosk, wifi, cfg, done=None):
     trace = cfg.get("trace_heap")
     taps = -1
     acked = -1  # the cursor at start is traced too
+    saved = -1
     linked = False
     while done is None or not done(kiosk):
         start = ticks_ms()
@@ -99,6 +101,9 @@ def loop(kiosk, wifi, cfg, done=None):
         if trace and kiosk.journal.acked != acked:
             acked = kiosk.journal.acked
             print(f"NX acked {acked}")
+        if trace and kiosk.journal.saved_acked != saved:
+            saved = kiosk.journal.saved_acked
+            print(f"NX saved {saved}")
         if wifi.poll(start):
             next_ntp = start  # joined (again): set the clock first
             if kiosk.link is None and not link_refused:
