@@ -23,7 +23,7 @@ from typing import TypeVar
 
 import noxus.migrations.registry  # noqa: F401  (every table: cross-context foreign keys resolve)
 from noxus.billing.issuing import render_invoice
-from noxus.billing.models import BillingProfile, Contract, Invoice, InvoiceLine, Plan, PlanVersion
+from noxus.billing.models import BillingProfile, Contract, Invoice, InvoiceLine
 from noxus.billing.run import RunResult, run_month
 from noxus.core.db import make_engine
 from noxus.core.migrate import upgrade
@@ -34,6 +34,7 @@ from sqlmodel import Session
 
 from bench.databases import PG_ADMIN_URL
 from tests.support import pg
+from tests.support.billing import standard_plan
 
 
 def fresh_db(kind: str, tmp: str) -> tuple[str, Callable[[], None]]:
@@ -45,20 +46,7 @@ def fresh_db(kind: str, tmp: str) -> tuple[str, Callable[[], None]]:
 
 def populate(engine, n: int) -> None:
     with Session(engine) as s:
-        plan = Plan(code="STD", name="Standard")
-        s.add(plan)
-        s.flush()
-        s.add(
-            PlanVersion(
-                plan_id=plan.id,
-                effective_from=date(2020, 1, 1),
-                monthly_fee=4900,
-                monthly_fee_per_kiosk=1500,
-                users_included=10,
-                price_per_additional_user=350,
-                setup_fee=25000,
-            )
-        )
+        plan = standard_plan(s)
         s.commit()
         with engine.begin() as conn:
             conn.execute(insert(Customer), [{"name": f"Customer {i}", "language": "fr"} for i in range(n)])

@@ -5,17 +5,13 @@ customer and month) standing in for noxus.hr.metering where a test sets the coun
 from datetime import date
 
 import pytest
-from noxus.billing.models import (
-    BillingProfile,
-    Contract,
-    ContractKiosk,
-    Plan,
-    PlanVersion,
-)
+from noxus.billing.models import BillingProfile, Contract, ContractKiosk
 from noxus.core.settings import Settings
 from noxus.fleet.models import Kiosk
 from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session
+
+from tests.support.billing import standard_plan
 
 
 class FakeMeter:
@@ -66,23 +62,7 @@ class Books:
 
     def __init__(self, session: Session):
         self.s = session
-        self.plan = Plan(code="STD", name="NoxusTime Standard")
-        session.add(self.plan)
-        session.flush()
-        # CHF 49.00 per contract, CHF 15.00 per kiosk, 10 users included, CHF 3.50 per extra user,
-        # CHF 250.00 set-up
-        session.add(
-            PlanVersion(
-                plan_id=self.plan.id,
-                effective_from=date(2020, 1, 1),
-                monthly_fee=4900,
-                monthly_fee_per_kiosk=1500,
-                users_included=10,
-                price_per_additional_user=350,
-                setup_fee=25000,
-            )
-        )
-        session.flush()
+        self.plan = standard_plan(session)
 
     def customer(
         self, name: str, *, start: date, kiosks: int = 1, language: str = "fr", **contract_kw
@@ -127,6 +107,17 @@ class Books:
             self.s.add(ContractKiosk(contract_id=contract.id, kiosk_id=k.id, attached_on=start))
         self.s.flush()
         return c, contract
+
+    def second_contract(self, customer: Customer, *, start: date) -> Contract:
+        """Another contract of the customer, with a kiosk of its own (K9)."""
+        from noxus.billing.contracts import attach_kiosk
+
+        contract = Contract(customer_id=customer.id, plan_id=self.plan.id, start_date=start)
+        self.s.add(contract)
+        self.s.add(Kiosk(id=f"C{customer.id}K9", name="k9", status="deployed", customer_id=customer.id))
+        self.s.flush()
+        attach_kiosk(self.s, contract, f"C{customer.id}K9", start)
+        return contract
 
 
 # --- migrated databases, fast: one migrated template per backend, copied for each test -------------

@@ -10,7 +10,7 @@ import time_machine
 from fastapi.testclient import TestClient
 from noxus.billing import config, drafts, dunning, issuing, payments
 from noxus.billing.camt import CamtError
-from noxus.billing.contracts import attach_kiosk, end_contract
+from noxus.billing.contracts import end_contract
 from noxus.billing.dates import BusinessDateError
 from noxus.billing.invoices import InvoiceStateError, credit_amount, lines_of
 from noxus.billing.models import (
@@ -26,7 +26,6 @@ from noxus.billing.schemas import parse_chf
 from noxus.core.audit_entry import AuditEntry
 from noxus.core.outbox import OutboxMail
 from noxus.core.security import Role, override_principal
-from noxus.fleet.models import Kiosk
 from noxus.fleet.retrieval import kiosks_at_customer
 from sqlmodel import func, select
 
@@ -247,11 +246,7 @@ def test_unmatched_credit_gets_suggestions_from_number_amount_and_debtor(session
 
 def test_contract_end_flags_only_that_contracts_kiosks(session, books, meter, settings):
     customer, _ = books.customer("Alpha SA", start=date(2026, 1, 1), kiosks=2)
-    second = Contract(customer_id=customer.id, plan_id=books.plan.id, start_date=date(2026, 1, 1))
-    session.add(second)
-    session.add(Kiosk(id=f"C{customer.id}K9", name="k9", status="deployed", customer_id=customer.id))
-    session.flush()
-    attach_kiosk(session, second, f"C{customer.id}K9", date(2026, 1, 1))
+    second = books.second_contract(customer, start=date(2026, 1, 1))
     session.commit()
     issued_run(session, date(2026, 1, 1), settings, meter=meter, issue_documents=False)
     end_contract(

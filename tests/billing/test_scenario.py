@@ -17,7 +17,7 @@ import pypdfium2
 import pytest
 import time_machine
 from noxus.billing import dunning, payments, retrieval
-from noxus.billing.contracts import attach_kiosk, end_contract
+from noxus.billing.contracts import end_contract
 from noxus.billing.invoices import credit_amount, lines_of
 from noxus.billing.models import (
     BillingProfile,
@@ -35,7 +35,6 @@ from noxus.billing.models import (
 from noxus.billing.run import add_months, catch_up, run_month
 from noxus.core.audit_entry import AuditEntry
 from noxus.core.outbox import OutboxMail
-from noxus.fleet.models import Kiosk
 from sqlmodel import select
 
 from .camtgen import camt054
@@ -103,11 +102,7 @@ def test_fourteen_months_three_customers(session, books, meter):
         who[key] = customer.id
     # Zweifach AG: German, two contracts from September 2024, one kiosk each
     zweifach, _first = books.customer("Zweifach AG", start=date(2024, 9, 1), kiosks=1, language="de")
-    second = Contract(customer_id=zweifach.id, plan_id=books.plan.id, start_date=date(2024, 9, 1))
-    session.add(second)
-    session.add(Kiosk(id=f"C{zweifach.id}K9", name="k9", status="deployed", customer_id=zweifach.id))
-    session.flush()
-    attach_kiosk(session, second, f"C{zweifach.id}K9", date(2024, 9, 1))
+    second = books.second_contract(zweifach, start=date(2024, 9, 1))
     session.commit()
     key_of = {v: k for k, v in who.items()}
     key_of[zweifach.id] = "D"
