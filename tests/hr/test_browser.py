@@ -13,6 +13,7 @@ from playwright import sync_api
 from sqlmodel import Session
 
 from tests.support.browser import ARGS, CHROMIUM, free_port
+from tests.support.records import add_employee
 from tests.support.server import uvicorn_command
 
 from .conftest import World, zh
@@ -147,25 +148,7 @@ def test_hr_enters_an_absence_closes_the_month_sees_who_is_in_and_exports_payrol
     with Session(engine) as s:
         w = World.__new__(World)
         w.s = s
-        from noxus.hr.models import Badge, Employee
-
-        marc = Employee(
-            customer_id=ids["customer"],
-            first_name="Marc",
-            last_name="Rochat",
-            personnel_number="008",
-            active_from=date(2020, 1, 1),
-        )
-        s.add(marc)
-        s.flush()
-        s.add(
-            Badge(
-                customer_id=ids["customer"],
-                uid="04FF0001",
-                employee_id=marc.id,
-                valid_from=datetime(2020, 1, 1, tzinfo=UTC),
-            )
-        )
+        add_employee(s, ids["customer"], "Marc", "Rochat", "008", badge="04FF0001")
         w.punch("04FF0001", datetime.now(UTC) - timedelta(hours=1))
         s.commit()
     engine.dispose()

@@ -161,12 +161,7 @@ def test_kiosk_without_credentials_shows_its_code_gets_approved_connects_and_its
         assert not (d / "kiosk.json").exists()
 
         # the technician: the kiosk waits in the list, then they approve the code shown
-        with httpx.Client(
-            base_url=backend.url,
-            verify=trust(ca),
-            timeout=30,
-            headers={"Authorization": f"Bearer {backend.token}"},
-        ) as api:
+        with technician_api(backend, ca) as api:
             pending = api.get("/api/v1/enrollment/claims").json()
             assert [c["board_uid"] for c in pending] == [uid]
             r = api.post("/api/v1/enrollment/claims/approve", json={"code": code, "site_id": backend.site_a})
@@ -200,13 +195,18 @@ def test_kiosk_without_credentials_shows_its_code_gets_approved_connects_and_its
             proc.wait(10)
 
 
-def approve(backend, ca, code):
-    with httpx.Client(
+def technician_api(backend, ca) -> httpx.Client:
+    """The API as the technician's provisioning CLI calls it (their bearer token, the pinned CA)."""
+    return httpx.Client(
         base_url=backend.url,
         verify=trust(ca),
         timeout=30,
         headers={"Authorization": f"Bearer {backend.token}"},
-    ) as api:
+    )
+
+
+def approve(backend, ca, code):
+    with technician_api(backend, ca) as api:
         r = api.post("/api/v1/enrollment/claims/approve", json={"code": code, "site_id": backend.site_a})
         assert r.status_code == 200, r.text
 
@@ -313,6 +313,28 @@ def pico_image(tmp_path_factory):
     return out
 
 
+def pico_board(d, backend, api_ca, claim: dict, taps: int) -> None:
+    """The simulated Pico W's flash: the pin map, the CA the claim pins, claim.json (`claim` on top
+    of the API address) and the simulator's taps."""
+    (d / "hardware").mkdir(parents=True)
+    (d / "hardware" / "pinmap.json").write_bytes((REPO / "hardware" / "pinmap.json").read_bytes())
+    (d / "api-ca.pem").write_bytes(api_ca.read_bytes())
+    (d / "claim.json").write_text(json.dumps({"v": 1, "api": backend.url, "ca_file": "api-ca.pem", **claim}))
+    (d / "sim.json").write_text(json.dumps({"taps": taps, "offline_taps": 0}))
+
+
+def power_on_pico(d, pico_image, out) -> subprocess.Popen:
+    """Boot the simulated Pico W from the compiled image; its console goes on at the end of `out`."""
+    path = f".frozen:{pico_image / 'lib'}:{pico_image / 'sim' / 'picosim'}:{pico_image / 'sim'}:{mpylib()}"
+    return subprocess.Popen(
+        [micropython_exe(), "-X", f"heapsize={PICO_HEAP}", str(FW_TESTS / "picosim" / "run_pico.py")],
+        cwd=d,
+        env={**os.environ, "MICROPYPATH": path},
+        stdout=open(out, "a"),
+        stderr=subprocess.STDOUT,
+    )
+
+
 def test_a_pico_w_without_display_blinks_prints_its_code_claims_over_https_and_sends_its_tap(
     tls_stack, ca, tmp_path, pico_image
 ):
@@ -320,59 +342,25 @@ def test_a_pico_w_without_display_blinks_prints_its_code_claims_over_https_and_s
     not have, so the code goes to the serial console (and the LED blinks)."""
     backend = tls_stack
     d = tmp_path / "pico"
-    (d / "hardware").mkdir(parents=True)
-    (d / "hardware" / "pinmap.json").write_bytes((REPO / "hardware" / "pinmap.json").read_bytes())
-    (d / "api-ca.pem").write_bytes((ca / "ca.crt").read_bytes())
-    (d / "claim.json").write_text(
-        json.dumps(
-            {
-                "v": 1,
-                "api": backend.url,
-                "ca_file": "api-ca.pem",
-                "code": "PQRST-VWXYZ",  # written by noxus-provision claim prepare
-                "wifi": {"ssid": "Atelier", "password": "x", "country": "CH"},
-                "poll": {"floor_ms": 100, "base_ms": 300, "max_ms": 1000},
-                "config": {"pinmap": "hardware/pinmap.json", "poll_ms": 0},
-            }
-        )
-    )
-    (d / "sim.json").write_text(json.dumps({"taps": 1, "offline_taps": 0}))
-    env = {
-        **os.environ,
-        "MICROPYPATH": f".frozen:{pico_image / 'lib'}:{pico_image / 'sim' / 'picosim'}:{pico_image / 'sim'}:"
-        f"{mpylib()}",
+    claim = {
+        "code": "PQRST-VWXYZ",  # written by noxus-provision claim prepare
+        "wifi": {"ssid": "Atelier", "password": "x", "country": "CH"},
+        "poll": {"floor_ms": 100, "base_ms": 300, "max_ms": 1000},
+        "config": {"pinmap": "hardware/pinmap.json", "poll_ms": 0},
     }
+    pico_board(d, backend, ca / "ca.crt", claim, taps=1)
     out = d / "console.txt"
-
-    def power_on():
-        return subprocess.Popen(
-            [micropython_exe(), "-X", f"heapsize={PICO_HEAP}", str(FW_TESTS / "picosim" / "run_pico.py")],
-            cwd=d,
-            env=env,
-            stdout=open(out, "a"),
-            stderr=subprocess.STDOUT,
-        )
-
-    proc = power_on()
+    proc = power_on_pico(d, pico_image, out)
     try:
         wait_for(lambda: "claim: announced" in out.read_text(), "the Pico announced its code", proc, out)
         assert f"claim code: PQRST-VWXYZ (board {PICO_UID})" in out.read_text()
-        with httpx.Client(
-            base_url=backend.url,
-            verify=trust(ca),
-            timeout=30,
-            headers={"Authorization": f"Bearer {backend.token}"},
-        ) as api:
-            r = api.post(
-                "/api/v1/enrollment/claims/approve", json={"code": "pqrst vwxyz", "site_id": backend.site_a}
-            )
-            assert r.status_code == 200, r.text
+        approve(backend, ca, "pqrst vwxyz")
         # credentials stored, the board resets (the simulator's machine.reset() exits 3) ...
         assert proc.wait(DEADLINE_S) == 3, out.read_text()
         assert "claim: approved, kiosk nx-0102030405060708: credentials stored" in out.read_text()
         assert not (d / "crash.log").exists() or "Traceback" not in (d / "crash.log").read_text()
         # ... and boots as an enrolled kiosk
-        proc = power_on()
+        proc = power_on_pico(d, pico_image, out)
         assert proc.wait(DEADLINE_S) == 0, out.read_text()
         text = out.read_text()
         done = json.loads([ln for ln in text.splitlines() if ln.startswith("DONE ")][-1][5:])
@@ -415,16 +403,7 @@ def test_the_raspberry_pi_claims_with_cpythons_ssl_and_refuses_another_name(tls_
     )
     assert c.step(ticks_ms()) == claim.POLL
     assert c.step(c.next_ms) == claim.POLL  # pending: 202
-    with httpx.Client(
-        base_url=backend.url,
-        verify=trust(ca),
-        timeout=30,
-        headers={"Authorization": f"Bearer {backend.token}"},
-    ) as api:
-        r = api.post(
-            "/api/v1/enrollment/claims/approve", json={"code": "TVWXY-ZABCD", "site_id": backend.site_a}
-        )
-        assert r.status_code == 200, r.text
+    approve(backend, ca, "TVWXY-ZABCD")
     assert c.step(c.next_ms) == claim.DONE
     cfg = json.loads((d / "kiosk.json").read_text())
     assert cfg["kiosk_id"] == "nx-face000012345678" and cfg["broker"]["port"] > 0
@@ -436,34 +415,14 @@ def test_a_pico_w_pinning_another_ca_refuses_the_api_with_a_crash_log_line(
 ):
     backend = tls_stack
     d = tmp_path / "pico-wrong-ca"
-    (d / "hardware").mkdir(parents=True)
-    (d / "hardware" / "pinmap.json").write_bytes((REPO / "hardware" / "pinmap.json").read_bytes())
-    (d / "api-ca.pem").write_bytes((ca / "other.crt").read_bytes())
-    (d / "claim.json").write_text(
-        json.dumps(
-            {
-                "v": 1,
-                "api": backend.url,
-                "ca_file": "api-ca.pem",
-                "code": "HJKMN-PQRST",
-                "wifi": {"ssid": "Atelier", "password": "x"},
-                "config": {"pinmap": "hardware/pinmap.json"},
-            }
-        )
-    )
-    (d / "sim.json").write_text(json.dumps({"taps": 0, "offline_taps": 0}))
+    claim = {
+        "code": "HJKMN-PQRST",
+        "wifi": {"ssid": "Atelier", "password": "x"},
+        "config": {"pinmap": "hardware/pinmap.json"},
+    }
+    pico_board(d, backend, ca / "other.crt", claim, taps=0)
     out = d / "console.txt"
-    proc = subprocess.Popen(
-        [micropython_exe(), "-X", f"heapsize={PICO_HEAP}", str(FW_TESTS / "picosim" / "run_pico.py")],
-        cwd=d,
-        env={
-            **os.environ,
-            "MICROPYPATH": f".frozen:{pico_image / 'lib'}:{pico_image / 'sim' / 'picosim'}:"
-            f"{pico_image / 'sim'}:{mpylib()}",
-        },
-        stdout=open(out, "w"),
-        stderr=subprocess.STDOUT,
-    )
+    proc = power_on_pico(d, pico_image, out)
     try:
         wait_for(lambda: "refused" in out.read_text(), "the Pico refuses the API", proc, out)
     finally:

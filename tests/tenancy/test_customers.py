@@ -149,39 +149,46 @@ def test_api_creates_validates_and_scopes_customers_and_sites(noxus_app, login_a
     assert c.post("/api/v1/customers", json={**GOOD, "name": "Z"}).status_code == 403
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_the_list_shows_state_and_balance_from_billing(noxus_app, login_as, engine):
+def _favre_owing_12345(s, reminder_level: int = 0, **profile):
+    """A customer with a billing profile (`profile` on top) and one open invoice of CHF 123.45."""
     from noxus.billing.models import BillingProfile, Invoice
 
+    cust = Customer(name="Boulangerie Favre", language="fr", canton="VD")
+    s.add(cust)
+    s.flush()
+    s.add(
+        BillingProfile(
+            customer_id=cust.id,
+            legal_name="Favre SA",
+            street="Rue",
+            postcode="1000",
+            town="Lausanne",
+            invoice_email="f@f.ch",
+            contact_name="F",
+            contact_email="f@f.ch",
+            contact_street="Rue",
+            contact_postcode="1000",
+            contact_town="Lausanne",
+            **profile,
+        )
+    )
+    inv = Invoice(
+        customer_id=cust.id,
+        status="open",
+        issue_date=date(2026, 10, 1),
+        due_date=date(2026, 10, 11),
+        total=12345,
+        reminder_level=reminder_level,
+    )
+    s.add(inv)
+    s.flush()
+    return cust, inv
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_the_list_shows_state_and_balance_from_billing(noxus_app, login_as, engine):
     with Session(engine) as s:
-        cust = Customer(name="Boulangerie Favre", language="fr", canton="VD")
-        s.add(cust)
-        s.flush()
-        s.add(
-            BillingProfile(
-                customer_id=cust.id,
-                legal_name="Favre SA",
-                street="Rue",
-                postcode="1000",
-                town="Lausanne",
-                invoice_email="f@f.ch",
-                contact_name="F",
-                contact_email="f@f.ch",
-                contact_street="Rue",
-                contact_postcode="1000",
-                contact_town="Lausanne",
-                overdue_state="overdue",
-            )
-        )
-        s.add(
-            Invoice(
-                customer_id=cust.id,
-                status="open",
-                issue_date=date(2026, 10, 1),
-                due_date=date(2026, 10, 11),
-                total=12345,
-            )
-        )
+        _favre_owing_12345(s, overdue_state="overdue")
         s.commit()
     login_as("admin")
     c = TestClient(noxus_app, base_url="https://testserver", headers={"accept": "text/html"})
@@ -197,37 +204,10 @@ def test_the_list_shows_state_and_balance_from_billing(noxus_app, login_as, engi
 def test_a_customer_in_first_reminder_reads_so_in_french_and_german_on_every_page_showing_its_state(
     noxus_app, login_as, engine
 ):
-    from noxus.billing.models import BillingProfile, Invoice, Reminder
+    from noxus.billing.models import Reminder
 
     with Session(engine) as s:
-        cust = Customer(name="Boulangerie Favre", language="fr", canton="VD")
-        s.add(cust)
-        s.flush()
-        s.add(
-            BillingProfile(
-                customer_id=cust.id,
-                legal_name="Favre SA",
-                street="Rue",
-                postcode="1000",
-                town="Lausanne",
-                invoice_email="f@f.ch",
-                contact_name="F",
-                contact_email="f@f.ch",
-                contact_street="Rue",
-                contact_postcode="1000",
-                contact_town="Lausanne",
-            )
-        )
-        inv = Invoice(
-            customer_id=cust.id,
-            status="open",
-            issue_date=date(2026, 10, 1),
-            due_date=date(2026, 10, 11),
-            total=12345,
-            reminder_level=1,
-        )
-        s.add(inv)
-        s.flush()
+        cust, inv = _favre_owing_12345(s, reminder_level=1)
         for level in (1,):
             s.add(
                 Reminder(
