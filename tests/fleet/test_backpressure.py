@@ -45,7 +45,9 @@ class Workers:
         for i in range(1, n + 1):
             port = free_port()
             log = tmp / f"worker-{i}.log"
-            env = {
+            # Not `env`: that is the extra settings for every worker; reusing the
+            # name gave worker 2 worker 1's client id and metrics port.
+            worker_env = {
                 **os.environ,
                 "NOXUS_DATABASE_URL": db_url,
                 "NOXUS_MQTT_PORT": str(broker_port),
@@ -57,7 +59,7 @@ class Workers:
             self.procs.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "noxus.cli", "ingest"],
-                    env=env,
+                    env=worker_env,
                     stdout=log.open("wb"),
                     stderr=subprocess.STDOUT,
                 )
