@@ -106,15 +106,15 @@ def test_sick_week_across_a_month_end_is_split_between_the_months(world, session
     assert jan.balance_seconds == -(jan.target_seconds - 3 * DAY)
 
 
+def _opening_plus_12_hours(session, emp):
+    """Tracked from 1 March 2026 with 12 hours of overtime brought in."""
+    opening = OpeningBalanceSet(tracked_from=date(2026, 3, 1), overtime_minutes=12 * 60)
+    contracts.set_opening(session, ALL, emp.id, opening, "rh")
+
+
 def test_opening_balance_of_plus_12_hours_is_carried_into_the_next_month(world, session):
     anne = world.employee(uid="04A1")
-    contracts.set_opening(
-        session,
-        ALL,
-        anne.id,
-        OpeningBalanceSet(tracked_from=date(2026, 3, 1), overtime_minutes=12 * 60),
-        "rh",
-    )
+    _opening_plus_12_hours(session, anne)
     for d in range(1, 32):
         if date(2026, 3, d).weekday() < 5:
             work(world, "04A1", date(2026, 3, d))
@@ -287,13 +287,7 @@ def test_closing_needs_the_checklist_acknowledged_and_stores_the_carried_balance
     from sqlmodel import select
 
     anne = world.employee(uid="04A1")
-    contracts.set_opening(
-        session,
-        ALL,
-        anne.id,
-        OpeningBalanceSet(tracked_from=date(2026, 3, 1), overtime_minutes=12 * 60),
-        "rh",
-    )
+    _opening_plus_12_hours(session, anne)
     world.punch("04A1", zh(2026, 3, 2, 8))  # no OUT: a missing_out exception
     world.deploy("K1", world.a)  # deployed at Alpha: its unknown badges are Alpha's to assign
     world.punch("FFEE01", zh(2026, 3, 3, 8))  # a badge nobody has

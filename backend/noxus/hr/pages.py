@@ -203,8 +203,13 @@ def employees_page(
     user: HRReader,
     q: str = "",
 ):
-    c = _customer(request, session, scope)
-    emps = employees.listing(session, scope, c.id, q)
+    return _employees_view(request, session, settings, scope, user, _customer(request, session, scope), q)
+
+
+def _employees_view(
+    request, session, settings, scope, user, c: Customer, q: str = "", status_code: int = 200, **ctx
+) -> HTMLResponse:
+    emps = employees.listing(session, scope, id_of(c), q)
     current = {b.employee_id: b.uid for b in badges.listing(session, scope) if b.valid_to is None}
     return _render(
         request,
@@ -214,10 +219,12 @@ def employees_page(
         scope,
         c,
         settings,
+        status_code=status_code,
         employees=emps,
         q=q,
         current_badge=current,
         today=date.today(),
+        **ctx,
     )
 
 
@@ -276,23 +283,8 @@ def _employees_form_again(
     c = session.get(Customer, customer_id) if customer_id else None
     if c is None:
         raise HTTPException(404, "customer not found")
-    emps = employees.listing(session, scope, c.id, "")
-    current = {b.employee_id: b.uid for b in badges.listing(session, scope) if b.valid_to is None}
-    return _render(
-        request,
-        "hr_employees.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
-        employees=emps,
-        q="",
-        current_badge=current,
-        today=date.today(),
-        values=values,
-        errors=errors,
-        status_code=422,
+    return _employees_view(
+        request, session, settings, scope, user, c, values=values, errors=errors, status_code=422
     )
 
 
@@ -726,8 +718,6 @@ async def badges_assign(
 ):
     raw = await _fields(request)
     customer_id = int(raw["customer_id"]) if raw.get("customer_id", "").isdigit() else None
-    if customer_id is None:
-        raise HTTPException(404, "customer not found")
     scope.check(customer_id, "customer")
     data, errors = validate_form(BadgeForm, {k: v for k, v in raw.items() if k != "customer_id"})
     if data is not None:

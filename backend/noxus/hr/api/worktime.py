@@ -1,6 +1,6 @@
 """Working time, absences, balances, month close, payroll exports and presence (issue 14)."""
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, status
@@ -203,43 +203,41 @@ def month_balances(
     return [_month_public(m) for m in out]
 
 
-@router.get("/periods/checklist", response_model=list[ChecklistItem])
-def close_checklist(
-    session: SessionDep,
-    settings: SettingsDep,
+@dataclass
+class CustomerMonth:
+    customer_id: int  # a customer user's own
+    year: int
+    month: int
+
+
+def _customer_month(
     scope: TenantScope,
-    user: HRReader,
     year: int = Query(ge=2000, le=2100),
     month: int = Query(ge=1, le=12),
     customer_id: int | None = None,
-):
+) -> CustomerMonth:
+    return CustomerMonth(scope.resolve_customer(customer_id), year, month)
+
+
+MonthOf = Annotated[CustomerMonth, Depends(_customer_month)]
+
+
+@router.get("/periods/checklist", response_model=list[ChecklistItem])
+def close_checklist(session: SessionDep, settings: SettingsDep, user: HRReader, m: MonthOf):
     """What to review before closing: open exceptions, open shifts, unknown badges, absences over punches."""
     with http_errors():
-        checks, _ = periods.checklist(session, scope.resolve_customer(customer_id), year, month, settings)
+        checks, _ = periods.checklist(session, m.customer_id, m.year, m.month, settings)
     return [ChecklistItem(**c.__dict__) for c in checks]
 
 
 @router.post("/periods/close-month", response_model=PeriodPublic)
 def close_month(
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRAdmin,
-    year: int = Query(ge=2000, le=2100),
-    month: int = Query(ge=1, le=12),
-    acknowledged: bool = False,
-    customer_id: int | None = None,
+    session: SessionDep, settings: SettingsDep, user: HRAdmin, m: MonthOf, acknowledged: bool = False
 ):
     """Close an ended month and store its balances; 409 while the checklist is not acknowledged."""
     with http_errors():
         lock = periods.close_month(
-            session,
-            scope.resolve_customer(customer_id),
-            year,
-            month,
-            user.actor,
-            settings,
-            acknowledged=acknowledged,
+            session, m.customer_id, m.year, m.month, user.actor, settings, acknowledged=acknowledged
         )
     return stored(session, lock)
 
@@ -247,18 +245,33 @@ def close_month(
 # --- payroll exports (synchronous, or as a background job) -----------------------------------------
 
 
-def _payroll_params(
+@dataclass
+class PayrollAsk:
+    customer_id: int  # a customer user's own
+    params: dict  # as payroll_service takes them
+
+
+def _payroll_ask(
+    scope: TenantScope,
     year: int = Query(ge=2000, le=2100),
     month: int = Query(default=0, ge=0, le=12),
     kind: Literal["payroll", "annual"] = "payroll",
     format: Literal["xlsx", "csv-excel"] = "xlsx",
+    customer_id: int | None = None,
     lang: str = "",
-) -> dict:
-    """The export asked for, as payroll_service takes it (in the reader's language unless given)."""
-    return {"kind": kind, "year": year, "month": month, "format": format, "lang": lang or current_language()}
+) -> PayrollAsk:
+    """The export asked for (in the reader's language unless given)."""
+    params = {
+        "kind": kind,
+        "year": year,
+        "month": month,
+        "format": format,
+        "lang": lang or current_language(),
+    }
+    return PayrollAsk(scope.resolve_customer(customer_id), params)
 
 
-PayrollParams = Annotated[dict, Depends(_payroll_params)]
+Payroll = Annotated[PayrollAsk, Depends(_payroll_ask)]
 
 
 @router.get(
@@ -266,36 +279,20 @@ PayrollParams = Annotated[dict, Depends(_payroll_params)]
     response_class=Response,
     responses={200: {"content": {"text/csv": {}, payroll_service.payroll.XLSX: {}}}},
 )
-def payroll_export(
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
-    params: PayrollParams,
-    customer_id: int | None = None,
-):
+def payroll_export(session: SessionDep, settings: SettingsDep, user: HRReader, ask: Payroll):
     """The month's payroll (a row per employee) or the annual summary; columns in docs/exports.md."""
-    customer_id = scope.resolve_customer(customer_id)
     with http_errors():
-        f = payroll_service.build(session, customer_id, params, settings, actor=user.actor)
+        f = payroll_service.build(session, ask.customer_id, ask.params, settings, actor=user.actor)
     session.commit()
     return export_service.response(f)
 
 
 @router.post("/payroll/jobs", response_model=ExportJobPublic, status_code=status.HTTP_202_ACCEPTED)
-def payroll_job(
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
-    params: PayrollParams,
-    customer_id: int | None = None,
-):
+def payroll_job(session: SessionDep, settings: SettingsDep, user: HRReader, ask: Payroll):
     """Start the export in the background; poll GET /payroll/jobs/{id}, then download."""
-    customer_id = scope.resolve_customer(customer_id)
     with http_errors():
-        checked = payroll_service.check(params)
-        job = jobs.submit(session, customer_id, checked["kind"], checked, user.actor)
+        checked = payroll_service.check(ask.params)
+        job = jobs.submit(session, ask.customer_id, checked["kind"], checked, user.actor)
     session.commit()
     jobs.start(session, job, settings, checked["lang"])
     return _job_public(job)
