@@ -79,8 +79,8 @@ class Broker:
         if not share:  # one worker, a plain subscription (kept across a broker restart)
             env["NOXUS_INGEST_SHARE_GROUP"] = ""
         if self.kind == "mosquitto":
-            return Workers(tmp, url, self.m.port, n, env=env)
-        return NatsWorkers(tmp, url, self.c.urls, n, ack_wait_s=30, env=env)
+            return Workers(tmp, url, self.m.port, n, extra_env=env)
+        return NatsWorkers(tmp, url, self.c.urls, n, ack_wait_s=30, extra_env=env)
 
     def stop(self):
         self.m.stop() if self.kind == "mosquitto" else self.c.stop()

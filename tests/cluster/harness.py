@@ -101,9 +101,9 @@ class Driver(threading.Thread):
 class NatsWorkers:
     """`n` ingest worker processes on the cluster, each with its metrics port."""
 
-    def __init__(self, tmp, db_url, nats_urls, n, ack_wait_s=3.0, env=None):
+    def __init__(self, tmp, db_url, nats_urls, n, ack_wait_s=3.0, extra_env=None):
         self.tmp, self.db_url, self.urls, self.ack_wait_s = tmp, db_url, nats_urls, ack_wait_s
-        self.env = env or {}
+        self.extra_env = extra_env or {}
         self.procs: list[subprocess.Popen | None] = []
         self.ports: list[int] = []
         self.logs = []
@@ -123,7 +123,7 @@ class NatsWorkers:
             "NOXUS_INGEST_METRICS_PORT": str(self.ports[i]),
             "NOXUS_INGEST_MAX_MESSAGES": "200",
             "NOXUS_NATS_ACK_WAIT_S": str(self.ack_wait_s),
-            **self.env,
+            **self.extra_env,
         }
         self.procs[i] = subprocess.Popen(
             [sys.executable, "-m", "noxus.cli", "ingest"],

@@ -40,7 +40,7 @@ def pg():
 
 
 class Workers:
-    def __init__(self, tmp, db_url, broker_port, n, env=None):
+    def __init__(self, tmp, db_url, broker_port, n, extra_env=None):
         self.procs, self.ports, self.logs = [], [], []
         for i in range(1, n + 1):
             port = free_port()
@@ -54,7 +54,7 @@ class Workers:
                 "NOXUS_INGEST_CLIENT_ID": f"noxus-ingest-{i}",
                 "NOXUS_INGEST_METRICS_PORT": str(port),
                 "NOXUS_INGEST_MAX_MESSAGES": "100",
-                **(env or {}),
+                **(extra_env or {}),
             }
             self.procs.append(
                 subprocess.Popen(
