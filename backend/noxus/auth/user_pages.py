@@ -40,7 +40,7 @@ from noxus.core.users import Invitation, User
 from noxus.tenancy.models import Customer
 from noxus.web.errors import PageError
 from noxus.web.forms import validate_form
-from noxus.web.templating import templates
+from noxus.web.templating import render_page, templates
 
 router = APIRouter(include_in_schema=False)
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -116,19 +116,8 @@ def _customers(session, scope: Scope) -> list[Customer]:
 
 
 def _render(request: Request, name: str, user: Principal, status_code: int = 200, **ctx) -> HTMLResponse:
-    msg = MESSAGES.get(request.query_params.get("msg", ""))
-    return templates.TemplateResponse(
-        request,
-        name,
-        {
-            "user": user,
-            "csrf": user.csrf_token or "" if user else "",
-            "msg": str(msg) if msg else None,
-            "role_names": {r.value: str(n) for r, n in ROLE_NAMES.items()},
-            **ctx,
-        },
-        status_code=status_code,
-    )
+    role_names = {r.value: str(n) for r, n in ROLE_NAMES.items()}
+    return render_page(request, name, user, MESSAGES, status_code, role_names=role_names, **ctx)
 
 
 def _role_options(actor: Principal):

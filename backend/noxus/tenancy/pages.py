@@ -20,7 +20,7 @@ from noxus.tenancy.models import Customer, CustomerCreate, CustomerUpdate, Site,
 from noxus.tenancy.service import TenancyError
 from noxus.web.errors import PageError
 from noxus.web.forms import validate_form
-from noxus.web.templating import templates
+from noxus.web.templating import render_page
 
 router = APIRouter(include_in_schema=False)
 SITE_WRITERS = frozenset({Role.ADMIN, Role.BILLING, Role.TECHNICIAN})
@@ -55,22 +55,18 @@ SITE_FIELDS = ("name", "address", "canton", "timezone")
 
 
 def _render(request: Request, name: str, user: Principal, status_code: int = 200, **ctx) -> HTMLResponse:
-    msg = MESSAGES.get(request.query_params.get("msg", ""))
-    return templates.TemplateResponse(
+    return render_page(
         request,
         name,
-        {
-            "user": user,
-            "csrf": user.csrf_token or "",
-            "msg": str(msg) if msg else None,
-            "cantons": cantons.CANTONS,
-            "canton_options": [(code, f"{code} — {name}") for code, name in cantons.CANTONS.items()],
-            "state_label": service.account_state_label,
-            "can_write": user.role in CUSTOMER_WRITERS,
-            "can_write_sites": user.role in SITE_WRITERS,
-            **ctx,
-        },
-        status_code=status_code,
+        user,
+        MESSAGES,
+        status_code,
+        cantons=cantons.CANTONS,
+        canton_options=[(code, f"{code} — {name}") for code, name in cantons.CANTONS.items()],
+        state_label=service.account_state_label,
+        can_write=user.role in CUSTOMER_WRITERS,
+        can_write_sites=user.role in SITE_WRITERS,
+        **ctx,
     )
 
 

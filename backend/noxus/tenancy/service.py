@@ -156,17 +156,22 @@ def create_customer(session: Session, data: CustomerCreate, actor: str) -> Custo
     return customer
 
 
+def _apply(row, changes: dict) -> dict:
+    """Set `changes` on `row`; returns what changed, {field: [before, after]}, for the audit trail."""
+    diff = {}
+    for key, value in changes.items():
+        if getattr(row, key) != value:
+            diff[key] = [getattr(row, key), value]
+            setattr(row, key, value)
+    return diff
+
+
 def update_customer(session: Session, customer: Customer, data: CustomerUpdate, actor: str) -> Customer:
     changes = data.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
         _check_unique_name(session, changes["name"], customer.id)
-    diff = {}
-    for key, value in changes.items():
-        if value is None and key not in ("vat_number",):
-            continue
-        if getattr(customer, key) != value:
-            diff[key] = [getattr(customer, key), value]
-            setattr(customer, key, value)
+    # None leaves a field as it is, but an emptied UID is removed
+    diff = _apply(customer, {k: v for k, v in changes.items() if v is not None or k == "vat_number"})
     session.add(customer)
     if diff:
         audit(session, actor, "update", "customer", customer.id, customer.id, diff)
@@ -241,11 +246,7 @@ def update_site(session: Session, site: Site, data: SiteUpdate, actor: str) -> S
     changes = {k: v for k, v in data.model_dump(exclude_unset=True).items() if v is not None}
     if "name" in changes:
         _check_unique_site(session, site.customer_id, changes["name"], site.id)
-    diff = {}
-    for key, value in changes.items():
-        if getattr(site, key) != value:
-            diff[key] = [getattr(site, key), value]
-            setattr(site, key, value)
+    diff = _apply(site, changes)
     session.add(site)
     if diff:
         audit(session, actor, "update", "site", site.id, site.customer_id, diff)

@@ -2,7 +2,9 @@
 catalogs of noxus.core.i18n (`{{ _("…") }}`, `{% trans %}`) and Babel's Swiss formatting as filters."""
 
 import pathlib
+from collections.abc import Mapping
 
+from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from noxus.core import i18n
@@ -27,6 +29,23 @@ env.filters.update(
     decimal=i18n.format_decimal,
     minutes=i18n.format_minutes,
 )
+
+
+def render_page(request, name: str, user, messages: Mapping, status_code: int = 200, **ctx) -> HTMLResponse:
+    """A page for the logged-in `user` with its CSRF token and the note a redirect asked for: `?msg=key`
+    looked up in `messages` (never text from the address bar)."""
+    msg = messages.get(request.query_params.get("msg", ""))
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "user": user,
+            "csrf": getattr(user, "csrf_token", None) or "",
+            "msg": str(msg) if msg else None,
+            **ctx,
+        },
+        status_code=status_code,
+    )
 
 
 # --- the main menu -------------------------------------------------------------------------------
