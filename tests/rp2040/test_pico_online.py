@@ -50,13 +50,13 @@ def stack(tmp_path, pg_url, private_broker):
 def wired_image(program_image, stack, **cfg):
     """The NoxusTime image's program (frozen) on a W5500-EVB-Pico, no network
     stub: plain MQTT to the test's broker by IP (the frozen driver has no
-    DNS; TLS is proven on the Unix port, docs/firmware.md)."""
+    DNS), unless `broker` says otherwise (TLS: the last test)."""
     return program_image(
         frozen=True,
         network_stub=False,
         board="w5500_evb_pico",
         ethernet=ETHERNET,
-        broker={"host": BROKER_IP, "port": stack.broker.port, "tls": False},
+        broker=cfg.pop("broker", None) or {"host": BROKER_IP, "port": stack.broker.port, "tls": False},
         trace_heap=cfg.pop("trace_heap", 10),
         wdt_ms=0,
         config={"config_version": 1, "cooldown_ms": 0},
@@ -64,14 +64,16 @@ def wired_image(program_image, stack, **cfg):
     )
 
 
-def wired_pico(image, **kw):
+def wired_pico(image, cable_off_on_tx=None, **kw):
+    """cable_off_on_tx: a first byte (0x82, an MQTT SUBSCRIBE): the W5500 model
+    pulls the cable when the program sends it, and loses it."""
     r, n = WIRED["reader"], WIRED["network"]
     return Pico(
         image,
         watch_pins=WATCH,
         spi=r["spi"],
         cs_pin=r["cs"],
-        w5500={"spi": n["spi"], "cs_pin": n["cs"]},
+        w5500={"spi": n["spi"], "cs_pin": n["cs"], "cable_off_on_tx": cable_off_on_tx},
         **kw,
     )
 
@@ -369,3 +371,36 @@ def test_backlog_of_offline_taps_drains_once(program_image, stack):
     assert_exactly_once(stack, image, n)
     if t1 > t0:
         report(drain_taps=taps, drain_punches_per_s=round((n - acked[0]) / ((t1 - t0) / 1e9), 1))
+
+
+SUBSCRIBE = 0x82  # MQTT 3.1.1 fixed header byte
+
+
+def test_cable_pulled_before_the_suback_then_acks_come_back_and_every_punch_once(program_image, stack):
+    """The cable pulled right after the MQTT connect, as the kiosk sends its
+    first SUBSCRIBE (lost with the cable, no SUBACK): the broker holds the
+    session the CONNECT created (clean_session false) without the kiosk's
+    subscriptions. Taps go on for 20 s; plugged back, the kiosk reconnects,
+    the broker resumes the session, and the kiosk subscribes again to what was
+    never acknowledged: the acks come back, every punch is stored once and the
+    journal is acked to its end (docs/rp2040-emulation.md, "Findings")."""
+    taps = 4
+    with wired_pico(wired_image(program_image, stack, trace_heap=1), cable_off_on_tx=SUBSCRIBE) as pico:
+        pace(pico)
+        pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and not e["on"], timeout=BOOT_S)
+        steps = []
+        for k in range(taps):
+            steps += tap(f"09{k:06x}", 500 + 400 * k, hold_ms=150)
+        steps += [{"after_ms": 20000, "cmd": "cable", "on": True}]
+        pico.script(steps)
+        pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
+        assert stored(stack) == 0
+        # 20 s of emulated time: minutes of wall time on a loaded machine
+        pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and e["on"], timeout=BOOT_S)
+        drained(pico, stack, taps)
+        links = bytes(pico.out).count(b"NX link mem_free")
+        fbs = feedbacks(pico)
+        image = pico.power_off()
+    assert links >= 2, "the kiosk did not reconnect"
+    assert [c for _, c in fbs] == ["green"] * taps
+    assert_exactly_once(stack, image, taps)
