@@ -34,3 +34,17 @@ def run_micropython(args: list[str], timeout: float = 60) -> str:
             f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         )
     return proc.stdout
+
+
+def check_outcomes(args: list[str]) -> dict[str, str | None]:
+    """Run a checks module (journal_checks, link_checks) on the Unix port: each check prints
+    `ok NAME` or `FAIL NAME: reason`, then `DONE`; returns {name: None or the reason}."""
+    out = run_micropython(args)
+    lines = out.splitlines()
+    assert lines[-1] == "DONE", out[-2000:]
+    outcomes: dict[str, str | None] = {}
+    for line in lines[:-1]:
+        status, _, rest = line.partition(" ")
+        name, _, reason = rest.partition(": ")
+        outcomes[name] = None if status == "ok" else reason
+    return outcomes

@@ -5,20 +5,12 @@ import pathlib
 
 import journal_checks
 import pytest
-from mp_runner import HERE, run_micropython
+from mp_runner import HERE, check_outcomes
 
 
 @pytest.fixture(scope="module")
 def unix_port_outcomes(tmp_path_factory):
-    out = run_micropython([str(HERE / "journal_checks.py"), str(tmp_path_factory.mktemp("j") / "j")])
-    lines = out.splitlines()
-    assert lines[-1] == "DONE", out[-2000:]
-    outcomes = {}
-    for line in lines[:-1]:
-        status, _, rest = line.partition(" ")
-        name, _, reason = rest.partition(": ")
-        outcomes[name] = None if status == "ok" else reason
-    return outcomes
+    return check_outcomes([str(HERE / "journal_checks.py"), str(tmp_path_factory.mktemp("j") / "j")])
 
 
 @pytest.mark.parametrize("check", journal_checks.CHECKS)

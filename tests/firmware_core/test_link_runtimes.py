@@ -4,20 +4,12 @@ deterministic checks on CPython and on the MicroPython Unix port
 
 import link_checks
 import pytest
-from mp_runner import HERE, run_micropython
+from mp_runner import HERE, check_outcomes
 
 
 @pytest.fixture(scope="module")
 def unix_port_outcomes():
-    out = run_micropython([str(HERE / "link_checks.py")])
-    lines = out.splitlines()
-    assert lines[-1] == "DONE", out[-2000:]
-    outcomes = {}
-    for line in lines[:-1]:
-        status, _, rest = line.partition(" ")
-        name, _, reason = rest.partition(": ")
-        outcomes[name] = None if status == "ok" else reason
-    return outcomes
+    return check_outcomes([str(HERE / "link_checks.py")])
 
 
 @pytest.mark.parametrize("check", link_checks.CHECKS)

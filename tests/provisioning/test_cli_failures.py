@@ -36,43 +36,29 @@ def test_ctrl_c_mid_install_says_rerun_and_the_rerun_completes(simboard):
     assert not list(simboard.root.rglob("*.part")) or "written" in rerun.output
 
 
-def test_a_board_of_the_wrong_kind_is_named(simboard):
-    r = CliRunner().invoke(
+def enroll_offline(simboard, port: str, *more: str):
+    """`noxus-provision enroll` against an API nobody listens on: what fails must fail before it."""
+    return CliRunner().invoke(
         app,
-        ["enroll", "--device", simboard.device, "--port", "pico", "--site", "1", "--skip-install"],
+        ["enroll", "--device", simboard.device, "--port", port, "--site", "1", "--skip-install", *more],
         env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
     )
+
+
+def test_a_board_of_the_wrong_kind_is_named(simboard):
+    r = enroll_offline(simboard, "pico")
     assert r.exit_code == 4, r.output
     assert "not 'rp2'" in r.output and "Pico W" in r.output
 
 
 def test_an_uninstalled_board_is_sent_to_install_first(simboard):
-    r = CliRunner().invoke(
-        app,
-        ["enroll", "--device", simboard.device, "--port", "sim", "--site", "1", "--skip-install"],
-        env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
-    )
+    r = enroll_offline(simboard, "sim")
     assert r.exit_code == 1, r.output
     assert "no NoxusTime firmware yet" in r.output and "noxus-provision install" in r.output
 
 
 def test_expect_uid_refuses_another_board(simboard):
-    r = CliRunner().invoke(
-        app,
-        [
-            "enroll",
-            "--device",
-            simboard.device,
-            "--port",
-            "sim",
-            "--site",
-            "1",
-            "--skip-install",
-            "--expect-uid",
-            "0000000000000001",
-        ],
-        env={"NOXUS_API": "http://127.0.0.1:9", "NOXUS_TOKEN": "x"},
-    )
+    r = enroll_offline(simboard, "sim", "--expect-uid", "0000000000000001")
     assert r.exit_code == 4 and "plug in the right board" in r.output
 
 

@@ -22,6 +22,22 @@ def cli(backend, *args, token=None):
     return CliRunner().invoke(app, list(args), env=env)
 
 
+def enroll(backend, board, *more, token=None):
+    """`noxus-provision enroll` of a simulated board to tenant A's site."""
+    return cli(
+        backend,
+        "enroll",
+        "--device",
+        board.device,
+        "--port",
+        "sim",
+        "--site",
+        str(backend.site_a),
+        *more,
+        token=token,
+    )
+
+
 def board_config(board) -> dict:
     return json.loads((board.root / "kiosk.json").read_text())
 
@@ -63,20 +79,7 @@ def api_enroll(backend, uid, site, token=None):
 
 def test_blank_board_becomes_an_online_kiosk_and_a_rerun_is_clean(backend, make_board):
     board = make_board("blank", "E6614103E7452D2F")
-    r = cli(
-        backend,
-        "enroll",
-        "--device",
-        board.device,
-        "--port",
-        "sim",
-        "--site",
-        str(backend.site_a),
-        "--name",
-        "Entrée atelier",
-        "--timeout",
-        "60",
-    )
+    r = enroll(backend, board, "--name", "Entrée atelier", "--timeout", "60")
     assert r.exit_code == 0, r.output
     assert "online: kiosk nx-e6614103e7452d2f" in r.output
     cfg = board_config(board)
@@ -90,18 +93,7 @@ def test_blank_board_becomes_an_online_kiosk_and_a_rerun_is_clean(backend, make_
     assert backend.token not in r.output and cfg["broker"]["password"] not in r.output
     assert cfg["kiosk_id"] in backend.broker.passwd.read_text()
 
-    again = cli(
-        backend,
-        "enroll",
-        "--device",
-        board.device,
-        "--port",
-        "sim",
-        "--site",
-        str(backend.site_a),
-        "--timeout",
-        "60",
-    )
+    again = enroll(backend, board, "--timeout", "60")
     assert again.exit_code == 0, again.output
     assert "0 file(s) written" in again.output and "online: kiosk nx-e6614103e7452d2f" in again.output
     # the rerun rotated the password; the kiosk came back with the new one
@@ -188,17 +180,7 @@ class Subscriber:
 
 def test_a_wrong_token_is_refused_with_what_to_do(backend, make_board):
     simboard = make_board("wrong-token", "0102030405060708")
-    r = cli(
-        backend,
-        "enroll",
-        "--device",
-        simboard.device,
-        "--port",
-        "sim",
-        "--site",
-        str(backend.site_a),
-        token="nxt_this-is-not-a-token",
-    )
+    r = enroll(backend, simboard, token="nxt_this-is-not-a-token")
     assert r.exit_code == 5, r.output
     assert "refused your token" in r.output and "noxus token create" in r.output
     assert "nxt_this-is-not-a-token" not in r.output
@@ -208,7 +190,7 @@ def test_a_board_enrolled_to_another_customer_is_refused(backend, make_board):
     simboard = make_board("other-customer", "1112131415161718")
     first = api_enroll(backend, simboard.uid, backend.site_b)
     assert first.status_code == 200, first.text
-    r = cli(backend, "enroll", "--device", simboard.device, "--port", "sim", "--site", str(backend.site_a))
+    r = enroll(backend, simboard)
     assert r.exit_code == 5, r.output
     assert f"enrolled to customer {backend.customer_b}" in r.output
     assert "retrieval" in r.output
