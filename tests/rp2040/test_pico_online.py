@@ -50,7 +50,7 @@ def stack(tmp_path, pg_url, private_broker):
 def wired_image(program_image, stack, **cfg):
     """The NoxusTime image's program (frozen) on a W5500-EVB-Pico, no network
     stub: plain MQTT to the test's broker by IP (the frozen driver has no
-    DNS), unless `broker` says otherwise (TLS: the last test)."""
+    DNS), unless `broker` says otherwise."""
     return program_image(
         frozen=True,
         network_stub=False,
