@@ -81,7 +81,10 @@ def context(broker, root=""):
                              )
     cadata = der_certs(data)
     data = None
-    import ssl
+    try:
+        import ssl
+    except ImportError:  # a MicroPython image built without it (rp2 RPI_PICO: no network, no ssl)
+        raise TlsConfigError("this firmware has no ssl module: flash an image with TLS, or set broker.tls false")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if hasattr(ctx, "minimum_version"):  # CPython (the Pi port)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2

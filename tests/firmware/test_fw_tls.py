@@ -6,6 +6,7 @@ certificate and a certificate for another name are refused with a crash-log
 line, and the punches stay in the journal."""
 
 import json
+import sys
 import time
 
 import pytest
@@ -168,3 +169,11 @@ def test_plain_tcp_only_when_the_config_says_tls_false(ca):
     with pytest.raises(tls.TlsConfigError, match="missing or empty"):
         tls.context({"host": "h", "tls": True, "ca_file": "nope.der"}, str(ca))
     assert json.dumps(tls.describe({"host": "h", "port": 1883, "tls": False})).count("plain TCP") == 1
+
+
+def test_an_image_without_ssl_is_a_config_error_not_a_crash(ca, monkeypatch):
+    # MicroPython's rp2 RPI_PICO build has no ssl module (docs/rp2040-emulation.md, "Findings"):
+    # the kiosk must note it and journal offline, not crash and reset in a loop.
+    monkeypatch.setitem(sys.modules, "ssl", None)  # `import ssl` raises ImportError
+    with pytest.raises(tls.TlsConfigError, match="no ssl module"):
+        tls.context({"host": "h", "tls": True, "ca_file": "ca.der"}, str(ca))
