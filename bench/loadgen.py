@@ -45,6 +45,7 @@ from firmware.core.pipeline import PipelinedSender as Sender
 from firmware.core.reconnect import Reconnect
 from firmware.core.sender import BATCH_MAX
 from firmware.core.ticks import ticks_ms
+from tests.firmware_core import memjournal
 
 TICK_S = 0.1  # one timer for the whole fleet drives every Sender's ack timeouts
 T0 = 1_767_225_600_000
@@ -65,30 +66,15 @@ def punch(n: int, seq: int) -> protocol.Punch:
     return protocol.Punch(seq, f"04{n % 256:02X}{seq >> 8 & 255:02X}{seq & 255:02X}", T0 + seq * 1000)
 
 
-class MemJournal:
+class MemJournal(memjournal.MemJournal):
     """The Journal interface Sender uses, in RAM (a kiosk's flash journal)."""
 
     def __init__(self, n: int):
+        super().__init__()
         self.n = n
-        self.punches: list[protocol.Punch] = []
-        self.acked = 0
-        self.epoch = 0
-
-    @property
-    def last_seq(self):
-        return len(self.punches)
 
     def tap(self):
         self.punches.append(punch(self.n, len(self.punches) + 1))
-
-    def unacked(self, limit):
-        return self.punches[self.acked : self.acked + limit]
-
-    def ack(self, upto):
-        if upto <= self.acked:
-            return False
-        self.acked = min(upto, self.last_seq)
-        return True
 
 
 def _client(host: str, port: int, identifier: str, will=None, clean: bool = True) -> aiomqtt.Client:

@@ -11,6 +11,7 @@
 import json
 import sys
 
+import memjournal
 from lcg import Lcg
 
 from firmware.core import pipeline as S
@@ -23,24 +24,8 @@ def eq(got, want, what):
         raise AssertionError(f"{what}: got {got!r}, want {want!r}")
 
 
-class MemJournal:
-    def __init__(self, n):
-        self.punches = [P.Punch(i + 1, "04A1B2C3", 1767225600000 + i) for i in range(n)]
-        self.acked = 0
-        self.epoch = 0
-
-    @property
-    def last_seq(self):
-        return len(self.punches)
-
-    def unacked(self, limit):
-        return self.punches[self.acked : self.acked + limit]
-
-    def ack(self, upto):
-        if upto <= self.acked:
-            return False
-        self.acked = min(upto, self.last_seq)
-        return True
+def journal(n):
+    return memjournal.MemJournal([P.Punch(i + 1, "04A1B2C3", 1767225600000 + i) for i in range(n)])
 
 
 class Wire:
@@ -67,7 +52,7 @@ def pump(sender, now, times=20):
 def make(n=100, window=4, timeout=1000):
     wire = Wire()
     s = S.PipelinedSender(
-        MemJournal(n),
+        journal(n),
         "K1",
         wire.publish,
         batch_max=20,
@@ -196,9 +181,9 @@ def check_window_of_one_is_stop_and_wait():
 
 
 def check_default_window_is_the_named_constant():
-    s = S.PipelinedSender(MemJournal(1), "K1", lambda t, p: None)
+    s = S.PipelinedSender(journal(1), "K1", lambda t, p: None)
     eq(s.window, S.WINDOW, "default")
-    eq(S.PipelinedSender(MemJournal(1), "K1", lambda t, p: None, window=999).window, S.WINDOW_MAX, "capped")
+    eq(S.PipelinedSender(journal(1), "K1", lambda t, p: None, window=999).window, S.WINDOW_MAX, "capped")
 
 
 CHECKS = [n for n in sorted(globals()) if n.startswith("check_")]

@@ -11,32 +11,15 @@ from paho.mqtt.enums import CallbackAPIVersion
 from firmware.core import protocol
 from firmware.core.sender import Sender
 from firmware.core.ticks import ticks_ms
+from tests.firmware_core import memjournal
 
 
-class MemJournal:
+class MemJournal(memjournal.MemJournal):
     """The Journal interface Sender uses (unacked, ack, acked), in RAM."""
-
-    def __init__(self):
-        self.punches: list[protocol.Punch] = []
-        self.acked = 0
-        self.epoch = 0  # the journal epoch (docs/protocol.md); 0: a journal from before epochs
-
-    @property
-    def last_seq(self):
-        return len(self.punches)
 
     def tap(self, uid: str) -> None:
         seq = len(self.punches) + 1
         self.punches.append(protocol.Punch(seq, uid, int(time.time() * 1000)))
-
-    def unacked(self, limit):
-        return self.punches[self.acked : self.acked + limit]
-
-    def ack(self, upto):
-        if upto <= self.acked:
-            return False
-        self.acked = min(upto, self.last_seq)
-        return True
 
     def pending(self):
         return self.last_seq - self.acked

@@ -14,29 +14,14 @@ from sqlmodel import Session, func, select
 
 from firmware.core import protocol
 from firmware.core.pipeline import PipelinedSender as Sender
+from tests.firmware_core.memjournal import MemJournal
 
 T0 = 1_767_225_600_000
 PUNCHES = 230  # 12 batches of 20, the last one short
 
 
-class MemJournal:
-    def __init__(self, n):
-        self.punches = [protocol.Punch(i + 1, f"04A1{i % 256:02X}C3", T0 + i * 1000) for i in range(n)]
-        self.acked = 0
-        self.epoch = 0
-
-    @property
-    def last_seq(self):
-        return len(self.punches)
-
-    def unacked(self, limit):
-        return self.punches[self.acked : self.acked + limit]
-
-    def ack(self, upto):
-        if upto <= self.acked:
-            return False
-        self.acked = min(upto, self.last_seq)
-        return True
+def journal(n):
+    return MemJournal([protocol.Punch(i + 1, f"04A1{i % 256:02X}C3", T0 + i * 1000) for i in range(n)])
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -47,7 +32,7 @@ def test_four_batches_in_flight_through_a_reordering_lossy_network_store_each_pu
         s.commit()
     to_backend: list[bytes] = []
     sender = Sender(
-        MemJournal(PUNCHES),
+        journal(PUNCHES),
         "K1",
         lambda _t, p: to_backend.append(p),
         ack_timeout_ms=500,
