@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 from noxus.fleet.models import KioskAlert
 from noxus.ingest.models import DeadLetter, IngestCursor, Punch
@@ -20,6 +19,7 @@ from devstack.broker import free_port
 from firmware.core import protocol
 from firmware.core.reconnect import Reconnect
 from tests.fleet.loadkiosk import LoadKiosk
+from tests.support.workers import WorkerMetrics
 
 
 class ClusterKiosk(LoadKiosk):
@@ -98,7 +98,7 @@ class Driver(threading.Thread):
         self.join(5)
 
 
-class NatsWorkers:
+class NatsWorkers(WorkerMetrics):
     """`n` ingest worker processes on the cluster, each with its metrics port."""
 
     def __init__(self, tmp, db_url, nats_urls, n, ack_wait_s=3.0, extra_env=None):
@@ -135,28 +135,6 @@ class NatsWorkers:
     def kill(self, i):
         self.procs[i].send_signal(signal.SIGKILL)
         self.procs[i].wait(10)
-
-    def metric(self, i, name) -> float:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{self.ports[i]}/metrics", timeout=30).read().decode()
-        for line in body.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not in worker {i + 1}'s metrics")
-
-    def wait_connected(self, timeout=60):
-        deadline = time.monotonic() + timeout
-        for i, p in enumerate(self.procs):
-            while True:
-                try:
-                    if self.metric(i, "noxus_ingest_broker_connected") == 1:
-                        break
-                except OSError:
-                    pass
-                assert p.poll() is None, self.logs[i].read_text()
-                assert time.monotonic() < deadline, (
-                    f"worker {i + 1} did not connect:\n{self.logs[i].read_text()}"
-                )
-                time.sleep(0.1)
 
     def log_tail(self) -> str:
         return "\n".join(f"--- {log.name}\n{log.read_text()[-2000:]}" for log in self.logs if log.exists())

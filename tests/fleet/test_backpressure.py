@@ -8,7 +8,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 
 import pytest
 from noxus.core.db import make_engine
@@ -21,6 +20,7 @@ from sqlmodel import Session, func, select
 from devstack.broker import free_port
 from tests.fleet.loadkiosk import LoadKiosk
 from tests.support.pg import PrivatePostgres, create_database
+from tests.support.workers import WorkerMetrics
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +39,10 @@ def pg():
     server.destroy()
 
 
-class Workers:
+class Workers(WorkerMetrics):
+    metrics_timeout_s = 2.0
+    connect_timeout_s = 30.0
+
     def __init__(self, tmp, db_url, broker_port, n, extra_env=None):
         self.procs, self.ports, self.logs = [], [], []
         for i in range(1, n + 1):
@@ -66,26 +69,6 @@ class Workers:
             )
             self.ports.append(port)
             self.logs.append(log)
-
-    def metric(self, i, name) -> float:
-        body = urllib.request.urlopen(f"http://127.0.0.1:{self.ports[i]}/metrics", timeout=2).read().decode()
-        for line in body.splitlines():
-            if line.startswith(name + " "):
-                return float(line.split()[1])
-        raise AssertionError(f"{name} not in worker {i + 1}'s metrics")
-
-    def wait_connected(self, timeout=30):
-        deadline = time.monotonic() + timeout
-        for i in range(len(self.procs)):
-            while True:
-                try:
-                    if self.metric(i, "noxus_ingest_broker_connected") == 1:
-                        break
-                except OSError:
-                    pass
-                assert self.procs[i].poll() is None, self.logs[i].read_text()
-                assert time.monotonic() < deadline, f"worker {i + 1} did not connect"
-                time.sleep(0.1)
 
     def stop(self):
         for p in self.procs:
