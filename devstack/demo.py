@@ -19,8 +19,18 @@ from rich.console import Console
 from devstack.accounts import DEMO_PASSWORD, demo_token
 from devstack.broker import Mosquitto, wait_port
 from devstack.kiosks import spawn, write_config
+from devstack.mailbox import Mailbox
 
 console = Console()
+MAIL_EVERY_S = 5  # how often the demo hands the outbox to its mailbox (production: a scheduler)
+
+
+def _told(to: str, subject: str, path: pathlib.Path, links: list[str]) -> None:
+    console.print(f"  mail to {to}: {subject} ({path})")
+    for link in links:
+        console.print(f"    {link}")
+
+
 app = typer.Typer(add_completion=False)
 
 
@@ -30,9 +40,12 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     var = var.resolve()
     var.mkdir(parents=True, exist_ok=True)
     broker = Mosquitto(var / "mosquitto").start()
+    mailbox = Mailbox(var / "mail", _told).start()
     env = {
         **os.environ,
         "NOXUS_MQTT_PORT": str(broker.port),
+        "NOXUS_SMTP_HOST": "127.0.0.1",
+        "NOXUS_SMTP_PORT": str(mailbox.port),
         "NOXUS_DATABASE_URL": os.environ.get("NOXUS_DATABASE_URL", f"sqlite:///{var}/noxus.db"),
         "NOXUS_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "NOXUS_BILLING_DEMO": "true",  # the demo's creditor data are placeholders, and say so
@@ -41,6 +54,7 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     os.environ.update(env)
     from noxus.core.db import make_engine
     from noxus.core.migrate import upgrade
+    from noxus.core.outbox import deliver
     from noxus.core.settings import get_settings
     from sqlmodel import Session
 
@@ -56,6 +70,7 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
             except seed.NotADemoDatabase as e:
                 console.print(f"[red]{e}[/red]")
                 broker.stop()
+                mailbox.stop()
                 raise typer.Exit(2) from None
             token_file = demo_token(s, var)
     finally:
@@ -87,6 +102,7 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
         f"  broker      mosquitto on 127.0.0.1:{broker.port} "
         f"(mosquitto_sub -p {broker.port} -t 'noxus/v1/#' -v)\n"
         f"  database    {env['NOXUS_DATABASE_URL']}\n"
+        f"  mail        every mail the backend sends is kept in {var / 'mail'} (its links shown here)\n"
         f"  log in      password {DEMO_PASSWORD} for every account (API token of 'demo' in {token_file}):\n"
         f"{accounts}\n"
         "  Ctrl-C stops everything."
@@ -97,12 +113,19 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
     # the background: such a parent leaves SIGINT ignored, and Python then installs no
     # KeyboardInterrupt handler of its own.
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    engine = make_engine(env["NOXUS_DATABASE_URL"])
+    next_mail = 0.0
     try:
         while not stop and all(p.poll() is None for p in procs):
+            if time.monotonic() >= next_mail:
+                with Session(engine) as s:
+                    deliver(s, get_settings())
+                next_mail = time.monotonic() + MAIL_EVERY_S
             time.sleep(0.5)
     except KeyboardInterrupt:
         pass
     finally:
+        engine.dispose()
         for p in reversed(procs):
             if p.poll() is None:
                 p.send_signal(signal.SIGINT)
@@ -112,6 +135,7 @@ def main(kiosks: int = 3, port: int = 8000, var: pathlib.Path = pathlib.Path("va
             except subprocess.TimeoutExpired:
                 p.kill()
         broker.stop()
+        mailbox.stop()
         console.print("stopped.")
 
 
