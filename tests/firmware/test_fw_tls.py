@@ -44,6 +44,13 @@ pico_image = test_fw_pico_port.pico_image  # the session's .mpy image of the fir
 run_pico = test_fw_pico_port.run_pico
 
 
+def run_tls_pico(pico_image, tmp_path, kiosk_id, taps, **more):
+    """The Pico W program with the TLS heap, `taps` badges tapped online."""
+    return run_pico(
+        pico_image, tmp_path, None, heap=TLS_HEAP, kiosk_id=kiosk_id, taps=taps, offline_taps=0, **more
+    )
+
+
 def kiosk_broker(port, ca_file="ca.der", **more):
     return {"host": "localhost", "port": port, "tls": True, "ca_file": ca_file, **more}
 
@@ -53,14 +60,11 @@ def test_pico_w_connects_over_tls_with_the_pinned_ca_sends_and_gets_acks(pico_im
     backend = StubBackend(b.port)  # the backend on the broker's plain loopback listener
     try:
         # the CA as PEM, the way an operator may hand it over: the kiosk takes both
-        res = run_pico(
+        res = run_tls_pico(
             pico_image,
             tmp_path,
-            None,
-            heap=TLS_HEAP,
-            kiosk_id="T1",
-            taps=5,
-            offline_taps=0,
+            "T1",
+            5,
             broker=kiosk_broker(b.tls_port, "ca.pem"),
             files={"ca.pem": (ca / "ca.crt").read_bytes()},
         )
@@ -88,14 +92,11 @@ def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(
     b = brokers[cert]
     backend = StubBackend(b.port)
     try:
-        res = run_pico(
+        res = run_tls_pico(
             pico_image,
             tmp_path,
-            None,
-            heap=TLS_HEAP,
-            kiosk_id="T2",
-            taps=4,
-            offline_taps=0,
+            "T2",
+            4,
             exit_on_link_error=True,
             broker=kiosk_broker(b.tls_port, ca_file),
             files={ca_file: (ca / ca_file).read_bytes()},
@@ -112,14 +113,11 @@ def test_pico_w_refuses_an_untrusted_broker_and_keeps_the_punches(
 def test_pico_w_without_tls_settings_stays_offline_and_says_why(pico_image, tmp_path, brokers):
     """No "tls": false and no CA: never plain TCP by default."""
     b = brokers["good"]
-    res = run_pico(
+    res = run_tls_pico(
         pico_image,
         tmp_path,
-        None,
-        heap=TLS_HEAP,
-        kiosk_id="T3",
-        taps=3,
-        offline_taps=0,
+        "T3",
+        3,
         exit_offline=True,
         broker={"host": "127.0.0.1", "port": b.port},
     )
