@@ -12,6 +12,8 @@ import json
 import os
 import sys
 
+from scratch import rmtree
+
 from firmware.core import fsutil
 from firmware.core import journal as J
 from firmware.core.protocol import KIND_ENROLL
@@ -23,20 +25,6 @@ HDR = J.SEG_HEADER
 
 def uid(n):
     return bytes((0x04, (n >> 16) & 255, (n >> 8) & 255, n & 255))
-
-
-def rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        full = path + "/" + n
-        try:
-            os.remove(full)
-        except OSError:
-            rmtree(full)
-    os.rmdir(path)
 
 
 def fresh(root, seg_records=4, **kw):

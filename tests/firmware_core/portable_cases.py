@@ -15,6 +15,8 @@ import os
 import sys
 from binascii import hexlify
 
+from scratch import rmtree
+
 from firmware.core import journal as J
 from firmware.core import protocol as P
 
@@ -178,22 +180,8 @@ def record_cases(out):
         out("record_flip_%d" % p.seq, _wire(J.decode_record(bytes(flipped), 0, 7)[0]))
 
 
-def _rmtree(path):
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        full = path + "/" + n
-        try:
-            os.remove(full)
-        except OSError:
-            _rmtree(full)
-    os.rmdir(path)
-
-
 def journal_cases(out, root):
-    _rmtree(root)
+    rmtree(root)
     j = J.Journal(root, seg_records=4).open()
     for i in range(10):
         j.append(UIDS[i % len(UIDS)], T0 + i * 1000 if i % 3 else 1000 + i, P.KIND_PUNCH, i % 3 == 0)
@@ -221,7 +209,7 @@ def journal_cases(out, root):
         out("journal_epoch_ok", 0 < st.pop("epoch") <= P.MAX_EPOCH and st.get("epoch") is None)
         out("journal_state", st)
     j.close()
-    _rmtree(root)
+    rmtree(root)
 
 
 def run(out, root):

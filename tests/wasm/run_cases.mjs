@@ -40,8 +40,9 @@ function copyTree(src, dst, keep) {
 }
 
 copyTree(path.join(repo, "firmware"), "/app/firmware", (n) => n.endsWith(".py"));
-mp.FS.writeFile("/app/portable_cases.py",
-  fs.readFileSync(path.join(repo, "tests", "firmware_core", "portable_cases.py")));
+for (const name of ["portable_cases.py", "scratch.py"]) {
+  mp.FS.writeFile("/app/" + name, fs.readFileSync(path.join(repo, "tests", "firmware_core", name)));
+}
 const mpylib = path.join(repo, "build", "mpylib");
 if (fs.existsSync(mpylib)) copyTree(mpylib, "/lib", (n) => n.endsWith(".mpy"));
 
