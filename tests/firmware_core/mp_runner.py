@@ -1,8 +1,10 @@
 """Run the portable firmware checks on the MicroPython Unix port."""
 
+import io
 import os
 import pathlib
 import subprocess
+from contextlib import redirect_stdout
 
 import pytest
 
@@ -13,6 +15,17 @@ from devstack.kiosks import REPO, micropython_exe, mpylib
 HEAP = "128K"
 
 HERE = pathlib.Path(__file__).resolve().parent
+CORE_MODULES = sorted(p.stem for p in (REPO / "firmware" / "core").glob("*.py") if p.stem != "__init__")
+
+
+def cpython_cases(root: str) -> dict:
+    """portable_cases.py run here, on CPython: the results every port must give."""
+    import portable_cases
+
+    buf = io.StringIO()
+    with redirect_stdout(buf):
+        portable_cases.main(root)
+    return portable_cases.parse_output(buf.getvalue())
 
 
 def run_micropython(args: list[str], timeout: float = 60) -> str:

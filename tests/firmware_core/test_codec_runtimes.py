@@ -2,24 +2,14 @@
 CPython (what the backend runs) and on the MicroPython Unix port with a
 128 KB heap (what the kiosks run); and those results are round trips."""
 
-import io
-from contextlib import redirect_stdout
-
 import portable_cases
 import pytest
-from mp_runner import HERE, run_micropython
-
-CORE_MODULES = sorted(
-    p.stem for p in (HERE.parents[1] / "firmware" / "core").glob("*.py") if p.stem != "__init__"
-)
+from mp_runner import CORE_MODULES, HERE, cpython_cases, run_micropython
 
 
 @pytest.fixture(scope="module")
 def cpython_results(tmp_path_factory):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        portable_cases.main(str(tmp_path_factory.mktemp("cases") / "journal"))
-    return portable_cases.parse_output(buf.getvalue())
+    return cpython_cases(str(tmp_path_factory.mktemp("cases") / "journal"))
 
 
 @pytest.fixture(scope="module")

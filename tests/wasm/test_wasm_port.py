@@ -3,22 +3,20 @@
 imports within a 128 KB heap, and the codec and journal give the same
 results as on CPython. Driven by tests/wasm/run_cases.mjs."""
 
-import io
 import json
 import pathlib
 import shutil
 import subprocess
-from contextlib import redirect_stdout
 
 import portable_cases
 import pytest
+from mp_runner import CORE_MODULES, cpython_cases
 
 from devstack.kiosks import mpylib
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "node_modules" / "@micropython" / "micropython-webassembly-pyscript"
 HEAP = 128 * 1024
-CORE_MODULES = sorted(p.stem for p in (REPO / "firmware" / "core").glob("*.py") if p.stem != "__init__")
 
 
 def node() -> str:
@@ -52,10 +50,7 @@ def wasm_run():
 
 @pytest.fixture(scope="module")
 def cpython_results(tmp_path_factory):
-    buf = io.StringIO()
-    with redirect_stdout(buf):
-        portable_cases.main(str(tmp_path_factory.mktemp("cases") / "journal"))
-    return portable_cases.parse_output(buf.getvalue())
+    return cpython_cases(str(tmp_path_factory.mktemp("cases") / "journal"))
 
 
 def test_every_firmware_core_module_imports_on_the_wasm_port(wasm_run):
