@@ -383,23 +383,10 @@ def case_pin_feedback_plays_pattern_and_switches_off():
 
 
 def case_display_shows_name_then_idle_clock_and_memory_warning():
-    class FB:
-        def __init__(self):
-            self.lines = []
-
-        def fill(self, c):
-            self.lines = []
-
-        def text(self, s, x, y, c=1):
-            self.lines.append(s)
-
-        def show(self):
-            pass
-
     src = Src(T0 + 8 * 3600 + 5 * 60)
     c = Clock(src)
     c.set_zone(60)
-    f = FB()
+    f = Lines()
     s = Screen(f, c)
     s.event(fb.ACCEPTED, "Zoë", 10)
     eq(f.lines, ["Bonjour", "Zoe"])
@@ -587,22 +574,11 @@ def case_idle_screen_shows_offline_backlog_and_memory_warning_from_the_loop():
         def value(self, v=None):
             return 0
 
-    class FB:
-        lines = []
-
-        def fill(self, c):
-            FB.lines = []
-
-        def text(self, s, x, y, c=1):
-            FB.lines.append(s)
-
-        def show(self):
-            pass
-
     src = Src(T0)
     clock = Clock(src)
     j = Journal(scratch("idle"), seg_records=8, max_records=10).open()
-    screen = Screen(FB(), clock)
+    f = Lines()
+    screen = Screen(f, clock)
     k = Kiosk("K1", j, Reader(), PinFeedback(Pin(), Pin(), Pin(), screen), clock)
     for i in range(8):
         tap(k, bytes((4, 7, 7, i)), i * 1000)
@@ -611,8 +587,8 @@ def case_idle_screen_shows_offline_backlog_and_memory_warning_from_the_loop():
     later = ticks_add(ticks_ms(), 60000)  # the messages' hold runs on the real ticks
     k.step(later)  # messages expired, the once-a-second status check ran
     k.step(ticks_add(later, 1100))
-    eq(FB.lines[1], "hors ligne 8")
-    eq(FB.lines[2], "Memoire presque")
+    eq(f.lines[1], "hors ligne 8")
+    eq(f.lines[2], "Memoire presque")
 
 
 def case_journal_drain_with_partial_acks_returns_every_punch_in_order():
