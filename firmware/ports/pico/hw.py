@@ -106,6 +106,16 @@ def make_feedback(pm, clock):
                        Pin(pm["buzzer"], Pin.OUT), screen)
 
 
+def _came_up(link):
+    """`link` (Wifi, Ethernet) is connected: True only on the poll that brought it up."""
+    if link.up:
+        return False
+    link.up = True
+    link.joins += 1
+    link._backoff = WIFI_BACKOFF_MIN_MS
+    return True
+
+
 class Wifi:
     """Join and rejoin with exponential backoff, never blocking the loop."""
 
@@ -124,12 +134,7 @@ class Wifi:
         """-> True when the link just came up."""
         if self.wlan.isconnected():
             self._joining_since = None
-            if not self.up:
-                self.up = True
-                self.joins += 1
-                self._backoff = WIFI_BACKOFF_MIN_MS
-                return True
-            return False
+            return _came_up(self)
         self.up = False
         if self._joining_since is not None:
             if ticks_diff(now_ms, self._joining_since) < WIFI_JOIN_TIMEOUT_MS:
@@ -184,12 +189,7 @@ class Ethernet:
         """-> True when the link just came up (cable in and an address)."""
         # the address is read only until the link is up: a poll costs one SPI frame then
         if self.nic.isconnected() and (self.up or self.nic.ifconfig()[0] != "0.0.0.0"):
-            if not self.up:
-                self.up = True
-                self.joins += 1
-                self._backoff = WIFI_BACKOFF_MIN_MS
-                return True
-            return False
+            return _came_up(self)
         self.up = False
         if self._next_try is None or ticks_diff(now_ms, self._next_try) >= 0:
             self._next_try = ticks_add(now_ms, self._backoff)
