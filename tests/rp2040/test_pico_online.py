@@ -34,6 +34,11 @@ WIRED = json.loads((emulator.REPO / "hardware" / "pinmap.json").read_text())["w5
 # where the test's Mosquitto listens.
 ETHERNET = {"ip": "10.0.0.2", "mask": "255.255.255.0", "gw": "10.0.0.1"}
 BROKER_IP = "10.0.0.1"
+# A card held the way a person taps it. A 100 ms tap can fall whole inside a flash stall of
+# the loop (a journal append's copy-on-write erases, then the acked cursor's write) and go
+# unread — on the real board too (docs/rp2040-emulation.md, "Findings"): one of 100 such taps
+# was missed in a CI run, so the test hung until its safety net.
+HOLD_MS = 200
 NET_S = 120  # wall seconds for the broker, the worker and the database to answer: a safety net
 
 
@@ -180,7 +185,7 @@ def test_power_cut_inside_an_ack_cursor_write_keeps_every_punch_once(program_ima
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
         steps = []
         for k in range(taps):
-            steps += tap(f"05{k:06x}", 10 + 200 * k, hold_ms=100)
+            steps += tap(f"05{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
         pico.script(steps)
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
         n = rnd.randint(1, ACK_FLASH_OPS)
@@ -208,7 +213,7 @@ def test_broker_killed_mid_batch_then_back_loses_and_doubles_nothing(program_ima
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
         steps = []
         for k in range(taps):
-            steps += tap(f"06{k:06x}", 10 + 300 * k, hold_ms=100)
+            steps += tap(f"06{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
         pico.script(steps)
         stack.wait_until(lambda: stored(stack) >= 2, NET_S, "the batch under way")
         stack.broker.stop(kill=True)
@@ -222,7 +227,7 @@ def test_broker_killed_mid_batch_then_back_loses_and_doubles_nothing(program_ima
 
 
 def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(program_image, stack):
-    """100 taps (NOXUS_RP2_ONLINE_TAPS; the bench runs more), 250 ms apart, each
+    """100 taps (NOXUS_RP2_ONLINE_TAPS; the bench runs more), 350 ms apart, each
     published and acked through the live session: every tap stored and acked, the
     heap after a gc.collect() every 25 taps does not grow, the acked cursor reaches
     flash a few times (at most every CURSOR_PERSIST_MS, between taps), not once per
@@ -236,7 +241,7 @@ def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(prog
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
         steps = []
         for k in range(taps):
-            steps += tap(f"07{k:06x}", 10 + 250 * k, hold_ms=100)  # 150 ms away: 3 polls see it gone
+            steps += tap(f"07{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)  # 150 ms away: 3 polls see it gone
         pico.script(steps)
         # emulated time runs up to ~10x slower than wall time on a loaded machine (2 CPUs,
         # load 8): the taps first, with a safety net that allows for it
@@ -281,11 +286,11 @@ def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_
         pace(pico)
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
         # one tap acked first: the session is whole (subscriptions acknowledged)
-        pico.script(tap("08000000", 10, hold_ms=150))
+        pico.script(tap("08000000", 10, hold_ms=HOLD_MS))
         pico.wait_out("NX acked 1\r\n", timeout=NET_S)
         steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
         for k in range(1, taps):
-            steps += tap(f"08{k:06x}", 500 + 400 * k, hold_ms=150)
+            steps += tap(f"08{k:06x}", 500 + 400 * k, hold_ms=HOLD_MS)
         steps += [{"after_ms": 30000, "cmd": "cable", "on": True}]
         pico.script(steps)
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
@@ -321,11 +326,11 @@ def test_power_cut_after_acks_before_the_cursor_reaches_flash_resends_and_stores
     with wired_pico(img) as pico:
         pace(pico)
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        pico.script(tap("0a000000", 10, hold_ms=100))
+        pico.script(tap("0a000000", 10, hold_ms=HOLD_MS))
         pico.wait_out("NX saved 1\r\n", timeout=NET_S)  # the first write after boot is not held back
         steps = []
         for k in range(1, taps):
-            steps += tap(f"0a{k:06x}", 10 + 300 * k, hold_ms=100)
+            steps += tap(f"0a{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
         pico.script(steps)
         stack.wait_until(lambda: stored(stack) == taps, NET_S, "the punches in the database")
         pico.wait_out(f"NX acked {taps}\r\n", timeout=NET_S)
@@ -353,11 +358,11 @@ def test_backlog_of_offline_taps_drains_once(program_image, stack):
         pace(pico)
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
         # one tap acked first: the session is whole (subscriptions acknowledged)
-        pico.script(tap("09000000", 10, hold_ms=100))
+        pico.script(tap("09000000", 10, hold_ms=HOLD_MS))
         pico.wait_out("NX acked 1\r\n", timeout=NET_S)
         steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
         for k in range(1, n):
-            steps += tap(f"09{k:06x}", 500 + 250 * k, hold_ms=100)
+            steps += tap(f"09{k:06x}", 500 + 350 * k, hold_ms=HOLD_MS)
         pico.script(steps)
         pico.wait_out(f"NX taps {n} mem_free", timeout=BOOT_S + 10 * taps)
         assert stored(stack) == 1
@@ -391,7 +396,7 @@ def test_cable_pulled_before_the_suback_then_acks_come_back_and_every_punch_once
         pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and not e["on"], timeout=BOOT_S)
         steps = []
         for k in range(taps):
-            steps += tap(f"09{k:06x}", 500 + 400 * k, hold_ms=150)
+            steps += tap(f"09{k:06x}", 500 + 400 * k, hold_ms=HOLD_MS)
         steps += [{"after_ms": 20000, "cmd": "cable", "on": True}]
         pico.script(steps)
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
