@@ -1,6 +1,7 @@
 """The shipped deploy files let enrollment work under the API unit's sandbox: the API
-runs in a private mount namespace (`unshare -m`, as root) where / is read-only except
-the unit's ReadWritePaths (ProtectSystem=strict emulated), with the env file's own
+runs in a private mount namespace (`unshare -m` as root; as any other user inside an
+unprivileged user namespace, `unshare -U -r -m`) where / is read-only except the
+unit's ReadWritePaths (ProtectSystem=strict emulated), with the env file's own
 settings, and enrolls a kiosk; Mosquitto, reloaded as noxus-mosquitto-reload.path
 does, then accepts the kiosk's new account. No default password is shipped: the
 install step generates it."""
@@ -23,10 +24,24 @@ from tests.provisioning.conftest import AclMosquitto
 REPO = pathlib.Path(__file__).resolve().parents[2]
 SYSTEMD = REPO / "deploy" / "systemd"
 
-pytestmark = pytest.mark.skipif(
-    os.geteuid() != 0 or not shutil.which("unshare"),
-    reason="the sandbox emulation needs root and unshare (util-linux)",
-)
+
+def _sandbox() -> tuple[list[str], str]:
+    """The `unshare` prefix of a private mount namespace in which this user may remount /
+    read-only, or [] and why not: root's own privilege first, else (any other user, or a
+    root without CAP_SYS_ADMIN) a user namespace of its own with uid 0 mapped to itself."""
+    if not shutil.which("unshare"):
+        return [], "unshare (util-linux) is missing"
+    userns = ["unshare", "-U", "-r", "-m", "--propagation", "private"]
+    tries = ([["unshare", "-m", "--propagation", "private"]] if os.geteuid() == 0 else []) + [userns]
+    why = []
+    for prefix in tries:
+        probe = subprocess.run(
+            [*prefix, "sh", "-c", "mount -o remount,bind,ro /"], capture_output=True, text=True, timeout=30
+        )
+        if probe.returncode == 0:
+            return prefix, ""
+        why.append(f"`{' '.join(prefix)}`: {probe.stderr.strip()}")
+    return [], "; ".join(why)
 
 
 def unit_values(name: str, key: str) -> list[str]:
@@ -71,6 +86,9 @@ def test_no_default_password_is_shipped_and_the_install_step_generates_one(tmp_p
 
 
 def test_api_enrolls_a_kiosk_under_the_units_filesystem_restrictions(tmp_path):
+    unshare, why = _sandbox()
+    if not unshare:
+        pytest.skip(f"the sandbox emulation needs a private mount namespace: {why}")
     assert unit_values("noxus-api.service", "ProtectSystem") == ["strict"]
     rw_paths = unit_values("noxus-api.service", "ReadWritePaths")[0].split()
     env = env_file()
@@ -108,14 +126,15 @@ def test_api_enrolls_a_kiosk_under_the_units_filesystem_restrictions(tmp_path):
         api_env.pop("NOXUS_MQTT_RELOAD_COMMAND", None)
         outside = tmp_path / "outside"
         sandbox = (
-            f"mount --bind {root} {root} && mount --bind / / && mount -o remount,bind,ro / && "
+            # the state directory a mount of its own first, so that it stays writable under
+            # the read-only / (a non-recursive `mount --bind / /` is refused in a user
+            # namespace: it would uncover what the parent's submounts hide)
+            f"mount --bind {root} {root} && mount -o remount,bind,ro / && "
             f"(touch {outside} 2>/dev/null; touch {root}/probe) && "
             f"exec {sys.executable} -m uvicorn noxus.main:app --host 127.0.0.1 --port {port} "
             "--log-level warning"
         )
-        api = subprocess.Popen(
-            ["unshare", "-m", "--propagation", "private", "sh", "-c", sandbox], env=api_env, cwd=root
-        )
+        api = subprocess.Popen([*unshare, "sh", "-c", sandbox], env=api_env, cwd=root)
         wait_port(port, 30)
         # the sandbox holds: nothing written outside the state directory, inside it yes
         assert not outside.exists() and (root / "probe").exists()
