@@ -31,7 +31,6 @@ import datetime as dt
 import os
 import pathlib
 import platform
-import re
 import statistics
 import tempfile
 import time
@@ -45,6 +44,7 @@ from sqlmodel import Session, func, select
 from bench.common import Workload
 from bench.databases import pg_available, postgres_db, register_kiosks
 from bench.loadgen import Pool, raise_nofile
+from bench.report import write_block
 from bench.scenarios import _spawn, _stop, raw_mqtt
 from devstack.broker import Mosquitto
 from devstack.nats import NatsCluster
@@ -307,15 +307,7 @@ def table(rows: list[dict], note: str) -> str:
 
 
 def write_doc(body: str, block: str = BLOCK, heading: str = HEADING) -> None:
-    """Replace what is between <!-- bench:<block> --> and its end marker."""
-    start, end = f"<!-- bench:{block} -->", f"<!-- /bench:{block} -->"
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-    new = f"{start}\n{body}\n{end}"
-    if start in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda _: new, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip("\n") + f"\n\n## {heading}\n\n{new}\n"
-    DOC.write_text(text)
+    write_block(DOC, block, body, heading)
 
 
 def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: str = HEADING) -> None:

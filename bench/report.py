@@ -5,8 +5,6 @@ import pathlib
 import re
 from dataclasses import dataclass
 
-START, END = "<!-- bench:results -->", "<!-- /bench:results -->"
-
 
 @dataclass
 class Row:
@@ -97,10 +95,19 @@ def table(rows: list[Row], context: list[str]) -> str:
     return "\n".join(context + ["", *lines])
 
 
-def write(path: pathlib.Path, rows: list[Row], context: list[str]) -> None:
-    block = f"{START}\n{table(rows, context)}\n{END}"
-    text = path.read_text() if path.exists() else f"# Benchmarks\n\n{START}\n{END}\n"
-    if START not in text:
-        text += f"\n{START}\n{END}\n"
-    text = re.sub(re.escape(START) + r".*?" + re.escape(END), lambda _: block, text, flags=re.DOTALL)
+def write_block(path: pathlib.Path, block: str, body: str, heading: str = "") -> None:
+    """Replace what is between <!-- bench:<block> --> and <!-- /bench:<block> --> in
+    `path`, the rest (written by hand) kept; a missing block is appended, under
+    `heading` when given."""
+    start, end = f"<!-- bench:{block} -->", f"<!-- /bench:{block} -->"
+    new = f"{start}\n{body}\n{end}"
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    if start in text:
+        text = re.sub(re.escape(start) + r".*?" + re.escape(end), lambda _: new, text, flags=re.DOTALL)
+    else:
+        text = text.rstrip("\n") + "\n\n" + (f"## {heading}\n\n" if heading else "") + new + "\n"
     path.write_text(text)
+
+
+def write(path: pathlib.Path, rows: list[Row], context: list[str]) -> None:
+    write_block(path, "results", table(rows, context))
