@@ -20,10 +20,18 @@ Baselines, in the same run and on the same broker (docs/benchmarks.md says why):
   (bench.scenarios.raw_mqtt), for comparison with earlier runs.
 
 Brokers: `mosquitto` (one node, `$share` workers), `nats1` and `nats3` (one or
-three NATS nodes: MQTT gateway, JetStream R1/R3 stream, a durable consumer).
+three NATS nodes: MQTT gateway, JetStream R1/R3 stream, a durable consumer;
+the nodes' configuration is devstack/nats.py's, as deploy/nats/).
+
+A cluster of several nodes then gets a rolling restart (docs/deployment.md's
+way to restart it): each kiosk journals P more punches, the nodes are stopped
+and started one at a time, each waited for (/healthz) before the next;
+measured: first node stopped -> every kiosk acked, and last node back -> every
+kiosk acked.
 
     python -m bench.cluster_storm [--kiosks 1000,10000] [--punches 10] [--workers 1]
-                                  [--brokers mosquitto,nats3] [--window 4] [--procs N] [--no-doc]
+                                  [--brokers mosquitto,nats3] [--window 4] [--procs N] [--timeout S]
+                                  [--nats-mqtt 'consumer_replicas: 3'] [--no-doc]
 """
 
 import argparse
@@ -56,7 +64,8 @@ from tests.fleet.test_backpressure import Workers
 DOC = pathlib.Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 BLOCK = "cluster_storm"
 HEADING = "Reconnect storm at fleet scale, cluster vs single broker (issue 21)"
-TIMEOUT_S = 900  # one phase of a storm; past it the row says so
+TIMEOUT_S = 900  # one phase of a storm; past it the row says so (--timeout)
+HEALTHY_S = 120  # a restarted node's /healthz in a rolling restart; past it the row says so
 
 
 class Broker:
@@ -84,6 +93,9 @@ class Broker:
 
     def stop(self):
         self.m.stop() if self.kind == "mosquitto" else self.c.stop()
+
+    def nodes(self) -> int:
+        return 1 if self.kind == "mosquitto" else len(self.c.nodes)
 
     def start(self):
         if self.kind == "mosquitto":
@@ -179,6 +191,43 @@ def storm(broker: Broker, gen: Pool, workers, n_workers: int, punches: int, spre
     }
 
 
+def rolling(broker: Broker, gen: Pool, workers, n_workers: int, punches: int) -> dict:
+    """The nodes restart one at a time, each healthy again (or HEALTHY_S
+    passed) before the next is stopped; every kiosk journals `punches` while
+    the first node is down (its kiosks have to move to another node)."""
+    before = worker_totals(workers, n_workers)
+    resent = gen.stats()["resent"]
+    t0 = time.monotonic()
+    healthy = []  # per node: stop -> /healthz again, None if not within HEALTHY_S
+    for i in range(broker.nodes()):
+        t = time.monotonic()
+        broker.c.stop_node(i)
+        if i == 0:
+            gen.ask(f"tap {punches}")
+        broker.c.start_node(i)
+        try:
+            broker.c.wait_ready(HEALTHY_S)
+            healthy.append(time.monotonic() - t)
+        except TimeoutError:  # see NatsCluster.wait_ready: serving, /healthz not yet 200
+            broker.c.wait_ready(HEALTHY_S, caught_up=False)
+            healthy.append(None)
+    t_back = time.monotonic()
+    try:
+        gen.at("acked", TIMEOUT_S)
+    except TimeoutError:
+        return {"timeout": True, "stats": gen.stats(), "healthy": healthy}
+    t_acked = max(a for _, _, a in gen.times())  # the last kiosk's final ack, maybe before t_back
+    return {
+        "timeout": False,
+        "healthy": healthy,
+        "restart_s": t_back - t0,
+        "acked_s": t_acked - t0,
+        "after_last_s": max(0.0, t_acked - t_back),
+        "resent": gen.stats()["resent"] - resent,
+        **breakdown(t0, gen.times(), before, worker_totals(workers, n_workers)),
+    }
+
+
 def run(
     kind: str,
     kiosks: int,
@@ -235,9 +284,14 @@ def run(
                 if not row["spread"]["timeout"]:
                     row["flat"] = storm(broker, gen, workers, n_workers, punches, spread=False)
                     print("flat", row["flat"], flush=True)
+                    storms = 2
+                    if broker.nodes() > 1 and not row["flat"]["timeout"]:
+                        row["rolling"] = rolling(broker, gen, workers, n_workers, punches)
+                        print("rolling", row["rolling"], flush=True)
+                        storms += 0 if row["rolling"]["timeout"] else 1
                     with Session(engine) as s:
                         stored = s.exec(select(func.count()).select_from(Punch)).one()
-                    expected = kiosks * (1 + 2 * punches)
+                    expected = kiosks * (1 + storms * punches)
                     assert stored == expected, f"stored {stored}, expected {expected}"
             finally:
                 if gen is not None:
@@ -303,6 +357,29 @@ def table(rows: list[dict], note: str) -> str:
                 f"| {b['groups']:.0f} ({b['messages'] / max(b['groups'], 1):.0f}) | {_s(b['commit_s'])} "
                 f"| {_s(b['arrival_to_puback_mean_s'])} |"
             )
+    rolled = [r for r in rows if "rolling" in r]
+    if rolled:
+        details += [
+            "",
+            "Rolling restart (a cluster only: P more punches per kiosk, then each node stopped, "
+            "started and healthy again before the next):",
+            "",
+            "| broker | kiosks | per node: stop → healthy | first stop → last node back "
+            "| first stop → all acked | last node back → all acked | resends |",
+            "|---|---|---|---|---|---|---|",
+        ]
+    for r in rolled:
+        ro = r["rolling"]
+        nodes = ", ".join("not within %d s" % HEALTHY_S if h is None else _s(h) for h in ro["healthy"])
+        if ro["timeout"]:
+            details.append(
+                f"| {NAMES[r['broker']]} | {r['kiosks']} | {nodes} | not all acked within {TIMEOUT_S} s: {ro['stats']} | | | |"
+            )
+        else:
+            details.append(
+                f"| {NAMES[r['broker']]} | {r['kiosks']} | {nodes} | {_s(ro['restart_s'])} | {_s(ro['acked_s'])} "
+                f"| {_s(ro['after_last_s'])} | {ro['resent']} |"
+            )
     return "\n".join(lines + details)
 
 
@@ -348,8 +425,10 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
         default=100,
         help="Mosquitto's autosave_interval in changes (production: 100; see docs/benchmarks.md for 10 000 kiosks)",
     )
+    p.add_argument("--timeout", type=int, default=TIMEOUT_S, help="seconds one phase may take")
     p.add_argument("--no-doc", action="store_true")
     args = p.parse_args(argv)
+    globals()["TIMEOUT_S"] = args.timeout  # read by every phase and by the table
     why = pg_available()
     if why:
         raise SystemExit(f"PostgreSQL is needed ({why})")
@@ -385,6 +464,7 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
         + (f" --nats-mqtt '{args.nats_mqtt}'" if args.nats_mqtt else "")
         + (" --no-share" if args.no_share else "")
         + (f" --autosave {args.autosave}" if args.autosave != 100 else "")
+        + (f" --timeout {args.timeout}" if args.timeout != 900 else "")
         + f"`, load generator in {', '.join(str(r.get('procs', '?')) for r in rows)} process(es), "
         f"{platform.machine()} {len(os.sched_getaffinity(0))} cores shared with other work "
         f"(load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end), "

@@ -5,7 +5,8 @@ For the tests and benchmarks; the production layout is docs/deployment.md.
 Each node listens for NATS clients (the ingest workers), MQTT 3.1.1 clients
 (the kiosks), cluster routes (the other nodes) and HTTP monitoring (/healthz,
 /jsz). The MQTT gateway keeps its sessions and retained messages in JetStream
-streams with `stream_replicas` copies, so a kiosk may reconnect to any node.
+streams with `stream_replicas` copies, so a kiosk may reconnect to any node;
+the kiosks' subscriptions are one-copy in-memory consumers, as in production.
 """
 
 import json
@@ -37,6 +38,11 @@ mqtt {{
   stream_replicas: {replicas}
   ack_wait: "10s"
   max_ack_pending: 1024
+  # as deploy/nats/nats-server.conf: each kiosk's QoS 1 subscription is a
+  # consumer held by one node, in memory, so a connect after a restart of the
+  # whole cluster does not wait for a replicated consumer (docs/benchmarks.md)
+  consumer_replicas: 1
+  consumer_memory_storage: true
 {mqtt_extra}
 }}
 """
@@ -127,6 +133,14 @@ class NatsCluster:
         node.proc = subprocess.Popen([self.exe, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
         wait_port(node.client_port, 30)
         wait_port(node.mqtt_port, 30)
+
+    def stop_node(self, i: int) -> None:
+        """SIGTERM: the node shuts down cleanly (a rolling restart's step)."""
+        node = self.nodes[i]
+        if node.running():
+            node.proc.terminate()
+            node.proc.wait(30)
+        node.proc = None
 
     def kill_node(self, i: int) -> None:
         """SIGKILL: no shutdown, no goodbye to the routes; what the node held
