@@ -328,7 +328,7 @@ def table(rows: list[dict], note: str) -> str:
         "first batch; that PUBACK → its final app ack. Workers: their counters over the storm):",
         "",
         (
-            "| kiosks | storm | connected: median / last | → PUBACK: median / max "
+            "| broker, kiosks | storm | connected: median / last | → PUBACK: median / max "
             "| PUBACK → final app ack: median / p95 / max | groups committed (messages/group) "
             "| commit time, all groups | mean arrival → PUBACK in the worker |"
         ),
@@ -351,7 +351,7 @@ def table(rows: list[dict], note: str) -> str:
         )
         for name, b in (("with the spread", sp), ("without", fl)):
             details.append(
-                f"| {r['kiosks']} | {name} | {_s(b['connected_median_s'])} / {_s(b['connected_last_s'])} "
+                f"| {NAMES[r['broker']]}, {r['kiosks']} | {name} | {_s(b['connected_median_s'])} / {_s(b['connected_last_s'])} "
                 f"| {_s(b['puback_median_s'])} / {_s(b['puback_max_s'])} "
                 f"| {_s(b['app_ack_median_s'])} / {_s(b['app_ack_p95_s'])} / {_s(b['app_ack_max_s'])} "
                 f"| {b['groups']:.0f} ({b['messages'] / max(b['groups'], 1):.0f}) | {_s(b['commit_s'])} "
@@ -365,20 +365,22 @@ def table(rows: list[dict], note: str) -> str:
             "started and healthy again before the next):",
             "",
             "| broker | kiosks | per node: stop → healthy | first stop → last node back "
-            "| first stop → all acked | last node back → all acked | resends |",
-            "|---|---|---|---|---|---|---|",
+            "| first stop → all acked | last node back → all acked | connected (last time): median / last "
+            "| messages (births + batches + resends) | resends |",
+            "|---|---|---|---|---|---|---|---|---|",
         ]
     for r in rolled:
         ro = r["rolling"]
         nodes = ", ".join("not within %d s" % HEALTHY_S if h is None else _s(h) for h in ro["healthy"])
         if ro["timeout"]:
             details.append(
-                f"| {NAMES[r['broker']]} | {r['kiosks']} | {nodes} | not all acked within {TIMEOUT_S} s: {ro['stats']} | | | |"
+                f"| {NAMES[r['broker']]} | {r['kiosks']} | {nodes} | not all acked within {TIMEOUT_S} s: {ro['stats']} | | | | | |"
             )
         else:
             details.append(
                 f"| {NAMES[r['broker']]} | {r['kiosks']} | {nodes} | {_s(ro['restart_s'])} | {_s(ro['acked_s'])} "
-                f"| {_s(ro['after_last_s'])} | {ro['resent']} |"
+                f"| {_s(ro['after_last_s'])} | {_s(ro['connected_median_s'])} / {_s(ro['connected_last_s'])} "
+                f"| {ro['messages']:.0f} | {ro['resent']} |"
             )
     return "\n".join(lines + details)
 

@@ -214,6 +214,8 @@ def kiosk_config(enrolled, claim, ca_path):
     m = enrolled["mqtt"]
     broker = {"host": m["host"], "port": m["port"], "tls": m["tls"],
               "username": m["username"], "password": m["password"]}
+    if m.get("nodes"):  # a cluster: mqtt_link.brokers_of dials these in turn
+        broker["nodes"] = m["nodes"]
     if m.get("tls"):
         broker["ca_file"] = ca_path
         if m.get("server_hostname"):

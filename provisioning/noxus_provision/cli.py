@@ -14,8 +14,8 @@ from rich.table import Table
 
 from noxus_provision import badge as badge_mod
 from noxus_provision import flash as flash_mod
+from noxus_provision import kioskconfig, ports
 from noxus_provision import pi as pi_mod
-from noxus_provision import ports
 from noxus_provision.api import Backend
 from noxus_provision.board import Board
 from noxus_provision.enroll import EnrollRequest
@@ -53,6 +53,15 @@ Token = Annotated[
 ]
 Device = Annotated[str | None, typer.Option("--device", "-d", help="serial port; default: the only board")]
 Port = Annotated[str, typer.Option("--port", help=f"firmware port: {', '.join(PORTS)}")]
+Brokers = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--broker",
+        help="HOST[:PORT] of a broker node, repeated once per node of a cluster (kiosk.json "
+        "broker.nodes); default: the backend's list (NOXUS_KIOSK_MQTT_NODES)",
+        show_default=False,
+    ),
+]
 
 
 def friendly(fn):
@@ -191,8 +200,10 @@ def enroll(
     skip_install: Annotated[bool, typer.Option(help="do not check/install the firmware")] = False,
     mpy: Annotated[bool, typer.Option(help="install the firmware as .mpy")] = False,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk to come online")] = 120.0,
+    broker: Brokers = None,
 ):
     """Install, register the board at the site, mint its MQTT account, configure, reboot, wait online."""
+    brokers = kioskconfig.parse_brokers(broker)  # a typo refused before anything is minted
     dev = pick_device(device)
     if wifi_ssid and wifi_password is None:
         wifi_password = typer.prompt(f"Wi-Fi password for {wifi_ssid}", hide_input=True)
@@ -208,7 +219,17 @@ def enroll(
 
             state = run_enroll(
                 EnrollRequest(
-                    dev, site, customer, kiosk_id, name, port, wifi_ssid, wifi_password, expect_uid, timeout
+                    dev,
+                    site,
+                    customer,
+                    kiosk_id,
+                    name,
+                    port,
+                    wifi_ssid,
+                    wifi_password,
+                    expect_uid,
+                    timeout,
+                    brokers,
                 ),
                 backend,
                 say,
@@ -323,9 +344,13 @@ def pi_install(
     systemd: Annotated[bool, typer.Option(help="enable and (re)start the unit")] = True,
     pip: Annotated[bool, typer.Option(help="pip install the kiosk's dependencies")] = True,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the kiosk online")] = 120.0,
+    broker: Brokers = None,
 ):
     """Install the kiosk on a Raspberry Pi: venv, firmware, config, systemd unit. Rerunnable.
     With --site it also enrolls the Pi (serial number, MQTT account) and waits for it online."""
+    brokers = kioskconfig.parse_brokers(broker)
+    if brokers and site is None:
+        raise ProvisionError("--broker goes with --site (it is written into the kiosk.json enroll makes)")
     runner = pi_mod.SshRunner(host) if host else pi_mod.LocalRunner(root)
     cfg: pathlib.Path | bytes | None = config
     backend = None
@@ -339,7 +364,7 @@ def pi_install(
             f"  registered Raspberry Pi {serial} as kiosk {enrolled['kiosk_id']}; MQTT account minted"
         )
         not_boot = (backend.state(enrolled["kiosk_id"]) or {}).get("boot")
-        cfg = pi_mod.kiosk_config(enrolled)
+        cfg = pi_mod.kiosk_config(enrolled, brokers)
     try:
         for step, changed in pi_mod.install(runner, cfg, systemd=systemd, pip=pip):
             console.print(f"  {'[green]done[/]   ' if changed else '[dim]already[/]'} {step}")

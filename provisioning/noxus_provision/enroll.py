@@ -31,6 +31,7 @@ class EnrollRequest:
     wifi_password: str | None = None
     expect_uid: str | None = None
     online_timeout: float = 120.0
+    brokers: list[kioskconfig.Node] | None = None  # --broker: instead of the backend's list
 
 
 def identify(board: Board, port: str, expect_uid: str | None) -> str:
@@ -74,14 +75,14 @@ def enroll(req: EnrollRequest, backend: Backend, say=print) -> dict:
         )
         before = backend.state(kiosk_id)
         not_boot = before.get("boot") if before else None
-        cfg = kioskconfig.build(enrolled, req.port, req.wifi_ssid, req.wifi_password)
+        cfg = kioskconfig.build(enrolled, req.port, req.wifi_ssid, req.wifi_password, brokers=req.brokers)
         if cfg["broker"].get("ca_file"):  # the pinned CA first: kiosk.json makes the board boot
             board.write_file(cfg["broker"]["ca_file"], enrolled["mqtt"]["ca_pem"].encode())
         board.write_file(CONFIG, kioskconfig.dumps(cfg))
         if board.read_file(CONFIG) != kioskconfig.dumps(cfg):
             raise ProvisionError("kiosk.json did not read back identical: rerun `enroll`")
         say(
-            f"wrote {CONFIG} (broker {cfg['broker']['host']}:{cfg['broker']['port']}"
+            f"wrote {CONFIG} ({kioskconfig.describe(cfg)}"
             + (f", Wi-Fi {req.wifi_ssid}" if req.wifi_ssid else "")
             + "); rebooting"
         )

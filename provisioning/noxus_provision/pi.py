@@ -120,11 +120,12 @@ def board_serial(runner) -> str:
     )
 
 
-def kiosk_config(enrolled: dict) -> bytes:
-    """kiosk.json for the Pi port (docs/firmware.md): no Wi-Fi (the OS has the network)."""
+def kiosk_config(enrolled: dict, brokers: list | None = None) -> bytes:
+    """kiosk.json for the Pi port (docs/firmware.md): no Wi-Fi (the OS has the network);
+    `brokers` (kioskconfig.parse_brokers) instead of the backend's list."""
     from noxus_provision import kioskconfig
 
-    cfg = kioskconfig.build(enrolled, "pi", None, None)
+    cfg = kioskconfig.build(enrolled, "pi", None, None, brokers=brokers)
     del cfg["journal_dir"]
     cfg.update(data_dir=DATA_DIR, pinmap=f"{APP}/hardware/pinmap.json", firmware_hash=app_tree_hash())
     return kioskconfig.dumps(cfg)

@@ -204,6 +204,17 @@ def case_approval_stores_ca_and_kiosk_json_and_removes_claim_json():
     assert not fsutil.exists(d + "/kiosk.json.tmp")
 
 
+def case_a_cluster_enrollment_puts_every_node_into_kiosk_json():
+    nodes = [{"host": "mq1.noxus.example.ch", "port": 8883}, {"host": "mq2.noxus.example.ch", "port": 8884}]
+    enrolled = json.loads(json.dumps(ENROLLED))
+    enrolled["mqtt"]["nodes"] = nodes
+    c, d, lines, shown = make(Api((202, None, None), (200, None, enrolled)))
+    c.step(0)
+    eq(c.step(c.next_ms), C.DONE)
+    broker = json.loads(fsutil.read(d + "/kiosk.json"))["broker"]
+    eq(broker["nodes"], nodes)  # what mqtt_link.brokers_of dials in turn
+
+
 def case_plain_http_or_no_pinned_ca_is_refused_with_what_to_do():
     for more, words in (
         ({"tls": True}, "plain http"),

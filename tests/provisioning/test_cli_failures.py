@@ -62,6 +62,13 @@ def test_expect_uid_refuses_another_board(simboard):
     assert r.exit_code == 4 and "plug in the right board" in r.output
 
 
+def test_a_broker_that_is_not_host_or_host_port_is_refused_before_the_board_is_touched(simboard):
+    r = enroll_offline(simboard, "sim", "--broker", "mq1.example:8883", "--broker", "mq2.example:mqtt")
+    assert r.exit_code == 1, r.output
+    assert "'mq2.example:mqtt' is not HOST or HOST:PORT" in r.output and "once per node" in r.output
+    assert "no NoxusTime firmware yet" not in r.output  # refused before the board was read
+
+
 def test_a_missing_device_path_is_a_clear_error(tmp_path):
     r = CliRunner().invoke(app, ["install", "--device", str(tmp_path / "ttyACM9"), "--port", "sim"])
     assert r.exit_code == 1

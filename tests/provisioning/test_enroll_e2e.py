@@ -100,6 +100,21 @@ def test_blank_board_becomes_an_online_kiosk_and_a_rerun_is_clean(backend, make_
     assert board_config(board)["broker"]["password"] != cfg["broker"]["password"]
 
 
+def test_brokers_given_with_broker_go_into_kiosk_json_and_the_kiosk_reaches_the_live_one(backend, make_board):
+    """Two nodes, one of them dead: the kiosk dials its nodes in turn (mqtt_link.brokers_of)
+    and comes online through the other, whichever it tried first."""
+    from devstack.broker import free_port
+
+    board = make_board("blank", "C1C1C1C1C1C1C1C1")
+    dead, live = free_port(), backend.broker.port
+    r = enroll(backend, board, "--broker", f"127.0.0.1:{dead}", "--broker", "127.0.0.1", "--timeout", "60")
+    assert r.exit_code == 0, r.output
+    assert f"brokers 127.0.0.1:{dead}, 127.0.0.1:{live}" in r.output  # a port left out: the backend's
+    assert "online: kiosk nx-c1c1c1c1c1c1c1c1" in r.output
+    broker = board_config(board)["broker"]
+    assert broker["nodes"] == [{"host": "127.0.0.1", "port": dead}, {"host": "127.0.0.1", "port": live}]
+
+
 def test_a_kiosks_credentials_are_refused_on_another_kiosks_topics(backend):
     a = api_enroll(backend, "A1A1A1A1A1A1A1A1", backend.site_a).json()
     b = api_enroll(backend, "B2B2B2B2B2B2B2B2", backend.site_a).json()
@@ -289,8 +304,20 @@ def test_pi_install_with_site_enrolls_the_pi_by_its_serial_number(backend, tmp_p
     cfg = json.loads((root / "etc/noxus/kiosk.json").read_text())
     assert cfg["kiosk_id"] == "nx-10000000a3b4c5d6" and cfg["data_dir"] == "/var/lib/noxus-kiosk"
     assert cfg["pinmap"] == "/opt/noxus/hardware/pinmap.json" and len(cfg["firmware_hash"]) == 64
-    assert cfg["broker"]["password"] not in r.output
+    assert cfg["broker"]["password"] not in r.output and "nodes" not in cfg["broker"]
     ok = mqtt_pub(
         backend.broker, cfg["kiosk_id"], cfg["broker"]["password"], f"noxus/v1/{cfg['kiosk_id']}/state"
     )
     assert ok.returncode == 0 and "failed" not in ok.stderr
+
+
+def test_pi_install_writes_the_brokers_given_with_broker(backend, tmp_path):
+    root = tmp_path / "pi"
+    (root / "proc").mkdir(parents=True)
+    (root / "proc/cpuinfo").write_text("Hardware\t: BCM2835\nSerial\t\t: 10000000b4c5d6e7\nModel\t: Pi 4\n")
+    args = ["pi", "install", "--root", str(root), "--site", str(backend.site_a), "--no-systemd", "--no-pip"]
+    r = cli(backend, *args, "--broker", "mq1.example:8883", "--broker", "mq2.example:8884")
+    assert r.exit_code == 0, r.output
+    broker = json.loads((root / "etc/noxus/kiosk.json").read_text())["broker"]
+    assert broker["nodes"] == [{"host": "mq1.example", "port": 8883}, {"host": "mq2.example", "port": 8884}]
+    assert (broker["host"], broker["port"]) == ("mq1.example", 8883)

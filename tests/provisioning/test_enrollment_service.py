@@ -82,6 +82,55 @@ def test_a_tls_kiosk_gets_the_ca_to_pin_and_its_config_names_it(shared_engine, w
         svc.enroll(s, no_ca, svc.KioskEnroll(board_uid="CA22CA22CA22CA22", site_id=ids["site_a"]), "t", store)
 
 
+def test_a_cluster_setting_hands_every_node_to_the_kiosk_and_its_config_lists_them(shared_engine, world):
+    from noxus_provision import kioskconfig
+
+    ids, settings, store = world
+    cluster = settings.model_copy(
+        update={"kiosk_mqtt_nodes": ["mq1.example", "mq2.example:8884", "10.0.0.13"]}
+    )
+    with Session(shared_engine) as s:
+        got = svc.enroll(
+            s, cluster, svc.KioskEnroll(board_uid="C5C5C5C5C5C5C5C5", site_id=ids["site_a"]), "t", store
+        )
+        s.commit()
+    nodes = [("mq1.example", 8883), ("mq2.example", 8884), ("10.0.0.13", 8883)]
+    assert [(n.host, n.port) for n in got.mqtt.nodes] == nodes
+    assert (got.mqtt.host, got.mqtt.port) == nodes[0]  # a client that knows one broker gets the first
+    broker = kioskconfig.build(got.model_dump(mode="json"), "pico", "ssid", "pw")["broker"]
+    assert broker["nodes"] == [{"host": h, "port": p} for h, p in nodes]
+    assert (
+        kioskconfig.describe({"broker": broker})
+        == "brokers mq1.example:8883, mq2.example:8884, 10.0.0.13:8883"
+    )
+    # the technician's --broker list wins over the backend's
+    mine = kioskconfig.build(
+        got.model_dump(mode="json"), "pico", "ssid", "pw", brokers=[("mq9.example", None)]
+    )
+    assert "nodes" not in mine["broker"] and (mine["broker"]["host"], mine["broker"]["port"]) == (
+        "mq9.example",
+        8883,
+    )
+
+
+def test_a_single_broker_setting_keeps_the_one_host_config(shared_engine, world):
+    ids, settings, store = world
+    with Session(shared_engine) as s:
+        got = svc.enroll(
+            s, settings, svc.KioskEnroll(board_uid="C6C6C6C6C6C6C6C6", site_id=ids["site_a"]), "t", store
+        )
+        s.commit()
+    assert got.mqtt.nodes is None and (got.mqtt.host, got.mqtt.port) == ("mqtt.example", 8883)
+
+
+@pytest.mark.parametrize("node", ["mq1.example:", ":8883", "mq1.example:99999", "mq1.example:mqtt", "::1"])
+def test_a_cluster_node_that_is_not_host_or_host_port_is_refused_at_start_up(node):
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="is not host or host:port"):
+        Settings(kiosk_mqtt_nodes=["mq0.example", node])
+
+
 def test_enrolling_a_board_twice_keeps_one_kiosk_and_rotates_its_password(shared_engine, world):
     engine = shared_engine
     ids, settings, store = world

@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -143,6 +143,10 @@ class Settings(BaseSettings):
     mqtt_reload_command: str | None = None  # e.g. "systemctl reload mosquitto"
     kiosk_mqtt_host: str = "127.0.0.1"  # the broker as kiosks reach it (written into their config)
     kiosk_mqtt_port: int = 1883
+    # A cluster's nodes as kiosks reach them, "host" or "host:port" each (a JSON list in the
+    # environment): written into kiosk.json as broker.nodes, so a kiosk moves to another node
+    # when its own is down (docs/deployment.md). Empty: the one kiosk_mqtt_host.
+    kiosk_mqtt_nodes: list[str] = []
     kiosk_mqtt_tls: bool = False
     # The CA kiosks pin (PEM, installed on each kiosk at enrollment) and the name on the broker's
     # certificate when kiosk_mqtt_host is an address (docs/security.md)
@@ -153,6 +157,23 @@ class Settings(BaseSettings):
     # polls every 10-300 s with backoff; a site behind one NAT may hold a few dozen kiosks)
     claim_rate_per_source: int = 120
     claim_rate_per_board: int = 12
+
+    @field_validator("kiosk_mqtt_nodes")
+    @classmethod
+    def _nodes(cls, nodes: list[str]) -> list[str]:
+        for node in nodes:
+            split_node(node, 1)  # refused at start-up, not at the first enrollment
+        return nodes
+
+
+def split_node(node: str, default_port: int) -> tuple[str, int]:
+    """("mq1.example", 8883) from "mq1.example:8883", or from "mq1.example" and the default."""
+    host, sep, port = node.strip().rpartition(":")
+    if not sep:
+        host, port = port, str(default_port)
+    if not host or ":" in host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"broker node {node!r} is not host or host:port (a name or an IPv4 address)")
+    return host, int(port)
 
 
 @lru_cache

@@ -15,7 +15,7 @@ from pydantic import AfterValidator, StringConstraints
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from noxus.core.audit import record as audit
-from noxus.core.settings import Settings
+from noxus.core.settings import Settings, split_node
 from noxus.core.types import aware, id_of, utcnow
 from noxus.fleet import service as fleet
 from noxus.fleet import status as fleet_status
@@ -77,9 +77,15 @@ class KioskEnroll(SQLModel):
     model: BoardModel = "pico-w"
 
 
-class MqttAccount(SQLModel):
+class MqttNode(SQLModel):
     host: str
     port: int
+
+
+class MqttAccount(SQLModel):
+    host: str  # the first node when there are several (clients that know only one)
+    port: int
+    nodes: list[MqttNode] | None = None  # a cluster's nodes (kiosk.json broker.nodes), in order
     tls: bool
     username: str
     password: str
@@ -231,9 +237,15 @@ def mint_credentials(
     row.minted_at, row.minted_by, row.revoked_at = utcnow(), actor[:120], None
     row.mints += 1
     session.add(row)
+    nodes = [
+        MqttNode(host=h, port=p)
+        for h, p in (split_node(n, settings.kiosk_mqtt_port) for n in settings.kiosk_mqtt_nodes)
+    ]
+    first = nodes[0] if nodes else MqttNode(host=settings.kiosk_mqtt_host, port=settings.kiosk_mqtt_port)
     return MqttAccount(
-        host=settings.kiosk_mqtt_host,
-        port=settings.kiosk_mqtt_port,
+        host=first.host,
+        port=first.port,
+        nodes=nodes or None,
         tls=settings.kiosk_mqtt_tls,
         username=kiosk.id,
         password=password,
