@@ -174,8 +174,12 @@ def storm(broker: Broker, gen: Pool, workers, n_workers: int, punches: int, spre
     gen.ask(f"tap {punches}")
     before = worker_totals(workers, n_workers)
     resent = gen.stats()["resent"]
+    # From the moment the broker's processes start: a cluster's own start-up (routes, JetStream
+    # leaders, /healthz) is part of what the kiosks wait for, Mosquitto's is a few ms.
+    t_start = time.monotonic()
     broker.start()
-    t0 = time.monotonic() if spread else gen.at("go")
+    t_ready = time.monotonic()
+    t0 = t_start if spread else gen.at("go")
     try:
         t_up = gen.at("up", TIMEOUT_S)
         t_acked = gen.at("acked", TIMEOUT_S)
@@ -184,6 +188,7 @@ def storm(broker: Broker, gen: Pool, workers, n_workers: int, punches: int, spre
     stats = gen.stats()
     return {
         "timeout": False,
+        "ready_s": t_ready - t_start,
         "connected_s": t_up - t0,
         "acked_s": t_acked - t0,
         "resent": stats["resent"] - resent,
@@ -316,15 +321,16 @@ def table(rows: list[dict], note: str) -> str:
         "",
         (
             "| broker | workers | kiosks | punches (messages) | in flight | raw, one connection "
-            "| raw, K connections | with the spread: up → all connected (the spread's window) "
-            "| with the spread: up → all acked | **storm / raw** | without the spread: all acked "
+            "| raw, K connections | broker started → ready (cluster: /healthz on every node) "
+            "| with the spread: started → all connected (the spread's window) "
+            "| with the spread: started → all acked | **storm / raw** | without the spread: ready → all acked "
             "| **ingest path / raw** | punches/s (with / without the spread) | resends (with / without) |"
         ),
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     details = [
         "",
-        "Where the time went (per kiosk: from broker up; connection up → the broker's PUBACK of its "
+        "Where the time went (per kiosk: from the broker started (with the spread) or the release (without); connection up → the broker's PUBACK of its "
         "first batch; that PUBACK → its final app ack. Workers: their counters over the storm):",
         "",
         (
@@ -341,10 +347,11 @@ def table(rows: list[dict], note: str) -> str:
         )
         sp, fl = r["spread"], r.get("flat")
         if sp["timeout"] or fl is None or fl["timeout"]:
-            lines.append(head + f"| not all within {TIMEOUT_S} s: {(fl or sp)['stats']} | | | | | | |")
+            lines.append(head + f"| not all within {TIMEOUT_S} s: {(fl or sp)['stats']} | | | | | | | |")
             continue
         lines.append(
-            head + f"| {_s(sp['connected_s'])} | {_s(sp['acked_s'])} | {sp['acked_s'] / r['raw_s']:.1f}× "
+            head + f"| {_s(sp['ready_s'])} | {_s(sp['connected_s'])} | {_s(sp['acked_s'])} "
+            f"| {sp['acked_s'] / r['raw_s']:.1f}× "
             f"| {_s(fl['acked_s'])} | {fl['acked_s'] / r['raw_s']:.1f}× "
             f"| {r['punches'] / sp['acked_s']:.0f} / {r['punches'] / fl['acked_s']:.0f} "
             f"| {sp['resent']} / {fl['resent']} |"
