@@ -28,17 +28,17 @@ def cpython_cases(root: str) -> dict:
     return portable_cases.parse_output(buf.getvalue())
 
 
-def run_micropython(args: list[str], timeout: float = 60) -> str:
-    """`micropython -X heapsize=128K <args>` with the repo and the compiled
-    kiosk libraries on MICROPYPATH; returns stdout, fails the test on a crash."""
-    env = {**os.environ, "MICROPYPATH": f"{REPO}:{mpylib()}"}
+def run_micropython(args: list[str], timeout: float = 60, root: pathlib.Path = REPO) -> str:
+    """`micropython -X heapsize=128K <args>` in `root` (default: the repo's sources) with it and
+    the compiled kiosk libraries on MICROPYPATH; returns stdout, fails the test on a crash."""
+    env = {**os.environ, "MICROPYPATH": f"{root}:{mpylib()}"}
     proc = subprocess.run(
         [micropython_exe(), "-X", f"heapsize={HEAP}", *args],
         env=env,
         capture_output=True,
         text=True,
         timeout=timeout,
-        cwd=REPO,
+        cwd=root,
         check=False,
     )
     if proc.returncode != 0:
