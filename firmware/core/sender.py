@@ -26,18 +26,21 @@ class Sender:
         self.ack_timeout_ms = ack_timeout_ms
         self.backoff_max_ms = backoff_max_ms
         self._timeout = ack_timeout_ms
-        self._inflight_last = None  # last seq of the batch awaiting its ack
-        self._deadline = 0
         self.sent = 0
         self.resent = 0
         self.bad_acks = 0
         self.last_error = None
         self._topic = protocol.topic(kiosk_id, protocol.PUNCH)
+        self.link_up()  # nothing in flight yet (each class sets up its own in-flight state)
 
     def link_up(self):
         """A new connection: whatever was in flight may be lost, resend now."""
-        self._inflight_last = None
+        self._inflight_last = None  # last seq of the batch awaiting its ack
+        self._deadline = 0
         self._timeout = self.ack_timeout_ms
+
+    def idle(self):
+        return self._inflight_last is None
 
     def on_ack(self, payload):
         upto, err = protocol.decode_ack(payload, self.kiosk_id, self.journal.epoch)
@@ -45,10 +48,18 @@ class Sender:
             self.bad_acks += 1
             self.last_error = err
             return
-        advanced = self.journal.ack(upto)
+        self._acked(upto, self.journal.ack(upto))
+
+    def _acked(self, upto, advanced):
+        """The backend stored everything up to `upto` (`advanced`: the journal's cursor moved)."""
         if self._inflight_last is not None and (advanced or upto >= self._inflight_last):
             self._inflight_last = None
             self._timeout = self.ack_timeout_ms
+
+    def _back_off(self):
+        """No ack in time: back off so a backend that is down is not flooded."""
+        self._timeout = min(self._timeout * 2, self.backoff_max_ms)
+        self.resent += 1
 
     def poll(self, now_ms, link_up):
         if not link_up:
@@ -56,20 +67,31 @@ class Sender:
         if self._inflight_last is not None:
             if ticks_diff(self._deadline, now_ms) > 0:
                 return
-            # No ack in time: back off so a backend that is down is not flooded.
-            self._timeout = min(self._timeout * 2, self.backoff_max_ms)
-            self.resent += 1
+            self._back_off()
+        self._inflight_last = self._publish_next(self.journal.acked + 1)
+        if self._inflight_last is not None:
+            self._deadline = ticks_add(now_ms, self._timeout)
+
+    def _punches_from(self, start):
+        """-> (lowest seq the journal holds, up to one batch of unacked punches
+        with seq >= start). With one batch in flight `start` is always the
+        first unacked seq."""
+        batch = self.journal.unacked(self._batch)
+        return (batch[0].seq if batch else 0), batch
+
+    def _publish_next(self, start):
+        """Publish the next batch of unacked punches from seq `start` on; -> its
+        last seq, or None when there was nothing to send or it failed (why in
+        last_error). The batch size shrinks on MemoryError and grows back after."""
         try:
-            batch = self.journal.unacked(self._batch)
+            held_from, batch = self._punches_from(start)
             if not batch:
-                self._inflight_last = None
-                return
+                return None
             # `from` is the lowest seq the journal still holds: the first unacked
             # record, which is above acked + 1 only when records were lost on
             # flash (torn or rotten). The backend writes off as lost exactly the
             # unstored seqs below it, and waits for every other gap.
-            payload = protocol.encode_punch_batch(self.kiosk_id, batch, batch[0].seq,
-                                                  self.journal.epoch)
+            payload = protocol.encode_punch_batch(self.kiosk_id, batch, held_from, self.journal.epoch)
             last = batch[-1].seq
             batch = None  # free the punches before the MQTT client copies the payload
             self.publish(self._topic, payload)
@@ -80,14 +102,11 @@ class Sender:
             gc.collect()
             self._batch = max(BATCH_MIN, self._batch // 2)
             self.last_error = "memory: batch reduced to %d" % self._batch
-            self._inflight_last = None
-            return
+            return None
         except Exception as e:  # the link refused it (queue full, socket gone): retry later
             self.last_error = "publish failed: %r" % (e,)
-            self._inflight_last = None
-            return
+            return None
         self.sent += 1
         if self._batch < self.batch_max:
             self._batch += 1
-        self._inflight_last = last
-        self._deadline = ticks_add(now_ms, self._timeout)
+        return last

@@ -6,7 +6,6 @@
 #   MICROPYPATH=<repo>:<repo>/tests/firmware/picosim:<repo>/tests/firmware:<mpylib> \
 #       micropython -X heapsize=128K run_pico.py
 import gc
-import json
 
 import simctl
 
@@ -20,27 +19,19 @@ def done(kiosk):
         return False
     if simctl.CFG.get("exit_offline"):
         return True
-    return kiosk.link is not None and kiosk.journal.pending() == 0 and kiosk.sender._inflight_last is None
+    return kiosk.link is not None and simctl.drained(kiosk)
 
 
 gc.collect()
 k = main.run("kiosk.json", done=done)
 gc.collect()
-print(
-    "DONE "
-    + json.dumps(
-        {
-            "taps": k.taps,
-            "last_seq": k.journal.last_seq,
-            "acked": k.journal.acked,
-            "polls": simctl.CHIP.polls,
-            "heap_free": gc.mem_free(),
-            "heap_alloc": gc.mem_alloc(),
-            "reader_errors": k.reader.errors,
-            "pending": k.journal.pending(),
-            "tls": k.link.tls if k.link is not None else None,
-            "link_error": k.link.last_error if k.link is not None else None,
-        }
-    )
+simctl.report(
+    k,
+    polls=simctl.CHIP.polls,
+    heap_free=gc.mem_free(),
+    heap_alloc=gc.mem_alloc(),
+    pending=k.journal.pending(),
+    tls=k.link.tls if k.link is not None else None,
+    link_error=k.link.last_error if k.link is not None else None,
 )
 k.link.stop() if k.link is not None else None

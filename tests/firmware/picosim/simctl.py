@@ -5,6 +5,7 @@
 #    "kiosk_no": 1, "uid_len": 4}
 
 import json
+import sys
 
 from fake_mfrc522 import FakeCard, FakeMFRC522
 
@@ -63,3 +64,22 @@ CHIP = ScriptedChip()
 
 def online():
     return CHIP.presented >= CFG.get("offline_taps", 0) and CHIP._card is None
+
+
+def drained(kiosk):
+    """The scripted taps are done and the backend acked every punch."""
+    return CHIP.done() and kiosk.journal.pending() == 0 and kiosk.sender.idle()
+
+
+def report(kiosk, **extra):
+    """The line the test reads back: `DONE ` and the kiosk's counters as JSON
+    (plus `extra`, what only one port knows)."""
+    out = {
+        "taps": kiosk.taps,
+        "last_seq": kiosk.journal.last_seq,
+        "acked": kiosk.journal.acked,
+        "reader_errors": kiosk.reader.errors,
+    }
+    out.update(extra)
+    print("DONE " + json.dumps(out))
+    sys.stdout.flush()  # before the link stops: a hung stop must not swallow it
