@@ -5,6 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from noxus.billing.models import Invoice
 from noxus.core import audit
 from noxus.core.audit_entry import AuditEntry
 
@@ -19,7 +20,8 @@ def entry(
     at: datetime | None = None,
     **detail,
 ) -> dict:
-    """The arguments `record` gives the audit log, for `audit.record_many` (bulk appends)."""
+    """The arguments `record` gives the audit log, for `audit.record_many` (bulk appends).
+    `at`: the business date of the transition when it is not now (a back-dated payment)."""
     oid: int | None
     if case_id is not None:
         obj, oid = "retrieval_case", case_id
@@ -41,6 +43,11 @@ def entry(
     }
 
 
+def record_invoice(session: Session, kind: str, invoice: Invoice, **fields) -> AuditEntry:
+    """An invoice's event (or a credit note's): `record` with the invoice and its customer."""
+    return record(session, kind, customer_id=invoice.customer_id, invoice_id=invoice.id, **fields)
+
+
 def lock_chain(session: Session) -> None:
     audit.lock_chain(session)
 
@@ -50,27 +57,16 @@ def record_many(session: Session, entries: list[dict]) -> int:
     return audit.record_many(session, entries)
 
 
-def record(
-    session: Session,
-    kind: str,
-    *,
-    actor: str = "system",
-    customer_id: int | None = None,
-    invoice_id: int | None = None,
-    case_id: int | None = None,
-    at: datetime | None = None,
-    **detail,
-) -> AuditEntry:
-    """`at`: the business date of the transition when it is not now (a back-dated payment)."""
-    e = entry(
-        kind, actor=actor, customer_id=customer_id, invoice_id=invoice_id, case_id=case_id, at=at, **detail
-    )
+def record(session: Session, kind: str, **fields) -> AuditEntry:
+    """Append `entry(kind, **fields)` to the audit log (the same keywords: actor, customer_id,
+    invoice_id, case_id, at, detail)."""
+    e = entry(kind, **fields)
     return audit.record(
         session,
         e["actor"],
         e["action"],
         e["object_type"],
         e["object_id"],
-        customer_id=customer_id,
+        customer_id=e["customer_id"],
         detail=e["detail"],
     )

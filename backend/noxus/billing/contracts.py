@@ -7,16 +7,8 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from noxus.billing import audit, retrieval
-from noxus.billing.invoices import Charge, credit
-from noxus.billing.models import (
-    Contract,
-    ContractKiosk,
-    Invoice,
-    InvoiceKind,
-    InvoiceLine,
-    InvoiceStatus,
-    LineKind,
-)
+from noxus.billing.invoices import Charge, credit, prepaid_lines_after
+from noxus.billing.models import Contract, ContractKiosk, Invoice, LineKind
 from noxus.billing.money import prorate
 from noxus.billing.run import add_months
 from noxus.core.i18n import format_date, use_language
@@ -74,19 +66,8 @@ def end_contract(
     )
     notes = []
     if contract.prorata_refund and contract.billed_through and contract.billed_through > end_date:
-        lines = session.exec(
-            select(InvoiceLine, Invoice)
-            .join(Invoice, col(Invoice.id) == col(InvoiceLine.invoice_id))
-            .where(
-                Invoice.contract_id == contract.id,
-                Invoice.kind == InvoiceKind.INVOICE,
-                col(Invoice.status).in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
-                col(InvoiceLine.kind).in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
-                col(InvoiceLine.service_end) > end_date,
-            )
-        ).all()
         by_invoice: dict[int, tuple[Invoice, list[Charge]]] = {}
-        for line, invoice in lines:
+        for line, invoice in prepaid_lines_after(session, id_of(contract), end_date):
             if line.service_start is None or line.service_end is None:
                 continue  # subscription and kiosk lines always carry their service period
             start = max(line.service_start, end_date + timedelta(days=1))

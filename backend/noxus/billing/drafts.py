@@ -50,12 +50,11 @@ def _edited(session: Session, inv: Invoice, actor: str, **facts: Any) -> Invoice
     """After a line changed: totals again, and the audited event (with what changed)."""
     session.flush()
     _recompute(session, inv)
-    audit.record(
+    audit.record_invoice(
         session,
         "invoice.draft_edited",
+        inv,
         actor=actor,
-        customer_id=inv.customer_id,
-        invoice_id=inv.id,
         **facts,
         total=inv.total,
     )

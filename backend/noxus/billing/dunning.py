@@ -117,12 +117,11 @@ def issue_reminder(
     )
     subject, body = documents.reminder_mail(invoice, level, pay_by, settings)
     outbox.enqueue(session, profile.invoice_email, subject, body, doc)
-    audit.record(
+    audit.record_invoice(
         session,
         "invoice.reminded",
+        invoice,
         actor=actor,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.id,
         level=level,
         fee=fee,
         interest=interest,

@@ -55,14 +55,7 @@ def transition(session: Session, invoice: Invoice, to: InvoiceStatus, actor: str
         )
     invoice.status = to
     session.add(invoice)
-    audit.record(
-        session,
-        f"invoice.{to.value}",
-        actor=actor,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.id,
-        **detail,
-    )
+    audit.record_invoice(session, f"invoice.{to.value}", invoice, actor=actor, **detail)
 
 
 def create_draft(
@@ -136,21 +129,10 @@ def _upsert_sequence(session: Session, name: str) -> None:
     session.execute(insert(NumberSequence).values(name=name, last_value=0).on_conflict_do_nothing())
 
 
-def next_number(session: Session, name: str) -> int:
-    """Increment a gapless counter inside the caller's transaction. The row stays locked
-    (PostgreSQL row lock, SQLite write lock) until commit; a rollback returns the number."""
-    _upsert_sequence(session, name)
-    return session.execute(
-        update(NumberSequence)
-        .where(col(NumberSequence.name) == name)
-        .values(last_value=NumberSequence.last_value + 1)
-        .returning(col(NumberSequence.last_value))
-    ).scalar_one()
-
-
 def next_numbers(session: Session, name: str, n: int) -> list[int]:
-    """`n` consecutive values of a gapless counter at once (a run issuing its drafts), with one
-    UPDATE; same locking and rollback as `next_number`."""
+    """`n` consecutive values of a gapless counter with one UPDATE, inside the caller's
+    transaction. The row stays locked (PostgreSQL row lock, SQLite write lock) until commit;
+    a rollback returns the numbers."""
     if n <= 0:
         return []
     _upsert_sequence(session, name)
@@ -161,6 +143,12 @@ def next_numbers(session: Session, name: str, n: int) -> list[int]:
         .returning(col(NumberSequence.last_value))
     ).scalar_one()
     return list(range(last - n + 1, last + 1))
+
+
+def invoice_numbers(session: Session, kind: str, year: int, n: int) -> list[str]:
+    """The next `n` numbers of `kind` (invoice or credit note) in `year`, formatted; gapless
+    (`next_numbers`)."""
+    return [format_number(kind, year, v) for v in next_numbers(session, f"{kind}-{year}", n)]
 
 
 def format_number(kind: str, year: int, value: int) -> str:
@@ -185,22 +173,38 @@ def finalize(
     invoice = session.exec(
         select(Invoice).where(Invoice.id == invoice_id).execution_options(populate_existing=True)
     ).one()
-    value = next_number(session, f"{invoice.kind}-{invoice.issue_date.year}")
-    invoice.number = format_number(invoice.kind, invoice.issue_date.year, value)
+    invoice.number = invoice_numbers(session, invoice.kind, invoice.issue_date.year, 1)[0]
     if invoice.kind == InvoiceKind.INVOICE:
         invoice.reference = reference_for(invoice, iban)
     session.add(invoice)
     session.flush()
-    audit.record(
+    audit.record_invoice(
         session,
         "invoice.open",
+        invoice,
         actor=actor,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.id,
         number=invoice.number,
         total=invoice.total,
     )
     return invoice
+
+
+def prepaid_lines_after(session: Session, contract_id: int, day: date) -> list[tuple[InvoiceLine, Invoice]]:
+    """The subscription and kiosk lines of the contract's open or paid invoices whose service
+    runs past `day` (what the customer paid in advance for after it), with their invoice."""
+    return list(
+        session.exec(
+            select(InvoiceLine, Invoice)
+            .join(Invoice, col(Invoice.id) == col(InvoiceLine.invoice_id))
+            .where(
+                Invoice.contract_id == contract_id,
+                Invoice.kind == InvoiceKind.INVOICE,
+                col(Invoice.status).in_([InvoiceStatus.OPEN, InvoiceStatus.PAID]),
+                col(InvoiceLine.kind).in_([LineKind.SUBSCRIPTION, LineKind.KIOSK]),
+                col(InvoiceLine.service_end) > day,
+            )
+        ).all()
+    )
 
 
 def lines_of(session: Session, invoice_id: int) -> list[InvoiceLine]:
@@ -265,12 +269,11 @@ def credit(
     if full and invoice.status == InvoiceStatus.OPEN:
         transition(session, invoice, InvoiceStatus.VOID, actor, credit_note=note.number, reason=reason)
     else:
-        audit.record(
+        audit.record_invoice(
             session,
             "invoice.credited",
+            invoice,
             actor=actor,
-            customer_id=invoice.customer_id,
-            invoice_id=invoice.id,
             credit_note=note.number,
             amount=-note.total,
             reason=reason,

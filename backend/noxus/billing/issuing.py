@@ -112,12 +112,11 @@ def issue(session: Session, invoice: Invoice, settings: Settings, actor: str = "
     )
     subject, body = documents.invoice_mail(invoice, settings)
     outbox.enqueue(session, profile.invoice_email, subject, body, doc)
-    audit.record(
+    audit.record_invoice(
         session,
         "invoice.sent",
+        invoice,
         actor=actor,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.id,
         document_id=doc.id,
         to=profile.invoice_email,
     )

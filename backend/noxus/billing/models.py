@@ -298,11 +298,9 @@ class Invoice(SQLModel, table=True):
         return self.total + self.fees_charged - self.amount_paid - self.amount_credited
 
 
-class InvoiceLine(SQLModel, table=True):
-    __tablename__ = "billing_invoice_line"
+class InvoiceLineBase(SQLModel):
+    """A stored invoice line, as the API shows it too."""
 
-    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
-    invoice_id: int = Field(foreign_key="billing_invoice.id", index=True)
     position: int
     kind: str = Field(max_length=24)
     description: str = Field(max_length=300)
@@ -314,16 +312,15 @@ class InvoiceLine(SQLModel, table=True):
     service_end: date | None = None
 
 
-class InvoiceLinePublic(SQLModel):
-    position: int
-    kind: str
-    description: str
-    quantity: str
-    unit_price: int
-    amount: int
-    vat_rate_bp: int | None
-    service_start: date | None
-    service_end: date | None
+class InvoiceLine(InvoiceLineBase, table=True):
+    __tablename__ = "billing_invoice_line"
+
+    id: int | None = Field(default=None, primary_key=True, sa_type=BigIntPK)
+    invoice_id: int = Field(foreign_key="billing_invoice.id", index=True)
+
+
+class InvoiceLinePublic(InvoiceLineBase):
+    pass
 
 
 class InvoicePublic(SQLModel):

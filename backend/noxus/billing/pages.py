@@ -26,6 +26,7 @@ from noxus.billing.invoices import InvoiceStateError, credit, credit_amount, lin
 from noxus.billing.listing import InvoiceFilter, filtered
 from noxus.billing.models import BillingProfile, Invoice, Payment, RetrievalCase
 from noxus.billing.retrieval import OPEN_STATES
+from noxus.billing.router import invoice_or_404
 from noxus.billing.run import run_month
 from noxus.billing.schemas import parse_chf
 from noxus.billing.state import standings
@@ -300,16 +301,9 @@ def invoices(
     )
 
 
-def _get_invoice(session, invoice_id: int) -> Invoice:
-    inv = session.get(Invoice, invoice_id)
-    if inv is None:
-        raise HTTPException(404, _("Invoice %(id)s does not exist.", id=invoice_id))
-    return inv
-
-
 @router.get("/invoices/{invoice_id}", response_class=HTMLResponse)
 def invoice_detail(request: Request, invoice_id: int, session: SessionDep, user: BillingStaff):
-    inv = _get_invoice(session, invoice_id)
+    inv = invoice_or_404(session, invoice_id)
     from noxus.billing.models import Document, Reminder
 
     notes = session.exec(select(Invoice).where(Invoice.credited_invoice_id == inv.id)).all()
@@ -411,7 +405,7 @@ def edit_line(
 def delete_draft(
     request: Request, invoice_id: int, session: SessionDep, user: BillingStaff, confirmed: OptStr = ""
 ):
-    inv = _get_invoice(session, invoice_id)
+    inv = invoice_or_404(session, invoice_id)
     if not confirmed:
         return _confirm(
             request,
@@ -445,7 +439,7 @@ def credit_note(
     amount: OptStr = "",
     confirmed: OptStr = "",
 ):
-    inv = _get_invoice(session, invoice_id)
+    inv = invoice_or_404(session, invoice_id)
     centimes = None
     try:
         if amount.strip():

@@ -49,12 +49,11 @@ def apply(session: Session, payment: Payment, invoice: Invoice, actor: str = "sy
     payment.applied, payment.unapplied = applied, payment.amount - applied
     invoice.amount_paid += applied
     session.add_all([payment, invoice])
-    audit.record(
+    audit.record_invoice(
         session,
         "payment.applied",
+        invoice,
         actor=actor,
-        customer_id=invoice.customer_id,
-        invoice_id=invoice.id,
         payment_id=payment.id,
         amount=payment.amount,
         applied=applied,

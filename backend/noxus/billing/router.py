@@ -58,6 +58,7 @@ from noxus.billing.schemas import (
 )
 from noxus.billing.state import standing
 from noxus.core.deps import SessionDep, SettingsDep
+from noxus.core.i18n import gettext as _
 from noxus.core.security import AnyUser, BillingStaff, TechStaff, TenantScope
 from noxus.core.types import id_of, stored_ids, utcnow
 from noxus.web.download import content_disposition
@@ -93,10 +94,16 @@ def _invoice_public(inv: Invoice) -> InvoicePublic:
     return InvoicePublic.model_validate({k: getattr(inv, k) for k in InvoicePublic.model_fields})
 
 
-def _invoice(session, invoice_id: int, scope) -> Invoice:
+def invoice_or_404(session, invoice_id: int) -> Invoice:
+    """The invoice (or credit note) `invoice_id`, else a 404 that says so (API and pages)."""
     inv = session.get(Invoice, invoice_id)
     if inv is None:
-        raise HTTPException(404, f"invoice {invoice_id} not found")
+        raise HTTPException(404, _("Invoice %(id)s does not exist.", id=invoice_id))
+    return inv
+
+
+def _invoice(session, invoice_id: int, scope) -> Invoice:
+    inv = invoice_or_404(session, invoice_id)
     scope.check(inv.customer_id, "invoice")
     return inv
 
@@ -381,9 +388,7 @@ def credit_note(
 ):
     """A full credit note (no amount: the invoice is voided if open) or a partial one (amount,
     VAT included), dated today, numbered NC-…, with its own PDF and e-mail."""
-    inv = session.get(Invoice, invoice_id)
-    if inv is None:
-        raise HTTPException(404, f"invoice {invoice_id} not found")
+    inv = invoice_or_404(session, invoice_id)
     today = company_today(settings)
     try:
         if data.amount is None:

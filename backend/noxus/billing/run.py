@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, or_, select
 
 from noxus.billing import audit, issuing
-from noxus.billing.invoices import Charge, format_number, next_numbers
+from noxus.billing.invoices import Charge, invoice_numbers
 from noxus.billing.models import (
     BillingProfile,
     Contract,
@@ -33,7 +33,6 @@ from noxus.billing.models import (
     InvoiceLine,
     InvoiceStatus,
     LineKind,
-    NumberSequence,
     UsageSnapshot,
 )
 from noxus.billing.money import prorate, totals, vat_rate_bp
@@ -336,7 +335,7 @@ def _open_write_transaction(session: Session) -> None:
     open the real transaction, and takes SQLite's write lock, before the ids of the batch are
     reserved (noxus.core.db.reserve_ids)."""
     if session.get_bind().dialect.name == "sqlite":
-        session.execute(update(NumberSequence).where(false()).values(last_value=NumberSequence.last_value))
+        session.execute(update(Invoice).where(false()).values(id=Invoice.id))
 
 
 def _chunks(items: list, size: int):
@@ -359,7 +358,7 @@ def _write(
     audit.lock_chain(session)  # before the number sequence's row lock, as audit.record then finalize
     billed = [d for d in batch if d.charges]
     ids = reserve_ids(session, Invoice.__tablename__, len(billed))
-    numbers = next_numbers(session, f"{InvoiceKind.INVOICE.value}-{today.year}", len(billed)) if issue else []
+    numbers = invoice_numbers(session, InvoiceKind.INVOICE, today.year, len(billed)) if issue else []
     now = utcnow()
     due = today + timedelta(days=settings.billing_payment_days)
     invoices, lines, snaps, entries = [], [], [], []
@@ -367,7 +366,7 @@ def _write(
         c = d.contract
         t = totals((ch.amount, ch.vat_rate_bp) for ch in d.charges if ch.kind != LineKind.ROUNDING)
         run_key = f"{c.id}:{period:%Y-%m}"
-        number = format_number(InvoiceKind.INVOICE, today.year, numbers[n]) if issue else None
+        number = numbers[n] if issue else None
         invoices.append(
             {
                 "id": invoice_id,
