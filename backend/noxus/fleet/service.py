@@ -59,23 +59,41 @@ def resolve_alerts(session: Session, kiosk_id: str, kind: str, now: datetime | N
 
 def record_state(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
     """Birth (online: true, retained, on connect) or death (the broker's will)."""
+    record_states(session, kiosk_id, [message], now)
+
+
+def record_states(session: Session, kiosk_id: str, messages: Sequence[dict], now: datetime | None = None) -> None:
+    """A kiosk's births and deaths in their order, with what record_state on each
+    in turn would leave (the last one's online, fw, fw_hash; every boot change
+    counted; the firmware check after each birth) but the kiosk touched once: a
+    storm brings several per kiosk and group (reconnects, wills). Skipped are
+    only steps that would change nothing: a repeated boot, and a firmware
+    check of the (fw, fw_hash) already checked, whose result cannot differ."""
     kiosk = session.get(Kiosk, kiosk_id)
-    if kiosk is None:
+    if kiosk is None or not messages:
         return
     now = now or utcnow()
     settings = get_settings()
-    kiosk.online = message["online"]
+    checked: tuple | None = None
+    resolved = False
+    for message in messages:
+        boot = message.get("boot")
+        if isinstance(boot, int) and boot != kiosk.boot:
+            monitor.note_boot(session, kiosk, boot, now, settings)
+        fw, fw_hash = message.get("fw"), message.get("fw_hash")
+        if isinstance(fw, str) and fw[:64] != kiosk.firmware:
+            kiosk.firmware = fw[:64]
+        if isinstance(fw_hash, str) and fw_hash[:80] != kiosk.firmware_hash:
+            kiosk.firmware_hash = fw_hash[:80]
+        if message["online"]:
+            if not resolved:
+                monitor.resolve(session, kiosk_id, "offline", now)
+                resolved = True
+            if checked != (kiosk.firmware, kiosk.firmware_hash):
+                monitor.check_firmware(session, kiosk, now)
+                checked = (kiosk.firmware, kiosk.firmware_hash)
+    kiosk.online = messages[-1]["online"]
     kiosk.last_seen = now
-    if kiosk.online:
-        monitor.resolve(session, kiosk_id, "offline", now)
-    if isinstance(message.get("boot"), int):
-        monitor.note_boot(session, kiosk, message["boot"], now, settings)
-    if isinstance(message.get("fw"), str):
-        kiosk.firmware = message["fw"][:64]
-    if isinstance(message.get("fw_hash"), str):
-        kiosk.firmware_hash = message["fw_hash"][:80]
-    if kiosk.online:
-        monitor.check_firmware(session, kiosk, now)
 
 
 def record_telemetry(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:

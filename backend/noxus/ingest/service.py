@@ -237,9 +237,11 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             journals[(kiosk_id, batch.epoch)].append((msg, batch))
     outcome.acks.update(_advance_cursors(session, outcome, journals, new_seqs))
 
-    # Births and heartbeats: each kiosk's row and open alerts read once for the group.
+    # Births and heartbeats: each kiosk's row and open alerts read once for the group,
+    # and a kiosk's run of births and deaths (a storm's reconnects) recorded at once.
     with fleet.batch(session, [k for _, k, _ in others if k in known]):
-        for msg, kiosk_id, leaf in others:
+        states: list[dict] = []
+        for i, (msg, kiosk_id, leaf) in enumerate(others):
             if kiosk_id not in known:
                 _dead(session, outcome, msg, f"unknown kiosk '{kiosk_id}'")
                 continue
@@ -248,9 +250,13 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             if err:
                 _dead(session, outcome, msg, err)
             elif leaf == protocol.STATE:
-                fleet.record_state(session, kiosk_id, body)
+                states.append(body)
             elif leaf == protocol.TELEMETRY:
                 fleet.record_telemetry(session, kiosk_id, body)
+            following = others[i + 1] if i + 1 < len(others) else None
+            if states and (following is None or following[1] != kiosk_id or following[2] == protocol.TELEMETRY):
+                fleet.record_states(session, kiosk_id, states)
+                states = []
     return outcome
 
 
