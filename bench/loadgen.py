@@ -102,7 +102,7 @@ class LoadKiosk:
             kiosk_id,
             lambda _t, p: self.outbox.append(p),
             ack_timeout_ms=fleet.ack_timeout_ms,
-            backoff_max_ms=fleet.ack_timeout_ms * 4,
+            backoff_max_ms=fleet.ack_backoff_max_ms,
             window=window,
         )
         self.reconnect = Reconnect(
@@ -235,6 +235,7 @@ class Fleet:
     def __init__(self, args):
         self.stopping = False
         self.ack_timeout_ms = args.ack_timeout_ms
+        self.ack_backoff_max_ms = args.ack_backoff_max_ms
         self.backoff_base_ms = args.backoff_base_ms
         self.backoff_max_ms = args.backoff_max_ms
         self.connecting = asyncio.Semaphore(args.connecting)
@@ -427,12 +428,16 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--connecting", type=int, default=CONNECTING, help="connects in progress at once")
     p.add_argument("--ack-timeout-ms", type=int, default=None, help="default: the firmware's ACK_TIMEOUT_MS")
+    p.add_argument(
+        "--ack-backoff-max-ms", type=int, default=None, help="default: the firmware's BACKOFF_MAX_MS"
+    )
     p.add_argument("--backoff-base-ms", type=int, default=None)
     p.add_argument("--backoff-max-ms", type=int, default=None)
     args = p.parse_args()
     from firmware.core import reconnect, sender
 
     args.ack_timeout_ms = args.ack_timeout_ms or sender.ACK_TIMEOUT_MS
+    args.ack_backoff_max_ms = args.ack_backoff_max_ms or sender.BACKOFF_MAX_MS
     args.backoff_base_ms = args.backoff_base_ms or reconnect.RECONNECT_BASE_MS
     args.backoff_max_ms = args.backoff_max_ms or reconnect.RECONNECT_MAX_MS
     limit = raise_nofile(2 * args.kiosks + 100)  # the raw baseline's connections too
