@@ -5,7 +5,8 @@ kiosk journals P punches, the broker comes back; measured: broker up ->
 every kiosk holds its final ack, twice in the same run —
 
 - with the spread: the kiosks come back as the firmware brings them back
-  (firmware/core/reconnect.py: jittered exponential backoff);
+  (firmware/core/reconnect.py: jittered exponential backoff), timed from the
+  moment the broker's processes start (a cluster's start-up is part of it);
 - without it ("ingest path"): the kiosks wait for the broker and dial all at
   once, as fast as the load generator can, like the raw baseline below.
 
@@ -421,7 +422,8 @@ def main(argv=None, defaults: dict | None = None, block: str = BLOCK, heading: s
     p.add_argument(
         "--nats-mqtt",
         default="",
-        help="more settings of the NATS mqtt block, e.g. 'consumer_replicas: 1, consumer_memory_storage: true'",
+        help="more settings of the NATS mqtt block, e.g. 'max_ack_pending: 4096' (the nodes already "
+        "hold the kiosks' consumers R1 in memory, as deploy/nats/nats-server.conf)",
     )
     p.add_argument(
         "--no-share",
