@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from noxus.hr.api import badges, corrections, employees, periods, timesheets, worktime
+from noxus.hr.api import badges, corrections, employees, payroll, periods, timesheets, worktime
 
 router = APIRouter()
 for r in (
@@ -12,5 +12,6 @@ for r in (
     periods.router,
     timesheets.router,
     worktime.router,
+    payroll.router,
 ):
     router.include_router(r)

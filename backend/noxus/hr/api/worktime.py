@@ -1,40 +1,26 @@
-"""Working time, absences, balances, month close, payroll exports and presence (issue 14)."""
+"""Working time, absences, balances and presence (issue 14; the month close is in periods.py,
+the payroll exports in payroll.py)."""
 
-from dataclasses import asdict, dataclass
-from typing import Annotated, Literal
+from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Query, status
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, status
 
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import current_language
 from noxus.core.security import HRAdmin, HRReader, TenantScope
 from noxus.core.types import id_of
-from noxus.hr import (
-    absences,
-    balances,
-    contracts,
-    employees,
-    export_service,
-    jobs,
-    payroll_service,
-    periods,
-    presence,
-)
+from noxus.hr import absences, balances, contracts, employees, payroll_service, presence
 from noxus.hr.api.common import http_errors, stored
 from noxus.hr.schemas import (
     AbsenceCancel,
     AbsenceCreate,
     AbsenceKindPublic,
     AbsencePublic,
-    ChecklistItem,
-    ExportJobPublic,
     ExtraDayCreate,
     ExtraDayPublic,
     MonthBalancePublic,
     OpeningBalancePublic,
     OpeningBalanceSet,
-    PeriodPublic,
     PolicyUpdate,
     PresentPublic,
     ScheduleCreate,
@@ -201,133 +187,6 @@ def month_balances(
             emps = payroll_service._employees(session, customer_id, year, month)
         out = balances.months(session, customer_id, emps, year, month, settings, current_language())
     return [_month_public(m) for m in out]
-
-
-@dataclass
-class CustomerMonth:
-    customer_id: int  # a customer user's own
-    year: int
-    month: int
-
-
-def _customer_month(
-    scope: TenantScope,
-    year: int = Query(ge=2000, le=2100),
-    month: int = Query(ge=1, le=12),
-    customer_id: int | None = None,
-) -> CustomerMonth:
-    return CustomerMonth(scope.resolve_customer(customer_id), year, month)
-
-
-MonthOf = Annotated[CustomerMonth, Depends(_customer_month)]
-
-
-@router.get("/periods/checklist", response_model=list[ChecklistItem])
-def close_checklist(session: SessionDep, settings: SettingsDep, user: HRReader, m: MonthOf):
-    """What to review before closing: open exceptions, open shifts, unknown badges, absences over punches."""
-    with http_errors():
-        checks, _ = periods.checklist(session, m.customer_id, m.year, m.month, settings)
-    return [ChecklistItem(**c.__dict__) for c in checks]
-
-
-@router.post("/periods/close-month", response_model=PeriodPublic)
-def close_month(
-    session: SessionDep, settings: SettingsDep, user: HRAdmin, m: MonthOf, acknowledged: bool = False
-):
-    """Close an ended month and store its balances; 409 while the checklist is not acknowledged."""
-    with http_errors():
-        lock = periods.close_month(
-            session, m.customer_id, m.year, m.month, user.actor, settings, acknowledged=acknowledged
-        )
-    return stored(session, lock)
-
-
-# --- payroll exports (synchronous, or as a background job) -----------------------------------------
-
-
-@dataclass
-class PayrollAsk:
-    customer_id: int  # a customer user's own
-    params: dict  # as payroll_service takes them
-
-
-def _payroll_ask(
-    scope: TenantScope,
-    year: int = Query(ge=2000, le=2100),
-    month: int = Query(default=0, ge=0, le=12),
-    kind: Literal["payroll", "annual"] = "payroll",
-    format: Literal["xlsx", "csv-excel"] = "xlsx",
-    customer_id: int | None = None,
-    lang: str = "",
-) -> PayrollAsk:
-    """The export asked for (in the reader's language unless given)."""
-    params = {
-        "kind": kind,
-        "year": year,
-        "month": month,
-        "format": format,
-        "lang": lang or current_language(),
-    }
-    return PayrollAsk(scope.resolve_customer(customer_id), params)
-
-
-Payroll = Annotated[PayrollAsk, Depends(_payroll_ask)]
-
-
-@router.get(
-    "/payroll",
-    response_class=Response,
-    responses={200: {"content": {"text/csv": {}, payroll_service.payroll.XLSX: {}}}},
-)
-def payroll_export(session: SessionDep, settings: SettingsDep, user: HRReader, ask: Payroll):
-    """The month's payroll (a row per employee) or the annual summary; columns in docs/exports.md."""
-    with http_errors():
-        f = payroll_service.build(session, ask.customer_id, ask.params, settings, actor=user.actor)
-    session.commit()
-    return export_service.response(f)
-
-
-@router.post("/payroll/jobs", response_model=ExportJobPublic, status_code=status.HTTP_202_ACCEPTED)
-def payroll_job(session: SessionDep, settings: SettingsDep, user: HRReader, ask: Payroll):
-    """Start the export in the background; poll GET /payroll/jobs/{id}, then download."""
-    with http_errors():
-        checked = payroll_service.check(ask.params)
-        job = jobs.submit(session, ask.customer_id, checked["kind"], checked, user.actor)
-    session.commit()
-    jobs.start(session, job, settings, checked["lang"])
-    return _job_public(job)
-
-
-def _job_public(job) -> ExportJobPublic:
-    return ExportJobPublic(
-        id=job.id,
-        kind=job.kind,
-        state=jobs.state(job),
-        done=job.done,
-        total=job.total,
-        filename=job.filename,
-        error=job.error,
-        created_at=job.created_at,
-        finished_at=job.finished_at,
-    )
-
-
-@router.get("/payroll/jobs/{job_id}", response_model=ExportJobPublic)
-def payroll_job_status(
-    job_id: int, session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None
-):
-    with http_errors():
-        return _job_public(jobs.get(session, scope.resolve_customer(customer_id), job_id))
-
-
-@router.get("/payroll/jobs/{job_id}/download", response_class=Response)
-def payroll_job_download(
-    job_id: int, session: SessionDep, scope: TenantScope, user: HRReader, customer_id: int | None = None
-):
-    with http_errors():
-        job = jobs.get(session, scope.resolve_customer(customer_id), job_id)
-        f = jobs.file(job)
-    return export_service.response(f)
 
 
 # --- presence ----------------------------------------------------------------------------------------
