@@ -22,11 +22,9 @@ from noxus.core.security import (
 )
 from noxus.tenancy import service
 from noxus.tenancy.models import (
-    Customer,
     CustomerCreate,
     CustomerPublic,
     CustomerUpdate,
-    Site,
     SiteCreate,
     SitePublic,
     SiteUpdate,
@@ -35,7 +33,7 @@ from noxus.tenancy.service import TenancyError
 
 router = APIRouter(prefix="/api/v1", tags=["tenancy"])
 SiteWriter = Annotated[Principal, Depends(require_roles(Role.ADMIN, Role.BILLING, Role.TECHNICIAN))]
-T = TypeVar("T", Customer, Site)
+T = TypeVar("T")  # what the service returns: a Customer or Site row (the tables stay in service.py)
 
 
 def _found(find: Callable[[], T]) -> T:
