@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from noxus.fleet import deployments, service
 from noxus.fleet.models import KioskCreate, KioskStatus
-from noxus.fleet.retrieval import mark_retrieval_eligible
+from noxus.fleet.retrieval import RetrievalStep, mark_retrieval_eligible
 from noxus.tenancy.models import Customer, Site
 from sqlmodel import Session
 
@@ -26,7 +26,9 @@ def test_install_move_to_another_customer_and_retrieval_leave_dated_deployments(
         service.register(s, KioskCreate(id="K1"), actor="anna")
         first = deployments.deploy(s, "K1", site_a, "tech paul", at=t(1))
         assert (first.customer_id, first.site_id, first.valid_from, first.valid_to) == (a, site_a, t(1), None)
-        mark_retrieval_eligible(s, a, "overdue")  # status changes, place does not: same deployment
+        mark_retrieval_eligible(
+            s, RetrievalStep(a, "overdue")
+        )  # status changes, place does not: same deployment
         assert len(deployments.history(s, "K1")) == 1
         deployments.deploy(s, "K1", site_a, "billing", at=t(10), reason="debt paid")
         deployments.deploy(s, "K1", site_b.id, "tech paul", at=t(15), reason="moved to Beta")

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from noxus.fleet import service
 from noxus.fleet.models import Kiosk, KioskCreate, KioskStatus
-from noxus.fleet.retrieval import mark_retrieval_eligible
+from noxus.fleet.retrieval import RetrievalStep, mark_retrieval_eligible
 from noxus.fleet.status import TransitionError, change_status, history
 from sqlmodel import Session
 
@@ -20,7 +20,9 @@ def test_kiosk_goes_from_stock_to_customer_and_back_with_full_history(engine, si
         k = service.register(s, KioskCreate(id="K1", serial="E66118604B1F2A2B", model="pico-w"), actor="anna")
         change_status(s, k, S.DEPLOYED, "tech paul", site_id=site_id, reason="installed at entrance")
         assert (k.customer_id, k.site_id, k.installed_at is not None) == (customer_id, site_id, True)
-        assert mark_retrieval_eligible(s, customer_id, "invoice 2026-0042 two months overdue") == ["K1"]
+        assert mark_retrieval_eligible(
+            s, RetrievalStep(customer_id, "invoice 2026-0042 two months overdue")
+        ) == ["K1"]
         change_status(s, k, S.RETRIEVAL_SCHEDULED, "billing", scheduled_for=visit)
         change_status(s, k, S.RETRIEVED, "tech paul")
         change_status(s, k, S.IN_STOCK, "anna", reason="refurbished")
@@ -68,7 +70,7 @@ def test_paid_debt_returns_flagged_kiosks_to_deployed_at_the_same_site(engine, s
     with Session(engine) as s:
         k = service.register(s, KioskCreate(id="K1"))
         change_status(s, k, S.DEPLOYED, "anna", site_id=site_id)
-        mark_retrieval_eligible(s, customer_id, "overdue")
+        mark_retrieval_eligible(s, RetrievalStep(customer_id, "overdue"))
         change_status(s, k, S.DEPLOYED, "billing", reason="paid")
         s.commit()
         assert (k.status, k.site_id) == ("deployed", site_id)

@@ -93,7 +93,9 @@ def flag_unpaid(
     )
     session.add(case)
     session.flush()
-    flagged = fleet.mark_retrieval_eligible(session, customer_id, f"§7.6 unpaid, case {case.id}", actor)
+    flagged = fleet.mark_retrieval_eligible(
+        session, fleet.RetrievalStep(customer_id, f"§7.6 unpaid, case {case.id}", actor)
+    )
     session.add_all(RetrievalKiosk(case_id=id_of(case), kiosk_id=k) for k in flagged)
     from noxus.core.i18n import format_date, use_language
     from noxus.core.i18n import gettext as _
@@ -176,10 +178,9 @@ def flag_contract_end(
     session.flush()
     flagged = fleet.mark_retrieval_eligible(
         session,
-        contract.customer_id,
-        f"contract {contract.id} end ({cause}), case {case.id}",
-        actor,
-        kiosk_ids=kiosk_ids,
+        fleet.RetrievalStep(
+            contract.customer_id, f"contract {contract.id} end ({cause}), case {case.id}", actor, kiosk_ids
+        ),
     )
     session.add_all(RetrievalKiosk(case_id=id_of(case), kiosk_id=k) for k in flagged)
     audit.record(
@@ -251,11 +252,10 @@ def schedule_visit(
     case.visit_start, case.visit_end = start, end
     fleet.schedule_retrieval(
         session,
-        case.customer_id,
+        fleet.RetrievalStep(
+            case.customer_id, f"retrieval case {case.id}", actor, _case_kiosks(session, case)
+        ),
         start,
-        f"retrieval case {case.id}",
-        actor,
-        kiosk_ids=_case_kiosks(session, case),
     )
     _move(
         session,
@@ -312,10 +312,9 @@ def cancel_if_paid(
         return False
     restored = fleet.cancel_retrieval(
         session,
-        customer_id,
-        f"retrieval case {case.id}: {reason}",
-        actor,
-        kiosk_ids=_case_kiosks(session, case),
+        fleet.RetrievalStep(
+            customer_id, f"retrieval case {case.id}: {reason}", actor, _case_kiosks(session, case)
+        ),
     )
     case.closed_at = utcnow()
     _move(session, case, RetrievalStatus.CANCELLED, actor, reason=reason, kiosks_restored=restored)

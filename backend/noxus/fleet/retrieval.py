@@ -5,6 +5,7 @@ asset life cycle (noxus.fleet.status), so every change is an audited status even
 Written by the billing helper; the fleet context owns it from here on.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlmodel import Session, col, select
@@ -27,56 +28,48 @@ def kiosks_at_customer(session: Session, customer_id: int, kiosk_ids: list[str] 
     return list(session.exec(q.order_by(Kiosk.id)))
 
 
-def _flag_eligible(
-    session: Session, customer_id: int, reason: str, actor: str, kiosk_ids: list[str] | None
-) -> list[Kiosk]:
+@dataclass
+class RetrievalStep:
+    """Which kiosks a retrieval step moves, and why (the reason goes into each status event):
+    the customer's kiosks on its premises, or only those of `kiosk_ids` (one contract's)."""
+
+    customer_id: int
+    reason: str
+    actor: str = "billing"
+    kiosk_ids: list[str] | None = None
+
+
+def _flag_eligible(session: Session, step: RetrievalStep) -> list[Kiosk]:
     """The kiosks at the customer, the deployed ones now retrieval eligible (the others already are or
     are scheduled)."""
-    kiosks = kiosks_at_customer(session, customer_id, kiosk_ids)
+    kiosks = kiosks_at_customer(session, step.customer_id, step.kiosk_ids)
     for kiosk in kiosks:
         if kiosk.status == S.DEPLOYED:
-            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, actor, reason=reason)
+            change_status(session, kiosk, S.RETRIEVAL_ELIGIBLE, step.actor, reason=step.reason)
     return kiosks
 
 
-def mark_retrieval_eligible(
-    session: Session,
-    customer_id: int,
-    reason: str,
-    actor: str = "billing",
-    kiosk_ids: list[str] | None = None,
-) -> list[str]:
-    """Every deployed kiosk of the customer (or of `kiosk_ids`) becomes retrieval eligible; returns their ids."""
-    return [kiosk.id for kiosk in _flag_eligible(session, customer_id, reason, actor, kiosk_ids)]
+def mark_retrieval_eligible(session: Session, step: RetrievalStep) -> list[str]:
+    """Every deployed kiosk of the step becomes retrieval eligible; returns their ids."""
+    return [kiosk.id for kiosk in _flag_eligible(session, step)]
 
 
-def schedule_retrieval(
-    session: Session,
-    customer_id: int,
-    visit: datetime,
-    reason: str,
-    actor: str = "billing",
-    kiosk_ids: list[str] | None = None,
-) -> list[str]:
-    """The customer's kiosks on its premises get a retrieval visit (deployed ones are flagged first)."""
-    kiosks = _flag_eligible(session, customer_id, reason, actor, kiosk_ids)
+def schedule_retrieval(session: Session, step: RetrievalStep, visit: datetime) -> list[str]:
+    """The step's kiosks get a retrieval visit (deployed ones are flagged first)."""
+    kiosks = _flag_eligible(session, step)
     for kiosk in kiosks:
-        change_status(session, kiosk, S.RETRIEVAL_SCHEDULED, actor, scheduled_for=visit, reason=reason)
+        change_status(
+            session, kiosk, S.RETRIEVAL_SCHEDULED, step.actor, scheduled_for=visit, reason=step.reason
+        )
     return [kiosk.id for kiosk in kiosks]
 
 
-def cancel_retrieval(
-    session: Session,
-    customer_id: int,
-    reason: str,
-    actor: str = "billing",
-    kiosk_ids: list[str] | None = None,
-) -> list[str]:
-    """The debt is paid: kiosks flagged or scheduled for retrieval go back to deployed."""
+def cancel_retrieval(session: Session, step: RetrievalStep) -> list[str]:
+    """The debt is paid: the step's kiosks flagged or scheduled for retrieval go back to deployed."""
     restored = []
-    for kiosk in kiosks_at_customer(session, customer_id, kiosk_ids):
+    for kiosk in kiosks_at_customer(session, step.customer_id, step.kiosk_ids):
         if kiosk.status in (S.RETRIEVAL_ELIGIBLE, S.RETRIEVAL_SCHEDULED):
-            change_status(session, kiosk, S.DEPLOYED, actor, reason=reason)
+            change_status(session, kiosk, S.DEPLOYED, step.actor, reason=step.reason)
             restored.append(kiosk.id)
     return restored
 
