@@ -4,6 +4,7 @@ enrollment mode, push config), set the firmware it should run; and registering a
 (/fleet/register). Every action is confirmed on a page before it is done, then audited."""
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Annotated
@@ -12,14 +13,16 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import field_validator
-from sqlmodel import Field, SQLModel, col, select
+from sqlmodel import Field, Session, SQLModel, col, select
 from sqlmodel.main import SQLModelConfig
+from starlette.datastructures import FormData
 
 from noxus.core.audit import record as audit
 from noxus.core.deps import SessionDep, SettingsDep
 from noxus.core.i18n import format_date, format_decimal, lazy_gettext
 from noxus.core.i18n import gettext as _
 from noxus.core.security import Principal, Role, StaffOnly, require_roles
+from noxus.core.settings import Settings
 from noxus.core.types import utcnow
 from noxus.fleet import commands, deployments, monitor, service, telemetry
 from noxus.fleet import status as lifecycle
@@ -196,6 +199,51 @@ def _confirm(
     )
 
 
+@dataclass
+class KioskForm:
+    """A form staff posted about one kiosk: what each such handler starts from, and its two
+    answers short of doing it (the page again with what was wrong, or the confirmation)."""
+
+    request: Request
+    session: Session
+    settings: Settings
+    user: Principal
+    kiosk: Kiosk
+    form: FormData
+
+    @property
+    def confirmed(self) -> bool:
+        return self.form.get("confirmed") == "yes"
+
+    def refused(self, status_code: int, values: dict, errors: dict, section: str) -> HTMLResponse:
+        """The kiosk page again, the form `section` open with the typed values and the errors."""
+        return _page(
+            self.request,
+            self.session,
+            self.settings,
+            self.user,
+            self.kiosk,
+            status_code,
+            values,
+            errors,
+            section,
+        )
+
+    def confirm(self, section: str, title: str, text: str, button: str, values: dict) -> HTMLResponse:
+        """Ask first: the form `section` posted again, confirmed; cancel goes back to the kiosk."""
+        here = f"/fleet/{self.kiosk.id}"
+        return _confirm(self.request, self.user, title, text, button, f"{here}/{section}", here, values)
+
+
+async def _kiosk_form(
+    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
+) -> KioskForm:
+    return KioskForm(request, session, settings, user, _kiosk(session, kiosk_id), await request.form())
+
+
+KioskFormDep = Annotated[KioskForm, Depends(_kiosk_form)]
+
+
 # --- register ------------------------------------------------------------------------------------
 
 
@@ -303,15 +351,12 @@ def _local_to_utc(value: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 @router.post("/{kiosk_id}/status", response_class=HTMLResponse)
-async def change_status(
-    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
-) -> Response:
-    kiosk = _kiosk(session, kiosk_id)
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("status", "site_id", "at", "scheduled_for", "reason")}
+def change_status(post: KioskFormDep) -> Response:
+    session, kiosk, user = post.session, post.kiosk, post.user
+    values = {k: str(post.form.get(k, "")) for k in ("status", "site_id", "at", "scheduled_for", "reason")}
     data, errors = validate_form(StatusForm, values)
     if data is not None:
-        zone = _zone(session, kiosk, settings)
+        zone = _zone(session, kiosk, post.settings)
         to = data.status
         if to not in lifecycle.TRANSITIONS[KioskStatus(kiosk.status)]:
             errors = {"status": _("Not possible from the current status.")}
@@ -320,19 +365,16 @@ async def change_status(
         elif to == KioskStatus.RETRIEVAL_SCHEDULED and data.scheduled_for is None:
             errors = {"scheduled_for": _("Give the date and time of the visit.")}
         if not errors:
-            if form.get("confirmed") != "yes":
+            if not post.confirmed:
                 site = session.get(Site, data.site_id) if data.site_id else None
                 text = _("Kiosk %(id)s becomes: %(status)s.", id=kiosk.id, status=str(STATUS_NAMES[to]))
                 if site is not None and to == KioskStatus.DEPLOYED:
                     text += " " + _("Site: %(site)s.", site=site.name)
-                return _confirm(
-                    request,
-                    user,
+                return post.confirm(
+                    "status",
                     _("Change the status of kiosk %(id)s?", id=kiosk.id),
                     text,
                     _("Change the status"),
-                    f"/fleet/{kiosk.id}/status",
-                    f"/fleet/{kiosk.id}",
                     values,
                 )
             try:
@@ -361,84 +403,54 @@ async def change_status(
                 )
                 session.commit()
                 return RedirectResponse(f"/fleet/{kiosk.id}?msg=status", status_code=303)
-    return _page(request, session, settings, user, kiosk, 422, values, errors, "status")
+    return post.refused(422, values, errors, "status")
 
 
 @router.post("/{kiosk_id}/command", response_class=HTMLResponse)
-async def send_command(
-    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
-) -> Response:
-    kiosk = _kiosk(session, kiosk_id)
-    form = await request.form()
-    command = str(form.get("command", "")).strip()
+def send_command(post: KioskFormDep) -> Response:
+    session, settings, kiosk = post.session, post.settings, post.kiosk
+    command = str(post.form.get("command", "")).strip()
+    values = {"command": command}
     if command not in commands.COMMANDS:
-        return _page(
-            request,
-            session,
-            settings,
-            user,
-            kiosk,
-            422,
-            {"command": command},
-            {"command": _("Choose one of the proposed values.")},
+        return post.refused(422, values, {"command": _("Choose one of the proposed values.")}, "command")
+    if not post.confirmed:
+        return post.confirm(
             "command",
-        )
-    if form.get("confirmed") != "yes":
-        return _confirm(
-            request,
-            user,
             _("Send a command to kiosk %(id)s?", id=kiosk.id),
             str(COMMAND_NAMES[command]),
             _("Send"),
-            f"/fleet/{kiosk.id}/command",
-            f"/fleet/{kiosk.id}",
-            {"command": command},
+            values,
         )
     try:
         commands.send(
-            session, settings, kiosk, command, user.actor, commands.site_zone(session, kiosk, settings)
+            session, settings, kiosk, command, post.user.actor, commands.site_zone(session, kiosk, settings)
         )
     except commands.CommandError as e:
         session.rollback()
-        return _page(
-            request,
-            session,
-            settings,
-            user,
-            kiosk,
-            503,
-            {"command": command},
-            {"command": _("The command could not be sent: %(why)s", why=str(e))},
-            "command",
-        )
+        why = _("The command could not be sent: %(why)s", why=str(e))
+        return post.refused(503, values, {"command": why}, "command")
     session.commit()
     return RedirectResponse(f"/fleet/{kiosk.id}?msg=command", status_code=303)
 
 
 @router.post("/{kiosk_id}/firmware", response_class=HTMLResponse)
-async def set_firmware(
-    kiosk_id: str, request: Request, session: SessionDep, settings: SettingsDep, user: FleetOperator
-) -> Response:
-    kiosk = _kiosk(session, kiosk_id)
-    form = await request.form()
-    values = {k: str(form.get(k, "")) for k in ("firmware_target", "firmware_target_hash")}
+def set_firmware(post: KioskFormDep) -> Response:
+    kiosk = post.kiosk
+    values = {k: str(post.form.get(k, "")) for k in ("firmware_target", "firmware_target_hash")}
     data, errors = validate_form(commands.FirmwareTarget, values)
     if data is None:
-        return _page(request, session, settings, user, kiosk, 422, values, errors, "firmware")
-    if form.get("confirmed") != "yes":
-        return _confirm(
-            request,
-            user,
+        return post.refused(422, values, errors, "firmware")
+    if not post.confirmed:
+        return post.confirm(
+            "firmware",
             _("Set the expected firmware of kiosk %(id)s?", id=kiosk.id),
             _(
                 "Expected: %(fw)s. A kiosk reporting another version raises a firmware alert.",
                 fw=data.firmware_target or _("any"),
             ),
             _("Save"),
-            f"/fleet/{kiosk.id}/firmware",
-            f"/fleet/{kiosk.id}",
             values,
         )
-    commands.set_firmware_target(session, kiosk, data, user.actor)
-    session.commit()
+    commands.set_firmware_target(post.session, kiosk, data, post.user.actor)
+    post.session.commit()
     return RedirectResponse(f"/fleet/{kiosk.id}?msg=firmware", status_code=303)
