@@ -2,6 +2,7 @@
 # config (apply, reject, ignore old), badge names, commands, LED/buzzer/display.
 # Portable: CPython via pytest, MicroPython Unix port via mprun.py.
 
+import german_texts
 from fwcase import eq, scratch
 
 from firmware.core import feedback as fb
@@ -400,16 +401,8 @@ def case_display_shows_name_then_idle_clock_and_memory_warning():
     eq(ascii_fold("Zoë Müller-Ça"), "Zoe Muller-Ca")
 
 
-GERMAN = {
-    "accepted": ["Guten Tag"],
-    "already recorded": ["Bereits", "erfasst"],
-    "unknown badge": ["Badge unbekannt", "siehe HR"],
-    "enroll wait": ["Badge", "bitte badgen"],
-    "memory almost full": ["Speicher fast", "voll"],
-    "online": ["online"],
-    "offline": ["offline"],
-    "a later key": ["kept, unused"],
-}
+GERMAN = dict(german_texts.GERMAN)
+GERMAN["a later key"] = ["kept, unused"]  # a key a later backend sends: kept, not shown
 
 
 class Lines:

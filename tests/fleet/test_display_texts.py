@@ -13,19 +13,9 @@ from sqlmodel import Session
 from firmware.core import claim
 from firmware.core.fleet.config import validate
 from firmware.core.ui.pins import TEXTS
+from tests.firmware.german_texts import GERMAN
 
 BUILT_IN = {**TEXTS, claim.TEXT_KEY: claim.TEXT}
-
-# What tests/firmware/cases_kiosk.py GERMAN shows on the MicroPython Unix port.
-GERMAN_ON_THE_KIOSK = {
-    "accepted": ["Guten Tag"],
-    "already recorded": ["Bereits", "erfasst"],
-    "unknown badge": ["Badge unbekannt", "siehe HR"],
-    "enroll wait": ["Badge", "bitte badgen"],
-    "memory almost full": ["Speicher fast", "voll"],
-    "online": ["online"],
-    "offline": ["offline"],
-}
 
 
 def _kiosk(engine, language: str) -> dict:
@@ -44,7 +34,7 @@ def _kiosk(engine, language: str) -> dict:
 
 def test_a_german_customers_kiosk_gets_german_display_texts_in_its_config(engine):
     texts = _kiosk(engine, "de")["texts"]
-    for key, lines in GERMAN_ON_THE_KIOSK.items():
+    for key, lines in GERMAN.items():
         assert texts[key] == lines, key
     assert texts["memory full"] == ["Speicher voll", "NICHT erfasst"]
 
