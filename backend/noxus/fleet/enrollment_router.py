@@ -1,7 +1,8 @@
 """HTTP face of enrollment: the technician's CLI (bearer token, technician or
 admin role) and kiosks redeeming a claim code (public: the code is the secret)."""
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
@@ -15,6 +16,7 @@ from noxus.fleet.enrollment_mqtt import BrokerConfigError, current_state, wait_f
 from noxus.fleet.models import Kiosk
 
 router = APIRouter(prefix="/api/v1/enrollment", tags=["provisioning"])
+T = TypeVar("T")
 
 MAX_WAIT_S = 30.0  # one long poll; the CLI repeats it
 # badge enrollment: NOXUS technicians on site, or the customer's HR admin
@@ -36,6 +38,17 @@ def _fail(e: Exception) -> HTTPException:
     if isinstance(e, TransitionError):
         return HTTPException(status.HTTP_409_CONFLICT, detail=str(e))
     raise e
+
+
+def _committed(session, change: Callable[[], T]) -> T:
+    """Run a service change and commit it; refused, nothing is kept and the answer is _fail's."""
+    try:
+        result = change()
+    except (ValueError, BrokerConfigError) as e:
+        session.rollback()
+        raise _fail(e) from None
+    session.commit()
+    return result
 
 
 def _kiosk(session, kiosk_id: str) -> Kiosk:
@@ -60,12 +73,7 @@ def _enrolled_kiosk(session, kiosk_id: str) -> Kiosk:
 @router.post("/kiosks", response_model=svc.KioskEnrolled)
 def enroll_kiosk(data: svc.KioskEnroll, session: SessionDep, settings: SettingsDep, user: TechStaff):
     """Place the board at the site and mint its MQTT account. Rerunning rotates the password."""
-    try:
-        result = svc.enroll(session, settings, data, user.actor)
-    except (svc.EnrollmentError, BrokerConfigError, ValueError) as e:
-        session.rollback()
-        raise _fail(e) from None
-    session.commit()
+    result = _committed(session, lambda: svc.enroll(session, settings, data, user.actor))
     return result
 
 
@@ -177,12 +185,7 @@ def _limit(request: Request, settings, board_uid: str) -> None:
 def open_claim(data: svc.ClaimOpen, request: Request, session: SessionDep, settings: SettingsDep):
     """A kiosk without credentials announces the code it shows; staff approve it."""
     _limit(request, settings, data.board_uid)
-    try:
-        svc.open_claim(session, settings, data)
-    except svc.EnrollmentError as e:
-        session.rollback()
-        raise _fail(e) from None
-    session.commit()
+    _committed(session, lambda: svc.open_claim(session, settings, data))
     return {"status": "pending"}
 
 
@@ -199,12 +202,7 @@ def redeem_claim(
     data: svc.ClaimRedeem, request: Request, session: SessionDep, settings: SettingsDep, response: Response
 ):
     _limit(request, settings, data.board_uid)
-    try:
-        result = svc.redeem_claim(session, settings, data)
-    except (svc.EnrollmentError, BrokerConfigError) as e:
-        session.rollback()
-        raise _fail(e) from None
-    session.commit()
+    result = _committed(session, lambda: svc.redeem_claim(session, settings, data))
     if result is None:
         return Response(
             status_code=status.HTTP_202_ACCEPTED,
@@ -222,23 +220,13 @@ def list_claims(session: SessionDep, user: TechStaff, pending_only: bool = True)
 @router.post("/claims/{claim_id}/cancel", response_model=svc.ClaimPublic)
 def cancel_claim(claim_id: int, session: SessionDep, user: TechStaff):
     """Staff: this pending claim is not genuine (or the kiosk drew a new code)."""
-    try:
-        claim = svc.cancel_claim(session, claim_id, user.actor)
-    except svc.EnrollmentError as e:
-        session.rollback()
-        raise _fail(e) from None
-    session.commit()
+    claim = _committed(session, lambda: svc.cancel_claim(session, claim_id, user.actor))
     session.refresh(claim)
     return claim
 
 
 @router.post("/claims/approve", response_model=svc.ClaimPublic)
 def approve_claim(data: svc.ClaimApprove, session: SessionDep, user: TechStaff):
-    try:
-        claim = svc.approve_claim(session, data, user.actor)
-    except (svc.EnrollmentError, ValueError) as e:
-        session.rollback()
-        raise _fail(e) from None
-    session.commit()
+    claim = _committed(session, lambda: svc.approve_claim(session, data, user.actor))
     session.refresh(claim)
     return claim
