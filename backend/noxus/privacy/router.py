@@ -1,6 +1,9 @@
 """Data protection API: data-subject requests, employee export and erasure, breaches,
 retention policy, and the audit log (list, CSV export, chain verification)."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import APIRouter, HTTPException, Query, Response, status
 from sqlmodel import SQLModel, col, select
 
@@ -27,11 +30,23 @@ from noxus.tenancy.models import Customer
 from noxus.web.download import content_disposition
 
 router = APIRouter(tags=["privacy"])
+T = TypeVar("T")
 
 
 def _fail(e: registers.PrivacyError) -> HTTPException:
     code = status.HTTP_404_NOT_FOUND if isinstance(e, registers.NotFound) else 400
     return HTTPException(code, detail=str(e))
+
+
+def _saved(session, change: Callable[[], T]) -> T:
+    """Run a register change, commit it and reload the row; a refusal answers as _fail says."""
+    try:
+        row = change()
+    except registers.PrivacyError as e:
+        raise _fail(e) from None
+    session.commit()
+    session.refresh(row)
+    return row
 
 
 # --- data-subject requests ----------------------------------------------------------------------
@@ -61,26 +76,21 @@ def open_request(
             raise HTTPException(400, detail="the employee belongs to another customer")
     if data.customer_id is not None and session.get(Customer, data.customer_id) is None:
         raise HTTPException(404, detail=f"customer {data.customer_id} not found")
-    try:
-        r = registers.open_dsr(session, scope, data, user, settings)
-    except registers.PrivacyError as e:
-        raise _fail(e) from None
-    session.commit()
-    session.refresh(r)
-    return registers.dsr_public(r)
+    return registers.dsr_public(
+        _saved(session, lambda: registers.open_dsr(session, scope, data, user, settings))
+    )
 
 
 @router.patch("/api/v1/privacy/requests/{dsr_id}", response_model=DataSubjectRequestPublic)
 def update_request(
     dsr_id: int, data: DataSubjectRequestUpdate, session: SessionDep, scope: TenantScope, user: HRAdmin
 ):
-    try:
-        r = registers.update_dsr(session, registers.get_dsr(session, scope, dsr_id), data, user)
-    except registers.PrivacyError as e:
-        raise _fail(e) from None
-    session.commit()
-    session.refresh(r)
-    return registers.dsr_public(r)
+    return registers.dsr_public(
+        _saved(
+            session,
+            lambda: registers.update_dsr(session, registers.get_dsr(session, scope, dsr_id), data, user),
+        )
+    )
 
 
 # --- one employee: export and erasure -----------------------------------------------------------
@@ -150,13 +160,9 @@ def list_breaches(session: SessionDep, user: AdminOnly):
 
 @router.post("/api/v1/privacy/breaches", response_model=BreachPublic, status_code=201)
 def record_breach(data: BreachCreate, session: SessionDep, settings: SettingsDep, user: AdminOnly):
-    try:
-        b = registers.record_breach(session, data, user, settings)
-    except registers.PrivacyError as e:
-        raise _fail(e) from None
-    session.commit()
-    session.refresh(b)
-    return registers.breach_public(b)
+    return registers.breach_public(
+        _saved(session, lambda: registers.record_breach(session, data, user, settings))
+    )
 
 
 @router.post("/api/v1/privacy/breaches/{breach_id}/notified", response_model=BreachPublic)
