@@ -184,7 +184,11 @@ fi
 
 # --- build ---------------------------------------------------------------------
 log "building MicroPython rp2 (RPI_PICO) + firmware/manifest.py with $(nproc) jobs; log in $CACHE/build.log"
+# MICROPY_PY_SSL: the rp2 port builds mbedTLS for every board but turns on its
+# `tls` module only with MICROPY_PY_NETWORK (lwIP boards); the wired kiosk's
+# frozen W5500 driver gives TLS its sockets (docs/rp2040-emulation.md, "TLS").
 if ! { cmake -S "$port" -B "$port/build" -DPICO_BUILD_DOCS=0 -DMICROPY_BOARD=RPI_PICO \
+         -DMICROPY_DEF_BOARD="MICROPY_PY_SSL=1" \
          -DPICO_NO_PICOTOOL=1 -DMICROPY_FROZEN_MANIFEST="$MANIFEST" \
        && make -C "$port/build" -j"$(nproc)"; } > "$CACHE/build.log" 2>&1; then
   tail -30 "$CACHE/build.log" >&2

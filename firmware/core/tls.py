@@ -61,6 +61,22 @@ class _Named:
         return self.ctx.wrap_socket(sock, server_hostname=self.name, **kw)
 
 
+def _ssl_module():
+    """`ssl` (CPython, MicroPython with micropython-lib's wrapper), else
+    MicroPython's own `tls` module, which `ssl` wraps: the NoxusTime rp2 image
+    has `tls` and not micropython-lib (scripts/build_rp2.sh)."""
+    try:
+        import ssl
+        return ssl
+    except ImportError:
+        pass
+    try:
+        import tls
+        return tls
+    except ImportError:  # an image built without MICROPY_PY_SSL (MicroPython's plain RPI_PICO)
+        raise TlsConfigError("this firmware has no ssl module: flash an image with TLS, or set broker.tls false")
+
+
 def context(broker, root=""):
     """-> None (plain TCP, "tls": false) or an SSLContext that verifies the
     broker against the pinned CA. Raises TlsConfigError."""
@@ -81,17 +97,17 @@ def context(broker, root=""):
                              )
     cadata = der_certs(data)
     data = None
-    try:
-        import ssl
-    except ImportError:  # a MicroPython image built without it (rp2 RPI_PICO: no network, no ssl)
-        raise TlsConfigError("this firmware has no ssl module: flash an image with TLS, or set broker.tls false")
+    ssl = _ssl_module()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     if hasattr(ctx, "minimum_version"):  # CPython (the Pi port)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
         ctx.check_hostname = True
     ctx.verify_mode = ssl.CERT_REQUIRED
     try:
-        ctx.load_verify_locations(cadata=cadata)
+        if ssl.__name__ == "tls":  # the C module takes cadata positionally only
+            ctx.load_verify_locations(cadata)
+        else:
+            ctx.load_verify_locations(cadata=cadata)
     except (ValueError, OSError) as e:  # MicroPython: ValueError; CPython: ssl.SSLError
         raise TlsConfigError(f"broker CA file {path} is not a certificate: {e}")
     name = broker.get("server_hostname")

@@ -170,8 +170,9 @@ def test_plain_tcp_only_when_the_config_says_tls_false(ca):
 
 
 def test_an_image_without_ssl_is_a_config_error_not_a_crash(ca, monkeypatch):
-    # MicroPython's rp2 RPI_PICO build has no ssl module (docs/rp2040-emulation.md, "Findings"):
+    # MicroPython's plain rp2 RPI_PICO build has neither ssl nor tls (docs/rp2040-emulation.md, "Findings"):
     # the kiosk must note it and journal offline, not crash and reset in a loop.
     monkeypatch.setitem(sys.modules, "ssl", None)  # `import ssl` raises ImportError
+    monkeypatch.setitem(sys.modules, "tls", None)  # and so does MicroPython's own `tls`
     with pytest.raises(tls.TlsConfigError, match="no ssl module"):
         tls.context({"host": "h", "tls": True, "ca_file": "ca.der"}, str(ca))

@@ -109,3 +109,53 @@ class TlsMosquitto(Mosquitto):
 def tls_broker(data: pathlib.Path, ca: pathlib.Path, cert: str = "good") -> TlsMosquitto:
     """Started; stop() it (or use TlsMosquitto(...) as a context manager)."""
     return TlsMosquitto(data, ca, cert).start()
+
+
+def make_board_ca(d: pathlib.Path, name: str) -> pathlib.Path:
+    """ca.der (the pinned CA) and good.crt/good.key (a broker certificate for
+    DNS `name`), EC P-256, both valid 2020-2040: the emulated RP2040's RTC is
+    never set (MicroPython starts it at 2021-01-01; the wired kiosk has no NTP)
+    and mbedTLS checks the dates, so make_ca's certificates, valid from today,
+    would be refused there. Made with `cryptography` (openssl's -days counts
+    from now)."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    d.mkdir(parents=True, exist_ok=True)
+    start = datetime.datetime(2020, 1, 1, tzinfo=datetime.UTC)
+    end = datetime.datetime(2040, 1, 1, tzinfo=datetime.UTC)
+
+    def cert(subject, key, issuer, issuer_key, ca):
+        b = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if not ca:
+            b = b.add_extension(x509.SubjectAlternativeName([x509.DNSName(subject)]), critical=False)
+        return b.sign(issuer_key, hashes.SHA256())
+
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = "NoxusTime board test CA"
+    (d / "ca.der").write_bytes(
+        cert(ca_name, ca_key, ca_name, ca_key, True).public_bytes(serialization.Encoding.DER)
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    (d / "good.crt").write_bytes(
+        cert(name, key, ca_name, ca_key, False).public_bytes(serialization.Encoding.PEM)
+    )
+    (d / "good.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return d

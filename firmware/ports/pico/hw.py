@@ -225,6 +225,16 @@ def _wiznet5k():
     return w5500.WIZNET5K
 
 
+def on_socket_read(fn):
+    """fn() called as each read of the frozen W5500 driver's sockets starts
+    (None: no longer); nothing with a native network stack."""
+    import sys
+
+    drv = sys.modules.get("firmware.ports.pico.w5500")
+    if drv is not None:
+        drv.on_read = fn
+
+
 class PicoPort:
     """Hooks the kiosk core calls: reboot, health probes, watchdog."""
 

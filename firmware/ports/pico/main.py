@@ -18,7 +18,10 @@
 # "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
 # loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
-# <bytes>" each time MQTT connects, each after a gc.collect(); "NX acked <seq>"
+# <bytes>" each time MQTT connects, each after a gc.collect(); on the wired
+# board that line adds "read_low <bytes>", the lowest mem_free (collected) as
+# a socket read started while connecting: the heap inside the TLS handshake,
+# which runs in one C call whose only Python code is those reads; "NX acked <seq>"
 # at start and when an ack moved the journal cursor, "NX saved <seq>" when that
 # cursor reached flash), "cursor_persist_ms" (Kiosk's CURSOR_PERSIST_MS), "heap_ballast":
 # bytes held from before start-up on (the smallest heap the program runs in).
@@ -83,6 +86,15 @@ def loop(kiosk, wifi, cfg, done=None):
     acked = -1  # the cursor at start is traced too
     saved = -1
     linked = False
+    read_low = [0]  # trace: the lowest heap at a socket read while connecting
+    if trace:
+        def sample_read():
+            gc.collect()
+            f = gc.mem_free()
+            if not read_low[0] or f < read_low[0]:
+                read_low[0] = f
+
+        hw.on_socket_read(sample_read)
     while done is None or not done(kiosk):
         start = ticks_ms()
         if trace and kiosk.taps != taps:
@@ -96,8 +108,12 @@ def loop(kiosk, wifi, cfg, done=None):
         if trace and kiosk.link is not None and kiosk.link.up() != linked:
             linked = not linked  # each (re)connect is traced
             if linked:
+                hw.on_socket_read(None)  # not on every read of a connected link
                 gc.collect()
-                print(f"NX link mem_free {gc.mem_free()}")
+                print(f"NX link mem_free {gc.mem_free()}" + (f" read_low {read_low[0]}" if read_low[0] else ""))
+            else:
+                read_low[0] = 0
+                hw.on_socket_read(sample_read)
         if trace and kiosk.journal.acked != acked:
             acked = kiosk.journal.acked
             print(f"NX acked {acked}")

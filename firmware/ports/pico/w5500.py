@@ -63,6 +63,10 @@ AF_INET = 2
 SOCK_STREAM = 1
 
 _chip = None  # the W5500 the `socket` functions use (set by WIZNET5K)
+# on_read(): called as a socket read starts, or None. The heap trace
+# (main.py "trace_heap") samples the heap there: a TLS handshake runs inside
+# one C call of mbedTLS, whose only Python code is these reads.
+on_read = None
 
 
 def getaddrinfo(host, port, af=0, type=0, proto=0, flags=0):  # noqa: A002 (socket's signature)
@@ -318,6 +322,8 @@ class Socket(io.IOBase):
 
     def readinto(self, buf, size=-1):
         """-> bytes read, 0 at the end of the stream, None when none yet (non-blocking)."""
+        if on_read is not None:
+            on_read()
         want = len(buf) if size is None or size < 0 else min(size, len(buf))
         if not want:
             return 0
