@@ -6,6 +6,7 @@ the pinned CA on flash and the broker's name checked through
 on the plain listener writes to PostgreSQL. docs/rp2040-emulation.md, "TLS on
 the emulated wired kiosk"."""
 
+import os
 import re
 
 import pytest
@@ -13,7 +14,7 @@ from noxus.ingest.models import IngestCursor, Punch
 
 from tests.e2e.stack import Stack
 from tests.firmware.tlsca import TlsMosquitto, make_board_ca
-from tests.rp2040.test_pico_emulated import BOOT_S, feedbacks, journal_of, report, tap
+from tests.rp2040.test_pico_emulated import BOOT_S, HEAP_BUDGET, feedbacks, journal_of, report, tap
 from tests.rp2040.test_pico_online import (
     BROKER_IP,
     HOLD_MS,
@@ -49,19 +50,27 @@ def tls_stack(tmp_path, pg_url):
         broker.stop()
 
 
-def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_acked(program_image, tls_stack):
-    stack, ca = tls_stack
-    uids = ["04c1b2c3", "04c1b2c4", "04c1b2c5"]
-    broker = {
+def tls_broker(stack):
+    return {
         "host": BROKER_IP,
         "port": stack.broker.tls_port,
         "tls": True,
         "ca_file": "ca.der",
         "server_hostname": BROKER_NAME,
     }
-    image = wired_image(
-        program_image, stack, broker=broker, trace_heap=1, files={"ca.der": (ca / "ca.der").read_bytes()}
+
+
+def tls_image(program_image, stack, ca, **cfg):
+    """The wired kiosk's image dialling the TLS listener, the pinned CA on flash."""
+    return wired_image(
+        program_image, stack, broker=tls_broker(stack), files={"ca.der": (ca / "ca.der").read_bytes()}, **cfg
     )
+
+
+def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_acked(program_image, tls_stack):
+    stack, ca = tls_stack
+    uids = ["04c1b2c3", "04c1b2c4", "04c1b2c5"]
+    image = tls_image(program_image, stack, ca, trace_heap=1)
     with wired_pico(image) as pico:
         pace(pico)
         pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
@@ -97,3 +106,59 @@ def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_ack
     assert cursor.acked_seq == len(uids) and cursor.lost == 0
     unacked, journal = journal_of(image)
     assert unacked == [] and journal.acked == journal.last_seq == len(uids)
+
+
+def tls_trial(program_image, stack, ca, ballast):
+    """Boot the wired kiosk holding `ballast` bytes, connect over TLS and tap
+    once. -> (ok, heap total, mem_free at start-up); ok: MQTT up over TLS and
+    the tap acked, without a reset (a MemoryError) or a second dial (a
+    handshake that failed: mbedTLS out of heap)."""
+    with wired_pico(tls_image(program_image, stack, ca, trace_heap=1, heap_ballast=ballast)) as pico:
+        pace(pico)
+
+        def failed(e):
+            return (e["ev"] == "boot" and e["t_ns"] > 0) or (
+                e["ev"] == "net" and e["what"] == "tcp_connect" and e is not dials(pico)[0]
+            )
+
+        def dials(p):
+            return [e for e in p.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
+
+        ev = pico.wait_for(lambda e: failed(e) or b"NX link mem_free" in pico.out, timeout=BOOT_S)
+        boot = re.search(rb"NX boot \d+ seq \d+ mem_free (\d+) mem_alloc (\d+)", bytes(pico.out))
+        total = int(boot.group(1)) + int(boot.group(2)) if boot else None
+        if failed(ev):
+            return False, total, None
+        uid = f"0c{ballast & 0xFFFFFF:06x}"
+        pico.script(tap(uid, 10, hold_ms=HOLD_MS))
+        ok = pico.wait_out("NX acked 1\r\n", timeout=NET_S, or_off=True)
+        return ok and not any(failed(e) for e in pico.events), total, int(boot.group(1))
+
+
+def test_wired_kiosk_over_tls_runs_in_the_128_kb_heap_budget(program_image, tls_stack):
+    """heap_ballast takes all of the rp2 heap but 128 KiB before the program
+    starts (docs/firmware.md: the budget for data and TLS): the frozen program
+    starts, completes the TLS handshake in what is left and gets a tap acked.
+    NOXUS_RP2_TLS_MIN_HEAP_STEPS (the bench) bisects the smallest heap it does
+    that in."""
+    stack, ca = tls_stack
+    ok, total, _ = tls_trial(program_image, stack, ca, 0)
+    assert ok and total > HEAP_BUDGET, total
+    ballast = total - HEAP_BUDGET
+    ok, _, free = tls_trial(program_image, stack, ca, ballast)
+    assert ok, f"the frozen program did not connect over TLS and get an ack in a {HEAP_BUDGET} B heap"
+    figures = {"tls_heap_budget_free_after_start": free}
+    steps = int(os.environ.get("NOXUS_RP2_TLS_MIN_HEAP_STEPS", "0"))
+    lo, hi = ballast, total  # connects with lo held; fails (or cannot start) with hi held
+    for _ in range(steps):
+        mid = (lo + hi) // 2 // 1024 * 1024
+        if mid in (lo, hi):
+            break
+        if tls_trial(program_image, stack, ca, mid)[0]:
+            lo = mid
+        else:
+            hi = mid
+        print("rp2040: TLS heap bisection", total - hi, "fails,", total - lo, "runs")
+    if steps:
+        figures["tls_min_heap_bytes"] = total - lo  # the smallest heap (1 KiB steps) it ran in
+    report(**figures)

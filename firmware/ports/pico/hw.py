@@ -230,9 +230,9 @@ def on_socket_read(fn):
     (None: no longer); nothing with a native network stack."""
     import sys
 
-    drv = sys.modules.get("firmware.ports.pico.w5500")
-    if drv is not None:
-        drv.on_read = fn
+    if "firmware.ports.pico.w5500" in sys.modules:  # loaded by _wiznet5k: never load it for this
+        from firmware.ports.pico import w5500
+        w5500.on_read = fn
 
 
 class PicoPort:
