@@ -108,31 +108,50 @@ def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_ack
     assert unacked == [] and journal.acked == journal.last_seq == len(uids)
 
 
-def tls_trial(program_image, stack, ca, ballast):
-    """Boot the wired kiosk holding `ballast` bytes, connect over TLS and tap
-    once. -> (ok, heap total, mem_free at start-up); ok: MQTT up over TLS and
-    the tap acked, without a reset (a MemoryError) or a second dial (a
-    handshake that failed: mbedTLS out of heap)."""
-    with wired_pico(tls_image(program_image, stack, ca, trace_heap=1, heap_ballast=ballast)) as pico:
+def link_trial(program_image, stack, ca, ballast, tls=True):
+    """Boot the wired kiosk holding `ballast` bytes, connect (over TLS, or
+    plain MQTT: tls False) and tap once. -> (ok, heap total, mem_free at
+    start-up); ok: MQTT up and the tap acked, without a reset (a MemoryError)
+    or a second dial (a failed connect: mbedTLS out of heap)."""
+    if tls:
+        image = tls_image(program_image, stack, ca, trace_heap=1, heap_ballast=ballast)
+    else:
+        image = wired_image(program_image, stack, trace_heap=1, heap_ballast=ballast)
+    with wired_pico(image) as pico:
         pace(pico)
+
+        def dials(p):
+            return [e for e in p.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
 
         def failed(e):
             return (e["ev"] == "boot" and e["t_ns"] > 0) or (
                 e["ev"] == "net" and e["what"] == "tcp_connect" and e is not dials(pico)[0]
             )
 
-        def dials(p):
-            return [e for e in p.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
-
         ev = pico.wait_for(lambda e: failed(e) or b"NX link mem_free" in pico.out, timeout=BOOT_S)
         boot = re.search(rb"NX boot \d+ seq \d+ mem_free (\d+) mem_alloc (\d+)", bytes(pico.out))
         total = int(boot.group(1)) + int(boot.group(2)) if boot else None
         if failed(ev):
             return False, total, None
-        uid = f"0c{ballast & 0xFFFFFF:06x}"
-        pico.script(tap(uid, 10, hold_ms=HOLD_MS))
+        pico.script(tap(f"0c{ballast & 0xFFFFFF:06x}", 10, hold_ms=HOLD_MS))
         ok = pico.wait_out("NX acked 1\r\n", timeout=NET_S, or_off=True)
         return ok and not any(failed(e) for e in pico.events), total, int(boot.group(1))
+
+
+def min_heap(trial, lo, total, steps, what):
+    """The smallest heap (1 KiB steps) trial(ballast) succeeds in: it does with
+    `lo` held, not with `total`."""
+    hi = total
+    for _ in range(steps):
+        mid = (lo + hi) // 2 // 1024 * 1024
+        if mid in (lo, hi):
+            break
+        if trial(mid)[0]:
+            lo = mid
+        else:
+            hi = mid
+        print("rp2040:", what, "heap bisection:", total - hi, "fails,", total - lo, "runs")
+    return total - lo
 
 
 def test_wired_kiosk_over_tls_runs_in_the_128_kb_heap_budget(program_image, tls_stack):
@@ -140,25 +159,20 @@ def test_wired_kiosk_over_tls_runs_in_the_128_kb_heap_budget(program_image, tls_
     starts (docs/firmware.md: the budget for data and TLS): the frozen program
     starts, completes the TLS handshake in what is left and gets a tap acked.
     NOXUS_RP2_TLS_MIN_HEAP_STEPS (the bench) bisects the smallest heap it does
-    that in."""
+    that in, over TLS and, as the baseline, over plain MQTT."""
     stack, ca = tls_stack
-    ok, total, _ = tls_trial(program_image, stack, ca, 0)
+    ok, total, _ = link_trial(program_image, stack, ca, 0)
     assert ok and total > HEAP_BUDGET, total
     ballast = total - HEAP_BUDGET
-    ok, _, free = tls_trial(program_image, stack, ca, ballast)
+    ok, _, free = link_trial(program_image, stack, ca, ballast)
     assert ok, f"the frozen program did not connect over TLS and get an ack in a {HEAP_BUDGET} B heap"
     figures = {"tls_heap_budget_free_after_start": free}
     steps = int(os.environ.get("NOXUS_RP2_TLS_MIN_HEAP_STEPS", "0"))
-    lo, hi = ballast, total  # connects with lo held; fails (or cannot start) with hi held
-    for _ in range(steps):
-        mid = (lo + hi) // 2 // 1024 * 1024
-        if mid in (lo, hi):
-            break
-        if tls_trial(program_image, stack, ca, mid)[0]:
-            lo = mid
-        else:
-            hi = mid
-        print("rp2040: TLS heap bisection", total - hi, "fails,", total - lo, "runs")
     if steps:
-        figures["tls_min_heap_bytes"] = total - lo  # the smallest heap (1 KiB steps) it ran in
+        figures["tls_min_heap_bytes"] = min_heap(
+            lambda b: link_trial(program_image, stack, ca, b), ballast, total, steps, "TLS"
+        )
+        figures["plain_min_heap_bytes"] = min_heap(
+            lambda b: link_trial(program_image, stack, ca, b, tls=False), ballast, total, steps, "plain MQTT"
+        )
     report(**figures)
