@@ -98,20 +98,39 @@ def stored(stack):
     return stack.count(select(func.count()).select_from(Punch).where(Punch.kiosk_id == KIOSK))
 
 
+def taps_online(pico, stack, uids, port, hold_ms=250):
+    """MQTT up, its first dial to `port`; `uids` tapped 1 s apart; wait until
+    the worker stored them and the kiosk's journal cursor reached them, in
+    RAM and on flash (between taps). -> the W5500 model's tcp_connect events."""
+    pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+    connects = [e for e in pico.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
+    assert connects and connects[0]["port"] == port, connects
+    steps = []
+    for k, uid in enumerate(uids):
+        steps += tap(uid, 10 + 1000 * k, hold_ms=hold_ms)
+    pico.script(steps)
+    stack.wait_until(lambda: stored(stack) == len(uids), NET_S, f"the {len(uids)} punches in the database")
+    pico.wait_out(f"NX acked {len(uids)}\r\n", timeout=NET_S)
+    pico.wait_out(f"NX saved {len(uids)}\r\n", timeout=NET_S)
+    return connects
+
+
+def assert_each_tap_stored_once(stack, image, uids):
+    """The punches in the database once each, in tap order, the ingest cursor
+    and the journal on the flash image acked to the last."""
+    rows = stack.rows(Punch, Punch.seq, Punch.badge_uid)
+    assert sorted(rows) == [(k + 1, u.upper()) for k, u in enumerate(uids)]
+    (cursor,) = stack.rows(IngestCursor)
+    assert cursor.acked_seq == len(uids) and cursor.lost == 0
+    unacked, journal = journal_of(image)
+    assert unacked == [] and journal.acked == journal.last_seq == len(uids)
+
+
 def test_wired_kiosk_tap_is_stored_once_and_its_ack_moves_the_journal_cursor(program_image, stack):
     uids = ["04a1b2c3", "04a1b2c4", "04a1b2c5"]
     with wired_pico(wired_image(program_image, stack, trace_heap=1)) as pico:
         pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        connects = [e for e in pico.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
-        assert connects and connects[0]["port"] == stack.broker.port, connects
-        steps = []
-        for k, uid in enumerate(uids):
-            steps += tap(uid, 10 + 1000 * k)
-        pico.script(steps)
-        stack.wait_until(lambda: stored(stack) == len(uids), NET_S, "the three punches in the database")
-        pico.wait_out(f"NX acked {len(uids)}\r\n", timeout=NET_S)
-        pico.wait_out(f"NX saved {len(uids)}\r\n", timeout=NET_S)  # the cursor on flash, between taps
+        taps_online(pico, stack, uids, stack.broker.port)
         fbs = feedbacks(pico)
         t_cards = [t for t, u in card_times(pico) if u]
         out = bytes(pico.out)
@@ -127,12 +146,7 @@ def test_wired_kiosk_tap_is_stored_once_and_its_ack_moves_the_journal_cursor(pro
         **heap,
         online_tap_to_feedback_ms=[round((f - c) / 1e6, 2) for (f, _), c in zip(fbs, t_cards, strict=True)],
     )
-    rows = stack.rows(Punch, Punch.seq, Punch.badge_uid)
-    assert sorted(rows) == [(k + 1, u.upper()) for k, u in enumerate(uids)]
-    (cursor,) = stack.rows(IngestCursor)
-    assert cursor.acked_seq == len(uids) and cursor.lost == 0
-    unacked, journal = journal_of(image)
-    assert unacked == [] and journal.acked == journal.last_seq == len(uids)
+    assert_each_tap_stored_once(stack, image, uids)
     assert len(t_cards) == len(uids)
 
 

@@ -10,19 +10,19 @@ import os
 import re
 
 import pytest
-from noxus.ingest.models import IngestCursor, Punch
 
 from tests.e2e.stack import Stack
 from tests.firmware.tlsca import TlsMosquitto, make_board_ca
-from tests.rp2040.test_pico_emulated import BOOT_S, HEAP_BUDGET, feedbacks, journal_of, report, tap
+from tests.rp2040.test_pico_emulated import BOOT_S, HEAP_BUDGET, feedbacks, report, tap
 from tests.rp2040.test_pico_online import (
     BROKER_IP,
     HOLD_MS,
     KIOSK,
     NET_S,
+    assert_each_tap_stored_once,
     out_at,
     pace,
-    stored,
+    taps_online,
     trace,
     wired_image,
     wired_pico,
@@ -73,16 +73,7 @@ def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_ack
     image = tls_image(program_image, stack, ca, trace_heap=1)
     with wired_pico(image) as pico:
         pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        connects = [e for e in pico.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
-        assert connects and connects[0]["port"] == stack.broker.tls_port, connects
-        steps = []
-        for k, uid in enumerate(uids):
-            steps += tap(uid, 10 + 1000 * k, hold_ms=HOLD_MS)
-        pico.script(steps)
-        stack.wait_until(lambda: stored(stack) == len(uids), NET_S, "the three punches in the database")
-        pico.wait_out(f"NX acked {len(uids)}\r\n", timeout=NET_S)
-        pico.wait_out(f"NX saved {len(uids)}\r\n", timeout=NET_S)
+        connects = taps_online(pico, stack, uids, stack.broker.tls_port, hold_ms=HOLD_MS)
         fbs = feedbacks(pico)
         out = bytes(pico.out)
         linked_ns = out_at(pico, b"NX link mem_free")
@@ -100,12 +91,7 @@ def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_ack
         tls_connect_emulated_ms=round((linked_ns - connects[0]["t_ns"]) / 1e6),
         tls_links=len(trace(pico, "link mem_free")),
     )
-    seqs = stack.rows(Punch, Punch.seq, Punch.badge_uid)
-    assert sorted(seqs) == [(k + 1, u.upper()) for k, u in enumerate(uids)]
-    (cursor,) = stack.rows(IngestCursor)
-    assert cursor.acked_seq == len(uids) and cursor.lost == 0
-    unacked, journal = journal_of(image)
-    assert unacked == [] and journal.acked == journal.last_seq == len(uids)
+    assert_each_tap_stored_once(stack, image, uids)
 
 
 def link_trial(program_image, stack, ca, ballast, tls=True):
