@@ -97,8 +97,9 @@ def test_wired_kiosk_over_tls_with_the_pinned_ca_stores_each_tap_once_and_is_ack
 def link_trial(program_image, stack, ca, ballast, tls=True):
     """Boot the wired kiosk holding `ballast` bytes, connect (over TLS, or
     plain MQTT: tls False) and tap once. -> (ok, heap total, mem_free at
-    start-up); ok: MQTT up and the tap acked, without a reset (a MemoryError)
-    or a second dial (a failed connect: mbedTLS out of heap)."""
+    start-up); ok: MQTT up and the tap acked, without a reset (a MemoryError),
+    the REPL's prompt (a MemoryError even the crash log could not take) or a
+    second dial (a failed connect: mbedTLS out of heap)."""
     if tls:
         image = tls_image(program_image, stack, ca, trace_heap=1, heap_ballast=ballast)
     else:
@@ -110,8 +111,10 @@ def link_trial(program_image, stack, ca, ballast, tls=True):
             return [e for e in p.events if e["ev"] == "net" and e["what"] == "tcp_connect"]
 
         def failed(e):
-            return (e["ev"] == "boot" and e["t_ns"] > 0) or (
-                e["ev"] == "net" and e["what"] == "tcp_connect" and e is not dials(pico)[0]
+            return (
+                (e["ev"] == "boot" and e["t_ns"] > 0)
+                or (e["ev"] == "out" and b"\n>>> " in pico.out)
+                or (e["ev"] == "net" and e["what"] == "tcp_connect" and e is not dials(pico)[0])
             )
 
         ev = pico.wait_for(lambda e: failed(e) or b"NX link mem_free" in pico.out, timeout=BOOT_S)
