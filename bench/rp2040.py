@@ -1,21 +1,24 @@
-"""python -m bench.rp2040 [--heap-taps N] [--online-taps N] [--drain-taps N] [--cuts N] [--no-write]
+"""python -m bench.rp2040 [--heap-taps N] [--online-taps N] [--drain-taps N] [--cuts N] [--tests EXPR] [--no-write]
 
 The emulated Pico's figures (docs/rp2040-emulation.md): tap -> feedback time
-in emulated time (offline, and online with acks coming back), gc.mem_free()
-after start-up and after N taps on the real rp2 heap (offline and online),
-the journal's flash use per punch, power-cut runs, and how fast the wired
+in emulated time (offline, and online with acks coming back: first, median,
+p95, worst), gc.mem_free() after start-up, after the MQTT connect and after N
+taps on the real rp2 heap (offline and online), the smallest heap the program
+runs in (offline and online), the journal's flash use per punch, power-cut runs, and how fast the wired
 kiosk drains a backlog of offline taps. Runs the
 tests/rp2040 tests with bigger counts and writes the table into
 docs/benchmarks.md between <!-- bench:rp2040 --> markers.
 """
 
 import argparse
+import hashlib
 import json
 import os
 import pathlib
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import UTC, datetime
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
@@ -23,95 +26,163 @@ DOC = REPO / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench:rp2040 -->", "<!-- /bench:rp2040 -->"
 
 
-def table(r: dict) -> str:
+def rows_of(r: dict) -> list[tuple[str, str]]:
+    """(figure, value) for each figure the run measured: a row whose figures are all
+    missing (its test not selected with --tests, or it failed) is left out."""
+
+    def g(key: str):
+        v = r.get(key)
+        return "?" if v is None else v
+
+    def mem(key: str) -> str:
+        return " / ".join(f"{v} B" for v in (r.get(key) or {}).values()) or "?"
+
     rows = [
-        ("tap → feedback (emulated time, budget 150 ms)", f"{r.get('program_tap_to_feedback_ms', '?')} ms"),
         (
+            "program_tap_to_feedback_ms",
+            "tap → feedback, first tap after boot (emulated time, budget 150 ms)",
+            f"{g('program_tap_to_feedback_ms')} ms",
+        ),
+        (
+            "tap_to_feedback_steady_ms",
             "tap → feedback, steady state (2nd and 3rd tap, worst)",
-            f"{r.get('tap_to_feedback_steady_ms', '?')} ms",
+            f"{g('tap_to_feedback_steady_ms')} ms",
         ),
         (
-            (
-                f"online, {r.get('online_taps', '?')} taps 250 ms apart with acks: tap → feedback "
-                "first / median / worst"
-            ),
-            (
-                f"{r.get('online_tap_to_feedback_first_ms', '?')} / {r.get('online_tap_to_feedback_median_ms', '?')}"
-                f" / {r.get('online_tap_to_feedback_max_ms', '?')} ms, "
-                f"{r.get('online_taps_over_budget', '?')} over budget"
-            ),
+            "online_mem_free_after_boot",
+            "online: gc.mem_free() after start-up (link not up yet)",
+            f"{g('online_mem_free_after_boot')} B",
         ),
         (
-            "online: gc.mem_free() every 25 taps with acks",
-            " / ".join(f"{v} B" for v in (r.get("online_mem_free_after_taps") or {}).values()) or "?",
+            "online_mem_free_after_mqtt_connect",
+            "online: gc.mem_free() after MQTT connect",
+            f"{g('online_mem_free_after_mqtt_connect')} B",
         ),
         (
+            "online_mem_free_after_taps",
+            f"online: gc.mem_free() every 25 of {g('online_taps')} taps with acks",
+            mem("online_mem_free_after_taps"),
+        ),
+        (
+            "online_tap_to_feedback_median_ms",
+            f"online, {g('online_taps')} taps 350 ms apart with acks: tap → feedback first / median / p95 / worst",
+            f"{g('online_tap_to_feedback_first_ms')} / {g('online_tap_to_feedback_median_ms')} / "
+            f"{g('online_tap_to_feedback_p95_ms')} / {g('online_tap_to_feedback_max_ms')} ms, "
+            f"{g('online_taps_over_budget')} over 150 ms or without a beep of their own "
+            f"({g('online_taps_beep_merged')} without)",
+        ),
+        (
+            "online_cursor_writes",
             "online: journal-cursor writes over those taps (one per ack before coalescing)",
-            f"{r.get('online_cursor_writes', '?')}",
+            f"{g('online_cursor_writes')}",
         ),
         (
-            f"backlog of {r.get('drain_taps', '?')} offline taps drained (emulated time, cable plugged back)",
-            f"{r.get('drain_punches_per_s', '?')} punches/s",
+            "drain_punches_per_s",
+            f"backlog of {g('drain_taps')} offline taps drained (emulated time, cable plugged back)",
+            f"{g('drain_punches_per_s')} punches/s",
         ),
-        ("tap → name on the SSD1306 (first tap after boot)", f"{r.get('tap_to_display_ms', '?')} ms"),
-        ("'accepted' beep as played (nominal 80 ms)", f"{r.get('accepted_beep_ms', '?')} ms"),
-        ("frozen image: gc.mem_free() after start-up", f"{r.get('frozen_heap_free_after_start', '?')} B"),
         (
-            f"frozen image: gc.mem_free() after {r.get('frozen_heap_taps', '?')} taps (after gc.collect())",
-            f"{r.get('frozen_heap_free_after_taps', '?')} B",
+            "tap_to_display_ms",
+            "tap → name on the SSD1306 (first tap after boot)",
+            f"{g('tap_to_display_ms')} ms",
         ),
-        ("rp2 heap (gc.mem_free() + gc.mem_alloc())", f"{r.get('heap_total_bytes', '?')} B"),
+        ("accepted_beep_ms", "'accepted' beep as played (nominal 80 ms)", f"{g('accepted_beep_ms')} ms"),
         (
+            "frozen_heap_free_after_start",
+            "frozen image: gc.mem_free() after start-up",
+            f"{g('frozen_heap_free_after_start')} B",
+        ),
+        (
+            "frozen_heap_free_after_taps",
+            f"frozen image: gc.mem_free() after {g('frozen_heap_taps')} taps (after gc.collect())",
+            f"{g('frozen_heap_free_after_taps')} B",
+        ),
+        ("heap_total_bytes", "rp2 heap (gc.mem_free() + gc.mem_alloc())", f"{g('heap_total_bytes')} B"),
+        (
+            "min_heap_bytes",
             "smallest heap the frozen program runs in (start-up + 30 taps, offline, 1 KiB steps)",
-            f"{r.get('min_heap_bytes', '?')} B",
+            f"{g('min_heap_bytes')} B",
         ),
-        ("code on the filesystem: gc.mem_free() after start-up", f"{r.get('heap_free_after_start', '?')} B"),
         (
+            "online_min_heap_bytes",
+            "smallest heap the frozen program runs in online (start-up, MQTT connect, 5 taps acked, 1 KiB steps)",
+            f"{g('online_min_heap_bytes')} B",
+        ),
+        (
+            "heap_free_after_start",
+            "code on the filesystem: gc.mem_free() after start-up",
+            f"{g('heap_free_after_start')} B",
+        ),
+        (
+            "heap_free_after_first",
             f"code on the filesystem: gc.mem_free() after {r.get('heap_first_every', 100)} taps",
-            f"{r.get('heap_free_after_first', '?')} B",
+            f"{g('heap_free_after_first')} B",
         ),
         (
-            f"code on the filesystem: gc.mem_free() after {r.get('heap_taps', '?')} taps",
-            f"{r.get('heap_free_after_taps', '?')} B",
+            "heap_free_after_taps",
+            f"code on the filesystem: gc.mem_free() after {g('heap_taps')} taps",
+            f"{g('heap_free_after_taps')} B",
         ),
         (
-            f"flash used by {r.get('fill_punches', '?')} punches (4-byte UIDs)",
-            f"{r.get('fill_flash_bytes', '?')} B = {r.get('fill_bytes_per_punch', '?')} B/punch",
+            "fill_flash_bytes",
+            f"flash used by {g('fill_punches')} punches (4-byte UIDs)",
+            f"{g('fill_flash_bytes')} B = {g('fill_bytes_per_punch')} B/punch",
         ),
         (
+            "fill_marginal_bytes_per_punch",
             "flash per punch once the journal directory exists (record: 16 B)",
-            f"{r.get('fill_marginal_bytes_per_punch', '?')} B",
+            f"{g('fill_marginal_bytes_per_punch')} B",
         ),
         (
-            (
-                f"journal capacity of the free filesystem ({r.get('fs_free_blocks_before', '?')} of "
-                f"{r.get('fs_blocks', '?')} blocks free after the program's files)"
-            ),
-            f"~{r.get('journal_capacity_punches', '?')} punches",
+            "journal_capacity_punches",
+            f"journal capacity of the free filesystem ({g('fs_free_blocks_before')} of "
+            f"{g('fs_blocks')} blocks free after the program's files)",
+            f"~{g('journal_capacity_punches')} punches",
         ),
         (
+            "power_cut_runs",
             "power-cut runs / punches fed back, all found once",
-            (
-                f"{r.get('power_cut_runs', '?')} / {r.get('power_cut_punches_fed_back', '?')} "
-                f"(seed {r.get('power_cut_seed', '?')})"
-            ),
+            f"{g('power_cut_runs')} / {g('power_cut_punches_fed_back')} (seed {g('power_cut_seed')})",
         ),
     ]
+    return [(label, value) for key, label, value in rows if r.get(key) is not None]
+
+
+def table(r: dict, run: dict | None = None) -> str:
+    run = run or {}
+    when = run.get("date") or f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
+    how = [f"Measured {when} UTC by `{run.get('command') or 'python -m bench.rp2040'}`"]
+    if run.get("wall_s"):
+        how.append(f"{run['wall_s']:.0f} s of wall time")
+    if run.get("load_after"):
+        how.append(f"load average (1/5/15 min) {run['load_before']} before, {run['load_after']} after")
+    if run.get("image_sha256"):
+        how.append(f"image `firmware.bin` sha256 {run['image_sha256'][:16]}…")
     lines = [
         BEGIN,
         "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)",
         "",
-        (
-            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC by `python -m bench.rp2040` "
-            "(tests/rp2040, docs/rp2040-emulation.md)."
-        ),
+        ", ".join(how) + " (tests/rp2040, docs/rp2040-emulation.md).",
         "",
         "| figure | value |",
         "| --- | --- |",
     ]
-    lines += [f"| {a} | {b} |" for a, b in rows]
+    lines += [f"| {a} | {b} |" for a, b in rows_of(r)]
     lines += ["", END]
     return "\n".join(lines)
+
+
+def image_sha256() -> str | None:
+    from tests.rp2040.emulator import FIRMWARE
+
+    try:
+        return hashlib.sha256(FIRMWARE.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -120,6 +191,11 @@ def main() -> None:
     ap.add_argument("--online-taps", type=int, default=1000)
     ap.add_argument("--drain-taps", type=int, default=1000)
     ap.add_argument("--cuts", type=int, default=20)
+    ap.add_argument(
+        "--tests",
+        metavar="EXPR",
+        help="only the tests/rp2040 tests this pytest -k expression selects (the table then holds their figures)",
+    )
     ap.add_argument("--no-write", action="store_true")
     ap.add_argument(
         "--from-last-test-run",
@@ -132,6 +208,13 @@ def main() -> None:
 
         write(json.loads(RESULTS.read_text()), 0, a.no_write)
         return
+    run = {
+        "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
+        "command": "python -m bench.rp2040 " + " ".join(sys.argv[1:]),
+        "load_before": load(),
+        "image_sha256": image_sha256(),
+    }
+    t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as d:
         results = pathlib.Path(d) / "results.json"
         env = dict(
@@ -142,6 +225,7 @@ def main() -> None:
             NOXUS_RP2_DRAIN_TAPS=str(a.drain_taps),
             NOXUS_RP2_CUTS=str(a.cuts),
             NOXUS_RP2_MIN_HEAP_STEPS="7",
+            NOXUS_RP2_ONLINE_MIN_HEAP_STEPS="7",
         )
         rc = subprocess.call(
             [
@@ -152,18 +236,24 @@ def main() -> None:
                 "-p",
                 "no:randomly",
                 "-s",
-                "--timeout=3600",
+                "--timeout=7200",
                 "tests/rp2040",
+                *(["-k", a.tests] if a.tests else []),
             ],
             cwd=REPO,
             env=env,
         )
         r = json.loads(results.read_text()) if results.exists() else {}
-    write(r, rc, a.no_write)
+    run.update(wall_s=time.monotonic() - t0, load_after=load())
+    if image_sha256() != run["image_sha256"]:
+        # the image was rebuilt during the run: each test ran whichever it found at its start
+        print(f"warning: firmware.bin changed during the run (was sha256 {run['image_sha256']})")
+        run["image_sha256"] = None
+    write(r, rc, a.no_write, run)
 
 
-def write(r: dict, rc: int, no_write: bool) -> None:
-    text = table(r)
+def write(r: dict, rc: int, no_write: bool, run: dict | None = None) -> None:
+    text = table(r, run)
     print(text)
     if rc != 0:
         raise SystemExit(f"tests/rp2040 failed (exit {rc}): figures not written")
