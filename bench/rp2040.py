@@ -148,21 +148,25 @@ def rows_of(r: dict) -> list[tuple[str, str]]:
     return [(label, value) for key, label, value in rows if r.get(key) is not None]
 
 
-def table(r: dict, run: dict | None = None) -> str:
-    run = run or {}
+def how(run: dict) -> str:
     when = run.get("date") or f"{datetime.now(UTC):%Y-%m-%d %H:%M}"
-    how = [f"Measured {when} UTC by `{run.get('command') or 'python -m bench.rp2040'}`"]
+    parts = [f"{when} UTC by `{run.get('command') or 'python -m bench.rp2040'}`"]
     if run.get("wall_s"):
-        how.append(f"{run['wall_s']:.0f} s of wall time")
+        parts.append(f"{run['wall_s']:.0f} s of wall time")
     if run.get("load_after"):
-        how.append(f"load average (1/5/15 min) {run['load_before']} before, {run['load_after']} after")
+        parts.append(f"load average (1/5/15 min) {run['load_before']} before, {run['load_after']} after")
     if run.get("image_sha256"):
-        how.append(f"image `firmware.bin` sha256 {run['image_sha256'][:16]}…")
+        parts.append(f"image `firmware.bin` sha256 {run['image_sha256'][:16]}…")
+    return ", ".join(parts)
+
+
+def table(r: dict, runs: list[dict] | None = None) -> str:
+    said = "; ".join(how(run) for run in runs or [{}])
     lines = [
         BEGIN,
         "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)",
         "",
-        ", ".join(how) + " (tests/rp2040, docs/rp2040-emulation.md).",
+        f"Measured {said} (tests/rp2040, docs/rp2040-emulation.md).",
         "",
         "| figure | value |",
         "| --- | --- |",
@@ -202,11 +206,24 @@ def main() -> None:
         action="store_true",
         help="write the figures the last tests/rp2040 run left in the cache, without running",
     )
+    ap.add_argument("--results", metavar="FILE", help="also keep the run's figures (JSON) in FILE")
+    ap.add_argument(
+        "--from-results",
+        metavar="FILE",
+        nargs="+",
+        help="write the table from figures kept with --results (several: runs of different --tests, merged)",
+    )
     a = ap.parse_args()
     if a.from_last_test_run:
         from tests.rp2040.emulator import RESULTS
 
         write(json.loads(RESULTS.read_text()), 0, a.no_write)
+        return
+    if a.from_results:
+        kept = [json.loads(pathlib.Path(f).read_text()) for f in a.from_results]
+        figures = {k: v for d in kept for k, v in d["figures"].items()}
+        runs = [d["run"] for d in kept]
+        write(figures, 0, a.no_write, runs)
         return
     run = {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
@@ -249,11 +266,13 @@ def main() -> None:
         # the image was rebuilt during the run: each test ran whichever it found at its start
         print(f"warning: firmware.bin changed during the run (was sha256 {run['image_sha256']})")
         run["image_sha256"] = None
-    write(r, rc, a.no_write, run)
+    if a.results:
+        pathlib.Path(a.results).write_text(json.dumps({"run": run, "figures": r}, indent=1))
+    write(r, rc, a.no_write, [run])
 
 
-def write(r: dict, rc: int, no_write: bool, run: dict | None = None) -> None:
-    text = table(r, run)
+def write(r: dict, rc: int, no_write: bool, runs: list[dict] | None = None) -> None:
+    text = table(r, runs)
     print(text)
     if rc != 0:
         raise SystemExit(f"tests/rp2040 failed (exit {rc}): figures not written")
