@@ -21,9 +21,10 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
+from bench.report import write_block
+
 REPO = pathlib.Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
-BEGIN, END = "<!-- bench:rp2040 -->", "<!-- /bench:rp2040 -->"
 
 
 def rows_of(r: dict) -> list[tuple[str, str]]:
@@ -163,7 +164,6 @@ def how(run: dict) -> str:
 def table(r: dict, runs: list[dict] | None = None) -> str:
     said = "; ".join(how(run) for run in runs or [{}])
     lines = [
-        BEGIN,
         "## Pico on the emulated RP2040 (MicroPython rp2 1.25, rp2040js 1.4.1)",
         "",
         f"Measured {said} (tests/rp2040, docs/rp2040-emulation.md).",
@@ -172,7 +172,7 @@ def table(r: dict, runs: list[dict] | None = None) -> str:
         "| --- | --- |",
     ]
     lines += [f"| {a} | {b} |" for a, b in rows_of(r)]
-    lines += ["", END]
+    lines += [""]
     return "\n".join(lines)
 
 
@@ -277,12 +277,7 @@ def write(r: dict, rc: int, no_write: bool, runs: list[dict] | None = None) -> N
     if rc != 0:
         raise SystemExit(f"tests/rp2040 failed (exit {rc}): figures not written")
     if not no_write:
-        doc = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
-        if BEGIN in doc and END in doc:
-            doc = doc[: doc.index(BEGIN)] + text + doc[doc.index(END) + len(END) :]
-        else:
-            doc = doc.rstrip("\n") + "\n\n" + text + "\n"
-        DOC.write_text(doc)
+        write_block(DOC, "rp2040", text)
         print(f"written to {DOC}")
 
 
