@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import pathlib
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def main() -> None:
         return
     run = {
         "date": f"{datetime.now(UTC):%Y-%m-%d %H:%M}",
-        "command": "python -m bench.rp2040 " + " ".join(sys.argv[1:]),
+        "command": shlex.join(["python", "-m", "bench.rp2040", *sys.argv[1:]]),
         "load_before": load(),
         "image_sha256": image_sha256(),
     }
