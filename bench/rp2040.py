@@ -37,7 +37,12 @@ def rows_of(r: dict) -> list[tuple[str, str]]:
         return "?" if v is None else v
 
     def mem(key: str) -> str:
-        return " / ".join(f"{v} B" for v in (r.get(key) or {}).values()) or "?"
+        """{taps: mem_free}: the first and last point, and the range of all of them."""
+        after = r.get(key) or {}
+        if not after:
+            return "?"
+        (first, a), (last, b) = next(iter(after.items())), list(after.items())[-1]
+        return f"{a} B after {first}, {b} B after {last} (all {len(after)}: {min(after.values())}–{max(after.values())} B)"
 
     rows = [
         (
@@ -62,7 +67,7 @@ def rows_of(r: dict) -> list[tuple[str, str]]:
         ),
         (
             "online_mem_free_after_taps",
-            f"online: gc.mem_free() every 25 of {g('online_taps')} taps with acks",
+            f"online: gc.mem_free() every 25 of {g('online_taps')} taps with acks (target: no growth)",
             mem("online_mem_free_after_taps"),
         ),
         (
