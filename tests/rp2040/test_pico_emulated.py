@@ -489,27 +489,18 @@ def test_frozen_program_runs_in_the_128_kb_heap_budget(program_image):
         "heap_budget_free_after_start": free,
     }
     steps = int(os.environ.get("NOXUS_RP2_MIN_HEAP_STEPS", "0"))
-    if steps:
-        figures["min_heap_bytes"] = smallest_heap(
-            lambda b: heap_trial(program_image, b)[0], ballast, total, steps
-        )
-    report(**figures)
-
-
-def smallest_heap(runs, ballast, total, steps):
-    """The smallest heap (1 KiB steps, at most `steps` trials) the program runs in:
-    runs(b) says whether it runs holding b bytes of ballast; it does with `ballast`
-    held, it cannot with all `total` bytes held."""
-    lo, hi = ballast, total
+    lo, hi = ballast, total  # runs with lo held; fails (or cannot start) with hi held
     for _ in range(steps):
         mid = (lo + hi) // 2 // 1024 * 1024
         if mid in (lo, hi):
             break
-        if runs(mid):
+        if heap_trial(program_image, mid)[0]:
             lo = mid
         else:
             hi = mid
-    return total - lo
+    if steps:
+        figures["min_heap_bytes"] = total - lo  # the smallest heap (1 KiB steps) it ran in
+    report(**figures)
 
 
 def test_display_shows_the_name_the_unknown_badge_and_the_offline_backlog(program_image):

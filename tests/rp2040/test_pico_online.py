@@ -6,7 +6,6 @@ real Mosquitto, with the real ingest worker (`noxus ingest`) writing to
 PostgreSQL. tap -> journal -> publish -> commit -> ack -> journal cursor.
 docs/rp2040-emulation.md, "The wired variant"."""
 
-import itertools
 import json
 import os
 import re
@@ -20,14 +19,12 @@ from tests.rp2040 import emulator
 from tests.rp2040.emulator import Pico
 from tests.rp2040.test_pico_emulated import (
     BOOT_S,
-    HEAP_BUDGET,
     TAP_BUDGET_MS,
     WATCH,
     card_times,
     feedbacks,
     journal_of,
     report,
-    smallest_heap,
     tap,
 )
 
@@ -297,56 +294,6 @@ def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(prog
     assert seen[len(seen) // 2] <= TAP_BUDGET_MS, seen
     # one write per ack before (a hundred); now one per CURSOR_PERSIST_MS at most
     assert 1 <= saves < taps // 4, saves
-
-
-def online_heap_trial(program_image, stack, ballast, kiosk_id, taps=5):
-    """Boot the wired kiosk holding `ballast` bytes of heap from before start-up,
-    tap `taps` cards, and give it 15 s of emulated time after the last one.
-    -> (ok, heap total, mem_free at start-up, mem_free after MQTT connect):
-    ok when it never reset (no MemoryError -> crash log -> reset), connected
-    and had every tap acked. A connect that fails for want of heap is retried
-    forever without a reset, so the verdict is read at a set emulated time,
-    not by waiting for the ack."""
-    stack.register(kiosk_id)
-    image = wired_image(program_image, stack, trace_heap=taps, heap_ballast=ballast, kiosk_id=kiosk_id)
-    with wired_pico(image) as pico:
-        pace(pico)
-        steps = []
-        for k in range(taps):
-            steps += tap(f"0b{k:06x}", 5000 + 350 * k, hold_ms=HOLD_MS)
-        # pace on: the broker and the worker get at least this much wall time to answer
-        pico.script(steps + [{"after_ms": 5000 + 350 * taps + 15000, "cmd": "status"}])
-        pico.wait_for(lambda e: e["ev"] == "status", timeout=BOOT_S + NET_S + 10 * taps)
-        out = bytes(pico.out)
-        reset = any(e["ev"] == "boot" and e["t_ns"] > 0 for e in pico.events)
-    boot = re.search(rb"NX boot \d+ seq \d+ mem_free (\d+) mem_alloc (\d+)", out)
-    link = re.search(rb"NX link mem_free (\d+)", out)
-    ok = not reset and boot is not None and link is not None and f"NX acked {taps}\r\n".encode() in out
-    total = int(boot.group(1)) + int(boot.group(2)) if boot else None
-    return ok, total, boot and int(boot.group(1)), link and int(link.group(1))
-
-
-def test_wired_kiosk_online_runs_in_the_128_kb_heap_budget(program_image, stack):
-    """heap_ballast takes all of the rp2 heap but 128 KB before the program
-    starts: the frozen program on the wired kiosk starts, connects (MQTT
-    session, subscriptions, socket, buffers) and gets its taps acked in what is
-    left. NOXUS_RP2_ONLINE_MIN_HEAP_STEPS (the bench) bisects the smallest heap
-    it does that in."""
-    ok, total, _, _ = online_heap_trial(program_image, stack, 0, "EMUH0")
-    assert ok and total > HEAP_BUDGET, total
-    ballast = total - HEAP_BUDGET
-    ok, _, free, linked = online_heap_trial(program_image, stack, ballast, "EMUH1")
-    assert ok, f"the wired kiosk did not run online in a {HEAP_BUDGET} B heap"
-    figures = {"online_heap_budget_free_after_start": free, "online_heap_budget_free_after_connect": linked}
-    steps = int(os.environ.get("NOXUS_RP2_ONLINE_MIN_HEAP_STEPS", "0"))
-    if steps:
-        ids = (f"EMUH{k}" for k in itertools.count(2))  # a fresh kiosk each trial: its journal starts at 1
-
-        def runs(b):
-            return online_heap_trial(program_image, stack, b, next(ids))[0]
-
-        figures["online_min_heap_bytes"] = smallest_heap(runs, ballast, total, steps)
-    report(**figures)
 
 
 def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_image, stack):
