@@ -89,6 +89,31 @@ def pace(pico):
     pico.send(cmd="pace", on=True)
 
 
+def online(pico):
+    """Paced, and the kiosk's MQTT session up."""
+    pace(pico)
+    pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+
+
+def held_taps(prefix, ks, gap_ms, start_ms=10):
+    """Script steps: a held tap of card `prefix` + k (6 hex digits) for each k, gap_ms apart."""
+    steps = []
+    for k in ks:
+        steps += tap(f"{prefix}{k:06x}", start_ms + gap_ms * k, hold_ms=HOLD_MS)
+    return steps
+
+
+def one_tap_acked_then_unplugged(pico, prefix, n, gap_ms):
+    """Online, one tap acked first (the session is whole: subscriptions acknowledged);
+    returns the steps that pull the cable and tap the other n - 1 cards, for the caller
+    to script."""
+    online(pico)
+    pico.script(tap(f"{prefix}000000", 10, hold_ms=HOLD_MS))
+    pico.wait_out("NX acked 1\r\n", timeout=NET_S)
+    unplug = [{"after_ms": 0, "cmd": "cable", "on": False}]
+    return unplug + held_taps(prefix, range(1, n), gap_ms, start_ms=500)
+
+
 def trace(pico, key):
     """[ints] of every "NX <key> <n> ..." line the board printed."""
     return [int(m) for m in re.findall(rb"NX " + key.encode() + rb" (\d+)", bytes(pico.out))]
@@ -195,12 +220,8 @@ def test_power_cut_inside_an_ack_cursor_write_keeps_every_punch_once(program_ima
     taps = 10
     stack.kill_worker()
     with wired_pico(wired_image(program_image, stack, trace_heap=1), seed=seed) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        steps = []
-        for k in range(taps):
-            steps += tap(f"05{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
-        pico.script(steps)
+        online(pico)
+        pico.script(held_taps("05", range(taps), 350))
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
         n = rnd.randint(1, ACK_FLASH_OPS)
         pico.send(cmd="cut_in_flash_op", n=n)
@@ -223,12 +244,8 @@ def test_broker_killed_mid_batch_then_back_loses_and_doubles_nothing(program_ima
     sessions and the kiosk's journal resends what was not acked."""
     taps = 12
     with wired_pico(wired_image(program_image, stack)) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        steps = []
-        for k in range(taps):
-            steps += tap(f"06{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
-        pico.script(steps)
+        online(pico)
+        pico.script(held_taps("06", range(taps), 350))
         stack.wait_until(lambda: stored(stack) >= 2, NET_S, "the batch under way")
         stack.broker.stop(kill=True)
         pico.wait_for(lambda e: e["ev"] == "card" and e["uid"] == f"06{taps - 1:06x}", timeout=NET_S)
@@ -251,12 +268,8 @@ def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(prog
     two on the rp2 build) on the tap path (docs/rp2040-emulation.md, "Findings")."""
     taps, every = int(os.environ.get("NOXUS_RP2_ONLINE_TAPS", "100")), 25
     with wired_pico(wired_image(program_image, stack, trace_heap=every)) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        steps = []
-        for k in range(taps):
-            steps += tap(f"07{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)  # 150 ms away: 3 polls see it gone
-        pico.script(steps)
+        online(pico)
+        pico.script(held_taps("07", range(taps), 350))  # 150 ms away: 3 polls see it gone
         # emulated time runs up to ~10x slower than wall time on a loaded machine (2 CPUs,
         # load 8): the taps first, with a safety net that allows for it
         pico.wait_out(f"NX taps {taps} mem_free", timeout=BOOT_S + 10 * taps)
@@ -303,16 +316,8 @@ def test_cable_pulled_for_30_s_with_taps_going_on_then_every_punch_once(program_
     the kiosk reconnects and every punch reaches the database once."""
     taps = 5
     with wired_pico(wired_image(program_image, stack, trace_heap=1)) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        # one tap acked first: the session is whole (subscriptions acknowledged)
-        pico.script(tap("08000000", 10, hold_ms=HOLD_MS))
-        pico.wait_out("NX acked 1\r\n", timeout=NET_S)
-        steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
-        for k in range(1, taps):
-            steps += tap(f"08{k:06x}", 500 + 400 * k, hold_ms=HOLD_MS)
-        steps += [{"after_ms": 30000, "cmd": "cable", "on": True}]
-        pico.script(steps)
+        steps = one_tap_acked_then_unplugged(pico, "08", taps, 400)
+        pico.script(steps + [{"after_ms": 30000, "cmd": "cable", "on": True}])
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
         assert stored(stack) == 1
         # 30 s of emulated time: minutes of wall time on a loaded machine
@@ -344,14 +349,10 @@ def test_power_cut_after_acks_before_the_cursor_reaches_flash_resends_and_stores
     taps = 6
     img = wired_image(program_image, stack, trace_heap=1, cursor_persist_ms=600000)
     with wired_pico(img) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
+        online(pico)
         pico.script(tap("0a000000", 10, hold_ms=HOLD_MS))
         pico.wait_out("NX saved 1\r\n", timeout=NET_S)  # the first write after boot is not held back
-        steps = []
-        for k in range(1, taps):
-            steps += tap(f"0a{k:06x}", 10 + 350 * k, hold_ms=HOLD_MS)
-        pico.script(steps)
+        pico.script(held_taps("0a", range(1, taps), 350))
         stack.wait_until(lambda: stored(stack) == taps, NET_S, "the punches in the database")
         pico.wait_out(f"NX acked {taps}\r\n", timeout=NET_S)
         assert trace(pico, "saved")[-1] == 1
@@ -375,15 +376,7 @@ def test_backlog_of_offline_taps_drains_once(program_image, stack):
     taps = int(os.environ.get("NOXUS_RP2_DRAIN_TAPS", "40"))
     n = taps + 1
     with wired_pico(wired_image(program_image, stack, trace_heap=taps + 1)) as pico:
-        pace(pico)
-        pico.wait_out(b"NX link mem_free", timeout=BOOT_S)
-        # one tap acked first: the session is whole (subscriptions acknowledged)
-        pico.script(tap("09000000", 10, hold_ms=HOLD_MS))
-        pico.wait_out("NX acked 1\r\n", timeout=NET_S)
-        steps = [{"after_ms": 0, "cmd": "cable", "on": False}]
-        for k in range(1, n):
-            steps += tap(f"09{k:06x}", 500 + 350 * k, hold_ms=HOLD_MS)
-        pico.script(steps)
+        pico.script(one_tap_acked_then_unplugged(pico, "09", n, 350))
         pico.wait_out(f"NX taps {n} mem_free", timeout=BOOT_S + 10 * taps)
         assert stored(stack) == 1
         pico.script([{"after_ms": 0, "cmd": "cable", "on": True}])
@@ -414,11 +407,8 @@ def test_cable_pulled_before_the_suback_then_acks_come_back_and_every_punch_once
     with wired_pico(wired_image(program_image, stack, trace_heap=1), cable_off_on_tx=SUBSCRIBE) as pico:
         pace(pico)
         pico.wait_for(lambda e: e["ev"] == "net" and e["what"] == "cable" and not e["on"], timeout=BOOT_S)
-        steps = []
-        for k in range(taps):
-            steps += tap(f"09{k:06x}", 500 + 400 * k, hold_ms=HOLD_MS)
-        steps += [{"after_ms": 20000, "cmd": "cable", "on": True}]
-        pico.script(steps)
+        steps = held_taps("09", range(taps), 400, start_ms=500)
+        pico.script(steps + [{"after_ms": 20000, "cmd": "cable", "on": True}])
         pico.wait_out(f"NX taps {taps} mem_free", timeout=NET_S)
         assert stored(stack) == 0
         # 20 s of emulated time: minutes of wall time on a loaded machine

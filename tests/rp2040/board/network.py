@@ -7,14 +7,20 @@ AP_IF = 1
 STAT_IDLE = 0
 
 
-class WLAN:
-    def __init__(self, interface=STA_IF):
-        self._active = False
+class _Interface:
+    """active() as every interface of `network` has it: a switch to read back."""
+
+    _active = False
 
     def active(self, on=None):
         if on is not None:
             self._active = bool(on)
         return self._active
+
+
+class WLAN(_Interface):
+    def __init__(self, interface=STA_IF):
+        pass
 
     def connect(self, ssid=None, key=None, **kw):
         pass
@@ -37,18 +43,12 @@ class WLAN:
         return ("0.0.0.0", "0.0.0.0", "0.0.0.0", "0.0.0.0")
 
 
-class WIZNET5K:
+class WIZNET5K(_Interface):
     """The W5500-EVB-Pico's network.WIZNET5K with the cable unplugged: the
     link never comes up, DHCP fails. Prints how the port built it."""
 
     def __init__(self, spi, cs, rst):
         print("NX WIZNET5K", spi, cs, rst)
-        self._active = False
-
-    def active(self, on=None):
-        if on is not None:
-            self._active = bool(on)
-        return self._active
 
     def isconnected(self):
         return False
