@@ -6,6 +6,7 @@ CSRF field of each form."""
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -155,6 +156,32 @@ def _render(
         },
         status_code=status_code,
     )
+
+
+@dataclass
+class _Page:
+    """What an HR page is answered with (FastAPI fills it: a class as dependency): the request,
+    the session, the settings, the tenant scope and the reader; the customer the page is about
+    (`_customer`) once it is asked for."""
+
+    request: Request
+    session: SessionDep
+    settings: SettingsDep
+    scope: TenantScope
+    user: HRReader
+
+    @cached_property
+    def customer(self) -> Customer:
+        return _customer(self.request, self.session, self.scope)
+
+    def render(self, name: str, status_code: int = 200, **ctx) -> HTMLResponse:
+        c = self.customer
+        return _render(
+            self.request, name, self.user, self.session, self.scope, c, self.settings, status_code, **ctx
+        )
+
+
+Page = Annotated[_Page, Depends()]
 
 
 def _local(dt: datetime | None, zone: ZoneInfo) -> str:
@@ -667,9 +694,9 @@ async def opening_set(employee_id: int, post: Post):
 
 @router.get("/badges", response_class=HTMLResponse)
 def badges_page(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
-    return _badges_page(request, session, settings, scope, user)
+    return _badges_page(page.request, page.session, page.settings, page.scope, page.user)
 
 
 def _badges_page(
@@ -767,14 +794,14 @@ def badges_end(
 
 @router.get("/punches", response_class=HTMLResponse)
 def punches_page(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
-    c = _customer(request, session, scope)
+    c = page.customer
     from sqlalchemy import or_
 
     from noxus.hr.models import Badge
 
-    rows = session.exec(
+    rows = page.session.exec(
         select(Punch, Employee)
         .join(Badge, col(Badge.uid) == col(Punch.badge_uid))
         .join(Employee, col(Employee.id) == col(Badge.employee_id))
@@ -788,7 +815,7 @@ def punches_page(
         .order_by(col(Punch.id).desc())
         .limit(100)
     ).all()
-    return _render(request, "hr_punches.html", user, session, scope, c, settings, rows=rows)
+    return page.render("hr_punches.html", rows=rows)
 
 
 def _period(first: date | None, last: date | None) -> tuple[date, date]:
@@ -798,31 +825,21 @@ def _period(first: date | None, last: date | None) -> tuple[date, date]:
 
 @router.get("/exceptions", response_class=HTMLResponse)
 def exceptions_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
+    page: Page,
     first: date | None = None,
     last: date | None = None,
 ):
-    c = _customer(request, session, scope)
+    c = page.customer
     first, last = _period(first, last)
     error, items = None, []
     try:
-        emps = employees.listing(session, scope, c.id)
-        for s in timesheets.compute(session, id_of(c), emps, first, last, settings):
+        emps = employees.listing(page.session, page.scope, c.id)
+        for s in timesheets.compute(page.session, id_of(c), emps, first, last, page.settings):
             items += [(s.employee, d, code) for d, code in s.exceptions]
     except HRError as e:
         error = str(e)
-    return _render(
-        request,
+    return page.render(
         "hr_exceptions.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
         items=items,
         first=first,
         last=last,
@@ -832,59 +849,43 @@ def exceptions_page(
 
 @router.get("/corrections", response_class=HTMLResponse)
 def corrections_page(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
-    c = _customer(request, session, scope)
+    c = page.customer
     tenant = Scope.only([id_of(c)])
-    names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(session, tenant, c.id)}
-    return _render(
-        request,
+    names = {e.id: f"{e.last_name} {e.first_name}" for e in employees.listing(page.session, tenant, c.id)}
+    return page.render(
         "hr_corrections.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
-        corrections=corrections.listing(session, tenant),
+        corrections=corrections.listing(page.session, tenant),
         names=names,
-        events=audit.events(session, id_of(c), limit=100),
+        events=audit.events(page.session, id_of(c), limit=100),
     )
 
 
 @router.get("/periods", response_class=HTMLResponse)
 def periods_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
+    page: Page,
     month: str | None = None,
 ):
     """The close of a month: pick it, review its checklist, acknowledge, close."""
-    c = _customer(request, session, scope)
+    c = page.customer
     today = datetime.now(UTC).date()
     prev = today.replace(day=1) - timedelta(days=1)
     year, mon = _month(month) if month else (prev.year, prev.month)
     checks, error = None, None
     if month:
         try:
-            checks, _s = periods.checklist(session, id_of(c), year, mon, settings)
+            checks, _s = periods.checklist(page.session, id_of(c), year, mon, page.settings)
         except HRError as e:
             error = str(e)
-    return _render(
-        request,
+    return page.render(
         "hr_periods.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
-        locks=periods.listing(session, id_of(c)),
+        locks=periods.listing(page.session, id_of(c)),
         month=f"{year}-{mon:02d}",
         month_name=format_month(year, mon),
         checks=checks,
         err=error,
-        is_closed=periods.is_closed(session, id_of(c), year, mon),
+        is_closed=periods.is_closed(page.session, id_of(c), year, mon),
     )
 
 
@@ -922,34 +923,28 @@ def periods_post(
 
 @router.get("/present", response_class=HTMLResponse)
 def present_page(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
     """Who is in right now; the list refreshes itself (static/hr.js polls /hr/present/rows)."""
-    c = _customer(request, session, scope)
-    return _render(
-        request,
+    c = page.customer
+    return page.render(
         "hr_present.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
-        rows=presence.present(session, id_of(c), settings),
+        rows=presence.present(page.session, id_of(c), page.settings),
         now=datetime.now(UTC),
     )
 
 
 @router.get("/present/rows", response_class=HTMLResponse)
 def present_rows(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
-    c = _customer(request, session, scope)
-    zone = effective.customer_zone(session, id_of(c), settings)
+    c = page.customer
+    zone = effective.customer_zone(page.session, id_of(c), page.settings)
     return templates.TemplateResponse(
-        request,
+        page.request,
         "hr_present_rows.html",
         {
-            "rows": presence.present(session, id_of(c), settings),
+            "rows": presence.present(page.session, id_of(c), page.settings),
             "now": datetime.now(UTC),
             "fmt_local": lambda dt: _local(dt, zone),
             "hours": timesheets.hours,
@@ -962,22 +957,20 @@ def present_rows(
 
 @router.get("/team", response_class=HTMLResponse)
 def team_page(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
+    page: Page,
     month: str | None = None,
 ):
-    c = _customer(request, session, scope)
+    c = page.customer
     year, mon = _month(month)
-    emps = payroll_service._employees(session, id_of(c), year, mon)
+    emps = payroll_service._employees(page.session, id_of(c), year, mon)
     chain, carried = [], None
     for i in range(2, -1, -1):
         y, m = year, mon - i
         while m < 1:
             y, m = y - 1, m + 12
-        ms = balances.months(session, id_of(c), emps, y, m, settings, current_language(), carried=carried)
+        ms = balances.months(
+            page.session, id_of(c), emps, y, m, page.settings, current_language(), carried=carried
+        )
         carried = {id_of(x.employee): x.carried_out_seconds for x in ms}
         chain.append(ms)
     rows = chain[-1]
@@ -989,14 +982,8 @@ def team_page(
             acc[0] += w["target_seconds"] / 3600
             acc[1] += w["worked_seconds"] / 3600
     first, last = timesheets.month_period(year, mon)
-    return _render(
-        request,
+    return page.render(
         "hr_team.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
         rows=rows,
         month=f"{year}-{mon:02d}",
         prev_m=(first - timedelta(days=1)).strftime("%Y-%m"),
@@ -1026,25 +1013,19 @@ def team_page(
 
 @router.get("/exports", response_class=HTMLResponse)
 def exports_page(
-    request: Request, session: SessionDep, settings: SettingsDep, scope: TenantScope, user: HRReader
+    page: Page,
 ):
-    c = _customer(request, session, scope)
+    c = page.customer
     today = datetime.now(UTC).date()
     first, last = timesheets.month_period(today.year, today.month)
     prev = today.replace(day=1) - timedelta(days=1)
-    return _render(
-        request,
+    return page.render(
         "hr_exports.html",
-        user,
-        session,
-        scope,
-        c,
-        settings,
-        employees=employees.listing(session, scope, c.id),
+        employees=employees.listing(page.session, page.scope, c.id),
         first=first,
         last=last,
         prev=prev,
-        jobs=jobs.recent(session, id_of(c)),
+        jobs=jobs.recent(page.session, id_of(c)),
         job_state=jobs.state,
     )
 
@@ -1106,15 +1087,11 @@ def payroll_start(
 @router.get("/payroll/{job_id}", response_class=HTMLResponse)
 def payroll_job_page(
     job_id: int,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    scope: TenantScope,
-    user: HRReader,
+    page: Page,
 ):
-    c = _customer(request, session, scope)
-    job = _job_or_404(session, id_of(c), job_id)
-    return _render(request, "hr_job.html", user, session, scope, c, settings, job=job, state=jobs.state(job))
+    c = page.customer
+    job = _job_or_404(page.session, id_of(c), job_id)
+    return page.render("hr_job.html", job=job, state=jobs.state(job))
 
 
 @router.get("/payroll/{job_id}/progress", response_class=HTMLResponse)
