@@ -4,8 +4,19 @@
 # Layout in the journal directory (format in docs/protocol.md, "On flash"):
 #   state.json          {"acked": N, "boot": B, "seq": S} written atomically
 #   <first-seq:08x>.nxj segments: 8-byte header, then records
+#   tail.nxt            with a tail (the Pico): 12-byte header, then the newest
+#                       records of the current segment
 # A segment is deleted only once every record in it is acked and that cursor is
 # on flash.
+#
+# The tail: littlefs never appends into a block it already synced (it copies the
+# block into a freshly erased one), so an append + sync to a segment costs one or
+# two 4 KiB sector erases (~48-95 ms on a Pico), but a file small enough to stay
+# inline in its directory's metadata costs a metadata commit (~1.5 ms). With a
+# tail, a tap appends its record there; merge() moves the tail's records into the
+# segment in one write, off the tap path (flush(), in the kiosk's idle time),
+# then empties the tail. A power cut between the two leaves the records in both:
+# open() keeps from the tail only the seqs above every seq in the segments.
 #
 # With lazy_ack (the kiosk loop sets it) an ack moves the cursor in RAM only and
 # flush() writes it later, off the tap path: a state.json write is a few page
@@ -31,6 +42,9 @@ _UID_CODE = {4: 0, 7: 1, 10: 2}
 _UID_LEN = (4, 7, 10)
 _META_KIND = 1 << 12
 _META_ESTIMATED = 1 << 13
+TAIL_NAME = "tail.nxt"
+TAIL_MAGIC = b"NT"
+TAIL_HEADER = 12  # magic(2) version(1) reserved(1) boot(u32) segment's first seq(u32)
 
 
 ENOSPC = 28  # errno: littlefs has no free block left
@@ -89,8 +103,20 @@ def decode_record(buf, pos, boot):
 
 
 class Journal:
-    def __init__(self, root, seg_records=2040, max_records=60000):
+    def __init__(self, root, seg_records=2040, max_records=60000, tail=0):
         self.root = root
+        # tail: the tail file's size limit in bytes, header included (0: appends
+        # go straight to the segment). It must stay inline in littlefs metadata:
+        # the Pico's littlefs keeps ~380 bytes inline (docs/rp2040-emulation.md).
+        self.tail = tail
+        self._tail = None  # open tail file
+        # The tail's records, also in RAM: unacked() and merge() read them from
+        # here, and this is what an append that failed mid-write did not add to.
+        self._tail_buf = bytearray(max(0, tail - TAIL_HEADER))
+        self._tail_len = 0  # bytes of records in _tail_buf (and on flash)
+        self._tail_n = 0
+        self._cur_first = 0  # first seq (file name) of the current segment
+        self.merges_on_tap = 0  # tail merges a tap had to do: the tail was full
         # 2040 x 16 B + header = 8 littlefs blocks of 4 KiB. Measured on an
         # 848 KiB VfsLfs2 (bench/firmware_bench.py): one-block segments fit
         # only 49 733 punches (a directory of ~200 files costs metadata blocks
@@ -128,8 +154,10 @@ class Journal:
             int(n[:-len(SEG_SUFFIX)], 16) for n in os.listdir(self.root)
             if n.endswith(SEG_SUFFIX) and len(n) == 8 + len(SEG_SUFFIX))
         self._hint = None  # torn tails may be trimmed below
+        top = 0  # the highest seq any segment holds
         for first in self._segments:
-            self._check_segment(first)
+            top = max(top, self._check_segment(first))
+        self._recover_tail(top)
         self._save_state()
         # A new segment per boot: its header carries the boot id that estimated
         # (clock-unset) punches refer to.
@@ -172,13 +200,14 @@ class Journal:
             f.close()
 
     def _check_segment(self, first):
+        """Trim a torn segment; -> the highest seq it holds (0: none)."""
         pos, prev = SEG_HEADER, 0
         for p, end in self._records(first):
             self.last_seq = max(self.last_seq, p.seq)
             pos, prev = end, p.seq
         path = self._path(first)
         if pos >= fsutil.size(path):
-            return
+            return prev
         # A record failed its check: a torn tail (power cut mid-write) or, with
         # valid records after it, flash bit rot. Keep every valid record; the
         # bad one is reported lost by the backend's gap check, and no seq seen
@@ -209,6 +238,52 @@ class Journal:
             self._segments.remove(first)
         else:
             fsutil.rewrite_prefix(path, pos, kept)
+        return prev
+
+    def _recover_tail(self, top):
+        """Boot: move the tail's records that no segment holds (seq above `top`,
+        the highest seq in the segments; seqs only grow, and a merge writes the
+        tail's records in order) into their segment, then delete the tail. A
+        power cut mid-merge left some or all of them in both places: each is
+        kept once. The segment is synced before the tail goes."""
+        path = fsutil.join(self.root, TAIL_NAME)
+        raw = fsutil.read(path)
+        if raw is None:
+            return
+        kept = []
+        boot = first = None
+        if len(raw) >= TAIL_HEADER and raw[:2] == TAIL_MAGIC and raw[2] == SEG_VERSION:
+            boot, first = struct.unpack_from("<II", raw, 4)
+        pos = TAIL_HEADER
+        while boot is not None and pos < len(raw):
+            p, nxt = decode_record(raw, pos, boot)
+            if p is None:
+                # A torn tail (on flash filesystems without atomic commits): as
+                # for a segment, no seq that reached the disk is reused.
+                self.dropped_torn += 1
+                if len(raw) - pos >= 4:
+                    (seq,) = struct.unpack_from("<I", raw, pos)
+                    if seq == self.last_seq + 1:
+                        self.last_seq = seq
+                break
+            self.last_seq = max(self.last_seq, p.seq)
+            if p.seq > top and p.seq > self.acked:
+                kept.append(raw[pos:nxt])
+            pos = nxt
+        raw = None
+        if kept:
+            if first not in self._segments:
+                # Its segment is gone (never so while the tail held records,
+                # unless a file was lost): a new one, named by its first seq.
+                first = struct.unpack_from("<I", kept[0], 0)[0]
+                self._segments.append(first)
+                self._segments.sort()
+                kept.insert(0, SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", boot))
+            with open(self._path(first), "ab") as f:
+                for rec in kept:
+                    f.write(rec)
+                fsutil.sync(f)
+        fsutil.remove(path)
 
     @staticmethod
     def _header_boot(buf):
@@ -260,6 +335,8 @@ class Journal:
             raise JournalFull("journal full: %d punches wait for the backend" % self.pending())
         seq = self.last_seq + 1
         rec = encode_record(seq, uid, time_ms, kind, estimated)
+        if self.tail:
+            return self._append_tail(seq, rec, uid, time_ms, kind, estimated)
         try:
             if self._cur is None or self._cur_count >= self.seg_records:
                 self.rolls_on_tap += 1  # prepare() was not called since the last roll
@@ -275,10 +352,85 @@ class Journal:
                 raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
             raise
         self._cur_count += 1
+        return self._appended(seq, uid, time_ms, kind, estimated)
+
+    def _appended(self, seq, uid, time_ms, kind, estimated):
         self.last_seq = seq
         if estimated:
             return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
         return Punch(seq, uid_hex(uid), time_ms, kind)
+
+    def _append_tail(self, seq, rec, uid, time_ms, kind, estimated):
+        n = len(rec)
+        try:
+            if self._cur is None or self._cur_count + self._tail_n >= self.seg_records:
+                self.rolls_on_tap += 1  # prepare() was not called since the last roll
+                self.merge()
+                self._roll(seq)
+                self._reset_tail()  # its header names the new segment
+            elif self._tail_len + n > len(self._tail_buf):
+                self.merges_on_tap += 1  # a burst of taps with no idle time between
+                self.merge()
+            if self._tail is None:
+                self.merge()  # opens an empty tail (after merging one a failed write left)
+            self._tail.write(rec)
+            fsutil.sync(self._tail)
+        except OSError as e:
+            # Not durable, so not accepted. The tail file may end with part of
+            # this record: the next append merges the records in RAM (the ones
+            # accepted) into the segment and starts the tail afresh.
+            f, self._tail = self._tail, None
+            if f is not None:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+            if e.args and e.args[0] == ENOSPC:
+                raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
+            raise
+        self._tail_buf[self._tail_len:self._tail_len + n] = rec
+        self._tail_len += n
+        self._tail_n += 1
+        return self._appended(seq, uid, time_ms, kind, estimated)
+
+    def merge(self):
+        """Move the tail's records into the current segment (one write and
+        sync: one or two erases on littlefs, whatever the count), then start an
+        empty tail. Power cut after the segment's sync and before the tail is
+        emptied: open() keeps each record once. -> True when records moved."""
+        moved = self._tail_n > 0
+        if moved:
+            if self._cur is None:
+                # The segment was abandoned (a failed write): a new one, named
+                # by the tail's first seq.
+                self._roll(struct.unpack_from("<I", self._tail_buf, 0)[0])
+            try:
+                self._cur.write(memoryview(self._tail_buf)[:self._tail_len])
+                fsutil.sync(self._cur)
+            except OSError:
+                self._abandon()  # the tail still holds every record
+                raise
+            self._cur_count += self._tail_n
+            self._tail_len = self._tail_n = 0
+        if self._cur is not None:
+            self._reset_tail()
+        return moved
+
+    def _reset_tail(self):
+        """An empty tail for the current segment. Only once its records are
+        in the segment (or it has none)."""
+        f, self._tail = self._tail, None
+        if f is not None:
+            f.close()
+        f = open(fsutil.join(self.root, TAIL_NAME), "wb")
+        try:
+            f.write(TAIL_MAGIC + bytes((SEG_VERSION, 0))
+                    + struct.pack("<II", self.boot, self._cur_first))
+            fsutil.sync(f)
+        except OSError:
+            f.close()
+            raise
+        self._tail = f
 
     def prepare(self):
         """Create the segment the next punch goes to, off the tap path: the port calls
@@ -286,11 +438,16 @@ class Journal:
         (creating a segment costs a state write, a file creation and a header sync,
         which would push the first tap after a boot past its 150 ms budget).
         -> True when a segment was created."""
-        if self._cur is not None and self._cur_count < self.seg_records:
+        if self._cur is not None and self._cur_count + self._tail_n < self.seg_records:
+            if self.tail and self._tail is None:
+                self.merge()  # creates the tail: off the tap path too
             return False
         if self.pending() >= self.max_records:
             return False  # full: the tap refuses anyway
+        self.merge()  # the full segment takes the tail's records first
         self._roll(self.last_seq + 1)
+        if self.tail:
+            self._reset_tail()
         return True
 
     def _abandon(self):
@@ -320,6 +477,7 @@ class Journal:
             fsutil.remove(path)  # a header-only segment holds nothing
             raise
         self._cur = f
+        self._cur_first = first
         if first not in self._segments:
             self._segments.append(first)
         self._cur_count = 0
@@ -340,13 +498,21 @@ class Journal:
                 start = hint[1]
             prev = start
             for p, end in self._records(segs[i], start):
-                if p.seq > self.acked:
+                # A seq seen already: a copy left by a failed merge.
+                if p.seq > self.acked and (not out or p.seq > out[-1].seq):
                     if not out:
                         self._hint = (segs[i], prev, p.seq - 1)
                     out.append(p)
                     if len(out) >= limit:
                         return out
                 prev = end
+        pos = 0
+        while pos < self._tail_len and len(out) < limit:
+            p, pos = decode_record(self._tail_buf, pos, self.boot)
+            if p is None:
+                break
+            if p.seq > self.acked and (not out or p.seq > out[-1].seq):
+                out.append(p)
         return out
 
     def ack(self, upto):
@@ -358,6 +524,8 @@ class Journal:
             # replaced): resume past them so no new punch reuses a stored seq
             # (the next segment's roll writes that floor before any record).
             self.last_seq = upto
+            if self._tail_n:
+                self.merge()  # the tail's records stay with their segment
             if self._cur is not None:
                 self._cur.close()
                 self._cur = None
@@ -371,7 +539,7 @@ class Journal:
     def unsaved(self):
         """True when flush() has work: an acked cursor not on flash yet, or
         segments it covers still there. Allocates nothing (asked every poll)."""
-        if self.saved_acked != self.acked:
+        if self.saved_acked != self.acked or self._tail_len * 2 > len(self._tail_buf):
             return True
         segs = self._segments
         if len(segs) > 1 and segs[1] <= self.saved_acked + 1:
@@ -379,11 +547,12 @@ class Journal:
         return len(segs) > 0 and self.saved_acked == self.last_seq and self._cur is None
 
     def flush(self):
-        """Write the acked cursor if it moved, then delete the segments that
-        the cursor on flash covers: a segment goes only once a power cut can
-        no longer bring back a cursor below its records. -> True when it
-        wrote or deleted anything."""
-        wrote = False
+        """Merge the tail once it is half full (each merge costs an erase or
+        two, whatever it moves: fewer, bigger ones), write the acked cursor if
+        it moved, then delete the segments that the cursor on flash covers: a
+        segment goes only once a power cut can no longer bring back a cursor
+        below its records. -> True when it wrote or deleted anything."""
+        wrote = self._tail_len * 2 > len(self._tail_buf) and self.merge()
         if self.saved_acked != self.acked:
             self._save_state()
             wrote = True
@@ -402,6 +571,9 @@ class Journal:
         """Factory reset: drop every segment but keep the seq floor, so a
         wiped kiosk never reuses a seq the backend already holds."""
         self._abandon()
+        self._close_tail()
+        fsutil.remove(fsutil.join(self.root, TAIL_NAME))
+        self._tail_len = self._tail_n = 0
         for first in self._segments:
             fsutil.remove(self._path(first))
         self._segments = []
@@ -409,8 +581,14 @@ class Journal:
         self.acked = self.last_seq
         self._save_state()
 
+    def _close_tail(self):
+        f, self._tail = self._tail, None
+        if f is not None:
+            f.close()
+
     def close(self):
-        self.flush()
+        self.flush()  # the tail's records stay there: it is on flash too
+        self._close_tail()
         if self._cur is not None:
             self._cur.close()
             self._cur = None

@@ -414,6 +414,138 @@ def check_prepared_segments_keep_file_creation_off_the_tap_path(root):
     j.close()
 
 
+# -- the tail (journal.py: records in a small file inline in littlefs metadata,
+# merged into the segment off the tap path) ---------------------------------
+
+TAIL = J.TAIL_HEADER + 6 * REC  # room for 6 records; flush() merges from 4
+
+
+def tail_path(root):
+    return root + "/" + J.TAIL_NAME
+
+
+def tailed(root, n, seg_records=8):
+    """A fresh journal with a tail, n punches appended (none merged yet)."""
+    j = fresh(root, seg_records=seg_records, tail=TAIL)
+    j.prepare()
+    fill(j, n)
+    return j
+
+
+def check_tail_takes_the_appends_and_the_segment_gets_them_in_one_merge(root):
+    j = tailed(root, 3)
+    seg = root + "/00000001.nxj"
+    eq(fsutil.size(seg), HDR, "the segment is not written on the tap path")
+    eq(fsutil.size(tail_path(root)), J.TAIL_HEADER + 3 * REC, "the tail holds the records")
+    eq(seqs(j.unacked(100)), [1, 2, 3], "the sender reads them from the tail")
+    eq(seqs(j.unacked(2)), [1, 2], "unacked honours its limit in the tail")
+    eq((j.unsaved(), j.flush()), (False, False), "under half full: no merge yet")
+    fill(j, 1)
+    eq(j.unsaved(), True, "over half full: flush has work")
+    eq(j.flush(), True, "flush merged")
+    eq(fsutil.size(seg), HDR + 4 * REC, "the segment got the four records")
+    eq(fsutil.size(tail_path(root)), J.TAIL_HEADER, "the tail is empty again")
+    fill(j, 2)
+    eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5, 6], "segment then tail, in order")
+    j.ack(5)
+    eq(seqs(j.unacked(100)), [6], "the cursor covers records in both")
+    eq(j.merges_on_tap, 0, "no tap merged")
+    j.close()
+
+
+def check_a_full_tail_is_merged_by_the_tap_and_segments_still_roll(root):
+    j = tailed(root, 20, seg_records=8)  # never flushed: every 6th tap merges
+    assert j.merges_on_tap > 0, "a full tail makes the tap merge"
+    eq(seqs(j.unacked(100)), list(range(1, 21)), "every punch once, in order")
+    eq(segments(root), ["00000001.nxj", "00000009.nxj", "00000011.nxj"], "8 records a segment")
+    j.close()
+    j = reopen(root, seg_records=8, tail=TAIL)
+    eq(seqs(j.unacked(100)), list(range(1, 21)), "after a reboot")
+    eq(j.append(uid(21), T0).seq, 21, "next seq")
+
+
+def check_power_cut_between_tail_write_and_merge_loses_nothing(root):
+    j = tailed(root, 3)
+    j.append(uid(4), T0, KIND_ENROLL, True)
+    snap = snapshot(root)  # the power goes: the records are in the tail only
+    restore(root, snap)
+    j = reopen(root, tail=TAIL)
+    eq(J.TAIL_NAME in os.listdir(root), False, "the boot moved the tail into the segment")
+    got = j.unacked(100)
+    eq(seqs(got), [1, 2, 3, 4], "every accepted punch, once")
+    eq((got[3].kind, got[3].boot, got[3].uptime_ms), (KIND_ENROLL, 1, T0), "with its boot")
+    eq(j.append(uid(5), T0).seq, 5, "no seq reused")
+    j.close()
+    j = reopen(root, tail=TAIL)
+    eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5], "and after the next boot")
+
+
+def check_power_cut_mid_merge_keeps_every_record_once(root):
+    # The merge writes the tail's records to the segment, syncs, then empties
+    # the tail. A cut anywhere in that: the segment holds any prefix of those
+    # bytes (whole records or a torn one) and the tail is still full.
+    j = tailed(root, 2)
+    j.flush()  # seqs 1, 2 in the segment
+    fill(j, 4)  # seqs 3-6 in the tail
+    before = snapshot(root)
+    j.merge()
+    merged = fsutil.read(root + "/00000001.nxj")
+    eq(len(merged), HDR + 6 * REC, "merged")
+    for cut in range(HDR + 2 * REC, len(merged) + 1):
+        restore(root, before)
+        with open(root + "/00000001.nxj", "wb") as f:
+            f.write(merged[:cut])
+        j = reopen(root, tail=TAIL)
+        what = "segment cut at %d" % cut
+        eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5, 6], what)
+        eq(j.append(uid(7), T0).seq, 7, what)
+        j.close()
+        j = reopen(root, tail=TAIL)
+        eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5, 6, 7], what + ", next boot")
+        j.close()
+
+
+def check_power_cut_after_merge_before_the_tail_is_emptied(root):
+    j = tailed(root, 4)
+    tail = fsutil.read(tail_path(root))
+    j.merge()
+    j.close()
+    with open(tail_path(root), "wb") as f:  # the segment is synced, the tail still full
+        f.write(tail)
+    j = reopen(root, tail=TAIL)
+    eq(seqs(j.unacked(100)), [1, 2, 3, 4], "each record once")
+    eq(fsutil.size(root + "/00000001.nxj"), HDR + 4 * REC, "not written twice")
+    eq(j.append(uid(5), T0).seq, 5, "next seq")
+
+
+def check_torn_tail_keeps_whole_records_for_every_cut_point(root):
+    j = tailed(root, 3)
+    snap = snapshot(root)
+    size = J.TAIL_HEADER + 3 * REC
+    for cut in range(size):
+        restore(root, snap)
+        truncate(tail_path(root), cut)
+        j = reopen(root, tail=TAIL)
+        whole = max(0, (cut - J.TAIL_HEADER) // REC)
+        on_disk = whole + (1 if cut >= J.TAIL_HEADER and (cut - J.TAIL_HEADER) % REC >= 4 else 0)
+        what = "tail cut at %d" % cut
+        eq(seqs(j.unacked(100)), list(range(1, whole + 1)), what)
+        assert j.last_seq >= on_disk, what + ": a seq on disk would be reused"
+        nxt = j.append(uid(9), T0).seq
+        eq(seqs(j.unacked(100)), list(range(1, whole + 1)) + [nxt], what + ": appends after it")
+        j.close()
+
+
+def check_wipe_drops_the_tail_and_keeps_the_seq_floor(root):
+    j = tailed(root, 3)
+    j.wipe()
+    eq(J.TAIL_NAME in os.listdir(root), False, "tail deleted")
+    eq(j.unacked(100), [], "nothing left")
+    j.close()
+    j = reopen(root, tail=TAIL)
+    eq(j.append(uid(4), T0).seq, 4, "no seq reused")
+
+
 CHECKS = [n for n in sorted(globals()) if n.startswith("check_")]
 
 
