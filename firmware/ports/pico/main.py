@@ -14,7 +14,8 @@
 # Knobs the emulator tests set (docs/rp2040-emulation.md), absent on a
 # production kiosk: "board" (pin-map section, default from the MicroPython
 # board name), "wdt_ms" (0: no watchdog, for the REPL), "journal_seg_records"
-# (small segments: rotation under power cuts), "trace_heap": N (print
+# (small segments: rotation under power cuts), "journal_tail" (tail bytes,
+# 0: none), "trace_heap": N (print
 # "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
 # loop starts, then
 # "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
@@ -47,6 +48,11 @@ FIRMWARE_HASH_FILE = "firmware.sha"  # written by provisioning: hash of the inst
 CLAIM_FILE = "claim.json"  # a kiosk installed without a technician (firmware/core/claim.py)
 CLAIM_CONFIG_RETRY_MS = 60000  # a claim.json that cannot work: reset after a minute (fixed over USB meanwhile)
 MAX_RECORDS = 50000  # 52 790 fit an 848 KiB littlefs with the code frozen (bench)
+# The journal's tail (journal.py): a tap's record goes to a file small enough to
+# stay inline in littlefs metadata (a commit, no 4 KiB erase); 256 B holds 15
+# records of 16 B and the idle loop merges it from half full. littlefs here
+# keeps files inline up to ~380 B (docs/rp2040-emulation.md).
+JOURNAL_TAIL = 256
 
 
 def build(cfg, wdt=True):
@@ -56,7 +62,8 @@ def build(cfg, wdt=True):
     gc.collect()
     pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"), cfg.get("board"))
     clock = Clock(hw.utc_seconds, hw.set_rtc)
-    jkw = {"max_records": cfg.get("max_records", MAX_RECORDS)}
+    jkw = {"max_records": cfg.get("max_records", MAX_RECORDS),
+           "tail": cfg.get("journal_tail", JOURNAL_TAIL)}
     if "journal_seg_records" in cfg:
         jkw["seg_records"] = cfg["journal_seg_records"]
     journal = Journal("journal", **jkw).open()
