@@ -13,7 +13,10 @@
 #   - seqs are strictly increasing and the next punch gets a seq above all of
 #     them: the counter never goes back.
 # Modes: clean, torn, clean-recovery, torn-recovery (the boot after the cut is
-# cut again, at each of its first writes).
+# cut again, at each of its first writes); tail-clean, tail-torn: the journal
+# appends into its tail (journal.py) and merges it into the segments in idle
+# time and when it is full, so cuts land between a tail write and its merge,
+# inside a merge and inside the tail's reset (tail-torn-recovery: and again).
 # One line per N: "OK <n>/<m>" or "FAIL <n>/<m> <reason>", then "END <runs> <writes>".
 
 import os
@@ -26,6 +29,8 @@ BLOCKS = 48
 ROOT = "/flash/journal"
 SEG = 4  # records per segment: many rotations in a short scenario
 RECOVERY_CUTS = 4  # a boot after a cut writes state, maybe a truncated segment
+TAIL_RECORDS = 3  # with a tail: merged by flush() from 2 records, by the tap at 4
+TAIL = [0]  # the tail's size in bytes for this run (0: none)
 
 
 class PowerCut(Exception):
@@ -113,23 +118,34 @@ def uid(i):
     return bytes((0x04, 0xA0, (i >> 8) & 0xFF, i & 0xFF))
 
 
+def idle(j):
+    """What the kiosk loop does between taps (with a tail: merge it)."""
+    if TAIL[0]:
+        j.prepare()
+        j.flush()
+
+
 def scenario(log):
     """The journal's life; log(kind, value) records what the kiosk saw."""
-    j = Journal(ROOT, seg_records=SEG).open()
+    j = Journal(ROOT, seg_records=SEG, tail=TAIL[0]).open()
+    idle(j)
     t = 1767225600000
     n = 0
     for step in range(3):
-        for _ in range(6):
+        for k in range(6):
             n += 1
             log("try", n)
             p = j.append(uid(n), t + n * 1000)
             log("accepted", p)  # the green LED
+            if k in (2, 3):
+                idle(j)
         upto = (0, 3, 9)[step] if step < 2 else j.last_seq - 2
         if upto:
             j.ack(upto)
             log("acked", upto)
     j.close()
-    j = Journal(ROOT, seg_records=SEG).open()  # reboot
+    j = Journal(ROOT, seg_records=SEG, tail=TAIL[0]).open()  # reboot
+    idle(j)
     for _ in range(3):
         n += 1
         log("try", n)
@@ -244,7 +260,9 @@ def run(cut, torn, recovery_cut=0):
 
 def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "clean"
-    torn = mode in ("torn", "torn-recovery")
+    torn = "torn" in mode
+    if mode.startswith("tail"):
+        TAIL[0] = 12 + TAIL_RECORDS * 16
     recovery = mode.endswith("recovery")
     # An uncut run tells how many programs and erases the scenario makes.
     err, total, _ = run(0, torn)

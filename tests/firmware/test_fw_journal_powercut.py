@@ -17,7 +17,7 @@ def sweep(mode):
     return [line for line in lines if line.startswith("FAIL")], int(runs), int(writes)
 
 
-@pytest.mark.parametrize("mode", ["clean", "torn"])
+@pytest.mark.parametrize("mode", ["clean", "torn", "tail-clean", "tail-torn"])
 def test_no_accepted_punch_lost_and_seq_never_reused_for_a_cut_at_every_write(mode):
     fails, runs, writes = sweep(mode)
     assert writes > 50, "the scenario should make dozens of flash writes"
@@ -25,7 +25,7 @@ def test_no_accepted_punch_lost_and_seq_never_reused_for_a_cut_at_every_write(mo
     assert fails == []
 
 
-@pytest.mark.parametrize("mode", ["clean-recovery", "torn-recovery"])
+@pytest.mark.parametrize("mode", ["clean-recovery", "torn-recovery", "tail-torn-recovery"])
 def test_a_second_cut_during_the_recovery_boot_loses_nothing_either(mode):
     fails, runs, writes = sweep(mode)
     assert runs == writes * 4
