@@ -536,10 +536,15 @@ class Journal:
             self.flush()
         return True
 
+    def merge_due(self):
+        """The tail is over half full: merge it at the next idle moment rather
+        than let a tap merge a full one. Allocates nothing (asked every poll)."""
+        return self._tail_len * 2 > len(self._tail_buf)
+
     def unsaved(self):
         """True when flush() has work: an acked cursor not on flash yet, or
         segments it covers still there. Allocates nothing (asked every poll)."""
-        if self.saved_acked != self.acked or self._tail_len * 2 > len(self._tail_buf):
+        if self.saved_acked != self.acked or self.merge_due():
             return True
         segs = self._segments
         if len(segs) > 1 and segs[1] <= self.saved_acked + 1:
@@ -552,7 +557,7 @@ class Journal:
         it moved, then delete the segments that the cursor on flash covers: a
         segment goes only once a power cut can no longer bring back a cursor
         below its records. -> True when it wrote or deleted anything."""
-        wrote = self._tail_len * 2 > len(self._tail_buf) and self.merge()
+        wrote = self.merge_due() and self.merge()
         if self.saved_acked != self.acked:
             self._save_state()
             wrote = True

@@ -73,6 +73,7 @@ class Kiosk:
         if config is not None:
             self._apply(config.current)
         self._prepare = getattr(journal, "prepare", None)  # bound once: no allocation per call
+        self._merge_due = getattr(journal, "merge_due", None)
         self._prepare_journal()  # boot: the first tap must only append
         if link is not None:
             self.attach(link)
@@ -300,13 +301,21 @@ class Kiosk:
                 reboot()
 
     def _persist_cursor(self, now_ms):
-        """The acked cursor to flash once its interval is over, between taps."""
-        j = self.journal
-        if not self._lazy or ticks_diff(now_ms, self._next_persist) < 0:
+        """The acked cursor to flash once its interval is over, between taps;
+        the journal's tail merged into its segment as soon as it is half full
+        (journal.py: a tap that finds it full merges it, an erase or two)."""
+        if not self._lazy or self.presence.current is not None:
             return
-        if self.presence.current is not None or not j.unsaved():
+        merge = self._merge_due is not None and self._merge_due()
+        if not merge and (ticks_diff(now_ms, self._next_persist) < 0 or not self.journal.unsaved()):
             return
         if self._playing is not None and self._playing():
+            return
+        if merge and ticks_diff(now_ms, self._next_persist) < 0:
+            try:
+                self.journal.merge()  # the cursor keeps its own interval
+            except OSError:
+                pass  # flash trouble: the tail keeps its records, tried again later
             return
         self._next_persist = ticks_add(now_ms, self.cursor_persist_ms)
         self.flush_cursor()

@@ -68,11 +68,11 @@ class Link:
         self.sent.append((topic.split("/", 3)[3], payload))
 
 
-def make(t=T0, max_records=60000, with_config=False, link=False):
+def make(t=T0, max_records=60000, with_config=False, link=False, tail=0):
     root = scratch("kiosk")
     src = Src(t)
     clock = Clock(src)
-    j = Journal(root + "/journal", seg_records=8, max_records=max_records).open()
+    j = Journal(root + "/journal", seg_records=8, max_records=max_records, tail=tail).open()
     rec = Rec()
     cfg = ConfigStore(root + "/cfg") if with_config else None
     badges = BadgeList(root + "/cfg/badges.bin") if with_config else None
@@ -195,6 +195,32 @@ def case_first_tap_after_boot_and_every_later_one_only_append_to_a_prepared_segm
         k.step(ticks_add(base, i * 4000 + 2000))  # an idle poll past the once-a-second housekeeping
     eq(k.taps, 20)
     eq(k.journal.rolls_on_tap, 0)  # segments created on the tap path
+
+
+def case_taps_append_to_the_journal_tail_and_idle_polls_merge_it_never_a_tap():
+    """With a tail (the Pico's journal), a tap's record goes to the small inline
+    file; the loop merges it into the segment between taps once it is half full,
+    not while a card is on the reader, so no tap pays the merge's erases."""
+    from firmware.core import journal as J
+    from firmware.core.ticks import ticks_add, ticks_ms
+
+    k = make(tail=J.TAIL_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
+    j = k.journal
+    base = ticks_ms()
+    for i in range(20):  # 2.5 segments, a tap every 1.5 s
+        if i == 2:  # the card stays on the reader: the half-full tail waits
+            k.reader.uid = bytes((4, 8, 0, i))
+            for ms in range(0, 300, 50):
+                k.step(ticks_add(base, i * 1500 + ms))
+            eq((j.merge_due(), j._tail_n), (True, 3))
+            k.reader.uid = None
+        tap(k, bytes((4, 8, 0, i)), ticks_add(base, i * 1500 + 300 * (i == 2)))
+        eq(j.merge_due(), False)  # merged in the polls after the card left
+        k.step(ticks_add(base, i * 1500 + 1000))
+    eq(k.taps, 20)
+    eq((j.merges_on_tap, j.rolls_on_tap), (0, 0))
+    eq([p.seq for p in j.unacked(100)], list(range(1, 21)))
+    eq(len(j._segments), 3)
 
 
 def case_eighty_percent_raises_the_alert():

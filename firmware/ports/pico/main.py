@@ -18,7 +18,7 @@
 # 0: none), "trace_heap": N (print
 # "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
 # loop starts, then
-# "NX taps <n> mem_free <bytes>" every N recorded taps and "NX link mem_free
+# "NX taps <n> mem_free <bytes> merges_on_tap <m>" every N recorded taps and "NX link mem_free
 # <bytes>" each time MQTT connects, each after a gc.collect(); on the wired
 # board that line adds "read_low <bytes>", the lowest mem_free (collected) as
 # a socket read started while connecting: the heap inside the TLS handshake,
@@ -110,7 +110,7 @@ def loop(kiosk, wifi, cfg, done=None):
                 j = kiosk.journal
                 print(f"NX boot {j.boot} seq {j.last_seq} mem_free {gc.mem_free()} mem_alloc {gc.mem_alloc()}"
                       if taps < 0
-                      else f"NX taps {kiosk.taps} mem_free {gc.mem_free()}")
+                      else f"NX taps {kiosk.taps} mem_free {gc.mem_free()} merges_on_tap {j.merges_on_tap}")
             taps = kiosk.taps
         if trace and kiosk.link is not None and kiosk.link.up() != linked:
             linked = not linked  # each (re)connect is traced
