@@ -4,8 +4,8 @@
 # Layout in the journal directory (format in docs/protocol.md, "On flash"):
 #   state.json          {"acked": N, "boot": B, "seq": S} written atomically
 #   <first-seq:08x>.nxj segments: 8-byte header, then records
-#   tail.nxt            with a tail (the Pico): 12-byte header, then the newest
-#                       records of the current segment
+#   tail.nxt            with a tail (the Pico): the newest records of the last
+#                       segment, in the segment format
 # A segment is deleted only once every record in it is acked and that cursor is
 # on flash.
 #
@@ -42,14 +42,20 @@ _UID_CODE = {4: 0, 7: 1, 10: 2}
 _UID_LEN = (4, 7, 10)
 _META_KIND = 1 << 12
 _META_ESTIMATED = 1 << 13
-TAIL_NAME = "tail.nxt"
-TAIL_MAGIC = b"NT"
-TAIL_HEADER = 12  # magic(2) version(1) reserved(1) boot(u32) segment's first seq(u32)
+TAIL_NAME = "tail.nxt"  # a segment's format; its records follow the last segment's
 
 
 ENOSPC = 28  # errno: littlefs has no free block left
 ALERT_FILL = 0.8  # telemetry alert and display warning from 80 % use
 _ALERT_NUM, _ALERT_DEN = 4, 5  # ALERT_FILL as integers: no float on the loop's path
+
+
+def _close(f):
+    if f is not None:
+        try:
+            f.close()
+        except OSError:
+            pass
 
 
 def new_epoch():
@@ -112,10 +118,9 @@ class Journal:
         self._tail = None  # open tail file
         # The tail's records, also in RAM: unacked() and merge() read them from
         # here, and this is what an append that failed mid-write did not add to.
-        self._tail_buf = bytearray(max(0, tail - TAIL_HEADER))
+        self._tail_buf = bytearray(max(0, tail - SEG_HEADER))
         self._tail_len = 0  # bytes of records in _tail_buf (and on flash)
         self._tail_n = 0
-        self._cur_first = 0  # first seq (file name) of the current segment
         self.merges_on_tap = 0  # tail merges a tap had to do: the tail was full
         # 2040 x 16 B + header = 8 littlefs blocks of 4 KiB. Measured on an
         # 848 KiB VfsLfs2 (bench/firmware_bench.py): one-block segments fit
@@ -164,13 +169,13 @@ class Journal:
         self._cur = None
         return self
 
-    def _records(self, first, start=SEG_HEADER):
+    def _records(self, path, start=SEG_HEADER):
         """Yield (punch, end offset) for each valid record of a segment, reading
         record by record into one scratch buffer: a whole segment in RAM would
         fragment a 128 KB heap. Stops at the first invalid record. `start`: the
         byte offset of a record boundary to begin at (see _hint)."""
         try:
-            f = open(self._path(first), "rb")
+            f = open(path, "rb")
         except OSError:
             return
         try:
@@ -202,10 +207,10 @@ class Journal:
     def _check_segment(self, first):
         """Trim a torn segment; -> the highest seq it holds (0: none)."""
         pos, prev = SEG_HEADER, 0
-        for p, end in self._records(first):
+        path = self._path(first)
+        for p, end in self._records(path):
             self.last_seq = max(self.last_seq, p.seq)
             pos, prev = end, p.seq
-        path = self._path(first)
         if pos >= fsutil.size(path):
             return prev
         # A record failed its check: a torn tail (power cut mid-write) or, with
@@ -228,10 +233,8 @@ class Journal:
                 i, prev = nxt, p.seq
             else:
                 i += 1
-        if not kept and len(rest) >= 4:
-            (seq,) = struct.unpack_from("<I", rest, 0)
-            if seq == self.last_seq + 1:  # the torn record's seq survived
-                self.last_seq = seq
+        if not kept:
+            self._torn_seq(rest, 0)
         rest = None
         if pos <= SEG_HEADER and not kept:
             fsutil.remove(path)
@@ -241,49 +244,39 @@ class Journal:
         return prev
 
     def _recover_tail(self, top):
-        """Boot: move the tail's records that no segment holds (seq above `top`,
-        the highest seq in the segments; seqs only grow, and a merge writes the
-        tail's records in order) into their segment, then delete the tail. A
-        power cut mid-merge left some or all of them in both places: each is
-        kept once. The segment is synced before the tail goes."""
+        """Boot: append the tail's records that no segment holds (seq above
+        `top`, the highest seq in the segments: seqs only grow, and a merge
+        writes the tail's records in order) to the last segment, whose records
+        they follow, sync it, then delete the tail. A power cut mid-merge left
+        some or all of them in both places: each is kept once."""
         path = fsutil.join(self.root, TAIL_NAME)
         raw = fsutil.read(path)
         if raw is None:
             return
-        kept = []
-        boot = first = None
-        if len(raw) >= TAIL_HEADER and raw[:2] == TAIL_MAGIC and raw[2] == SEG_VERSION:
-            boot, first = struct.unpack_from("<II", raw, 4)
-        pos = TAIL_HEADER
-        while boot is not None and pos < len(raw):
-            p, nxt = decode_record(raw, pos, boot)
-            if p is None:
-                # A torn tail (on flash filesystems without atomic commits): as
-                # for a segment, no seq that reached the disk is reused.
-                self.dropped_torn += 1
-                if len(raw) - pos >= 4:
-                    (seq,) = struct.unpack_from("<I", raw, pos)
-                    if seq == self.last_seq + 1:
-                        self.last_seq = seq
-                break
+        start = end = SEG_HEADER
+        for p, nxt in self._records(path):
             self.last_seq = max(self.last_seq, p.seq)
-            if p.seq > top and p.seq > self.acked:
-                kept.append(raw[pos:nxt])
-            pos = nxt
-        raw = None
-        if kept:
-            if first not in self._segments:
-                # Its segment is gone (never so while the tail held records,
-                # unless a file was lost): a new one, named by its first seq.
-                first = struct.unpack_from("<I", kept[0], 0)[0]
-                self._segments.append(first)
-                self._segments.sort()
-                kept.insert(0, SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", boot))
-            with open(self._path(first), "ab") as f:
-                for rec in kept:
-                    f.write(rec)
+            if p.seq <= top or p.seq <= self.acked:
+                start = nxt
+            end = nxt
+        if end < len(raw):  # torn (a filesystem without atomic commits)
+            self.dropped_torn += 1
+            self._torn_seq(raw, end)
+        if end > start:
+            segs = self._segments
+            if not segs:  # every segment acked and gone: a new one
+                segs.append(struct.unpack_from("<I", raw, start)[0])
+                start = 0  # with the tail's header (its boot id)
+            with open(self._path(segs[-1]), "ab") as f:
+                f.write(memoryview(raw)[start:end])
                 fsutil.sync(f)
         fsutil.remove(path)
+
+    def _torn_seq(self, buf, pos):
+        if len(buf) - pos >= 4:
+            (seq,) = struct.unpack_from("<I", buf, pos)
+            if seq == self.last_seq + 1:  # the torn record's seq survived
+                self.last_seq = seq
 
     @staticmethod
     def _header_boot(buf):
@@ -335,63 +328,44 @@ class Journal:
             raise JournalFull("journal full: %d punches wait for the backend" % self.pending())
         seq = self.last_seq + 1
         rec = encode_record(seq, uid, time_ms, kind, estimated)
-        if self.tail:
-            return self._append_tail(seq, rec, uid, time_ms, kind, estimated)
+        n = len(rec)
+        tail = self.tail
         try:
-            if self._cur is None or self._cur_count >= self.seg_records:
+            if self._cur is None or self._cur_count + self._tail_n >= self.seg_records:
                 self.rolls_on_tap += 1  # prepare() was not called since the last roll
+                self.merge()  # the full segment takes the tail's records first
                 self._roll(seq)
-            self._cur.write(rec)
-            fsutil.sync(self._cur)
+            if tail and (self._tail is None or self._tail_len + n > len(self._tail_buf)):
+                if self._tail_n and self._tail is not None:
+                    self.merges_on_tap += 1  # full: a burst of taps with no idle time between
+                self.merge()  # (and a tail that failed a write starts afresh)
+            f = self._tail if tail else self._cur
+            f.write(rec)
+            fsutil.sync(f)
         except OSError as e:
-            # Not durable, so not accepted. The segment's tail may hold part of
-            # this record: write the next punch to a fresh segment (boot-time
-            # recovery trims the tail and never reuses a seq it finds there).
-            self._abandon()
+            # Not durable, so not accepted. The file may end with part of this
+            # record: the next punch goes to a fresh segment (boot-time recovery
+            # trims the tail and never reuses a seq it finds there), or to a
+            # fresh tail once the tail's records (those in RAM: every one
+            # accepted) are merged.
+            if tail:
+                _close(self._tail)
+                self._tail = None
+            else:
+                self._abandon()
             if e.args and e.args[0] == ENOSPC:
                 raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
             raise
-        self._cur_count += 1
-        return self._appended(seq, uid, time_ms, kind, estimated)
-
-    def _appended(self, seq, uid, time_ms, kind, estimated):
+        if tail:
+            self._tail_buf[self._tail_len:self._tail_len + n] = rec
+            self._tail_len += n
+            self._tail_n += 1
+        else:
+            self._cur_count += 1
         self.last_seq = seq
         if estimated:
             return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
         return Punch(seq, uid_hex(uid), time_ms, kind)
-
-    def _append_tail(self, seq, rec, uid, time_ms, kind, estimated):
-        n = len(rec)
-        try:
-            if self._cur is None or self._cur_count + self._tail_n >= self.seg_records:
-                self.rolls_on_tap += 1  # prepare() was not called since the last roll
-                self.merge()
-                self._roll(seq)
-                self._reset_tail()  # its header names the new segment
-            elif self._tail_len + n > len(self._tail_buf):
-                self.merges_on_tap += 1  # a burst of taps with no idle time between
-                self.merge()
-            if self._tail is None:
-                self.merge()  # opens an empty tail (after merging one a failed write left)
-            self._tail.write(rec)
-            fsutil.sync(self._tail)
-        except OSError as e:
-            # Not durable, so not accepted. The tail file may end with part of
-            # this record: the next append merges the records in RAM (the ones
-            # accepted) into the segment and starts the tail afresh.
-            f, self._tail = self._tail, None
-            if f is not None:
-                try:
-                    f.close()
-                except OSError:
-                    pass
-            if e.args and e.args[0] == ENOSPC:
-                raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
-            raise
-        self._tail_buf[self._tail_len:self._tail_len + n] = rec
-        self._tail_len += n
-        self._tail_n += 1
-        return self._appended(seq, uid, time_ms, kind, estimated)
 
     def merge(self):
         """Move the tail's records into the current segment (one write and
@@ -400,9 +374,7 @@ class Journal:
         emptied: open() keeps each record once. -> True when records moved."""
         moved = self._tail_n > 0
         if moved:
-            if self._cur is None:
-                # The segment was abandoned (a failed write): a new one, named
-                # by the tail's first seq.
+            if self._cur is None:  # abandoned after a failed write: a new one
                 self._roll(struct.unpack_from("<I", self._tail_buf, 0)[0])
             try:
                 self._cur.write(memoryview(self._tail_buf)[:self._tail_len])
@@ -412,25 +384,11 @@ class Journal:
                 raise
             self._cur_count += self._tail_n
             self._tail_len = self._tail_n = 0
-        if self._cur is not None:
-            self._reset_tail()
+        if self.tail and self._cur is not None:  # an empty tail
+            _close(self._tail)
+            self._tail = None
+            self._tail = self._create(TAIL_NAME)
         return moved
-
-    def _reset_tail(self):
-        """An empty tail for the current segment. Only once its records are
-        in the segment (or it has none)."""
-        f, self._tail = self._tail, None
-        if f is not None:
-            f.close()
-        f = open(fsutil.join(self.root, TAIL_NAME), "wb")
-        try:
-            f.write(TAIL_MAGIC + bytes((SEG_VERSION, 0))
-                    + struct.pack("<II", self.boot, self._cur_first))
-            fsutil.sync(f)
-        except OSError:
-            f.close()
-            raise
-        self._tail = f
 
     def prepare(self):
         """Create the segment the next punch goes to, off the tap path: the port calls
@@ -446,17 +404,24 @@ class Journal:
             return False  # full: the tap refuses anyway
         self.merge()  # the full segment takes the tail's records first
         self._roll(self.last_seq + 1)
-        if self.tail:
-            self._reset_tail()
         return True
 
     def _abandon(self):
-        f, self._cur = self._cur, None
-        if f is not None:
-            try:
-                f.close()
-            except OSError:
-                pass
+        _close(self._cur)
+        self._cur = None
+
+    def _create(self, name):
+        """A new file holding a segment header, synced."""
+        path = fsutil.join(self.root, name)
+        f = open(path, "wb")
+        try:
+            f.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
+            fsutil.sync(f)
+        except OSError:
+            _close(f)
+            fsutil.remove(path)  # a header-only file holds nothing
+            raise
+        return f
 
     def _roll(self, first):
         self._abandon()
@@ -464,23 +429,13 @@ class Journal:
         # the counter resumes past it.
         self.last_seq = max(self.last_seq, first - 1)
         self._save_state()
-        path = self._path(first)
-        f = open(path, "wb")
-        try:
-            f.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
-            fsutil.sync(f)
-        except OSError:
-            try:
-                f.close()
-            except OSError:
-                pass
-            fsutil.remove(path)  # a header-only segment holds nothing
-            raise
-        self._cur = f
-        self._cur_first = first
+        self._cur = self._create("%08x%s" % (first, SEG_SUFFIX))
         if first not in self._segments:
             self._segments.append(first)
         self._cur_count = 0
+        if not self._tail_n:
+            self.merge()  # the tail now belongs to this segment (merge() calls
+            # _roll only with records in the tail, and writes them first)
 
     # -- reading and acking ----------------------------------------------
     def unacked(self, limit):
@@ -497,7 +452,7 @@ class Journal:
             if hint is not None and hint[0] == segs[i] and hint[2] <= self.acked:
                 start = hint[1]
             prev = start
-            for p, end in self._records(segs[i], start):
+            for p, end in self._records(self._path(segs[i]), start):
                 # A seq seen already: a copy left by a failed merge.
                 if p.seq > self.acked and (not out or p.seq > out[-1].seq):
                     if not out:
@@ -576,7 +531,8 @@ class Journal:
         """Factory reset: drop every segment but keep the seq floor, so a
         wiped kiosk never reuses a seq the backend already holds."""
         self._abandon()
-        self._close_tail()
+        _close(self._tail)
+        self._tail = None
         fsutil.remove(fsutil.join(self.root, TAIL_NAME))
         self._tail_len = self._tail_n = 0
         for first in self._segments:
@@ -586,14 +542,10 @@ class Journal:
         self.acked = self.last_seq
         self._save_state()
 
-    def _close_tail(self):
-        f, self._tail = self._tail, None
-        if f is not None:
-            f.close()
-
     def close(self):
         self.flush()  # the tail's records stay there: it is on flash too
-        self._close_tail()
+        _close(self._tail)
+        self._tail = None
         if self._cur is not None:
             self._cur.close()
             self._cur = None

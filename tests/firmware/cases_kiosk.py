@@ -204,7 +204,7 @@ def case_taps_append_to_the_journal_tail_and_idle_polls_merge_it_never_a_tap():
     from firmware.core import journal as J
     from firmware.core.ticks import ticks_add, ticks_ms
 
-    k = make(tail=J.TAIL_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
+    k = make(tail=J.SEG_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
     j = k.journal
     base = ticks_ms()
     for i in range(20):  # 2.5 segments, a tap every 1.5 s

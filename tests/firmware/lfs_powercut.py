@@ -262,7 +262,7 @@ def main():
     mode = sys.argv[1] if len(sys.argv) > 1 else "clean"
     torn = "torn" in mode
     if mode.startswith("tail"):
-        TAIL[0] = 12 + TAIL_RECORDS * 16
+        TAIL[0] = 8 + TAIL_RECORDS * 16
     recovery = mode.endswith("recovery")
     # An uncut run tells how many programs and erases the scenario makes.
     err, total, _ = run(0, torn)

@@ -417,7 +417,7 @@ def check_prepared_segments_keep_file_creation_off_the_tap_path(root):
 # -- the tail (journal.py: records in a small file inline in littlefs metadata,
 # merged into the segment off the tap path) ---------------------------------
 
-TAIL = J.TAIL_HEADER + 6 * REC  # room for 6 records; flush() merges from 4
+TAIL = HDR + 6 * REC  # room for 6 records; flush() merges from 4
 
 
 def tail_path(root):
@@ -436,7 +436,7 @@ def check_tail_takes_the_appends_and_the_segment_gets_them_in_one_merge(root):
     j = tailed(root, 3)
     seg = root + "/00000001.nxj"
     eq(fsutil.size(seg), HDR, "the segment is not written on the tap path")
-    eq(fsutil.size(tail_path(root)), J.TAIL_HEADER + 3 * REC, "the tail holds the records")
+    eq(fsutil.size(tail_path(root)), HDR + 3 * REC, "the tail holds the records")
     eq(seqs(j.unacked(100)), [1, 2, 3], "the sender reads them from the tail")
     eq(seqs(j.unacked(2)), [1, 2], "unacked honours its limit in the tail")
     eq((j.unsaved(), j.flush()), (False, False), "under half full: no merge yet")
@@ -444,7 +444,7 @@ def check_tail_takes_the_appends_and_the_segment_gets_them_in_one_merge(root):
     eq(j.unsaved(), True, "over half full: flush has work")
     eq(j.flush(), True, "flush merged")
     eq(fsutil.size(seg), HDR + 4 * REC, "the segment got the four records")
-    eq(fsutil.size(tail_path(root)), J.TAIL_HEADER, "the tail is empty again")
+    eq(fsutil.size(tail_path(root)), HDR, "the tail is empty again")
     fill(j, 2)
     eq(seqs(j.unacked(100)), [1, 2, 3, 4, 5, 6], "segment then tail, in order")
     j.ack(5)
@@ -521,13 +521,13 @@ def check_power_cut_after_merge_before_the_tail_is_emptied(root):
 def check_torn_tail_keeps_whole_records_for_every_cut_point(root):
     j = tailed(root, 3)
     snap = snapshot(root)
-    size = J.TAIL_HEADER + 3 * REC
+    size = HDR + 3 * REC
     for cut in range(size):
         restore(root, snap)
         truncate(tail_path(root), cut)
         j = reopen(root, tail=TAIL)
-        whole = max(0, (cut - J.TAIL_HEADER) // REC)
-        on_disk = whole + (1 if cut >= J.TAIL_HEADER and (cut - J.TAIL_HEADER) % REC >= 4 else 0)
+        whole = max(0, (cut - HDR) // REC)
+        on_disk = whole + (1 if cut >= HDR and (cut - HDR) % REC >= 4 else 0)
         what = "tail cut at %d" % cut
         eq(seqs(j.unacked(100)), list(range(1, whole + 1)), what)
         assert j.last_seq >= on_disk, what + ": a seq on disk would be reused"
