@@ -4,19 +4,9 @@
 # Layout in the journal directory (format in docs/protocol.md, "On flash"):
 #   state.json          {"acked": N, "boot": B, "seq": S} written atomically
 #   <first-seq:08x>.nxj segments: 8-byte header, then records
-#   tail.nxt            with a tail (the Pico): the newest records of the last
-#                       segment, in the segment format
 # A segment is deleted only once every record in it is acked and that cursor is
-# on flash.
-#
-# The tail: littlefs never appends into a block it already synced (it copies the
-# block into a freshly erased one), so an append + sync to a segment costs one or
-# two 4 KiB sector erases (~48-95 ms on a Pico), but a file small enough to stay
-# inline in its directory's metadata costs a metadata commit (~1.5 ms). With a
-# tail, a tap appends its record there; merge() moves the tail's records into the
-# segment in one write, off the tap path (flush(), in the kiosk's idle time),
-# then empties the tail. A power cut between the two leaves the records in both:
-# open() keeps from the tail only the seqs above every seq in the segments.
+# on flash. On littlefs the Pico appends through a small tail file instead
+# (firmware/ports/pico/tailjournal.py).
 #
 # With lazy_ack (the kiosk loop sets it) an ack moves the cursor in RAM only and
 # flush() writes it later, off the tap path: a state.json write is a few page
@@ -42,20 +32,11 @@ _UID_CODE = {4: 0, 7: 1, 10: 2}
 _UID_LEN = (4, 7, 10)
 _META_KIND = 1 << 12
 _META_ESTIMATED = 1 << 13
-TAIL_NAME = "tail.nxt"  # a segment's format; its records follow the last segment's
 
 
 ENOSPC = 28  # errno: littlefs has no free block left
 ALERT_FILL = 0.8  # telemetry alert and display warning from 80 % use
 _ALERT_NUM, _ALERT_DEN = 4, 5  # ALERT_FILL as integers: no float on the loop's path
-
-
-def _close(f):
-    if f is not None:
-        try:
-            f.close()
-        except OSError:
-            pass
 
 
 def new_epoch():
@@ -109,19 +90,8 @@ def decode_record(buf, pos, boot):
 
 
 class Journal:
-    def __init__(self, root, seg_records=2040, max_records=60000, tail=0):
+    def __init__(self, root, seg_records=2040, max_records=60000):
         self.root = root
-        # tail: the tail file's size limit in bytes, header included (0: appends
-        # go straight to the segment). It must stay inline in littlefs metadata:
-        # the Pico's littlefs keeps ~380 bytes inline (docs/rp2040-emulation.md).
-        self.tail = tail
-        self._tail = None  # open tail file
-        # The tail's records, also in RAM: unacked() and merge() read them from
-        # here, and this is what an append that failed mid-write did not add to.
-        self._tail_buf = bytearray(max(0, tail - SEG_HEADER))
-        self._tail_len = 0  # bytes of records in _tail_buf (and on flash)
-        self._tail_n = 0
-        self.merges_on_tap = 0  # tail merges a tap had to do: the tail was full
         # 2040 x 16 B + header = 8 littlefs blocks of 4 KiB. Measured on an
         # 848 KiB VfsLfs2 (bench/firmware_bench.py): one-block segments fit
         # only 49 733 punches (a directory of ~200 files costs metadata blocks
@@ -162,7 +132,7 @@ class Journal:
         top = 0  # the highest seq any segment holds
         for first in self._segments:
             top = max(top, self._check_segment(first))
-        self._recover_tail(top)
+        self._top = top  # for the tail journal's recovery
         self._save_state()
         # A new segment per boot: its header carries the boot id that estimated
         # (clock-unset) punches refer to.
@@ -233,8 +203,10 @@ class Journal:
                 i, prev = nxt, p.seq
             else:
                 i += 1
-        if not kept:
-            self._torn_seq(rest, 0)
+        if not kept and len(rest) >= 4:
+            (seq,) = struct.unpack_from("<I", rest, 0)
+            if seq == self.last_seq + 1:  # the torn record's seq survived
+                self.last_seq = seq
         rest = None
         if pos <= SEG_HEADER and not kept:
             fsutil.remove(path)
@@ -243,40 +215,6 @@ class Journal:
             fsutil.rewrite_prefix(path, pos, kept)
         return prev
 
-    def _recover_tail(self, top):
-        """Boot: append the tail's records that no segment holds (seq above
-        `top`, the highest seq in the segments: seqs only grow, and a merge
-        writes the tail's records in order) to the last segment, whose records
-        they follow, sync it, then delete the tail. A power cut mid-merge left
-        some or all of them in both places: each is kept once."""
-        path = fsutil.join(self.root, TAIL_NAME)
-        raw = fsutil.read(path)
-        if raw is None:
-            return
-        start = end = SEG_HEADER
-        for p, nxt in self._records(path):
-            self.last_seq = max(self.last_seq, p.seq)
-            if p.seq <= top or p.seq <= self.acked:
-                start = nxt
-            end = nxt
-        if end < len(raw):  # torn (a filesystem without atomic commits)
-            self.dropped_torn += 1
-            self._torn_seq(raw, end)
-        if end > start:
-            segs = self._segments
-            if not segs:  # every segment acked and gone: a new one
-                segs.append(struct.unpack_from("<I", raw, start)[0])
-                start = 0  # with the tail's header (its boot id)
-            with open(self._path(segs[-1]), "ab") as f:
-                f.write(memoryview(raw)[start:end])
-                fsutil.sync(f)
-        fsutil.remove(path)
-
-    def _torn_seq(self, buf, pos):
-        if len(buf) - pos >= 4:
-            (seq,) = struct.unpack_from("<I", buf, pos)
-            if seq == self.last_seq + 1:  # the torn record's seq survived
-                self.last_seq = seq
 
     @staticmethod
     def _header_boot(buf):
@@ -327,68 +265,31 @@ class Journal:
         if self.pending() >= self.max_records:
             raise JournalFull("journal full: %d punches wait for the backend" % self.pending())
         seq = self.last_seq + 1
-        rec = encode_record(seq, uid, time_ms, kind, estimated)
-        n = len(rec)
-        tail = self.tail
         try:
-            if self._cur is None or self._cur_count + self._tail_n >= self.seg_records:
-                self.rolls_on_tap += 1  # prepare() was not called since the last roll
-                self.merge()  # the full segment takes the tail's records first
-                self._roll(seq)
-            if tail and (self._tail is None or self._tail_len + n > len(self._tail_buf)):
-                if self._tail_n and self._tail is not None:
-                    self.merges_on_tap += 1  # full: a burst of taps with no idle time between
-                self.merge()  # (and a tail that failed a write starts afresh)
-            f = self._tail if tail else self._cur
-            f.write(rec)
-            fsutil.sync(f)
+            self._write(seq, encode_record(seq, uid, time_ms, kind, estimated))
         except OSError as e:
-            # Not durable, so not accepted. The file may end with part of this
-            # record: the next punch goes to a fresh segment (boot-time recovery
-            # trims the tail and never reuses a seq it finds there), or to a
-            # fresh tail once the tail's records (those in RAM: every one
-            # accepted) are merged.
-            if tail:
-                _close(self._tail)
-                self._tail = None
-            else:
-                self._abandon()
             if e.args and e.args[0] == ENOSPC:
                 raise JournalFull("flash full: %d punches wait for the backend" % self.pending())
             raise
-        if tail:
-            self._tail_buf[self._tail_len:self._tail_len + n] = rec
-            self._tail_len += n
-            self._tail_n += 1
-        else:
-            self._cur_count += 1
         self.last_seq = seq
         if estimated:
             return Punch(seq, uid_hex(uid), None, kind, self.boot, time_ms)
         return Punch(seq, uid_hex(uid), time_ms, kind)
 
-    def merge(self):
-        """Move the tail's records into the current segment (one write and
-        sync: one or two erases on littlefs, whatever the count), then start an
-        empty tail. Power cut after the segment's sync and before the tail is
-        emptied: open() keeps each record once. -> True when records moved."""
-        moved = self._tail_n > 0
-        if moved:
-            if self._cur is None:  # abandoned after a failed write: a new one
-                self._roll(struct.unpack_from("<I", self._tail_buf, 0)[0])
-            try:
-                self._cur.write(memoryview(self._tail_buf)[:self._tail_len])
-                fsutil.sync(self._cur)
-            except OSError:
-                self._abandon()  # the tail still holds every record
-                raise
-            self._cur_count += self._tail_n
-            self._tail_len = self._tail_n = 0
-        if self.tail and self._cur is not None:  # an empty tail
-            _close(self._tail)
-            self._tail = None
-            self._tail = self._create(TAIL_NAME)
-        return moved
+    def _write(self, seq, rec):
+        try:
+            if self._cur is None or self._cur_count >= self.seg_records:
+                self.rolls_on_tap += 1  # prepare() was not called since the last roll
+                self._roll(seq)
+            self._cur.write(rec)
+            fsutil.sync(self._cur)
+        except OSError:
+            # Not durable, so not accepted. The segment's tail may hold part of
+            # this record: write the next punch to a fresh segment (boot-time
+            # recovery trims the tail and never reuses a seq it finds there).
+            self._abandon()
+            raise
+        self._cur_count += 1
 
     def prepare(self):
         """Create the segment the next punch goes to, off the tap path: the port calls
@@ -396,29 +297,32 @@ class Journal:
         (creating a segment costs a state write, a file creation and a header sync,
         which would push the first tap after a boot past its 150 ms budget).
         -> True when a segment was created."""
-        if self._cur is not None and self._cur_count + self._tail_n < self.seg_records:
-            if self.tail and self._tail is None:
-                self.merge()  # creates the tail: off the tap path too
+        if self._cur is not None and self._cur_count < self.seg_records:
             return False
         if self.pending() >= self.max_records:
             return False  # full: the tap refuses anyway
-        self.merge()  # the full segment takes the tail's records first
         self._roll(self.last_seq + 1)
         return True
 
     def _abandon(self):
-        _close(self._cur)
-        self._cur = None
+        f, self._cur = self._cur, None
+        if f is not None:
+            try:
+                f.close()
+            except OSError:
+                pass
 
-    def _create(self, name):
-        """A new file holding a segment header, synced."""
-        path = fsutil.join(self.root, name)
+    def _create(self, path):
+        """A new file holding a segment header (this boot's), synced."""
         f = open(path, "wb")
         try:
             f.write(SEG_MAGIC + bytes((SEG_VERSION, 0)) + struct.pack("<I", self.boot))
             fsutil.sync(f)
         except OSError:
-            _close(f)
+            try:
+                f.close()
+            except OSError:
+                pass
             fsutil.remove(path)  # a header-only file holds nothing
             raise
         return f
@@ -429,13 +333,10 @@ class Journal:
         # the counter resumes past it.
         self.last_seq = max(self.last_seq, first - 1)
         self._save_state()
-        self._cur = self._create("%08x%s" % (first, SEG_SUFFIX))
+        self._cur = self._create(self._path(first))
         if first not in self._segments:
             self._segments.append(first)
         self._cur_count = 0
-        if not self._tail_n:
-            self.merge()  # the tail now belongs to this segment (merge() calls
-            # _roll only with records in the tail, and writes them first)
 
     # -- reading and acking ----------------------------------------------
     def unacked(self, limit):
@@ -453,7 +354,7 @@ class Journal:
                 start = hint[1]
             prev = start
             for p, end in self._records(self._path(segs[i]), start):
-                # A seq seen already: a copy left by a failed merge.
+                # A seq seen already: a copy a failed tail merge left behind.
                 if p.seq > self.acked and (not out or p.seq > out[-1].seq):
                     if not out:
                         self._hint = (segs[i], prev, p.seq - 1)
@@ -461,13 +362,6 @@ class Journal:
                     if len(out) >= limit:
                         return out
                 prev = end
-        pos = 0
-        while pos < self._tail_len and len(out) < limit:
-            p, pos = decode_record(self._tail_buf, pos, self.boot)
-            if p is None:
-                break
-            if p.seq > self.acked and (not out or p.seq > out[-1].seq):
-                out.append(p)
         return out
 
     def ack(self, upto):
@@ -479,8 +373,6 @@ class Journal:
             # replaced): resume past them so no new punch reuses a stored seq
             # (the next segment's roll writes that floor before any record).
             self.last_seq = upto
-            if self._tail_n:
-                self.merge()  # the tail's records stay with their segment
             if self._cur is not None:
                 self._cur.close()
                 self._cur = None
@@ -491,15 +383,10 @@ class Journal:
             self.flush()
         return True
 
-    def merge_due(self):
-        """The tail is over half full: merge it at the next idle moment rather
-        than let a tap merge a full one. Allocates nothing (asked every poll)."""
-        return self._tail_len * 2 > len(self._tail_buf)
-
     def unsaved(self):
         """True when flush() has work: an acked cursor not on flash yet, or
         segments it covers still there. Allocates nothing (asked every poll)."""
-        if self.saved_acked != self.acked or self.merge_due():
+        if self.saved_acked != self.acked:
             return True
         segs = self._segments
         if len(segs) > 1 and segs[1] <= self.saved_acked + 1:
@@ -507,12 +394,11 @@ class Journal:
         return len(segs) > 0 and self.saved_acked == self.last_seq and self._cur is None
 
     def flush(self):
-        """Merge the tail once it is half full (each merge costs an erase or
-        two, whatever it moves: fewer, bigger ones), write the acked cursor if
-        it moved, then delete the segments that the cursor on flash covers: a
-        segment goes only once a power cut can no longer bring back a cursor
-        below its records. -> True when it wrote or deleted anything."""
-        wrote = self.merge_due() and self.merge()
+        """Write the acked cursor if it moved, then delete the segments that
+        the cursor on flash covers: a segment goes only once a power cut can
+        no longer bring back a cursor below its records. -> True when it
+        wrote or deleted anything."""
+        wrote = False
         if self.saved_acked != self.acked:
             self._save_state()
             wrote = True
@@ -531,10 +417,6 @@ class Journal:
         """Factory reset: drop every segment but keep the seq floor, so a
         wiped kiosk never reuses a seq the backend already holds."""
         self._abandon()
-        _close(self._tail)
-        self._tail = None
-        fsutil.remove(fsutil.join(self.root, TAIL_NAME))
-        self._tail_len = self._tail_n = 0
         for first in self._segments:
             fsutil.remove(self._path(first))
         self._segments = []
@@ -543,9 +425,7 @@ class Journal:
         self._save_state()
 
     def close(self):
-        self.flush()  # the tail's records stay there: it is on flash too
-        _close(self._tail)
-        self._tail = None
+        self.flush()
         if self._cur is not None:
             self._cur.close()
             self._cur = None

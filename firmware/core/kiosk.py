@@ -302,20 +302,14 @@ class Kiosk:
 
     def _persist_cursor(self, now_ms):
         """The acked cursor to flash once its interval is over, between taps;
-        the journal's tail merged into its segment as soon as it is half full
-        (journal.py: a tap that finds it full merges it, an erase or two)."""
+        sooner when the journal's tail is half full (tailjournal.py: merged
+        here, it spares the tap that would find it full an erase or two)."""
+        j = self.journal
         if not self._lazy or self.presence.current is not None:
             return
-        merge = self._merge_due is not None and self._merge_due()
-        if not merge and (ticks_diff(now_ms, self._next_persist) < 0 or not self.journal.unsaved()):
+        if ticks_diff(now_ms, self._next_persist) < 0 and not (self._merge_due and self._merge_due()):
             return
-        if self._playing is not None and self._playing():
-            return
-        if merge and ticks_diff(now_ms, self._next_persist) < 0:
-            try:
-                self.journal.merge()  # the cursor keeps its own interval
-            except OSError:
-                pass  # flash trouble: the tail keeps its records, tried again later
+        if not j.unsaved() or (self._playing is not None and self._playing()):
             return
         self._next_persist = ticks_add(now_ms, self.cursor_persist_ms)
         self.flush_cursor()

@@ -72,7 +72,12 @@ def make(t=T0, max_records=60000, with_config=False, link=False, tail=0):
     root = scratch("kiosk")
     src = Src(t)
     clock = Clock(src)
-    j = Journal(root + "/journal", seg_records=8, max_records=max_records, tail=tail).open()
+    if tail:
+        from firmware.ports.pico.tailjournal import TailJournal
+
+        j = TailJournal(root + "/journal", seg_records=8, max_records=max_records, tail=tail).open()
+    else:
+        j = Journal(root + "/journal", seg_records=8, max_records=max_records).open()
     rec = Rec()
     cfg = ConfigStore(root + "/cfg") if with_config else None
     badges = BadgeList(root + "/cfg/badges.bin") if with_config else None
@@ -201,10 +206,10 @@ def case_taps_append_to_the_journal_tail_and_idle_polls_merge_it_never_a_tap():
     """With a tail (the Pico's journal), a tap's record goes to the small inline
     file; the loop merges it into the segment between taps once it is half full,
     not while a card is on the reader, so no tap pays the merge's erases."""
-    from firmware.core import journal as J
+    from firmware.core.journal import SEG_HEADER
     from firmware.core.ticks import ticks_add, ticks_ms
 
-    k = make(tail=J.SEG_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
+    k = make(tail=SEG_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
     j = k.journal
     base = ticks_ms()
     for i in range(20):  # 2.5 segments, a tap every 1.5 s

@@ -13,16 +13,18 @@
 #   - seqs are strictly increasing and the next punch gets a seq above all of
 #     them: the counter never goes back.
 # Modes: clean, torn, clean-recovery, torn-recovery (the boot after the cut is
-# cut again, at each of its first writes); tail-clean, tail-torn: the journal
-# appends into its tail (journal.py) and merges it into the segments in idle
-# time and when it is full, so cuts land between a tail write and its merge,
-# inside a merge and inside the tail's reset (tail-torn-recovery: and again).
+# cut again, at each of its first writes); tail-clean, tail-torn: the Pico's
+# TailJournal (firmware/ports/pico/tailjournal.py) appends into its tail and
+# merges it into the segments in idle time and when it is full, so cuts land
+# between a tail write and its merge, inside a merge and inside the tail's
+# reset (tail-torn-recovery: and again).
 # One line per N: "OK <n>/<m>" or "FAIL <n>/<m> <reason>", then "END <runs> <writes>".
 
 import os
 import sys
 
 from firmware.core.journal import Journal
+from firmware.ports.pico.tailjournal import TailJournal
 
 BS = 4096
 BLOCKS = 48
@@ -118,6 +120,12 @@ def uid(i):
     return bytes((0x04, 0xA0, (i >> 8) & 0xFF, i & 0xFF))
 
 
+def journal():
+    if TAIL[0]:
+        return TailJournal(ROOT, seg_records=SEG, tail=TAIL[0]).open()
+    return Journal(ROOT, seg_records=SEG).open()
+
+
 def idle(j):
     """What the kiosk loop does between taps (with a tail: merge it)."""
     if TAIL[0]:
@@ -127,7 +135,7 @@ def idle(j):
 
 def scenario(log):
     """The journal's life; log(kind, value) records what the kiosk saw."""
-    j = Journal(ROOT, seg_records=SEG, tail=TAIL[0]).open()
+    j = journal()
     idle(j)
     t = 1767225600000
     n = 0
@@ -144,7 +152,7 @@ def scenario(log):
             j.ack(upto)
             log("acked", upto)
     j.close()
-    j = Journal(ROOT, seg_records=SEG, tail=TAIL[0]).open()  # reboot
+    j = journal()  # reboot
     idle(j)
     for _ in range(3):
         n += 1
@@ -167,7 +175,7 @@ def check(dev_data):
     except OSError as e:
         return "filesystem does not mount after the cut: %r" % (e,)
     try:
-        j = Journal(ROOT, seg_records=SEG).open()
+        j = journal()
         pend = j.unacked(100000)
         seqs = [p.seq for p in pend]
         for i in range(1, len(seqs)):
@@ -186,7 +194,7 @@ def recover_with_cut(data, cut, torn):
         base = dev.ops
         dev.cut = base + cut
         dev.torn = torn
-        j = Journal(ROOT, seg_records=SEG).open()
+        j = journal()
         j.unacked(100000)
         j.close()
     except OSError:

@@ -17,6 +17,7 @@ from scratch import rmtree
 from firmware.core import fsutil
 from firmware.core import journal as J
 from firmware.core.protocol import KIND_ENROLL
+from firmware.ports.pico import tailjournal as TJ
 
 T0 = 1767225600000
 REC = 16  # bytes per record with a 4-byte UID
@@ -29,11 +30,13 @@ def uid(n):
 
 def fresh(root, seg_records=4, **kw):
     rmtree(root)
-    return J.Journal(root, seg_records=seg_records, **kw).open()
+    return reopen(root, seg_records, **kw)
 
 
 def reopen(root, seg_records=4, **kw):
-    return J.Journal(root, seg_records=seg_records, **kw).open()
+    """tail=N: the Pico's TailJournal (firmware/ports/pico/tailjournal.py)."""
+    cls = TJ.TailJournal if kw.get("tail") else J.Journal
+    return cls(root, seg_records=seg_records, **kw).open()
 
 
 def fill(j, n):
@@ -414,14 +417,14 @@ def check_prepared_segments_keep_file_creation_off_the_tap_path(root):
     j.close()
 
 
-# -- the tail (journal.py: records in a small file inline in littlefs metadata,
-# merged into the segment off the tap path) ---------------------------------
+# -- the tail (tailjournal.py: records in a small file inline in littlefs
+# metadata, merged into the segment off the tap path) -----------------------
 
 TAIL = HDR + 6 * REC  # room for 6 records; flush() merges from 4
 
 
 def tail_path(root):
-    return root + "/" + J.TAIL_NAME
+    return root + "/" + TJ.TAIL_NAME
 
 
 def tailed(root, n, seg_records=8):
@@ -470,7 +473,7 @@ def check_power_cut_between_tail_write_and_merge_loses_nothing(root):
     snap = snapshot(root)  # the power goes: the records are in the tail only
     restore(root, snap)
     j = reopen(root, tail=TAIL)
-    eq(J.TAIL_NAME in os.listdir(root), False, "the boot moved the tail into the segment")
+    eq(TJ.TAIL_NAME in os.listdir(root), False, "the boot moved the tail into the segment")
     got = j.unacked(100)
     eq(seqs(got), [1, 2, 3, 4], "every accepted punch, once")
     eq((got[3].kind, got[3].boot, got[3].uptime_ms), (KIND_ENROLL, 1, T0), "with its boot")
@@ -539,7 +542,7 @@ def check_torn_tail_keeps_whole_records_for_every_cut_point(root):
 def check_wipe_drops_the_tail_and_keeps_the_seq_floor(root):
     j = tailed(root, 3)
     j.wipe()
-    eq(J.TAIL_NAME in os.listdir(root), False, "tail deleted")
+    eq(TJ.TAIL_NAME in os.listdir(root), False, "tail deleted")
     eq(j.unacked(100), [], "nothing left")
     j.close()
     j = reopen(root, tail=TAIL)

@@ -43,12 +43,13 @@ from firmware.core.kiosk import CURSOR_PERSIST_MS, Kiosk
 from firmware.core.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 from firmware.core.ui.badges import BadgeList
 from firmware.ports.pico import hw
+from firmware.ports.pico.tailjournal import TailJournal
 
 FIRMWARE_HASH_FILE = "firmware.sha"  # written by provisioning: hash of the installed tree
 CLAIM_FILE = "claim.json"  # a kiosk installed without a technician (firmware/core/claim.py)
 CLAIM_CONFIG_RETRY_MS = 60000  # a claim.json that cannot work: reset after a minute (fixed over USB meanwhile)
 MAX_RECORDS = 50000  # 52 790 fit an 848 KiB littlefs with the code frozen (bench)
-# The journal's tail (journal.py): a tap's record goes to a file small enough to
+# The journal's tail (tailjournal.py): a tap's record goes to a file small enough to
 # stay inline in littlefs metadata (a commit, no 4 KiB erase); 256 B holds 15
 # records of 16 B and the idle loop merges it from half full. littlefs here
 # keeps files inline up to ~380 B (docs/rp2040-emulation.md).
@@ -62,11 +63,11 @@ def build(cfg, wdt=True):
     gc.collect()
     pm = hw.load_pinmap(cfg.get("pinmap", "hardware/pinmap.json"), cfg.get("board"))
     clock = Clock(hw.utc_seconds, hw.set_rtc)
-    jkw = {"max_records": cfg.get("max_records", MAX_RECORDS),
-           "tail": cfg.get("journal_tail", JOURNAL_TAIL)}
+    jkw = {"max_records": cfg.get("max_records", MAX_RECORDS)}
     if "journal_seg_records" in cfg:
         jkw["seg_records"] = cfg["journal_seg_records"]
-    journal = Journal("journal", **jkw).open()
+    tail = cfg.get("journal_tail", JOURNAL_TAIL)
+    journal = (TailJournal("journal", tail=tail, **jkw) if tail else Journal("journal", **jkw)).open()
     config = ConfigStore("config")
     badges = BadgeList("config/badges.bin")
     wifi = hw.make_network(pm, cfg)
