@@ -14,7 +14,7 @@ import tempfile
 
 import pytest
 
-from firmware.core.journal import Journal
+from firmware.ports.pico.tailjournal import TailJournal
 from tests.rp2040 import emulator
 from tests.rp2040.conftest import PINS
 from tests.rp2040.emulator import Pico
@@ -42,11 +42,11 @@ def report(**figures):
 
 
 def journal_of(image):
-    """The punches in the image's journal, read by the same Journal code on
-    the host (littlefs-python mounts the image as the board does)."""
+    """The punches in the image's journal, read by the same TailJournal code
+    as the board's (littlefs-python mounts the image as the board does)."""
     with tempfile.TemporaryDirectory() as d:
         emulator.extract(image, "journal", d)
-        j = Journal(os.path.join(d, "journal")).open()
+        j = TailJournal(os.path.join(d, "journal")).open()
         return j.unacked(100000), j
 
 

@@ -15,7 +15,7 @@
 # production kiosk: "board" (pin-map section, default from the MicroPython
 # board name), "wdt_ms" (0: no watchdog, for the REPL), "journal_seg_records"
 # (small segments: rotation under power cuts), "journal_tail" (tail bytes,
-# 0: none), "trace_heap": N (print
+# header included, at least 8 + 22), "trace_heap": N (print
 # "NX boot <boot> seq <last seq> mem_free <bytes> mem_alloc <bytes>" once the
 # loop starts, then
 # "NX taps <n> mem_free <bytes> merges_on_tap <m>" every N recorded taps and "NX link mem_free
@@ -38,7 +38,6 @@ from firmware.core import fsutil
 from firmware.core.clock import Clock
 from firmware.core.fleet import crashlog, integrity
 from firmware.core.fleet.config import ConfigStore
-from firmware.core.journal import Journal
 from firmware.core.kiosk import CURSOR_PERSIST_MS, Kiosk
 from firmware.core.ticks import sleep_ms, ticks_add, ticks_diff, ticks_ms
 from firmware.core.ui.badges import BadgeList
@@ -66,8 +65,8 @@ def build(cfg, wdt=True):
     jkw = {"max_records": cfg.get("max_records", MAX_RECORDS)}
     if "journal_seg_records" in cfg:
         jkw["seg_records"] = cfg["journal_seg_records"]
-    tail = cfg.get("journal_tail", JOURNAL_TAIL)
-    journal = (TailJournal("journal", tail=tail, **jkw) if tail else Journal("journal", **jkw)).open()
+    # Always a TailJournal: a plain Journal would not read the records a tail holds.
+    journal = TailJournal("journal", tail=cfg.get("journal_tail", JOURNAL_TAIL), **jkw).open()
     config = ConfigStore("config")
     badges = BadgeList("config/badges.bin")
     wifi = hw.make_network(pm, cfg)
