@@ -91,7 +91,7 @@ class TailJournal(Journal):
                 if self._tail is not None:
                     self.merges_on_tap += 1  # full: taps with no idle time between
                 self.merge()  # (a tail that failed a write starts afresh)
-            self._tail.write(rec)
+            self._tail.write(rec)  # type: ignore[union-attr]  # merge() or _roll() opened it
             fsutil.sync(self._tail)
         except OSError:
             # Not durable, so not accepted. The tail may end with part of this
