@@ -301,18 +301,26 @@ class Kiosk:
                 reboot()
 
     def _persist_cursor(self, now_ms):
-        """The acked cursor to flash once its interval is over, between taps;
-        sooner when the journal's tail is half full (tailjournal.py: merged
-        here, it spares the tap that would find it full an erase or two)."""
+        """The acked cursor to flash once its interval is over, between taps.
+        A half-full journal tail (tailjournal.py) is merged first, in a poll
+        of its own, as soon as no beep plays, even with the card still on the
+        reader: its tap is answered, and no other tap can come before that
+        card leaves (a card counts as gone 150 ms after its last read: work
+        put off until then meets the next card of a queue)."""
+        if not self._lazy or (self._playing is not None and self._playing()):
+            return
         j = self.journal
-        if not self._lazy or self.presence.current is not None:
+        if self._merge_due is not None and self._merge_due():
+            try:
+                j.merge()
+            except OSError:
+                pass  # flash trouble: the tail keeps its records, tried again later
             return
-        if ticks_diff(now_ms, self._next_persist) < 0 and not (self._merge_due and self._merge_due()):
+        if self.presence.current is not None or ticks_diff(now_ms, self._next_persist) < 0:
             return
-        if not j.unsaved() or (self._playing is not None and self._playing()):
-            return
-        self._next_persist = ticks_add(now_ms, self.cursor_persist_ms)
-        self.flush_cursor()
+        if j.unsaved():
+            self._next_persist = ticks_add(now_ms, self.cursor_persist_ms)
+            self.flush_cursor()
 
     def flush_cursor(self):
         """Write the acked cursor now (before a reboot; the port's shutdown)."""

@@ -203,25 +203,38 @@ def case_first_tap_after_boot_and_every_later_one_only_append_to_a_prepared_segm
 
 
 def case_taps_append_to_the_journal_tail_and_idle_polls_merge_it_never_a_tap():
-    """With a tail (the Pico's journal), a tap's record goes to the small inline
-    file; the loop merges it into the segment between taps once it is half full,
-    not while a card is on the reader, so no tap pays the merge's erases."""
+    """With a tail (the Pico's TailJournal), a tap's record goes to the small
+    inline file; the loop merges it into the segment once it is half full, as
+    soon as the beep is over (the card may still be on the reader: its tap is
+    answered), so no tap pays the merge's erases."""
     from firmware.core.journal import SEG_HEADER
     from firmware.core.ticks import ticks_add, ticks_ms
 
+    class Playing(Rec):
+        beep = False
+
+        def playing(self):
+            return self.beep
+
     k = make(tail=SEG_HEADER + 4 * 16)[0]  # 4 records; merged from 3, 8 per segment
+    k.feedback = Playing()
+    k._playing = k.feedback.playing
     j = k.journal
     base = ticks_ms()
     for i in range(20):  # 2.5 segments, a tap every 1.5 s
-        if i == 2:  # the card stays on the reader: the half-full tail waits
-            k.reader.uid = bytes((4, 8, 0, i))
-            for ms in range(0, 300, 50):
-                k.step(ticks_add(base, i * 1500 + ms))
-            eq((j.merge_due(), j._tail_n), (True, 3))
-            k.reader.uid = None
-        tap(k, bytes((4, 8, 0, i)), ticks_add(base, i * 1500 + 300 * (i == 2)))
-        eq(j.merge_due(), False)  # merged in the polls after the card left
-        k.step(ticks_add(base, i * 1500 + 1000))
+        t = ticks_add(base, i * 1500)
+        k.reader.uid = bytes((4, 8, 0, i))
+        k.feedback.beep = True
+        k.step(t)  # the tap: journaled, the beep starts
+        held = j._tail_n
+        k.step(ticks_add(t, 50))
+        eq((held > 0, j._tail_n), (True, held))  # in the tail, not merged while the beep plays
+        k.feedback.beep = False
+        k.step(ticks_add(t, 100))  # the card still on the reader
+        eq(j.merge_due(), False)
+        k.reader.uid = None
+        for ms in range(150, 1500, 250):
+            k.step(ticks_add(t, ms))
     eq(k.taps, 20)
     eq((j.merges_on_tap, j.rolls_on_tap), (0, 0))
     eq([p.seq for p in j.unacked(100)], list(range(1, 21)))
