@@ -263,9 +263,10 @@ def test_heap_online_does_not_grow_and_acks_do_not_write_the_cursor_per_tap(prog
     heap after a gc.collect() every 25 taps does not grow, the acked cursor reaches
     flash a few times (at most every CURSOR_PERSIST_MS, between taps), not once per
     ack, and tap -> feedback (emulated time) is in the budget at the first tap and
-    at the median. The worst tap is reported, not asserted: each append past a
-    segment's first ~24 records costs littlefs a copy-on-write sector erase (45 ms,
-    two on the rp2 build) on the tap path (docs/rp2040-emulation.md, "Findings")."""
+    at the median. The worst tap is reported, not asserted: with the journal tail
+    (no erase on the tap path) two runs gave 140.1 and 149.7 ms, too close to the
+    budget for an assertion that fails only for a reason (docs/rp2040-emulation.md,
+    "Findings")."""
     taps, every = int(os.environ.get("NOXUS_RP2_ONLINE_TAPS", "100")), 25
     with wired_pico(wired_image(program_image, stack, trace_heap=every)) as pico:
         online(pico)
