@@ -215,7 +215,6 @@ class Journal:
             fsutil.rewrite_prefix(path, pos, kept)
         return prev
 
-
     @staticmethod
     def _header_boot(buf):
         if len(buf) < SEG_HEADER or buf[:2] != SEG_MAGIC or buf[2] != SEG_VERSION:
