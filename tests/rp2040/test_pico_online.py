@@ -19,6 +19,7 @@ from tests.rp2040 import emulator
 from tests.rp2040.emulator import Pico
 from tests.rp2040.test_pico_emulated import (
     BOOT_S,
+    HOLD_MS,
     TAP_BUDGET_MS,
     WATCH,
     card_times,
@@ -34,11 +35,6 @@ WIRED = json.loads((emulator.REPO / "hardware" / "pinmap.json").read_text())["w5
 # where the test's Mosquitto listens.
 ETHERNET = {"ip": "10.0.0.2", "mask": "255.255.255.0", "gw": "10.0.0.1"}
 BROKER_IP = "10.0.0.1"
-# A card held the way a person taps it. A 100 ms tap can fall whole inside a flash stall of
-# the loop (a journal append's copy-on-write erases, then the acked cursor's write) and go
-# unread — on the real board too (docs/rp2040-emulation.md, "Findings"): one of 100 such taps
-# was missed in a CI run, so the test hung until its safety net.
-HOLD_MS = 200
 NET_S = 120  # wall seconds for the broker, the worker and the database to answer: a safety net
 
 

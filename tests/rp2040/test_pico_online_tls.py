@@ -13,10 +13,9 @@ import pytest
 
 from tests.e2e.stack import Stack
 from tests.firmware.tlsca import TlsMosquitto, make_board_ca
-from tests.rp2040.test_pico_emulated import BOOT_S, HEAP_BUDGET, feedbacks, report, tap
+from tests.rp2040.test_pico_emulated import BOOT_S, HEAP_BUDGET, HOLD_MS, feedbacks, report, tap
 from tests.rp2040.test_pico_online import (
     BROKER_IP,
-    HOLD_MS,
     KIOSK,
     NET_S,
     assert_each_tap_stored_once,
