@@ -7,8 +7,6 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, text, update
-from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from noxus.core.settings import Settings
@@ -23,7 +21,6 @@ SKEW_CONFIRM_S = 30
 
 
 OPEN_ALERTS = "fleet_open_alerts"  # Session.info key of the batch cache (see batch())
-SEEN = "fleet_seen"  # Session.info key: kiosk id -> (online, last_seen) to write at the batch's end
 
 
 @contextlib.contextmanager
@@ -43,70 +40,11 @@ def batch(session: Session, kiosk_ids: Iterable[str]) -> Iterator[None]:
         ):
             cache[alert.kiosk_id].append(alert)
     session.info[OPEN_ALERTS] = cache
-    session.info[SEEN] = {}
     try:
         yield
-        _write_seen(session, session.info[SEEN])
     finally:
         session.info.pop(OPEN_ALERTS, None)
-        session.info.pop(SEEN, None)
         del kiosks
-
-
-def seen(session: Session, kiosk: Kiosk, online: bool, now: datetime) -> None:
-    """Set a kiosk's online and last_seen. In a batch, every birth changes them,
-    usually nothing else: they are written for all the group's kiosks with one
-    statement at the batch's end (the ORM would send an UPDATE per kiosk, the
-    larger part of a storm's birth cost), and set on the object without history
-    so that the ORM does not write them again, nor an older value after them."""
-    pending = session.info.get(SEEN)
-    if pending is None:
-        kiosk.online, kiosk.last_seen = online, now
-        return
-    set_committed_value(kiosk, "online", online)
-    set_committed_value(kiosk, "last_seen", now)
-    pending[kiosk.id] = (online, now)
-
-
-def settle(session: Session, kiosk: Kiosk) -> None:
-    """Before the ORM changes online or last_seen itself (a heartbeat after a
-    birth in the same group): hand the pending values back to the ORM, so that
-    it writes them and then the newer ones, in their order."""
-    pending = session.info.get(SEEN)
-    if pending and pending.pop(kiosk.id, None) is not None:
-        flag_modified(kiosk, "online")
-        flag_modified(kiosk, "last_seen")
-
-
-def _write_seen(session: Session, pending: dict[str, tuple[bool, datetime]]) -> None:
-    if not pending:
-        return
-    ids = sorted(pending)
-    if session.get_bind().dialect.name != "postgresql":
-        table = Kiosk.__table__  # type: ignore[attr-defined]
-        stmt = (
-            update(table)
-            .where(table.c.id == bindparam("kid"))
-            .values(online=bindparam("on"), last_seen=bindparam("at"))
-        )
-        session.execute(stmt, [{"kid": k, "on": pending[k][0], "at": pending[k][1]} for k in ids])
-        return
-    # Rows locked in id order first, as the ORM's per-row UPDATEs did: concurrent
-    # workers wait for each other instead of deadlocking (tests/fleet/test_lock_order.py).
-    params = {
-        "ids": ids,
-        "online": [pending[k][0] for k in ids],
-        "seen": [pending[k][1] for k in ids],
-    }
-    session.execute(text("SELECT id FROM kiosk WHERE id = ANY(:ids) ORDER BY id FOR UPDATE"), params)
-    session.execute(
-        text(
-            "UPDATE kiosk SET online = v.online, last_seen = v.seen FROM unnest(CAST(:ids AS text[]), "
-            "CAST(:online AS boolean[]), CAST(:seen AS timestamptz[])) AS v(id, online, seen) "
-            "WHERE kiosk.id = v.id"
-        ),
-        params,
-    )
 
 
 def open_alerts(session: Session, kiosk_id: str, kind: str) -> list[KioskAlert]:

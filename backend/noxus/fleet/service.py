@@ -62,9 +62,7 @@ def record_state(session: Session, kiosk_id: str, message: dict, now: datetime |
     record_states(session, kiosk_id, [message], now)
 
 
-def record_states(
-    session: Session, kiosk_id: str, messages: Sequence[dict], now: datetime | None = None
-) -> None:
+def record_states(session: Session, kiosk_id: str, messages: Sequence[dict], now: datetime | None = None) -> None:
     """A kiosk's births and deaths in their order, with what record_state on each
     in turn would leave (the last one's online, fw, fw_hash; every boot change
     counted; the firmware check after each birth) but the kiosk touched once: a
@@ -94,7 +92,8 @@ def record_states(
             if checked != (kiosk.firmware, kiosk.firmware_hash):
                 monitor.check_firmware(session, kiosk, now)
                 checked = (kiosk.firmware, kiosk.firmware_hash)
-    monitor.seen(session, kiosk, messages[-1]["online"], now)
+    kiosk.online = messages[-1]["online"]
+    kiosk.last_seen = now
 
 
 def record_telemetry(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
@@ -105,7 +104,6 @@ def record_telemetry(session: Session, kiosk_id: str, message: dict, now: dateti
     now = now or utcnow()
     settings = get_settings()
     body = {k: v for k, v in message.items() if k not in ("v", "kiosk")}
-    monitor.settle(session, kiosk)
     kiosk.last_seen = now
     if not kiosk.online:
         kiosk.online = True
