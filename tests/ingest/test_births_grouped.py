@@ -6,13 +6,14 @@ a birth, firmware_mismatch opened and resolved, repeated_reboots)."""
 import itertools
 from datetime import UTC, datetime, timedelta
 
-from firmware.core import protocol
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from noxus.fleet import service as fleet
 from noxus.fleet.models import Kiosk, KioskAlert, KioskCreate
 from noxus.ingest.service import Incoming, ingest
 from sqlmodel import Session, col, select
+
+from firmware.core import protocol
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
 FW = st.sampled_from([None, "1.3.9", "1.4.0"])
@@ -73,7 +74,9 @@ def _setup(session: Session, kiosk_id: str, k: dict) -> None:
     if k["reboots"]:
         kiosk.reboot_count, kiosk.reboot_window_start = k["reboots"], NOW - timedelta(minutes=5)
     for kind in sorted(k["open"]):
-        session.add(KioskAlert(kiosk_id=kiosk_id, kind=kind, detail="before", created_at=NOW - timedelta(hours=1)))
+        session.add(
+            KioskAlert(kiosk_id=kiosk_id, kind=kind, detail="before", created_at=NOW - timedelta(hours=1))
+        )
 
 
 def _fleet(session: Session, kiosk_id: str) -> tuple:
@@ -130,7 +133,9 @@ def test_a_storms_repeated_births_read_and_write_each_kiosk_once(engine, monkeyp
     ends online with the last birth's firmware, its offline alert resolved once."""
     monkeypatch.setattr(fleet, "utcnow", lambda: NOW)
     with Session(engine) as s:
-        _setup(s, "K1", {"target": "1.4.0", "target_hash": None, "boot": 1, "reboots": 0, "open": {"offline"}})
+        _setup(
+            s, "K1", {"target": "1.4.0", "target_hash": None, "boot": 1, "reboots": 0, "open": {"offline"}}
+        )
         s.commit()
     births = [
         _body(True, 1, "1.3.9", None),

@@ -62,7 +62,9 @@ def record_state(session: Session, kiosk_id: str, message: dict, now: datetime |
     record_states(session, kiosk_id, [message], now)
 
 
-def record_states(session: Session, kiosk_id: str, messages: Sequence[dict], now: datetime | None = None) -> None:
+def record_states(
+    session: Session, kiosk_id: str, messages: Sequence[dict], now: datetime | None = None
+) -> None:
     """A kiosk's births and deaths in their order, with what record_state on each
     in turn would leave (the last one's online, fw, fw_hash; every boot change
     counted; the firmware check after each birth) but the kiosk touched once: a

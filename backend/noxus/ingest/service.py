@@ -254,7 +254,9 @@ def ingest(session: Session, messages: list[Incoming], accept_unknown: bool = Fa
             elif leaf == protocol.TELEMETRY:
                 fleet.record_telemetry(session, kiosk_id, body)
             following = others[i + 1] if i + 1 < len(others) else None
-            if states and (following is None or following[1] != kiosk_id or following[2] == protocol.TELEMETRY):
+            if states and (
+                following is None or following[1] != kiosk_id or following[2] == protocol.TELEMETRY
+            ):
                 fleet.record_states(session, kiosk_id, states)
                 states = []
     return outcome
