@@ -39,6 +39,13 @@ def pg():
     server.destroy()
 
 
+def profile(i: int) -> list[str]:
+    """NOXUS_BENCH_PROFILE=/tmp/w.prof (bench.cluster_storm): worker i writes a
+    cProfile of its database thread (the main one) to /tmp/w.prof.<i> when it stops."""
+    path = os.environ.get("NOXUS_BENCH_PROFILE")
+    return ["-m", "cProfile", "-o", f"{path}.{i}"] if path else []
+
+
 class Workers(WorkerMetrics):
     metrics_timeout_s = 2.0
     connect_timeout_s = 30.0
@@ -61,7 +68,7 @@ class Workers(WorkerMetrics):
             }
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "noxus.cli", "ingest"],
+                    [sys.executable, *profile(i), "-m", "noxus.cli", "ingest"],
                     env=worker_env,
                     stdout=log.open("wb"),
                     stderr=subprocess.STDOUT,

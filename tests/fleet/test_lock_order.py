@@ -5,11 +5,12 @@ deadlock (a deadlock costs deadlock_timeout, a retry and kiosk resends)."""
 
 import json
 
+from noxus.core.db import make_engine
 from noxus.fleet import service
-from noxus.fleet.models import KioskCreate
+from noxus.fleet.models import Kiosk, KioskCreate
 from noxus.ingest.models import Punch
 from noxus.ingest.service import Incoming, ingest
-from sqlalchemy import event
+from sqlalchemy import event, text
 from sqlmodel import Session, select
 
 from firmware.core import protocol
@@ -84,3 +85,40 @@ def test_a_group_locks_kiosks_and_seqs_in_ascending_order_whatever_the_arrival_o
     assert cursor_reads == sorted(cursor_reads) and set(cursor_reads) == {"K1", "K2", "K3"}
     kiosk_updates = kiosks_in("UPDATE kiosk SET")
     assert kiosk_updates == sorted(kiosk_updates) and set(kiosk_updates) == {"K1", "K3"}
+    if engine.dialect.name == "postgresql":
+        # The kiosk rows the group writes are locked once, in id order, before any write.
+        row_locks = [i for i, (stmt, _) in enumerate(statements) if "FROM kiosk" in stmt and " FOR " in stmt]
+        assert len(row_locks) == 1
+        lock = statements[row_locks[0]][0]
+        assert "ORDER BY kiosk.id" in lock and lock.rstrip().endswith("FOR NO KEY UPDATE")
+        writes = [i for i, (stmt, _) in enumerate(statements) if stmt.startswith("UPDATE kiosk")]
+        assert writes and min(writes) > row_locks[0]
+        assert not [
+            stmt for stmt, _ in statements if "kiosk" in stmt and stmt.rstrip().endswith("FOR UPDATE")
+        ]
+
+
+def test_a_birth_does_not_wait_for_another_workers_punches_of_the_same_kiosk(pg_url):
+    """Worker A has inserted punches of K1, not yet committed: the foreign key
+    holds a KEY SHARE lock on K1's row. Worker B records K1's birth meanwhile.
+    Its row lock must not conflict with A's (FOR UPDATE would: B would wait for
+    A, and with A waiting for B elsewhere, the two deadlocked in CI)."""
+    engine = make_engine(pg_url)
+    try:
+        with Session(engine) as s:
+            service.register(s, KioskCreate(id="K1"))
+            s.commit()
+        with Session(engine) as a, Session(engine) as b:
+            ingest(a, [batch("K1", [1, 2])])
+            a.flush()
+            b.execute(text("SET LOCAL lock_timeout = '2s'"))
+            birth = Incoming(protocol.topic("K1", protocol.STATE), protocol.encode_state("K1", online=True))
+            ingest(b, [birth])  # raises LockNotAvailable if it waits for A
+            b.commit()
+            a.commit()
+        with Session(engine) as s:
+            kiosk = s.get(Kiosk, "K1")
+            assert kiosk is not None and kiosk.online
+            assert len(s.exec(select(Punch)).all()) == 2
+    finally:
+        engine.dispose()

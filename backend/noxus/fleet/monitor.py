@@ -7,6 +7,8 @@ import contextlib
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 
+from sqlalchemy import bindparam, text, update
+from sqlalchemy.orm.attributes import flag_modified, set_committed_value
 from sqlmodel import Session, col, or_, select
 
 from noxus.core.settings import Settings
@@ -21,6 +23,7 @@ SKEW_CONFIRM_S = 30
 
 
 OPEN_ALERTS = "fleet_open_alerts"  # Session.info key of the batch cache (see batch())
+SEEN = "fleet_seen"  # Session.info key: kiosk id -> (online, last_seen) to write at the batch's end
 
 
 @contextlib.contextmanager
@@ -34,17 +37,84 @@ def batch(session: Session, kiosk_ids: Iterable[str]) -> Iterator[None]:
     cache: dict[str, list[KioskAlert]] = {kiosk_id: [] for kiosk_id in ids}
     kiosks = []  # held: the session's identity map keeps them only while referenced
     if ids:
-        kiosks = list(session.exec(select(Kiosk).where(col(Kiosk.id).in_(ids))))
+        query = select(Kiosk).where(col(Kiosk.id).in_(ids))
+        if session.get_bind().dialect.name == "postgresql":
+            # Every kiosk row the group will write, locked here in one pass in id
+            # order: later writes (the ORM's, _write_seen's) take no new row lock,
+            # so concurrent workers queue instead of deadlocking. NO KEY UPDATE,
+            # the lock an UPDATE of non-key columns takes anyway, does not conflict
+            # with the KEY SHARE locks that punch and alert inserts take on their
+            # kiosk (foreign keys); FOR UPDATE did (tests/fleet/test_lock_order.py).
+            query = query.order_by(Kiosk.id).with_for_update(key_share=True)
+            query = query.execution_options(populate_existing=True)
+        kiosks = list(session.exec(query))
         for alert in session.exec(
             select(KioskAlert).where(col(KioskAlert.kiosk_id).in_(ids), col(KioskAlert.resolved_at).is_(None))
         ):
             cache[alert.kiosk_id].append(alert)
     session.info[OPEN_ALERTS] = cache
+    session.info[SEEN] = {}
     try:
         yield
+        _write_seen(session, session.info[SEEN])
     finally:
         session.info.pop(OPEN_ALERTS, None)
+        session.info.pop(SEEN, None)
         del kiosks
+
+
+def seen(session: Session, kiosk: Kiosk, online: bool, now: datetime) -> None:
+    """Set a kiosk's online and last_seen. In a batch, every birth changes them,
+    usually nothing else: they are written for all the group's kiosks with one
+    statement at the batch's end (the ORM would send an UPDATE per kiosk, the
+    larger part of a storm's birth cost), and set on the object without history
+    so that the ORM does not write them again, nor an older value after them."""
+    pending = session.info.get(SEEN)
+    if pending is None:
+        kiosk.online, kiosk.last_seen = online, now
+        return
+    set_committed_value(kiosk, "online", online)
+    set_committed_value(kiosk, "last_seen", now)
+    pending[kiosk.id] = (online, now)
+
+
+def settle(session: Session, kiosk: Kiosk) -> None:
+    """Before the ORM changes online or last_seen itself (a heartbeat after a
+    birth in the same group): hand the pending values back to the ORM, so that
+    it writes them and then the newer ones, in their order."""
+    pending = session.info.get(SEEN)
+    if pending and pending.pop(kiosk.id, None) is not None:
+        flag_modified(kiosk, "online")
+        flag_modified(kiosk, "last_seen")
+
+
+def _write_seen(session: Session, pending: dict[str, tuple[bool, datetime]]) -> None:
+    if not pending:
+        return
+    ids = sorted(pending)
+    if session.get_bind().dialect.name != "postgresql":
+        table = Kiosk.__table__  # type: ignore[attr-defined]
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("kid"))
+            .values(online=bindparam("on"), last_seen=bindparam("at"))
+        )
+        session.execute(stmt, [{"kid": k, "on": pending[k][0], "at": pending[k][1]} for k in ids])
+        return
+    # The rows are locked since batch() read them.
+    params = {
+        "ids": ids,
+        "online": [pending[k][0] for k in ids],
+        "seen": [pending[k][1] for k in ids],
+    }
+    session.execute(
+        text(
+            "UPDATE kiosk SET online = v.online, last_seen = v.seen FROM unnest(CAST(:ids AS text[]), "
+            "CAST(:online AS boolean[]), CAST(:seen AS timestamptz[])) AS v(id, online, seen) "
+            "WHERE kiosk.id = v.id"
+        ),
+        params,
+    )
 
 
 def open_alerts(session: Session, kiosk_id: str, kind: str) -> list[KioskAlert]:

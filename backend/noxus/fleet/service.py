@@ -94,8 +94,7 @@ def record_states(
             if checked != (kiosk.firmware, kiosk.firmware_hash):
                 monitor.check_firmware(session, kiosk, now)
                 checked = (kiosk.firmware, kiosk.firmware_hash)
-    kiosk.online = messages[-1]["online"]
-    kiosk.last_seen = now
+    monitor.seen(session, kiosk, messages[-1]["online"], now)
 
 
 def record_telemetry(session: Session, kiosk_id: str, message: dict, now: datetime | None = None) -> None:
@@ -106,6 +105,7 @@ def record_telemetry(session: Session, kiosk_id: str, message: dict, now: dateti
     now = now or utcnow()
     settings = get_settings()
     body = {k: v for k, v in message.items() if k not in ("v", "kiosk")}
+    monitor.settle(session, kiosk)
     kiosk.last_seen = now
     if not kiosk.online:
         kiosk.online = True
