@@ -132,6 +132,7 @@ class LoadKiosk:
 
     async def run(self):
         topics = [protocol.topic(self.id, leaf) for leaf in (protocol.ACK, protocol.CONFIG, protocol.CMD)]
+        topics.append(protocol.INGEST_UP)
         topic_punch = protocol.topic(self.id, protocol.PUNCH)
         will = aiomqtt.Will(
             protocol.topic(self.id, protocol.STATE), protocol.encode_state(self.id, False), qos=1, retain=True
@@ -195,6 +196,10 @@ class LoadKiosk:
     async def _read(self, client):
         try:
             async for msg in client.messages:
+                if msg.topic.value == protocol.INGEST_UP:  # as firmware/core/kiosk.py: send again now
+                    self.sender.link_up()
+                    self.wake.set()
+                    continue
                 if not msg.topic.value.endswith("/" + protocol.ACK):
                     continue  # config and commands: not modelled
                 self.sender.on_ack(msg.payload)

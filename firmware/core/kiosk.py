@@ -128,7 +128,12 @@ class Kiosk:
             birth.update(self.birth())  # fresh journal depth for the next connect's birth
 
     def _on_message(self, topic, payload):
-        if topic.endswith("/" + protocol.ACK):
+        if topic == protocol.INGEST_UP:
+            # A worker has just subscribed: what it missed before (a broker
+            # restart forgets `$share` subscriptions, the broker dropped our
+            # batch) comes again now instead of after the ack timeout.
+            self.sender.link_up()
+        elif topic.endswith("/" + protocol.ACK):
             self.sender.on_ack(payload)
             self._last_ack_up = self.clock.uptime_ms()
         elif topic.endswith("/" + protocol.CONFIG):

@@ -64,6 +64,7 @@ class MqttLink:
             self.client.on_message = on_message
         # topics whose SUBACK has not come yet: subscribed again on each connect
         self.unconfirmed = [protocol.topic(kiosk_id, leaf) for leaf in (protocol.ACK, protocol.CONFIG, protocol.CMD)]
+        self.unconfirmed.append(protocol.INGEST_UP)
         for t in self.unconfirmed:
             self.client.subscribe(t, 1, on_subscribe=self._subacked)
         self.connects = 0

@@ -24,6 +24,12 @@ CMD = "cmd"
 CMD_RESULT = "cmd/result"
 LEAVES = (PUNCH, ACK, STATE, TELEMETRY, CONFIG, CMD, CMD_RESULT)
 
+# The ingest notice (docs/protocol.md, "Ingest notice"): a worker publishes it,
+# QoS 0, not retained, each time it has subscribed; a kiosk with batches in
+# flight sends them again at once. Its leaf is none of a kiosk's, so no kiosk
+# id can make a kiosk topic of it.
+INGEST_UP = TOPIC_ROOT + "ingest/up"
+
 MAX_BATCH = 100  # punches per message: keeps a batch < 8 KiB, fine for a Pico's RAM
 MAX_SEQ = 0xFFFFFFFF  # seq is a u32 on flash
 MAX_EPOCH = 0x7FFFFFFF  # journal epoch: random at journal creation, 0 = before epochs
@@ -278,6 +284,11 @@ def encode_state(kiosk_id, online, **extra):
     d = {"v": VERSION, "kiosk": kiosk_id, "online": bool(online)}
     d.update(extra)
     return _dumps(d)
+
+
+def encode_ingest_up():
+    """The ingest notice's payload; a kiosk acts on the topic alone."""
+    return _dumps({"v": VERSION})
 
 
 def encode_message(kiosk_id, body):

@@ -757,3 +757,32 @@ def case_power_cut_between_ack_and_cursor_write_resends_and_the_backend_stores_o
     eq(sorted(be.stored), list(range(1, 22)))  # stored once each, the unacked 21st included
     eq(be.duplicates, 20 - saved)  # what the cursor on flash did not cover was sent again
     eq((j2.acked, j2.saved_acked, _saved(k2)), (21, 21, 21))
+
+
+def _punches_sent(k):
+    out = [payload for leaf, payload in k.link.sent if leaf == P.PUNCH]
+    k.link.sent = []
+    return out
+
+
+def case_the_ingest_notice_sends_the_batches_in_flight_again_at_once():
+    # After a broker restart Mosquitto drops a batch published before a `$share`
+    # worker has subscribed again; the worker's notice brings it back now, not
+    # after the 5 s ack timeout (docs/protocol.md, "Ingest notice").
+    k, src, rec = make(link=True)
+    tap(k, A)
+    eq(len(_punches_sent(k)), 1)
+    k.step(1000)  # the ack timeout is far: nothing is sent again
+    eq(_punches_sent(k), [])
+    k._on_message(P.INGEST_UP, P.encode_ingest_up())
+    k.step(1050)
+    again = _punches_sent(k)
+    eq(len(again), 1)
+    batch, err = P.decode_punch_batch(again[0], "K1")
+    eq([p.seq for p in batch.punches], [1])
+    eq(k.sender.resent, 0)  # a notice is not an ack timeout: no backoff
+    # Nothing in flight: the notice sends nothing.
+    k._on_message(P.topic("K1", P.ACK), P.encode_ack("K1", 1, batch.epoch))
+    k._on_message(P.INGEST_UP, P.encode_ingest_up())
+    k.step(1100)
+    eq(_punches_sent(k), [])

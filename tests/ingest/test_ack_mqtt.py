@@ -38,11 +38,9 @@ class Workers:
                 ingest_clean_session=True,
             )
             w = IngestWorker(settings, engine)
-            subscribed = threading.Event()
-            w.client.on_subscribe = lambda *_a, e=subscribed: e.set()
             t = threading.Thread(target=w.run, daemon=True)
             t.start()
-            assert subscribed.wait(WAIT), "worker did not subscribe"
+            assert w.subscribed.wait(WAIT), "worker did not subscribe"
             self.workers.append(w)
             self.threads.append(t)
 

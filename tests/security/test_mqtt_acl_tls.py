@@ -163,6 +163,23 @@ def test_kiosk_cannot_read_another_kiosks_messages(prod_broker):
     assert spy.got == []
 
 
+def test_every_kiosk_reads_the_ingest_notice_and_none_can_forge_it(prod_broker):
+    port = prod_broker["plain"]
+    kiosk = Listener(port, user="KA", topic=protocol.INGEST_UP)
+    backend = Listener(port, topic=protocol.INGEST_UP)
+    assert pub(port, "KB", protocol.INGEST_UP, "forged-by-B").returncode == 0  # accepted, not routed
+    assert pub(port, "noxus-backend", protocol.INGEST_UP, "from-a-worker").returncode == 0
+
+    deadline = time.monotonic() + 60  # a safety net only
+    while not kiosk.got and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _sync(port)
+    kiosk.stop()
+    backend.stop()
+    assert [p for _, p in kiosk.got] == [b"from-a-worker"]
+    assert [p for _, p in backend.got] == [b"from-a-worker"]
+
+
 def test_wrong_password_and_anonymous_are_refused(prod_broker):
     port = prod_broker["plain"]
     assert pub(port, "KA", "noxus/v1/KA/punch", "x", password="guess").returncode != 0

@@ -41,6 +41,7 @@ class IngestWorker:
         self.inbox: queue.Queue[tuple[mqtt.MQTTMessage, float]] = queue.Queue()
         self.stopping = threading.Event()
         self.connected = threading.Event()
+        self.subscribed = threading.Event()  # set at each SUBACK, after the ingest notice
         self.totals = Outcome()
         # Punch batches received and not yet committed (in the inbox or the group
         # being committed), by (topic, payload): a kiosk's resend of one of them
@@ -66,7 +67,7 @@ class IngestWorker:
         self.client.max_inflight_messages_set(settings.ingest_max_messages)
         self.client.on_connect = self._on_connect
         self.client.on_disconnect = self._on_disconnect
-        self.client.on_subscribe = lambda *_: log.info("subscribed to %s", ", ".join(SUBSCRIBED_LEAVES))
+        self.client.on_subscribe = self._on_subscribe
         self.client.on_message = self._on_message
         metrics.QUEUE_DEPTH.set_function(self.inbox.qsize)
 
@@ -87,6 +88,15 @@ class IngestWorker:
             self.settings.mqtt_port,
             self.settings.ingest_client_id,
         )
+
+    def _on_subscribe(self, client, _userdata, _mid, _reasons, _props) -> None:
+        """Subscribed (again): tell the kiosks, so that a batch the broker dropped
+        while no worker was subscribed comes again now, not after the kiosk's
+        ack timeout (docs/protocol.md, "Ingest notice"). QoS 0, not retained: only
+        kiosks connected now need it; one that connects later sends anyway."""
+        client.publish(protocol.INGEST_UP, protocol.encode_ingest_up(), qos=0)
+        log.info("subscribed to %s", ", ".join(SUBSCRIBED_LEAVES))
+        self.subscribed.set()
 
     def _on_message(self, client, _userdata, msg) -> None:
         """Queue a message for the database thread, unless it is a byte-identical
@@ -110,6 +120,7 @@ class IngestWorker:
 
     def _on_disconnect(self, _client, _userdata, _flags, reason, _props):
         self.connected.clear()
+        self.subscribed.clear()
         metrics.CONNECTED.set(0)
         if not self.stopping.is_set():
             log.warning("broker connection lost (%s); reconnecting", reason)
