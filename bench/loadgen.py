@@ -146,7 +146,7 @@ class LoadKiosk:
                     client = _client(host, port, "kiosk-" + self.id, will, clean=False)
                     await client.__aenter__()
                 try:
-                    await client.subscribe([(topic, 1) for topic in topics])
+                    await client.subscribe([(t, 0 if t == protocol.INGEST_UP else 1) for t in topics])
                     await client.publish(
                         protocol.topic(self.id, protocol.STATE),
                         protocol.encode_state(self.id, True, boot=1, fw="loadgen"),

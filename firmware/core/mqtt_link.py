@@ -66,7 +66,7 @@ class MqttLink:
         self.unconfirmed = [protocol.topic(kiosk_id, leaf) for leaf in (protocol.ACK, protocol.CONFIG, protocol.CMD)]
         self.unconfirmed.append(protocol.INGEST_UP)
         for t in self.unconfirmed:
-            self.client.subscribe(t, 1, on_subscribe=self._subacked)
+            self._subscribe(t)
         self.connects = 0
 
     def _dial(self):
@@ -75,6 +75,12 @@ class MqttLink:
         host, port = self.reconnect.current()
         self.endpoint = "{}:{}".format(host, port)
         return chumicro_sockets.connector(host, port, tls=self.tls, context=self._ctx)
+
+    def _subscribe(self, t):
+        # The ingest notice is QoS 0 end to end: a QoS 1 subscription would only
+        # cost a durable consumer per kiosk where the broker keeps one (NATS
+        # JetStream backs every QoS 1 subscription with a consumer).
+        self.client.subscribe(t, 0 if t == protocol.INGEST_UP else 1, on_subscribe=self._subacked)
 
     def _subacked(self, topic, granted_qos):
         if topic in self.unconfirmed:
@@ -88,7 +94,7 @@ class MqttLink:
         # was just given every topic by chumicro-mqtt (a second SUBSCRIBE of the
         # same topic only makes the broker send its retained message again).
         for t in list(self.unconfirmed):
-            self.client.subscribe(t, 1, on_subscribe=self._subacked)
+            self._subscribe(t)
         self.client.publish(protocol.topic(self.kiosk_id, protocol.STATE),
                             protocol.encode_state(self.kiosk_id, True, **self._birth),
                             qos=1, retain=True)

@@ -172,3 +172,14 @@ def test_a_kiosk_given_a_dead_then_a_live_broker_connects_to_the_live_one_after_
     assert R.RECONNECT_FLOOR_MS <= delays[0] <= R.RECONNECT_BASE_MS
     r = R.Reconnect([0, 0], kiosk_id, rand=Lcg(seed))
     assert delays == [r.failed()]
+
+
+def test_the_kiosk_topics_are_subscribed_at_qos_1_and_the_ingest_notice_at_qos_0():
+    """The notice is published QoS 0; a QoS 1 subscription to it would only cost
+    a JetStream consumer per kiosk on a NATS cluster (docs/protocol.md)."""
+    from firmware.core import mqtt_link
+    from firmware.core import protocol as P
+
+    link = mqtt_link.MqttLink("K1", "127.0.0.1", free_port())
+    declared = {topic: qos for topic, (qos, _callback) in link.client._subscriptions.items()}
+    assert declared == {**{P.topic("K1", leaf): 1 for leaf in (P.ACK, P.CONFIG, P.CMD)}, P.INGEST_UP: 0}
